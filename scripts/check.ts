@@ -1,0 +1,62 @@
+// The whole test command (`npm test`): format, lint, typecheck, then every test, on Node 24.
+// Ends with the plain line `tests: N passed, N failed` so CI can read the count.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = process.env.HEADROOM_ROOT ?? process.cwd();
+const bin = (pkg: string, rel: string): string => join(root, 'node_modules', pkg, rel);
+const resultFile = join(root, '.cache', 'vitest-results.json');
+mkdirSync(join(root, '.cache'), { recursive: true });
+
+const steps: Array<[string, string[]]> = [
+  ['format (prettier --check)', [bin('prettier', 'bin/prettier.cjs'), '--check', '--log-level=warn', '.']],
+  ['lint (eslint)', [bin('eslint', 'bin/eslint.js'), '--max-warnings=0', '.']],
+  ['typecheck (tsc)', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json']],
+  [
+    'tests (vitest)',
+    [
+      bin('vitest', 'vitest.mjs'),
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${resultFile}`,
+      ...process.argv.slice(2),
+    ],
+  ],
+];
+
+let failed = false;
+for (const [name, argv] of steps) {
+  process.stdout.write(`\n== ${name}\n`);
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', ...argv], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(
+    `== ${name}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs.toFixed(1)} s\n`,
+  );
+  if (r.status !== 0) failed = true;
+}
+
+let passed = 0;
+let failedTests = 0;
+let skipped = 0;
+try {
+  const res = JSON.parse(readFileSync(resultFile, 'utf8')) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    numTodoTests: number;
+  };
+  passed = res.numPassedTests;
+  failedTests = res.numFailedTests;
+  skipped = res.numPendingTests + res.numTodoTests;
+} catch {
+  failed = true;
+}
+if (passed === 0) failed = true;
+process.stdout.write(`\ntests: ${passed} passed, ${failedTests} failed, ${skipped} skipped\n`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,32 @@
+// The capacity profile `headroom loadtest` writes and `plan`, `run` and the controller read in place
+// of hand-written serviceTimeMs/concurrency (spec: `instance: { profile: ./checkout.profile.json }`).
+import { z } from 'zod';
+
+export const PROFILE_KIND = 'headroom.dev/capacity-profile/v1';
+
+export const profileStepSchema = z.object({
+  targetRps: z.number().nonnegative(),
+  achievedRps: z.number().nonnegative(),
+  sent: z.number().int().nonnegative(),
+  completed: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+  latencyMs: z.object({ p50: z.number(), p90: z.number(), p99: z.number(), p999: z.number(), max: z.number() }),
+  sloMet: z.boolean(),
+});
+
+export const capacityProfileSchema = z.object({
+  kind: z.literal(PROFILE_KIND),
+  target: z.string(),
+  measuredAt: z.string(),
+  slo: z.object({ latencyMs: z.number().positive(), percentile: z.number().gt(0).lt(100) }),
+  /** Highest rate (rps) at which the SLO percentile held. */
+  kneeRps: z.number().nonnegative(),
+  /** Fitted queueing parameters for one instance. */
+  serviceTimeMs: z.number().positive(),
+  concurrency: z.number().int().positive(),
+  steps: z.array(profileStepSchema),
+});
+
+export type CapacityProfile = z.infer<typeof capacityProfileSchema>;
+export type ProfileStep = z.infer<typeof profileStepSchema>;
