@@ -1,30 +1,39 @@
 // The whole test command (`npm test`): format, lint, typecheck, then every test, on Node 24.
 // Ends with the plain line `tests: N passed, N failed` so CI can read the count.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = process.env.HEADROOM_ROOT ?? process.cwd();
 const bin = (pkg: string, rel: string): string => join(root, 'node_modules', pkg, rel);
-const resultFile = join(root, '.cache', 'vitest-results.json');
+const unitResults = join(root, '.cache', 'vitest-unit.json');
+const e2eResults = join(root, '.cache', 'vitest-e2e.json');
 mkdirSync(join(root, '.cache'), { recursive: true });
+rmSync(unitResults, { force: true });
+rmSync(e2eResults, { force: true });
 
 const steps: Array<[string, string[]]> = [
   ['format (prettier --check)', [bin('prettier', 'bin/prettier.cjs'), '--check', '--log-level=warn', '.']],
   ['lint (eslint)', [bin('eslint', 'bin/eslint.js'), '--max-warnings=0', '.']],
   ['typecheck (tsc)', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json']],
-  [
-    'tests (vitest)',
-    [
-      bin('vitest', 'vitest.mjs'),
-      'run',
-      '--reporter=default',
-      '--reporter=json',
-      `--outputFile.json=${resultFile}`,
-      ...process.argv.slice(2),
-    ],
-  ],
+  // Unit tests run in parallel; e2e tests (real processes, real servers, timing) one file at a time
+  // so they do not measure each other on a 2-core machine.
+  ['unit tests (vitest)', vitest('unit', unitResults)],
+  ['e2e tests (vitest, one file at a time)', vitest('e2e', e2eResults)],
 ];
+
+function vitest(project: 'unit' | 'e2e', out: string): string[] {
+  return [
+    bin('vitest', 'vitest.mjs'),
+    'run',
+    `--project=${project}`,
+    '--passWithNoTests',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+    ...process.argv.slice(2),
+  ];
+}
 
 let failed = false;
 for (const [name, argv] of steps) {
@@ -44,18 +53,20 @@ for (const [name, argv] of steps) {
 let passed = 0;
 let failedTests = 0;
 let skipped = 0;
-try {
-  const res = JSON.parse(readFileSync(resultFile, 'utf8')) as {
-    numPassedTests: number;
-    numFailedTests: number;
-    numPendingTests: number;
-    numTodoTests: number;
-  };
-  passed = res.numPassedTests;
-  failedTests = res.numFailedTests;
-  skipped = res.numPendingTests + res.numTodoTests;
-} catch {
-  failed = true;
+for (const file of [unitResults, e2eResults]) {
+  try {
+    const res = JSON.parse(readFileSync(file, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numPendingTests: number;
+      numTodoTests: number;
+    };
+    passed += res.numPassedTests;
+    failedTests += res.numFailedTests;
+    skipped += res.numPendingTests + res.numTodoTests;
+  } catch {
+    failed = true;
+  }
 }
 if (passed === 0) failed = true;
 process.stdout.write(`\ntests: ${passed} passed, ${failedTests} failed, ${skipped} skipped\n`);

@@ -15,6 +15,20 @@ export const ERROR_CODES = {
   HR_LOADTEST_TARGET: 'The load-test target cannot be reached: refused, not HTTP, TLS failure or bad URL.',
   HR_LOADTEST_ABORTED:
     'The load test stopped early (Ctrl-C, error-rate limit or time limit); the partial result is reported.',
+  HR_LOADTEST_TIMEOUT: 'The load-test target accepted the connection but sent no response within the request timeout.',
+  HR_LOADTEST_ERROR_RATE:
+    'Even the lowest load-test step exceeded the error-rate limit (5xx, timeouts, resets): no capacity was found.',
+  HR_LOADTEST_NO_KNEE:
+    'Even the lowest load-test step broke the latency SLO: no capacity was found; lower --start-rps.',
+  HR_TRACE_INVALID: 'A trace CSV is malformed: header, numbers, or times not strictly increasing from 0.',
+  HR_PORT_IN_USE: 'A port Headroom must listen on (load balancer or status server) is already in use.',
+  HR_COMMAND_NOT_FOUND: 'The service command of `headroom run` cannot be started: not found or not executable.',
+  HR_HEALTH_CHECK_FAILED:
+    'No instance of the service became ready (health check answered 2xx) within the startup timeout.',
+  HR_ALERT_RULE_INVALID: 'An alert rule (alerts.rules) has a wrong, missing or out-of-range value.',
+  HR_ALERT_ROUTE_INVALID: 'An alert receiver or route (alerts.receivers, alerts.route) is wrong.',
+  HR_ALERT_SECRET: 'A notifier secret is written in the YAML, or its environment variable or file is missing.',
+  HR_ALERT_NOTIFY_FAILED: 'A notification could not be delivered: retries exhausted or dropped from a full queue.',
   HR_INTERNAL: 'A bug in Headroom: please report it with the command and spec.',
 } as const;
 

@@ -6,7 +6,9 @@
 //   like one shared queue: M/M/(N·c) with the full demand λ.
 // - random (kube-proxy iptables, DNS round robin): each instance is its own M/M/c with λ/N, and a
 //   request can queue on a busy instance while another sits idle. It needs more instances.
-// E.g. 900 rps, 20 ms, c = 1, p99 ≤ 100 ms: leastRequests needs 22 instances, random needs 31.
+// E.g. 900 rps, 20 ms, c = 1, p99 ≤ 100 ms: leastRequests needs 21 instances; random needs 228,
+// because each M/M/1 must keep P(T > 100 ms) = e^(−(50 − 900/N)·0.1) ≤ 0.01, i.e. 900/N ≤ 3.95 rps:
+// a tight SLO near the service-time floor (92.1 ms) leaves almost no room to queue.
 import {
   attainmentCeiling,
   erlangB,

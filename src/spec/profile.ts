@@ -13,6 +13,9 @@ export const profileStepSchema = z.object({
   dropped: z.number().int().nonnegative(),
   latencyMs: z.object({ p50: z.number(), p90: z.number(), p99: z.number(), p999: z.number(), max: z.number() }),
   sloMet: z.boolean(),
+  /** Optional extras written by `headroom loadtest`. */
+  meanMs: z.number().nonnegative().optional(),
+  late: z.number().int().nonnegative().optional(),
 });
 
 export const capacityProfileSchema = z.object({
@@ -26,6 +29,11 @@ export const capacityProfileSchema = z.object({
   serviceTimeMs: z.number().positive(),
   concurrency: z.number().int().positive(),
   steps: z.array(profileStepSchema),
+  /** Optional extras written by `headroom loadtest`: an interrupted run (knee is a lower bound), */
+  partial: z.boolean().optional(),
+  /** the knee the fitted M/M/c model predicts, and how concurrency was fitted. */
+  predictedKneeRps: z.number().nonnegative().optional(),
+  fitMethod: z.enum(['saturation', 'curve', 'single-step']).optional(),
 });
 
 export type CapacityProfile = z.infer<typeof capacityProfileSchema>;

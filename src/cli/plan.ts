@@ -1,0 +1,158 @@
+// `headroom plan FILE [--json]`: how many instances each service needs, and why.
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { HeadroomError } from '../core/errors.ts';
+import { planServices, formatNumber as fmt, type ServicePlan } from '../core/plan.ts';
+import { formatCpu, formatMemory } from '../core/quantity.ts';
+import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
+import { loadSpecFile, type LoadedSpec } from '../spec/load.ts';
+
+export interface PlanOutput {
+  services: Array<ServicePlan & { demandRps: number; vertical?: VerticalAdvice }>;
+}
+
+/** Plans every service of a loaded spec. `now` (seconds) dates the vertical advice. */
+export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number): PlanOutput {
+  const plans = planServices(spec.services, spec.cluster, () =>
+    demandOverride !== undefined ? { demandRps: demandOverride } : {},
+  );
+  return {
+    services: plans.map((p, i) => {
+      const model = spec.services[i];
+      const usage = model ? spec.usage.get(model.name) : undefined;
+      return {
+        ...p,
+        demandRps: demandOverride ?? model?.demandRps ?? 0,
+        ...(usage && usage.length > 0 ? { vertical: verticalAdvice(usage, now) } : {}),
+      };
+    }),
+  };
+}
+
+/** The `--json` shape: stable, documented in the README. */
+export function planJson(out: PlanOutput): unknown {
+  return {
+    services: out.services.map((s) => ({
+      name: s.name,
+      replicas: s.replicas,
+      needed: s.needed,
+      binding: s.binding,
+      feasible: s.feasible,
+      constraints: s.constraints,
+      predicted: {
+        utilization: round(s.predicted.utilization, 4),
+        latencyMs: s.predicted.latencyMs === null ? null : round(s.predicted.latencyMs, 2),
+        percentile: s.predicted.percentile,
+        attainment: s.predicted.attainment === null ? null : round(s.predicted.attainment, 6),
+      },
+      reasons: s.details.map((d) => ({ constraint: d.name, bound: d.bound, replicas: d.replicas, detail: d.detail })),
+      warnings: s.warnings,
+      ...(s.vertical ? { vertical: verticalJson(s.vertical) } : {}),
+    })),
+  };
+}
+
+function verticalJson(v: VerticalAdvice): unknown {
+  const res = (r: VerticalAdvice['cpu'], f: (x: number) => string): unknown =>
+    r && {
+      request: f(r.request),
+      limit: f(r.limit),
+      lowerBound: f(r.lowerBound),
+      upperBound: f(r.upperBound),
+      samples: r.samples,
+    };
+  return {
+    ...(v.cpu ? { cpu: res(v.cpu, (x) => formatCpu(Math.ceil(x))) } : {}),
+    ...(v.memory ? { memory: res(v.memory, formatMemory) } : {}),
+    historyDays: round(v.historyDays, 3),
+    notes: v.notes,
+  };
+}
+
+function round(x: number, digits: number): number {
+  if (!Number.isFinite(x)) return x;
+  const k = 10 ** digits;
+  return Math.round(x * k) / k;
+}
+
+/** The human table, then one explanation block per service. */
+export function planText(out: PlanOutput): string {
+  const table = new Table({
+    head: ['service', 'replicas', 'needed', 'binding', 'feasible', 'utilization', 'latency', 'demand'],
+    style: { head: [], border: [] },
+  });
+  for (const s of out.services) {
+    table.push([
+      s.name,
+      String(s.replicas),
+      String(s.needed),
+      s.binding,
+      s.feasible ? 'yes' : 'NO',
+      `${fmt(s.predicted.utilization * 100)} %`,
+      s.predicted.latencyMs === null ? 'overloaded' : `p${s.predicted.percentile} ${fmt(s.predicted.latencyMs)} ms`,
+      `${fmt(s.demandRps, 4)} rps`,
+    ]);
+  }
+  const lines = [table.toString(), ''];
+  for (const s of out.services) {
+    lines.push(`${s.name}: ${s.replicas} instance${s.replicas === 1 ? '' : 's'} (binding: ${s.binding})`);
+    for (const d of s.details) {
+      const mark = d.name === s.binding ? '*' : ' ';
+      lines.push(
+        `  ${mark} ${d.name.padEnd(12)} ${d.bound === 'lower' ? '≥' : '≤'} ${String(d.replicas).padStart(6)}  ${d.detail}`,
+      );
+    }
+    if (s.vertical) {
+      const v = s.vertical;
+      if (v.cpu) {
+        lines.push(
+          `    vertical cpu    request ${formatCpu(Math.ceil(v.cpu.request))}, limit ${formatCpu(Math.ceil(v.cpu.limit))} (p50 ${formatCpu(Math.ceil(v.cpu.lowerBound))}, ${v.cpu.samples} samples)`,
+        );
+      }
+      if (v.memory) {
+        lines.push(
+          `    vertical memory request ${formatMemory(v.memory.request)}, limit ${formatMemory(v.memory.limit)} (${v.memory.samples} daily peaks)`,
+        );
+      }
+      for (const n of v.notes) lines.push(`    note: ${n}`);
+    }
+    for (const w of s.warnings) lines.push(`    warning: ${w}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('plan')
+    .description('size each service in a spec file and explain which constraint binds')
+    .argument('<file>', 'spec file (YAML or JSON) with `services:` and optional `cluster:`')
+    .option('--json', 'print JSON instead of a table')
+    .option('--demand <rps>', 'size every service for this demand instead of demand.rps (what-if)')
+    .option('--now <seconds>', 'unix time the vertical advice is computed at (default: now)')
+    .action((file: string, opts: { json?: boolean; demand?: string; now?: string }) => {
+      const demand = opts.demand !== undefined ? Number(opts.demand) : undefined;
+      if (demand !== undefined && !(Number.isFinite(demand) && demand >= 0)) {
+        throw new HeadroomError({
+          code: 'HR_USAGE',
+          path: '--demand',
+          value: opts.demand,
+          message: 'not a demand',
+          allowed: 'a number of requests per second >= 0',
+        });
+      }
+      const now = opts.now !== undefined ? Number(opts.now) : Date.now() / 1000;
+      if (!Number.isFinite(now)) {
+        throw new HeadroomError({
+          code: 'HR_USAGE',
+          path: '--now',
+          value: opts.now,
+          message: 'not a time',
+          allowed: 'unix seconds',
+        });
+      }
+      const spec = loadSpecFile(file);
+      const out = planSpec(spec, now, demand);
+      process.stdout.write(opts.json ? `${JSON.stringify(planJson(out), null, 2)}\n` : `${planText(out)}`);
+    });
+}

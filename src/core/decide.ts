@@ -1,0 +1,344 @@
+// decide(): the one pure decider the local cluster, the Kubernetes controller and the simulator all
+// call each tick (Knative's `Scale(now)`: given the time, never reading a clock). It sizes the
+// service with planService() for the demand it sees, then applies HPA-style behaviour:
+//
+//   observation ─▶ demand to size for = max(stable window, burst window*, forecast*)
+//               ─▶ planService() → recommended (constraints, min/max, what fits)
+//               ─▶ tolerance (scale-down only) ─▶ stabilization windows ─▶ rate policies*
+//               ─▶ desired, with a reason for every limit that applied
+//   (* burst: when short-window demand exceeds what the ready instances carry, rate limits on
+//    scale-up are skipped; forecast: start instances `startupSeconds` before predicted demand)
+//
+// Missing metrics are a result, not an exception: the decision is `valid: false` and holds the
+// current count (never scales down), and after `fallback.afterFailures` such ticks it rises to
+// `fallback.replicas` (KEDA-style, but only upwards: blind is no time to remove instances).
+//
+// Worked example, HPA default scale-up policies {4 pods, 100 %} per 15 s, selectPolicy Max:
+// current 3, recommended 20, no events in the last 15 s → max(3 + 4, ceil(3 × 2)) = 7 now, then
+// 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
+import { emptyHistory, forecastPeak, recordDemand, type DemandHistory } from './forecast.ts';
+import type { DirectionBehavior, ServiceModel } from './model.ts';
+import { planService, poolShape, type ConstraintName, type ServicePlan } from './plan.ts';
+import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
+
+export interface Observation {
+  /** Arrival rate averaged over the stable window (~60 s); undefined = no data. */
+  demandRps?: number;
+  /** Arrival rate over the short burst window (~6 s). */
+  burstDemandRps?: number;
+  /** Instances ready and serving. */
+  readyReplicas: number;
+  /** The count currently asked for (scale spec.replicas, supervisor's desired). */
+  currentReplicas: number;
+  /** How many instances the host or cluster can fit now. */
+  fitLimit?: number;
+  /** Learned per-instance capacity, replacing the spec's. */
+  capacity?: { serviceTimeMs: number; concurrency: number };
+}
+
+export interface DecideState {
+  /** [time, recommended] within the longest stabilization window. */
+  recommendations: Array<[number, number]>;
+  /** [time, change] of the counts this decider asked for, within the longest policy period. */
+  events: Array<[number, number]>;
+  /** Consecutive ticks without metrics. */
+  failures: number;
+  /** Demand history for the forecast. */
+  demand: DemandHistory;
+  /** When the burst path last fired. */
+  burstAt?: number;
+}
+
+export interface Reason {
+  code: string;
+  message: string;
+}
+
+export type DecisionMode = 'normal' | 'burst' | 'forecast' | 'hold' | 'fallback';
+
+export interface Decision {
+  /** The count to apply: a whole number ≥ 0, within replicas.min..max. */
+  desired: number;
+  /** The sizing result before tolerance, stabilization and rate limits. */
+  recommended: number;
+  /** False when metrics were missing: `desired` then holds current (or the fallback floor). */
+  valid: boolean;
+  /** The constraint behind `recommended`. */
+  binding: ConstraintName | 'none';
+  mode: DecisionMode;
+  reasons: Reason[];
+  /** At `desired` instances and the observed demand. */
+  predicted: { utilization: number | null; latencyMs: number | null };
+  /** Demand the count was sized for (max of stable, burst and forecast). */
+  sizedForRps?: number;
+  plan?: ServicePlan;
+}
+
+export function initialDecideState(): DecideState {
+  return { recommendations: [], events: [], failures: 0, demand: emptyHistory() };
+}
+
+const wholeCount = (x: number): number => (Number.isFinite(x) && x > 0 ? Math.floor(x) : 0);
+const fmt = (x: number): string => String(Number(x.toPrecision(4)));
+
+export function decide(
+  model: ServiceModel,
+  state: DecideState,
+  obs: Observation,
+  now: number,
+): { decision: Decision; state: DecideState } {
+  const { min, max } = model.replicas;
+  const current = wholeCount(obs.currentReplicas);
+  const ready = wholeCount(obs.readyReplicas);
+  const fitLimit = obs.fitLimit !== undefined && Number.isFinite(obs.fitLimit) ? wholeCount(obs.fitLimit) : undefined;
+  const clamp = (n: number): number => Math.min(max, Math.max(min, n));
+  const reasons: Reason[] = [];
+  const b = model.behavior;
+
+  const demand = obs.demandRps;
+  if (demand === undefined || !Number.isFinite(demand) || demand < 0) {
+    const failures = state.failures + 1;
+    const fb = b.fallback;
+    if (fb && failures >= fb.afterFailures) {
+      const desired = clamp(Math.max(current, fb.replicas));
+      reasons.push({
+        code: 'Fallback',
+        message: `no metrics for ${failures} consecutive decisions (≥ ${fb.afterFailures}): holding at least fallback ${fb.replicas}`,
+      });
+      return {
+        decision: {
+          desired,
+          recommended: desired,
+          valid: false,
+          binding: 'none',
+          mode: 'fallback',
+          reasons,
+          predicted: blind(),
+        },
+        state: { ...state, failures },
+      };
+    }
+    const desired = clamp(current);
+    reasons.push({
+      code: 'NoMetrics',
+      message: `no demand metrics (${failures} in a row): holding ${desired}, never scaling down without data`,
+    });
+    return {
+      decision: {
+        desired,
+        recommended: desired,
+        valid: false,
+        binding: 'none',
+        mode: 'hold',
+        reasons,
+        predicted: blind(),
+      },
+      state: { ...state, failures },
+    };
+  }
+
+  // 1. Demand to size for.
+  const history = recordDemand(state.demand, now, demand);
+  let sizeFor = demand;
+  let mode: DecisionMode = 'normal';
+  let burstAt = state.burstAt;
+  const shape = poolShape(model, obs.capacity ? { capacity: obs.capacity } : {});
+  const perInstance = instanceCapacityRps(shape);
+  const burst = obs.burstDemandRps;
+  if (b.burst.enabled && burst !== undefined && Number.isFinite(burst) && burst > demand) {
+    // Burst when the short window asks more than the ready instances carry at the target.
+    const carry = ready * perInstance * model.targetUtilization;
+    if (burst >= b.burst.threshold * carry) {
+      sizeFor = burst;
+      mode = 'burst';
+      burstAt = now;
+      reasons.push({
+        code: 'Burst',
+        message: `last ${b.burst.windowSeconds} s at ${fmt(burst)} rps ≥ ${b.burst.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps): sizing for the burst, no scale-up rate limit`,
+      });
+    }
+  }
+  if (b.forecast.enabled) {
+    const f = forecastPeak(history, now, model.startupSeconds + 60);
+    if (f && f.rps > sizeFor) {
+      sizeFor = f.rps;
+      if (mode === 'normal') mode = 'forecast';
+      reasons.push({
+        code: 'Forecast',
+        message: `forecast ${fmt(f.rps)} rps within ${model.startupSeconds + 60} s: ${f.reason}`,
+      });
+    }
+  }
+
+  // 2. Size it.
+  const plan = planService(model, {
+    demandRps: sizeFor,
+    ...(obs.capacity ? { capacity: obs.capacity } : {}),
+    ...(fitLimit !== undefined ? { fit: { replicas: fitLimit, detail: `the host fits ${fitLimit}` } } : {}),
+  });
+  const recommended = plan.replicas;
+  const bindingDetail = plan.details.find((d) => d.name === plan.binding);
+  reasons.push({
+    code: `SizedBy${plan.binding[0]?.toUpperCase()}${plan.binding.slice(1)}`,
+    message: `${fmt(sizeFor)} rps needs ${recommended}: ${bindingDetail?.detail ?? plan.binding}`,
+  });
+
+  // 3. Tolerance, on the way down only: the SLO count is a minimum, not a target to hover around.
+  let rec = recommended;
+  if (rec < current && current > 0 && (current - rec) / current <= b.tolerance) {
+    reasons.push({
+      code: 'WithinTolerance',
+      message: `${rec} is within ${b.tolerance * 100} % of ${current}: keeping ${current}`,
+    });
+    rec = current;
+  }
+
+  // 4. Stabilization: the lowest recommendation of the up window, the highest of the down window.
+  // A fresh state (first tick, or a controller that lost its state) counts the current count as
+  // recommended now, so it cannot scale down before a full window of evidence.
+  const longest = Math.max(b.scaleUp.stabilizationSeconds, b.scaleDown.stabilizationSeconds);
+  const seed: Array<[number, number]> = state.recommendations.length === 0 && current > 0 ? [[now, current]] : [];
+  const recommendations: Array<[number, number]> = [
+    ...seed,
+    ...state.recommendations.filter(([t]) => t > now - longest && t <= now),
+    [now, rec],
+  ];
+  let upRec = rec;
+  let downRec = rec;
+  for (const [t, r] of recommendations) {
+    if (t > now - b.scaleUp.stabilizationSeconds) upRec = Math.min(upRec, r);
+    if (t > now - b.scaleDown.stabilizationSeconds) downRec = Math.max(downRec, r);
+  }
+  let desired = current;
+  if (desired < upRec) desired = upRec;
+  if (desired > downRec) desired = downRec;
+  if (rec > current && desired < rec) {
+    reasons.push({
+      code: 'ScaleUpStabilized',
+      message: `lowest recommendation in the last ${b.scaleUp.stabilizationSeconds} s is ${upRec}`,
+    });
+  }
+  if (rec < current && desired > rec) {
+    reasons.push({
+      code: 'ScaleDownStabilized',
+      message: `highest recommendation in the last ${b.scaleDown.stabilizationSeconds} s is ${downRec}: holding ${desired}`,
+    });
+  }
+
+  // 5. Rate policies (HPA): the change allowed since the start of each policy's period.
+  const events = state.events.filter(([t]) => t > now - maxPeriod(model) && t <= now);
+  if (desired > current) {
+    if (mode === 'burst') {
+      // Burst skips the scale-up limit.
+    } else {
+      const limit = scaleUpLimit(current, events, now, b.scaleUp);
+      if (desired > limit) {
+        reasons.push({ code: 'ScaleUpLimit', message: `scale-up policies allow ${limit} now (from ${current})` });
+        desired = limit;
+      }
+    }
+  } else if (desired < current) {
+    const limit = scaleDownLimit(current, events, now, b.scaleDown);
+    if (desired < limit) {
+      reasons.push({ code: 'ScaleDownLimit', message: `scale-down policies allow ${limit} now (from ${current})` });
+      desired = limit;
+    }
+  }
+
+  // 6. Bounds. planService already applied them to `recommended`; the current count may be outside.
+  if (desired < min) {
+    reasons.push({ code: 'TooFewReplicas', message: `raised to replicas.min ${min}` });
+    desired = min;
+  }
+  if (desired > max) {
+    reasons.push({ code: 'TooManyReplicas', message: `capped at replicas.max ${max}` });
+    desired = max;
+  }
+  if (fitLimit !== undefined && desired > fitLimit && desired > current) {
+    reasons.push({ code: 'CapacityLimited', message: `the host or cluster fits only ${fitLimit}` });
+    desired = Math.max(current, fitLimit);
+  }
+  desired = wholeCount(desired);
+
+  const newEvents = desired !== current ? [...events, [now, desired - current] as [number, number]] : events;
+  if (desired === current && reasons.every((r) => r.code.startsWith('SizedBy'))) {
+    reasons.push({ code: 'Steady', message: `${current} instances is right` });
+  }
+  const observed = { ...shape, demandRps: demand };
+  const latency = latencyPercentileMs(observed, desired, model.slo?.percentile ?? 99);
+  return {
+    decision: {
+      desired,
+      recommended,
+      valid: true,
+      binding: plan.binding,
+      mode,
+      reasons,
+      predicted: {
+        utilization: desired > 0 ? demand / (desired * perInstance) : demand > 0 ? Infinity : 0,
+        latencyMs: Number.isFinite(latency) ? latency : null,
+      },
+      sizedForRps: sizeFor,
+      plan,
+    },
+    state: {
+      recommendations,
+      events: newEvents,
+      failures: 0,
+      demand: history,
+      ...(burstAt !== undefined ? { burstAt } : {}),
+    },
+  };
+}
+
+function blind(): Decision['predicted'] {
+  return { utilization: null, latencyMs: null };
+}
+
+function maxPeriod(model: ServiceModel): number {
+  const all = [...model.behavior.scaleUp.policies, ...model.behavior.scaleDown.policies].map((p) => p.periodSeconds);
+  return Math.max(1, ...all);
+}
+
+function changeWithin(events: ReadonlyArray<[number, number]>, now: number, period: number, sign: 1 | -1): number {
+  let sum = 0;
+  for (const [t, d] of events) if (t > now - period && Math.sign(d) === sign) sum += Math.abs(d);
+  return sum;
+}
+
+/** HPA calculateScaleUpLimitWithScalingRules. */
+export function scaleUpLimit(
+  current: number,
+  events: ReadonlyArray<[number, number]>,
+  now: number,
+  rules: DirectionBehavior,
+): number {
+  if (rules.select === 'disabled') return current;
+  let result = rules.select === 'min' ? Infinity : -Infinity;
+  for (const p of rules.policies) {
+    const start =
+      current - changeWithin(events, now, p.periodSeconds, 1) + changeWithin(events, now, p.periodSeconds, -1);
+    // From zero a percentage adds nothing; count the start as one instance so 0 → 1 is possible.
+    const proposed = p.type === 'pods' ? start + p.value : Math.ceil(Math.max(1, start) * (1 + p.value / 100));
+    result = rules.select === 'min' ? Math.min(result, proposed) : Math.max(result, proposed);
+  }
+  return Number.isFinite(result) ? Math.max(current, result) : current;
+}
+
+/** HPA calculateScaleDownLimitWithBehaviors. */
+export function scaleDownLimit(
+  current: number,
+  events: ReadonlyArray<[number, number]>,
+  now: number,
+  rules: DirectionBehavior,
+): number {
+  if (rules.select === 'disabled') return current;
+  let result = rules.select === 'min' ? -Infinity : Infinity;
+  for (const p of rules.policies) {
+    const start =
+      current - changeWithin(events, now, p.periodSeconds, 1) + changeWithin(events, now, p.periodSeconds, -1);
+    const proposed = p.type === 'pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
+    result = rules.select === 'min' ? Math.max(result, proposed) : Math.min(result, proposed);
+  }
+  return Number.isFinite(result) ? Math.min(current, Math.max(0, result)) : current;
+}

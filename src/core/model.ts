@@ -1,0 +1,96 @@
+// The validated, normalized description of a service that every mode works from: `plan`, `run`,
+// the Kubernetes controller and the simulator. The spec loader (src/spec) turns YAML/JSON into this;
+// the core trusts it (ranges already checked) and never reads files.
+import type { LatencySlo, LoadBalancing } from './pool.ts';
+
+export type { LatencySlo, LoadBalancing } from './pool.ts';
+
+export interface InstanceModel {
+  /** Mean service time of one request, ms. */
+  serviceTimeMs: number;
+  /** Requests one instance serves at once (servers per instance in the M/M/c model). */
+  concurrency: number;
+  /** CPU request per instance, millicores (500m → 500). */
+  cpuMillis?: number;
+  /** Memory request per instance, bytes. */
+  memoryBytes?: number;
+  /** CPU limit per instance, millicores (vertical advice compares against it). */
+  cpuLimitMillis?: number;
+  /** Memory limit per instance, bytes. */
+  memoryLimitBytes?: number;
+}
+
+export interface AvailabilityModel {
+  /** Zones the instances are spread over evenly (1 = no zone rule). */
+  zones: number;
+  /** Whole zones that may fail at once (f < zones). */
+  zoneFailures: number;
+  /** Further single instances that may fail after the zones (k). */
+  instanceFailures: number;
+}
+
+/** One rate policy, as in HPA `behavior`: at most `value` pods or percent per `periodSeconds`. */
+export interface RatePolicy {
+  type: 'pods' | 'percent';
+  value: number;
+  periodSeconds: number;
+}
+
+export interface DirectionBehavior {
+  /** Recommendations are stabilized over this window (HPA: up 0 s, down 300 s). */
+  stabilizationSeconds: number;
+  policies: RatePolicy[];
+  /** max = the most permissive policy (HPA default), min = the least, disabled = never. */
+  select: 'max' | 'min' | 'disabled';
+}
+
+export interface BehaviorModel {
+  /** Ignore changes whose ratio to the current count is within ±tolerance (HPA: 0.1). */
+  tolerance: number;
+  scaleUp: DirectionBehavior;
+  scaleDown: DirectionBehavior;
+  /** Burst path: when short-window demand ≥ threshold × what the ready instances can carry. */
+  burst: { enabled: boolean; windowSeconds: number; threshold: number };
+  /** Forecast path: start instances `startupSeconds` ahead of predicted demand (daily/weekly). */
+  forecast: { enabled: boolean };
+  /** After this many consecutive decisions without metrics, go to `replicas` (KEDA-style). */
+  fallback?: { afterFailures: number; replicas: number };
+}
+
+export interface ServiceModel {
+  name: string;
+  /** Planned demand (plan/what-if). Live modes observe demand instead. */
+  demandRps: number;
+  instance: InstanceModel;
+  loadBalancing: LoadBalancing;
+  slo?: LatencySlo;
+  /** Target average utilization in (0, 1]. Defaults: 0.7 without an SLO, 0.9 (a cap) with one. */
+  targetUtilization: number;
+  replicas: { min: number; max: number };
+  availability: AvailabilityModel;
+  /** Seconds from a scale-up decision to a ready instance (simulator, forecast lead time). */
+  startupSeconds: number;
+  behavior: BehaviorModel;
+}
+
+/** HPA autoscaling/v2 defaults (k/k pkg/apis/autoscaling/v2/defaults.go) plus Headroom's paths. */
+export function defaultBehavior(): BehaviorModel {
+  return {
+    tolerance: 0.1,
+    scaleUp: {
+      stabilizationSeconds: 0,
+      policies: [
+        { type: 'pods', value: 4, periodSeconds: 15 },
+        { type: 'percent', value: 100, periodSeconds: 15 },
+      ],
+      select: 'max',
+    },
+    scaleDown: {
+      stabilizationSeconds: 300,
+      policies: [{ type: 'percent', value: 100, periodSeconds: 15 }],
+      select: 'max',
+    },
+    burst: { enabled: true, windowSeconds: 6, threshold: 1.0 },
+    forecast: { enabled: true },
+  };
+}

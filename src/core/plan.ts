@@ -1,0 +1,315 @@
+// Sizing: each constraint gives its own instance count; the largest lower bound wins, then the upper
+// bounds cap it. The result names the binding constraint and explains every count with its numbers.
+//
+// Worked example (examples/plan.yaml, `checkout`): 900 rps, 20 ms, concurrency 1, leastRequests,
+// p99 ≤ 100 ms, target utilization 0.7, min 2, 3 zones surviving 1 zone:
+//   utilization  900 ÷ (50 rps × 0.7) = 25.7 → 26
+//   latency      M/M/(N·1): 20 instances give P(T ≤ 100 ms) = 98.96 %, 21 give 99.19 % → 21
+//   availability 39 spread 13/13/13 keeps 26 after losing a zone → 39
+//   → needed 39, binding availability.
+import { fitPerZone, maxEvenSpread, place, type ClusterModel } from './cluster.ts';
+import type { ServiceModel } from './model.ts';
+import {
+  instanceCapacityRps,
+  latencyPercentileMs,
+  minInstancesForSlo,
+  sloAttainment,
+  type PoolShape,
+  type SloSearch,
+} from './pool.ts';
+import { serviceTimeFloor } from './queueing.ts';
+
+export type ConstraintName = 'latency' | 'utilization' | 'availability' | 'minReplicas' | 'capacity' | 'maxReplicas';
+
+/** Tie-break order among lower bounds: demand-driven constraints explain a count best. */
+const LOWER_ORDER: readonly ConstraintName[] = ['latency', 'utilization', 'availability', 'minReplicas'];
+
+export interface ConstraintResult {
+  name: ConstraintName;
+  bound: 'lower' | 'upper';
+  /** The count this constraint asks for (lower) or allows (upper). */
+  replicas: number;
+  /** One line with the numbers behind the count. */
+  detail: string;
+}
+
+export interface ServicePlan {
+  name: string;
+  /** What to apply: `needed` capped by the upper bounds. */
+  replicas: number;
+  /** The largest lower bound, before upper bounds. */
+  needed: number;
+  binding: ConstraintName;
+  /** needed fits the cluster/host and is within replicas.max, and the SLO is reachable. */
+  feasible: boolean;
+  constraints: Partial<Record<ConstraintName, number>>;
+  details: ConstraintResult[];
+  predicted: {
+    utilization: number;
+    /** Response time at the SLO percentile (p99 without an SLO); null when overloaded. */
+    latencyMs: number | null;
+    percentile: number;
+    /** P(response time ≤ SLO latency); null without an SLO. */
+    attainment: number | null;
+  };
+  warnings: string[];
+}
+
+export interface PlanContext {
+  /** Demand to size for, overriding model.demandRps (live modes, forecasts, what-if). */
+  demandRps?: number;
+  /** Per-instance capacity overriding the model's (learned from observation). */
+  capacity?: { serviceTimeMs: number; concurrency: number };
+  /** Upper bound from what the cluster or host can fit, with its explanation. */
+  fit?: { replicas: number; detail: string };
+}
+
+export function poolShape(model: ServiceModel, ctx: PlanContext = {}): PoolShape {
+  return {
+    demandRps: ctx.demandRps ?? model.demandRps,
+    serviceTimeMs: ctx.capacity?.serviceTimeMs ?? model.instance.serviceTimeMs,
+    concurrency: ctx.capacity?.concurrency ?? model.instance.concurrency,
+    loadBalancing: model.loadBalancing,
+  };
+}
+
+/** ceil that ignores floating-point dust: 900 / (50 × 0.72) = 25.000000000000004 → 25. */
+function ceilClean(x: number): number {
+  return Math.ceil(x - 1e-9);
+}
+
+const fmt = (x: number, digits = 3): string => String(Number(x.toPrecision(digits)));
+const pct = (p: number): string => `p${fmt(p, 6)}`;
+
+/** Instances surviving the loss of the f fullest zones and then k more instances. */
+export function survivors(n: number, zones: number, zoneFailures: number, instanceFailures: number): number {
+  const q = Math.floor(n / zones);
+  const r = n % zones;
+  const lost = Math.min(zoneFailures, r) * (q + 1) + Math.max(0, zoneFailures - r) * q;
+  return n - lost - instanceFailures;
+}
+
+/** Smallest N ≥ base whose survivors still cover base (survivors is non-decreasing in N). */
+export function availabilityCount(base: number, zones: number, zoneFailures: number, instanceFailures: number): number {
+  if (base <= 0 && instanceFailures === 0) return base;
+  const z = Math.max(1, zones);
+  let lo = base;
+  let hi = Math.max(base, 1);
+  while (survivors(hi, z, zoneFailures, instanceFailures) < base) hi *= 2;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (survivors(mid, z, zoneFailures, instanceFailures) >= base) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+export function planService(model: ServiceModel, ctx: PlanContext = {}): ServicePlan {
+  const shape = poolShape(model, ctx);
+  const lambda = shape.demandRps;
+  const perInstance = instanceCapacityRps(shape);
+  const details: ConstraintResult[] = [];
+  const warnings: string[] = [];
+  let sloReachable = true;
+
+  // Utilization: demand ÷ (capacity per instance × target).
+  const u = model.targetUtilization;
+  const utilCount = lambda > 0 ? ceilClean(lambda / (perInstance * u)) : 0;
+  details.push({
+    name: 'utilization',
+    bound: 'lower',
+    replicas: utilCount,
+    detail: `${fmt(lambda, 4)} rps ÷ (${fmt(perInstance, 4)} rps per instance × ${fmt(u)}) = ${fmt(lambda / (perInstance * u), 4)} → ${utilCount}`,
+  });
+
+  // Latency SLO through the queueing model.
+  let latencyCount = 0;
+  if (model.slo) {
+    const slo = model.slo;
+    const search = minInstancesForSlo(shape, slo);
+    if (search.ok) {
+      latencyCount = search.instances;
+      details.push({
+        name: 'latency',
+        bound: 'lower',
+        replicas: latencyCount,
+        detail: latencyDetail(shape, slo, search),
+      });
+      const floorMs = serviceTimeFloor(1000 / shape.serviceTimeMs, slo.percentile / 100) * 1000;
+      if (slo.latencyMs < 1.25 * floorMs) {
+        warnings.push(
+          `the SLO ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms is within ${fmt(slo.latencyMs / floorMs)}× of the ${fmt(floorMs)} ms the service time alone takes at that percentile: small service-time increases need many more instances`,
+        );
+      }
+      if (shape.loadBalancing === 'random' && lambda > 0) {
+        const lr = minInstancesForSlo({ ...shape, loadBalancing: 'leastRequests' }, slo);
+        if (lr.ok && lr.instances < latencyCount) {
+          warnings.push(
+            `random load balancing needs ${latencyCount} instances for the SLO; leastRequests would need ${lr.instances}`,
+          );
+        }
+      }
+    } else {
+      sloReachable = false;
+      warnings.push(
+        search.reason === 'unreachable'
+          ? `SLO unreachable: the service time alone takes ${fmt(search.minLatencyMs)} ms at ${pct(slo.percentile)}, above ${fmt(slo.latencyMs)} ms; no instance count meets it`
+          : `SLO not met within ${search.limit} instances`,
+      );
+    }
+  }
+
+  const base = Math.max(utilCount, latencyCount);
+  const av = model.availability;
+  if (av.zones > 1 || av.zoneFailures > 0 || av.instanceFailures > 0) {
+    const count = availabilityCount(base, av.zones, av.zoneFailures, av.instanceFailures);
+    const z = Math.max(1, av.zones);
+    const q = Math.floor(count / z);
+    const r = count % z;
+    const spread = z > 1 ? ` spread ${Array.from({ length: z }, (_, i) => q + (i < r ? 1 : 0)).join('/')}` : '';
+    const lose = [
+      av.zoneFailures > 0 ? `${av.zoneFailures} zone${av.zoneFailures > 1 ? 's' : ''}` : '',
+      av.instanceFailures > 0 ? `${av.instanceFailures} instance${av.instanceFailures > 1 ? 's' : ''}` : '',
+    ]
+      .filter(Boolean)
+      .join(' then ');
+    details.push({
+      name: 'availability',
+      bound: 'lower',
+      replicas: count,
+      detail: `${count}${spread} keeps ${survivors(count, z, av.zoneFailures, av.instanceFailures)} ≥ ${base} after losing ${lose || 'nothing'}`,
+    });
+  }
+  details.push({
+    name: 'minReplicas',
+    bound: 'lower',
+    replicas: model.replicas.min,
+    detail: `replicas.min = ${model.replicas.min}`,
+  });
+
+  if (ctx.fit) details.push({ name: 'capacity', bound: 'upper', replicas: ctx.fit.replicas, detail: ctx.fit.detail });
+  details.push({
+    name: 'maxReplicas',
+    bound: 'upper',
+    replicas: model.replicas.max,
+    detail: `replicas.max = ${model.replicas.max}`,
+  });
+
+  // Largest lower bound (ties go to the earlier name in LOWER_ORDER), then the smallest upper bound.
+  let needed = 0;
+  let binding: ConstraintName = 'minReplicas';
+  for (const name of LOWER_ORDER) {
+    const c = details.find((d) => d.name === name);
+    if (c && c.replicas > needed) {
+      needed = c.replicas;
+      binding = name;
+    }
+  }
+  let replicas = needed;
+  for (const d of details) {
+    if (d.bound === 'upper' && d.replicas < replicas) {
+      replicas = d.replicas;
+      binding = d.name;
+    }
+  }
+
+  const fits = ctx.fit === undefined || needed <= ctx.fit.replicas;
+  const feasible = fits && needed <= model.replicas.max && sloReachable;
+  if (replicas < needed) {
+    const upper = details.find((d) => d.name === binding);
+    warnings.push(
+      `${binding === 'capacity' ? 'the cluster fits only' : 'replicas.max caps the count at'} ${replicas}, below the ${needed} needed${upper ? ` (${upper.detail})` : ''}`,
+    );
+  }
+
+  const percentile = model.slo?.percentile ?? 99;
+  const latency = latencyPercentileMs(shape, replicas, percentile);
+  const utilization = replicas > 0 ? lambda / (replicas * perInstance) : lambda > 0 ? Infinity : 0;
+  if (utilization >= 1)
+    warnings.push(`overloaded: ${replicas} instances at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`);
+  const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
+  if (cpuCores !== undefined && shape.concurrency > Math.max(1, Math.ceil(cpuCores))) {
+    warnings.push(
+      `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
+    );
+  }
+
+  const constraints: Partial<Record<ConstraintName, number>> = {};
+  for (const d of details) constraints[d.name] = d.replicas;
+  return {
+    name: model.name,
+    replicas,
+    needed,
+    binding,
+    feasible,
+    constraints,
+    details,
+    predicted: {
+      utilization,
+      latencyMs: Number.isFinite(latency) ? latency : null,
+      percentile,
+      attainment: model.slo ? sloAttainment(shape, replicas, model.slo.latencyMs) : null,
+    },
+    warnings,
+  };
+}
+
+function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: number }, search: SloSearch): string {
+  if (!search.ok) return '';
+  const n = search.instances;
+  const queue =
+    shape.loadBalancing === 'leastRequests' ? `M/M/(N·${shape.concurrency})` : `N × M/M/${shape.concurrency}`;
+  // Enough decimals to tell the attainment from the target: p99.9 → 99.87 % vs 99.91 %.
+  const decimals = Math.max(2, (String(slo.percentile).split('.')[1] ?? '').length + 2);
+  const pc = (x: number): string => `${(x * 100).toFixed(decimals)} %`;
+  const at = (k: number): string => pc(sloAttainment(shape, k, slo.latencyMs));
+  const before = n > 1 ? `${n - 1} give ${at(n - 1)}, ` : '';
+  return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms, ${shape.loadBalancing} as ${queue}: P(T ≤ ${fmt(slo.latencyMs)} ms) with ${before}${n} give ${pc(search.attainment)} ≥ ${slo.percentile} % → ${n}`;
+}
+
+export interface ClusterFit {
+  replicas: number;
+  detail: string;
+}
+
+/** What the free room of `nodes` can hold for one service, spread over its zones. */
+export function clusterFit(
+  nodes: ReadonlyArray<{ name: string; zone?: string; cpuMillis: number; memoryBytes: number }>,
+  model: ServiceModel,
+  perZone: Map<string, number>,
+): ClusterFit {
+  const zones = Math.max(1, model.availability.zones);
+  const caps = [...perZone.values()];
+  const total = caps.reduce((a, b) => a + b, 0);
+  // Nodes without zone labels: the zone rule is not checked against the nodes.
+  const labelled = [...perZone.keys()].some((z) => z !== '');
+  if (zones <= 1 || !labelled)
+    return { replicas: total, detail: `${nodes.length} node${nodes.length === 1 ? '' : 's'} fit ${total}` };
+  const replicas = maxEvenSpread(caps, zones);
+  const list = [...perZone.entries()].map(([z, c]) => `${z || '(no zone)'}: ${c}`).join(', ');
+  return { replicas, detail: `${zones}-zone even spread fits ${replicas} (per zone ${list})` };
+}
+
+/**
+ * Plans several services that share one cluster: each in turn (file order) is capped by what the
+ * room left by the earlier ones can hold, then its instances are placed to consume that room.
+ */
+export function planServices(
+  models: readonly ServiceModel[],
+  cluster?: ClusterModel,
+  ctxFor: (model: ServiceModel) => PlanContext = () => ({}),
+): ServicePlan[] {
+  const free = cluster?.nodes.map((n) => ({ ...n }));
+  return models.map((model, i) => {
+    const ctx = ctxFor(model);
+    if (!free) return planService(model, ctx);
+    const fit = clusterFit(free, model, fitPerZone(free, model.instance));
+    if (i > 0) fit.detail += ' in the room left by the services above';
+    const plan = planService(model, { ...ctx, fit: ctx.fit && ctx.fit.replicas < fit.replicas ? ctx.fit : fit });
+    const labelled = free.some((n) => n.zone !== undefined);
+    place(free, model.instance, plan.replicas, labelled ? Math.max(1, model.availability.zones) : 1);
+    return plan;
+  });
+}
+
+export { fmt as formatNumber };

@@ -1,0 +1,488 @@
+// Reads a spec file, validates it once (schema, then the rules that span keys), and returns frozen
+// ServiceModels. Every problem names file, key path, value and what is allowed; all problems are
+// reported together, and nothing is returned when there is any (no half-applied spec).
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { ClusterModel, NodeModel } from '../core/cluster.ts';
+import { HeadroomError, keyPath, type ProblemDetail } from '../core/errors.ts';
+import {
+  defaultBehavior,
+  type BehaviorModel,
+  type DirectionBehavior,
+  type RatePolicy,
+  type ServiceModel,
+} from '../core/model.ts';
+import { parseCpuMillis, parseMemoryBytes } from '../core/quantity.ts';
+import { serviceTimeFloor } from '../core/queueing.ts';
+import type { UsageSample } from '../core/vertical.ts';
+import { capacityProfileSchema, type CapacityProfile } from './profile.ts';
+import { serviceSpecSchema, specFileSchema, type ServiceSpec, type SpecFile } from './schema.ts';
+
+export interface LoadedSpec {
+  /** Path as given. */
+  source: string;
+  services: ServiceModel[];
+  cluster?: ClusterModel;
+  /** Usage samples per service name (vertical advice). */
+  usage: Map<string, UsageSample[]>;
+  /** The parsed file, for sections other commands own (`run`, `alerts`, `simulate`). */
+  raw: SpecFile;
+}
+
+export interface Where {
+  /** File the object came from (for messages). */
+  file?: string;
+  /** Key path prefix of the object inside that file, e.g. `services[2]` or `spec.service`. */
+  path?: string;
+  /** Directory that relative paths (profiles) resolve against. */
+  baseDir?: string;
+}
+
+/** Reads and validates a YAML or JSON spec file. Throws HeadroomError listing every problem. */
+export function loadSpecFile(file: string): LoadedSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new HeadroomError({ code: 'HR_FILE_READ', file, message: `cannot read the spec: ${errorMessage(err)}` });
+  }
+  return parseSpecText(text, file, dirname(resolve(file)));
+}
+
+/** Parses spec text (YAML or JSON); `file` names it in errors. */
+export function parseSpecText(text: string, file: string, baseDir = '.'): LoadedSpec {
+  const data = parseYamlOrJson(text, file);
+  const parsed = specFileSchema.safeParse(data);
+  if (!parsed.success) throw new HeadroomError(zodProblems(parsed.error, data, { file }));
+  const spec = parsed.data;
+  const problems: ProblemDetail[] = [];
+  const services: ServiceModel[] = [];
+  const usage = new Map<string, UsageSample[]>();
+  const seen = new Map<string, number>();
+  spec.services.forEach((svc, i) => {
+    const where = { file, path: `services[${i}]`, baseDir };
+    const first = seen.get(svc.name);
+    if (first !== undefined) {
+      problems.push({
+        code: 'HR_DUPLICATE_NAME',
+        file,
+        path: `services[${i}].name`,
+        value: svc.name,
+        message: `the name is already used by services[${first}]`,
+        allowed: 'a name unique in the file',
+      });
+    }
+    seen.set(svc.name, i);
+    const r = normalizeService(svc, where);
+    problems.push(...r.problems);
+    if (r.model) services.push(r.model);
+    if (svc.usage) usage.set(svc.name, normalizeUsage(svc.usage, where, problems));
+  });
+  const cluster = spec.cluster ? normalizeCluster(spec.cluster.nodes, file, problems) : undefined;
+  if (cluster) {
+    const zones = new Set(cluster.nodes.map((n) => n.zone).filter((z) => z !== undefined));
+    services.forEach((m, i) => {
+      if (zones.size > 0 && m.availability.zones > zones.size) {
+        problems.push({
+          code: 'HR_AVAILABILITY_IMPOSSIBLE',
+          file,
+          path: `services[${i}].availability.zones`,
+          value: m.availability.zones,
+          message: `the cluster's nodes are in ${zones.size} zone${zones.size > 1 ? 's' : ''} (${[...zones].join(', ')})`,
+          allowed: `1..${zones.size}`,
+        });
+      }
+    });
+  }
+  if (problems.length > 0) throw new HeadroomError(problems);
+  return deepFreeze({ source: file, services, ...(cluster ? { cluster } : {}), usage, raw: spec });
+}
+
+/**
+ * Validates ONE service object (already parsed: e.g. a HeadroomPolicy's `spec.service`) and returns
+ * its ServiceModel, with the same checks and messages as a spec file.
+ */
+export function serviceModelFromSpec(obj: unknown, where: Where = {}): ServiceModel {
+  const parsed = serviceSpecSchema.safeParse(obj);
+  if (!parsed.success) throw new HeadroomError(zodProblems(parsed.error, obj, where));
+  const r = normalizeService(parsed.data, where);
+  if (r.problems.length > 0 || !r.model) throw new HeadroomError(r.problems);
+  return deepFreeze(r.model);
+}
+
+function parseYamlOrJson(text: string, file: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new HeadroomError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          code: 'HR_SPEC_PARSE' as const,
+          file,
+          ...(pos ? { path: `line ${pos.line}, column ${pos.col}` } : {}),
+          message: e.message.split('\n')[0] ?? e.message,
+        };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || data === undefined) {
+    throw new HeadroomError({
+      code: 'HR_SPEC_INVALID',
+      file,
+      message: 'the file is empty',
+      allowed: 'a map with `services:`',
+    });
+  }
+  return data;
+}
+
+/** zod issues → problems with key path, the value as written and the allowed range. */
+export function zodProblems(error: z.ZodError, input: unknown, where: Where): ProblemDetail[] {
+  return error.issues.map((issue) => {
+    const path = joinPath(where.path, keyPath(issue.path as Array<string | number>));
+    const value = valueAt(input, issue.path as Array<string | number>);
+    const p: ProblemDetail = { code: 'HR_SPEC_INVALID', message: issue.message, path };
+    if (where.file !== undefined) p.file = where.file;
+    if (value !== undefined && issue.code !== 'unrecognized_keys') p.value = value;
+    switch (issue.code) {
+      case 'too_small':
+      case 'too_big': {
+        const i = issue as unknown as {
+          minimum?: number | bigint;
+          maximum?: number | bigint;
+          inclusive?: boolean;
+          origin?: string;
+        };
+        const bound = issue.code === 'too_small' ? i.minimum : i.maximum;
+        if (i.origin === 'array' || i.origin === 'string') {
+          p.allowed = `${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound} ${i.origin === 'array' ? 'items' : 'characters'}`;
+        } else {
+          p.allowed = `${issue.code === 'too_small' ? (i.inclusive ? '>=' : '>') : i.inclusive ? '<=' : '<'} ${bound}`;
+        }
+        p.message = issue.code === 'too_small' ? 'too small' : 'too large';
+        break;
+      }
+      case 'invalid_type':
+        if (value === undefined) {
+          p.message = 'required';
+          p.allowed = `a ${(issue as unknown as { expected: string }).expected}`;
+        } else {
+          p.message = `must be a ${(issue as unknown as { expected: string }).expected}`;
+        }
+        if ((issue as unknown as { expected: string }).expected === 'int') p.message = 'must be a whole number';
+        break;
+      case 'invalid_value':
+        p.message = 'not an allowed value';
+        p.allowed = `one of ${(issue as unknown as { values: unknown[] }).values.map((v) => String(v)).join(', ')}`;
+        break;
+      case 'unrecognized_keys':
+        p.message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} (a typo?)`;
+        break;
+      case 'invalid_union':
+        p.message = 'wrong type';
+        p.allowed = 'a string such as 500m / 256Mi, or a number';
+        break;
+      default:
+        break;
+    }
+    return p;
+  });
+}
+
+function joinPath(prefix: string | undefined, rest: string): string {
+  if (!prefix) return rest;
+  if (!rest) return prefix;
+  return rest.startsWith('[') ? `${prefix}${rest}` : `${prefix}.${rest}`;
+}
+
+function valueAt(input: unknown, path: Array<string | number>): unknown {
+  let cur: unknown = input;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[k];
+  }
+  return cur;
+}
+
+interface Normalized {
+  model?: ServiceModel;
+  problems: ProblemDetail[];
+}
+
+function normalizeService(svc: ServiceSpec, where: Where): Normalized {
+  const problems: ProblemDetail[] = [];
+  const at = (key: string): string => joinPath(where.path, key);
+  const problem = (p: Omit<ProblemDetail, 'file'>): void => {
+    problems.push(where.file !== undefined ? { ...p, file: where.file } : p);
+  };
+
+  let profile: CapacityProfile | undefined;
+  if (svc.instance.profile !== undefined) {
+    profile = readProfile(svc.instance.profile, where, problem);
+  }
+  const serviceTimeMs = svc.instance.serviceTimeMs ?? profile?.serviceTimeMs;
+  const concurrency = svc.instance.concurrency ?? profile?.concurrency;
+  if (serviceTimeMs === undefined) {
+    problem({
+      code: 'HR_SPEC_INVALID',
+      path: at('instance.serviceTimeMs'),
+      message: 'required (or give instance.profile from `headroom loadtest`)',
+      allowed: 'a number of ms > 0',
+    });
+  }
+
+  const cpu = quantityField(svc.instance.cpu, 'cpu', at('instance.cpu'), problem);
+  const memory = quantityField(svc.instance.memory, 'memory', at('instance.memory'), problem);
+  const cpuLimit = quantityField(svc.instance.cpuLimit, 'cpu', at('instance.cpuLimit'), problem);
+  const memoryLimit = quantityField(svc.instance.memoryLimit, 'memory', at('instance.memoryLimit'), problem);
+
+  const min = svc.replicas?.min ?? 1;
+  const max = svc.replicas?.max ?? 100;
+  if (min > max) {
+    problem({
+      code: 'HR_SPEC_INVALID',
+      path: at('replicas.min'),
+      value: min,
+      message: 'above replicas.max',
+      allowed: `<= replicas.max (${max})`,
+    });
+  }
+  const zones = svc.availability?.zones ?? 1;
+  const zoneFailures = svc.availability?.zoneFailures ?? 0;
+  if (zoneFailures >= zones && zoneFailures > 0) {
+    problem({
+      code: 'HR_AVAILABILITY_IMPOSSIBLE',
+      path: at('availability.zoneFailures'),
+      value: zoneFailures,
+      message: `cannot survive losing ${zoneFailures} of ${zones} zone${zones > 1 ? 's' : ''}`,
+      allowed: `0..${zones - 1} (below availability.zones)`,
+    });
+  }
+  if (svc.slo && serviceTimeMs !== undefined) {
+    const floorMs = serviceTimeFloor(1000 / serviceTimeMs, svc.slo.percentile / 100) * 1000;
+    if (svc.slo.latencyMs <= floorMs * (1 + 1e-9)) {
+      problem({
+        code: 'HR_SLO_UNREACHABLE',
+        path: at('slo.latencyMs'),
+        value: svc.slo.latencyMs,
+        message: `no instance count meets p${svc.slo.percentile} ≤ ${svc.slo.latencyMs} ms: with a mean service time of ${serviceTimeMs} ms (exponential), the service time alone takes ${round(floorMs)} ms at p${svc.slo.percentile}`,
+        allowed: `> ${round(floorMs)} ms, a lower percentile, or a faster service`,
+      });
+    }
+  }
+
+  const behavior = normalizeBehavior(svc.behavior);
+  if (problems.length > 0 || serviceTimeMs === undefined) return { problems };
+  const model: ServiceModel = {
+    name: svc.name,
+    demandRps: svc.demand?.rps ?? 0,
+    instance: {
+      serviceTimeMs,
+      concurrency: concurrency ?? 1,
+      ...(cpu !== undefined ? { cpuMillis: cpu } : {}),
+      ...(memory !== undefined ? { memoryBytes: memory } : {}),
+      ...(cpuLimit !== undefined ? { cpuLimitMillis: cpuLimit } : {}),
+      ...(memoryLimit !== undefined ? { memoryLimitBytes: memoryLimit } : {}),
+    },
+    loadBalancing: svc.loadBalancing ?? 'leastRequests',
+    ...(svc.slo ? { slo: { latencyMs: svc.slo.latencyMs, percentile: svc.slo.percentile } } : {}),
+    targetUtilization: svc.targetUtilization ?? (svc.slo ? 0.9 : 0.7),
+    replicas: { min, max },
+    availability: { zones, zoneFailures, instanceFailures: svc.availability?.instanceFailures ?? 0 },
+    startupSeconds: svc.startupSeconds ?? 60,
+    behavior,
+  };
+  return { model, problems };
+}
+
+function round(x: number): number {
+  return Math.ceil(x * 10) / 10;
+}
+
+function readProfile(
+  ref: string,
+  where: Where,
+  problem: (p: Omit<ProblemDetail, 'file'>) => void,
+): CapacityProfile | undefined {
+  const path = joinPath(where.path, 'instance.profile');
+  const file = resolve(where.baseDir ?? '.', ref);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    problem({
+      code: 'HR_FILE_READ',
+      path,
+      value: ref,
+      message: `cannot read the capacity profile: ${errorMessage(err)}`,
+    });
+    return undefined;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    problem({ code: 'HR_PROFILE_INVALID', path, value: ref, message: `not JSON: ${errorMessage(err)}` });
+    return undefined;
+  }
+  const parsed = capacityProfileSchema.safeParse(data);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    problem({
+      code: 'HR_PROFILE_INVALID',
+      path,
+      value: ref,
+      message: `not a capacity profile written by \`headroom loadtest\`: ${first ? `${keyPath(first.path as Array<string | number>)}: ${first.message}` : 'invalid'}`,
+    });
+    return undefined;
+  }
+  return parsed.data;
+}
+
+function quantityField(
+  q: string | number | undefined,
+  kind: 'cpu' | 'memory',
+  path: string,
+  problem: (p: Omit<ProblemDetail, 'file'>) => void,
+): number | undefined {
+  if (q === undefined) return undefined;
+  const v = kind === 'cpu' ? parseCpuMillis(q) : parseMemoryBytes(q);
+  if (v === undefined || !Number.isFinite(v)) {
+    problem({
+      code: 'HR_QUANTITY',
+      path,
+      value: q,
+      message: `not a ${kind} quantity`,
+      allowed:
+        kind === 'cpu' ? 'cores (2, 0.5) or millicores (500m)' : 'bytes with an optional suffix (256Mi, 1Gi, 512M)',
+    });
+    return undefined;
+  }
+  if (v <= 0) {
+    problem({ code: 'HR_QUANTITY', path, value: q, message: 'must be above zero', allowed: '> 0' });
+    return undefined;
+  }
+  return v;
+}
+
+type DirectionSpec = NonNullable<NonNullable<ServiceSpec['behavior']>['scaleUp']>;
+
+function normalizeBehavior(b: ServiceSpec['behavior']): BehaviorModel {
+  const d = defaultBehavior();
+  if (!b) return d;
+  const direction = (spec: DirectionSpec | undefined, base: DirectionBehavior): DirectionBehavior => ({
+    stabilizationSeconds: spec?.stabilizationWindowSeconds ?? base.stabilizationSeconds,
+    select: spec?.selectPolicy ? (spec.selectPolicy.toLowerCase() as DirectionBehavior['select']) : base.select,
+    policies: spec?.policies
+      ? spec.policies.map((p): RatePolicy => ({
+          type: p.type === 'Pods' ? 'pods' : 'percent',
+          value: p.value,
+          periodSeconds: p.periodSeconds,
+        }))
+      : base.policies,
+  });
+  return {
+    tolerance: b.tolerance ?? d.tolerance,
+    scaleUp: direction(b.scaleUp, d.scaleUp),
+    scaleDown: direction(b.scaleDown, d.scaleDown),
+    burst: {
+      enabled: b.burst?.enabled ?? d.burst.enabled,
+      windowSeconds: b.burst?.windowSeconds ?? d.burst.windowSeconds,
+      threshold: b.burst?.threshold ?? d.burst.threshold,
+    },
+    forecast: { enabled: b.forecast?.enabled ?? d.forecast.enabled },
+    ...(b.fallback ? { fallback: { afterFailures: b.fallback.afterFailures, replicas: b.fallback.replicas } } : {}),
+  };
+}
+
+function normalizeCluster(
+  nodes: NonNullable<SpecFile['cluster']>['nodes'],
+  file: string,
+  problems: ProblemDetail[],
+): ClusterModel {
+  const out: NodeModel[] = [];
+  nodes.forEach((n, i) => {
+    const problem = (p: Omit<ProblemDetail, 'file'>): void => void problems.push({ ...p, file });
+    const cpu = quantityField(n.cpu, 'cpu', `cluster.nodes[${i}].cpu`, problem);
+    const memory = quantityField(n.memory, 'memory', `cluster.nodes[${i}].memory`, problem);
+    if (cpu === undefined || memory === undefined) return;
+    const count = n.count ?? 1;
+    for (let k = 1; k <= count; k++) {
+      out.push({
+        name: count > 1 ? `${n.name}-${k}` : n.name,
+        ...(n.zone !== undefined ? { zone: n.zone } : {}),
+        cpuMillis: cpu,
+        memoryBytes: memory,
+      });
+    }
+  });
+  return { nodes: out };
+}
+
+function normalizeUsage(
+  samples: NonNullable<ServiceSpec['usage']>,
+  where: Where,
+  problems: ProblemDetail[],
+): UsageSample[] {
+  const out: UsageSample[] = [];
+  samples.forEach((s, i) => {
+    const path = joinPath(where.path, `usage[${i}]`);
+    const problem = (p: Omit<ProblemDetail, 'file'>): void => {
+      problems.push(where.file !== undefined ? { ...p, file: where.file } : p);
+    };
+    const t = typeof s.t === 'number' ? s.t : Date.parse(s.t) / 1000;
+    if (!Number.isFinite(t)) {
+      problem({
+        code: 'HR_SPEC_INVALID',
+        path: `${path}.t`,
+        value: s.t,
+        message: 'not a time',
+        allowed: 'unix seconds or ISO 8601',
+      });
+      return;
+    }
+    const cpu = s.cpu !== undefined ? parseCpuMillis(s.cpu) : undefined;
+    const memory = s.memory !== undefined ? parseMemoryBytes(s.memory) : undefined;
+    if (s.cpu !== undefined && cpu === undefined) {
+      problem({
+        code: 'HR_QUANTITY',
+        path: `${path}.cpu`,
+        value: s.cpu,
+        message: 'not a cpu quantity',
+        allowed: '250m, 0.5, 2',
+      });
+    }
+    if (s.memory !== undefined && memory === undefined) {
+      problem({
+        code: 'HR_QUANTITY',
+        path: `${path}.memory`,
+        value: s.memory,
+        message: 'not a memory quantity',
+        allowed: '256Mi, 1Gi',
+      });
+    }
+    out.push({
+      t,
+      ...(cpu !== undefined ? { cpuMillis: cpu } : {}),
+      ...(memory !== undefined ? { memoryBytes: memory } : {}),
+    });
+  });
+  return out;
+}
+
+function errorMessage(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err && (err as { code?: string }).code === 'ENOENT')
+    return 'no such file';
+  return err instanceof Error ? err.message : String(err);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o) && !(o instanceof Map)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,121 @@
+// The spec file family (YAML or JSON) every command reads: `plan`, `run`, `simulate`, and the
+// `service` of a Kubernetes HeadroomPolicy. Validated once here; the JSON Schema for editors is
+// generated from it (`schema/headroom.schema.json`, `npm run headroom -- schema`).
+import { z } from 'zod';
+
+const quantity = z.union([z.string(), z.number().nonnegative()]);
+
+const name = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and -, ≤ 63 characters');
+
+export const ratePolicySchema = z.strictObject({
+  type: z.enum(['Pods', 'Percent']),
+  value: z.number().int().positive().max(100_000),
+  periodSeconds: z.number().int().min(1).max(1800),
+});
+
+export const directionSchema = z.strictObject({
+  stabilizationWindowSeconds: z.number().int().min(0).max(3600).optional(),
+  selectPolicy: z.enum(['Max', 'Min', 'Disabled']).optional(),
+  policies: z.array(ratePolicySchema).min(1).max(10).optional(),
+});
+
+export const behaviorSchema = z.strictObject({
+  tolerance: z.number().min(0).lt(1).optional(),
+  scaleUp: directionSchema.optional(),
+  scaleDown: directionSchema.optional(),
+  burst: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      windowSeconds: z.number().int().min(1).max(600).optional(),
+      threshold: z.number().min(1).max(10).optional(),
+    })
+    .optional(),
+  forecast: z.strictObject({ enabled: z.boolean().optional() }).optional(),
+  fallback: z
+    .strictObject({
+      afterFailures: z.number().int().min(1).max(1000),
+      replicas: z.number().int().min(0).max(100_000),
+    })
+    .optional(),
+});
+
+export const usageSampleSchema = z.strictObject({
+  /** Seconds (unix time) or an ISO 8601 timestamp. */
+  t: z.union([z.number(), z.string()]),
+  cpu: quantity.optional(),
+  memory: quantity.optional(),
+});
+
+export const serviceSpecSchema = z.strictObject({
+  name,
+  demand: z.strictObject({ rps: z.number().nonnegative().max(1e9) }).optional(),
+  instance: z.strictObject({
+    serviceTimeMs: z.number().positive().max(3_600_000).optional(),
+    concurrency: z.number().int().min(1).max(100_000).optional(),
+    /** A capacity profile written by `headroom loadtest`; explicit serviceTimeMs/concurrency win. */
+    profile: z.string().min(1).optional(),
+    cpu: quantity.optional(),
+    memory: quantity.optional(),
+    cpuLimit: quantity.optional(),
+    memoryLimit: quantity.optional(),
+  }),
+  loadBalancing: z.enum(['leastRequests', 'random']).optional(),
+  slo: z
+    .strictObject({
+      latencyMs: z.number().positive().max(3_600_000),
+      percentile: z.number().gt(0).lt(100),
+    })
+    .optional(),
+  targetUtilization: z.number().gt(0).max(1).optional(),
+  replicas: z
+    .strictObject({
+      min: z.number().int().min(0).max(100_000).optional(),
+      max: z.number().int().min(1).max(100_000).optional(),
+    })
+    .optional(),
+  availability: z
+    .strictObject({
+      zones: z.number().int().min(1).max(64).optional(),
+      zoneFailures: z.number().int().min(0).max(63).optional(),
+      instanceFailures: z.number().int().min(0).max(100_000).optional(),
+    })
+    .optional(),
+  startupSeconds: z.number().min(0).max(3600).optional(),
+  behavior: behaviorSchema.optional(),
+  /** Observed per-instance usage for vertical (request/limit) advice. */
+  usage: z.array(usageSampleSchema).max(1_000_000).optional(),
+});
+
+export const nodeSpecSchema = z.strictObject({
+  name: z.string().min(1).max(253),
+  zone: z.string().min(1).max(63).optional(),
+  cpu: quantity,
+  memory: quantity,
+  /** Shorthand for `count` identical nodes named name-1 … name-count. */
+  count: z.number().int().min(1).max(10_000).optional(),
+});
+
+export const specFileSchema = z.strictObject({
+  services: z.array(serviceSpecSchema).min(1).max(100_000),
+  cluster: z.strictObject({ nodes: z.array(nodeSpecSchema).min(1).max(100_000) }).optional(),
+  /** Sections owned by other commands, validated by them: `run` (local cluster), `alerts`, `simulate`. */
+  run: z.unknown().optional(),
+  alerts: z.unknown().optional(),
+  simulate: z.unknown().optional(),
+});
+
+export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+export type SpecFile = z.infer<typeof specFileSchema>;
+
+/** JSON Schema (draft 2020-12) of the spec file, for editors (yaml-language-server). */
+export function specJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://headroom.dev/schema/headroom.schema.json',
+    title: 'Headroom spec',
+    ...z.toJSONSchema(specFileSchema, { io: 'input' }),
+  };
+}

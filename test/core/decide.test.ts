@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decide,
+  initialDecideState,
+  scaleDownLimit,
+  scaleUpLimit,
+  type Decision,
+  type DecideState,
+  type Observation,
+} from '../../src/core/decide.ts';
+import { defaultBehavior, type BehaviorModel, type ServiceModel } from '../../src/core/model.ts';
+
+// 50 rps per instance at target 1.0 with no SLO: recommended = ceil(demand / 50).
+function model(behavior: Partial<BehaviorModel> = {}, over: Partial<ServiceModel> = {}): ServiceModel {
+  return {
+    name: 'svc',
+    demandRps: 0,
+    instance: { serviceTimeMs: 20, concurrency: 1 },
+    loadBalancing: 'leastRequests',
+    targetUtilization: 1,
+    replicas: { min: 1, max: 100 },
+    availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
+    startupSeconds: 60,
+    behavior: {
+      ...defaultBehavior(),
+      burst: { enabled: false, windowSeconds: 6, threshold: 1 },
+      forecast: { enabled: false },
+      ...behavior,
+    },
+    ...over,
+  };
+}
+
+/** Runs ticks [t, observation] feeding each decision's desired back as the current count. */
+function run(m: ServiceModel, ticks: Array<[number, Partial<Observation>]>, start = 1): Decision[] {
+  let state: DecideState = initialDecideState();
+  let current = start;
+  const out: Decision[] = [];
+  for (const [t, o] of ticks) {
+    const r = decide(m, state, { readyReplicas: current, currentReplicas: current, ...o }, t);
+    state = r.state;
+    current = r.decision.desired;
+    out.push(r.decision);
+  }
+  return out;
+}
+
+describe('decide: HPA-style behaviour, time-stepped', () => {
+  it('scale-up follows the default policies: max(+4 pods, +100 %) per 15 s', () => {
+    // demand 1,000 rps → 20 recommended; from 3: 7 (3+4 > 6), then 14 (7×2), then 20.
+    const d = run(
+      model(),
+      [
+        [0, { demandRps: 1000 }],
+        [5, { demandRps: 1000 }],
+        [15, { demandRps: 1000 }],
+        [30, { demandRps: 1000 }],
+      ],
+      3,
+    );
+    expect(d.map((x) => x.desired)).toEqual([7, 7, 14, 20]);
+    expect(d[0]?.reasons.map((r) => r.code)).toContain('ScaleUpLimit');
+    expect(d[0]?.recommended).toBe(20);
+  });
+
+  it('scale-down waits for the 300 s stabilization window, then drops at once (100 % per 15 s)', () => {
+    const ticks: Array<[number, Partial<Observation>]> = [[0, { demandRps: 1000 }]];
+    for (let t = 15; t <= 330; t += 15) ticks.push([t, { demandRps: 100 }]);
+    const d = run(
+      model({ scaleUp: { ...defaultBehavior().scaleUp, policies: [{ type: 'pods', value: 100, periodSeconds: 15 }] } }),
+      ticks,
+      20,
+    );
+    expect(d[0]?.desired).toBe(20);
+    // Recommendation of 20 at t=0 is in the window until t=300.
+    const at = (t: number): number | undefined => d[ticks.findIndex(([x]) => x === t)]?.desired;
+    expect(at(285)).toBe(20);
+    expect(d[ticks.findIndex(([x]) => x === 285)]?.reasons.map((r) => r.code)).toContain('ScaleDownStabilized');
+    expect(at(300)).toBe(2);
+  });
+
+  it('tolerance keeps small scale-downs from flapping, but never blocks a scale-up', () => {
+    const m = model({ scaleDown: { ...defaultBehavior().scaleDown, stabilizationSeconds: 0 } });
+    const down = run(m, [[0, { demandRps: 960 }]], 20); // recommends 20 → steady
+    expect(down[0]?.desired).toBe(20);
+    const small = run(m, [[0, { demandRps: 920 }]], 20); // 19 is within 10 % of 20
+    expect(small[0]?.desired).toBe(20);
+    expect(small[0]?.reasons.map((r) => r.code)).toContain('WithinTolerance');
+    const up = run(m, [[0, { demandRps: 1010 }]], 20); // 21: 5 % more, still taken
+    expect(up[0]?.desired).toBe(21);
+  });
+
+  it('missing metrics: holds, never scales down, then rises to the fallback', () => {
+    const m = model({ fallback: { afterFailures: 3, replicas: 8 } });
+    const d = run(
+      m,
+      [
+        [0, { demandRps: 100 }],
+        [15, {}],
+        [30, { demandRps: NaN }],
+        [45, {}],
+        [60, {}],
+      ],
+      5,
+    );
+    expect(d.map((x) => x.desired)).toEqual([5, 5, 5, 8, 8]);
+    expect(d.map((x) => x.mode)).toEqual(['normal', 'hold', 'hold', 'fallback', 'fallback']);
+    expect(d[1]?.valid).toBe(false);
+    expect(d[1]?.reasons[0]?.code).toBe('NoMetrics');
+    // Fallback is a floor while blind: above it, the count holds.
+    const high = run(
+      m,
+      [
+        [0, {}],
+        [15, {}],
+        [30, {}],
+      ],
+      12,
+    );
+    expect(high.map((x) => x.desired)).toEqual([12, 12, 12]);
+  });
+
+  it('burst path skips the scale-up rate limit when the short window exceeds what ready instances carry', () => {
+    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } });
+    const d = run(m, [[0, { demandRps: 200, burstDemandRps: 1000 }]], 3);
+    expect(d[0]?.mode).toBe('burst');
+    expect(d[0]?.desired).toBe(20);
+    const calm = run(m, [[0, { demandRps: 120, burstDemandRps: 140 }]], 3); // 3 × 50 carries 140
+    expect(calm[0]?.mode).toBe('normal');
+    expect(calm[0]?.desired).toBe(3);
+  });
+
+  it('forecast starts instances ahead of a daily peak seen yesterday', () => {
+    const m = model({
+      forecast: { enabled: true },
+      scaleUp: { ...defaultBehavior().scaleUp, policies: [{ type: 'pods', value: 1000, periodSeconds: 15 }] },
+    });
+    let state = initialDecideState();
+    let current = 2;
+    const day = 86400;
+    const demandAt = (t: number): number => (t % day >= 9 * 3600 && t % day < 10 * 3600 ? 1000 : 100);
+    let before: Decision | undefined;
+    for (let t = 0; t < day + 9 * 3600; t += 60) {
+      const r = decide(m, state, { demandRps: demandAt(t), readyReplicas: current, currentReplicas: current }, t);
+      state = r.state;
+      current = r.decision.desired;
+      before = r.decision;
+    }
+    // One minute before 09:00 on day 2 demand is still 100 rps (2 instances), but yesterday's peak is near.
+    expect(before?.mode).toBe('forecast');
+    expect(before?.desired).toBeGreaterThanOrEqual(20);
+  });
+
+  it('bounds: never below min, never above max or the host fit, whole numbers only', () => {
+    const m = model({}, { replicas: { min: 2, max: 10 } });
+    expect(run(m, [[0, { demandRps: 0 }]], 0)[0]?.desired).toBe(2);
+    const capped = run(
+      model(
+        { scaleUp: { ...defaultBehavior().scaleUp, policies: [{ type: 'pods', value: 1000, periodSeconds: 15 }] } },
+        { replicas: { min: 1, max: 10 } },
+      ),
+      [[0, { demandRps: 5000 }]],
+      4,
+    );
+    expect(capped[0]?.desired).toBe(10);
+    const fit = run(
+      model({
+        scaleUp: { ...defaultBehavior().scaleUp, policies: [{ type: 'pods', value: 1000, periodSeconds: 15 }] },
+      }),
+      [[0, { demandRps: 5000, fitLimit: 7 }]],
+      4,
+    );
+    expect(fit[0]?.desired).toBe(7);
+    const junk = run(model(), [[0, { demandRps: 100, readyReplicas: NaN, currentReplicas: -3 }]], 0);
+    expect(Number.isInteger(junk[0]?.desired)).toBe(true);
+    expect(junk[0]?.desired).toBeGreaterThanOrEqual(1);
+  });
+
+  it('state is plain JSON: a restored controller continues the stabilization window', () => {
+    const m = model();
+    const first = decide(m, initialDecideState(), { demandRps: 1000, readyReplicas: 20, currentReplicas: 20 }, 0);
+    const restored = JSON.parse(JSON.stringify(first.state)) as DecideState;
+    const later = decide(m, restored, { demandRps: 100, readyReplicas: 20, currentReplicas: 20 }, 60);
+    expect(later.decision.desired).toBe(20); // would be 2 without the remembered recommendation
+  });
+});
+
+describe('rate-limit helpers (HPA calculateScale*Limit)', () => {
+  const up = defaultBehavior().scaleUp;
+  const down = defaultBehavior().scaleDown;
+  it('scale-up counts changes within the period from the period start', () => {
+    expect(scaleUpLimit(10, [], 100, up)).toBe(20);
+    expect(scaleUpLimit(10, [[95, 5]], 100, up)).toBe(10); // period started at 5: max(5+4, 10) = 10
+    expect(scaleUpLimit(0, [], 0, up)).toBe(4);
+  });
+  it('scale-down truncates the percentage and never goes below zero', () => {
+    expect(scaleDownLimit(10, [], 0, down)).toBe(0);
+    expect(scaleDownLimit(10, [], 0, { ...down, policies: [{ type: 'percent', value: 15, periodSeconds: 60 }] })).toBe(
+      8,
+    );
+    expect(scaleDownLimit(10, [], 0, { ...down, select: 'disabled' })).toBe(10);
+  });
+});
