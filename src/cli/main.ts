@@ -4,7 +4,11 @@
 import { Command, CommanderError } from 'commander';
 import { HeadroomError, formatProblem } from '../core/errors.ts';
 import { register as registerPlan } from './plan.ts';
+import { register as registerSchema } from './schema.ts';
 import { register as registerLoadtest } from './loadtest.ts';
+import { register as registerRun } from './run.ts';
+import { register as registerAlerts } from './alerts.ts';
+import { register as registerController } from './controller.ts';
 
 const program = new Command();
 program
@@ -16,7 +20,11 @@ program
   .showHelpAfterError();
 
 registerPlan(program);
+registerSchema(program);
 registerLoadtest(program);
+registerRun(program);
+registerAlerts(program);
+registerController(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,47 +1,135 @@
 // Demand forecasting from past observations only (pure: the caller passes `now`).
-// Demand is kept as 5-minute averages over the last 8 days (2,304 numbers: small enough to persist
-// on a Kubernetes object). The forecast for the next `horizon` seconds is the peak of the same
-// window one day and one week ago, scaled by how today's last hour compares with that day's.
-// E.g. yesterday 09:00–09:05 peaked at 1,200 rps and the last hour ran 10 % above yesterday's same
-// hour → forecast 1,320 rps, so instances start `startupSeconds` before 09:00 rather than after.
+//
+// forecastPeak() answers "how high may demand go over the next `horizon` seconds?" as an upper
+// bound the SLO sizing can trust, in three factors:
+//
+//   peak = base × seasonal growth × calibrated margin
+//
+// - base: the latest minute's demand (the highest observation in it);
+// - seasonal growth (daily and weekly, Crane/GCP style): how much demand rose over the same window
+//   one day and one week ago — the highest 5-minute mean in (then, then + horizon] over the mean of
+//   the half hour up to `then` — taking the larger; 1 without a day of history. E.g. yesterday 08:55–09:00 averaged
+//   100 rps and 09:00–09:05 1,000 rps → growth 10 at 08:57 today, so instances start before 09:00;
+//   a day has 288 five-minute means, 8 days 2,304: small enough to persist on a Kubernetes object;
+// - calibrated margin: what the forecast missed before. Every minute, each minute k ∈ {1, 2, 4, 8,
+//   16} back is scored: realized peak of the k minutes after it ÷ what base × growth said then. The
+//   ratios go into a log-spaced histogram per k that forgets with a 3-day half-life; the margin is
+//   its 99.9th percentile (never below 1). E.g. minute-to-minute noise of ±10 % gives a margin near
+//   1.2: the peak of the next 2 minutes was above 1.2× the last minute once in a thousand.
+//   Until 30 minutes have been scored there is no margin and no forecast (the stable and burst
+//   windows decide alone), so a fresh service is sized for what it sees.
+//
+// The whole history is plain JSON and bounded (2,304 + 20 + 5 × 48 numbers).
 
 export const FORECAST_BUCKET_S = 300;
 const KEEP_BUCKETS = (8 * 86400) / FORECAST_BUCKET_S;
 const DAY = 86400 / FORECAST_BUCKET_S;
 const WEEK = 7 * DAY;
 
+const MINUTE = 60;
+/** Horizons (in minutes) the margin is calibrated for. */
+export const MARGIN_HORIZONS = [1, 2, 4, 8, 16] as const;
+const KEEP_MINUTES = 20;
+/** Histogram of log(ratio): bins of 2 % from ratio 0.5 to ~4.2. */
+const BIN_LOG = Math.log(1.02);
+const BIN_FROM = Math.log(0.5);
+const BINS = 108;
+/** Forget with a 3-day half-life (in scored minutes). */
+const DECAY = Math.pow(0.5, 1 / (3 * 1440));
+/** The margin is this quantile of past misses. */
+export const MARGIN_QUANTILE = 0.99;
+/** Scored minutes needed before the margin (and the forecast) is used. */
+export const MIN_SCORED_MINUTES = 30;
+
 export interface DemandHistory {
-  /** Index (time / bucket) of the newest bucket, or -1 when empty. */
+  /** Index (time / bucket) of the newest 5-minute bucket, or -1 when empty. */
   last: number;
-  /** Averages, oldest first; values[values.length − 1] is bucket `last`. null = no data. */
+  /** 5-minute means, oldest first; values[values.length − 1] is bucket `last`. null = no data. */
   values: Array<number | null>;
-  /** Running sum and count of the newest (partial) bucket. */
+  /** Running sum and count of the newest (partial) 5-minute bucket. */
   sum: number;
   count: number;
+  /** The last minutes: [minute index, highest observation, seasonal growth predicted then]. */
+  minutes?: Array<[number, number, number]>;
+  /** Per calibrated horizon, the (decayed) counts of log-ratio bins; sparse: [bin, weight]. */
+  misses?: Array<Array<[number, number]>>;
+  /** Scored minutes per horizon (decayed weight). */
+  scored?: number[];
 }
 
 export function emptyHistory(): DemandHistory {
-  return { last: -1, values: [], sum: 0, count: 0 };
+  return { last: -1, values: [], sum: 0, count: 0, minutes: [], misses: MARGIN_HORIZONS.map(() => []), scored: [] };
 }
 
 /** Records one observation at `now` (seconds). Returns a new history; the input is not changed. */
 export function recordDemand(h: DemandHistory, now: number, rps: number): DemandHistory {
   if (!Number.isFinite(rps) || rps < 0) return h;
   const idx = Math.floor(now / FORECAST_BUCKET_S);
+  if (idx < h.last) return h; // time went backwards: ignore
+  let next: DemandHistory;
   if (h.last === idx) {
     const sum = h.sum + rps;
     const count = h.count + 1;
     const values = h.values.slice();
     values[values.length - 1] = sum / count;
-    return { last: idx, values, sum, count };
+    next = { ...h, values, sum, count };
+  } else {
+    const values = h.last < 0 ? [] : h.values.slice();
+    const gap = h.last < 0 ? 0 : Math.min(idx - h.last - 1, KEEP_BUCKETS);
+    for (let i = 0; i < gap; i++) values.push(null);
+    values.push(rps);
+    const drop = values.length - KEEP_BUCKETS;
+    next = { ...h, last: idx, values: drop > 0 ? values.slice(drop) : values, sum: rps, count: 1 };
   }
-  if (idx < h.last) return h; // time went backwards: ignore
-  const values = h.last < 0 ? [] : h.values.slice();
-  const gap = h.last < 0 ? 0 : Math.min(idx - h.last - 1, KEEP_BUCKETS);
-  for (let i = 0; i < gap; i++) values.push(null);
-  values.push(rps);
-  const drop = values.length - KEEP_BUCKETS;
-  return { last: idx, values: drop > 0 ? values.slice(drop) : values, sum: rps, count: 1 };
+  return recordMinute(next, now, rps);
+}
+
+/** Minute peaks, and scoring of what the forecast said k minutes ago once a minute closes. */
+function recordMinute(h: DemandHistory, now: number, rps: number): DemandHistory {
+  const m = Math.floor(now / MINUTE);
+  const minutes = (h.minutes ?? []).slice();
+  const lastEntry = minutes[minutes.length - 1];
+  if (lastEntry && lastEntry[0] === m) {
+    if (rps > lastEntry[1]) minutes[minutes.length - 1] = [m, rps, lastEntry[2]];
+    return { ...h, minutes };
+  }
+  if (lastEntry && lastEntry[0] > m) return h;
+  // Minute `lastEntry` closed: score each horizon k whose start minute is m_closed − k.
+  let misses = h.misses ?? MARGIN_HORIZONS.map(() => []);
+  let scored = h.scored ?? [];
+  if (lastEntry) {
+    const closed = lastEntry[0];
+    misses = misses.slice();
+    scored = scored.slice();
+    MARGIN_HORIZONS.forEach((k, i) => {
+      const start = minutes.find((e) => e[0] === closed - k);
+      if (!start) return;
+      const before = minutes.find((e) => e[0] === closed - k - 1);
+      const predicted = Math.max(start[1], before?.[1] ?? 0) * start[2];
+      if (predicted <= 0) return;
+      let realized = 0;
+      for (const e of minutes) if (e[0] > start[0] && e[0] <= closed && e[1] > realized) realized = e[1];
+      const bin = Math.min(BINS - 1, Math.max(0, Math.floor((Math.log(realized / predicted) - BIN_FROM) / BIN_LOG)));
+      misses[i] = addToBin(misses[i] ?? [], bin);
+      scored[i] = (scored[i] ?? 0) * DECAY + 1;
+    });
+  }
+  // The seasonal growth the forecast uses in this minute, to be scored later.
+  minutes.push([m, rps, seasonalGrowth(h, now, MINUTE).growth]);
+  const keep = minutes.filter((e) => e[0] > m - KEEP_MINUTES);
+  return { ...h, minutes: keep, misses, scored };
+}
+
+function addToBin(bins: Array<[number, number]>, bin: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let found = false;
+  for (const [b, w] of bins) {
+    const d = w * DECAY + (b === bin ? 1 : 0);
+    if (b === bin) found = true;
+    if (d > 1e-3) out.push([b, d]);
+  }
+  if (!found) out.push([bin, 1]);
+  return out.sort((a, b) => a[0] - b[0]);
 }
 
 function at(h: DemandHistory, idx: number): number | null {
@@ -50,55 +138,81 @@ function at(h: DemandHistory, idx: number): number | null {
   return h.values[pos] ?? null;
 }
 
-function windowPeak(h: DemandHistory, from: number, to: number): number | null {
-  let peak: number | null = null;
-  for (let i = from; i <= to; i++) {
-    const v = at(h, i);
-    if (v !== null && (peak === null || v > peak)) peak = v;
-  }
-  return peak;
-}
-
-function windowMean(h: DemandHistory, from: number, to: number): number | null {
-  let sum = 0;
-  let n = 0;
-  for (let i = from; i <= to; i++) {
-    const v = at(h, i);
-    if (v !== null) {
-      sum += v;
-      n++;
+/**
+ * How much demand rose over (then, then + horizon] one day and one week ago: the largest 5-minute
+ * mean in that window over the mean of the bucket at `then`. 1 without history.
+ */
+function seasonalGrowth(h: DemandHistory, now: number, horizonSeconds: number): { growth: number; label: string } {
+  const idx = Math.floor(now / FORECAST_BUCKET_S);
+  const ahead = Math.max(1, Math.ceil(horizonSeconds / FORECAST_BUCKET_S));
+  let best = { growth: 1, label: '' };
+  for (const [lag, label] of [
+    [DAY, 'a day'],
+    [WEEK, 'a week'],
+  ] as const) {
+    // Against the mean of the half hour before `then`, so that one quiet bucket cannot fake a rise.
+    let sum = 0;
+    let n = 0;
+    for (let i = idx - lag - 5; i <= idx - lag; i++) {
+      const v = at(h, i);
+      if (v !== null) {
+        sum += v;
+        n++;
+      }
     }
+    if (n === 0 || sum <= 0) continue;
+    const base = sum / n;
+    let peak = 0;
+    for (let i = idx - lag + 1; i <= idx - lag + ahead; i++) peak = Math.max(peak, at(h, i) ?? 0);
+    // Never more than 10× either way: one odd bucket must not run away.
+    const g = Math.min(10, peak / base);
+    if (g > best.growth) best = { growth: g, label };
   }
-  return n > 0 ? sum / n : null;
+  return best;
 }
 
-/** The peak demand expected over (now, now + horizon], or undefined without a day of history. */
+/** The calibrated margin for a horizon: the quantile of past misses (≥ 1), or undefined if too few. */
+export function forecastMargin(h: DemandHistory, horizonSeconds: number): number | undefined {
+  const minutes = Math.max(1, Math.ceil(horizonSeconds / MINUTE));
+  let i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
+  if (i < 0) i = MARGIN_HORIZONS.length - 1;
+  const bins = h.misses?.[i];
+  const scored = h.scored?.[i] ?? 0;
+  if (!bins || scored < MIN_SCORED_MINUTES) return undefined;
+  let total = 0;
+  for (const [, w] of bins) total += w;
+  let above = total * (1 - MARGIN_QUANTILE);
+  for (let j = bins.length - 1; j >= 0; j--) {
+    const [b, w] = bins[j] ?? [0, 0];
+    above -= w;
+    if (above <= 0) return Math.max(1, Math.exp(BIN_FROM + (b + 1) * BIN_LOG));
+  }
+  return 1;
+}
+
+/** The peak demand expected over (now, now + horizon], or undefined before enough history. */
 export function forecastPeak(
   h: DemandHistory,
   now: number,
   horizonSeconds: number,
 ): { rps: number; reason: string } | undefined {
-  if (h.last < 0) return undefined;
-  const idx = Math.floor(now / FORECAST_BUCKET_S);
-  const ahead = Math.max(1, Math.ceil(horizonSeconds / FORECAST_BUCKET_S));
-  const recent = windowMean(h, idx - 12, idx);
-  let best: { rps: number; reason: string } | undefined;
-  for (const [lag, label] of [
-    [DAY, 'a day'],
-    [WEEK, 'a week'],
-  ] as const) {
-    const then = windowPeak(h, idx - lag + 1, idx - lag + ahead);
-    const thenRecent = windowMean(h, idx - lag - 12, idx - lag);
-    if (then === null || recent === null || thenRecent === null || thenRecent <= 0) continue;
-    // Scale by today's level, but never by more than 2× either way: one odd hour must not run away.
-    const level = Math.min(2, Math.max(0.5, recent / thenRecent));
-    const rps = then * level;
-    if (!best || rps > best.rps) {
-      best = {
-        rps,
-        reason: `${label} ago the next ${Math.round((ahead * FORECAST_BUCKET_S) / 60)} min peaked at ${then.toFixed(1)} rps; the last hour runs at ${level.toFixed(2)}× that day's`,
-      };
-    }
-  }
-  return best;
+  const latest = h.minutes?.[h.minutes.length - 1];
+  if (!latest) return undefined;
+  const margin = forecastMargin(h, horizonSeconds);
+  if (margin === undefined) return undefined;
+  // Base: the highest observation of this minute and the last (a minute just begun says little).
+  const prev = h.minutes?.[h.minutes.length - 2];
+  const base = Math.max(latest[1], prev && prev[0] === latest[0] - 1 ? prev[1] : 0);
+  const { growth, label } = seasonalGrowth(h, now, horizonSeconds);
+  const rps = base * growth * margin;
+  const parts = [`last minute peaked at ${fmt(base)} rps`];
+  if (growth > 1) parts.push(`${label} ago demand rose ${fmt(growth)}× over the next ${horizonSeconds} s`);
+  parts.push(
+    `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time`,
+  );
+  return { rps, reason: parts.join('; ') };
+}
+
+function fmt(x: number): string {
+  return String(Number(x.toPrecision(3)));
 }

@@ -29,8 +29,8 @@ export interface ConstraintResult {
   bound: 'lower' | 'upper';
   /** The count this constraint asks for (lower) or allows (upper). */
   replicas: number;
-  /** One line with the numbers behind the count. */
-  detail: string;
+  /** One line with the numbers behind the count (rendered on first read). */
+  readonly detail: string;
 }
 
 export interface ServicePlan {
@@ -52,7 +52,8 @@ export interface ServicePlan {
     /** P(response time ≤ SLO latency); null without an SLO. */
     attainment: number | null;
   };
-  warnings: string[];
+  /** Rendered on first read. */
+  readonly warnings: string[];
 }
 
 export interface PlanContext {
@@ -78,7 +79,13 @@ function ceilClean(x: number): number {
   return Math.ceil(x - 1e-9);
 }
 
-const fmt = (x: number, digits = 3): string => String(Number(x.toPrecision(digits)));
+/** `digits` significant digits, no trailing zeros: 25.714 → "25.7", 1800 → "1800". Cheap: no toPrecision. */
+function fmt(x: number, digits = 3): string {
+  if (Number.isInteger(x) || !Number.isFinite(x)) return String(x);
+  const k = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(x))));
+  const m = 10 ** k;
+  return String(Math.round(x * m) / m);
+}
 const pct = (p: number): string => `p${fmt(p, 6)}`;
 
 /** Instances surviving the loss of the f fullest zones and then k more instances. */
@@ -104,54 +111,76 @@ export function availabilityCount(base: number, zones: number, zoneFailures: num
   return lo;
 }
 
+// Explanations are rendered on first read (a getter that caches): sizing 10,000 services computes
+// counts; only the plans someone prints or serializes pay for their text.
+function constraint(
+  name: ConstraintName,
+  bound: 'lower' | 'upper',
+  replicas: number,
+  render: () => string,
+): ConstraintResult {
+  let text: string | undefined;
+  return {
+    name,
+    bound,
+    replicas,
+    get detail(): string {
+      return (text ??= render());
+    },
+  };
+}
+
+type Warning = () => string | undefined;
+
 export function planService(model: ServiceModel, ctx: PlanContext = {}): ServicePlan {
   const shape = poolShape(model, ctx);
   const lambda = shape.demandRps;
   const perInstance = instanceCapacityRps(shape);
   const details: ConstraintResult[] = [];
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
   let sloReachable = true;
 
   // Utilization: demand ÷ (capacity per instance × target).
   const u = model.targetUtilization;
   const utilCount = lambda > 0 ? ceilClean(lambda / (perInstance * u)) : 0;
-  details.push({
-    name: 'utilization',
-    bound: 'lower',
-    replicas: utilCount,
-    detail: `${fmt(lambda, 4)} rps ÷ (${fmt(perInstance, 4)} rps per instance × ${fmt(u)}) = ${fmt(lambda / (perInstance * u), 4)} → ${utilCount}`,
-  });
+  details.push(
+    constraint(
+      'utilization',
+      'lower',
+      utilCount,
+      () =>
+        `${fmt(lambda, 4)} rps ÷ (${fmt(perInstance, 4)} rps per instance × ${fmt(u)}) = ${fmt(lambda / (perInstance * u), 4)} → ${utilCount}`,
+    ),
+  );
 
   // Latency SLO through the queueing model.
   let latencyCount = 0;
+  let latencySearch: SloSearch | undefined;
   if (model.slo) {
     const slo = model.slo;
     const search = minInstancesForSlo(shape, slo);
+    latencySearch = search;
     if (search.ok) {
       latencyCount = search.instances;
-      details.push({
-        name: 'latency',
-        bound: 'lower',
-        replicas: latencyCount,
-        detail: latencyDetail(shape, slo, search),
-      });
+      details.push(constraint('latency', 'lower', latencyCount, () => latencyDetail(shape, slo, search)));
       const floorMs = serviceTimeFloor(1000 / shape.serviceTimeMs, slo.percentile / 100) * 1000;
       if (slo.latencyMs < 1.25 * floorMs) {
         warnings.push(
-          `the SLO ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms is within ${fmt(slo.latencyMs / floorMs)}× of the ${fmt(floorMs)} ms the service time alone takes at that percentile: small service-time increases need many more instances`,
+          () =>
+            `the SLO ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms is within ${fmt(slo.latencyMs / floorMs)}× of the ${fmt(floorMs)} ms the service time alone takes at that percentile: small service-time increases need many more instances`,
         );
       }
       if (shape.loadBalancing === 'random' && lambda > 0) {
-        const lr = minInstancesForSlo({ ...shape, loadBalancing: 'leastRequests' }, slo);
-        if (lr.ok && lr.instances < latencyCount) {
-          warnings.push(
-            `random load balancing needs ${latencyCount} instances for the SLO; leastRequests would need ${lr.instances}`,
-          );
-        }
+        warnings.push(() => {
+          const lr = minInstancesForSlo({ ...shape, loadBalancing: 'leastRequests' }, slo);
+          return lr.ok && lr.instances < latencyCount
+            ? `random load balancing needs ${latencyCount} instances for the SLO; leastRequests would need ${lr.instances}`
+            : undefined;
+        });
       }
     } else {
       sloReachable = false;
-      warnings.push(
+      warnings.push(() =>
         search.reason === 'unreachable'
           ? `SLO unreachable: the service time alone takes ${fmt(search.minLatencyMs)} ms at ${pct(slo.percentile)}, above ${fmt(slo.latencyMs)} ms; no instance count meets it`
           : `SLO not met within ${search.limit} instances`,
@@ -163,45 +192,23 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
   const av = model.availability;
   if (av.zones > 1 || av.zoneFailures > 0 || av.instanceFailures > 0) {
     const count = availabilityCount(base, av.zones, av.zoneFailures, av.instanceFailures);
-    const z = Math.max(1, av.zones);
-    const q = Math.floor(count / z);
-    const r = count % z;
-    const spread = z > 1 ? ` spread ${Array.from({ length: z }, (_, i) => q + (i < r ? 1 : 0)).join('/')}` : '';
-    const lose = [
-      av.zoneFailures > 0 ? `${av.zoneFailures} zone${av.zoneFailures > 1 ? 's' : ''}` : '',
-      av.instanceFailures > 0 ? `${av.instanceFailures} instance${av.instanceFailures > 1 ? 's' : ''}` : '',
-    ]
-      .filter(Boolean)
-      .join(' then ');
-    details.push({
-      name: 'availability',
-      bound: 'lower',
-      replicas: count,
-      detail: `${count}${spread} keeps ${survivors(count, z, av.zoneFailures, av.instanceFailures)} ≥ ${base} after losing ${lose || 'nothing'}`,
-    });
+    details.push(constraint('availability', 'lower', count, () => availabilityDetail(count, base, av)));
   }
-  details.push({
-    name: 'minReplicas',
-    bound: 'lower',
-    replicas: model.replicas.min,
-    detail: `replicas.min = ${model.replicas.min}`,
-  });
-
-  if (ctx.fit) details.push({ name: 'capacity', bound: 'upper', replicas: ctx.fit.replicas, detail: ctx.fit.detail });
-  details.push({
-    name: 'maxReplicas',
-    bound: 'upper',
-    replicas: model.replicas.max,
-    detail: `replicas.max = ${model.replicas.max}`,
-  });
+  const { min, max } = model.replicas;
+  details.push(constraint('minReplicas', 'lower', min, () => `replicas.min = ${min}`));
+  const fit = ctx.fit;
+  if (fit) details.push(constraint('capacity', 'upper', fit.replicas, () => fit.detail));
+  details.push(constraint('maxReplicas', 'upper', max, () => `replicas.max = ${max}`));
 
   // Largest lower bound (ties go to the earlier name in LOWER_ORDER), then the smallest upper bound.
+  const constraints: Partial<Record<ConstraintName, number>> = {};
+  for (const d of details) constraints[d.name] = d.replicas;
   let needed = 0;
   let binding: ConstraintName = 'minReplicas';
   for (const name of LOWER_ORDER) {
-    const c = details.find((d) => d.name === name);
-    if (c && c.replicas > needed) {
-      needed = c.replicas;
+    const c = constraints[name];
+    if (c !== undefined && c > needed) {
+      needed = c;
       binding = name;
     }
   }
@@ -213,29 +220,34 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
     }
   }
 
-  const fits = ctx.fit === undefined || needed <= ctx.fit.replicas;
-  const feasible = fits && needed <= model.replicas.max && sloReachable;
+  const fits = fit === undefined || needed <= fit.replicas;
+  const feasible = fits && needed <= max && sloReachable;
   if (replicas < needed) {
     const upper = details.find((d) => d.name === binding);
+    const capped = binding;
     warnings.push(
-      `${binding === 'capacity' ? 'the cluster fits only' : 'replicas.max caps the count at'} ${replicas}, below the ${needed} needed${upper ? ` (${upper.detail})` : ''}`,
+      () =>
+        `${capped === 'capacity' ? 'the cluster fits only' : 'replicas.max caps the count at'} ${replicas}, below the ${needed} needed${upper ? ` (${upper.detail})` : ''}`,
     );
   }
 
   const percentile = model.slo?.percentile ?? 99;
   const latency = latencyPercentileMs(shape, replicas, percentile);
   const utilization = replicas > 0 ? lambda / (replicas * perInstance) : lambda > 0 ? Infinity : 0;
-  if (utilization >= 1)
-    warnings.push(`overloaded: ${replicas} instances at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`);
+  if (utilization >= 1) {
+    warnings.push(
+      () => `overloaded: ${replicas} instances at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`,
+    );
+  }
   const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
   if (cpuCores !== undefined && shape.concurrency > Math.max(1, Math.ceil(cpuCores))) {
     warnings.push(
-      `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
+      () =>
+        `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
     );
   }
 
-  const constraints: Partial<Record<ConstraintName, number>> = {};
-  for (const d of details) constraints[d.name] = d.replicas;
+  let warningText: string[] | undefined;
   return {
     name: model.name,
     replicas,
@@ -248,10 +260,30 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
       utilization,
       latencyMs: Number.isFinite(latency) ? latency : null,
       percentile,
-      attainment: model.slo ? sloAttainment(shape, replicas, model.slo.latencyMs) : null,
+      attainment: !model.slo
+        ? null
+        : latencySearch?.ok && latencySearch.instances === replicas
+          ? latencySearch.attainment
+          : sloAttainment(shape, replicas, model.slo.latencyMs),
     },
-    warnings,
+    get warnings(): string[] {
+      return (warningText ??= warnings.map((w) => w()).filter((w): w is string => w !== undefined));
+    },
   };
+}
+
+function availabilityDetail(count: number, base: number, av: ServiceModel['availability']): string {
+  const z = Math.max(1, av.zones);
+  const q = Math.floor(count / z);
+  const r = count % z;
+  const spread = z > 1 ? ` spread ${Array.from({ length: z }, (_, i) => q + (i < r ? 1 : 0)).join('/')}` : '';
+  const lose = [
+    av.zoneFailures > 0 ? `${av.zoneFailures} zone${av.zoneFailures > 1 ? 's' : ''}` : '',
+    av.instanceFailures > 0 ? `${av.instanceFailures} instance${av.instanceFailures > 1 ? 's' : ''}` : '',
+  ]
+    .filter(Boolean)
+    .join(' then ');
+  return `${count}${spread} keeps ${survivors(count, z, av.zoneFailures, av.instanceFailures)} ≥ ${base} after losing ${lose || 'nothing'}`;
 }
 
 function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: number }, search: SloSearch): string {
@@ -262,8 +294,8 @@ function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: n
   // Enough decimals to tell the attainment from the target: p99.9 → 99.87 % vs 99.91 %.
   const decimals = Math.max(2, (String(slo.percentile).split('.')[1] ?? '').length + 2);
   const pc = (x: number): string => `${(x * 100).toFixed(decimals)} %`;
-  const at = (k: number): string => pc(sloAttainment(shape, k, slo.latencyMs));
-  const before = n > 1 ? `${n - 1} give ${at(n - 1)}, ` : '';
+  const below = search.attainmentBelow ?? sloAttainment(shape, n - 1, slo.latencyMs);
+  const before = n > 1 ? `${n - 1} give ${pc(below)}, ` : '';
   return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms, ${shape.loadBalancing} as ${queue}: P(T ≤ ${fmt(slo.latencyMs)} ms) with ${before}${n} give ${pc(search.attainment)} ≥ ${slo.percentile} % → ${n}`;
 }
 

@@ -72,7 +72,7 @@ export function latencyPercentileMs(shape: PoolShape, instances: number, percent
 }
 
 export type SloSearch =
-  | { ok: true; instances: number; attainment: number }
+  | { ok: true; instances: number; attainment: number; attainmentBelow?: number }
   | { ok: false; reason: 'unreachable'; ceiling: number; minLatencyMs: number }
   | { ok: false; reason: 'limit'; limit: number };
 
@@ -108,10 +108,15 @@ function scanShared(shape: PoolShape, L: number, p: number, start: number, offer
   const mu = 1000 / shape.serviceTimeMs;
   let servers = start * c;
   let b = erlangB(servers, offered);
+  let below: number | undefined;
   for (let n = start; n <= SLO_SEARCH_LIMIT; n++) {
     const q: MmcQueue = { servers, arrivalRate: shape.demandRps, serviceRate: mu };
     const attainment = 1 - responseExceedance(q, L, erlangCFromB(servers, offered, b));
-    if (attainment >= p) return { ok: true, instances: n, attainment };
+    if (attainment >= p) {
+      // Below the stability bound the pool is overloaded: attainment 0.
+      return { ok: true, instances: n, attainment, attainmentBelow: below ?? 0 };
+    }
+    below = attainment;
     for (let k = 0; k < c; k++) {
       servers += 1;
       b = (offered * b) / (servers + offered * b);

@@ -113,7 +113,7 @@ export function serviceModelFromSpec(obj: unknown, where: Where = {}): ServiceMo
 }
 
 function parseYamlOrJson(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new HeadroomError(
       doc.errors.map((e) => {
@@ -122,7 +122,7 @@ function parseYamlOrJson(text: string, file: string): unknown {
           code: 'HR_SPEC_PARSE' as const,
           file,
           ...(pos ? { path: `line ${pos.line}, column ${pos.col}` } : {}),
-          message: e.message.split('\n')[0] ?? e.message,
+          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
         };
       }),
     );
@@ -179,6 +179,7 @@ export function zodProblems(error: z.ZodError, input: unknown, where: Where): Pr
         p.allowed = `one of ${(issue as unknown as { values: unknown[] }).values.map((v) => String(v)).join(', ')}`;
         break;
       case 'unrecognized_keys':
+        if (issue.keys.length === 1) p.path = joinPath(path, String(issue.keys[0]));
         p.message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} (a typo?)`;
         break;
       case 'invalid_union':

@@ -1,0 +1,194 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
+import { loadSpecFile, parseSpecText, serviceModelFromSpec } from '../../src/spec/load.ts';
+
+function problems(text: string): ProblemDetail[] {
+  try {
+    parseSpecText(text, 'spec.yaml', tmpdir());
+  } catch (err) {
+    if (err instanceof HeadroomError) return [...err.problems];
+    throw err;
+  }
+  return expect.unreachable('expected a HeadroomError') as never;
+}
+
+const base = `services:
+  - name: api
+    demand: { rps: 100 }
+    instance: { serviceTimeMs: 20, concurrency: 1 }
+`;
+
+describe('spec validation errors name file, key, value and allowed range', () => {
+  it.each([
+    [
+      'percentile out of range',
+      `${base}    slo: { latencyMs: 100, percentile: 100 }\n`,
+      'HR_SPEC_INVALID',
+      'services[0].slo.percentile',
+      100,
+      '< 100',
+    ],
+    ['negative demand', base.replace('rps: 100', 'rps: -5'), 'HR_SPEC_INVALID', 'services[0].demand.rps', -5, '>= 0'],
+    [
+      'unknown load balancing',
+      `${base}    loadBalancing: roundRobin\n`,
+      'HR_SPEC_INVALID',
+      'services[0].loadBalancing',
+      'roundRobin',
+      'one of leastRequests, random',
+    ],
+    [
+      'fractional concurrency',
+      base.replace('concurrency: 1', 'concurrency: 1.5'),
+      'HR_SPEC_INVALID',
+      'services[0].instance.concurrency',
+      1.5,
+      undefined,
+    ],
+    [
+      'bad cpu quantity',
+      base.replace('concurrency: 1', 'concurrency: 1, cpu: 2 cores'),
+      'HR_QUANTITY',
+      'services[0].instance.cpu',
+      '2 cores',
+      'cores (2, 0.5) or millicores (500m)',
+    ],
+    [
+      'min above max',
+      `${base}    replicas: { min: 5, max: 3 }\n`,
+      'HR_SPEC_INVALID',
+      'services[0].replicas.min',
+      5,
+      '<= replicas.max (3)',
+    ],
+    [
+      'zone failures ≥ zones',
+      `${base}    availability: { zones: 2, zoneFailures: 2 }\n`,
+      'HR_AVAILABILITY_IMPOSSIBLE',
+      'services[0].availability.zoneFailures',
+      2,
+      '0..1 (below availability.zones)',
+    ],
+    [
+      'SLO under the service-time floor',
+      `${base}    slo: { latencyMs: 90, percentile: 99 }\n`,
+      'HR_SLO_UNREACHABLE',
+      'services[0].slo.latencyMs',
+      90,
+      '> 92.2 ms, a lower percentile, or a faster service',
+    ],
+  ])('%s', (_name, text, code, path, value, allowed) => {
+    const [p] = problems(text);
+    expect(p?.code).toBe(code);
+    expect(p?.file).toBe('spec.yaml');
+    expect(p?.path).toBe(path);
+    expect(p?.value).toEqual(value);
+    if (allowed !== undefined) expect(p?.allowed).toBe(allowed);
+  });
+
+  it('reports a typo as an unknown key', () => {
+    const [p] = problems(base.replace('demand:', 'demnad:'));
+    expect(p?.code).toBe('HR_SPEC_INVALID');
+    expect(p?.message).toContain('demnad');
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const [p] = problems('services:\n  - name: api\n    demand: { rps: 100\n');
+    expect(p?.code).toBe('HR_SPEC_PARSE');
+    expect(p?.path).toMatch(/^line \d+, column \d+$/);
+  });
+
+  it('reports every problem at once, and duplicate names', () => {
+    const list = problems(`${base}  - name: api\n    instance: { serviceTimeMs: -1 }\n`);
+    expect(list.map((p) => p.code)).toContain('HR_SPEC_INVALID');
+    const dup = problems(`${base}  - name: api\n    instance: { serviceTimeMs: 5 }\n`);
+    expect(dup[0]?.code).toBe('HR_DUPLICATE_NAME');
+    expect(dup[0]?.path).toBe('services[1].name');
+  });
+
+  it('requires a service time or a profile', () => {
+    const [p] = problems('services:\n  - name: api\n    instance: { concurrency: 2 }\n');
+    expect(p?.path).toBe('services[0].instance.serviceTimeMs');
+  });
+
+  it('checks zones against the cluster nodes', () => {
+    const [p] = problems(
+      `${base}    availability: { zones: 3 }\ncluster:\n  nodes:\n    - { name: n, zone: a, cpu: 4, memory: 8Gi }\n    - { name: m, zone: b, cpu: 4, memory: 8Gi }\n`,
+    );
+    expect(p?.code).toBe('HR_AVAILABILITY_IMPOSSIBLE');
+    expect(p?.allowed).toBe('1..2');
+  });
+
+  it('reads a loadtest capacity profile, and explicit values win over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-spec-'));
+    const profile = {
+      kind: 'headroom.dev/capacity-profile/v1',
+      target: 'http://127.0.0.1:8080/',
+      measuredAt: '2026-11-25T00:00:00Z',
+      slo: { latencyMs: 100, percentile: 99 },
+      kneeRps: 180,
+      serviceTimeMs: 21.5,
+      concurrency: 4,
+      steps: [],
+    };
+    writeFileSync(join(dir, 'api.profile.json'), JSON.stringify(profile));
+    writeFileSync(
+      join(dir, 'spec.yaml'),
+      'services:\n  - name: api\n    instance: { profile: api.profile.json, concurrency: 2 }\n',
+    );
+    const spec = loadSpecFile(join(dir, 'spec.yaml'));
+    expect(spec.services[0]?.instance).toMatchObject({ serviceTimeMs: 21.5, concurrency: 2 });
+    writeFileSync(join(dir, 'bad.json'), '{"kind":"something-else"}');
+    writeFileSync(join(dir, 'spec2.yaml'), 'services:\n  - name: api\n    instance: { profile: bad.json }\n');
+    expect(() => loadSpecFile(join(dir, 'spec2.yaml'))).toThrow(/HR_PROFILE_INVALID/);
+    expect(() => loadSpecFile(join(dir, 'missing.yaml'))).toThrow(/HR_FILE_READ/);
+  });
+
+  it('serviceModelFromSpec validates one object with a key-path prefix (CRD spec.service)', () => {
+    expect(() => serviceModelFromSpec({ name: 'x', instance: { serviceTimeMs: 0 } }, { path: 'spec.service' })).toThrow(
+      /spec\.service\.instance\.serviceTimeMs/,
+    );
+    const m = serviceModelFromSpec({
+      name: 'x',
+      instance: { serviceTimeMs: 10 },
+      slo: { latencyMs: 100, percentile: 99 },
+    });
+    expect(m.targetUtilization).toBe(0.9);
+    expect(Object.isFrozen(m)).toBe(true);
+  });
+});
+
+describe('defaults', () => {
+  it('fills HPA behaviour defaults and maps HPA field names', () => {
+    const spec = parseSpecText(
+      `${base}    behavior:\n      scaleDown: { stabilizationWindowSeconds: 60, selectPolicy: Min, policies: [{ type: Pods, value: 2, periodSeconds: 30 }] }\n`,
+      'spec.yaml',
+    );
+    const b = spec.services[0]?.behavior;
+    expect(b?.tolerance).toBe(0.1);
+    expect(b?.scaleUp.stabilizationSeconds).toBe(0);
+    expect(b?.scaleDown).toEqual({
+      stabilizationSeconds: 60,
+      select: 'min',
+      policies: [{ type: 'pods', value: 2, periodSeconds: 30 }],
+    });
+    expect(spec.services[0]?.targetUtilization).toBe(0.7);
+    expect(spec.services[0]?.replicas).toEqual({ min: 1, max: 100 });
+  });
+});
+
+describe('shipped examples', () => {
+  const dir = new URL('../../examples/', import.meta.url).pathname;
+  // Spec files are the examples with a top-level `services:` (others, e.g. alert rules, have their own tests).
+  const specs = readdirSync(dir).filter(
+    (f) => /\.(ya?ml|json)$/.test(f) && /^services:/m.test(readFileSync(join(dir, f), 'utf8')),
+  );
+  it('there are examples', () => expect(specs.length).toBeGreaterThan(0));
+  it.each(specs)('%s parses', (f) => {
+    const spec = loadSpecFile(join(dir, f));
+    expect(spec.services.length).toBeGreaterThan(0);
+  });
+});
