@@ -1,11 +1,12 @@
 // `headroom plan FILE [--json]`: how many instances each service needs, and why.
+import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { HeadroomError } from '../core/errors.ts';
 import { planServices, formatNumber as fmt, type ServicePlan } from '../core/plan.ts';
 import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
-import { loadSpecFile, type LoadedSpec } from '../spec/load.ts';
+import { loadSpecFile, parseSpecText, type LoadedSpec } from '../spec/load.ts';
 
 export interface PlanOutput {
   services: Array<ServicePlan & { demandRps: number; vertical?: VerticalAdvice }>;
@@ -126,11 +127,12 @@ export function register(program: Command): void {
   program
     .command('plan')
     .description('size each service in a spec file and explain which constraint binds')
-    .argument('<file>', 'spec file (YAML or JSON) with `services:` and optional `cluster:`')
+    .argument('<file>', 'spec file (YAML or JSON) with `services:` and optional `cluster:`; - reads stdin')
     .option('--json', 'print JSON instead of a table')
+    .option('--fail-infeasible', 'exit 3 when any service is not feasible (for CI checks)')
     .option('--demand <rps>', 'size every service for this demand instead of demand.rps (what-if)')
     .option('--now <seconds>', 'unix time the vertical advice is computed at (default: now)')
-    .action((file: string, opts: { json?: boolean; demand?: string; now?: string }) => {
+    .action((file: string, opts: { json?: boolean; demand?: string; now?: string; failInfeasible?: boolean }) => {
       const demand = opts.demand !== undefined ? Number(opts.demand) : undefined;
       if (demand !== undefined && !(Number.isFinite(demand) && demand >= 0)) {
         throw new HeadroomError({
@@ -151,8 +153,9 @@ export function register(program: Command): void {
           allowed: 'unix seconds',
         });
       }
-      const spec = loadSpecFile(file);
+      const spec = file === '-' ? parseSpecText(readFileSync(0, 'utf8'), '<stdin>', process.cwd()) : loadSpecFile(file);
       const out = planSpec(spec, now, demand);
       process.stdout.write(opts.json ? `${JSON.stringify(planJson(out), null, 2)}\n` : `${planText(out)}`);
+      if (opts.failInfeasible && out.services.some((s) => !s.feasible)) process.exitCode = 3;
     });
 }

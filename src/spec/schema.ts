@@ -52,25 +52,37 @@ export const usageSampleSchema = z.strictObject({
 
 export const serviceSpecSchema = z.strictObject({
   name,
-  demand: z.strictObject({ rps: z.number().nonnegative().max(1e9) }).optional(),
+  demand: z
+    .strictObject({ rps: z.number().nonnegative().max(1e9).describe('Requests per second to size for') })
+    .optional()
+    .describe('Planned demand (plan, what-if); live modes measure it'),
   instance: z.strictObject({
-    serviceTimeMs: z.number().positive().max(3_600_000).optional(),
-    concurrency: z.number().int().min(1).max(100_000).optional(),
+    serviceTimeMs: z.number().positive().max(3_600_000).optional().describe('Mean time one request takes, ms'),
+    concurrency: z.number().int().min(1).max(100_000).optional().describe('Requests one instance serves at once'),
     /** A capacity profile written by `headroom loadtest`; explicit serviceTimeMs/concurrency win. */
-    profile: z.string().min(1).optional(),
-    cpu: quantity.optional(),
-    memory: quantity.optional(),
+    profile: z.string().min(1).optional().describe('Capacity profile from `headroom loadtest` (relative to this file)'),
+    cpu: quantity.optional().describe('CPU request per instance: 500m, 2'),
+    memory: quantity.optional().describe('Memory request per instance: 256Mi, 1Gi'),
     cpuLimit: quantity.optional(),
     memoryLimit: quantity.optional(),
   }),
-  loadBalancing: z.enum(['leastRequests', 'random']).optional(),
+  loadBalancing: z
+    .enum(['leastRequests', 'random'])
+    .optional()
+    .describe('leastRequests: one shared M/M/(N·c) queue; random (kube-proxy): N separate M/M/c queues'),
   slo: z
     .strictObject({
-      latencyMs: z.number().positive().max(3_600_000),
-      percentile: z.number().gt(0).lt(100),
+      latencyMs: z.number().positive().max(3_600_000).describe('Response-time bound, ms'),
+      percentile: z.number().gt(0).lt(100).describe('Share of requests within the bound, e.g. 99 or 99.9'),
     })
-    .optional(),
-  targetUtilization: z.number().gt(0).max(1).optional(),
+    .optional()
+    .describe('Latency SLO: P(response time ≤ latencyMs) ≥ percentile %'),
+  targetUtilization: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .describe('Target average utilization; default 0.7 without an SLO, 0.9 with one'),
   replicas: z
     .strictObject({
       min: z.number().int().min(0).max(100_000).optional(),
@@ -84,7 +96,12 @@ export const serviceSpecSchema = z.strictObject({
       instanceFailures: z.number().int().min(0).max(100_000).optional(),
     })
     .optional(),
-  startupSeconds: z.number().min(0).max(3600).optional(),
+  startupSeconds: z
+    .number()
+    .min(0)
+    .max(3600)
+    .optional()
+    .describe('Seconds from a scale-up decision to a ready instance'),
   behavior: behaviorSchema.optional(),
   /** Observed per-instance usage for vertical (request/limit) advice. */
   usage: z.array(usageSampleSchema).max(1_000_000).optional(),

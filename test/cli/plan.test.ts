@@ -7,9 +7,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = '1795608000'; // 2026-11-25T12:00:00Z, fixed so vertical advice is reproducible
 
 function headroom(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return headroomWithInput('', ...args);
+}
+
+function headroomWithInput(
+  input: string,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', ...args], {
     cwd: root,
     encoding: 'utf8',
+    input,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -54,6 +62,19 @@ describe('headroom plan (the real CLI)', () => {
       }
     ).services[0];
     expect(api).toMatchObject({ binding: 'capacity', feasible: false, replicas: 17, needed: 50 });
+  });
+
+  it('--fail-infeasible exits 3 when a service does not fit; stdin works with -', () => {
+    expect(headroom('plan', 'examples/tight-cluster.yaml', '--fail-infeasible').status).toBe(3);
+    expect(headroom('plan', 'examples/plan.yaml', '--fail-infeasible', '--now', NOW).status).toBe(0);
+    const r = headroomWithInput(
+      '{"services":[{"name":"a","demand":{"rps":100},"instance":{"serviceTimeMs":10}}]}',
+      'plan',
+      '-',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ services: [{ name: 'a', replicas: 2, binding: 'utilization' }] });
   });
 
   it('--demand sizes for a what-if demand', () => {
