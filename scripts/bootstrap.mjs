@@ -3,7 +3,7 @@
 // Works on Node >= 20 (the machines ship Node 20): it installs dependencies when package-lock.json
 // changed since the last install (npm ci), then re-executes `node24 --disable-warning=... ARGS`.
 // Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -51,10 +51,19 @@ if (args.length === 0) {
   process.stderr.write('usage: node scripts/bootstrap.mjs ENTRY.ts [ARGS...]\n');
   process.exit(2);
 }
-const r = spawnSync(node24(), ['--disable-warning=ExperimentalWarning', ...args], {
+const child = spawn(node24(), ['--disable-warning=ExperimentalWarning', ...args], {
   cwd: process.cwd(),
   stdio: 'inherit',
   env: { ...process.env, HEADROOM_ROOT: root },
 });
-if (r.signal) process.kill(process.pid, r.signal);
-process.exit(r.status ?? 1);
+// Pass termination on, so `kill` of this wrapper stops the real process (and lets it clean up).
+// SIGINT from a terminal already reaches the child (same process group): just wait for it.
+for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+process.on('SIGINT', () => {});
+child.on('exit', (code, signal) => {
+  if (signal) {
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }
+  process.exit(code ?? 1);
+});

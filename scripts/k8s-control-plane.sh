@@ -10,7 +10,7 @@
 # It starts etcd, kube-apiserver and kube-controller-manager on loopback and writes a kubeconfig.
 #
 # Usage: scripts/k8s-control-plane.sh [up|down|status|build|selftest]   (default: up; all idempotent)
-#   build   only fetch/build the binaries into $K8S_LOCAL_DIR/cache/bin (skipped when present)
+#   build   only fetch/build the binaries into $HEADROOM_K8S_DIR/cache/bin (skipped when present)
 #   up      build (if needed), generate PKI (if missing), start whatever is not running
 #   down    stop the processes started by `up` (by PID file)
 #   status  show PIDs and health
@@ -139,7 +139,7 @@ gen_pki() {
   rm -rf "$PKI"; mkdir -p "$PKI"
   (
     cd "$PKI"; umask 077
-    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=k8s-local-ca" \
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=headroom-local-ca" \
       -keyout ca.key -out ca.crt 2>/dev/null
     sign apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth" \
       "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"

@@ -9,6 +9,7 @@ import { register as registerLoadtest } from './loadtest.ts';
 import { register as registerRun } from './run.ts';
 import { register as registerAlerts } from './alerts.ts';
 import { register as registerController } from './controller.ts';
+import { register as registerSimulate } from './simulate.ts';
 
 const program = new Command();
 program
@@ -25,6 +26,7 @@ registerLoadtest(program);
 registerRun(program);
 registerAlerts(program);
 registerController(program);
+registerSimulate(program);
 
 try {
   await program.parseAsync(process.argv);

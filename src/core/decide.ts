@@ -4,7 +4,8 @@
 //
 //   observation ─▶ demand to size for = max(stable window, burst window*, forecast*)
 //               ─▶ planService() → recommended (constraints, min/max, what fits)
-//               ─▶ tolerance (scale-down only) ─▶ stabilization windows ─▶ rate policies*
+//               ─▶ tolerance (scale-down, until the forecast is calibrated) ─▶ stabilization windows
+//               ─▶ rate policies*
 //               ─▶ desired, with a reason for every limit that applied
 //   (* burst: when short-window demand exceeds what the ready instances carry, rate limits on
 //    scale-up are skipped; forecast: start instances `startupSeconds` before predicted demand)
@@ -158,8 +159,10 @@ export function decide(
       });
     }
   }
+  let calibrated = false;
   if (b.forecast.enabled) {
     const f = forecastPeak(history, now, model.startupSeconds + 60);
+    calibrated = f !== undefined;
     if (f && f.rps > sizeFor) {
       sizeFor = f.rps;
       if (mode === 'normal') mode = 'forecast';
@@ -184,8 +187,11 @@ export function decide(
   });
 
   // 3. Tolerance, on the way down only: the SLO count is a minimum, not a target to hover around.
+  // Once the forecast is calibrated its margin already covers how far demand strays (measured, not
+  // guessed), so the count follows it down; the stabilization window still stops flapping. E.g. at
+  // 10 instances a 10 % tolerance would keep a 10th instance forever for a service that needs 9.
   let rec = recommended;
-  if (rec < current && current > 0 && (current - rec) / current <= b.tolerance) {
+  if (!calibrated && rec < current && current > 0 && (current - rec) / current <= b.tolerance) {
     reasons.push({
       code: 'WithinTolerance',
       message: `${rec} is within ${b.tolerance * 100} % of ${current}: keeping ${current}`,

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   HR_ALERT_ROUTE_INVALID: 'An alert receiver or route (alerts.receivers, alerts.route) is wrong.',
   HR_ALERT_SECRET: 'A notifier secret is written in the YAML, or its environment variable or file is missing.',
   HR_ALERT_NOTIFY_FAILED: 'A notification could not be delivered: retries exhausted or dropped from a full queue.',
+  HR_TOKEN_REQUIRED:
+    'The status server / dashboard is asked to listen on a non-loopback address without a token, or the token is too short.',
   HR_INTERNAL: 'A bug in Headroom: please report it with the command and spec.',
 } as const;
 

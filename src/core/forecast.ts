@@ -7,19 +7,24 @@
 //
 // - base: the latest minute's demand (the highest observation in it);
 // - seasonal growth (daily and weekly, Crane/GCP style): how much demand rose over the same window
-//   one day and one week ago — the highest 5-minute mean in (then, then + horizon] over the mean of
-//   the half hour up to `then` — taking the larger; 1 without a day of history. E.g. yesterday 08:55–09:00 averaged
+//   a day ago (and, once two days are known, two days ago: a rise counts as daily only when both
+//   days had it, so a one-off flash crowd is not replayed every day) and a week ago — the highest 5-minute mean in
+//   (then, then + horizon] over the mean of the half hour up to `then` — taking the larger of the
+//   daily and the weekly growth; 1 without history. E.g. yesterday 08:55–09:00 averaged
 //   100 rps and 09:00–09:05 1,000 rps → growth 10 at 08:57 today, so instances start before 09:00;
 //   a day has 288 five-minute means, 8 days 2,304: small enough to persist on a Kubernetes object;
 // - calibrated margin: what the forecast missed before. Every minute, each minute k ∈ {1, 2, 4, 8,
 //   16} back is scored: realized peak of the k minutes after it ÷ what base × growth said then. The
-//   ratios go into a log-spaced histogram per k that forgets with a 3-day half-life; the margin is
-//   its 99.9th percentile (never below 1). E.g. minute-to-minute noise of ±10 % gives a margin near
-//   1.2: the peak of the next 2 minutes was above 1.2× the last minute once in a thousand.
-//   Until 30 minutes have been scored there is no margin and no forecast (the stable and burst
-//   windows decide alone), so a fresh service is sized for what it sees.
+//   ratios go into log-spaced histograms per k — one over all minutes and one per demand band
+//   (base ÷ the day's level: < 0.6, < 0.9, < 1.2, < 1.6, above), because quiet hours are noisier in
+//   relative terms than busy ones — that forget with a 3-day half-life. The margin is the 99th
+//   percentile of the band's misses (of all misses while the band has under 30), never below 1.
+//   E.g. minute-to-minute noise of ±10 % gives a margin near 1.2: the peak of the next 2 minutes was
+//   above 1.2× the last minute once in a hundred. Until 30 minutes have been scored there is no
+//   margin and no forecast (the stable and burst windows decide alone), so a fresh service is
+//   sized for what it sees.
 //
-// The whole history is plain JSON and bounded (2,304 + 20 + 5 × 48 numbers).
+// The whole history is plain JSON and bounded (2,304 + 60 + at most 5 × 6 × 2 × 108 numbers).
 
 export const FORECAST_BUCKET_S = 300;
 const KEEP_BUCKETS = (8 * 86400) / FORECAST_BUCKET_S;
@@ -38,6 +43,10 @@ const BINS = 108;
 const DECAY = Math.pow(0.5, 1 / (3 * 1440));
 /** The margin is this quantile of past misses. */
 export const MARGIN_QUANTILE = 0.99;
+/** Band edges of base ÷ level. */
+const BAND_EDGES = [0.6, 0.9, 1.2, 1.6];
+/** The level (a slow mean of minute peaks) forgets with a 1-day half-life. */
+const LEVEL_DECAY = Math.pow(0.5, 1 / 1440);
 /** Scored minutes needed before the margin (and the forecast) is used. */
 export const MIN_SCORED_MINUTES = 30;
 
@@ -51,14 +60,16 @@ export interface DemandHistory {
   count: number;
   /** The last minutes: [minute index, highest observation, seasonal growth predicted then]. */
   minutes?: Array<[number, number, number]>;
-  /** Per calibrated horizon, the (decayed) counts of log-ratio bins; sparse: [bin, weight]. */
-  misses?: Array<Array<[number, number]>>;
-  /** Scored minutes per horizon (decayed weight). */
-  scored?: number[];
+  /** Per calibrated horizon, per band (0 = all), the decayed counts of log-ratio bins: [bin, weight]. */
+  misses?: Array<Array<Array<[number, number]>>>;
+  /** Scored minutes per horizon and band (decayed weight). */
+  scored?: number[][];
+  /** Slow mean of minute peaks (the day's level), for the bands. */
+  level?: number;
 }
 
 export function emptyHistory(): DemandHistory {
-  return { last: -1, values: [], sum: 0, count: 0, minutes: [], misses: MARGIN_HORIZONS.map(() => []), scored: [] };
+  return { last: -1, values: [], sum: 0, count: 0, minutes: [] };
 }
 
 /** Records one observation at `now` (seconds). Returns a new history; the input is not changed. */
@@ -95,29 +106,46 @@ function recordMinute(h: DemandHistory, now: number, rps: number): DemandHistory
   }
   if (lastEntry && lastEntry[0] > m) return h;
   // Minute `lastEntry` closed: score each horizon k whose start minute is m_closed − k.
-  let misses = h.misses ?? MARGIN_HORIZONS.map(() => []);
+  let misses = h.misses ?? [];
   let scored = h.scored ?? [];
+  let level = h.level;
   if (lastEntry) {
     const closed = lastEntry[0];
+    level = level === undefined ? lastEntry[1] : level * LEVEL_DECAY + lastEntry[1] * (1 - LEVEL_DECAY);
     misses = misses.slice();
     scored = scored.slice();
     MARGIN_HORIZONS.forEach((k, i) => {
       const start = minutes.find((e) => e[0] === closed - k);
       if (!start) return;
       const before = minutes.find((e) => e[0] === closed - k - 1);
-      const predicted = Math.max(start[1], before?.[1] ?? 0) * start[2];
+      const base = Math.max(start[1], before?.[1] ?? 0);
+      const predicted = base * start[2];
       if (predicted <= 0) return;
       let realized = 0;
       for (const e of minutes) if (e[0] > start[0] && e[0] <= closed && e[1] > realized) realized = e[1];
       const bin = Math.min(BINS - 1, Math.max(0, Math.floor((Math.log(realized / predicted) - BIN_FROM) / BIN_LOG)));
-      misses[i] = addToBin(misses[i] ?? [], bin);
-      scored[i] = (scored[i] ?? 0) * DECAY + 1;
+      const perBand = (misses[i] ?? []).slice();
+      const counts = (scored[i] ?? []).slice();
+      for (const band of [0, bandOf(base, level)]) {
+        perBand[band] = addToBin(perBand[band] ?? [], bin);
+        counts[band] = (counts[band] ?? 0) * DECAY + 1;
+      }
+      misses[i] = perBand;
+      scored[i] = counts;
     });
   }
   // The seasonal growth the forecast uses in this minute, to be scored later.
   minutes.push([m, rps, seasonalGrowth(h, now, MINUTE).growth]);
   const keep = minutes.filter((e) => e[0] > m - KEEP_MINUTES);
-  return { ...h, minutes: keep, misses, scored };
+  return { ...h, minutes: keep, misses, scored, ...(level !== undefined ? { level } : {}) };
+}
+
+function bandOf(base: number, level: number | undefined): number {
+  if (level === undefined || level <= 0) return 0;
+  const r = base / level;
+  let band = 1;
+  for (const edge of BAND_EDGES) if (r >= edge) band++;
+  return band;
 }
 
 function addToBin(bins: Array<[number, number]>, bin: number): Array<[number, number]> {
@@ -145,11 +173,7 @@ function at(h: DemandHistory, idx: number): number | null {
 function seasonalGrowth(h: DemandHistory, now: number, horizonSeconds: number): { growth: number; label: string } {
   const idx = Math.floor(now / FORECAST_BUCKET_S);
   const ahead = Math.max(1, Math.ceil(horizonSeconds / FORECAST_BUCKET_S));
-  let best = { growth: 1, label: '' };
-  for (const [lag, label] of [
-    [DAY, 'a day'],
-    [WEEK, 'a week'],
-  ] as const) {
+  const rise = (lag: number): number | undefined => {
     // Against the mean of the half hour before `then`, so that one quiet bucket cannot fake a rise.
     let sum = 0;
     let n = 0;
@@ -160,25 +184,33 @@ function seasonalGrowth(h: DemandHistory, now: number, horizonSeconds: number): 
         n++;
       }
     }
-    if (n === 0 || sum <= 0) continue;
-    const base = sum / n;
+    if (n === 0 || sum <= 0) return undefined;
     let peak = 0;
     for (let i = idx - lag + 1; i <= idx - lag + ahead; i++) peak = Math.max(peak, at(h, i) ?? 0);
-    // Never more than 10× either way: one odd bucket must not run away.
-    const g = Math.min(10, peak / base);
-    if (g > best.growth) best = { growth: g, label };
-  }
+    // Never more than 10×: one odd bucket must not run away.
+    return Math.min(10, peak / (sum / n));
+  };
+  let best = { growth: 1, label: '' };
+  // Two days back, a rise counts only if both days had it; with one day of history, yesterday alone.
+  const d1 = rise(DAY);
+  const d2 = rise(2 * DAY);
+  const daily = d1 === undefined ? undefined : d2 === undefined ? d1 : Math.min(d1, d2);
+  if (daily !== undefined && daily > best.growth)
+    best = { growth: daily, label: d2 === undefined ? 'a day' : 'a day (and two days)' };
+  const w = rise(WEEK);
+  if (w !== undefined && w > best.growth) best = { growth: w, label: 'a week' };
   return best;
 }
 
-/** The calibrated margin for a horizon: the quantile of past misses (≥ 1), or undefined if too few. */
-export function forecastMargin(h: DemandHistory, horizonSeconds: number): number | undefined {
+/** The calibrated margin for a horizon and base: the quantile of past misses (≥ 1), or undefined if too few. */
+export function forecastMargin(h: DemandHistory, horizonSeconds: number, base?: number): number | undefined {
   const minutes = Math.max(1, Math.ceil(horizonSeconds / MINUTE));
   let i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
   if (i < 0) i = MARGIN_HORIZONS.length - 1;
-  const bins = h.misses?.[i];
-  const scored = h.scored?.[i] ?? 0;
-  if (!bins || scored < MIN_SCORED_MINUTES) return undefined;
+  let band = base === undefined ? 0 : bandOf(base, h.level);
+  if ((h.scored?.[i]?.[band] ?? 0) < MIN_SCORED_MINUTES) band = 0;
+  const bins = h.misses?.[i]?.[band];
+  if (!bins || (h.scored?.[i]?.[band] ?? 0) < MIN_SCORED_MINUTES) return undefined;
   let total = 0;
   for (const [, w] of bins) total += w;
   let above = total * (1 - MARGIN_QUANTILE);
@@ -198,17 +230,17 @@ export function forecastPeak(
 ): { rps: number; reason: string } | undefined {
   const latest = h.minutes?.[h.minutes.length - 1];
   if (!latest) return undefined;
-  const margin = forecastMargin(h, horizonSeconds);
-  if (margin === undefined) return undefined;
   // Base: the highest observation of this minute and the last (a minute just begun says little).
   const prev = h.minutes?.[h.minutes.length - 2];
   const base = Math.max(latest[1], prev && prev[0] === latest[0] - 1 ? prev[1] : 0);
+  const margin = forecastMargin(h, horizonSeconds, base);
+  if (margin === undefined) return undefined;
   const { growth, label } = seasonalGrowth(h, now, horizonSeconds);
   const rps = base * growth * margin;
   const parts = [`last minute peaked at ${fmt(base)} rps`];
   if (growth > 1) parts.push(`${label} ago demand rose ${fmt(growth)}× over the next ${horizonSeconds} s`);
   parts.push(
-    `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time`,
+    `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time at this level`,
   );
   return { rps, reason: parts.join('; ') };
 }

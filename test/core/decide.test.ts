@@ -151,6 +151,19 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
     expect(before?.desired).toBeGreaterThanOrEqual(20);
   });
 
+  it('once the forecast is calibrated, scale-down follows it instead of the count tolerance', () => {
+    // 490 rps (10 instances, also × the steady margin 1.02) for 40 min, then 440 rps: 9 (× 1.02 = 449 rps).
+    const ticks: Array<[number, Partial<Observation>]> = [];
+    for (let t = 0; t < 50 * 60; t += 15) ticks.push([t, { demandRps: t < 40 * 60 ? 490 : 440 }]);
+    const down = { ...defaultBehavior().scaleDown, stabilizationSeconds: 0 };
+    const blind = run(model({ scaleDown: down }), ticks, 10);
+    expect(blind[blind.length - 1]?.desired).toBe(10); // (10 − 9) / 10 is within the 10 % tolerance
+    expect(blind[blind.length - 1]?.reasons.map((r) => r.code)).toContain('WithinTolerance');
+    const calibrated = run(model({ scaleDown: down, forecast: { enabled: true } }), ticks, 10);
+    expect(calibrated[ticks.findIndex(([t]) => t === 40 * 60 - 15)]?.desired).toBe(10);
+    expect(calibrated[calibrated.length - 1]?.desired).toBe(9);
+  });
+
   it('bounds: never below min, never above max or the host fit, whole numbers only', () => {
     const m = model({}, { replicas: { min: 2, max: 10 } });
     expect(run(m, [[0, { demandRps: 0 }]], 0)[0]?.desired).toBe(2);

@@ -58,8 +58,13 @@ export interface CliRun {
 
 /** Run `headroom loadtest ...`; `onStderr` sees stderr as it arrives (to send a signal mid-run). */
 export function runCli(args: string[], opts: { onStderr?: (all: string, child: ChildProcess) => void } = {}) {
+  return runHeadroom(['loadtest', ...args], opts);
+}
+
+/** Run any `headroom` command (e.g. `plan` on a spec that uses a written profile). */
+export function runHeadroom(args: string[], opts: { onStderr?: (all: string, child: ChildProcess) => void } = {}) {
   const t0 = performance.now();
-  const child = spawn(NODE, [...FLAGS, 'src/cli/main.ts', 'loadtest', ...args], {
+  const child = spawn(NODE, [...FLAGS, 'src/cli/main.ts', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

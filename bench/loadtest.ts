@@ -1,0 +1,165 @@
+// Benchmark of the `headroom loadtest` generator (run by hand, not in `npm test`):
+//
+//   node --disable-warning=ExperimentalWarning bench/loadtest.ts [--duration 10] [--connections 50]
+//        [--rates 1000,5000,10000] [--rounds 3]
+//
+// Target: the example service with WORK_MS=0 (answers at once) in its own process.
+// 1. Maximum throughput, same target, same connection count: headroom's open-loop generator asked for
+//    far more than the target can serve (the in-flight bound turns the excess into drops), autocannon
+//    (npm, closed loop) and wrk (Debian, closed loop, C). Goal: headroom ≥ 1.0× autocannon.
+// 2. Rate accuracy: asked vs achieved (responses completed inside the hold window per second) at
+//    three fixed rates. Goal: within ±1 %.
+// The three generators take turns, `rounds` times, and the median of each is compared: on a shared
+// machine the load of the neighbours changes from one run to the next.
+// Prints a markdown table for docs/benchmarks.md and one JSON line with every number.
+import { execFileSync, spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createClient, runStep } from '../src/loadtest/generator.ts';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    rates: { type: 'string', default: '1000,5000,10000' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const durationS = Number(values.duration);
+const connections = Number(values.connections);
+const rates = values.rates.split(',').map(Number);
+const rounds = Number(values.rounds);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// The target, in its own process (it gets one core, the generator the other).
+const svc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'examples/service.ts'], {
+  cwd: root,
+  env: { ...process.env, PORT: '0', WORK_MS: '0' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const url = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  svc.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    const m = /"url":"([^"]+)"/.exec(out);
+    if (m?.[1]) resolve(`${m[1]}/`);
+  });
+  svc.on('exit', (c) => reject(new Error(`service exited ${c}`)));
+});
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function headroomMax(): Promise<number> {
+  const pool = createClient(new URL(url), { connections });
+  // Ask for 10× more than any node target serves; `maxInFlight` = connections keeps it fair.
+  const m = await runStep(
+    pool,
+    { url: new URL(url), method: 'GET', headers: {}, timeoutMs: 5000 },
+    {
+      rateRps: 200_000,
+      warmupS: 1,
+      holdS: durationS,
+      maxInFlight: connections,
+      lateThresholdMs: 10,
+    },
+  );
+  await pool.destroy();
+  return m.achievedRps;
+}
+
+function autocannonMax(): number {
+  const out = execFileSync(
+    process.execPath,
+    [`${root}node_modules/autocannon/autocannon.js`, '-c', String(connections), '-d', String(durationS), '-j', url],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const j = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number };
+  return j.requests.total / j.duration;
+}
+
+function wrkMax(): number | undefined {
+  try {
+    execFileSync('bash', [`${root}scripts/install-debs.sh`, 'wrk'], { stdio: 'inherit' });
+    const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, url], { encoding: 'utf8' });
+    const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+    return m?.[1] ? Number(m[1]) : undefined;
+  } catch (err) {
+    process.stderr.write(`wrk not run: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
+async function accuracy(rate: number) {
+  const pool = createClient(new URL(url), { connections });
+  const m = await runStep(
+    pool,
+    { url: new URL(url), method: 'GET', headers: {}, timeoutMs: 5000 },
+    {
+      rateRps: rate,
+      warmupS: 1,
+      holdS: durationS,
+      maxInFlight: 1000,
+      lateThresholdMs: 10,
+    },
+  );
+  await pool.destroy();
+  return {
+    askedRps: rate,
+    achievedRps: m.achievedRps,
+    sentRps: m.sentRps,
+    errorPct: ((m.achievedRps - rate) / rate) * 100,
+    late: m.late,
+    dropped: m.dropped,
+    p50Ms: m.histogram.getValueAtPercentile(50) / 1000,
+    p99Ms: m.histogram.getValueAtPercentile(99) / 1000,
+  };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+try {
+  const runs = { headroom: [] as number[], autocannon: [] as number[], wrk: [] as number[] };
+  for (let i = 0; i < rounds; i++) {
+    runs.headroom.push(await headroomMax());
+    await pause(1000);
+    runs.autocannon.push(autocannonMax());
+    await pause(1000);
+    const w = wrkMax();
+    if (w !== undefined) runs.wrk.push(w);
+    await pause(1000);
+    process.stderr.write(`round ${i + 1}: ${JSON.stringify(runs)}\n`);
+  }
+  const headroom = median(runs.headroom);
+  const autocannon = median(runs.autocannon);
+  const wrk = runs.wrk.length ? median(runs.wrk) : undefined;
+  const acc = [];
+  for (const r of rates) {
+    acc.push(await accuracy(r));
+    await pause(500);
+  }
+  const f = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(0));
+  const lines = [
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; ${connections} connections, ${durationS} s per run, median of ${rounds} alternating rounds`,
+    '',
+    '| generator | max throughput (rps), median | vs autocannon | each round |',
+    '|---|---:|---:|---|',
+    `| headroom (open loop, asked 200k rps, in-flight ≤ ${connections}) | ${f(headroom)} | ${(headroom / autocannon).toFixed(2)}× | ${runs.headroom.map(f).join(', ')} |`,
+    `| autocannon 9 (closed loop) | ${f(autocannon)} | 1.00× | ${runs.autocannon.map(f).join(', ')} |`,
+    `| wrk (closed loop, 1 thread) | ${f(wrk)} | ${wrk ? (wrk / autocannon).toFixed(2) : 'n/a'}× | ${runs.wrk.map(f).join(', ')} |`,
+    '',
+    '| asked rps | achieved rps | error | sent rps | late sends | dropped | p50 ms | p99 ms |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...acc.map(
+      (a) =>
+        `| ${a.askedRps} | ${a.achievedRps.toFixed(1)} | ${a.errorPct >= 0 ? '+' : ''}${a.errorPct.toFixed(2)} % | ${a.sentRps.toFixed(1)} | ${a.late} | ${a.dropped} | ${a.p50Ms.toFixed(2)} | ${a.p99Ms.toFixed(2)} |`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${JSON.stringify({ runs, headroom, autocannon, wrk, accuracy: acc })}\n`);
+} finally {
+  svc.kill('SIGTERM');
+}

@@ -1,0 +1,108 @@
+// Benchmark: every trace in traces/ through every policy, plus the baselines' sweeps (issue 7).
+// Run: npm run bench -- bench/simulate.ts [--trace traces/x.csv]... [--peak 2000]
+// Service: serviceTimeMs 20, concurrency 4, SLO p99 ≤ 100 ms, leastRequests, startupSeconds 60,
+// scrape 15 s; each trace rescaled to a 2,000-rps peak. Prints a Markdown section per trace (the
+// policy table, the frontiers of HPA/KPA/KEDA over targets 50–95 %) and the targets met or missed.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultBehavior, type ServiceModel } from '../src/core/model.ts';
+import { frontier, runSimulation, SWEPT, type PolicyResult, type SimulationResult } from '../src/simulator/run.ts';
+import { loadTraceFile, rescaleToPeak } from '../src/simulator/trace.ts';
+
+const { values } = parseArgs({
+  options: { trace: { type: 'string', multiple: true }, peak: { type: 'string', default: '2000' } },
+});
+const peak = Number(values.peak);
+const files =
+  values.trace ??
+  readdirSync('traces')
+    .filter((f) => f.endsWith('.csv'))
+    .sort()
+    .map((f) => join('traces', f));
+
+const model: ServiceModel = {
+  name: 'bench',
+  demandRps: peak,
+  instance: { serviceTimeMs: 20, concurrency: 4 },
+  loadBalancing: 'leastRequests',
+  slo: { latencyMs: 100, percentile: 99 },
+  targetUtilization: 0.9, // the spec default with an SLO
+  replicas: { min: 1, max: 1000 },
+  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
+  startupSeconds: 60,
+  behavior: defaultBehavior(),
+};
+
+const pct = (x: number): string => `${(x * 100).toFixed(3)} %`;
+const row = (p: PolicyResult): string =>
+  `| ${p.label} | ${(p.replicaSeconds / 3600).toFixed(1)} | ${p.costVsOracle.toFixed(3)} | ${p.sloViolationSeconds} | ${pct(p.violationFraction)} | ${p.peakReplicas} | ${p.scaleEvents} |`;
+const HEAD =
+  '| policy | instance-hours | × oracle | violating s | violating | peak | scale events |\n|---|--:|--:|--:|--:|--:|--:|';
+
+/** Is Headroom strictly below a family's frontier (cheaper than every point with ≤ its violations)? */
+function belowFrontier(hr: PolicyResult, pts: readonly PolicyResult[]): boolean {
+  return frontier(pts).every(
+    (p) => p.sloViolationSeconds > hr.sloViolationSeconds || p.replicaSeconds > hr.replicaSeconds,
+  );
+}
+
+function section(r: SimulationResult, cpuSeconds: number): { text: string; misses: string[] } {
+  const out: string[] = [];
+  const misses: string[] = [];
+  out.push(`### ${r.trace.source}`, '');
+  out.push(
+    `${(r.trace.seconds / 86400).toFixed(2)} days, peak ${r.trace.peakRps.toFixed(0)} rps, mean ${r.trace.meanRps.toFixed(0)} rps; ${cpuSeconds.toFixed(1)} s CPU for ${r.policies.length + (r.sweep?.length ?? 0)} runs.`,
+    '',
+    HEAD,
+  );
+  for (const p of r.policies) out.push(row(p));
+  out.push('', 'Frontiers (targets 50–95 %, Pareto points only):', '', HEAD);
+  for (const fam of SWEPT) for (const p of frontier((r.sweep ?? []).filter((x) => x.policy === fam))) out.push(row(p));
+  const hr = r.policies.find((p) => p.policy === 'headroom');
+  const hpa = r.policies.find((p) => p.policy === 'hpa');
+  if (hr && hpa) {
+    const checks: Array<[string, boolean]> = [
+      [`violations ≤ 0.1 % (${pct(hr.violationFraction)})`, hr.violationFraction <= 0.001],
+      [
+        `violations ≤ HPA@70 %'s (${hr.sloViolationSeconds} s vs ${hpa.sloViolationSeconds} s)`,
+        hr.sloViolationSeconds <= hpa.sloViolationSeconds,
+      ],
+      [`cost ≤ 1.10 × oracle (${hr.costVsOracle.toFixed(3)})`, hr.costVsOracle <= 1.1],
+    ];
+    for (const c of r.comparisons ?? []) {
+      const name = c.baseline.toUpperCase();
+      if (c.noSettingAsGood) checks.push([`no ${name} setting has as few violations`, true]);
+      else if (c.savings !== undefined && c.bestAtEqualViolations)
+        checks.push([
+          `vs best ${name} at ≤ equal violations (${c.bestAtEqualViolations.label}): ${(c.savings * 100).toFixed(1)} % cheaper${c.baseline === 'hpa' ? ' (target ≥ 25 %)' : ''}`,
+          c.baseline === 'hpa' ? c.savings >= 0.25 : c.savings > 0,
+        ]);
+    }
+    checks.push([
+      'below the KPA frontier',
+      belowFrontier(
+        hr,
+        (r.sweep ?? []).filter((x) => x.policy === 'kpa'),
+      ),
+    ]);
+    out.push('', 'Targets:', '');
+    for (const [text, ok] of checks) {
+      out.push(`- ${ok ? 'met' : '**missed**'}: ${text}`);
+      if (!ok) misses.push(`${r.trace.source}: ${text}`);
+    }
+  }
+  return { text: out.join('\n'), misses };
+}
+
+const all: string[] = [];
+for (const file of files) {
+  const trace = rescaleToPeak(loadTraceFile(file), peak);
+  const cpu0 = process.cpuUsage();
+  const r = runSimulation({ trace, model, sweep: true, scrapeSeconds: 15, baselineTarget: 0.7 });
+  const cpu = process.cpuUsage(cpu0);
+  const { text, misses } = section(r, (cpu.user + cpu.system) / 1e6);
+  process.stdout.write(`${text}\n\n`);
+  all.push(...misses);
+}
+process.stdout.write(all.length ? `Missed:\n${all.map((m) => `- ${m}`).join('\n')}\n` : 'All targets met.\n');

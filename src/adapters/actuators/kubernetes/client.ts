@@ -1,0 +1,158 @@
+// Kubernetes API clients built on @kubernetes/client-node, all sharing one configuration with a
+// request counter (the benchmark reports API requests per reconcile round) and one retry policy:
+// 429 and 5xx (and refused connections while an apiserver restarts) back off and retry;
+// 4xx other than 429 are answers, not failures, and go back to the caller at once.
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  ServerConfiguration,
+  createConfiguration,
+  type RequestContext,
+  type SecurityAuthentication,
+  type V1APIResource,
+} from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RequestCounter {
+  total: number;
+  byMethod: Record<string, number>;
+}
+
+export interface KubeClients {
+  kc: KubeConfig;
+  custom: CustomObjectsApi;
+  core: CoreV1Api;
+  coordination: CoordinationV1Api;
+  discovery: Discovery;
+  counter: RequestCounter;
+}
+
+/** KubernetesObjectApi keeps its discovery cache private; this exposes the lookup we need. */
+export class Discovery extends KubernetesObjectApi {
+  lookup(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
+    return this.resource(apiVersion, kind);
+  }
+}
+
+/** Load a kubeconfig: a file, else $KUBECONFIG / ~/.kube/config, else the in-cluster service account. */
+export function loadKubeConfig(file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function makeClients(kc: KubeConfig, userAgent = 'headroom-controller'): KubeClients {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const counter: RequestCounter = { total: 0, byMethod: {} };
+  // client-node 2.x builds a new undici Agent (TLS settings) for every request: a TLS handshake
+  // per call and idle sockets left behind. Keep the first one and reuse its connections; the
+  // credentials that change (tokens) travel in headers, set per request as before.
+  let shared: ReturnType<RequestContext['getDispatcher']>;
+  const auth: SecurityAuthentication = {
+    getName: () => kc.getName(),
+    async applySecurityAuthentication(ctx) {
+      await kc.applySecurityAuthentication(ctx);
+      const fresh = ctx.getDispatcher();
+      if (!fresh) return;
+      if (!shared) shared = fresh;
+      else if (fresh !== shared) {
+        ctx.setDispatcher(shared);
+        void fresh.close();
+      }
+    },
+  };
+  const config = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: auth },
+    promiseMiddleware: [
+      {
+        pre: (ctx) => {
+          counter.total++;
+          const m = ctx.getHttpMethod();
+          counter.byMethod[m] = (counter.byMethod[m] ?? 0) + 1;
+          ctx.setHeaderParam('User-Agent', userAgent);
+          return Promise.resolve(ctx);
+        },
+        post: (res) => Promise.resolve(res),
+      },
+    ],
+  });
+  return {
+    kc,
+    custom: new CustomObjectsApi(config),
+    core: new CoreV1Api(config),
+    coordination: new CoordinationV1Api(config),
+    discovery: new Discovery(config),
+    counter,
+  };
+}
+
+/** HTTP status of a failed call, or undefined for transport errors (refused, reset, timeout). */
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+/** The apiserver's own message (Status.message) when there is one. */
+export function messageOf(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    let parsed: unknown = body;
+    if (typeof body === 'string') {
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return `HTTP ${err.code}: ${body.slice(0, 300)}`;
+      }
+    }
+    const msg = (parsed as { message?: unknown } | null)?.message;
+    return `HTTP ${err.code}: ${typeof msg === 'string' ? msg : err.message.slice(0, 300)}`;
+  }
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code ?? (err.cause as { code?: string } | undefined)?.code;
+    return code ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+export function isRetryable(err: unknown): boolean {
+  const s = statusOf(err);
+  return s === undefined || s === 429 || s >= 500;
+}
+
+export interface RetryOptions {
+  /** Attempts in all, first included (default 4). */
+  attempts?: number;
+  /** First back-off, ms; doubles each time, ±20 % jitter, capped at maxMs (default 200 / 5000). */
+  baseMs?: number;
+  maxMs?: number;
+  signal?: AbortSignal;
+  onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+}
+
+/**
+ * Run `fn`, retrying 429/5xx/transport errors with exponential back-off. A 429's Retry-After (s)
+ * is honoured when longer. E.g. base 200 ms: waits ≈ 200, 400, 800 ms, then the error is thrown.
+ */
+export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const attempts = opts.attempts ?? 4;
+  const base = opts.baseMs ?? 200;
+  const max = opts.maxMs ?? 5000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts || !isRetryable(err) || opts.signal?.aborted) throw err;
+      let wait = Math.min(max, base * 2 ** (attempt - 1)) * (0.8 + 0.4 * Math.random());
+      const retryAfter = err instanceof ApiException ? Number(err.headers['retry-after']) : NaN;
+      if (Number.isFinite(retryAfter)) wait = Math.max(wait, Math.min(max, retryAfter * 1000));
+      opts.onRetry?.(err, attempt, wait);
+      await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : undefined).catch(() => undefined);
+    }
+  }
+}

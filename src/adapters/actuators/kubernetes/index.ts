@@ -1,0 +1,133 @@
+// Scale-subresource actuator: reads and patches `<resource>/scale` of anything that has one
+// (Deployment, StatefulSet, ReplicaSet, custom resources with a scale subresource), like the HPA.
+// Writes are merge patches carrying the resourceVersion of the reading the decision was made on,
+// so a concurrent change gives 409 Conflict: we re-read, and retry only if the target still differs.
+import { setHeaderOptions } from '@kubernetes/client-node';
+import type { Actuator, ScaleOutcome, ScaleReading, ScaleTargetRef } from '../../../ports/actuator.ts';
+import { type KubeClients, statusOf, withRetry, type RetryOptions } from './client.ts';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', 'application/merge-patch+json');
+
+interface ScaleObject {
+  metadata?: { resourceVersion?: string };
+  spec?: { replicas?: number };
+  status?: { replicas?: number; selector?: string };
+}
+
+export class TargetError extends Error {
+  readonly status: number | undefined;
+  constructor(message: string, status: number | undefined) {
+    super(message);
+    this.name = 'TargetError';
+    this.status = status;
+  }
+}
+
+export interface KubernetesActuatorOptions {
+  retry?: RetryOptions;
+  /** Conflict (409) re-read + retry rounds before giving up (default 3). */
+  conflictAttempts?: number;
+  fieldManager?: string;
+}
+
+export class KubernetesScaleActuator implements Actuator {
+  readonly #k: KubeClients;
+  readonly #opts: KubernetesActuatorOptions;
+  readonly #plurals = new Map<string, string>();
+  /** Conflicts met (409), for the controller's metrics. */
+  conflicts = 0;
+
+  constructor(clients: KubeClients, opts: KubernetesActuatorOptions = {}) {
+    this.#k = clients;
+    this.#opts = opts;
+  }
+
+  async read(t: ScaleTargetRef): Promise<ScaleReading> {
+    const { group, version, plural } = await this.#resolve(t);
+    const obj = (await this.#call(t, () =>
+      this.#k.custom.getNamespacedCustomObjectScale({ group, version, namespace: t.namespace, plural, name: t.name }),
+    )) as ScaleObject;
+    return toReading(obj);
+  }
+
+  async scale(t: ScaleTargetRef, replicas: number, basis?: ScaleReading): Promise<ScaleOutcome> {
+    const { group, version, plural } = await this.#resolve(t);
+    let reading = basis ?? (await this.read(t));
+    const rounds = this.#opts.conflictAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      if (reading.specReplicas === replicas) return { kind: 'unchanged', replicas, attempts: attempt };
+      const patch = { metadata: { resourceVersion: reading.version }, spec: { replicas } };
+      try {
+        await this.#call(t, () =>
+          this.#k.custom.patchNamespacedCustomObjectScale(
+            {
+              group,
+              version,
+              namespace: t.namespace,
+              plural,
+              name: t.name,
+              body: patch,
+              fieldManager: this.#opts.fieldManager ?? 'headroom',
+            },
+            MERGE_PATCH,
+          ),
+        );
+        return { kind: 'scaled', from: reading.specReplicas, to: replicas, attempts: attempt };
+      } catch (err) {
+        if (!(err instanceof TargetError) || err.status !== 409 || attempt >= rounds) throw err;
+        this.conflicts++;
+        reading = await this.read(t);
+      }
+    }
+  }
+
+  async #call<T>(t: ScaleTargetRef, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(fn, this.#opts.retry);
+    } catch (err) {
+      const s = statusOf(err);
+      const what = `${t.kind} ${t.namespace}/${t.name}`;
+      if (s === 404) throw new TargetError(`${what} not found, or it has no scale subresource`, s);
+      if (s === 409) throw new TargetError(`${what} changed while scaling (409 Conflict)`, s);
+      if (s === 403) throw new TargetError(`forbidden to access the scale of ${what} (RBAC)`, s);
+      throw new TargetError(`${what}: ${err instanceof Error ? err.message : String(err)}`, s);
+    }
+  }
+
+  async #resolve(t: ScaleTargetRef): Promise<{ group: string; version: string; plural: string }> {
+    const slash = t.apiVersion.indexOf('/');
+    if (slash < 0) {
+      throw new TargetError(
+        `scaleTargetRef.apiVersion ${t.apiVersion}: core-group targets are not supported; use apps/v1 or a custom resource`,
+        undefined,
+      );
+    }
+    const group = t.apiVersion.slice(0, slash);
+    const version = t.apiVersion.slice(slash + 1);
+    const key = `${t.apiVersion}/${t.kind}`;
+    let plural = this.#plurals.get(key) ?? WELL_KNOWN[key];
+    if (plural === undefined) {
+      const res = await withRetry(() => this.#k.discovery.lookup(t.apiVersion, t.kind), this.#opts.retry);
+      if (!res) throw new TargetError(`no resource of kind ${t.kind} is served in ${t.apiVersion}`, 404);
+      plural = res.name;
+    }
+    this.#plurals.set(key, plural);
+    return { group, version, plural };
+  }
+}
+
+// Saves one discovery request per process for the common kinds.
+const WELL_KNOWN: Record<string, string> = {
+  'apps/v1/Deployment': 'deployments',
+  'apps/v1/StatefulSet': 'statefulsets',
+  'apps/v1/ReplicaSet': 'replicasets',
+};
+
+function toReading(obj: ScaleObject): ScaleReading {
+  return {
+    specReplicas: obj.spec?.replicas ?? 0,
+    statusReplicas: obj.status?.replicas ?? 0,
+    ...(obj.status?.selector ? { selector: obj.status.selector } : {}),
+    version: obj.metadata?.resourceVersion ?? '',
+  };
+}

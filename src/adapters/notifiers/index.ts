@@ -1,0 +1,102 @@
+// The one place that turns validated receiver configs into Notifiers (KEDA-style builder switch).
+// Secrets are resolved here, from the environment or files, and registered with the redactor.
+import type { ReceiverConfig } from '../../alerting/config.ts';
+import { Redactor, resolveSecret } from '../../alerting/secrets.ts';
+import type { Notifier } from '../../ports/notifier.ts';
+import { AlertmanagerNotifier } from './alertmanager/index.ts';
+import { SlackNotifier } from './slack/index.ts';
+import { SmtpNotifier } from './smtp/index.ts';
+import { WebhookNotifier } from './webhook/index.ts';
+
+export interface BuildOptions {
+  env?: NodeJS.ProcessEnv;
+  redactor?: Redactor;
+  /** Link to the Headroom status API, put in webhook payloads and Alertmanager generatorURL. */
+  externalURL?: string;
+}
+
+export function buildNotifiers(
+  receivers: readonly ReceiverConfig[],
+  opts: BuildOptions = {},
+): { notifiers: Notifier[]; redactor: Redactor } {
+  const redactor = opts.redactor ?? new Redactor();
+  const env = opts.env ?? process.env;
+  const notifiers = receivers.map((r, i): Notifier => {
+    const at = (k: string, f: string): string => `alerts.receivers[${i}].${k}.${f}`;
+    if (r.email) {
+      const e = r.email;
+      const password = resolveSecret(
+        { env: e.passwordEnv, file: e.passwordFile },
+        at('email', e.passwordEnv ? 'passwordEnv' : 'passwordFile'),
+        env,
+      );
+      redactor.add(password);
+      const [host = '', port = '25'] = e.smarthost.split(':');
+      return new SmtpNotifier({
+        receiver: r.name,
+        host,
+        port: Number(port),
+        secure: e.secure,
+        requireTls: e.requireTls,
+        insecureSkipVerify: e.insecureSkipVerify,
+        username: e.username,
+        password,
+        from: e.from,
+        to: Array.isArray(e.to) ? e.to : [e.to],
+        subjectPrefix: e.subjectPrefix,
+        timeoutSeconds: e.timeout,
+      });
+    }
+    if (r.webhook) {
+      const w = r.webhook;
+      const token = resolveSecret(
+        { env: w.tokenEnv, file: w.tokenFile },
+        at('webhook', w.tokenEnv ? 'tokenEnv' : 'tokenFile'),
+        env,
+      );
+      redactor.add(token);
+      return new WebhookNotifier({
+        receiver: r.name,
+        url: w.url,
+        token,
+        headers: w.headers,
+        timeoutSeconds: w.timeout,
+        ...(opts.externalURL ? { externalURL: opts.externalURL } : {}),
+      });
+    }
+    if (r.slack) {
+      const s = r.slack;
+      const url =
+        s.url ??
+        resolveSecret({ env: s.urlEnv, file: s.urlFile }, at('slack', s.urlEnv ? 'urlEnv' : 'urlFile'), env) ??
+        '';
+      redactor.addUrl(url); // the URL is the credential, even when written inline
+      return new SlackNotifier({
+        receiver: r.name,
+        url,
+        channel: s.channel,
+        username: s.username,
+        timeoutSeconds: s.timeout,
+      });
+    }
+    if (r.alertmanager) {
+      const a = r.alertmanager;
+      const token = resolveSecret(
+        { env: a.tokenEnv, file: a.tokenFile },
+        at('alertmanager', a.tokenEnv ? 'tokenEnv' : 'tokenFile'),
+        env,
+      );
+      redactor.add(token);
+      return new AlertmanagerNotifier({
+        receiver: r.name,
+        url: a.url,
+        token,
+        generatorURL: a.generatorURL ?? opts.externalURL,
+        resendIntervalSeconds: a.resendInterval,
+        timeoutSeconds: a.timeout,
+      });
+    }
+    throw new Error(`receiver ${r.name} has no notifier`); // unreachable: the schema requires one
+  });
+  return { notifiers, redactor };
+}

@@ -1,0 +1,135 @@
+// Built-in rules: what a person should be paged or ticketed for with no configuration at all.
+// A user rule with the same name replaces a default; `enabled: false` turns one off.
+import type { AlertRule } from './types.ts';
+
+const m = 60;
+const h = 3600;
+
+function rule(r: Omit<AlertRule, 'labels' | 'keepFiringForSeconds'> & Partial<AlertRule>): AlertRule {
+  return { labels: {}, keepFiringForSeconds: 0, ...r };
+}
+
+export function defaultRules(): AlertRule[] {
+  return [
+    rule({
+      name: 'HeadroomInstanceCpuHigh',
+      metric: 'instance.cpuUtilization',
+      op: '>',
+      threshold: 0.9,
+      clearThreshold: 0.85,
+      forSeconds: 5 * m,
+      severity: 'warning',
+      annotations: {
+        summary: 'Instance {{ $labels.instance }} of {{ $labels.service }} uses {{ $value | humanizePercentage }} CPU',
+        description: 'CPU above {{ $threshold | humanizePercentage }} of its request for 5 minutes.',
+      },
+    }),
+    rule({
+      name: 'HeadroomInstanceMemoryHigh',
+      metric: 'instance.memoryUtilization',
+      op: '>',
+      threshold: 0.9,
+      clearThreshold: 0.85,
+      forSeconds: 5 * m,
+      severity: 'warning',
+      annotations: {
+        summary:
+          'Instance {{ $labels.instance }} of {{ $labels.service }} uses {{ $value | humanizePercentage }} memory',
+        description: 'Memory above {{ $threshold | humanizePercentage }} of its limit for 5 minutes: OOM kill risk.',
+      },
+    }),
+    rule({
+      name: 'HeadroomLatencyOverSlo',
+      metric: 'service.latencyRatio',
+      op: '>',
+      threshold: 1,
+      clearThreshold: 0.95,
+      forSeconds: 2 * m,
+      severity: 'warning',
+      annotations: {
+        summary: '{{ $labels.service }} latency is {{ $value | printf "%.2f" }}× its SLO',
+        description: 'The SLO percentile has been over the latency objective for 2 minutes.',
+      },
+    }),
+    // Google SRE workbook, multiwindow multi-burn-rate: 14.4× over 1 h (and 5 m, so it stops soon
+    // after recovery) spends 2 % of a 30-day budget in an hour: page. 6× over 6 h / 30 m: ticket.
+    rule({
+      name: 'HeadroomErrorBudgetBurnFast',
+      metric: 'service.burnRate',
+      op: '>',
+      threshold: 14.4,
+      windowsSeconds: [5 * m, 1 * h],
+      forSeconds: 0,
+      severity: 'critical',
+      annotations: {
+        summary: '{{ $labels.service }} burns its error budget {{ $value | printf "%.1f" }}× too fast',
+        description: 'Burn rate over 14.4× in both the 5 m and 1 h windows: 2 % of a 30-day budget per hour.',
+      },
+    }),
+    rule({
+      name: 'HeadroomErrorBudgetBurnSlow',
+      metric: 'service.burnRate',
+      op: '>',
+      threshold: 6,
+      windowsSeconds: [30 * m, 6 * h],
+      forSeconds: 0,
+      severity: 'warning',
+      annotations: {
+        summary: '{{ $labels.service }} burns its error budget {{ $value | printf "%.1f" }}× too fast',
+        description: 'Burn rate over 6× in both the 30 m and 6 h windows: 5 % of a 30-day budget in 6 hours.',
+      },
+    }),
+    rule({
+      name: 'HeadroomErrorRateHigh',
+      metric: 'service.errorRate',
+      op: '>',
+      threshold: 0.05,
+      clearThreshold: 0.04,
+      forSeconds: 2 * m,
+      severity: 'critical',
+      annotations: {
+        summary: '{{ $labels.service }} fails {{ $value | humanizePercentage }} of requests',
+        description: 'Error rate above {{ $threshold | humanizePercentage }} for 2 minutes.',
+      },
+    }),
+    rule({
+      name: 'HeadroomAtMaxReplicas',
+      metric: 'service.atMaxWhileGrowing',
+      op: '==',
+      threshold: 1,
+      forSeconds: 5 * m,
+      severity: 'warning',
+      annotations: {
+        summary: '{{ $labels.service }} is at its max replicas while demand still grows',
+        description:
+          'The autoscaler cannot add instances (replicas.max) and demand has grown for 5 minutes: raise max or expect SLO breaches.',
+      },
+    }),
+    rule({
+      name: 'HeadroomCannotFit',
+      metric: 'service.fits',
+      op: '==',
+      threshold: 0,
+      forSeconds: 1 * m,
+      severity: 'critical',
+      annotations: {
+        summary: 'The cluster cannot fit the instances {{ $labels.service }} needs',
+        description: 'The needed instance count does not fit the nodes (or host) for 1 minute.',
+      },
+    }),
+    rule({
+      name: 'HeadroomCrashLooping',
+      metric: 'instance.restarts',
+      op: '>=',
+      threshold: 3,
+      windowSeconds: 10 * m,
+      forSeconds: 0,
+      severity: 'warning',
+      annotations: {
+        summary:
+          'Instance {{ $labels.instance }} of {{ $labels.service }} restarted {{ $value | printf "%.0f" }} times in 10 minutes',
+        description: 'Crash loop: 3 or more restarts in 10 minutes.',
+      },
+    }),
+  ];
+}

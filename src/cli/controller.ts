@@ -1,0 +1,195 @@
+// `headroom controller`: run the Kubernetes controller from a kubeconfig (development) or in-cluster.
+import type { Command } from 'commander';
+import pino from 'pino';
+import { HeadroomError } from '../core/errors.ts';
+import { PrometheusSource } from '../adapters/metrics/prometheus/index.ts';
+import { loadKubeConfig, makeClients } from '../adapters/actuators/kubernetes/client.ts';
+import { Controller } from '../controller/controller.ts';
+import { crdYaml } from '../controller/crd.ts';
+import { serveController } from '../controller/server.ts';
+import { loadAlertConfig, parseAlertConfig } from '../alerting/config.ts';
+import { createAlerting } from '../alerting/runtime.ts';
+import { buildNotifiers } from '../adapters/notifiers/index.ts';
+import { isLoopbackHost, resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
+
+interface Options {
+  kubeconfig?: string;
+  namespace?: string;
+  prometheus: string;
+  metricsPort: string;
+  metricsHost?: string;
+  leaderElect?: boolean;
+  leaseNamespace?: string;
+  leaseName: string;
+  leaseDuration: string;
+  concurrency: string;
+  logLevel: string;
+  printCrd?: boolean;
+  alerts?: string;
+  token?: string;
+  dashboard: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('controller')
+    .description('Run the Kubernetes controller: size HeadroomPolicy targets from Prometheus demand')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--namespace <ns>', 'watch only this namespace (default: all namespaces)')
+    .option('--prometheus <url>', 'Prometheus base URL', process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090')
+    .option('--metrics-port <n>', 'port for /metrics, /healthz, /readyz, /api/status, dashboard (0 = any)', '8080')
+    .option('--metrics-host <addr>', 'address for those endpoints (default: 0.0.0.0 in a pod, else 127.0.0.1)')
+    .option('--token <token>', `token for /api/status and the dashboard (default: $${TOKEN_ENV}); needed off loopback`)
+    .option('--no-dashboard', 'serve only /metrics, /healthz, /readyz (no /api/status, no dashboard)')
+    .option('--alerts <file>', 'YAML with an alerts: section (rules, receivers, route); default: built-in rules')
+    .option('--leader-elect', 'elect one active instance with a coordination.k8s.io Lease')
+    .option('--lease-namespace <ns>', 'namespace of the Lease (default: --namespace, $POD_NAMESPACE or default)')
+    .option('--lease-name <name>', 'name of the Lease', 'headroom-controller')
+    .option('--lease-duration <s>', 'lease duration, seconds (renew deadline 2/3 of it, retry 2/15)', '15')
+    .option('--concurrency <n>', 'policies reconciled at once', '32')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .option('--print-crd', 'print the HeadroomPolicy CustomResourceDefinition (YAML) and exit')
+    .action(async (opts: Options) => {
+      if (opts.printCrd) {
+        process.stdout.write(crdYaml());
+        return;
+      }
+      await runController(opts);
+    });
+}
+
+function intFlag(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new HeadroomError({
+      code: 'HR_USAGE',
+      path: name,
+      value,
+      message: 'must be a whole number',
+      allowed: `${min}..${max}`,
+    });
+  }
+  return n;
+}
+
+async function runController(opts: Options): Promise<void> {
+  const port = intFlag('--metrics-port', opts.metricsPort, 0, 65535);
+  const concurrency = intFlag('--concurrency', opts.concurrency, 1, 1000);
+  const lease = intFlag('--lease-duration', opts.leaseDuration, 3, 3600);
+  if (!/^https?:\/\/[^/]+/.test(opts.prometheus)) {
+    throw new HeadroomError({
+      code: 'HR_USAGE',
+      path: '--prometheus',
+      value: opts.prometheus,
+      message: 'not an http(s) URL',
+      allowed: 'e.g. http://prometheus:9090',
+    });
+  }
+  const log = pino({ level: opts.logLevel, base: { component: 'headroom-controller' } });
+  // Loopback for development; all interfaces in a pod, where the kubelet probes the pod IP.
+  const host = opts.metricsHost ?? (process.env.KUBERNETES_SERVICE_HOST ? '0.0.0.0' : '127.0.0.1');
+  // Checked before anything starts, so a bad file, secret or token leaves nothing half-started.
+  // Off loopback without a token, the dashboard stays off (the probes must keep working in a pod
+  // that has no token Secret); a token that is given but too short is an error.
+  const given = opts.token ?? (process.env[TOKEN_ENV] || undefined);
+  const dashboardOn = opts.dashboard && (given !== undefined || isLoopbackHost(host));
+  const token = dashboardOn ? resolveToken(host, opts.token, { flag: '--token', env: process.env }) : undefined;
+  if (opts.dashboard && !dashboardOn) {
+    log.warn(
+      { host, flag: '--token', env: TOKEN_ENV },
+      `dashboard and /api/status off: listening on ${host} (not loopback) needs a token (--token or ${TOKEN_ENV})`,
+    );
+  }
+  const alertConfig = opts.alerts ? loadAlertConfig(opts.alerts) : parseAlertConfig(undefined);
+  // The link put in notifications; unknown before listening when the port is 0.
+  const statusUrl = `http://${isLoopbackHost(host) ? '127.0.0.1' : host}:${port}/api/status`;
+  const { notifiers, redactor } = buildNotifiers(
+    alertConfig.receivers,
+    dashboardOn && port !== 0 ? { externalURL: statusUrl } : {},
+  );
+  let kc;
+  try {
+    kc = loadKubeConfig(opts.kubeconfig);
+    if (!kc.getCurrentCluster()) throw new Error('no current cluster in it');
+  } catch (err) {
+    throw new HeadroomError({
+      code: 'HR_USAGE',
+      path: '--kubeconfig',
+      value: opts.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config',
+      message: `cannot load a kubeconfig: ${err instanceof Error ? err.message : String(err)}`,
+      allowed: 'a readable kubeconfig file, or run in a pod with a service account',
+    });
+  }
+  const clients = makeClients(kc);
+  const alerting = createAlerting(alertConfig, { notifiers, redactor, logger: log });
+  const metrics = new PrometheusSource({ url: opts.prometheus });
+  const controller = new Controller({
+    clients,
+    metrics,
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    leaderElection: opts.leaderElect
+      ? {
+          namespace: opts.leaseNamespace ?? opts.namespace ?? process.env.POD_NAMESPACE ?? 'default',
+          name: opts.leaseName,
+          leaseDurationSeconds: lease,
+          renewDeadlineSeconds: Math.max(2, Math.floor((lease * 2) / 3)),
+          retryPeriodSeconds: Math.max(1, Math.floor((lease * 2) / 15)),
+        }
+      : false,
+    concurrency,
+    alerting,
+    log,
+  });
+  let server;
+  try {
+    server = await serveController(controller, {
+      port,
+      host,
+      status: dashboardOn,
+      token,
+      alerts: () => alerting.status(),
+    });
+  } catch (err) {
+    await alerting.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw err;
+    throw new HeadroomError({
+      code: 'HR_PORT_IN_USE',
+      path: '--metrics-port',
+      value: `${host}:${port}`,
+      message: `cannot listen: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : 'no such local address'}`,
+      allowed: 'a free port on a local address (0 = any free port)',
+    });
+  }
+  log.info(
+    {
+      port: server.port,
+      dashboard: dashboardOn ? `${server.url}/` : false,
+      alertRules: alertConfig.rules.length,
+      receivers: alertConfig.receivers.length,
+      server: kc.getCurrentCluster()?.server,
+      prometheus: opts.prometheus,
+      identity: controller.identity,
+    },
+    'controller starting',
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing in-flight reconciles, releasing the lease');
+    void controller
+      .stop()
+      .then(() => metrics.close())
+      .finally(() => {
+        void server.close();
+        log.info('stopped');
+        // Idle keep-alive sockets (apiserver, Prometheus) would hold the process for seconds more.
+        log.flush(() => process.exit(0));
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  await controller.start();
+  log.info({ policies: controller.policies().length }, 'watching HeadroomPolicies');
+}

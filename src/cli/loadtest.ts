@@ -1,0 +1,387 @@
+// `headroom loadtest URL --slo-latency-ms N --slo-percentile P`: measure one instance's capacity
+// under its SLO with an open-loop generator, fit serviceTimeMs/concurrency, write the profile and
+// report. Wiring only: the generator, search, fit and report live in src/loadtest/.
+//
+// Exit codes: 0 knee found; 2 bad input, unreachable target or no knee (HR_LOADTEST_TARGET,
+// HR_LOADTEST_TIMEOUT, HR_LOADTEST_ERROR_RATE, HR_LOADTEST_NO_KNEE); 3 stopped early (Ctrl-C,
+// --max-duration, --max-requests: HR_LOADTEST_ABORTED, partial output written).
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { HeadroomError, formatProblem, type ProblemDetail } from '../core/errors.ts';
+import { fitQueueModel } from '../loadtest/fit.ts';
+import {
+  createClient,
+  describeKind,
+  probe,
+  runStep,
+  type ErrorKind,
+  type ProbeResult,
+  type RequestTemplate,
+} from '../loadtest/generator.ts';
+import {
+  StepProgress,
+  buildProfile,
+  buildResult,
+  renderTable,
+  stepLine,
+  type LoadtestResult,
+} from '../loadtest/output.ts';
+import { loadReportAssets, renderReport } from '../loadtest/report.ts';
+import { searchCapacity, type SearchPlan, type SearchResult } from '../loadtest/search.ts';
+
+interface RawOptions {
+  sloLatencyMs: string;
+  sloPercentile: string;
+  startRps: string;
+  factor: string;
+  incrementRps?: string;
+  maxRps: string;
+  warmup: string;
+  hold: string;
+  refine: string;
+  cooldown: string;
+  maxErrorRate: string;
+  maxDuration: string;
+  maxRequests: string;
+  maxInFlight: string;
+  connections?: string;
+  timeout: string;
+  lateMs: string;
+  probeRequests: string;
+  method: string;
+  header: string[];
+  body?: string;
+  bodyFile?: string;
+  json?: boolean;
+  profile?: string;
+  report?: string;
+  progress: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command('loadtest')
+    .description(
+      'Measure one instance: open-loop stepped load until the SLO breaks, fit serviceTimeMs/concurrency, write a capacity profile for `plan`.',
+    )
+    .argument('<url>', 'target URL (http:// or https://), e.g. http://127.0.0.1:8080/work')
+    .requiredOption('--slo-latency-ms <ms>', 'latency SLO in milliseconds')
+    .option('--slo-percentile <p>', 'SLO percentile in (0, 100)', '99')
+    .option('--start-rps <rps>', 'first step rate', '10')
+    .option('--factor <f>', 'geometric step factor (> 1)', '1.5')
+    .option('--increment-rps <rps>', 'linear steps of this size instead of --factor')
+    .option('--max-rps <rps>', 'highest rate tried', '10000')
+    .option('--warmup <s>', 'warm-up seconds per step (not measured)', '2')
+    .option('--hold <s>', 'measured seconds per step', '5')
+    .option('--refine <n>', 'bisection steps between the last good and first bad rate', '3')
+    .option('--cooldown <s>', 'pause between steps', '0.5')
+    .option('--max-error-rate <pct>', 'error-rate limit of a good step, percent (errors + drops)', '1')
+    .option('--max-duration <s>', 'hard bound on the whole run, seconds', '300')
+    .option('--max-requests <n>', 'hard bound on requests sent in the whole run', '1000000')
+    .option('--max-in-flight <n>', 'outstanding requests at most; further due requests are dropped', '512')
+    .option('--connections <n>', 'keep-alive sockets at most (default: --max-in-flight)')
+    .option('--timeout <ms>', 'per-request timeout', '5000')
+    .option('--late-ms <ms>', 'a send this late after its intended time counts as late', '10')
+    .option('--probe-requests <n>', 'sequential requests measuring the unloaded service time', '20')
+    .option('-X, --method <method>', 'HTTP method', 'GET')
+    .option('-H, --header <header>', "request header 'Name: value' (repeatable)", collect, [])
+    .option('--body <text>', 'request body')
+    .option('--body-file <path>', 'request body from a file')
+    .option('--json', 'print the result as JSON on stdout (table goes to stderr)')
+    .option('--profile <file>', 'write the capacity profile (for `plan`: instance.profile)')
+    .option('--report <file>', 'write a self-contained HTML report')
+    .option('--no-progress', 'no progress bar or step lines on stderr')
+    .action(async (url: string, raw: RawOptions) => {
+      await runLoadtest(url, raw);
+    });
+}
+
+function usage(flag: string, value: unknown, allowed: string): ProblemDetail {
+  return { code: 'HR_USAGE', message: `${flag} is out of range`, path: flag, value, allowed };
+}
+
+interface Config {
+  template: RequestTemplate;
+  plan: SearchPlan;
+  maxInFlight: number;
+  connections: number;
+  lateMs: number;
+  probeRequests: number;
+}
+
+export function parseConfig(url: string, raw: RawOptions): Config {
+  const problems: ProblemDetail[] = [];
+  const num = (
+    flag: string,
+    v: string | undefined,
+    ok: (x: number) => boolean,
+    allowed: string,
+    int = false,
+  ): number => {
+    const x = Number(v);
+    if (v === undefined || v.trim() === '' || !Number.isFinite(x) || (int && !Number.isInteger(x)) || !ok(x)) {
+      problems.push(usage(flag, v, allowed));
+      return NaN;
+    }
+    return x;
+  };
+  let target: URL | undefined;
+  try {
+    target = new URL(url);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      throw new Error('scheme');
+    }
+  } catch {
+    throw new HeadroomError({
+      code: 'HR_LOADTEST_TARGET',
+      message: 'the target is not an http:// or https:// URL',
+      value: url,
+      allowed: 'http://host:port/path or https://host:port/path',
+    });
+  }
+  const sloLatencyMs = num('--slo-latency-ms', raw.sloLatencyMs, (x) => x > 0, '> 0');
+  const percentile = num('--slo-percentile', raw.sloPercentile, (x) => x > 0 && x < 100, '0 < p < 100');
+  const startRps = num('--start-rps', raw.startRps, (x) => x > 0, '> 0');
+  const factor = num('--factor', raw.factor, (x) => x > 1, '> 1');
+  const incrementRps =
+    raw.incrementRps !== undefined ? num('--increment-rps', raw.incrementRps, (x) => x > 0, '> 0') : undefined;
+  const maxRps = num('--max-rps', raw.maxRps, (x) => x > 0 && x <= 1_000_000, '0 < rps <= 1000000');
+  if (startRps > maxRps) problems.push(usage('--start-rps', raw.startRps, `<= --max-rps (${raw.maxRps})`));
+  const warmupS = num('--warmup', raw.warmup, (x) => x >= 0 && x <= 3600, '0..3600');
+  const holdS = num('--hold', raw.hold, (x) => x >= 0.1 && x <= 3600, '0.1..3600');
+  const refine = num('--refine', raw.refine, (x) => x >= 0 && x <= 20, '0..20', true);
+  const cooldownS = num('--cooldown', raw.cooldown, (x) => x >= 0 && x <= 600, '0..600');
+  const errPct = num('--max-error-rate', raw.maxErrorRate, (x) => x >= 0 && x <= 100, '0..100 (percent)');
+  const maxDurationS = num('--max-duration', raw.maxDuration, (x) => x > 0 && x <= 86_400, '0 < s <= 86400');
+  const maxRequests = num('--max-requests', raw.maxRequests, (x) => x >= 1, '>= 1', true);
+  const maxInFlight = num('--max-in-flight', raw.maxInFlight, (x) => x >= 1 && x <= 100_000, '1..100000', true);
+  const connections =
+    raw.connections !== undefined
+      ? num('--connections', raw.connections, (x) => x >= 1 && x <= 100_000, '1..100000', true)
+      : maxInFlight;
+  const timeoutMs = num('--timeout', raw.timeout, (x) => x >= 1 && x <= 600_000, '1..600000 ms');
+  const lateMs = num('--late-ms', raw.lateMs, (x) => x >= 0, '>= 0');
+  const probeRequests = num('--probe-requests', raw.probeRequests, (x) => x >= 0 && x <= 10_000, '0..10000', true);
+  const method = raw.method.toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) problems.push(usage('--method', raw.method, 'an HTTP method, e.g. GET, POST'));
+  const headers: Record<string, string> = {};
+  for (const h of raw.header) {
+    const i = h.indexOf(':');
+    const name = i > 0 ? h.slice(0, i).trim() : '';
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      problems.push(usage('--header', h, "'Name: value'"));
+      continue;
+    }
+    headers[name.toLowerCase()] = h.slice(i + 1).trim();
+  }
+  let body = raw.body;
+  if (raw.bodyFile !== undefined) {
+    if (body !== undefined) problems.push(usage('--body-file', raw.bodyFile, 'either --body or --body-file'));
+    try {
+      body = readFileSync(raw.bodyFile, 'utf8');
+    } catch (err) {
+      problems.push({
+        code: 'HR_FILE_READ',
+        message: `cannot read --body-file: ${(err as Error).message}`,
+        file: raw.bodyFile,
+      });
+    }
+  }
+  if (problems.length) throw new HeadroomError(problems);
+  return {
+    template: { url: target, method, headers, ...(body !== undefined ? { body } : {}), timeoutMs },
+    plan: {
+      slo: { latencyMs: sloLatencyMs, percentile },
+      startRps,
+      factor,
+      ...(incrementRps !== undefined ? { incrementRps } : {}),
+      maxRps,
+      warmupS,
+      holdS,
+      refine,
+      cooldownS,
+      errorRateLimit: errPct / 100,
+      maxDurationS,
+      maxRequests,
+    },
+    maxInFlight,
+    connections,
+    lateMs,
+    probeRequests,
+  };
+}
+
+async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
+  const cfg = parseConfig(url, raw);
+  const measuredAt = new Date();
+  const startedAt = performance.now();
+  const ac = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) process.exit(130); // a second Ctrl-C: leave now
+    process.stderr.write(`\n${sig}: stopping; writing the partial result (Ctrl-C again to quit at once)\n`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const pool = createClient(cfg.template.url, { connections: cfg.connections });
+  const tty = raw.progress && process.stderr.isTTY === true;
+  const bar = tty ? new StepProgress(process.stderr) : undefined;
+  const log = (line: string): void => {
+    if (raw.progress) process.stderr.write(`${line}\n`);
+  };
+
+  try {
+    let probeResult: ProbeResult | undefined;
+    try {
+      probeResult = await probe(pool, cfg.template, {
+        requests: cfg.probeRequests,
+        maxMs: Math.min(2000, cfg.plan.maxDurationS * 100),
+        signal: ac.signal,
+      });
+    } catch (err) {
+      if (err instanceof HeadroomError && err.code === 'HR_LOADTEST_ABORTED') {
+        reportAbort('interrupted during the probe, before any step ran; nothing written');
+        return;
+      }
+      throw err;
+    }
+    const probeFailure = probeErrors(probeResult, cfg.plan.errorRateLimit);
+    if (probeFailure) throw probeFailure;
+    log(
+      tty
+        ? `probe: ${probeResult.samples} sequential requests, mean ${probeResult.meanMs.toFixed(2)} ms`
+        : JSON.stringify({ event: 'probe', meanMs: probeResult.meanMs, samples: probeResult.samples }),
+    );
+    let stepIndex = 0;
+    const search = await searchCapacity(cfg.plan, {
+      now: () => performance.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      signal: ac.signal,
+      startedAt,
+      requestsUsed: probeResult.samples + 1,
+      runStep: (rate, warmupS, holdS, limits) => {
+        bar?.start(stepIndex, '', rate, warmupS + holdS);
+        return runStep(pool, cfg.template, {
+          rateRps: rate,
+          warmupS,
+          holdS,
+          maxInFlight: cfg.maxInFlight,
+          lateThresholdMs: cfg.lateMs,
+          maxSends: limits.maxSends,
+          deadline: limits.deadline,
+          signal: ac.signal,
+          ...(bar ? { onTick: (p) => bar.update(p.elapsedS, p.sent, p.errors) } : {}),
+        });
+      },
+      onStep: (r, i) => {
+        stepIndex = i + 1;
+        bar?.stop();
+        if (tty) {
+          log(
+            `step ${i + 1} ${r.phase} ${r.targetRps.toFixed(1)} rps: achieved ${r.achievedRps.toFixed(1)}, p${cfg.plan.slo.percentile} ${r.sloLatencyMs.toFixed(1)} ms, errors ${(r.errorRate * 100).toFixed(2)}% → ${r.sloMet ? 'ok' : `FAIL ${r.breach ?? ''}`}`,
+          );
+        } else log(stepLine(r, i));
+      },
+    });
+    bar?.stop();
+    const fit = fitQueueModel({
+      probeMeanMs: probeResult.meanMs,
+      steps: search.steps.filter((s) => !s.cut),
+      slo: cfg.plan.slo,
+    });
+    const res = buildResult({
+      target: cfg.template.url.href,
+      method: cfg.template.method,
+      measuredAt,
+      slo: cfg.plan.slo,
+      errorRateLimit: cfg.plan.errorRateLimit,
+      search,
+      fit,
+      probe: probeResult,
+    });
+    const noKnee = !search.partial && search.kneeRps === 0;
+    writeOutputs(res, raw, !noKnee);
+    if (search.partial) {
+      reportAbort(
+        `stopped by ${search.stopReason} after ${search.steps.length} step(s) and ${search.requestsSent} requests; the knee (${res.kneeRps} rps) is a lower bound${raw.report || raw.profile ? '; partial output written' : ''}`,
+      );
+      return;
+    }
+    if (noKnee) throw noKneeError(search, cfg.plan);
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await pool.destroy().catch(() => undefined);
+  }
+}
+
+function reportAbort(message: string): void {
+  process.stderr.write(`${formatProblem({ code: 'HR_LOADTEST_ABORTED', message })}\n`);
+  process.exitCode = 3;
+}
+
+function writeOutputs(res: LoadtestResult, raw: RawOptions, withProfile: boolean): void {
+  if (raw.json) {
+    process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+    if (raw.progress) process.stderr.write(renderTable(res));
+  } else process.stdout.write(renderTable(res));
+  const write = (file: string, text: string, what: string): void => {
+    try {
+      writeFileSync(file, text);
+    } catch (err) {
+      throw new HeadroomError({ code: 'HR_USAGE', message: `cannot write ${what}: ${(err as Error).message}`, file });
+    }
+  };
+  if (raw.report) write(raw.report, renderReport(res, loadReportAssets()), '--report');
+  if (raw.profile) {
+    const profile = withProfile ? buildProfile(res) : undefined;
+    if (profile) write(raw.profile, `${JSON.stringify(profile, null, 2)}\n`, '--profile');
+    else process.stderr.write(`no capacity profile written to ${raw.profile}: no rate met the SLO\n`);
+  }
+}
+
+/**
+ * Every probe response was an HTTP error (e.g. a wrong path → all 404, a broken backend → all 503):
+ * say so now instead of running a whole step of errors. Not when errors are allowed (100 %).
+ */
+export function probeErrors(p: ProbeResult, errorRateLimit: number): HeadroomError | undefined {
+  const entries = Object.entries(p.statuses);
+  const total = entries.reduce((a, [, n]) => a + n, 0);
+  if (errorRateLimit >= 1 || total === 0 || entries.some(([st]) => Number(st) < 400)) return undefined;
+  const counts = entries.map(([st, n]) => `HTTP ${st}: ${n}`).join(', ');
+  const kind: ErrorKind = entries.some(([st]) => Number(st) >= 500) ? 'http-5xx' : 'http-4xx';
+  return new HeadroomError({
+    code: 'HR_LOADTEST_ERROR_RATE',
+    message: `every probe request failed before any step ran (${counts}): ${kind}, ${describeKind(kind)}${kind === 'http-4xx' ? ' (check the URL, method, headers and body)' : ''}`,
+    value: 1,
+    allowed: `<= ${errorRateLimit} (--max-error-rate)`,
+  });
+}
+
+function noKneeError(search: SearchResult, plan: SearchPlan): HeadroomError {
+  const first = search.steps[0];
+  if (!first) return new HeadroomError({ code: 'HR_LOADTEST_NO_KNEE', message: 'no step ran' });
+  const kinds = Object.entries(first.errorKinds)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
+  if (first.breach === 'errors' || first.breach === 'latency+errors') {
+    const top = Object.entries(first.errorKinds).sort((a, b) => b[1] - a[1])[0]?.[0] as ErrorKind | undefined;
+    return new HeadroomError({
+      code: 'HR_LOADTEST_ERROR_RATE',
+      message: `error rate ${(first.errorRate * 100).toFixed(1)}% > ${(plan.errorRateLimit * 100).toFixed(2)}% at the lowest step (${first.targetRps} rps)${kinds ? ` (${kinds}${first.dropped ? `, dropped: ${first.dropped}` : ''})` : first.dropped ? ` (dropped: ${first.dropped})` : ''}${top ? `: ${describeKind(top)}` : ''}`,
+      value: first.errorRate,
+      allowed: `<= ${plan.errorRateLimit} (--max-error-rate)`,
+    });
+  }
+  return new HeadroomError({
+    code: 'HR_LOADTEST_NO_KNEE',
+    message: `p${plan.slo.percentile} was ${first.sloLatencyMs.toFixed(1)} ms > ${plan.slo.latencyMs} ms already at the lowest step (${first.targetRps} rps); lower --start-rps or check the SLO`,
+    value: first.sloLatencyMs,
+    allowed: `<= ${plan.slo.latencyMs}`,
+  });
+}

@@ -1,0 +1,228 @@
+// `headroom run SPEC.yaml`: run the spec's service as N local processes behind one load balancer
+// and keep N right with the same core as `plan`. `headroom run --demo` (`npm start`): the example
+// service under a built-in traffic pattern (steps and a wave, ~3 minutes), then exit 0.
+import type { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { buildNotifiers } from '../adapters/notifiers/index.ts';
+import { createAlerting, type Alerting } from '../alerting/runtime.ts';
+import { HeadroomError } from '../core/errors.ts';
+import { LocalCluster } from '../local/cluster.ts';
+import { dashboard } from '../server/dashboard/plugin.ts';
+import { resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
+import { loadRunConfig, type RunConfig } from '../local/config.ts';
+import { demoPattern, driveTraffic, patternSeconds, type TrafficRun } from '../local/traffic.ts';
+import { LiveView } from '../local/view.ts';
+
+export const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
+
+interface RunFlags {
+  demo?: boolean;
+  duration?: number;
+  port?: number;
+  statusPort?: number;
+  host?: string;
+  shadow?: boolean;
+  rate?: number;
+  live?: boolean;
+  token?: string;
+  allowWrite?: boolean;
+}
+
+function number(flag: string, min: number, max: number, int: boolean) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+      throw new HeadroomError({
+        code: 'HR_USAGE',
+        path: flag,
+        value: raw,
+        message: `must be ${int ? 'a whole number' : 'a number'} in [${min}, ${max}]`,
+        allowed: `${min}..${max}`,
+      });
+    }
+    return v;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a service as N local processes behind one load balancer, autoscaled live')
+    .argument('[spec]', 'spec file (YAML/JSON) with services and a run: section')
+    .option('--demo', 'run the example service under a built-in traffic pattern (~3 min), then exit')
+    .option('--duration <seconds>', 'stop after this many seconds', number('--duration', 1, 7 * 86400, false))
+    .option(
+      '--port <port>',
+      'load balancer port (overrides run.port; 0 = any free port)',
+      number('--port', 0, 65535, true),
+    )
+    .option(
+      '--status-port <port>',
+      'status server port for /api/status and /metrics (overrides run.statusPort)',
+      number('--status-port', 0, 65535, true),
+    )
+    .option('--host <address>', 'listen address (overrides run.host)')
+    .option('--shadow', 'decide and report, but do not scale')
+    .option('--rate <rps>', 'demo: base request rate of the traffic pattern', number('--rate', 1, 10_000, false), 40)
+    .option('--no-live', 'plain log lines even on a terminal')
+    .option('--token <token>', `bearer token for the status server and dashboard (or run.token, or ${TOKEN_ENV})`)
+    .option('--allow-write', 'let the dashboard switch shadow mode and pause the loop (default read-only)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  headroom run --demo                    # npm start: the example service, autoscaled under a traffic pattern
+  headroom run examples/run.yaml         # run until Ctrl-C; send requests to run.port
+  headroom run app.yaml --shadow         # decide and report, do not scale`,
+    )
+    .action(async (spec: string | undefined, flags: RunFlags) => {
+      if (spec === undefined && !flags.demo) {
+        throw new HeadroomError({
+          code: 'HR_USAGE',
+          message: 'headroom run needs a spec file, or --demo',
+          allowed: 'headroom run SPEC.yaml | headroom run --demo',
+        });
+      }
+      const cfg = loadRunConfig(spec ?? DEMO_SPEC);
+      await runLocal(applyFlags(cfg, flags), flags);
+    });
+}
+
+function applyFlags(cfg: RunConfig, f: RunFlags): RunConfig {
+  return {
+    ...cfg,
+    run: {
+      ...cfg.run,
+      ...(f.port !== undefined ? { port: f.port } : {}),
+      ...(f.statusPort !== undefined ? { statusPort: f.statusPort } : {}),
+      ...(f.host !== undefined ? { host: f.host } : {}),
+      ...(f.shadow ? { shadow: true } : {}),
+      ...(f.token !== undefined ? { token: f.token } : {}),
+    },
+  };
+}
+
+/**
+ * Alerting from the spec's alerts: section (default rules without one). The cluster records firing
+ * and resolved alerts as events itself; delivery problems reported by the dispatcher become events too.
+ */
+function startAlerting(cfg: RunConfig, events: { note(msg: string, warning: boolean): void }): Alerting {
+  const { notifiers, redactor } = buildNotifiers(cfg.alerts.receivers);
+  const say =
+    (warning: boolean) =>
+    (obj: object, msg: string): void => {
+      const o = obj as { receiver?: unknown; err?: unknown };
+      // Transitions (no receiver) are already events; these are deliveries and their failures.
+      if (o.receiver === undefined && !warning) return;
+      const detail = [o.receiver, o.err].filter((x) => x !== undefined).map(String);
+      events.note(redactor.redact(detail.length ? `${msg} (${detail.join(': ')})` : msg), warning);
+    };
+  return createAlerting(cfg.alerts, {
+    notifiers,
+    redactor,
+    logger: { info: say(false), warn: say(true), error: say(true) },
+  });
+}
+
+async function runLocal(cfg: RunConfig, flags: RunFlags): Promise<void> {
+  const out = process.stdout;
+  // Check the token before anything starts: off loopback without one is refused (HR_TOKEN_REQUIRED).
+  const token = resolveToken(cfg.run.host, flags.token ?? cfg.run.token ?? process.env[TOKEN_ENV], {
+    flag: flags.token !== undefined ? '--token' : 'run.token',
+  });
+  const live: { cluster?: LocalCluster } = {};
+  const alerting = startAlerting(cfg, { note: (m, w) => live.cluster?.supervisor.note('Alert', m, w) });
+  const cluster = await LocalCluster.start({
+    model: cfg.model,
+    run: cfg.run,
+    capacitySource: cfg.capacitySource,
+    alerting,
+    plugins: (c) => [
+      dashboard({
+        status: () => c.status(),
+        models: () => [c.model],
+        listenHost: cfg.run.host,
+        token,
+        allowWrite: flags.allowWrite === true,
+        actions: { setShadow: (_s, on) => c.setShadow(on), setPaused: (_s, on) => c.setPaused(on) },
+        title: `Headroom · ${cfg.model.name}`,
+      }),
+    ],
+  }).catch(async (err: unknown) => {
+    await alerting.close();
+    throw err;
+  });
+  live.cluster = cluster;
+  out.write(
+    `headroom run: ${cfg.model.name} (${cfg.run.command.join(' ')})\n` +
+      `  send requests to  ${cluster.url}\n` +
+      `  dashboard         ${cluster.statusUrl}/${token !== undefined ? '  (token required)' : ''}\n` +
+      `  status API        ${cluster.statusUrl}/api/status\n` +
+      `  Prometheus        ${cluster.statusUrl}/metrics\n`,
+  );
+  const stopCtl = new AbortController();
+  const onSignal = (): void => stopCtl.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  let traffic: TrafficRun | undefined;
+  let total: number | undefined = flags.duration;
+  if (flags.demo) {
+    const phases = demoPattern(flags.rate ?? 40);
+    total = Math.min(patternSeconds(phases), flags.duration ?? Infinity);
+    out.write(`  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}\n\n`);
+    traffic = driveTraffic(cluster.url, phases, {
+      ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
+      signal: stopCtl.signal,
+      maxRequests: 200_000,
+    });
+    void traffic.done.then(() => stopCtl.abort());
+  } else if (total !== undefined) {
+    setTimeout(() => stopCtl.abort(), total * 1000).unref();
+  }
+
+  const view = new LiveView(out, { tty: flags.live !== false, plainEverySeconds: 5 });
+  const started = performance.now();
+  let maxReady = 0;
+  const draw = (): void => {
+    const s = cluster.status();
+    maxReady = Math.max(maxReady, s.replicas.ready);
+    const p = traffic?.progress;
+    view.update(s, {
+      ...(p?.phase !== undefined ? { phase: p.phase, targetRps: p.rps } : {}),
+      elapsed: (performance.now() - started) / 1000,
+      ...(total !== undefined ? { total } : {}),
+    });
+  };
+  const ticker = setInterval(draw, view.tty ? 500 : 1000);
+  draw();
+
+  await new Promise<void>((res) => {
+    if (stopCtl.signal.aborted) res();
+    else stopCtl.signal.addEventListener('abort', () => res(), { once: true });
+  });
+  clearInterval(ticker);
+  draw();
+  const result = traffic ? await traffic.done : undefined;
+  const final = cluster.status();
+  out.write('\nstopping: draining instances …\n');
+  // A stop that hangs must not leave orphans: after the kill grace and a margin, exit; the
+  // supervisor's 'exit' hook SIGKILLs every instance still running.
+  const stopLimitMs = (cfg.run.killGraceSeconds + 15) * 1000;
+  const stopped = await Promise.race([
+    cluster.stop().then(() => true),
+    new Promise<false>((res) => setTimeout(() => res(false), stopLimitMs).unref()),
+  ]);
+  if (!stopped) {
+    process.stderr.write(`headroom run: stop did not finish within ${stopLimitMs / 1000} s; killing instances\n`);
+    process.exit(1);
+  }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const scaled = final.events.filter((e) => e.type === 'Decision').length;
+  out.write(
+    `done after ${((performance.now() - started) / 1000).toFixed(0)} s: ${final.traffic.totals.requests} requests through the balancer, ` +
+      `${final.traffic.totals.errors} failed; up to ${maxReady} ready instances; ${scaled} scaling decisions applied` +
+      `${result ? `; traffic sent ${result.sent}, ok ${result.ok}, errors ${result.errors}, dropped ${result.dropped}` : ''}\n`,
+  );
+}

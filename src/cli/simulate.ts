@@ -1,0 +1,184 @@
+// `headroom simulate --trace FILE.csv --spec SPEC.yaml [...]`: replay a request-rate trace through
+// Headroom, the HPA, KPA, KEDA, a static count and the offline oracle; print cost and SLO
+// violations per policy (table or --json) and optionally an HTML report.
+import { writeFileSync } from 'node:fs';
+import Table from 'cli-table3';
+import { Option, type Command } from 'commander';
+import { HeadroomError } from '../core/errors.ts';
+import type { ServiceModel } from '../core/model.ts';
+import { loadSpecFile } from '../spec/load.ts';
+import { CapacityTable } from '../simulator/capacity.ts';
+import { parseSimulateSection } from '../simulator/config.ts';
+import { loadReportAssets, renderReport } from '../simulator/report.ts';
+import { POLICY_NAMES, runSimulation, type PolicyName, type SimulationResult } from '../simulator/run.ts';
+import { loadTraceFile, rescaleToPeak } from '../simulator/trace.ts';
+
+interface SimulateFlags {
+  trace: string;
+  spec: string;
+  service?: string;
+  policy?: PolicyName[];
+  peak?: string;
+  startup?: string;
+  scrape?: string;
+  target?: string;
+  sweep?: boolean;
+  json?: boolean;
+  report?: string;
+}
+
+function usage(path: string, value: unknown, message: string, allowed: string): HeadroomError {
+  return new HeadroomError({ code: 'HR_USAGE', path, value, message, allowed });
+}
+
+function num(flag: string, raw: string | undefined, ok: (x: number) => boolean, allowed: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const x = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(x) || !ok(x)) throw usage(flag, raw, 'out of range', allowed);
+  return x;
+}
+
+/** The `--json` shape (documented in docs/simulate.md). */
+export function simulateJson(r: SimulationResult): unknown {
+  const p = (x: SimulationResult['policies'][number]): Record<string, unknown> => ({
+    policy: x.policy,
+    label: x.label,
+    ...(x.target !== undefined ? { target: x.target } : {}),
+    replicaSeconds: x.replicaSeconds,
+    sloViolationSeconds: x.sloViolationSeconds,
+    violationFraction: Number(x.violationFraction.toFixed(8)),
+    costVsOracle: Number(x.costVsOracle.toFixed(6)),
+    peakReplicas: x.peakReplicas,
+    meanReplicas: Number(x.meanReplicas.toFixed(4)),
+    scaleEvents: x.scaleEvents,
+  });
+  return {
+    service: r.service,
+    trace: r.trace,
+    startupSeconds: r.startupSeconds,
+    scrapeSeconds: r.scrapeSeconds,
+    policies: r.policies.map(p),
+    ...(r.sweep ? { sweep: r.sweep.map(p) } : {}),
+    ...(r.comparisons ? { comparisons: r.comparisons } : {}),
+  };
+}
+
+export function simulateText(r: SimulationResult): string {
+  const t = r.trace;
+  const lines = [
+    `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s`,
+  ];
+  const table = new Table({
+    head: ['policy', 'instance-hours', '× oracle', 'violating s', 'violating', 'peak', 'scale events'],
+    style: { head: [], border: [] },
+  });
+  for (const p of [...r.policies, ...(r.sweep ?? [])]) {
+    table.push([
+      p.label,
+      (p.replicaSeconds / 3600).toFixed(1),
+      p.costVsOracle.toFixed(3),
+      String(p.sloViolationSeconds),
+      `${(p.violationFraction * 100).toFixed(3)} %`,
+      String(p.peakReplicas),
+      String(p.scaleEvents),
+    ]);
+  }
+  lines.push(table.toString());
+  for (const c of r.comparisons ?? []) {
+    if (c.noSettingAsGood) {
+      lines.push(`headroom vs ${c.baseline}: no target in 50–95 % had as few violating seconds as headroom`);
+    } else if (c.bestAtEqualViolations && c.savings !== undefined) {
+      const b = c.bestAtEqualViolations;
+      lines.push(
+        `headroom vs ${c.baseline}: ${(Math.abs(c.savings) * 100).toFixed(1)} % ${c.savings >= 0 ? 'cheaper' : 'dearer'} than ${b.label}, the cheapest setting with ≤ headroom's violations (${b.sloViolationSeconds} s)`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function pickService(services: readonly ServiceModel[], name: string | undefined, file: string): ServiceModel {
+  const names = services.map((s) => s.name).join(', ');
+  if (name === undefined) {
+    const only = services[0];
+    if (services.length === 1 && only) return only;
+    throw usage('--service', undefined, `${file} has ${services.length} services: name one`, names);
+  }
+  const found = services.find((s) => s.name === name);
+  if (!found) throw usage('--service', name, `no service of that name in ${file}`, names);
+  return found;
+}
+
+export function register(program: Command): void {
+  program
+    .command('simulate')
+    .description('replay a request-rate trace through Headroom, HPA, KPA, KEDA, static and the offline oracle')
+    .requiredOption('--trace <file>', 'CSV `t_seconds,rps` (the rate holds until the next row)')
+    .requiredOption('--spec <file>', 'service spec (YAML or JSON), the same as `plan`; optional `simulate:` section')
+    .option('--service <name>', 'which service of the spec (needed when it has several)')
+    .addOption(
+      new Option('--policy <name...>', 'policies to run (repeatable; default: all)').choices([...POLICY_NAMES]),
+    )
+    .option('--peak <rps>', 'rescale the trace so its maximum is this (shape unchanged)')
+    .option('--startup <seconds>', 'decision → ready (default: the spec, else 60)')
+    .option('--scrape <seconds>', 'metrics scrape interval the policies see (default 15)')
+    .option('--target <percent>', 'target utilization of hpa, kpa and keda (default 70)')
+    .option('--sweep', 'also run hpa, kpa and keda at targets 50–95 % and compare at equal violations')
+    .option('--json', 'print JSON instead of a table')
+    .option('--report <file.html>', 'write a self-contained HTML report with plots')
+    .action((opts: SimulateFlags) => {
+      const peak = num('--peak', opts.peak, (x) => x > 0 && x <= 1e9, 'a rate > 0');
+      const startup = num(
+        '--startup',
+        opts.startup,
+        (x) => Number.isInteger(x) && x >= 0 && x <= 3600,
+        'whole seconds 0..3600',
+      );
+      const scrape = num(
+        '--scrape',
+        opts.scrape,
+        (x) => Number.isInteger(x) && x >= 1 && x <= 600,
+        'whole seconds 1..600',
+      );
+      const target = num('--target', opts.target, (x) => x > 0 && x <= 100, 'a percentage 0 < t ≤ 100');
+      const spec = loadSpecFile(opts.spec);
+      const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);
+      const chosen = pickService(spec.services, opts.service, opts.spec);
+      const startupSeconds = startup ?? section.startupSeconds ?? chosen.startupSeconds;
+      const model: ServiceModel = { ...chosen, startupSeconds };
+      if (model.slo && new CapacityTable(model).threshold(1) <= 0) {
+        throw new HeadroomError({
+          code: 'HR_SLO_UNREACHABLE',
+          file: opts.spec,
+          path: 'slo',
+          value: model.slo,
+          message: 'no instance count meets this SLO, so every second would violate it',
+        });
+      }
+      let trace = loadTraceFile(opts.trace);
+      const peakRps = peak ?? section.peakRps;
+      if (peakRps !== undefined) trace = rescaleToPeak(trace, peakRps);
+      const result = runSimulation({
+        trace,
+        model,
+        policies: opts.policy ?? section.policies ?? [...POLICY_NAMES],
+        scrapeSeconds: scrape ?? section.scrapeSeconds ?? 15,
+        baselineTarget: target !== undefined ? target / 100 : (section.baselineTarget ?? 0.7),
+        sweep: opts.sweep === true,
+        series: opts.report !== undefined,
+      });
+      if (opts.report !== undefined) {
+        try {
+          writeFileSync(opts.report, renderReport(result, loadReportAssets()));
+        } catch (err) {
+          throw new HeadroomError({
+            code: 'HR_USAGE',
+            path: '--report',
+            value: opts.report,
+            message: `cannot write the report: ${(err as Error).message}`,
+          });
+        }
+      }
+      process.stdout.write(opts.json ? `${JSON.stringify(simulateJson(result), null, 2)}\n` : simulateText(result));
+    });
+}

@@ -1,0 +1,267 @@
+// The HeadroomPolicy CustomResourceDefinition, generated from code so that `spec.service` has
+// exactly the keys, types and ranges of one service in the `headroom plan` spec (the zod schema
+// in src/spec/schema.ts, converted to a Kubernetes structural OpenAPI v3 schema).
+// deploy/crds/ and the Helm chart hold its YAML; a test checks they match this function.
+import { z } from 'zod';
+import { stringify } from 'yaml';
+import { serviceSpecSchema } from '../spec/schema.ts';
+
+export const GROUP = 'headroom.dev';
+export const VERSION = 'v1alpha1';
+export const PLURAL = 'headroompolicies';
+export const KIND = 'HeadroomPolicy';
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+type Json = Record<string, unknown>;
+
+/** JSON Schema (zod output) → structural schema the apiserver accepts (apiextensions.k8s.io/v1). */
+export function toStructural(s: unknown): unknown {
+  if (Array.isArray(s)) return s.map(toStructural);
+  if (s === null || typeof s !== 'object') return s;
+  const src = s as Json;
+  // zod's quantity union (string | number ≥ 0) → int-or-string, the Kubernetes quantity idiom.
+  const any = src.anyOf as Json[] | undefined;
+  if (any && any.length === 2 && any.some((a) => a.type === 'string') && any.some((a) => a.type === 'number')) {
+    return { 'x-kubernetes-int-or-string': true };
+  }
+  if (Array.isArray(src.type)) {
+    // zod writes `type: [number, string]` for an unconstrained union: the same int-or-string idiom.
+    return { 'x-kubernetes-int-or-string': true };
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (k === '$schema' || k === 'additionalProperties' || k === 'description') continue;
+    if (k === 'exclusiveMinimum' && typeof v === 'number') Object.assign(out, { minimum: v, exclusiveMinimum: true });
+    else if (k === 'exclusiveMaximum' && typeof v === 'number')
+      Object.assign(out, { maximum: v, exclusiveMaximum: true });
+    else if (k === 'properties') {
+      out.properties = Object.fromEntries(Object.entries(v as Json).map(([p, ps]) => [p, toStructural(ps)]));
+    } else out[k] = toStructural(v);
+  }
+  // Maps of strings keep their value schema; `additionalProperties: false` is implied by pruning.
+  if (src.additionalProperties && typeof src.additionalProperties === 'object') {
+    out.additionalProperties = toStructural(src.additionalProperties);
+  }
+  return out;
+}
+
+/** `spec.service`: the plan spec's service without name (metadata.name), demand (Prometheus) and
+ *  instance.profile (a file path; use spec.capacity.profile with a ConfigMap instead). */
+export function serviceSchema(): Json {
+  const s = toStructural(z.toJSONSchema(serviceSpecSchema, { io: 'input' })) as Json;
+  const props = { ...(s.properties as Json) };
+  delete props.name;
+  delete props.demand;
+  const instance = props.instance as Json;
+  const iprops = { ...(instance.properties as Json) };
+  delete iprops.profile;
+  props.instance = { ...instance, properties: iprops };
+  const required = ((s.required as string[] | undefined) ?? []).filter((r) => r !== 'name' && r !== 'demand');
+  return {
+    description: 'The same keys as one service in the `headroom plan` spec, without name and demand.',
+    type: 'object',
+    properties: props,
+    ...(required.length > 0 ? { required } : {}),
+  };
+}
+
+const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
+const int = (min: number, max: number, extra: Json = {}): Json => ({
+  type: 'integer',
+  minimum: min,
+  maximum: max,
+  ...extra,
+});
+const duration = str({ pattern: '^[0-9]+(ms|s|m|h)$' });
+
+function specSchema(): Json {
+  return {
+    type: 'object',
+    required: ['scaleTargetRef', 'service', 'demand'],
+    properties: {
+      scaleTargetRef: {
+        description: 'What to scale: anything with a scale subresource (Deployment, StatefulSet, custom resources).',
+        type: 'object',
+        required: ['apiVersion', 'kind', 'name'],
+        properties: {
+          apiVersion: str({ pattern: '^[a-z0-9.-]+/[a-z0-9]+$' }),
+          kind: str({ pattern: '^[A-Z][A-Za-z0-9]*$' }),
+          name: str({ minLength: 1, maxLength: 253 }),
+        },
+      },
+      mode: {
+        description: 'active writes the scale; shadow only decides and reports in status and events.',
+        type: 'string',
+        enum: ['active', 'shadow'],
+        default: 'active',
+      },
+      intervalSeconds: int(1, 3600, { description: 'Seconds between decisions for this policy.', default: 15 }),
+      service: serviceSchema(),
+      capacity: {
+        description: 'Per-instance capacity in place of service.instance serviceTimeMs/concurrency.',
+        type: 'object',
+        properties: {
+          profile: {
+            description: 'A `headroom loadtest` capacity profile (JSON) in a ConfigMap key.',
+            type: 'object',
+            required: ['configMapKeyRef'],
+            properties: {
+              configMapKeyRef: {
+                type: 'object',
+                required: ['name', 'key'],
+                properties: { name: str({ minLength: 1 }), key: str({ minLength: 1 }) },
+              },
+            },
+          },
+          learned: {
+            description: 'Mean service time measured live: a PromQL query returning milliseconds.',
+            type: 'object',
+            required: ['serviceTimeQuery'],
+            properties: { serviceTimeQuery: str({ minLength: 1 }), concurrency: int(1, 100_000) },
+          },
+        },
+      },
+      demand: {
+        description: 'Arrival rate in requests/s: a PromQL query, or a template for common cases.',
+        type: 'object',
+        oneOf: [{ required: ['query'] }, { required: ['template'] }],
+        properties: {
+          query: str({ minLength: 1 }),
+          burstQuery: str({ minLength: 1, description: 'Short-window rate for the burst path (optional).' }),
+          template: {
+            type: 'object',
+            required: ['name', 'metric'],
+            properties: {
+              name: {
+                description: 'requestRate: sum(rate(<metric>{<selector>}[<window>])).',
+                type: 'string',
+                enum: ['requestRate'],
+              },
+              metric: str({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }),
+              selector: { type: 'object', additionalProperties: { type: 'string' } },
+              window: { ...duration, default: '1m' },
+              burstWindow: duration,
+            },
+          },
+        },
+      },
+      fallback: {
+        description: 'After afterFailures consecutive decisions without metrics, scale to replicas (KEDA-style).',
+        type: 'object',
+        required: ['afterFailures', 'replicas'],
+        properties: { afterFailures: int(1, 1000), replicas: int(0, 100_000) },
+      },
+    },
+  };
+}
+
+function statusSchema(): Json {
+  const reason = { type: 'object', properties: { code: str(), message: str() } };
+  return {
+    type: 'object',
+    properties: {
+      observedGeneration: { type: 'integer', format: 'int64' },
+      currentReplicas: { type: 'integer' },
+      desiredReplicas: { type: 'integer' },
+      recommendedReplicas: { type: 'integer' },
+      binding: str(),
+      demand: str(),
+      lastScaleTime: str({ format: 'date-time' }),
+      consecutiveMetricFailures: { type: 'integer' },
+      lastDecision: {
+        type: 'object',
+        properties: {
+          time: str({ format: 'date-time' }),
+          desired: { type: 'integer' },
+          recommended: { type: 'integer' },
+          valid: { type: 'boolean' },
+          binding: str(),
+          mode: str(),
+          demandRps: { type: 'number', nullable: true },
+          predictedUtilization: { type: 'number', nullable: true },
+          predictedLatencyMs: { type: 'number', nullable: true },
+          reasons: { type: 'array', items: reason },
+        },
+      },
+      conditions: {
+        type: 'array',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+        items: {
+          type: 'object',
+          required: ['type', 'status'],
+          properties: {
+            type: str(),
+            status: str({ enum: ['True', 'False', 'Unknown'] }),
+            reason: str(),
+            message: str(),
+            lastTransitionTime: str({ format: 'date-time' }),
+            observedGeneration: { type: 'integer', format: 'int64' },
+          },
+        },
+      },
+      decideState: {
+        description: "The decider's state (stabilization history, failure count), so a restart does not flap.",
+        type: 'object',
+        'x-kubernetes-preserve-unknown-fields': true,
+      },
+    },
+  };
+}
+
+export function crdManifest(): Json {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: CRD_NAME, labels: { 'app.kubernetes.io/name': 'headroom' } },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: 'headroompolicy',
+        shortNames: ['hrp'],
+        categories: ['autoscaling'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Target', type: 'string', jsonPath: '.spec.scaleTargetRef.name' },
+            { name: 'Mode', type: 'string', jsonPath: '.spec.mode', priority: 1 },
+            { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
+            { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
+            { name: 'Binding', type: 'string', jsonPath: '.status.binding' },
+            { name: 'Demand', type: 'string', jsonPath: '.status.demand', priority: 1 },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: str(),
+                kind: str(),
+                metadata: { type: 'object' },
+                spec: specSchema(),
+                status: statusSchema(),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function crdYaml(): string {
+  return (
+    '# Generated by `headroom controller --print-crd` from src/controller/crd.ts: do not edit by hand.\n' +
+    stringify(crdManifest(), { lineWidth: 0 })
+  );
+}

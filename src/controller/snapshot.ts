@@ -1,0 +1,187 @@
+// What the controller shows and alerts on, per HeadroomPolicy. Pure: the caller gives the time.
+//   policyStatusSnapshot → one StatusSnapshot (src/server/status.ts) for /api/status and the dashboard
+//   policyAlertSnapshot  → one ServiceSnapshot (src/alerting/types.ts) for the alert engine
+// The decision comes from the policy's status (in memory on the leader, else the persisted
+// status the leader wrote), so a standby shows the same last decision as the leader.
+import type { AlertStatus } from '../alerting/runtime.ts';
+import type { ServiceSnapshot } from '../alerting/types.ts';
+import type { ServiceModel } from '../core/model.ts';
+import { STATUS_KIND, type HistoryPoint, type StatusEvent, type StatusSnapshot } from '../server/status.ts';
+import type { HeadroomPolicy, PolicyStatus } from './policy.ts';
+
+/** What the leader observed in its last reconcile of a policy (absent on a standby). */
+export interface Observed {
+  /** ms */
+  at: number;
+  specReplicas: number;
+  statusReplicas: number;
+  demandRps?: number;
+  burstRps?: number;
+  /** Learned service time, ms (capacity.learned). */
+  serviceTimeMs?: number;
+  /** Count the model needs before max is applied (decision.plan.needed), valid decisions only. */
+  needed?: number;
+  sizedForRps?: number;
+  /** The scale was written this round. */
+  applied: boolean;
+}
+
+export interface PolicyView {
+  policy: HeadroomPolicy;
+  /** The newest status (in memory on the leader), else policy.status. */
+  status?: PolicyStatus | undefined;
+  model?: ServiceModel | undefined;
+  observed?: Observed | undefined;
+  history: readonly HistoryPoint[];
+  events: readonly StatusEvent[];
+}
+
+/** The service name alerts and the dashboard use: namespace/name (policy names repeat across namespaces). */
+export function serviceName(p: HeadroomPolicy): string {
+  return `${p.metadata.namespace}/${p.metadata.name}`;
+}
+
+const finite = (x: number | undefined | null): x is number => typeof x === 'number' && Number.isFinite(x);
+
+export function policyStatusSnapshot(
+  v: PolicyView,
+  nowMs: number,
+  startedMs: number,
+  alerts?: AlertStatus,
+): StatusSnapshot {
+  const p = v.policy;
+  const status = v.status ?? p.status;
+  const m = v.model;
+  const o = v.observed;
+  const svc = p.spec.service as { replicas?: { min?: unknown; max?: unknown } };
+  const num = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  const d = status?.lastDecision;
+  const current = o?.specReplicas ?? status?.currentReplicas ?? 0;
+  const name = serviceName(p);
+  const mine = alerts
+    ? {
+        ...alerts,
+        alerts: alerts.alerts.filter((a) => a.labels.service === name),
+        groups: alerts.groups.filter((g) => g.groupLabels.service === undefined || g.groupLabels.service === name),
+      }
+    : undefined;
+  return {
+    kind: STATUS_KIND,
+    mode: 'kubernetes',
+    time: new Date(nowMs).toISOString(),
+    uptimeSeconds: Math.max(0, (nowMs - startedMs) / 1000),
+    service: {
+      name,
+      loadBalancing: m?.loadBalancing ?? 'kubernetes',
+      ...(m?.slo ? { slo: { ...m.slo } } : {}),
+      capacity: {
+        serviceTimeMs: o?.serviceTimeMs ?? m?.instance.serviceTimeMs ?? 0,
+        concurrency: m?.instance.concurrency ?? 0,
+        source: finite(o?.serviceTimeMs) ? 'learned' : p.spec.capacity?.profile ? 'profile' : 'spec',
+      },
+    },
+    shadow: p.spec.mode === 'shadow',
+    replicas: {
+      desired: status?.desiredReplicas ?? current,
+      current,
+      ready: o?.statusReplicas ?? current,
+      min: m?.replicas.min ?? num(svc.replicas?.min),
+      max: m?.replicas.max ?? num(svc.replicas?.max),
+      fitLimit: null,
+    },
+    decision: d
+      ? {
+          at: d.time,
+          desired: d.desired,
+          recommended: d.recommended,
+          valid: d.valid,
+          binding: d.binding,
+          mode: d.mode,
+          reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
+          predicted: { utilization: d.predictedUtilization, latencyMs: d.predictedLatencyMs },
+          sizedForRps: o?.sizedForRps ?? d.demandRps,
+          applied: o?.applied ?? false,
+        }
+      : null,
+    traffic: {
+      inFlight: 0,
+      stable: finite(o?.demandRps) ? window(o.demandRps) : null,
+      burst: finite(o?.burstRps) ? window(o.burstRps) : null,
+      totals: { requests: 0, errors: 0 },
+    },
+    instances: [],
+    host: {
+      cores: 0,
+      memoryBytes: 0,
+      cpuMillisPerInstance: m?.instance.cpuMillis ?? null,
+      memoryBytesPerInstance: m?.instance.memoryBytes ?? null,
+    },
+    events: [...v.events],
+    history: [...v.history],
+    ...(mine ? { alerts: mine } : {}),
+  };
+}
+
+/** Demand measured by a PromQL rate; the other window fields are not known to the controller. */
+function window(rps: number) {
+  return {
+    windowSeconds: 0,
+    seconds: 0,
+    arrivalRps: rps,
+    completionRps: rps,
+    errorRatio: 0,
+    meanConcurrency: 0,
+    latencyMs: null,
+  };
+}
+
+/** What the alert engine sees for one policy; unknown values are left out (no data ≠ zero). */
+export function policyAlertSnapshot(v: PolicyView, nowSeconds: number): ServiceSnapshot {
+  const p = v.policy;
+  const m = v.model;
+  const o = v.observed;
+  const status = v.status ?? p.status;
+  // Only from this leader's own observations: a standby's history is empty.
+  const trend = o ? demandTrend(v.history) : undefined;
+  return {
+    service: serviceName(p),
+    time: nowSeconds,
+    ...(o
+      ? {
+          current: o.specReplicas,
+          ready: o.statusReplicas,
+          ...(status?.desiredReplicas !== undefined ? { desired: status.desiredReplicas } : {}),
+        }
+      : {}),
+    ...(m ? { min: m.replicas.min, max: m.replicas.max } : {}),
+    ...(finite(o?.needed) ? { needed: o.needed } : {}),
+    ...(finite(o?.demandRps) ? { demandRps: o.demandRps } : {}),
+    ...(trend !== undefined ? { demandTrendRpsPerSec: trend } : {}),
+    ...(m?.slo ? { slo: { ...m.slo } } : {}),
+  };
+}
+
+/**
+ * Least-squares slope of demand (rps per second) over the last `windowSeconds` of history;
+ * undefined with fewer than 3 points or under 30 s of data (too little to call a trend).
+ */
+export function demandTrend(history: readonly HistoryPoint[], windowSeconds = 300): number | undefined {
+  const last = history.at(-1);
+  if (!last) return undefined;
+  const pts = history.filter((h) => finite(h.demandRps) && h.t >= last.t - windowSeconds) as Array<
+    HistoryPoint & { demandRps: number }
+  >;
+  const first = pts[0];
+  if (pts.length < 3 || !first || last.t - first.t < 30) return undefined;
+  const n = pts.length;
+  const mt = pts.reduce((a, p) => a + p.t, 0) / n;
+  const md = pts.reduce((a, p) => a + p.demandRps, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of pts) {
+    num += (p.t - mt) * (p.demandRps - md);
+    den += (p.t - mt) ** 2;
+  }
+  const slope = den > 0 ? num / den : undefined;
+  return slope !== undefined && Number.isFinite(slope) ? slope : undefined;
+}

@@ -1,0 +1,255 @@
+// Status and events of a HeadroomPolicy from the outcome of one reconcile. Pure: the caller gives
+// the time. Conditions follow the HPA's (AbleToScale, ScalingActive, ScalingLimited) plus Ready,
+// MetricsAvailable and FallbackActive; lastTransitionTime only moves when a status flips, and
+// each flip of Ready/MetricsAvailable/FallbackActive becomes one Kubernetes Event.
+import type { MetricSample } from '../ports/metrics.ts';
+import type { ScaleOutcome, ScaleReading } from '../ports/actuator.ts';
+import type { PolicyCondition, PolicyStatus } from './policy.ts';
+
+/** The part of the core's Decision that status reports (src/core/decide.ts). */
+export interface DecisionView {
+  desired: number;
+  recommended: number;
+  valid: boolean;
+  binding: string;
+  mode: string;
+  reasons: { code: string; message: string }[];
+  predicted: { utilization: number | null; latencyMs: number | null };
+}
+
+export interface Outcome {
+  generation: number;
+  shadow: boolean;
+  /** Problems with the policy itself (schema-valid but inconsistent, e.g. min > max). */
+  invalid?: string;
+  targetError?: string;
+  reading?: ScaleReading;
+  demand?: MetricSample;
+  decision?: DecisionView;
+  decideState?: unknown;
+  scale?: ScaleOutcome;
+  scaleError?: string;
+  metricFailures: number;
+}
+
+export interface PolicyEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export function nextStatus(
+  prev: PolicyStatus | undefined,
+  o: Outcome,
+  nowIso: string,
+): { status: PolicyStatus; events: PolicyEvent[] } {
+  const conds = new Map<string, PolicyCondition>((prev?.conditions ?? []).map((c) => [c.type, c]));
+  const events: PolicyEvent[] = [];
+  const set = (type: string, status: boolean, reason: string, message: string, event?: PolicyEvent): void => {
+    const s = status ? 'True' : 'False';
+    const old = conds.get(type);
+    const flipped = old?.status !== s;
+    conds.set(type, {
+      type,
+      status: s,
+      reason,
+      message,
+      lastTransitionTime: flipped || !old?.lastTransitionTime ? nowIso : old.lastTransitionTime,
+      observedGeneration: o.generation,
+    });
+    if (event && (flipped || old?.reason !== reason)) events.push(event);
+  };
+
+  const status: PolicyStatus = {
+    ...prev,
+    observedGeneration: o.generation,
+    consecutiveMetricFailures: o.metricFailures,
+  };
+
+  if (o.invalid !== undefined) {
+    set('Ready', false, 'InvalidPolicy', o.invalid, { type: 'Warning', reason: 'InvalidPolicy', message: o.invalid });
+    set('ScalingActive', false, 'InvalidPolicy', 'the policy is not valid; nothing is scaled');
+    return { status: finish(status, conds), events };
+  }
+  if (o.targetError !== undefined || !o.reading) {
+    const msg = o.targetError ?? 'the scale target could not be read';
+    set('Ready', false, 'FailedGetScale', msg, { type: 'Warning', reason: 'FailedGetScale', message: msg });
+    set('AbleToScale', false, 'FailedGetScale', msg);
+    return { status: finish(status, conds), events };
+  }
+
+  const current = o.scale?.kind === 'scaled' ? o.scale.to : o.reading.specReplicas;
+  status.currentReplicas = current;
+  const d = o.demand;
+  if (d?.kind === 'ok') {
+    status.demand = `${round(d.value)} rps`;
+    // An event only when metrics come back, not on the first answer.
+    const back = conds.get('MetricsAvailable')?.status === 'False';
+    set(
+      'MetricsAvailable',
+      true,
+      'QuerySucceeded',
+      `demand ${round(d.value)} rps`,
+      back
+        ? { type: 'Normal', reason: 'MetricsAvailable', message: `demand query answers again: ${round(d.value)} rps` }
+        : undefined,
+    );
+  } else if (d) {
+    const reason = d.kind === 'no-data' ? 'NoData' : 'QueryFailed';
+    const msg = `${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason} (${o.metricFailures} in a row)`;
+    status.demand = d.kind === 'no-data' ? 'no data' : 'error';
+    set('MetricsAvailable', false, reason, msg, { type: 'Warning', reason: 'MetricsUnavailable', message: msg });
+  }
+
+  const dec = o.decision;
+  if (dec) {
+    status.desiredReplicas = dec.desired;
+    status.recommendedReplicas = dec.recommended;
+    status.binding = dec.binding;
+    status.lastDecision = {
+      time: nowIso,
+      desired: dec.desired,
+      recommended: dec.recommended,
+      valid: dec.valid,
+      binding: dec.binding,
+      mode: dec.mode,
+      demandRps: d?.kind === 'ok' ? round(d.value) : null,
+      predictedUtilization: dec.predicted.utilization === null ? null : round(dec.predicted.utilization),
+      predictedLatencyMs: dec.predicted.latencyMs === null ? null : round(dec.predicted.latencyMs),
+      reasons: dec.reasons.map((r) => ({ code: r.code, message: r.message })),
+    };
+    if (o.decideState !== undefined) status.decideState = o.decideState;
+    const why = dec.reasons.map((r) => r.message).join('; ');
+    set(
+      'ScalingActive',
+      dec.valid,
+      dec.valid ? 'ValidMetric' : (dec.reasons[0]?.code ?? 'NoMetrics'),
+      dec.valid ? `sized by ${dec.binding}: ${dec.recommended} recommended` : why || 'metrics missing: holding',
+    );
+    const limited = dec.desired !== dec.recommended || dec.binding === 'minReplicas' || dec.binding === 'maxReplicas';
+    const limitReason = limitCode(dec);
+    set(
+      'ScalingLimited',
+      limited,
+      limited ? limitReason : 'DesiredWithinRange',
+      limited ? why || limitReason : 'the recommendation is applied as is',
+    );
+    const fallback = dec.mode === 'fallback';
+    set(
+      'FallbackActive',
+      fallback,
+      fallback ? 'Fallback' : 'MetricsHealthy',
+      fallback
+        ? `metrics failed ${o.metricFailures} times in a row: fallback to ${dec.desired} replicas`
+        : 'not in fallback',
+      fallback
+        ? {
+            type: 'Warning',
+            reason: 'FallbackActive',
+            message: `metrics failed ${o.metricFailures} times in a row: fallback to ${dec.desired} replicas`,
+          }
+        : prev?.conditions?.some((c) => c.type === 'FallbackActive' && c.status === 'True')
+          ? { type: 'Normal', reason: 'FallbackEnded', message: 'metrics are back: sizing from demand again' }
+          : undefined,
+    );
+    if (o.shadow && dec.desired !== current) {
+      events.push({
+        type: 'Normal',
+        reason: 'WouldScale',
+        message: `shadow mode: would scale ${current} → ${dec.desired}: ${why}`,
+      });
+    }
+  }
+  if (o.scale?.kind === 'scaled') {
+    status.lastScaleTime = nowIso;
+    const why = dec?.reasons.map((r) => r.message).join('; ') ?? '';
+    events.push({
+      type: 'Normal',
+      reason: 'Scaled',
+      message: `scaled ${o.scale.from} → ${o.scale.to} (${dec?.binding ?? ''}${why ? `: ${why}` : ''})`,
+    });
+    set('AbleToScale', true, 'SucceededRescale', `scaled ${o.scale.from} → ${o.scale.to}`);
+  } else if (o.scaleError !== undefined) {
+    set('AbleToScale', false, 'FailedUpdateScale', o.scaleError, {
+      type: 'Warning',
+      reason: 'FailedRescale',
+      message: o.scaleError,
+    });
+  } else if (!(conds.get('AbleToScale')?.reason === 'SucceededRescale' && !o.shadow)) {
+    // The last successful scale stays the reason until something else happens: flipping it to
+    // ReadyForNewScale on the next quiet round would cost one status write per scale.
+    set(
+      'AbleToScale',
+      true,
+      'ReadyForNewScale',
+      o.shadow ? 'shadow mode: the scale is never written' : 'the scale can be read and written',
+    );
+  }
+  set(
+    'Ready',
+    true,
+    o.shadow ? 'Shadow' : 'Active',
+    o.shadow ? 'shadow mode: deciding and reporting, never writing the scale' : 'deciding and scaling',
+  );
+  return { status: finish(status, conds), events };
+}
+
+const ORDER = ['Ready', 'AbleToScale', 'ScalingActive', 'ScalingLimited', 'MetricsAvailable', 'FallbackActive'];
+
+function finish(status: PolicyStatus, conds: Map<string, PolicyCondition>): PolicyStatus {
+  status.conditions = [...conds.values()].sort((a, b) => rank(a.type) - rank(b.type));
+  return status;
+}
+
+function rank(t: string): number {
+  const i = ORDER.indexOf(t);
+  return i < 0 ? ORDER.length : i;
+}
+
+function limitCode(d: DecisionView): string {
+  if (d.binding === 'maxReplicas') return 'TooManyReplicas';
+  if (d.binding === 'minReplicas') return 'TooFewReplicas';
+  const first = d.reasons.find((r) => /Limit|Stabiliz|Tolerance|Hold|NoMetrics|Fallback/.test(r.code));
+  return first?.code ?? 'Limited';
+}
+
+/** 3 significant digits: enough for status, and it keeps status writes from changing every round. */
+export function round(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  return Number(x.toPrecision(3));
+}
+
+/**
+ * Status equal apart from lastDecision.time and the decider's state: no write needed. The state
+ * gains a timestamped entry every round; persisting it every round would cost one write per policy
+ * per interval. It is written with every real change and refreshed by `needsWrite` at least every
+ * `refreshMs`, so a restart loses at most that much of an unchanged recommendation history.
+ */
+export function sameStatus(a: PolicyStatus | undefined, b: PolicyStatus): boolean {
+  if (!a) return false;
+  const strip = (s: PolicyStatus): string =>
+    JSON.stringify({
+      ...s,
+      decideState: undefined,
+      lastDecision: s.lastDecision ? { ...s.lastDecision, time: '' } : undefined,
+    });
+  return strip(a) === strip(b);
+}
+
+/** Write when status changed, or when the persisted decide state is older than refreshMs. */
+export function needsWrite(
+  persisted: PolicyStatus | undefined,
+  next: PolicyStatus,
+  persistedAtMs: number,
+  nowMs: number,
+  refreshMs: number,
+): boolean {
+  if (!sameStatus(persisted, next)) return true;
+  return next.decideState !== undefined && !(nowMs - persistedAtMs < refreshMs);
+}
+
+/** When a status was last written, from its own decision time (NaN-safe: unknown = long ago). */
+export function persistedAt(s: PolicyStatus | undefined): number {
+  const t = Date.parse(s?.lastDecision?.time ?? '');
+  return Number.isFinite(t) ? t : 0;
+}

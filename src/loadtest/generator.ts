@@ -1,0 +1,452 @@
+// The open-loop, constant-arrival-rate generator (the k6 constant-arrival-rate / wrk2 / Vegeta model).
+//
+// Request i of a step is due at the intended time t0 + i/rate whatever the responses do, and its
+// latency is measured from that intended time, not from when it actually left: if the generator or
+// the target stalls, the stall shows up in the latency (no coordinated omission). Sends that leave
+// more than `lateThresholdMs` after their intended time are counted as late. When `maxInFlight`
+// requests are outstanding a due request is dropped, not queued, and counted (k6's
+// dropped_iterations); the search counts drops as failures.
+//
+// E.g. 200 rps → one request every 5 ms. A 40 ms GC pause at t = 1.000 s sends the 8 requests due
+// at 1.000…1.035 s together at 1.040 s; each is recorded with latency (response − its due time), so
+// the pause adds 40, 35, …, 5 ms to those samples instead of vanishing.
+//
+// Requests go through undici's dispatch API with a tiny handler (no body stream, no promise per
+// request) over a keep-alive Pool, so one core can drive tens of thousands of requests per second.
+import * as hdr from 'hdr-histogram-js';
+import { Pool, type Dispatcher } from 'undici';
+import { HeadroomError } from '../core/errors.ts';
+
+export interface RequestTemplate {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Per-request timeout: headers and body each must arrive within this many ms. */
+  timeoutMs: number;
+}
+
+export type ErrorKind =
+  | 'refused'
+  | 'dns'
+  | 'unreachable'
+  | 'not-http'
+  | 'tls'
+  | 'timeout'
+  | 'reset'
+  | 'aborted'
+  | 'http-5xx'
+  | 'http-4xx'
+  | 'other';
+
+export interface ClassifiedError {
+  kind: ErrorKind;
+  code: string;
+  message: string;
+}
+
+/** What kind of failure an undici/node error is, from its code (and its cause's code). */
+export function classifyError(err: unknown): ClassifiedError {
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const code = String(e?.code ?? e?.cause?.code ?? (err as { name?: string })?.name ?? 'UNKNOWN');
+  const message = String(e?.message ?? err);
+  const causeMsg = e?.cause?.message ? `: ${String(e.cause.message)}` : '';
+  const full = `${message}${causeMsg}`;
+  const kind = ((): ErrorKind => {
+    if (code === 'ECONNREFUSED') return 'refused';
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') return 'unreachable';
+    // undici's HTTPParserError sometimes carries no code (e.g. "Expected HTTP/" on an SSH banner).
+    if (code.startsWith('HPE_') || (e as { name?: string })?.name === 'HTTPParserError') return 'not-http';
+    if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'EPROTO' || /\b(SSL|TLS)\b/.test(full))
+      return 'tls';
+    if (/TIMEOUT/.test(code)) return 'timeout';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED')
+      return 'reset';
+    if (code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || (e as { name?: string })?.name === 'AbortError')
+      return 'aborted';
+    return 'other';
+  })();
+  return { kind, code, message: full };
+}
+
+/** Latencies are recorded in microseconds, 3 significant digits, up to one hour. */
+export function newHistogram(): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
+}
+
+const MAX_US = 3_600_000_000;
+
+export interface ClientOptions {
+  /** Sockets to open at most (each carries one request at a time). */
+  connections: number;
+}
+
+/** A keep-alive pool for one origin; the same pool serves every step so connections stay warm. */
+export function createClient(url: URL, opts: ClientOptions): Pool {
+  return new Pool(url.origin, {
+    connections: opts.connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connect: { timeout: 5_000, rejectUnauthorized: false },
+  });
+}
+
+export interface StepOptions {
+  rateRps: number;
+  /** Seconds at the rate before measuring (samples discarded). */
+  warmupS: number;
+  /** Seconds measured. */
+  holdS: number;
+  maxInFlight: number;
+  lateThresholdMs: number;
+  /** Stop sending after this many requests (warm-up included); the step is then truncated. */
+  maxSends?: number;
+  /** Absolute performance.now() after which everything stops (the global --max-duration). */
+  deadline?: number;
+  signal?: AbortSignal;
+  /** Called about every 250 ms while the step runs. */
+  onTick?: (p: { elapsedS: number; totalS: number; sent: number; completed: number; errors: number }) => void;
+}
+
+export interface StepMeasurement {
+  targetRps: number;
+  warmupS: number;
+  holdS: number;
+  /** Requests due in the hold window. */
+  scheduled: number;
+  /** Of those, sent (the rest were dropped or not reached because the step was cut short). */
+  sent: number;
+  /** Responses (any status) to requests sent in the hold window. */
+  completed: number;
+  /** Non-2xx/3xx responses plus transport failures (timeouts, resets…). */
+  errors: number;
+  dropped: number;
+  late: number;
+  /** Requests sent in the whole step, warm-up included (what the --max-requests budget counts). */
+  totalSent: number;
+  /** Completions inside the hold window per second: the throughput the target delivered. */
+  achievedRps: number;
+  sentRps: number;
+  /** Latency from intended send time to response end, µs, every HTTP response of the hold window. */
+  histogram: hdr.Histogram;
+  errorKinds: Partial<Record<ErrorKind, number>>;
+  statusCounts: Record<string, number>;
+  firstError?: ClassifiedError;
+  /** Why the step ended early, if it did. */
+  cut?: 'aborted' | 'deadline' | 'max-requests';
+}
+
+/**
+ * Run one step: warm-up then hold at `rateRps`, open loop. Resolves after every request sent has
+ * finished (each is bounded by the request timeout), or at once when aborted or past the deadline.
+ */
+export function runStep(pool: Pool, req: RequestTemplate, opts: StepOptions): Promise<StepMeasurement> {
+  const interval = 1000 / opts.rateRps;
+  const warmupEnd = opts.warmupS * 1000;
+  const holdEnd = warmupEnd + opts.holdS * 1000;
+  const total = Math.ceil((holdEnd * opts.rateRps) / 1000 - 1e-9);
+  const firstMeasured = Math.ceil((warmupEnd * opts.rateRps) / 1000 - 1e-9);
+  const histogram = newHistogram();
+  const m: StepMeasurement = {
+    targetRps: opts.rateRps,
+    warmupS: opts.warmupS,
+    holdS: opts.holdS,
+    scheduled: total - firstMeasured,
+    sent: 0,
+    completed: 0,
+    errors: 0,
+    dropped: 0,
+    late: 0,
+    totalSent: 0,
+    achievedRps: 0,
+    sentRps: 0,
+    histogram,
+    errorKinds: {},
+    statusCounts: {},
+  };
+  const path = `${req.url.pathname}${req.url.search}`;
+  const dispatchOpts: Dispatcher.DispatchOptions = {
+    path,
+    method: req.method as Dispatcher.HttpMethod,
+    headers: req.headers,
+    body: req.body,
+    headersTimeout: req.timeoutMs,
+    bodyTimeout: req.timeoutMs,
+  };
+  const inFlight = new Set<{ controller: Dispatcher.DispatchController | undefined }>();
+  let next = 0;
+  let windowCompletions = 0;
+  let totalSends = 0;
+  let t0 = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let finished = false;
+  let schedulingDone = false;
+
+  return new Promise<StepMeasurement>((resolve) => {
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      clearInterval(ticker);
+      opts.signal?.removeEventListener('abort', onAbort);
+      m.totalSent = totalSends;
+      for (const [st, n] of statuses) m.statusCounts[String(st)] = n;
+      m.achievedRps = opts.holdS > 0 ? windowCompletions / opts.holdS : 0;
+      m.sentRps = opts.holdS > 0 ? m.sent / opts.holdS : 0;
+      resolve(m);
+    };
+    const stopAll = (why: 'aborted' | 'deadline'): void => {
+      if (finished) return;
+      m.cut ??= why;
+      schedulingDone = true;
+      for (const f of inFlight) f.controller?.abort(new Error(why));
+      inFlight.clear();
+      finish();
+    };
+    const onAbort = (): void => stopAll('aborted');
+    if (opts.signal?.aborted) {
+      m.cut = 'aborted';
+      finish();
+      return;
+    }
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const countError = (ce: ClassifiedError, measured: boolean): void => {
+      if (!measured) return;
+      m.errors++;
+      m.errorKinds[ce.kind] = (m.errorKinds[ce.kind] ?? 0) + 1;
+      m.firstError ??= ce;
+    };
+
+    const done = (): void => {
+      if (schedulingDone && inFlight.size === 0) finish();
+    };
+
+    const statuses = new Map<number, number>();
+    let pumping = false;
+
+    // Per request: one small object whose methods undici calls (no closures, no promise, no stream).
+    class Request implements Dispatcher.DispatchHandler {
+      controller: Dispatcher.DispatchController | undefined;
+      status = 0;
+      readonly intended: number;
+      readonly measured: boolean;
+      constructor(intended: number, measured: boolean) {
+        this.intended = intended;
+        this.measured = measured;
+      }
+      onRequestStart(controller: Dispatcher.DispatchController): void {
+        this.controller = controller;
+      }
+      onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
+        this.status = statusCode;
+      }
+      onResponseData(): void {}
+      onResponseEnd(): void {
+        if (!inFlight.delete(this)) return;
+        if (this.measured) {
+          const now = performance.now();
+          m.completed++;
+          if (now - t0 <= holdEnd) windowCompletions++;
+          histogram.recordValue(Math.min(MAX_US, Math.max(1, Math.round((now - this.intended) * 1000))));
+          const st = this.status;
+          statuses.set(st, (statuses.get(st) ?? 0) + 1);
+          if (st >= 400) {
+            const kind: ErrorKind = st >= 500 ? 'http-5xx' : 'http-4xx';
+            countError({ kind, code: `HTTP_${st}`, message: `HTTP ${st}` }, true);
+          }
+        }
+        freed();
+      }
+      onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+        if (!inFlight.delete(this)) return;
+        countError(classifyError(err), this.measured);
+        freed();
+      }
+    }
+
+    const send = (intended: number, measured: boolean): void => {
+      const r = new Request(intended, measured);
+      inFlight.add(r);
+      totalSends++;
+      if (measured) m.sent++;
+      try {
+        pool.dispatch(dispatchOpts, r);
+      } catch (err) {
+        inFlight.delete(r);
+        countError(classifyError(err), measured);
+      }
+    };
+
+    // Send every request due by now; when the in-flight bound is reached, the due ones are dropped.
+    const pump = (now: number): void => {
+      if (pumping) return;
+      pumping = true;
+      const due = Math.min(total, Math.floor(((now - t0) * opts.rateRps) / 1000) + 1);
+      while (next < due) {
+        if (opts.maxSends !== undefined && totalSends >= opts.maxSends) {
+          m.cut = 'max-requests';
+          next = total;
+          break;
+        }
+        const intended = t0 + next * interval;
+        const measured = next >= firstMeasured;
+        if (inFlight.size >= opts.maxInFlight) {
+          // Everything due now is dropped at once: only the measured ones count.
+          m.dropped += Math.max(0, due - Math.max(next, firstMeasured));
+          next = due;
+          break;
+        }
+        if (measured && now - intended > opts.lateThresholdMs) m.late++;
+        send(intended, measured);
+        next++;
+      }
+      pumping = false;
+    };
+
+    // A slot came free: fill it at once with a request that is due (rather than at the next timer
+    // tick, ~1 ms away), then finish the step if nothing is left.
+    const freed = (): void => {
+      if (!schedulingDone && next < total) pump(performance.now());
+      done();
+    };
+
+    const tick = (): void => {
+      if (finished || schedulingDone) return;
+      const now = performance.now();
+      if (opts.deadline !== undefined && now >= opts.deadline) {
+        stopAll('deadline');
+        return;
+      }
+      pump(now);
+      if (next >= total) {
+        schedulingDone = true;
+        // The deadline still bounds the drain: no request outlives --max-duration.
+        if (opts.deadline !== undefined) {
+          timer = setTimeout(() => stopAll('deadline'), Math.max(0, opts.deadline - performance.now()));
+          timer.unref();
+        }
+        done();
+        return;
+      }
+      const wait = t0 + next * interval - performance.now();
+      timer = setTimeout(tick, Math.max(0, wait));
+    };
+
+    if (opts.onTick) {
+      const totalS = opts.warmupS + opts.holdS;
+      ticker = setInterval(() => {
+        opts.onTick?.({
+          elapsedS: Math.min(totalS, (performance.now() - t0) / 1000),
+          totalS,
+          sent: m.sent,
+          completed: m.completed,
+          errors: m.errors,
+        });
+      }, 250);
+      ticker.unref();
+    }
+
+    t0 = performance.now();
+    if (total === 0) {
+      schedulingDone = true;
+      finish();
+      return;
+    }
+    tick();
+  });
+}
+
+export interface ProbeResult {
+  /** Mean latency of the sequential requests after the first (one at a time: no queueing). */
+  meanMs: number;
+  samples: number;
+  statuses: Record<string, number>;
+  firstMs: number;
+}
+
+/**
+ * Check the target answers HTTP, then send requests one at a time (no queueing anywhere) to
+ * measure the unloaded service time. The first request opens the connection and is not averaged.
+ * Throws HR_LOADTEST_TARGET / HR_LOADTEST_TIMEOUT with the reason when the first request fails.
+ */
+export async function probe(
+  pool: Pool,
+  req: RequestTemplate,
+  opts: { requests: number; maxMs: number; signal?: AbortSignal },
+): Promise<ProbeResult> {
+  const statuses: Record<string, number> = {};
+  const one = async (): Promise<number> => {
+    const t = performance.now();
+    const res = await pool.request({
+      path: `${req.url.pathname}${req.url.search}`,
+      method: req.method as Dispatcher.HttpMethod,
+      headers: req.headers,
+      body: req.body,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+      signal: opts.signal,
+    });
+    await res.body.dump();
+    statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
+    return performance.now() - t;
+  };
+  let firstMs: number;
+  try {
+    firstMs = await one();
+  } catch (err) {
+    throw targetError(req, err);
+  }
+  const start = performance.now();
+  let sum = 0;
+  let n = 0;
+  while (n < opts.requests && performance.now() - start < opts.maxMs && !opts.signal?.aborted) {
+    try {
+      sum += await one();
+      n++;
+    } catch (err) {
+      if (opts.signal?.aborted) break;
+      throw targetError(req, err);
+    }
+  }
+  return { meanMs: n > 0 ? sum / n : firstMs, samples: n, statuses, firstMs };
+}
+
+const KIND_TEXT: Record<ErrorKind, string> = {
+  refused: 'connection refused: nothing listens on that port',
+  dns: 'the host name does not resolve',
+  unreachable: 'the host is unreachable',
+  'not-http': 'the port answered, but not with HTTP (is it an SSH, database or TLS port?)',
+  tls: 'TLS handshake failed (an https:// URL to a plain-HTTP port, or a bad certificate)',
+  timeout: 'no response within the request timeout',
+  reset: 'the connection was closed or reset before a response',
+  aborted: 'the request was aborted',
+  'http-5xx': 'server error',
+  'http-4xx': 'client error',
+  other: 'the request failed',
+};
+
+/** Human text for an error kind, e.g. `refused` → "connection refused: nothing listens on that port". */
+export function describeKind(kind: ErrorKind): string {
+  return KIND_TEXT[kind];
+}
+
+export function targetError(req: RequestTemplate, err: unknown): HeadroomError {
+  const ce = classifyError(err);
+  if (ce.kind === 'aborted') {
+    return new HeadroomError({ code: 'HR_LOADTEST_ABORTED', message: 'interrupted before the first response' });
+  }
+  const timeout = ce.kind === 'timeout';
+  return new HeadroomError({
+    code: timeout ? 'HR_LOADTEST_TIMEOUT' : 'HR_LOADTEST_TARGET',
+    message: `${req.method} ${req.url.href}: ${KIND_TEXT[ce.kind]}${timeout ? ` (${req.timeoutMs} ms)` : ''} [${ce.code}]`,
+    value: req.url.href,
+  });
+}

@@ -1,0 +1,328 @@
+// The load balancer of local mode: one address:port in front of the instances, an HTTP reverse
+// proxy with keep-alive connections to them. It sends each request to a ready instance, either the
+// one with the fewest requests outstanding (leastRequests: the pool behaves like one queue, M/M/(N·c))
+// or a random one (random: N separate M/M/c queues, as the core models kube-proxy), and measures
+// what it sees: arrivals, in flight, latency, errors (RequestWindows).
+//
+// Retries: only requests that never reached an instance (connection refused/reset before any
+// byte of the answer, on a reused keep-alive socket or a fresh connect) and only idempotent
+// methods (GET HEAD PUT DELETE OPTIONS), with their body buffered up to 1 MiB. A POST is never
+// sent twice.
+//
+// No instance ready (all restarting, or scaling from a crash): requests wait up to
+// `queueTimeoutMs` for one, like Knative's activator, then get 503.
+import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { HeadroomError } from '../core/errors.ts';
+import type { RequestWindows } from '../adapters/metrics/proxy/windows.ts';
+import type { Target } from './supervisor.ts';
+
+export type BalancingMode = 'leastRequests' | 'random';
+
+export interface TargetSource {
+  readyTargets(): readonly Target[];
+  onChange(fn: () => void): () => void;
+}
+
+export interface BalancerOptions {
+  host: string;
+  port: number;
+  mode: BalancingMode;
+  targets: TargetSource;
+  windows: RequestWindows;
+  /** Wait this long for a ready instance before answering 503 (ms). */
+  queueTimeoutMs?: number;
+  /** Extra attempts for idempotent requests that never reached an instance. */
+  maxRetries?: number;
+  /** Answer 504 when an instance sends no response head within this (ms); 0 = no limit. */
+  upstreamTimeoutMs?: number;
+  /** Random source in [0, 1) (tests pass a seeded one). */
+  random?: () => number;
+  /** Every finished request: latency ms and status (0 = the client got no answer). */
+  onComplete?: (latencyMs: number, status: number) => void;
+}
+
+export interface InstanceTraffic {
+  inFlight: number;
+  requests: number;
+  errors: number;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+const RETRY_BODY_LIMIT = 1 << 20;
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+// Errors where the request certainly did not reach the application.
+const NEVER_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+export class LoadBalancer {
+  private readonly opts: Required<BalancerOptions>;
+  private server?: Server;
+  private readonly traffic = new Map<string, InstanceTraffic>();
+  private readonly waiters = new Set<() => void>();
+  private readonly sockets = new Set<Socket>();
+  // Keep-alive to the instances; idle sockets close after 4 s, before Node servers' 5 s default.
+  private readonly agent = new Agent({ keepAlive: true, timeout: 4000, maxFreeSockets: 1024 });
+  private readonly offChange: () => void;
+  private closing = false;
+
+  constructor(options: BalancerOptions) {
+    this.opts = {
+      queueTimeoutMs: 10_000,
+      maxRetries: 2,
+      upstreamTimeoutMs: 0,
+      random: Math.random,
+      onComplete: () => undefined,
+      ...options,
+    };
+    this.offChange = this.opts.targets.onChange(() => this.wake());
+  }
+
+  /** Requests in flight to instance `id` (the supervisor's drain waits for 0). */
+  inFlight = (id: string): number => this.traffic.get(id)?.inFlight ?? 0;
+
+  trafficOf(id: string): InstanceTraffic {
+    return this.traffic.get(id) ?? { inFlight: 0, requests: 0, errors: 0 };
+  }
+
+  /** Listen; fails with HR_PORT_IN_USE when the port is taken. Returns the bound address. */
+  listen(): Promise<{ host: string; port: number; url: string }> {
+    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server = server;
+    return new Promise((res, rej) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+          rej(
+            new HeadroomError({
+              code: 'HR_PORT_IN_USE',
+              message: `the load balancer cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code === 'EACCES' ? 'permission denied' : 'the port is in use'}`,
+              path: 'run.port',
+              value: this.opts.port,
+              allowed: 'a free port (0 = any free port)',
+            }),
+          );
+        } else rej(err);
+      });
+      server.listen(this.opts.port, this.opts.host, () => {
+        const a = server.address() as AddressInfo;
+        res({ host: a.address, port: a.port, url: `http://${a.address}:${a.port}` });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.offChange();
+    this.wake();
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeIdleConnections();
+        // Connections with a request in flight close after their answer; stragglers after 2 s.
+        setTimeout(() => {
+          for (const s of this.sockets) s.destroy();
+        }, 2000).unref();
+      });
+    }
+    this.agent.destroy();
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private pick(exclude: ReadonlySet<string>): Target | undefined {
+    const ready = this.opts.targets.readyTargets().filter((t) => !exclude.has(t.id));
+    if (ready.length === 0) return undefined;
+    if (this.opts.mode === 'random') return ready[Math.floor(this.opts.random() * ready.length)];
+    // Least outstanding requests; ties broken at random so equal instances share the load.
+    let best: Target[] = [];
+    let min = Infinity;
+    for (const t of ready) {
+      const n = this.inFlight(t.id);
+      if (n < min) {
+        min = n;
+        best = [t];
+      } else if (n === min) best.push(t);
+    }
+    return best[Math.floor(this.opts.random() * best.length)];
+  }
+
+  /** A ready target, waiting up to the queue timeout for one. */
+  private async acquire(exclude: ReadonlySet<string>, deadline: number): Promise<Target | undefined> {
+    let t = this.pick(exclude);
+    while (!t && !this.closing && performance.now() < deadline) {
+      await new Promise<void>((res) => {
+        const w = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(w);
+          res();
+        };
+        const timer = setTimeout(w, Math.max(1, deadline - performance.now()));
+        this.waiters.add(w);
+      });
+      t = this.pick(exclude);
+    }
+    return t;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const windows = this.opts.windows;
+    windows.arrive();
+    let finished = false;
+    const finish = (ok: boolean): void => {
+      if (finished) return;
+      finished = true;
+      const ms = performance.now() - started;
+      windows.complete(ms, ok);
+      this.opts.onComplete(ms, res.writableFinished ? res.statusCode : 0);
+    };
+    res.on('close', () => finish(res.writableFinished && res.statusCode < 500));
+    void this.forward(req, res, started).catch((err: unknown) => {
+      this.fail(res, 502, `proxy error: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  private async forward(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
+    const method = req.method ?? 'GET';
+    const length = Number(req.headers['content-length'] ?? 0);
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    // Idempotent requests with a small body are buffered so they can be sent again.
+    const retryable = IDEMPOTENT.has(method) && !chunked && length <= RETRY_BODY_LIMIT;
+    let body: Buffer | undefined;
+    if (retryable && length > 0) {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      body = Buffer.concat(chunks);
+    }
+    const headers = { ...req.headers };
+    for (const h of HOP_BY_HOP) delete headers[h];
+    const client = req.socket.remoteAddress ?? '';
+    const xff = req.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = xff ? `${String(xff)}, ${client}` : client;
+    headers['x-forwarded-host'] ??= req.headers.host ?? '';
+    headers['x-forwarded-proto'] ??= 'http';
+    if (chunked) headers['transfer-encoding'] = 'chunked';
+
+    const tried = new Set<string>();
+    const deadline = started + this.opts.queueTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (res.destroyed) return;
+      const target = await this.acquire(tried, deadline);
+      if (!target) {
+        // All were tried (retry) or none became ready in time.
+        if (tried.size > 0) this.fail(res, 502, 'no instance could be reached');
+        else this.fail(res, 503, `no ready instance within ${this.opts.queueTimeoutMs / 1000} s`);
+        return;
+      }
+      tried.add(target.id);
+      const outcome = await this.attempt(target, req, res, method, headers, body, retryable);
+      if (outcome === 'done') return;
+      if (!retryable || attempt >= this.opts.maxRetries || res.destroyed) {
+        this.fail(res, 502, `instance ${target.id} unreachable: ${outcome}`);
+        return;
+      }
+    }
+  }
+
+  /** One try: 'done' when an answer (or failure after reaching the instance) was handled, else the error code. */
+  private attempt(
+    target: Target,
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    headers: IncomingMessage['headers'],
+    body: Buffer | undefined,
+    retryable: boolean,
+  ): Promise<'done' | string> {
+    const tr = this.traffic.get(target.id) ?? { inFlight: 0, requests: 0, errors: 0 };
+    this.traffic.set(target.id, tr);
+    tr.inFlight++;
+    tr.requests++;
+    let released = false;
+    const release = (failed: boolean): void => {
+      if (released) return;
+      released = true;
+      tr.inFlight--;
+      if (failed) tr.errors++;
+      // Forget instances that are gone, so the map does not grow with restarts.
+      if (tr.inFlight === 0 && !this.opts.targets.readyTargets().some((t) => t.id === target.id)) {
+        this.traffic.delete(target.id);
+      }
+    };
+    return new Promise((resolve) => {
+      const up = request({
+        host: target.host,
+        port: target.port,
+        method,
+        path: req.url,
+        headers,
+        agent: this.agent,
+        ...(this.opts.upstreamTimeoutMs > 0 ? { timeout: this.opts.upstreamTimeoutMs } : {}),
+      });
+      let answered = false;
+      up.on('response', (ur) => {
+        answered = true;
+        const h = { ...ur.headers };
+        for (const name of HOP_BY_HOP) delete h[name];
+        res.writeHead(ur.statusCode ?? 502, ur.statusMessage, h);
+        ur.pipe(res);
+        ur.on('error', () => res.destroy());
+        ur.on('close', () => {
+          release((ur.statusCode ?? 502) >= 500 || !ur.complete);
+          if (!ur.complete) res.destroy();
+          resolve('done');
+        });
+      });
+      up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
+      up.on('error', (err: NodeJS.ErrnoException) => {
+        if (answered) return;
+        const code = err.code ?? err.message;
+        // Never reached the app: refused on connect, or a keep-alive socket the instance had closed.
+        const neverReached =
+          NEVER_REACHED.has(code) || ((code === 'ECONNRESET' || code === 'EPIPE') && up.reusedSocket);
+        release(!neverReached);
+        if (neverReached && retryable) {
+          resolve(code);
+          return;
+        }
+        if (code === 'ETIMEDOUT') this.fail(res, 504, `instance ${target.id} sent no answer in time`);
+        else this.fail(res, 502, `instance ${target.id}: ${code}`);
+        resolve('done');
+      });
+      // Client went away: stop the upstream request too.
+      res.on('close', () => {
+        if (!res.writableFinished) up.destroy();
+      });
+      if (body !== undefined) up.end(body);
+      else if (retryable) up.end();
+      else req.pipe(up);
+    });
+  }
+
+  private fail(res: ServerResponse, status: number, message: string): void {
+    if (res.destroyed) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const text = JSON.stringify({ error: message, status });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+}

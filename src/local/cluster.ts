@@ -1,0 +1,425 @@
+// Composition root of local mode: one service, N processes, one load balancer, one control loop.
+//
+//   clients ──▶ LoadBalancer (run.port) ──▶ instance i1 … iN   (Supervisor: spawn, ready, drain)
+//                    │ RequestWindows (1 s buckets)                     ▲
+//                    ▼                                                  │ LocalActuator.scale
+//   ControlLoop: observe(rate:stable, rate:burst, ready, fit) ──▶ decide() ──▶ desired
+//   status server (run.statusPort): /api/status, /metrics, dashboard plugins
+//
+// Start order makes failures clean: balancer port, status port, then instances; if any step fails,
+// everything already started is stopped before the error is thrown (nothing half-started).
+import type { FastifyPluginAsync } from 'fastify';
+import type { Alerting } from '../alerting/runtime.ts';
+import type { ServiceSnapshot } from '../alerting/types.ts';
+import { LocalActuator } from '../adapters/actuators/local/actuator.ts';
+import {
+  hostResources,
+  ProcessSampler,
+  type HostResources,
+  type ProcessUsage,
+} from '../adapters/metrics/process/proc.ts';
+import { ProxyMetricsSource } from '../adapters/metrics/proxy/source.ts';
+import { RequestWindows, type WindowStats } from '../adapters/metrics/proxy/windows.ts';
+import type { Observation } from '../core/decide.ts';
+import type { ServiceModel } from '../core/model.ts';
+import { createServiceMetrics, type ServiceMetrics } from '../server/prometheus.ts';
+import { startStatusServer, type StatusServer } from '../server/server.ts';
+import { STATUS_KIND, type HistoryPoint, type StatusSnapshot, type WindowStatus } from '../server/status.ts';
+import { LoadBalancer } from './balancer.ts';
+import { hostFitLimit } from './capacity.ts';
+import type { RunConfig } from './config.ts';
+import { ControlLoop, type TickRecord } from './loop.ts';
+import { Supervisor } from './supervisor.ts';
+
+export interface LocalClusterOptions {
+  model: ServiceModel;
+  run: RunConfig['run'];
+  capacitySource: RunConfig['capacitySource'];
+  /** Extra routes on the status server (the dashboard); a function gets the cluster for its callbacks. */
+  plugins?: FastifyPluginAsync[] | ((cluster: LocalCluster) => FastifyPluginAsync[]);
+  /** Alert engine ticked every loop tick with this service's snapshot; the cluster closes it on stop. */
+  alerting?: Alerting;
+  /** Host resources (tests pin them); default: this machine. */
+  host?: HostResources;
+  onTick?: (r: TickRecord) => void;
+}
+
+const HISTORY_POINTS = 900;
+
+export class LocalCluster {
+  readonly model: ServiceModel;
+  readonly supervisor: Supervisor;
+  readonly balancer: LoadBalancer;
+  readonly windows: RequestWindows;
+  readonly loop: ControlLoop;
+  readonly metrics: ServiceMetrics;
+  /** Where clients send requests. */
+  url = '';
+  /** Where /api/status and /metrics are. */
+  statusUrl = '';
+  private readonly opts: LocalClusterOptions;
+  private readonly host: HostResources;
+  private readonly fitLimit: number | undefined;
+  private readonly source: ProxyMetricsSource;
+  private readonly sampler = new ProcessSampler();
+  private usage = new Map<number, ProcessUsage>();
+  private server?: StatusServer;
+  private readonly history: HistoryPoint[] = [];
+  private readonly startedAt = Date.now();
+  private learned?: { serviceTimeMs: number; concurrency: number };
+  private stopping?: Promise<void>;
+  // Requests finished since the last tick, and how many of them broke the SLO or failed (burn rate).
+  private tickDone = 0;
+  private tickBad = 0;
+
+  private constructor(opts: LocalClusterOptions) {
+    this.opts = opts;
+    this.model = opts.model;
+    const r = opts.run;
+    this.host = opts.host ?? hostResources();
+    this.fitLimit = hostFitLimit(this.host, opts.model.instance);
+    // A monotonic ms clock on the epoch scale, so 1 s buckets line up with wall-clock seconds.
+    const origin = Date.now() - performance.now();
+    this.windows = new RequestWindows(
+      {
+        stableSeconds: r.stableWindowSeconds,
+        burstSeconds: Math.min(r.stableWindowSeconds, opts.model.behavior.burst.windowSeconds),
+      },
+      () => origin + performance.now(),
+    );
+    this.source = new ProxyMetricsSource(this.windows);
+    this.metrics = createServiceMetrics(opts.model.name);
+    this.supervisor = new Supervisor({
+      command: r.command,
+      cwd: r.cwd,
+      ...(r.env ? { env: r.env } : {}),
+      healthPath: r.healthPath,
+      startupTimeoutMs: r.startupTimeoutSeconds * 1000,
+      drainTimeoutMs: r.drainTimeoutSeconds * 1000,
+      killGraceMs: r.killGraceSeconds * 1000,
+      ...(r.restartBackoff
+        ? {
+            backoff: {
+              initialMs: r.restartBackoff.initialSeconds * 1000,
+              maxMs: r.restartBackoff.maxSeconds * 1000,
+              resetAfterMs: 60_000,
+            },
+          }
+        : {}),
+      inheritOutput: r.logs === 'inherit',
+    });
+    this.balancer = new LoadBalancer({
+      host: r.host,
+      port: r.port,
+      mode: opts.model.loadBalancing,
+      targets: this.supervisor,
+      windows: this.windows,
+      queueTimeoutMs: r.queueTimeoutSeconds * 1000,
+      onComplete: (ms, status) => {
+        this.metrics.observeRequest(ms / 1000, status);
+        this.tickDone++;
+        const slo = opts.model.slo;
+        if (status === 0 || status >= 500 || (slo !== undefined && ms > slo.latencyMs)) this.tickBad++;
+      },
+    });
+    this.supervisor.setInFlightSource(this.balancer.inFlight);
+    const actuator = new LocalActuator(this.supervisor, opts.model.name);
+    this.loop = new ControlLoop({
+      model: opts.model,
+      tickMs: r.tickSeconds * 1000,
+      shadow: r.shadow,
+      observe: () => this.observe(),
+      actuator,
+      target: actuator.target(),
+      onTick: (rec) => {
+        this.record(rec);
+        opts.onTick?.(rec);
+      },
+    });
+  }
+
+  /** Start everything; on failure stop what was started and rethrow (HR_PORT_IN_USE, ...). */
+  static async start(opts: LocalClusterOptions): Promise<LocalCluster> {
+    const c = new LocalCluster(opts);
+    try {
+      const lb = await c.balancer.listen();
+      c.url = lb.url;
+      c.server = await startStatusServer({
+        host: opts.run.host,
+        port: opts.run.statusPort,
+        status: () => c.status(),
+        metrics: c.metrics,
+        plugins: typeof opts.plugins === 'function' ? opts.plugins(c) : (opts.plugins ?? []),
+        portKey: 'run.statusPort',
+      });
+      c.statusUrl = c.server.url;
+      const initial = opts.run.initialReplicas ?? Math.max(1, opts.model.replicas.min);
+      await c.supervisor.start(Math.min(initial, opts.model.replicas.max));
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    c.loop.start();
+    return c;
+  }
+
+  /** Stop the loop, the balancer (answering in-flight requests), the instances and the server. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.loop.stop();
+      await this.balancer.close();
+      await this.supervisor.stop();
+      await this.server?.close();
+      await this.opts.alerting?.close();
+    })();
+    return this.stopping;
+  }
+
+  /** Shadow: decide and report, do not scale (dashboard action). */
+  setShadow(on: boolean): void {
+    if (this.loop.shadow === on) return;
+    this.loop.shadow = on;
+    this.supervisor.note('Decision', on ? 'shadow mode on: deciding, not scaling' : 'shadow mode off: scaling');
+  }
+
+  /** Paused: the loop neither decides nor acts; instances keep running (dashboard action). */
+  setPaused(on: boolean): void {
+    if (this.loop.paused === on) return;
+    this.loop.paused = on;
+    this.supervisor.note('Decision', on ? 'control loop paused' : 'control loop resumed');
+  }
+
+  private observe(): Observation {
+    const pids = this.supervisor
+      .list()
+      .map((i) => i.pid)
+      .filter((p): p is number => p !== undefined);
+    this.usage = this.sampler.sample(pids);
+    const stable = this.source.sampleNow('rate:stable');
+    const burst = this.source.sampleNow('rate:burst');
+    const capacity = this.opts.capacitySource === 'learned' ? this.learn() : undefined;
+    return {
+      ...(stable.kind === 'ok' ? { demandRps: stable.value } : {}),
+      ...(burst.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
+      readyReplicas: this.supervisor.ready,
+      currentReplicas: this.supervisor.desired,
+      ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),
+      ...(capacity ? { capacity } : {}),
+    };
+  }
+
+  /**
+   * Learned capacity: by Little's law the mean time a request spends in an instance is
+   * W = L / λ (mean in flight / completions per second): 6 in flight at 60 rps → 100 ms. That is
+   * the service time only while requests do not queue inside the instances, so it is learned when
+   * the in-flight count per instance is below its concurrency, and smoothed (EWMA, α = 0.2).
+   */
+  private learn(): { serviceTimeMs: number; concurrency: number } | undefined {
+    const w = this.windows.snapshot().burst;
+    const c = this.model.instance.concurrency;
+    const ready = this.supervisor.ready;
+    if (w && ready > 0 && w.completionRps >= 1 && w.meanConcurrency / ready < c) {
+      const ms = (w.meanConcurrency / w.completionRps) * 1000;
+      const prev = this.learned?.serviceTimeMs ?? ms;
+      this.learned = { serviceTimeMs: 0.8 * prev + 0.2 * ms, concurrency: c };
+    }
+    return this.learned;
+  }
+
+  private record(rec: TickRecord): void {
+    if (rec.applied || rec.error) {
+      const d = rec.decision;
+      const why = d.reasons.map((x) => `${x.code}: ${x.message}`).join('; ');
+      this.supervisor.note(
+        'Decision',
+        rec.error
+          ? `scaling to ${d.desired} failed: ${rec.error}`
+          : `desired ${rec.observation.currentReplicas} → ${d.desired} (${d.mode}): ${why}`,
+        rec.error !== undefined,
+      );
+    }
+    const snap = this.windows.snapshot();
+    this.history.push({
+      t: rec.at,
+      demandRps: snap.stable?.arrivalRps ?? null,
+      burstRps: snap.burst?.arrivalRps ?? null,
+      p99Ms: snap.burst?.latency?.p99Ms ?? null,
+      desired: this.supervisor.desired,
+      current: this.supervisor.current,
+      ready: this.supervisor.ready,
+    });
+    if (this.history.length > HISTORY_POINTS) this.history.splice(0, this.history.length - HISTORY_POINTS);
+    if (this.opts.alerting) {
+      try {
+        const ev = this.opts.alerting.tick([this.alertSnapshot(rec, snap)], rec.at);
+        for (const t of ev.transitions) {
+          if (t.to !== 'firing' && t.to !== 'resolved') continue;
+          const a = t.alert;
+          const summary = a.annotations.summary ? `: ${a.annotations.summary}` : '';
+          const inst = a.labels.instance !== undefined ? ` (${a.labels.instance})` : '';
+          this.supervisor.note('Alert', `${a.rule}${inst} ${t.to}${summary}`, t.to === 'firing');
+        }
+      } catch (err) {
+        this.supervisor.note('Decision', `alert evaluation failed: ${String(err)}`, true);
+      }
+    }
+  }
+
+  /** What the alert engine sees this tick. Unknown values are left out (no data ≠ zero). */
+  alertSnapshot(rec: TickRecord, snap = this.windows.snapshot()): ServiceSnapshot {
+    const m = this.model;
+    const done = this.tickDone;
+    const bad = this.tickBad;
+    this.tickDone = 0;
+    this.tickBad = 0;
+    const burst = snap.burst;
+    const lat = burst?.latency;
+    const pct = m.slo?.percentile ?? 99;
+    const latencyMs = lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : undefined;
+    // Before the max and host caps: needed > max means "capped", needed > fit means "does not fit".
+    const needed = rec.paused || !rec.decision.valid ? undefined : rec.decision.plan?.needed;
+    return {
+      service: m.name,
+      time: rec.at,
+      instances: this.supervisor.list().map((i) => {
+        const u = i.pid !== undefined ? this.usage.get(i.pid) : undefined;
+        return {
+          id: i.id,
+          restarts: i.restarts,
+          ...(u && m.instance.cpuMillis ? { cpuUtilization: u.cpuCores / (m.instance.cpuMillis / 1000) } : {}),
+          ...(u && m.instance.memoryBytes ? { memoryUtilization: u.memoryBytes / m.instance.memoryBytes } : {}),
+        };
+      }),
+      desired: this.supervisor.desired,
+      current: this.supervisor.current,
+      ready: this.supervisor.ready,
+      min: m.replicas.min,
+      max: m.replicas.max,
+      ...(needed !== undefined ? { needed } : {}),
+      ...(needed !== undefined && this.fitLimit !== undefined ? { fits: needed <= this.fitLimit } : {}),
+      ...(snap.stable ? { demandRps: snap.stable.arrivalRps } : {}),
+      ...(latencyMs !== undefined ? { latencyMs } : {}),
+      ...(m.slo ? { slo: { ...m.slo } } : {}),
+      ...(done > 0 ? { sloBadFraction: bad / done } : {}),
+      ...(burst && burst.completionRps > 0 ? { errorRate: burst.errorRatio } : {}),
+    };
+  }
+
+  status(): StatusSnapshot {
+    const snap = this.windows.snapshot();
+    const last = this.loop.last;
+    const r = this.opts.run;
+    const m = this.model;
+    const capacity =
+      this.opts.capacitySource === 'learned' && this.learned
+        ? { ...this.learned, source: 'learned' as const }
+        : {
+            serviceTimeMs: m.instance.serviceTimeMs,
+            concurrency: m.instance.concurrency,
+            source: this.opts.capacitySource === 'profile' ? ('profile' as const) : ('spec' as const),
+          };
+    const iso = (ms: number | undefined): string | undefined =>
+      ms !== undefined ? new Date(ms).toISOString() : undefined;
+    return {
+      kind: STATUS_KIND,
+      mode: 'local',
+      time: new Date().toISOString(),
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      service: {
+        name: m.name,
+        url: this.url,
+        command: [...r.command],
+        loadBalancing: m.loadBalancing,
+        ...(m.slo ? { slo: { ...m.slo } } : {}),
+        capacity,
+      },
+      shadow: this.loop.shadow,
+      paused: this.loop.paused,
+      replicas: {
+        desired: this.supervisor.desired,
+        current: this.supervisor.current,
+        ready: this.supervisor.ready,
+        min: m.replicas.min,
+        max: m.replicas.max,
+        fitLimit: this.fitLimit ?? null,
+      },
+      decision: last
+        ? {
+            at: new Date(last.at * 1000).toISOString(),
+            desired: last.decision.desired,
+            recommended: last.decision.recommended,
+            valid: last.decision.valid,
+            binding: last.decision.binding,
+            mode: last.decision.mode,
+            reasons: last.decision.reasons.map((x) => ({ code: x.code, message: x.message })),
+            predicted: { ...last.decision.predicted },
+            sizedForRps: last.decision.sizedForRps ?? null,
+            applied: last.applied,
+          }
+        : null,
+      traffic: {
+        inFlight: snap.inFlight,
+        stable: windowStatus(snap.stable, r.stableWindowSeconds),
+        burst: windowStatus(snap.burst, this.windows.config.burstSeconds),
+        totals: { requests: snap.totals.arrivals, errors: snap.totals.errors },
+      },
+      instances: this.supervisor.list().map((i) => {
+        const t = this.balancer.trafficOf(i.id);
+        const u = i.pid !== undefined ? this.usage.get(i.pid) : undefined;
+        const startedAt = iso(i.startedAt);
+        const readySince = iso(i.readySince);
+        return {
+          id: i.id,
+          state: i.state,
+          ...(i.pid !== undefined ? { pid: i.pid } : {}),
+          ...(i.port !== undefined ? { port: i.port } : {}),
+          restarts: i.restarts,
+          ...(startedAt ? { startedAt } : {}),
+          ...(readySince ? { readySince } : {}),
+          ...(i.lastExit ? { lastExit: i.lastExit } : {}),
+          inFlight: t.inFlight,
+          requests: t.requests,
+          errors: t.errors,
+          cpuCores: u ? u.cpuCores : null,
+          memoryBytes: u ? u.memoryBytes : null,
+        };
+      }),
+      host: {
+        cores: this.host.cores,
+        memoryBytes: this.host.memoryBytes,
+        cpuMillisPerInstance: m.instance.cpuMillis ?? null,
+        memoryBytesPerInstance: m.instance.memoryBytes ?? null,
+      },
+      events: this.supervisor.events(50).map((e) => ({
+        at: new Date(e.at).toISOString(),
+        type: e.type,
+        ...(e.instance ? { instance: e.instance } : {}),
+        message: e.message,
+        warning: e.warning,
+      })),
+      history: [...this.history],
+      ...(this.opts.alerting ? { alerts: this.opts.alerting.status() } : {}),
+    };
+  }
+}
+
+function windowStatus(w: WindowStats | undefined, windowSeconds: number): WindowStatus | null {
+  if (!w) return null;
+  return {
+    windowSeconds,
+    seconds: w.seconds,
+    arrivalRps: w.arrivalRps,
+    completionRps: w.completionRps,
+    errorRatio: w.errorRatio,
+    meanConcurrency: w.meanConcurrency,
+    latencyMs: w.latency
+      ? {
+          p50: w.latency.p50Ms,
+          p90: w.latency.p90Ms,
+          p99: w.latency.p99Ms,
+          mean: w.latency.meanMs,
+          max: w.latency.maxMs,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,145 @@
+// The `run:` section of a spec (same YAML family as `plan`), validated once with zod and frozen.
+//
+//   services: [ { name: web, instance: { serviceTimeMs: 100, concurrency: 4, cpu: 250m, memory: 128Mi }, ... } ]
+//   run:
+//     command: [node, service.ts]      # argv, never a shell string; relative to the spec's folder
+//     env: { WORK_MS: 100 }
+//     port: 8080                        # the load balancer (clients use this)
+//     statusPort: 9090                  # /api/status and /metrics
+//
+// Every error names the file, key path, value and allowed range, as `plan` does.
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseAlertConfig, type AlertConfig } from '../alerting/config.ts';
+import { HeadroomError } from '../core/errors.ts';
+import type { ServiceModel } from '../core/model.ts';
+import { loadSpecFile, zodProblems } from '../spec/load.ts';
+
+const port = z.number().int().min(0).max(65535);
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+export const runSectionSchema = z.strictObject({
+  /** Which service of `services` to run; optional when there is one. */
+  service: z.string().min(1).optional(),
+  command: z.array(z.string().min(1)).min(1).max(1000),
+  /** Working directory of the instances, relative to the spec file (default: its folder). */
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), envValue).optional(),
+  healthPath: z.string().regex(/^\//, 'must start with /').default('/healthz'),
+  /** Address the load balancer and status server listen on. */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8080),
+  statusPort: port.default(9090),
+  /** Instances at start (default replicas.min, at least 1). */
+  initialReplicas: z.number().int().min(1).max(10_000).optional(),
+  startupTimeoutSeconds: z.number().positive().max(3600).default(30),
+  drainTimeoutSeconds: z.number().min(0).max(3600).default(30),
+  killGraceSeconds: z.number().min(0).max(600).default(10),
+  /** Control-loop period: at most 1 s. */
+  tickSeconds: z.number().min(0.05).max(1).default(1),
+  /** Stable demand window (Knative: 60 s); the burst window is behavior.burst.windowSeconds. */
+  stableWindowSeconds: z.number().min(1).max(3600).default(60),
+  /** Decide and report, but do not scale. */
+  shadow: z.boolean().default(false),
+  /** spec: size with instance.serviceTimeMs/concurrency (or its profile); learned: from what the balancer measures. */
+  capacity: z.enum(['spec', 'learned']).default('spec'),
+  loadBalancing: z.enum(['leastRequests', 'random']).optional(),
+  /** How long a request may wait for a ready instance before 503. */
+  queueTimeoutSeconds: z.number().min(0).max(600).default(10),
+  restartBackoff: z
+    .strictObject({
+      initialSeconds: z.number().min(0.01).max(600).default(1),
+      maxSeconds: z.number().min(0.01).max(3600).default(30),
+    })
+    .optional(),
+  /** Bearer token of the status server and dashboard (or env HEADROOM_TOKEN); required off loopback. */
+  token: z.string().min(1).optional(),
+  /** tail: keep the last lines of each instance for error messages; inherit: print them prefixed. */
+  logs: z.enum(['tail', 'inherit']).default('tail'),
+});
+
+export type RunSection = z.output<typeof runSectionSchema>;
+
+export interface RunConfig {
+  file: string;
+  model: ServiceModel;
+  run: Readonly<RunSection> & { cwd: string };
+  capacitySource: 'spec' | 'profile' | 'learned';
+  /** The spec's `alerts:` section; the built-in default rules when absent. */
+  alerts: AlertConfig;
+}
+
+/** Load a spec with a `run:` section. Throws HeadroomError naming file, key, value and range. */
+export function loadRunConfig(file: string): RunConfig {
+  const spec = loadSpecFile(file);
+  const raw = spec.raw.run;
+  if (raw === undefined) {
+    throw new HeadroomError({
+      code: 'HR_SPEC_INVALID',
+      file,
+      path: 'run',
+      message: '`headroom run` needs a run: section (at least run.command)',
+      allowed: 'run: { command: [program, arg, ...], port: 8080, ... }',
+    });
+  }
+  const parsed = runSectionSchema.safeParse(raw);
+  if (!parsed.success) throw new HeadroomError(zodProblems(parsed.error, raw, { file, path: 'run' }));
+  const run = parsed.data;
+  let index = 0;
+  if (run.service !== undefined) {
+    index = spec.services.findIndex((s) => s.name === run.service);
+    if (index < 0) {
+      throw new HeadroomError({
+        code: 'HR_SPEC_INVALID',
+        file,
+        path: 'run.service',
+        value: run.service,
+        message: 'no service of that name',
+        allowed: `one of ${spec.services.map((s) => s.name).join(', ')}`,
+      });
+    }
+  } else if (spec.services.length > 1) {
+    throw new HeadroomError({
+      code: 'HR_SPEC_INVALID',
+      file,
+      path: 'run.service',
+      message: 'the spec has several services: name the one to run',
+      allowed: `one of ${spec.services.map((s) => s.name).join(', ')}`,
+    });
+  }
+  const model = spec.services[index]!;
+  const backoff = run.restartBackoff;
+  if (backoff && backoff.maxSeconds < backoff.initialSeconds) {
+    throw new HeadroomError({
+      code: 'HR_SPEC_INVALID',
+      file,
+      path: 'run.restartBackoff.maxSeconds',
+      value: backoff.maxSeconds,
+      message: 'below restartBackoff.initialSeconds',
+      allowed: `>= ${backoff.initialSeconds}`,
+    });
+  }
+  if (run.port !== 0 && run.port === run.statusPort) {
+    throw new HeadroomError({
+      code: 'HR_SPEC_INVALID',
+      file,
+      path: 'run.statusPort',
+      value: run.statusPort,
+      message: 'the same port as run.port',
+      allowed: `a port other than ${run.port}`,
+    });
+  }
+  const alerts = parseAlertConfig(spec.raw.alerts, file);
+  const baseDir = dirname(resolve(file));
+  const effective: ServiceModel = run.loadBalancing ? { ...model, loadBalancing: run.loadBalancing } : model;
+  const fromProfile = spec.raw.services[index]?.instance.profile !== undefined;
+  // `node` means the Node.js running Headroom (24+, runs .ts files), not whatever `node` is on PATH.
+  const command = run.command[0] === 'node' ? [process.execPath, ...run.command.slice(1)] : run.command;
+  return {
+    file,
+    model: effective,
+    run: Object.freeze({ ...run, command, cwd: resolve(baseDir, run.cwd ?? '.') }),
+    capacitySource: run.capacity === 'learned' ? 'learned' : fromProfile ? 'profile' : 'spec',
+    alerts,
+  };
+}

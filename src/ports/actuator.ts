@@ -1,0 +1,34 @@
+// Reads and sets the instance count of one scale target. Kubernetes: the scale subresource of a
+// Deployment, StatefulSet or custom resource; local mode: the supervisor.
+
+export interface ScaleTargetRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+export interface ScaleReading {
+  /** The count currently asked for (scale spec.replicas). */
+  specReplicas: number;
+  /** The count the target reports (scale status.replicas). */
+  statusReplicas: number;
+  /** Label selector of the target's pods, when the target publishes one. */
+  selector?: string;
+  /** Optimistic-concurrency token: a write based on this reading fails if the target changed since. */
+  version: string;
+}
+
+export type ScaleOutcome =
+  | { kind: 'scaled'; from: number; to: number; attempts: number }
+  | { kind: 'unchanged'; replicas: number; attempts: number };
+
+export interface Actuator {
+  read(target: ScaleTargetRef): Promise<ScaleReading>;
+  /**
+   * Set the count to `replicas`. `basis` is the reading the decision was made on; when the target
+   * changed since (a conflict), the actuator re-reads and retries, and reports `unchanged` if the
+   * target already holds `replicas`.
+   */
+  scale(target: ScaleTargetRef, replicas: number, basis?: ScaleReading): Promise<ScaleOutcome>;
+}

@@ -1,0 +1,14 @@
+// A metrics source answers a query with ok / no-data / error (KEDA's Scaler, Knative's ErrNoData):
+// "no data" is a normal answer, never an exception, so the loop can tell "the service is idle"
+// (ok, 0) from "we cannot see" (no-data) from "the source is down" (error).
+
+export type MetricSample =
+  | { kind: 'ok'; value: number; /** sample time, seconds since the epoch */ at: number; series: number }
+  | { kind: 'no-data'; reason: string }
+  | { kind: 'error'; reason: string; /** HTTP status when the source answered */ status?: number };
+
+export interface MetricsSource {
+  /** One instant value for `query` (e.g. PromQL). Never rejects: failures are `error` samples. */
+  sample(query: string, options?: { signal?: AbortSignal }): Promise<MetricSample>;
+  close(): Promise<void>;
+}

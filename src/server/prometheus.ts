@@ -1,0 +1,100 @@
+// Prometheus metrics of a Headroom service (prom-client, one Registry per service so several can
+// live in one process, e.g. in tests). Counters and the latency histogram are fed per request;
+// gauges are set from the status snapshot at scrape time, so /metrics and /api/status agree.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StatusSnapshot } from './status.ts';
+
+export interface ServiceMetrics {
+  registry: Registry;
+  /** One proxied request: latency in seconds and HTTP status (0 = no answer). */
+  observeRequest(latencySeconds: number, status: number): void;
+  /** Set the gauges from a status snapshot (call before rendering). */
+  update(status: StatusSnapshot): void;
+}
+
+export function createServiceMetrics(service: string): ServiceMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  const reg = [registry];
+  const requests = new Counter({
+    name: 'headroom_requests_total',
+    help: 'Requests through the load balancer, by status class (2xx, 4xx, 5xx, none)',
+    labelNames: ['code'] as const,
+    registers: reg,
+  });
+  const latency = new Histogram({
+    name: 'headroom_request_duration_seconds',
+    help: 'Latency of requests through the load balancer, arrival to last byte',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: reg,
+  });
+  const g = (name: string, help: string, labelNames: string[] = []): Gauge =>
+    new Gauge({ name, help, labelNames, registers: reg });
+  const inFlight = g('headroom_inflight_requests', 'Requests in flight through the load balancer');
+  const demand = g('headroom_demand_rps', 'Arrival rate over a window (stable ~60 s, burst ~6 s)', ['window']);
+  const concurrency = g('headroom_concurrency', 'Time-weighted mean requests in flight over a window', ['window']);
+  const latencyQ = g('headroom_latency_ms', 'Latency percentile over the stable window, ms', ['quantile']);
+  const replicas = g('headroom_replicas', 'Instance counts: desired, current, ready, min, max, fit', ['kind']);
+  const instances = g('headroom_instances', 'Instances by state', ['state']);
+  const recommended = g('headroom_recommended_replicas', 'Sizing result before stabilization and rate limits');
+  const decisionValid = g('headroom_decision_valid', '1 when the last decision had metrics, else 0');
+  const predictedUtil = g('headroom_predicted_utilization', 'Utilization the model predicts at desired');
+  const shadow = g('headroom_shadow', '1 in shadow mode (decide, do not act)');
+  const cpu = g('headroom_instance_cpu_cores', 'CPU used by an instance, cores', ['instance']);
+  const mem = g('headroom_instance_memory_bytes', 'Resident memory of an instance, bytes', ['instance']);
+  const restarts = g('headroom_instance_restarts', 'Restarts of an instance after crashes', ['instance']);
+  const hostCores = g('headroom_host_cores', 'CPU cores of the host');
+  const hostMem = g('headroom_host_memory_bytes', 'Memory of the host, bytes');
+
+  return {
+    registry,
+    observeRequest(seconds, status) {
+      latency.observe(seconds);
+      requests.inc({ code: status === 0 ? 'none' : `${Math.floor(status / 100)}xx` });
+    },
+    update(s) {
+      inFlight.set(s.traffic.inFlight);
+      for (const [w, win] of [
+        ['stable', s.traffic.stable],
+        ['burst', s.traffic.burst],
+      ] as const) {
+        if (win) {
+          demand.set({ window: w }, win.arrivalRps);
+          concurrency.set({ window: w }, win.meanConcurrency);
+        }
+      }
+      const lat = s.traffic.stable?.latencyMs;
+      if (lat) {
+        latencyQ.set({ quantile: '0.5' }, lat.p50);
+        latencyQ.set({ quantile: '0.9' }, lat.p90);
+        latencyQ.set({ quantile: '0.99' }, lat.p99);
+      }
+      replicas.set({ kind: 'desired' }, s.replicas.desired);
+      replicas.set({ kind: 'current' }, s.replicas.current);
+      replicas.set({ kind: 'ready' }, s.replicas.ready);
+      replicas.set({ kind: 'min' }, s.replicas.min);
+      replicas.set({ kind: 'max' }, s.replicas.max);
+      if (s.replicas.fitLimit !== null) replicas.set({ kind: 'fit' }, s.replicas.fitLimit);
+      instances.reset();
+      for (const i of s.instances) instances.inc({ state: i.state });
+      if (s.decision) {
+        recommended.set(s.decision.recommended);
+        decisionValid.set(s.decision.valid ? 1 : 0);
+        if (s.decision.predicted.utilization !== null && Number.isFinite(s.decision.predicted.utilization)) {
+          predictedUtil.set(s.decision.predicted.utilization);
+        }
+      }
+      shadow.set(s.shadow ? 1 : 0);
+      cpu.reset();
+      mem.reset();
+      restarts.reset();
+      for (const i of s.instances) {
+        if (i.cpuCores !== null) cpu.set({ instance: i.id }, i.cpuCores);
+        if (i.memoryBytes !== null) mem.set({ instance: i.id }, i.memoryBytes);
+        restarts.set({ instance: i.id }, i.restarts);
+      }
+      hostCores.set(s.host.cores);
+      hostMem.set(s.host.memoryBytes);
+    },
+  };
+}

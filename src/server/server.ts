@@ -1,0 +1,70 @@
+// The HTTP server of a Headroom service: JSON status (GET /api/status), Prometheus (GET /metrics),
+// and its own liveness (GET /healthz). Built on fastify so other parts can add routes: the
+// dashboard registers its page as a plugin (`plugins: [dashboard]`), the Kubernetes controller can
+// serve its own status through the same function.
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { HeadroomError } from '../core/errors.ts';
+import type { ServiceMetrics } from './prometheus.ts';
+import type { StatusSnapshot } from './status.ts';
+
+export interface StatusServerOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  status: () => StatusSnapshot;
+  metrics?: ServiceMetrics;
+  /** Registered before listening: extra routes (dashboard pages, assets, APIs). */
+  plugins?: FastifyPluginAsync[];
+  /** Key path named in the port-in-use error, e.g. run.statusPort. */
+  portKey?: string;
+}
+
+export interface StatusServer {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function buildStatusApp(opts: Omit<StatusServerOptions, 'host' | 'port'>): FastifyInstance {
+  // forceCloseConnections: close() must not wait for a dashboard's open event stream (SSE never ends).
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/api/status', async (_req, reply) => {
+    void reply.header('cache-control', 'no-store');
+    return opts.status();
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const m = opts.metrics;
+    if (!m) return reply.code(404).send({ error: 'no metrics' });
+    m.update(opts.status());
+    void reply.header('content-type', m.registry.contentType);
+    return m.registry.metrics();
+  });
+  for (const p of opts.plugins ?? []) void app.register(p);
+  return app;
+}
+
+/** Build and listen; HR_PORT_IN_USE when the port is taken. */
+export async function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
+  const app = buildStatusApp(opts);
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    await app.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new HeadroomError({
+        code: 'HR_PORT_IN_USE',
+        message: `the status server cannot listen on ${opts.host}:${opts.port}: ${code === 'EACCES' ? 'permission denied' : 'the port is in use'}`,
+        path: opts.portKey ?? 'statusPort',
+        value: opts.port,
+        allowed: 'a free port (0 = any free port)',
+      });
+    }
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  return { app, url: `http://${opts.host}:${port}`, port, close: () => app.close() };
+}

@@ -1,0 +1,129 @@
+// The status document served at GET /api/status: what runs, what the loop decided and why.
+// Local mode (`headroom run`) fills it today; the dashboard reads it, and the Kubernetes controller
+// can fill the same shape (instances = pods). Plain JSON, versioned by `kind`.
+import type { AlertStatus } from '../alerting/runtime.ts';
+
+export const STATUS_KIND = 'headroom.dev/status/v1';
+
+export type InstanceStatusState = 'starting' | 'ready' | 'unready' | 'draining' | 'stopping' | 'backoff';
+
+export interface InstanceStatus {
+  id: string;
+  state: InstanceStatusState;
+  pid?: number;
+  port?: number;
+  restarts: number;
+  /** ISO time the current process started / became ready. */
+  startedAt?: string;
+  readySince?: string;
+  /** Why it last stopped, e.g. "exited with code 1". */
+  lastExit?: string;
+  /** Requests in flight from the balancer right now, and since start. */
+  inFlight: number;
+  requests: number;
+  errors: number;
+  /** Cores used over the last sample (0.25 = a quarter core); null before the first sample. */
+  cpuCores: number | null;
+  memoryBytes: number | null;
+}
+
+export interface ReasonStatus {
+  code: string;
+  message: string;
+}
+
+export interface DecisionStatus {
+  /** ISO time of the tick. */
+  at: string;
+  desired: number;
+  recommended: number;
+  valid: boolean;
+  binding: string;
+  mode: string;
+  reasons: ReasonStatus[];
+  predicted: { utilization: number | null; latencyMs: number | null };
+  /** Demand the count was sized for (max of stable, burst and forecast). */
+  sizedForRps: number | null;
+  /** True when the decision was applied (false in shadow mode or when desired = current). */
+  applied: boolean;
+}
+
+export interface WindowStatus {
+  windowSeconds: number;
+  /** Seconds of data behind the numbers (less than the window just after start). */
+  seconds: number;
+  arrivalRps: number;
+  completionRps: number;
+  errorRatio: number;
+  meanConcurrency: number;
+  latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number } | null;
+}
+
+export interface StatusEvent {
+  at: string;
+  type: string;
+  instance?: string;
+  message: string;
+  warning: boolean;
+}
+
+/** One control-loop tick, kept for charts (the newest last). */
+export interface HistoryPoint {
+  /** Seconds since the epoch. */
+  t: number;
+  demandRps: number | null;
+  burstRps: number | null;
+  p99Ms: number | null;
+  desired: number;
+  current: number;
+  ready: number;
+}
+
+export interface StatusSnapshot {
+  kind: typeof STATUS_KIND;
+  mode: 'local' | 'kubernetes';
+  /** ISO time of the snapshot, and seconds since start. */
+  time: string;
+  uptimeSeconds: number;
+  service: {
+    name: string;
+    /** Where clients send requests (the balancer), e.g. http://127.0.0.1:8080 */
+    url?: string;
+    command?: string[];
+    loadBalancing: string;
+    slo?: { latencyMs: number; percentile: number };
+    /** Per-instance capacity the loop sizes with, and where it came from. */
+    capacity: { serviceTimeMs: number; concurrency: number; source: 'spec' | 'profile' | 'learned' };
+  };
+  /** Decide and report, but do not act. */
+  shadow: boolean;
+  /** The control loop neither decides nor acts (dashboard action); absent = not supported. */
+  paused?: boolean;
+  replicas: {
+    desired: number;
+    current: number;
+    ready: number;
+    min: number;
+    max: number;
+    /** How many instances the host can fit (cores and memory per instance); null when unknown. */
+    fitLimit: number | null;
+  };
+  decision: DecisionStatus | null;
+  traffic: {
+    inFlight: number;
+    stable: WindowStatus | null;
+    burst: WindowStatus | null;
+    totals: { requests: number; errors: number };
+  };
+  instances: InstanceStatus[];
+  host: {
+    cores: number;
+    memoryBytes: number;
+    cpuMillisPerInstance: number | null;
+    memoryBytesPerInstance: number | null;
+  };
+  events: StatusEvent[];
+  history: HistoryPoint[];
+  /** Pending and firing alerts and delivery stats, when the producer runs alerting. */
+  alerts?: AlertStatus;
+}

@@ -1,0 +1,104 @@
+// What N ready instances can serve within the SLO, cached per N so that a week at 1-s steps never
+// runs the queueing model per second.
+//
+// For each N the table holds the largest demand λ*(N) whose modelled percentile (the core's M/M/c
+// pool, src/core/pool.ts, with the service's load-balancing mode) still meets the SLO. Attainment
+// falls as demand rises, so "second violates" ⇔ λ > λ*(N): one comparison per second.
+// E.g. 20 ms, concurrency 4, p99 ≤ 100 ms, leastRequests: λ*(10) ≈ 1,434 rps of the 2,000 rps the
+// 10 instances could carry at 100 % busy.
+import type { ServiceModel } from '../core/model.ts';
+import { instanceCapacityRps, latencyPercentileMs, poolQueue, sloAttainment, type PoolShape } from '../core/pool.ts';
+import { meanResponseTime } from '../core/queueing.ts';
+
+/** Instance counts the table will consider before giving up (no trace needs more). */
+const TABLE_LIMIT = 200_000;
+
+export class CapacityTable {
+  readonly model: ServiceModel;
+  /** Requests per second one instance completes when fully busy. */
+  readonly instanceRps: number;
+  readonly #thresholds: number[] = [0];
+  #memoKey = NaN;
+  #memoN = -1;
+  #memoInflight = 0;
+
+  constructor(model: ServiceModel) {
+    this.model = model;
+    this.instanceRps = instanceCapacityRps(model.instance);
+  }
+
+  #shape(demandRps: number): PoolShape {
+    return {
+      demandRps,
+      serviceTimeMs: this.model.instance.serviceTimeMs,
+      concurrency: this.model.instance.concurrency,
+      loadBalancing: this.model.loadBalancing,
+    };
+  }
+
+  /** λ*(n): the most demand n ready instances serve within the SLO (capacity when there is no SLO). */
+  threshold(n: number): number {
+    while (this.#thresholds.length <= n) this.#thresholds.push(this.#compute(this.#thresholds.length));
+    return this.#thresholds[n] ?? 0;
+  }
+
+  #compute(n: number): number {
+    const cap = n * this.instanceRps;
+    const slo = this.model.slo;
+    if (!slo) return cap;
+    const p = slo.percentile / 100;
+    if (sloAttainment(this.#shape(0), n, slo.latencyMs) < p) return 0; // SLO unreachable
+    let lo = 0;
+    let hi = cap;
+    for (let i = 0; i < 60 && hi - lo > 1e-9 * cap; i++) {
+      const mid = (lo + hi) / 2;
+      if (sloAttainment(this.#shape(mid), n, slo.latencyMs) >= p) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** A second violates when demand exceeds λ*(ready) or reaches the pool's capacity. */
+  violates(demandRps: number, ready: number): boolean {
+    if (demandRps <= 0) return false;
+    return demandRps >= ready * this.instanceRps || demandRps > this.threshold(ready);
+  }
+
+  /** The fewest ready instances with no violation at this demand (0 for no demand). */
+  need(demandRps: number): number {
+    if (demandRps <= 0) return 0;
+    // Capacity is linear in N and λ*(N) ≤ capacity, so start at the capacity bound and walk up.
+    let n = Math.max(1, Math.floor(demandRps / this.instanceRps));
+    while (this.violates(demandRps, n)) {
+      n++;
+      if (n > TABLE_LIMIT) return TABLE_LIMIT;
+    }
+    return n;
+  }
+
+  /** Modelled response-time percentile (ms) for reports; Infinity when overloaded. */
+  latencyMs(demandRps: number, ready: number): number {
+    const slo = this.model.slo;
+    return latencyPercentileMs(this.#shape(demandRps), ready, slo?.percentile ?? 99);
+  }
+
+  /**
+   * Requests in flight (queued + in service), summed over instances: Little's law λ·E[T], capped at
+   * the busy servers plus one waiting request per server — a 1-s bucket cannot hold the steady state
+   * of a nearly saturated queue (ρ = 0.999 would mean thousands waiting). Overloaded pools report
+   * the cap. E.g. 2,000 rps on 5 instances × 4 (20 servers, 40 erlangs offered) → 60 in flight.
+   */
+  inflight(demandRps: number, ready: number): number {
+    if (demandRps === this.#memoKey && ready === this.#memoN) return this.#memoInflight;
+    const offered = (demandRps * this.model.instance.serviceTimeMs) / 1000;
+    const cap = offered + ready * this.model.instance.concurrency;
+    let v: number;
+    if (demandRps <= 0) v = 0;
+    else if (demandRps >= ready * this.instanceRps) v = cap;
+    else v = Math.min(cap, demandRps * meanResponseTime(poolQueue(this.#shape(demandRps), ready)));
+    this.#memoKey = demandRps;
+    this.#memoN = ready;
+    this.#memoInflight = v;
+    return v;
+  }
+}

@@ -1,0 +1,29 @@
+// The spec file's optional `simulate:` section (the spec loader leaves it to this command):
+//   simulate: { scrapeSeconds: 15, startupSeconds: 60, baselineTarget: 0.7, peakRps: 2000 }
+// Command-line flags override it; the service's own `startupSeconds` is the default for startup.
+import { z } from 'zod';
+import { HeadroomError } from '../core/errors.ts';
+import { zodProblems } from '../spec/load.ts';
+import { POLICY_NAMES } from './run.ts';
+
+export const simulateSectionSchema = z.strictObject({
+  /** Prometheus / metrics-server scrape interval the policies see, seconds (default 15). */
+  scrapeSeconds: z.number().int().min(1).max(600).optional(),
+  /** Decision → ready, seconds; overrides every service's startupSeconds. */
+  startupSeconds: z.number().int().min(0).max(3600).optional(),
+  /** Target utilization of the HPA, KPA and KEDA baselines when not sweeping (default 0.7). */
+  baselineTarget: z.number().gt(0).max(1).optional(),
+  /** Rescale the trace so its maximum is this many rps. */
+  peakRps: z.number().positive().max(1e9).optional(),
+  /** Policies to run (default: all). */
+  policies: z.array(z.enum(POLICY_NAMES)).min(1).optional(),
+});
+
+export type SimulateSection = z.infer<typeof simulateSectionSchema>;
+
+export function parseSimulateSection(raw: unknown, file: string): SimulateSection {
+  if (raw === undefined || raw === null) return {};
+  const parsed = simulateSectionSchema.safeParse(raw);
+  if (!parsed.success) throw new HeadroomError(zodProblems(parsed.error, raw, { file, path: 'simulate' }));
+  return parsed.data;
+}

@@ -1,0 +1,125 @@
+// The metrics pipeline a policy sees: cumulative counters, scraped every `scrapeSeconds`, readable
+// one scrape interval late, averaged over a window, as Prometheus + rate() or metrics-server would.
+//
+// No policy can read the future, by construction:
+// - the recorder only holds seconds the simulation has already played (it is filled after each tick);
+// - a MetricsView is made for one `now` and answers only for scrape times ≤ now − delay; asking for
+//   a later time throws FutureReadError (a test drives every policy and checks this).
+// E.g. scrape 15 s, delay 15 s, now = 100: the latest visible scrape is t = 75 (floor(85/15)·15),
+// and `requestRate(60)` averages seconds [15, 75).
+
+export interface Pipeline {
+  /** Seconds between scrapes (Prometheus scrape_interval; 1 for Knative's queue-proxy stats). */
+  scrapeSeconds: number;
+  /** How late a scrape becomes visible, seconds (one interval by default). */
+  delaySeconds: number;
+}
+
+export class FutureReadError extends Error {
+  constructor(asked: number, latest: number, now: number) {
+    super(`a policy asked for metrics at t=${asked} but at now=${now} only t ≤ ${latest} is visible`);
+    this.name = 'FutureReadError';
+  }
+}
+
+/** Per-second counters of the played seconds, as cumulative sums (value at T = sum over [0, T)). */
+export class MetricsRecorder {
+  readonly #requests: Float64Array;
+  readonly #busy: Float64Array; // busy server-seconds (CPU usage)
+  readonly #capacity: Float64Array; // ready server-seconds (CPU requests of ready pods)
+  readonly #inflight: Float64Array; // request-seconds in flight (Knative concurrency)
+  #recorded = 0;
+
+  constructor(seconds: number) {
+    this.#requests = new Float64Array(seconds + 1);
+    this.#busy = new Float64Array(seconds + 1);
+    this.#capacity = new Float64Array(seconds + 1);
+    this.#inflight = new Float64Array(seconds + 1);
+  }
+
+  /** Seconds recorded so far: data exists for [0, recorded). */
+  get recorded(): number {
+    return this.#recorded;
+  }
+
+  /** Append the second just played. */
+  record(requests: number, busyServers: number, readyServers: number, inflight: number): void {
+    const t = this.#recorded;
+    this.#requests[t + 1] = (this.#requests[t] ?? 0) + requests;
+    this.#busy[t + 1] = (this.#busy[t] ?? 0) + busyServers;
+    this.#capacity[t + 1] = (this.#capacity[t] ?? 0) + readyServers;
+    this.#inflight[t + 1] = (this.#inflight[t] ?? 0) + inflight;
+    this.#recorded = t + 1;
+  }
+
+  /** Cumulative value at T; only for T ≤ recorded. */
+  counter(name: 'requests' | 'busy' | 'capacity' | 'inflight', at: number): number {
+    if (at > this.#recorded) throw new FutureReadError(at, this.#recorded, this.#recorded);
+    const arr =
+      name === 'requests'
+        ? this.#requests
+        : name === 'busy'
+          ? this.#busy
+          : name === 'capacity'
+            ? this.#capacity
+            : this.#inflight;
+    return arr[Math.max(0, at)] ?? 0;
+  }
+}
+
+/** What one policy tick may read: the past, late, averaged. */
+export class MetricsView {
+  readonly now: number;
+  /** The latest scrape time whose data is visible. */
+  readonly latest: number;
+  readonly pipeline: Pipeline;
+  /** Instances ready and serving now (the API server's view, not delayed). */
+  readonly readyReplicas: number;
+  /** The count asked for now: ready + starting (scale spec.replicas). */
+  readonly currentReplicas: number;
+  readonly #rec: MetricsRecorder;
+
+  constructor(rec: MetricsRecorder, now: number, pipeline: Pipeline, readyReplicas: number, currentReplicas: number) {
+    this.#rec = rec;
+    this.now = now;
+    this.pipeline = pipeline;
+    const s = pipeline.scrapeSeconds;
+    this.latest = Math.min(rec.recorded, Math.floor((now - pipeline.delaySeconds) / s) * s);
+    this.readyReplicas = readyReplicas;
+    this.currentReplicas = currentReplicas;
+  }
+
+  #window(windowSeconds: number, end: number): [number, number] | undefined {
+    if (end > this.latest) throw new FutureReadError(end, this.latest, this.now);
+    const s = this.pipeline.scrapeSeconds;
+    // rate() over a window spans whole scrape intervals, at least one.
+    const w = Math.max(s, Math.round(windowSeconds / s) * s);
+    const from = Math.max(0, end - w);
+    if (end - from <= 0) return undefined;
+    return [from, end];
+  }
+
+  #delta(name: 'requests' | 'busy' | 'capacity' | 'inflight', from: number, to: number): number {
+    return this.#rec.counter(name, to) - this.#rec.counter(name, from);
+  }
+
+  /** Arrival rate (rps) averaged over the window ending at the latest visible scrape (or `end`). */
+  requestRate(windowSeconds: number, end = this.latest): number | undefined {
+    const w = this.#window(windowSeconds, end);
+    return w && this.#delta('requests', w[0], w[1]) / (w[1] - w[0]);
+  }
+
+  /** Mean busy fraction of the ready instances' servers (CPU usage / request), 0..1. */
+  utilization(windowSeconds: number, end = this.latest): number | undefined {
+    const w = this.#window(windowSeconds, end);
+    if (!w) return undefined;
+    const cap = this.#delta('capacity', w[0], w[1]);
+    return cap > 0 ? this.#delta('busy', w[0], w[1]) / cap : undefined;
+  }
+
+  /** Requests in flight (queued + in service), summed over instances, averaged over the window. */
+  concurrency(windowSeconds: number, end = this.latest): number | undefined {
+    const w = this.#window(windowSeconds, end);
+    return w && this.#delta('inflight', w[0], w[1]) / (w[1] - w[0]);
+  }
+}

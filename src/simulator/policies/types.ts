@@ -1,0 +1,47 @@
+// A policy decides how many instances to ask for. Online policies (headroom, hpa, kpa, keda) are
+// built from the service model alone — they never receive the trace — and each tick they get a
+// MetricsView, which only answers about the past. Offline policies (static, oracle) are the
+// yardsticks: they are allowed to read the whole trace, and say so in their kind.
+import type { ServiceModel } from '../../core/model.ts';
+import type { CapacityTable } from '../capacity.ts';
+import type { MetricsView, Pipeline } from '../metrics.ts';
+
+export interface OnlinePolicy {
+  readonly kind: 'online';
+  /** Policy family: headroom | hpa | kpa | keda. */
+  readonly name: string;
+  /** Shown in tables, e.g. "hpa@70%". */
+  readonly label: string;
+  /** The tuning knob swept by --sweep (target utilization), when there is one. */
+  readonly target?: number;
+  /** Seconds between decisions (HPA sync 15, KPA tick 2). */
+  readonly tickSeconds: number;
+  /** The metrics it reads: scrape interval and delay. */
+  readonly pipeline: Pipeline;
+  /** The count to ask for now (ready + starting). Called at t = 0, tick, 2·tick, … */
+  tick(view: MetricsView): number;
+}
+
+export interface OfflinePolicy {
+  readonly kind: 'offline';
+  readonly name: string;
+  readonly label: string;
+  readonly target?: number;
+  /** The count to ask for at every second (ready + starting), knowing the whole trace. */
+  schedule(demand: Float64Array, table: CapacityTable, model: ServiceModel): Int32Array;
+}
+
+export type Policy = OnlinePolicy | OfflinePolicy;
+
+/** What every policy factory gets: the service and the metrics defaults; never the trace. */
+export interface PolicyOptions {
+  model: ServiceModel;
+  /** Prometheus / metrics-server scrape interval, seconds (default 15). */
+  scrapeSeconds: number;
+  /** Target utilization for the baselines (HPA CPU, KEDA rps per pod, KPA concurrency), 0..1. */
+  target?: number;
+}
+
+export function clampReplicas(model: ServiceModel, n: number): number {
+  return Math.min(model.replicas.max, Math.max(model.replicas.min, n));
+}

@@ -1,0 +1,165 @@
+// The self-contained HTML report of `headroom simulate --report`: the dashboard's own chart
+// components (uPlot + charts.js, inlined by inlineChartAssets(); no network), per policy a
+// demand-vs-capacity plot (demand, the demand its ready instances serve within the SLO) and its
+// instance count, and the cost/violation scatter with each baseline's frontier, as inline SVG.
+import { inlineChartAssets } from '../server/dashboard/assets.ts';
+import type { PolicyRun } from './engine.ts';
+import { frontier, SWEPT, type PolicyResult, type SimulationResult } from './run.ts';
+
+export interface ReportAssets {
+  /** `<style>` + `<script>` blocks defining window.HeadroomCharts. */
+  charts: string;
+}
+
+export function loadReportAssets(): ReportAssets {
+  return { charts: inlineChartAssets() };
+}
+
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
+
+const COLORS: Record<string, string> = {
+  headroom: '#1b7f3b',
+  hpa: '#1f5fbf',
+  kpa: '#b8561b',
+  keda: '#7a3fb0',
+  static: '#666666',
+  oracle: '#000000',
+};
+
+export function renderReport(res: SimulationResult, assets: ReportAssets): string {
+  const title = `headroom simulate: ${res.service} on ${res.trace.source}`;
+  const rows = res.policies
+    .map(
+      (p) =>
+        `<tr><td style="color:${COLORS[p.policy] ?? '#000'}">${esc(p.label)}</td><td>${(p.replicaSeconds / 3600).toFixed(1)}</td><td>${p.costVsOracle.toFixed(3)}</td><td>${p.sloViolationSeconds}</td><td>${(p.violationFraction * 100).toFixed(3)} %</td><td>${p.peakReplicas}</td><td>${p.meanReplicas.toFixed(2)}</td><td>${p.scaleEvents}</td></tr>`,
+    )
+    .join('\n');
+  const comparisons = (res.comparisons ?? [])
+    .map((c) =>
+      c.noSettingAsGood
+        ? `<li>${esc(c.baseline)}: no target in 50–95 % had as few violating seconds as Headroom.</li>`
+        : `<li>${esc(c.baseline)}: best setting with ≤ Headroom's violations is ${esc(c.bestAtEqualViolations?.label ?? '')} (${((c.bestAtEqualViolations?.replicaSeconds ?? 0) / 3600).toFixed(1)} instance-hours, ${c.bestAtEqualViolations?.sloViolationSeconds} s violating); Headroom is ${((c.savings ?? 0) * 100).toFixed(1)} % ${(c.savings ?? 0) >= 0 ? 'cheaper' : 'dearer'}.</li>`,
+    )
+    .join('\n');
+  const plots = res.policies
+    .filter((p) => p.series)
+    .map((p) => ({
+      label: p.label,
+      policy: p.policy,
+      bucket: p.series?.bucketSeconds ?? 1,
+      demand: p.series?.demand ?? [],
+      capacity: p.series?.capacity ?? [],
+      replicas: p.series?.replicas ?? [],
+    }));
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${esc(title)}</title>
+${assets.charts}
+<style>
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+td:first-child, th:first-child { text-align: left; }
+h2 { margin-top: 1.6em; }
+.note { color: #555; max-width: 60em; }
+</style>
+</head>
+<body>
+<h1>${esc(title)}</h1>
+<p class="note">${res.trace.seconds.toLocaleString('en')} s of trace (${(res.trace.seconds / 86400).toFixed(2)} days, rows every ${res.trace.rowSeconds} s), peak ${res.trace.peakRps.toFixed(1)} rps, mean ${res.trace.meanRps.toFixed(1)} rps; startup ${res.startupSeconds} s; metrics scraped every ${res.scrapeSeconds} s and seen one interval late. Cost counts starting instances; a second violates when the modelled percentile of the ready instances exceeds the SLO or demand reaches capacity.</p>
+<table>
+<tr><th>policy</th><th>instance-hours</th><th>× oracle</th><th>violating s</th><th>violating</th><th>peak</th><th>mean</th><th>scale events</th></tr>
+${rows}
+</table>
+${comparisons ? `<h2>Headroom against the best-tuned baselines</h2><ul>${comparisons}</ul>` : ''}
+${res.sweep ? `<h2>Cost and violations</h2><p class="note">Each baseline swept over targets 50–95 %; lines join its frontier (the fewest violations for the cost). Lower left is better.</p>${scatterSvg(res)}` : ''}
+<h2>Demand and capacity</h2>
+<p class="note">Demand (highest in each ${plots[0]?.bucket ?? 1}-s bucket), the demand the ready instances serve within the SLO (lowest in the bucket), and below it the instances asked for (ready + starting); x in seconds. Demand above capacity is a violation.</p>
+<div id="plots"></div>
+<script>
+const plots = ${scriptJson(plots)};
+for (const p of plots) {
+  const div = document.createElement('div');
+  const h = document.createElement('h3');
+  h.textContent = p.label;
+  const a = document.createElement('div');
+  const b = document.createElement('div');
+  div.append(h, a, b);
+  document.getElementById('plots').appendChild(div);
+  const t = p.demand.map((_, i) => i * p.bucket);
+  HeadroomCharts.demandCapacityChart(a, { t, demand: p.demand, capacity: p.capacity }, { time: false });
+  HeadroomCharts.instancesChart(b, { t, desired: p.replicas }, { time: false });
+}
+</script>
+</body>
+</html>
+`;
+}
+
+/** Cost (× oracle) against violating fraction, one colour per family, frontiers as polylines. */
+function scatterSvg(res: SimulationResult): string {
+  const W = 760;
+  const H = 420;
+  const pad = { l: 60, r: 20, t: 20, b: 50 };
+  const pts: PolicyResult[] = [...res.policies, ...(res.sweep ?? [])];
+  // Violations span orders of magnitude: plot log10(violating % + 0.001).
+  const fx = (p: PolicyRun): number => Math.log10(p.violationFraction * 100 + 0.001);
+  const xs = pts.map(fx);
+  const ys = pts.map((p) => p.replicaSeconds);
+  const oracle = res.policies.find((p) => p.policy === 'oracle');
+  const base = oracle?.replicaSeconds ?? Math.min(...ys);
+  const x0 = Math.min(...xs);
+  const x1 = Math.max(...xs, x0 + 1);
+  const y0 = Math.min(...ys) / base;
+  const y1 = Math.max(...ys) / base;
+  const sx = (v: number): number => pad.l + ((v - x0) / (x1 - x0)) * (W - pad.l - pad.r);
+  const sy = (v: number): number => H - pad.b - ((v - y0) / (y1 - y0 || 1)) * (H - pad.t - pad.b);
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-size="11">`);
+  out.push(
+    `<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#444"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#444"/>`,
+  );
+  for (let e = Math.ceil(x0); e <= Math.floor(x1); e++) {
+    out.push(
+      `<text x="${sx(e)}" y="${H - pad.b + 15}" text-anchor="middle">${Number((10 ** e).toPrecision(1))} %</text>`,
+    );
+  }
+  for (let i = 0; i <= 5; i++) {
+    const v = y0 + ((y1 - y0) * i) / 5;
+    out.push(`<text x="${pad.l - 6}" y="${sy(v) + 4}" text-anchor="end">${v.toFixed(2)}×</text>`);
+  }
+  out.push(
+    `<text x="${(W + pad.l) / 2}" y="${H - 10}" text-anchor="middle">SLO-violating time (log scale)</text><text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">cost ÷ oracle</text>`,
+  );
+  for (const fam of SWEPT) {
+    const f = frontier((res.sweep ?? []).filter((p) => p.policy === fam));
+    if (f.length > 1) {
+      const d = f.map((p) => `${sx(fx(p)).toFixed(1)},${sy(p.replicaSeconds / base).toFixed(1)}`).join(' ');
+      out.push(`<polyline points="${d}" fill="none" stroke="${COLORS[fam]}" stroke-width="1.5" opacity="0.7"/>`);
+    }
+  }
+  for (const p of pts) {
+    const big = p.policy === 'headroom' || p.policy === 'oracle' || p.policy === 'static';
+    out.push(
+      `<circle cx="${sx(fx(p)).toFixed(1)}" cy="${sy(p.replicaSeconds / base).toFixed(1)}" r="${big ? 6 : 3.5}" fill="${COLORS[p.policy] ?? '#000'}"><title>${esc(p.label)}: ${(p.violationFraction * 100).toFixed(3)} %, ${(p.replicaSeconds / base).toFixed(3)}×</title></circle>`,
+    );
+    if (big) {
+      out.push(
+        `<text x="${sx(fx(p)) + 8}" y="${sy(p.replicaSeconds / base) - 6}" fill="${COLORS[p.policy] ?? '#000'}">${esc(p.label)}</text>`,
+      );
+    }
+  }
+  let lx = W - pad.r - 90;
+  for (const fam of ['headroom', ...SWEPT, 'static', 'oracle']) {
+    out.push(
+      `<circle cx="${lx}" cy="${pad.t + 6}" r="4" fill="${COLORS[fam]}"/><text x="${lx + 7}" y="${pad.t + 10}">${fam}</text>`,
+    );
+    lx -= 62;
+  }
+  out.push('</svg>');
+  return out.join('');
+}

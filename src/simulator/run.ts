@@ -1,0 +1,166 @@
+// Runs the chosen policies over one trace, adds the oracle ratio, and (with sweep) runs the
+// baselines over targets 50–95 % to draw their cost/violation frontiers.
+import type { ServiceModel } from '../core/model.ts';
+import { CapacityTable } from './capacity.ts';
+import { simulate, type PolicyRun } from './engine.ts';
+import { headroomPolicy } from './policies/headroom.ts';
+import { hpaPolicy } from './policies/hpa.ts';
+import { kedaPolicy } from './policies/keda.ts';
+import { kpaPolicy } from './policies/kpa.ts';
+import { oraclePolicy } from './policies/oracle.ts';
+import { staticPolicy } from './policies/static.ts';
+import type { Policy, PolicyOptions } from './policies/types.ts';
+import { tracePeak, type Trace } from './trace.ts';
+
+export const POLICY_NAMES = ['headroom', 'hpa', 'kpa', 'keda', 'static', 'oracle'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+export const SWEPT: readonly PolicyName[] = ['hpa', 'kpa', 'keda'];
+/** Targets the sweep runs the baselines at: 50 %, 55 %, … 95 %. */
+export const SWEEP_TARGETS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
+
+export function makePolicy(name: PolicyName, opts: PolicyOptions): Policy {
+  switch (name) {
+    case 'headroom':
+      return headroomPolicy(opts);
+    case 'hpa':
+      return hpaPolicy(opts);
+    case 'kpa':
+      return kpaPolicy(opts);
+    case 'keda':
+      return kedaPolicy(opts);
+    case 'static':
+      return staticPolicy();
+    case 'oracle':
+      return oraclePolicy();
+  }
+}
+
+export interface PolicyResult extends PolicyRun {
+  /** replicaSeconds ÷ the oracle's. */
+  costVsOracle: number;
+}
+
+export interface Comparison {
+  baseline: PolicyName;
+  /** The cheapest swept setting with no more violating seconds than Headroom, if any. */
+  bestAtEqualViolations?: { label: string; replicaSeconds: number; sloViolationSeconds: number };
+  /** 1 − headroom cost / that setting's cost (0.25 = 25 % cheaper). */
+  savings?: number;
+  /** No swept setting matched Headroom's violations: Headroom dominates on violations. */
+  noSettingAsGood: boolean;
+}
+
+export interface SimulationResult {
+  service: string;
+  trace: { source: string; seconds: number; rowSeconds: number; peakRps: number; meanRps: number };
+  startupSeconds: number;
+  scrapeSeconds: number;
+  policies: PolicyResult[];
+  sweep?: PolicyResult[];
+  comparisons?: Comparison[];
+}
+
+export interface SimulationOptions {
+  trace: Trace;
+  model: ServiceModel;
+  policies?: readonly PolicyName[];
+  scrapeSeconds?: number;
+  /** Target for the baselines when not sweeping (default 0.7). */
+  baselineTarget?: number;
+  sweep?: boolean;
+  series?: boolean;
+  /** Progress: called after each run. */
+  onRun?: (run: PolicyRun) => void;
+}
+
+export function runSimulation(o: SimulationOptions): SimulationResult {
+  const names = o.policies?.length ? o.policies : POLICY_NAMES;
+  const scrapeSeconds = o.scrapeSeconds ?? 15;
+  const table = new CapacityTable(o.model);
+  const base: PolicyOptions = { model: o.model, scrapeSeconds };
+  const target = o.baselineTarget ?? 0.7;
+  const run = (p: Policy, series: boolean): PolicyRun => {
+    const r = simulate(o.trace, o.model, p, { table, series });
+    o.onRun?.(r);
+    return r;
+  };
+  const oracle = run(oraclePolicy(), names.includes('oracle') && o.series === true);
+  const withRatio = (r: PolicyRun): PolicyResult => ({
+    ...r,
+    costVsOracle: oracle.replicaSeconds > 0 ? r.replicaSeconds / oracle.replicaSeconds : 1,
+  });
+  const policies: PolicyResult[] = [];
+  for (const name of names) {
+    if (name === 'oracle') policies.push(withRatio(oracle));
+    else policies.push(withRatio(run(makePolicy(name, { ...base, target }), o.series === true)));
+  }
+  const peak = tracePeak(o.trace);
+  let sum = 0;
+  for (const v of o.trace.rps) sum += v;
+  const result: SimulationResult = {
+    service: o.model.name,
+    trace: {
+      source: o.trace.source,
+      seconds: o.trace.rps.length,
+      rowSeconds: o.trace.rowSeconds,
+      peakRps: peak,
+      meanRps: o.trace.rps.length ? sum / o.trace.rps.length : 0,
+    },
+    startupSeconds: o.model.startupSeconds,
+    scrapeSeconds,
+    policies,
+  };
+  if (o.sweep) {
+    const sweep: PolicyResult[] = [];
+    for (const name of SWEPT) {
+      if (!names.includes(name) && o.policies?.length) continue;
+      for (const t of SWEEP_TARGETS) sweep.push(withRatio(run(makePolicy(name, { ...base, target: t }), false)));
+    }
+    result.sweep = sweep;
+    const hr = policies.find((p) => p.policy === 'headroom');
+    if (hr) result.comparisons = compare(hr, sweep);
+  }
+  return result;
+}
+
+/** Headroom against each baseline's best-tuned setting at no more violations. */
+export function compare(hr: PolicyRun, sweep: readonly PolicyRun[]): Comparison[] {
+  const out: Comparison[] = [];
+  for (const baseline of SWEPT) {
+    const pts = sweep.filter((r) => r.policy === baseline);
+    if (pts.length === 0) continue;
+    const ok = pts.filter((r) => r.sloViolationSeconds <= hr.sloViolationSeconds);
+    const best = ok.sort((a, b) => a.replicaSeconds - b.replicaSeconds)[0];
+    if (!best) {
+      out.push({ baseline, noSettingAsGood: true });
+      continue;
+    }
+    out.push({
+      baseline,
+      bestAtEqualViolations: {
+        label: best.label,
+        replicaSeconds: best.replicaSeconds,
+        sloViolationSeconds: best.sloViolationSeconds,
+      },
+      savings: 1 - hr.replicaSeconds / best.replicaSeconds,
+      noSettingAsGood: false,
+    });
+  }
+  return out;
+}
+
+/** The Pareto frontier (fewest violations for the cost) of one family's points, by cost. */
+export function frontier<P extends PolicyRun>(points: readonly P[]): P[] {
+  const sorted = [...points].sort(
+    (a, b) => a.replicaSeconds - b.replicaSeconds || a.sloViolationSeconds - b.sloViolationSeconds,
+  );
+  const out: P[] = [];
+  let best = Infinity;
+  for (const p of sorted) {
+    if (p.sloViolationSeconds < best) {
+      out.push(p);
+      best = p.sloViolationSeconds;
+    }
+  }
+  return out;
+}

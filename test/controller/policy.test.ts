@@ -1,0 +1,209 @@
+// HeadroomPolicy → queries and ServiceModel (src/controller/policy.ts), the CRD generated from the
+// plan spec schema (src/controller/crd.ts, deploy/), the Prometheus answer parser, the persisted
+// decide state.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { HeadroomError } from '../../src/core/errors.ts';
+import { initialDecideState } from '../../src/core/decide.ts';
+import { planService } from '../../src/core/plan.ts';
+import { PROFILE_KIND } from '../../src/spec/profile.ts';
+import { interpret } from '../../src/adapters/metrics/prometheus/index.ts';
+import { restoreState } from '../../src/controller/controller.ts';
+import { crdManifest, crdYaml, toStructural } from '../../src/controller/crd.ts';
+import {
+  buildModel,
+  demandQueries,
+  modelName,
+  type HeadroomPolicy,
+  type PolicySpec,
+} from '../../src/controller/policy.ts';
+
+function policy(spec: Partial<PolicySpec> = {}, name = 'web'): HeadroomPolicy {
+  return {
+    metadata: { name, namespace: 'shop', generation: 1 },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      service: {
+        instance: { serviceTimeMs: 40, concurrency: 1 },
+        targetUtilization: 0.5,
+        replicas: { min: 1, max: 10 },
+      },
+      demand: { query: 'sum(rate(x[1m]))' },
+      ...spec,
+    },
+  };
+}
+
+function problemOf(fn: () => unknown): { code: string; path?: string } {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(HeadroomError);
+  const p = (caught as HeadroomError).problems[0];
+  expect(p).toBeDefined();
+  return p as { code: string; path?: string };
+}
+
+describe('demandQueries', () => {
+  it('passes a query through, with burst and learned service time', () => {
+    const p = policy({
+      demand: { query: 'q1', burstQuery: 'q2' },
+      capacity: { learned: { serviceTimeQuery: 'st' } },
+    });
+    expect(demandQueries(p.spec)).toEqual({ demand: 'q1', burst: 'q2', serviceTime: 'st' });
+  });
+
+  it('expands the requestRate template and escapes label values', () => {
+    const p = policy({
+      demand: {
+        template: {
+          name: 'requestRate',
+          metric: 'http_requests_total',
+          selector: { job: 'web', path: 'a"b\\c' },
+          burstWindow: '10s',
+        },
+      },
+    });
+    expect(demandQueries(p.spec)).toEqual({
+      demand: 'sum(rate(http_requests_total{job="web",path="a\\"b\\\\c"}[1m]))',
+      burst: 'sum(rate(http_requests_total{job="web",path="a\\"b\\\\c"}[10s]))',
+    });
+  });
+
+  it('neither query nor template: HR_SPEC_INVALID at spec.demand', () => {
+    expect(problemOf(() => demandQueries(policy({ demand: {} }).spec))).toMatchObject({
+      code: 'HR_SPEC_INVALID',
+      path: 'spec.demand',
+    });
+  });
+});
+
+describe('buildModel', () => {
+  it('gives the same model as the plan spec: same sizing as planService', () => {
+    const m = buildModel(policy());
+    expect(m.name).toBe('web');
+    expect(m.replicas).toMatchObject({ min: 1, max: 10 });
+    // 40 ms, 1 at a time → 25 rps per instance; 100 rps at 0.5 utilization → 8.
+    expect(planService(m, { demandRps: 100 }).replicas).toBe(8);
+  });
+
+  it('reports inconsistent specs with the spec.service path (min > max)', () => {
+    const p = policy({ service: { instance: { serviceTimeMs: 40, concurrency: 1 }, replicas: { min: 5, max: 2 } } });
+    const prob = problemOf(() => buildModel(p));
+    expect(prob.code).toBe('HR_SPEC_INVALID');
+    expect(prob.path).toMatch(/^spec\.service\.replicas/);
+  });
+
+  it('reads capacity from a loadtest profile; explicit instance fields win', () => {
+    const profile = JSON.stringify({
+      kind: PROFILE_KIND,
+      target: 'http://x',
+      measuredAt: '2026-12-01T00:00:00Z',
+      slo: { latencyMs: 200, percentile: 99 },
+      kneeRps: 100,
+      serviceTimeMs: 20,
+      concurrency: 4,
+      steps: [],
+    });
+    const withProfile = (instance: Record<string, unknown>) =>
+      policy({
+        service: { instance, replicas: { min: 1, max: 10 } },
+        capacity: { profile: { configMapKeyRef: { name: 'cap', key: 'web.json' } } },
+      });
+    const m = buildModel(withProfile({}), profile);
+    expect(m.instance).toMatchObject({ serviceTimeMs: 20, concurrency: 4 });
+    expect(buildModel(withProfile({ concurrency: 2 }), profile).instance.concurrency).toBe(2);
+    expect(problemOf(() => buildModel(withProfile({}), undefined))).toMatchObject({ code: 'HR_SPEC_INVALID' });
+    expect(problemOf(() => buildModel(withProfile({}), 'not json'))).toMatchObject({ code: 'HR_PROFILE_INVALID' });
+    expect(problemOf(() => buildModel(withProfile({}), '{"kind":"other"}'))).toMatchObject({
+      code: 'HR_PROFILE_INVALID',
+    });
+  });
+
+  it('top-level fallback lands in behavior.fallback', () => {
+    const m = buildModel(policy({ fallback: { afterFailures: 3, replicas: 4 } }));
+    expect(m.behavior.fallback).toEqual({ afterFailures: 3, replicas: 4 });
+  });
+
+  it('modelName makes a DNS label of any CR name', () => {
+    expect(modelName('web.shop.example')).toBe('web-shop-example');
+    expect(modelName('...')).toBe('policy');
+    expect(modelName('a'.repeat(100))).toHaveLength(63);
+  });
+});
+
+describe('CRD', () => {
+  it('deploy/ and the Helm chart hold exactly the generated CRD', () => {
+    const url = (p: string) => new URL(`../../${p}`, import.meta.url);
+    expect(readFileSync(url('deploy/crds/headroompolicies.headroom.dev.yaml'), 'utf8')).toBe(crdYaml());
+    expect(readFileSync(url('deploy/helm/headroom/crds/headroompolicies.headroom.dev.yaml'), 'utf8')).toBe(crdYaml());
+    expect(parse(crdYaml())).toEqual(crdManifest());
+  });
+
+  it('is structural: no $schema, no additionalProperties:false, no anyOf type unions', () => {
+    const text = JSON.stringify(crdManifest());
+    expect(text).not.toContain('$schema');
+    expect(text).not.toContain('"additionalProperties":false');
+    expect(text).not.toContain('"anyOf"');
+    expect(text).not.toMatch(/"type":\[/);
+  });
+
+  it('toStructural maps JSON Schema idioms to Kubernetes ones', () => {
+    expect(toStructural({ type: 'number', exclusiveMinimum: 0 })).toEqual({
+      type: 'number',
+      minimum: 0,
+      exclusiveMinimum: true,
+    });
+    expect(toStructural({ anyOf: [{ type: 'string' }, { type: 'number', minimum: 0 }] })).toEqual({
+      'x-kubernetes-int-or-string': true,
+    });
+    expect(
+      toStructural({
+        type: 'object',
+        additionalProperties: { type: 'string', description: 'x' },
+        properties: { a: { type: 'integer' } },
+      }),
+    ).toEqual({ type: 'object', additionalProperties: { type: 'string' }, properties: { a: { type: 'integer' } } });
+  });
+
+  it('spec.service has the plan keys (SLO, availability, replicas, behavior) minus name, demand, instance.profile', () => {
+    type S = { properties: Record<string, S> };
+    const spec = crdManifest().spec as { versions: { schema: { openAPIV3Schema: S } }[] };
+    const svc = spec.versions[0]?.schema.openAPIV3Schema.properties.spec?.properties.service as S;
+    expect(Object.keys(svc.properties)).toEqual(
+      expect.arrayContaining(['instance', 'slo', 'replicas', 'availability', 'behavior']),
+    );
+    expect(svc.properties.name).toBeUndefined();
+    expect(svc.properties.demand).toBeUndefined();
+    expect(svc.properties.instance?.properties.profile).toBeUndefined();
+  });
+});
+
+describe('Prometheus answers (interpret)', () => {
+  it('sums a vector, reads a scalar; empty or NaN is no-data; a matrix is an error', () => {
+    expect(interpret({ resultType: 'vector', result: [{ value: [10, '2.5'] }, { value: [11, '1'] }] })).toEqual({
+      kind: 'ok',
+      value: 3.5,
+      at: 11,
+      series: 2,
+    });
+    expect(interpret({ resultType: 'scalar', result: [5, '7'] })).toMatchObject({ kind: 'ok', value: 7 });
+    expect(interpret({ resultType: 'vector', result: [] }).kind).toBe('no-data');
+    expect(interpret({ resultType: 'vector', result: [{ value: [1, 'NaN'] }] }).kind).toBe('no-data');
+    expect(interpret({ resultType: 'matrix', result: [] }).kind).toBe('error');
+    expect(interpret(undefined).kind).toBe('error');
+  });
+});
+
+describe('restoreState', () => {
+  it('keeps a well-formed persisted state, replaces anything else with a fresh one', () => {
+    const saved = { ...initialDecideState(), failures: 3, recommendations: [[100, 4]] };
+    expect(restoreState(JSON.parse(JSON.stringify(saved)))).toEqual(saved);
+    expect(restoreState(undefined)).toEqual(initialDecideState());
+    expect(restoreState({ failures: 'x' })).toEqual(initialDecideState());
+  });
+});

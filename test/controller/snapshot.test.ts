@@ -1,0 +1,188 @@
+// The controller's status and alert snapshots (src/controller/snapshot.ts): pure mapping from a
+// policy, its status and the leader's observations, fed to the real alert engine.
+import { describe, expect, it } from 'vitest';
+import { parseAlertConfig } from '../../src/alerting/config.ts';
+import { createAlerting } from '../../src/alerting/runtime.ts';
+import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
+import {
+  demandTrend,
+  policyAlertSnapshot,
+  policyStatusSnapshot,
+  serviceName,
+  type PolicyView,
+} from '../../src/controller/snapshot.ts';
+import type { HistoryPoint } from '../../src/server/status.ts';
+
+const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+
+function policy(name = 'web', namespace = 'shop', mode: 'active' | 'shadow' = 'active'): HeadroomPolicy {
+  return {
+    metadata: { name, namespace, uid: `uid-${namespace}-${name}`, generation: 1 },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      mode,
+      service: {
+        instance: { serviceTimeMs: 40, concurrency: 1 },
+        targetUtilization: 0.5,
+        replicas: { min: 1, max: 4 },
+        slo: { latencyMs: 200, percentile: 99 },
+      },
+      demand: { query: 'sum(rate(http_requests_total[1m]))' },
+    },
+  };
+}
+
+const status: PolicyStatus = {
+  currentReplicas: 2,
+  desiredReplicas: 4,
+  lastDecision: {
+    time: '2026-12-01T09:59:59.000Z',
+    desired: 4,
+    recommended: 6,
+    valid: true,
+    binding: 'maxReplicas',
+    mode: 'normal',
+    demandRps: 70,
+    predictedUtilization: 0.7,
+    predictedLatencyMs: 55,
+    reasons: [
+      { code: 'Sized', message: '70 rps at utilization 0.5 needs 6' },
+      { code: 'MaxReplicas', message: 'capped at max 4' },
+    ],
+  },
+};
+
+function view(over: Partial<PolicyView> = {}): PolicyView {
+  const p = over.policy ?? policy();
+  return { policy: p, status, model: buildModel(p), history: [], events: [], ...over };
+}
+
+describe('policyStatusSnapshot', () => {
+  it('a standby (nothing observed) shows the persisted decision with its reasons', () => {
+    const p = { ...policy(), status };
+    const s = policyStatusSnapshot({ policy: p, history: [], events: [] }, T0, T0 - 5000);
+    expect(s.kind).toBe('headroom.dev/status/v1');
+    expect(s.mode).toBe('kubernetes');
+    expect(s.service.name).toBe('shop/web');
+    expect(s.uptimeSeconds).toBe(5);
+    expect(s.replicas).toMatchObject({ desired: 4, current: 2, ready: 2, min: 1, max: 4 });
+    expect(s.decision?.reasons.map((r) => r.code)).toEqual(['Sized', 'MaxReplicas']);
+    expect(s.decision).toMatchObject({ desired: 4, recommended: 6, binding: 'maxReplicas', applied: false });
+    expect(s.decision?.predicted).toEqual({ utilization: 0.7, latencyMs: 55 });
+    expect(s.traffic.stable).toBeNull();
+    expect(s.alerts).toBeUndefined();
+  });
+
+  it('the leader shows what it observed: ready count, demand, applied, shadow flag, no decision yet = null', () => {
+    const v = view({
+      policy: policy('api', 'shop', 'shadow'),
+      observed: { at: T0, specReplicas: 3, statusReplicas: 1, demandRps: 42, applied: true, sizedForRps: 50 },
+    });
+    const s = policyStatusSnapshot(v, T0, T0);
+    expect(s.shadow).toBe(true);
+    expect(s.replicas).toMatchObject({ current: 3, ready: 1, desired: 4 });
+    expect(s.traffic.stable?.arrivalRps).toBe(42);
+    expect(s.traffic.burst).toBeNull();
+    expect(s.decision).toMatchObject({ applied: true, sizedForRps: 50 });
+    expect(s.service.slo).toEqual({ latencyMs: 200, percentile: 99 });
+    expect(s.service.capacity).toEqual({ serviceTimeMs: 40, concurrency: 1, source: 'spec' });
+    const none = policyStatusSnapshot(view({ status: {} }), T0, T0);
+    expect(none.decision).toBeNull();
+  });
+
+  it('each snapshot carries only its own policy’s alerts', () => {
+    const a = createAlerting(
+      parseAlertConfig({ defaults: false, rules: [{ name: 'TooMany', expr: 'service.current >= 3', for: '0s' }] }),
+    );
+    const hot = view({ observed: { at: T0, specReplicas: 3, statusReplicas: 3, applied: false } });
+    const cold = view({
+      policy: policy('web', 'other'),
+      observed: { at: T0, specReplicas: 1, statusReplicas: 1, applied: false },
+    });
+    a.tick([policyAlertSnapshot(hot, T0 / 1000), policyAlertSnapshot(cold, T0 / 1000)], T0 / 1000);
+    const st = a.status();
+    const hs = policyStatusSnapshot(hot, T0, T0, st);
+    const cs = policyStatusSnapshot(cold, T0, T0, st);
+    expect(hs.alerts?.alerts.map((x) => [x.rule, x.state, x.labels.service])).toEqual([
+      ['TooMany', 'firing', 'shop/web'],
+    ]);
+    expect(cs.alerts?.alerts).toEqual([]);
+    void a.close();
+  });
+});
+
+describe('policyAlertSnapshot', () => {
+  it('leaves out what is not known (no data ≠ 0)', () => {
+    const s = policyAlertSnapshot({ policy: policy(), history: [], events: [] }, 100);
+    expect(s).toEqual({ service: 'shop/web', time: 100 });
+  });
+
+  it('fills counts, bounds, needed, demand and SLO from the observation and model', () => {
+    const s = policyAlertSnapshot(
+      view({ observed: { at: T0, specReplicas: 4, statusReplicas: 3, demandRps: 70, needed: 6, applied: false } }),
+      T0 / 1000,
+    );
+    expect(s).toEqual({
+      service: serviceName(policy()),
+      time: T0 / 1000,
+      current: 4,
+      ready: 3,
+      desired: 4,
+      min: 1,
+      max: 4,
+      needed: 6,
+      demandRps: 70,
+      slo: { latencyMs: 200, percentile: 99 },
+    });
+  });
+
+  it('at max while demand grows fires HeadroomAtMaxReplicas through the built-in rules', () => {
+    const alerting = createAlerting(
+      parseAlertConfig({ rules: [{ name: 'HeadroomAtMaxReplicas', expr: 'service.atMaxWhileGrowing == 1' }] }),
+    );
+    const history: HistoryPoint[] = [];
+    let fired = false;
+    for (let i = 0; i <= 40; i++) {
+      const t = T0 / 1000 + i * 15;
+      const demand = 50 + i * 2;
+      history.push({ t, demandRps: demand, burstRps: null, p99Ms: null, desired: 4, current: 4, ready: 4 });
+      const v = view({
+        observed: { at: t * 1000, specReplicas: 4, statusReplicas: 4, demandRps: demand, applied: false },
+      });
+      const ev = alerting.tick([policyAlertSnapshot({ ...v, history }, t)], t);
+      if (ev.alerts.some((a) => a.rule === 'HeadroomAtMaxReplicas' && a.state === 'firing')) fired = true;
+    }
+    expect(fired).toBe(true);
+    void alerting.close();
+  });
+});
+
+describe('demandTrend', () => {
+  const pts = (values: Array<number | null>, step = 15): HistoryPoint[] =>
+    values.map((d, i) => ({
+      t: i * step,
+      demandRps: d,
+      burstRps: null,
+      p99Ms: null,
+      desired: 1,
+      current: 1,
+      ready: 1,
+    }));
+
+  it('is the slope in rps per second', () => {
+    expect(demandTrend(pts([10, 20, 30, 40]))).toBeCloseTo(10 / 15, 9);
+    expect(demandTrend(pts([40, 30, 20, 10]))).toBeCloseTo(-10 / 15, 9);
+  });
+
+  it('is undefined with too few points or too short a span, and skips missing demand', () => {
+    expect(demandTrend([])).toBeUndefined();
+    expect(demandTrend(pts([10, 20]))).toBeUndefined();
+    expect(demandTrend(pts([10, 20, 30], 5))).toBeUndefined();
+    expect(demandTrend(pts([10, null, 30, null, 50]))).toBeCloseTo(20 / 30, 9);
+  });
+
+  it('looks only at the window', () => {
+    const h = [...pts([500, 400]), ...pts([10, 20, 30, 40]).map((p) => ({ ...p, t: p.t + 1000 }))];
+    expect(demandTrend(h, 100)).toBeCloseTo(10 / 15, 9);
+  });
+});

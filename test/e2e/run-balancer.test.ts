@@ -1,0 +1,184 @@
+// The local load balancer against in-process HTTP servers on 127.0.0.1: picking, retries,
+// keep-alive, queueing for a ready instance, and what it measures.
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RequestWindows } from '../../src/adapters/metrics/proxy/windows.ts';
+import { LoadBalancer, type BalancingMode, type TargetSource } from '../../src/local/balancer.ts';
+import { freePort, type Target } from '../../src/local/supervisor.ts';
+
+interface Upstream {
+  id: string;
+  server: Server;
+  port: number;
+  hits: Array<{ method: string; body: string; headers: IncomingMessage['headers'] }>;
+  connections: number;
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function upstream(id: string, handler?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  const u: Upstream = { id, server: undefined as unknown as Server, port: 0, hits: [], connections: 0 };
+  u.server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      u.hits.push({ method: req.method ?? '', body, headers: req.headers });
+      if (handler) handler(req, res);
+      else res.end(`${id}:${body}`);
+    });
+  });
+  u.server.on('connection', () => u.connections++);
+  await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', r));
+  u.port = (u.server.address() as AddressInfo).port;
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        u.server.closeAllConnections();
+        u.server.close(() => r());
+      }),
+  );
+  return u;
+}
+
+function targets(list: Target[]): TargetSource & { set(l: Target[]): void } {
+  let cur = list;
+  const fns = new Set<() => void>();
+  return {
+    readyTargets: () => cur,
+    onChange: (fn) => {
+      fns.add(fn);
+      return () => fns.delete(fn);
+    },
+    set(l) {
+      cur = l;
+      for (const f of fns) f();
+    },
+  };
+}
+
+async function balancer(
+  src: TargetSource,
+  mode: BalancingMode = 'leastRequests',
+  extra: Partial<ConstructorParameters<typeof LoadBalancer>[0]> = {},
+) {
+  const windows = new RequestWindows({ stableSeconds: 60, burstSeconds: 6 }, () => performance.now());
+  const lb = new LoadBalancer({ host: '127.0.0.1', port: 0, mode, targets: src, windows, ...extra });
+  const addr = await lb.listen();
+  cleanups.push(() => lb.close());
+  return { lb, windows, url: addr.url, port: addr.port };
+}
+
+function send(port: number, method: string, path = '/', body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.setHeader('content-length', Buffer.byteLength(body));
+    req.end(body);
+  });
+}
+
+const t = (u: Upstream): Target => ({ id: u.id, host: '127.0.0.1', port: u.port });
+
+describe('load balancer', () => {
+  it('least outstanding requests: a busy instance gets no new request while another is idle', async () => {
+    const release: Array<() => void> = [];
+    const slow = await upstream('slow', (_q, res) => release.push(() => res.end('slow')));
+    const fast = await upstream('fast');
+    const { port, lb } = await balancer(targets([t(slow), t(fast)]), 'leastRequests', { random: () => 0 });
+    // random() = 0 breaks ties toward the first target: the first request goes to `slow` and stays.
+    const first = send(port, 'GET');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lb.inFlight('slow')).toBe(1);
+    const rest: string[] = [];
+    for (let i = 0; i < 5; i++) rest.push((await send(port, 'GET')).text);
+    expect(rest).toEqual(Array(5).fill('fast:'));
+    release.forEach((f) => f());
+    expect((await first).text).toBe('slow');
+    expect(lb.inFlight('slow')).toBe(0);
+  });
+
+  it('random mode spreads by the random source, ignoring load', async () => {
+    const a = await upstream('a');
+    const b = await upstream('b');
+    const seq = [0.1, 0.9, 0.1, 0.1, 0.9, 0.1];
+    let k = 0;
+    const { port } = await balancer(targets([t(a), t(b)]), 'random', { random: () => seq[k++ % seq.length]! });
+    for (let i = 0; i < 6; i++) await send(port, 'GET');
+    expect(a.hits).toHaveLength(4);
+    expect(b.hits).toHaveLength(2);
+  });
+
+  it('retries idempotent requests that never reached an instance (body intact), never a POST', async () => {
+    const live = await upstream('live');
+    const deadPort = await freePort(); // nothing listens here: connection refused
+    const dead: Target = { id: 'dead', host: '127.0.0.1', port: deadPort };
+    // random() = 0 → the dead target is always tried first.
+    const { port, windows } = await balancer(targets([dead, t(live)]), 'random', { random: () => 0 });
+    const get = await send(port, 'GET');
+    expect(get).toEqual({ status: 200, text: 'live:' });
+    const put = await send(port, 'PUT', '/x', 'payload-123');
+    expect(put).toEqual({ status: 200, text: 'live:payload-123' });
+    const post = await send(port, 'POST', '/x', 'once');
+    expect(post.status).toBe(502);
+    expect(live.hits.filter((h) => h.method === 'POST')).toHaveLength(0);
+    expect(live.hits.map((h) => h.method)).toEqual(['GET', 'PUT']);
+    const snap = windows.snapshot();
+    expect(snap.totals).toEqual({ arrivals: 3, completions: 3, errors: 1 });
+  });
+
+  it('keeps connections to instances alive and forwards the client address', async () => {
+    const a = await upstream('a');
+    const { port } = await balancer(targets([t(a)]));
+    for (let i = 0; i < 30; i++) expect((await send(port, 'GET')).status).toBe(200);
+    expect(a.hits).toHaveLength(30);
+    expect(a.connections).toBe(1);
+    expect(a.hits[0]!.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('holds requests while no instance is ready, serves them when one is, 503 after the queue timeout', async () => {
+    const a = await upstream('a');
+    const src = targets([]);
+    const { port } = await balancer(src, 'leastRequests', { queueTimeoutMs: 600 });
+    const t0 = performance.now();
+    const timedOut = await send(port, 'GET');
+    expect(timedOut.status).toBe(503);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(550);
+    const waiting = send(port, 'GET');
+    setTimeout(() => src.set([t(a)]), 200);
+    expect(await waiting).toEqual({ status: 200, text: 'a:' });
+  });
+
+  it('measures rate, concurrency, latency and errors in its windows', async () => {
+    const a = await upstream('a', (req, res) => {
+      setTimeout(() => {
+        res.statusCode = req.url === '/fail' ? 500 : 200;
+        res.end();
+      }, 100);
+    });
+    const { port, windows } = await balancer(targets([t(a)]));
+    await new Promise((r) => setTimeout(r, 600)); // windows report nothing for their first 0.5 s
+    await Promise.all([
+      ...Array.from({ length: 8 }, () => send(port, 'GET')),
+      ...Array.from({ length: 2 }, () => send(port, 'GET', '/fail')),
+    ]);
+    const s = windows.snapshot();
+    expect(s.totals).toEqual({ arrivals: 10, completions: 10, errors: 2 });
+    const burst = s.burst!;
+    expect(burst.errorRatio).toBeCloseTo(0.2, 5);
+    expect(burst.latency!.p50Ms).toBeGreaterThanOrEqual(95);
+    expect(burst.latency!.p99Ms).toBeLessThan(1000);
+    // ∫ in-flight dt = Σ latencies (each request is in flight for exactly its latency): 10 × ≥ 0.1 s.
+    const integral = burst.meanConcurrency * burst.seconds;
+    expect(integral).toBeGreaterThan(0.9);
+    expect(integral).toBeCloseTo((burst.latency!.meanMs * burst.latency!.count) / 1000, 1);
+    expect(s.inFlight).toBe(0);
+  });
+});

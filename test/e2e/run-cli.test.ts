@@ -1,0 +1,109 @@
+// `headroom run` as a user runs it: the demo exits 0 by itself, the status API answers while it
+// runs, and bad input exits 2 with a coded message.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { EXAMPLE_SERVICE } from '../local/helpers.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function cli(
+  args: string[],
+  onStdout?: (text: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      onStdout?.(stdout);
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('headroom run (CLI)', () => {
+  it('--demo runs the example under traffic, serves /api/status, stops by itself and exits 0', async () => {
+    let statusUrl: string | undefined;
+    let status: Promise<unknown> | undefined;
+    const r = await cli(
+      ['run', '--demo', '--duration', '6', '--port', '0', '--status-port', '0', '--rate', '20'],
+      (out) => {
+        const m = /status API\s+(\S+)/.exec(out);
+        if (m && !statusUrl) {
+          statusUrl = m[1];
+          status = new Promise((res) => setTimeout(res, 2500)).then(() => fetch(statusUrl!).then((x) => x.json()));
+        }
+      },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(statusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/status$/);
+    const body = (await status) as {
+      kind: string;
+      service: { name: string };
+      replicas: { ready: number };
+      instances: unknown[];
+    };
+    expect(body.kind).toBe('headroom.dev/status/v1');
+    expect(body.service.name).toBe('web');
+    expect(body.replicas.ready).toBeGreaterThanOrEqual(1);
+    expect(r.stdout).toMatch(/send requests to\s+http:\/\/127\.0\.0\.1:\d+/);
+    // Not a TTY: plain periodic lines with demand and counts.
+    expect(r.stdout).toMatch(/demand [\d.–]+\/[\d.–]+ rps/);
+    const done = /done after \d+ s: (\d+) requests through the balancer, (\d+) failed/.exec(r.stdout);
+    expect(done).not.toBeNull();
+    expect(Number(done![1])).toBeGreaterThan(50); // ~20 rps for 6 s
+    expect(Number(done![2])).toBe(0);
+  });
+
+  it('no spec and no --demo: HR_USAGE, exit 2', async () => {
+    const r = await cli(['run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('HR_USAGE');
+  });
+
+  it('the balancer port in use: HR_PORT_IN_USE, exit 2, nothing started', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-run-cli-'));
+    const spec = join(dir, 'spec.yaml');
+    writeFileSync(
+      spec,
+      `services:\n  - name: web\n    instance: { serviceTimeMs: 20 }\nrun:\n  command: [node, ${JSON.stringify(EXAMPLE_SERVICE)}]\n  port: ${port}\n  statusPort: 0\n`,
+    );
+    try {
+      const r = await cli(['run', spec]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^HR_PORT_IN_USE .*run\\.port: .*127\\.0\\.0\\.1:${port}`));
+      expect(r.stdout).toBe('');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a bad run: value: HR_SPEC_INVALID naming file, key, value and range', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-run-cli-'));
+    const spec = join(dir, 'bad.yaml');
+    writeFileSync(
+      spec,
+      `services:\n  - name: web\n    instance: { serviceTimeMs: 20 }\nrun: { command: [x], tickSeconds: 3 }\n`,
+    );
+    const r = await cli(['run', spec]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`HR_SPEC_INVALID ${spec}: run.tickSeconds: too large (value: 3; allowed: <= 1)`);
+  });
+});

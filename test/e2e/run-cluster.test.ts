@@ -1,0 +1,230 @@
+// The local cluster with real processes on 127.0.0.1: the example service (examples/service.ts)
+// started by the supervisor, behind the balancer, scaled by the control loop.
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HeadroomError } from '../../src/core/errors.ts';
+import { LocalCluster } from '../../src/local/cluster.ts';
+import type { TickRecord } from '../../src/local/loop.ts';
+import { driveTraffic } from '../../src/local/traffic.ts';
+import { childPids, model, runSettings, sleep, waitFor } from '../local/helpers.ts';
+
+let cluster: LocalCluster | undefined;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+async function startFails(opts: Parameters<typeof LocalCluster.start>[0]): Promise<HeadroomError> {
+  const err = await LocalCluster.start(opts).then(
+    (c) => {
+      cluster = c;
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(HeadroomError);
+  return err as HeadroomError;
+}
+
+describe('headroom run: startup errors leave nothing running', () => {
+  it('the balancer port in use → HR_PORT_IN_USE, no instance started', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const err = await startFails({ model: model(), run: runSettings({ port }), capacitySource: 'spec' });
+      expect(err.code).toBe('HR_PORT_IN_USE');
+      expect(err.message).toContain(`127.0.0.1:${port}`);
+      expect(err.problems[0]?.path).toBe('run.port');
+      expect(childPids()).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('the status port in use → HR_PORT_IN_USE naming run.statusPort, balancer port released', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const statusPort = (blocker.address() as { port: number }).port;
+    try {
+      const err = await startFails({ model: model(), run: runSettings({ statusPort }), capacitySource: 'spec' });
+      expect(err.code).toBe('HR_PORT_IN_USE');
+      expect(err.problems[0]?.path).toBe('run.statusPort');
+      expect(childPids()).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a command that does not exist → HR_COMMAND_NOT_FOUND', async () => {
+    const err = await startFails({
+      model: model(),
+      run: runSettings({ command: ['headroom-no-such-command-4711', '--serve'] }),
+      capacitySource: 'spec',
+    });
+    expect(err.code).toBe('HR_COMMAND_NOT_FOUND');
+    expect(err.message).toContain('headroom-no-such-command-4711');
+    expect(childPids()).toEqual([]);
+  });
+
+  it('a health check that never passes → HR_HEALTH_CHECK_FAILED after the startup timeout, instance killed', async () => {
+    const t0 = performance.now();
+    const err = await startFails({
+      model: model(),
+      run: runSettings({
+        command: [
+          process.execPath,
+          '-e',
+          "require('http').createServer((q, s) => { s.statusCode = 500; s.end(); }).listen(+process.env.PORT, process.env.HOST)",
+        ],
+        startupTimeoutSeconds: 1.5,
+      }),
+      capacitySource: 'spec',
+    });
+    expect(err.code).toBe('HR_HEALTH_CHECK_FAILED');
+    expect(err.message).toContain('answered 500');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1400);
+    expect(childPids()).toEqual([]);
+  });
+
+  it('a command that exits at once → HR_HEALTH_CHECK_FAILED with its exit code and output, fast', async () => {
+    const t0 = performance.now();
+    const err = await startFails({
+      model: model(),
+      run: runSettings({ command: [process.execPath, '-e', "console.error('boom: no config'); process.exit(3)"] }),
+      capacitySource: 'spec',
+    });
+    expect(err.code).toBe('HR_HEALTH_CHECK_FAILED');
+    expect(err.message).toContain('exited with code 3');
+    expect(err.message).toContain('boom: no config');
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(childPids()).toEqual([]);
+  });
+});
+
+describe('headroom run: scaling with real processes', () => {
+  it('scales up under load and back down after it, respecting the scale-down stabilization window', async () => {
+    const ticks: TickRecord[] = [];
+    // 2 slots × 1000/50 ms = 40 rps per instance; at 100 rps and 70 % target: ceil(100 / 28) = 4.
+    cluster = await LocalCluster.start({
+      model: model({
+        instance: { serviceTimeMs: 50, concurrency: 2 },
+        replicas: { min: 1, max: 6 },
+        targetUtilization: 0.7,
+        behavior: {
+          scaleDown: { stabilizationWindowSeconds: 3, policies: [{ type: 'Percent', value: 100, periodSeconds: 1 }] },
+          burst: { windowSeconds: 2 },
+          forecast: { enabled: false },
+        },
+      }),
+      run: runSettings({ env: { WORK_MS: 50, CONCURRENCY: 2, WORK_MODE: 'sleep' } }),
+      capacitySource: 'spec',
+      onTick: (r) => ticks.push(r),
+    });
+    expect(cluster.supervisor.ready).toBe(1);
+    const traffic = driveTraffic(cluster.url, [{ name: 'load', seconds: 8, rps: () => 100 }], { maxRequests: 2000 });
+    let maxReady = 0;
+    const c = cluster;
+    const watch = setInterval(() => (maxReady = Math.max(maxReady, c.supervisor.ready)), 50);
+    const result = await traffic.done;
+    expect(maxReady).toBeGreaterThanOrEqual(3);
+    expect(result.errors).toBe(0);
+    expect(result.ok).toBe(result.sent);
+    // After the load: the stable window (6 s) empties, then 3 s of stabilization, then down to min.
+    const down = await waitFor(() => c.supervisor.desired === 1 && c.supervisor.current === 1, 20_000);
+    clearInterval(watch);
+    expect(down).toBe(true);
+    // Every scale-down kept at least the highest recommendation of the previous 3 s.
+    for (const [k, t] of ticks.entries()) {
+      if (!t.decision.valid || t.decision.desired >= t.observation.currentReplicas) continue;
+      const windowMax = Math.max(
+        ...ticks
+          .slice(0, k + 1)
+          .filter((u) => u.at > t.at - 3)
+          .map((u) => u.decision.recommended),
+      );
+      expect(t.decision.desired).toBeGreaterThanOrEqual(Math.min(windowMax, t.observation.currentReplicas));
+    }
+    const s = cluster.status();
+    expect(s.events.some((e) => e.type === 'Decision' && e.message.includes('→'))).toBe(true);
+    expect(s.traffic.totals.errors).toBe(0);
+  });
+
+  it('a killed instance is replaced and skipped by the balancer: no failures beyond its in-flight requests', async () => {
+    cluster = await LocalCluster.start({
+      model: model({ instance: { serviceTimeMs: 50, concurrency: 2 }, replicas: { min: 2, max: 2 } }),
+      run: runSettings({ env: { WORK_MS: 50, CONCURRENCY: 2 }, initialReplicas: 2 }),
+      capacitySource: 'spec',
+    });
+    const c = cluster;
+    expect(await waitFor(() => c.supervisor.ready === 2, 10_000)).toBe(true);
+    const traffic = driveTraffic(c.url, [{ name: 'load', seconds: 6, rps: () => 40 }], { maxRequests: 1000 });
+    await sleep(2000);
+    const victim = c.supervisor.list().find((i) => i.state === 'ready')!;
+    const inFlightAtKill = c.balancer.inFlight(victim.id);
+    process.kill(victim.pid!, 'SIGKILL');
+    // Out of the balancer at once, back (same id, new process) after the 0.2 s backoff.
+    expect(await waitFor(() => !c.supervisor.readyTargets().some((t) => t.id === victim.id), 1000)).toBe(true);
+    expect(
+      await waitFor(
+        () => c.supervisor.list().some((i) => i.id === victim.id && i.state === 'ready' && i.pid !== victim.pid),
+        10_000,
+      ),
+    ).toBe(true);
+    const result = await traffic.done;
+    expect(result.errors).toBeLessThanOrEqual(inFlightAtKill + 1);
+    const replaced = c.supervisor.list().find((i) => i.id === victim.id)!;
+    expect(replaced.restarts).toBe(1);
+    expect(c.supervisor.events().some((e) => e.type === 'Crashed' && e.instance === victim.id)).toBe(true);
+    expect(c.supervisor.ready).toBe(2);
+  });
+
+  it('learns the service time from what the balancer sees (Little’s law), ignoring the spec’s', async () => {
+    cluster = await LocalCluster.start({
+      // The spec claims 10 ms; the instances really take ~100 ms (constant, sleep mode).
+      model: model({ instance: { serviceTimeMs: 10, concurrency: 4 }, replicas: { min: 1, max: 1 } }),
+      run: runSettings({ env: { WORK_MS: 100, CONCURRENCY: 4, WORK_MODE: 'sleep', WORK_DIST: 'fixed' } }),
+      capacitySource: 'learned',
+    });
+    const c = cluster;
+    expect(c.status().service.capacity.source).toBe('spec'); // nothing learned yet: the spec's numbers
+    const traffic = driveTraffic(c.url, [{ name: 'load', seconds: 5, rps: () => 15 }], { maxRequests: 200 });
+    const result = await traffic.done;
+    expect(result.errors).toBe(0);
+    const cap = c.status().service.capacity;
+    expect(cap.source).toBe('learned');
+    // W = L / λ includes the balancer hop and a loaded machine's delays: near 100 ms, far from 10.
+    expect(cap.serviceTimeMs).toBeGreaterThan(80);
+    expect(cap.serviceTimeMs).toBeLessThan(250);
+    expect(c.loop.last!.observation.capacity?.serviceTimeMs).toBeGreaterThan(80); // the loop sizes with it
+  });
+
+  it('scale-down drains: no request lost; shadow mode decides but does not act', async () => {
+    cluster = await LocalCluster.start({
+      // 4 slots × 1000/400 ms = 10 rps per instance.
+      model: model({ instance: { serviceTimeMs: 400, concurrency: 4 }, replicas: { min: 1, max: 6 } }),
+      run: runSettings({ env: { WORK_MS: 400, CONCURRENCY: 4 }, initialReplicas: 3, shadow: true }),
+      capacitySource: 'spec',
+    });
+    const c = cluster;
+    expect(await waitFor(() => c.supervisor.ready === 3, 10_000)).toBe(true);
+    const pids = c.supervisor.list().map((i) => i.pid!);
+    const traffic = driveTraffic(c.url, [{ name: 'load', seconds: 5, rps: () => 20 }], { maxRequests: 500 });
+    await sleep(2000);
+    const inFlightBefore = c.status().traffic.inFlight;
+    c.supervisor.setDesired(1); // two instances drain with requests in flight
+    const result = await traffic.done;
+    expect(inFlightBefore).toBeGreaterThan(2);
+    expect(result.errors).toBe(0);
+    expect(result.ok).toBe(result.sent);
+    expect(await waitFor(() => c.supervisor.list().length === 1, 10_000)).toBe(true);
+    const gone = pids.filter((p) => !c.supervisor.list().some((i) => i.pid === p));
+    expect(gone).toHaveLength(2);
+    expect(c.supervisor.events().filter((e) => e.type === 'Draining')).toHaveLength(2);
+    // Shadow: 20 rps needs more than 1 instance of 10 rps, the loop says so, and nothing changes.
+    const d = c.loop.last!.decision;
+    expect(d.desired).toBeGreaterThan(1);
+    expect(c.supervisor.desired).toBe(1);
+    expect(c.status().decision?.applied).toBe(false);
+  });
+});

@@ -1,0 +1,163 @@
+// e2e setup for the Kubernetes controller: a REAL kube-apiserver + etcd + kube-controller-manager
+// (scripts/k8s-control-plane.sh, built once from Debian's kubernetes source package and cached), or
+// an existing cluster named by HEADROOM_KUBECONFIG; the HeadroomPolicy CRD applied; one namespace
+// per test file.
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  loadYaml,
+  setHeaderOptions,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { crdManifest, CRD_NAME } from '../../../src/controller/crd.ts';
+
+const SCRIPT = fileURLToPath(new URL('../../../scripts/k8s-control-plane.sh', import.meta.url));
+const K8S_DIR =
+  process.env.HEADROOM_K8S_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'headroom', 'k8s');
+
+export interface Cluster {
+  kubeconfig: string;
+  kc: KubeConfig;
+  /** True when this process's script manages the control plane (so a test may restart the apiserver). */
+  local: boolean;
+}
+
+/** `scripts/k8s-control-plane.sh up` (idempotent; ~4 min the first time, seconds after), or HEADROOM_KUBECONFIG. */
+export async function ensureCluster(): Promise<Cluster> {
+  const external = process.env.HEADROOM_KUBECONFIG;
+  let kubeconfig: string;
+  if (external) kubeconfig = external;
+  else {
+    execFileSync('bash', [SCRIPT, 'up'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 1_200_000 });
+    kubeconfig = join(K8S_DIR, 'run', 'kubeconfig');
+  }
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  await applyCrd(kc);
+  return { kubeconfig, kc, local: !external };
+}
+
+/** Create or update the CRD from src/controller/crd.ts and wait until it is Established. */
+export async function applyCrd(kc: KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  // Through the client's deserializer: its typed model spells x-kubernetes-* keys differently.
+  const body = loadYaml<V1CustomResourceDefinition>(JSON.stringify(crdManifest()));
+  try {
+    const existing = await api.readCustomResourceDefinition({ name: CRD_NAME });
+    await api.replaceCustomResourceDefinition({
+      name: CRD_NAME,
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } },
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+    await api.createCustomResourceDefinition({ body });
+  }
+  for (let i = 0; i < 100; i++) {
+    const crd = await api.readCustomResourceDefinition({ name: CRD_NAME });
+    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await sleep(100);
+  }
+  throw new Error('CRD not established');
+}
+
+export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const name = `${prefix}-${Date.now().toString(36)}`;
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  // Pods (and so ReplicaSets' progress) need the ServiceAccount the controller-manager creates.
+  return name;
+}
+
+export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deleteNamespace({ name })
+    .catch(() => undefined);
+}
+
+export async function createDeployment(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  replicas: number,
+): Promise<void> {
+  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name, labels: { app: name } },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+        },
+      },
+    },
+  });
+}
+
+export async function replicasOf(kc: KubeConfig, namespace: string, name: string): Promise<number> {
+  const d = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name, namespace });
+  return d.spec?.replicas ?? 0;
+}
+
+export async function setReplicas(kc: KubeConfig, namespace: string, name: string, replicas: number): Promise<void> {
+  // A blind merge patch, like `kubectl scale`: kube-controller-manager writes the Deployment too,
+  // so a read-then-replace here would itself meet 409s.
+  await kc
+    .makeApiClient(AppsV1Api)
+    .patchNamespacedDeploymentScale(
+      { name, namespace, body: { spec: { replicas } } },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+}
+
+/** Poll `fn` every `everyMs` until it returns a value that `ok` accepts, or fail after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (ok(last)) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(
+    `timed out waiting for ${what}; last value ${JSON.stringify(last)} ${lastErr ? String(lastErr) : ''}`,
+  );
+}
+
+/** Stop only kube-apiserver (by its PID file) and start it again with the script; returns downtime ms. */
+export async function restartApiserver(downMs: number): Promise<void> {
+  const pid = Number(readFileSync(join(K8S_DIR, 'run', 'kube-apiserver.pid'), 'utf8').trim());
+  process.kill(pid, 'SIGTERM');
+  // It drains for a while after SIGTERM (watches, shutdown delay); after 5 s it is killed outright.
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(pid, i >= 50 ? 'SIGKILL' : 0);
+      await sleep(100);
+    } catch {
+      break;
+    }
+  }
+  await sleep(downMs);
+  execFileSync('bash', [SCRIPT, 'up'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+}

@@ -1,0 +1,98 @@
+// `headroom loadtest` flag parsing and the probe's early failure (pure parts of src/cli/loadtest.ts).
+import { describe, expect, it } from 'vitest';
+import { HeadroomError } from '../../src/core/errors.ts';
+import { parseConfig, probeErrors } from '../../src/cli/loadtest.ts';
+
+const defaults = {
+  sloLatencyMs: '100',
+  sloPercentile: '99',
+  startRps: '10',
+  factor: '1.5',
+  maxRps: '10000',
+  warmup: '2',
+  hold: '5',
+  refine: '3',
+  cooldown: '0.5',
+  maxErrorRate: '1',
+  maxDuration: '300',
+  maxRequests: '1000000',
+  maxInFlight: '512',
+  timeout: '5000',
+  lateMs: '10',
+  probeRequests: '20',
+  method: 'get',
+  header: [] as string[],
+  progress: true,
+};
+
+function problems(fn: () => unknown): ReadonlyArray<{ code: string; path?: string; value?: unknown }> {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof HeadroomError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a HeadroomError');
+}
+
+describe('parseConfig', () => {
+  it('turns the flags into a request template and a search plan', () => {
+    const c = parseConfig('http://127.0.0.1:8080/work?x=1', {
+      ...defaults,
+      header: ['X-Token: a:b', 'accept:  text/plain '],
+      body: '{}',
+      maxErrorRate: '2.5',
+    });
+    expect(c.template.url.href).toBe('http://127.0.0.1:8080/work?x=1');
+    expect(c.template.method).toBe('GET');
+    // Header values keep their own colons; names are lower-cased, values trimmed.
+    expect(c.template.headers).toEqual({ 'x-token': 'a:b', accept: 'text/plain' });
+    expect(c.template.body).toBe('{}');
+    expect(c.plan.errorRateLimit).toBeCloseTo(0.025, 12);
+    expect(c.plan.slo).toEqual({ latencyMs: 100, percentile: 99 });
+    expect(c.connections).toBe(512); // defaults to --max-in-flight
+  });
+
+  it('reports every bad flag at once, naming flag and value', () => {
+    const ps = problems(() =>
+      parseConfig('http://127.0.0.1/', {
+        ...defaults,
+        sloLatencyMs: '0',
+        factor: '1',
+        refine: '2.5',
+        maxInFlight: 'NaN',
+        header: ['no colon here'],
+      }),
+    );
+    expect(ps.map((p) => p.path)).toEqual(['--slo-latency-ms', '--factor', '--refine', '--max-in-flight', '--header']);
+    expect(ps.every((p) => p.code === 'HR_USAGE')).toBe(true);
+    expect(ps[2]?.value).toBe('2.5');
+  });
+
+  it('rejects --start-rps above --max-rps and non-HTTP URLs', () => {
+    expect(problems(() => parseConfig('http://h/', { ...defaults, startRps: '500', maxRps: '100' }))[0]?.path).toBe(
+      '--start-rps',
+    );
+    expect(problems(() => parseConfig('tcp://h:1', defaults))[0]?.code).toBe('HR_LOADTEST_TARGET');
+    expect(problems(() => parseConfig('not a url', defaults))[0]?.code).toBe('HR_LOADTEST_TARGET');
+  });
+});
+
+describe('probeErrors', () => {
+  const probe = (statuses: Record<string, number>) => ({ meanMs: 1, samples: 20, firstMs: 2, statuses });
+
+  it('fails fast when every probe response is an HTTP error', () => {
+    const e404 = probeErrors(probe({ '404': 21 }), 0.01);
+    expect(e404?.code).toBe('HR_LOADTEST_ERROR_RATE');
+    expect(e404?.message).toContain('HTTP 404: 21');
+    expect(e404?.message).toContain('check the URL');
+    const e5xx = probeErrors(probe({ '500': 20, '404': 1 }), 0.01);
+    expect(e5xx?.message).toContain('http-5xx');
+  });
+
+  it('lets the run go on when some probe response succeeded, or errors are allowed', () => {
+    expect(probeErrors(probe({ '500': 20, '200': 1 }), 0.01)).toBeUndefined();
+    expect(probeErrors(probe({ '503': 21 }), 1)).toBeUndefined();
+    expect(probeErrors(probe({ '302': 21 }), 0.01)).toBeUndefined();
+  });
+});

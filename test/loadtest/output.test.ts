@@ -1,0 +1,138 @@
+// Output formatting: the --json result, the capacity profile, step lines, the table, the HTML report.
+import { describe, expect, it } from 'vitest';
+import { capacityProfileSchema } from '../../src/spec/profile.ts';
+import { buildProfile, buildResult, renderTable, stepLine, summaryLines } from '../../src/loadtest/output.ts';
+import { loadReportAssets, renderReport } from '../../src/loadtest/report.ts';
+import type { SearchResult, StepResult } from '../../src/loadtest/search.ts';
+
+function stepResult(targetRps: number, achievedRps: number, p99: number, sloMet: boolean): StepResult {
+  return {
+    phase: 'step',
+    targetRps,
+    achievedRps,
+    sent: Math.round(targetRps * 2),
+    completed: Math.round(targetRps * 2),
+    errors: 0,
+    dropped: 0,
+    late: 1,
+    warmupS: 0.5,
+    holdS: 2,
+    latencyMs: { p50: 20.123456, p90: 21, p99, p999: p99 + 1, max: p99 + 2 },
+    meanMs: 20.5,
+    sloLatencyMs: p99,
+    sloMet,
+    errorRate: 0,
+    errorKinds: {},
+    statusCounts: { '200': Math.round(targetRps * 2) },
+    ...(sloMet ? {} : { breach: 'latency' as const }),
+  };
+}
+
+const search: SearchResult = {
+  steps: [stepResult(100, 99.5, 30, true), stepResult(156.25, 155, 40, true), stepResult(244.140625, 190, 900, false)],
+  kneeRps: 156.25,
+  firstBadRps: 244.140625,
+  stopReason: 'slo',
+  partial: false,
+  refineCut: false,
+  requestsSent: 1200,
+  elapsedS: 9.87654,
+};
+
+const base = {
+  target: 'http://127.0.0.1:8080/work',
+  method: 'GET',
+  measuredAt: new Date('2026-11-25T12:00:00Z'),
+  slo: { latencyMs: 100, percentile: 99 },
+  errorRateLimit: 0.01,
+  search,
+  fit: {
+    serviceTimeMs: 20.0123456,
+    concurrency: 4,
+    capacityRps: 199.876,
+    method: 'saturation' as const,
+    predictedKneeRps: 167.9,
+  },
+  probe: { meanMs: 21.2345, samples: 20, statuses: { '200': 21 }, firstMs: 3 },
+};
+
+describe('buildResult (--json)', () => {
+  it('carries the knee, the fit and the steps, rounded', () => {
+    const r = buildResult(base);
+    expect(r.kneeRps).toBe(156.25);
+    expect(r.firstBadRps).toBe(244.14);
+    expect(r.serviceTimeMs).toBe(20.012);
+    expect(r.concurrency).toBe(4);
+    expect(r.steps).toHaveLength(3);
+    expect(r.steps[0]!.latencyMs.p50).toBe(20.123);
+    expect(r.measuredAt).toBe('2026-11-25T12:00:00.000Z');
+    expect(r.elapsedS).toBe(9.88);
+  });
+  it('null fit fields when there is no fit', () => {
+    const r = buildResult({ ...base, fit: undefined });
+    expect(r.serviceTimeMs).toBeNull();
+    expect(buildProfile(r)).toBeUndefined();
+  });
+});
+
+describe('buildProfile', () => {
+  it('is a valid capacity profile with only the profile fields per step', () => {
+    const p = buildProfile(buildResult(base))!;
+    expect(capacityProfileSchema.parse(p)).toEqual(p);
+    expect(p.kind).toBe('headroom.dev/capacity-profile/v1');
+    expect(p.kneeRps).toBe(156.25);
+    expect(p.concurrency).toBe(4);
+    expect(p.steps[0]).not.toHaveProperty('errorKinds');
+    expect(p.steps[0]!.meanMs).toBe(20.5);
+    expect(p.partial).toBeUndefined();
+  });
+  it('marks a partial run', () => {
+    const p = buildProfile(buildResult({ ...base, search: { ...search, partial: true, stopReason: 'aborted' } }))!;
+    expect(p.partial).toBe(true);
+  });
+});
+
+describe('stepLine', () => {
+  it('is one JSON object per line', () => {
+    const line = stepLine(search.steps[2]!, 2);
+    expect(line).not.toContain('\n');
+    const o = JSON.parse(line) as Record<string, unknown>;
+    expect(o).toMatchObject({ event: 'step', index: 2, targetRps: 244.14, sloMet: false, breach: 'latency' });
+  });
+});
+
+describe('renderTable', () => {
+  it('has one row per step, marks the failing step, and prints the knee and the fit', () => {
+    const text = renderTable(buildResult(base));
+    expect(text).toContain('244.1');
+    expect(text).toContain('FAIL latency');
+    expect(text.match(/│ ok/g)).toHaveLength(2);
+    expect(text).toContain('knee: 156.3 rps (first failing rate 244.1 rps); stopped by slo');
+    expect(text).toContain('serviceTimeMs 20.012, concurrency 4');
+  });
+  it('says when the knee is only a lower bound', () => {
+    const r = buildResult({ ...base, search: { ...search, partial: true, stopReason: 'max-duration' } });
+    expect(summaryLines(r).join('\n')).toContain('PARTIAL');
+  });
+});
+
+describe('renderReport', () => {
+  const assets = loadReportAssets();
+  it('inlines uPlot and the data; no external resources', () => {
+    const html = renderReport(buildResult(base), assets);
+    expect(html).toContain(assets.uplotJs.slice(0, 200));
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+    expect(html).toContain('"p999":[31,41,901]');
+    expect(html).toContain('id="knee">156.25<');
+    expect(html).not.toContain('PARTIAL');
+  });
+  it('escapes the target and cannot be broken out of by data', () => {
+    const html = renderReport(buildResult({ ...base, target: 'http://x/</script><b>"&' }), assets);
+    expect(html).toContain('http://x/&lt;/script&gt;&lt;b&gt;&quot;&amp;');
+    expect(html).not.toContain('</script><b>');
+  });
+  it('shows the partial banner', () => {
+    const r = buildResult({ ...base, search: { ...search, partial: true, stopReason: 'aborted' } });
+    expect(renderReport(r, assets)).toContain('PARTIAL RESULT');
+  });
+});

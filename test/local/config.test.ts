@@ -1,0 +1,120 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { HeadroomError } from '../../src/core/errors.ts';
+import { loadRunConfig } from '../../src/local/config.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'headroom-run-'));
+const SERVICE = `services:
+  - name: web
+    instance: { serviceTimeMs: 20, concurrency: 2, cpu: 250m, memory: 64Mi }
+`;
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function problemsOf(path: string) {
+  try {
+    loadRunConfig(path);
+  } catch (e) {
+    expect(e).toBeInstanceOf(HeadroomError);
+    return (e as HeadroomError).problems;
+  }
+  throw new Error('expected an error');
+}
+
+describe('run: section', () => {
+  it('the shipped example parses, with `node` mapped to the running Node.js and cwd to its folder', () => {
+    const example = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
+    const cfg = loadRunConfig(example);
+    expect(cfg.model.name).toBe('web');
+    expect(cfg.run.command[0]).toBe(process.execPath);
+    expect(cfg.run.cwd).toBe(fileURLToPath(new URL('../../examples', import.meta.url)));
+    expect(cfg.run.tickSeconds).toBeLessThanOrEqual(1);
+    expect(cfg.model.behavior.scaleDown.stabilizationSeconds).toBe(15);
+    expect(cfg.capacitySource).toBe('spec');
+  });
+
+  it('fills defaults', () => {
+    const cfg = loadRunConfig(file('min.yaml', `${SERVICE}run: { command: [./svc, --flag] }\n`));
+    expect(cfg.run).toMatchObject({
+      command: ['./svc', '--flag'],
+      healthPath: '/healthz',
+      host: '127.0.0.1',
+      port: 8080,
+      statusPort: 9090,
+      tickSeconds: 1,
+      shadow: false,
+      stableWindowSeconds: 60,
+    });
+  });
+
+  it('env values may be numbers; they become strings', () => {
+    const cfg = loadRunConfig(file('env.yaml', `${SERVICE}run: { command: [x], env: { WORK_MS: 50, DEBUG: true } }\n`));
+    expect(cfg.run.env).toEqual({ WORK_MS: '50', DEBUG: 'true' });
+  });
+
+  it('names file, key, value and allowed range', () => {
+    const p = file(
+      'bad.yaml',
+      `${SERVICE}run: { command: [x], port: 70000, tickSeconds: 5, healthPath: healthz, colour: red }\n`,
+    );
+    const problems = problemsOf(p);
+    const byPath = Object.fromEntries(problems.map((q) => [q.path, q]));
+    expect(byPath['run.port']).toMatchObject({ code: 'HR_SPEC_INVALID', file: p, value: 70000, allowed: '<= 65535' });
+    expect(byPath['run.tickSeconds']).toMatchObject({ value: 5, allowed: '<= 1' });
+    expect(byPath['run.healthPath']?.value).toBe('healthz');
+    expect(problems.some((q) => q.message.includes('colour'))).toBe(true);
+  });
+
+  it('a missing run section or command is an error', () => {
+    expect(problemsOf(file('none.yaml', SERVICE))[0]).toMatchObject({ path: 'run', code: 'HR_SPEC_INVALID' });
+    expect(problemsOf(file('nocmd.yaml', `${SERVICE}run: { port: 1 }\n`))[0]).toMatchObject({ path: 'run.command' });
+  });
+
+  it('several services need run.service naming one of them', () => {
+    const two = `${SERVICE}  - name: api\n    instance: { serviceTimeMs: 10 }\n`;
+    expect(problemsOf(file('two.yaml', `${two}run: { command: [x] }\n`))[0]).toMatchObject({
+      path: 'run.service',
+      allowed: 'one of web, api',
+    });
+    expect(problemsOf(file('two-bad.yaml', `${two}run: { command: [x], service: db }\n`))[0]).toMatchObject({
+      path: 'run.service',
+      value: 'db',
+    });
+    expect(loadRunConfig(file('two-ok.yaml', `${two}run: { command: [x], service: api }\n`)).model.name).toBe('api');
+  });
+
+  it('the same port twice is an error', () => {
+    expect(
+      problemsOf(file('ports.yaml', `${SERVICE}run: { command: [x], port: 8000, statusPort: 8000 }\n`))[0],
+    ).toMatchObject({
+      path: 'run.statusPort',
+      value: 8000,
+    });
+  });
+
+  it('takes the spec’s alerts: section (validated the same way), or the default rules without one', () => {
+    const plain = loadRunConfig(file('plain.yaml', `${SERVICE}run: { command: [x] }\n`));
+    expect(plain.alerts.rules.length).toBeGreaterThan(0);
+    expect(plain.alerts.receivers).toEqual([]);
+    const custom = loadRunConfig(
+      file(
+        'alerts.yaml',
+        `${SERVICE}run: { command: [x], token: abc }\nalerts:\n  defaults: false\n  rules: [{ name: Few, metric: service.ready, op: '<', threshold: 2 }]\n`,
+      ),
+    );
+    expect(custom.alerts.rules.map((r) => r.name)).toEqual(['Few']);
+    expect(custom.run.token).toBe('abc');
+    const bad = problemsOf(
+      file('bad-alerts.yaml', `${SERVICE}run: { command: [x] }\nalerts: { rules: [{ name: X }] }\n`),
+    );
+    expect(bad[0]?.file).toContain('bad-alerts.yaml');
+    expect(bad[0]?.path).toMatch(/^alerts\.rules/);
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { RequestWindows } from '../../src/adapters/metrics/proxy/windows.ts';
+
+function fake(startMs = 1_000_000) {
+  let now = startMs;
+  const w = new RequestWindows({ stableSeconds: 60, burstSeconds: 6 }, () => now);
+  return {
+    w,
+    at: (ms: number) => {
+      now = startMs + ms;
+    },
+  };
+}
+
+describe('RequestWindows (1 s buckets, stable and burst windows)', () => {
+  it('has no data in its first 0.5 s, then a real 0 rate', () => {
+    const { w, at } = fake();
+    at(400);
+    expect(w.snapshot().stable).toBeUndefined();
+    at(1000);
+    expect(w.snapshot().stable?.arrivalRps).toBe(0);
+    expect(w.snapshot().stable?.latency).toBeNull();
+  });
+
+  it('rates: 10 rps for 60 s then 40 rps for 6 s → burst 40, stable 13', () => {
+    const { w, at } = fake();
+    let t = 0;
+    for (let s = 0; s < 66; s++) {
+      const rate = s < 60 ? 10 : 40;
+      for (let k = 0; k < rate; k++) {
+        at((t = s * 1000 + (k * 1000) / rate));
+        w.arrive();
+        w.complete(20, true);
+      }
+    }
+    at(65_999); // the last ms of second 65: windows are the newest 60 and 6 one-second buckets
+    void t;
+    const snap = w.snapshot();
+    expect(snap.burst!.arrivalRps).toBeCloseTo(40, 1);
+    // Stable: seconds 6…65 = 54 s at 10 + 6 s at 40 = 780 requests / 60 s = 13.
+    expect(snap.stable!.arrivalRps).toBeCloseTo(13, 2);
+    expect(snap.totals.arrivals).toBe(600 + 240);
+    expect(snap.stable!.latency!.p50Ms).toBeCloseTo(20, 1);
+  });
+
+  it('concurrency is the time-weighted number in flight', () => {
+    const { w, at } = fake();
+    // 3 in flight from 0 to 500 ms, 1 from 500 to 1000 ms → 3·0.5 + 1·0.5 = 2 over the second.
+    at(0);
+    w.arrive();
+    w.arrive();
+    w.arrive();
+    at(500);
+    w.complete(500, true);
+    w.complete(500, true);
+    at(999);
+    const s = w.stats(1_000_999, 1)!;
+    expect(s.meanConcurrency).toBeCloseTo(2, 2);
+    expect(w.currentInFlight).toBe(1);
+  });
+
+  it('counts errors and their ratio; old buckets expire after an idle spell', () => {
+    const { w, at } = fake();
+    at(100);
+    for (let k = 0; k < 4; k++) w.arrive();
+    w.complete(5, true);
+    w.complete(5, true);
+    w.complete(5, false);
+    w.complete(5, true);
+    at(1000);
+    expect(w.snapshot().burst!.errorRatio).toBeCloseTo(0.25, 5);
+    at(3_600_000); // an hour later
+    const s = w.snapshot();
+    expect(s.stable!.arrivalRps).toBe(0);
+    expect(s.stable!.latency).toBeNull();
+    expect(s.totals).toEqual({ arrivals: 4, completions: 4, errors: 1 });
+  });
+
+  it('rejects a burst window longer than the stable window', () => {
+    expect(() => new RequestWindows({ stableSeconds: 5, burstSeconds: 6 }, () => 0)).toThrow(/burstSeconds/);
+  });
+});

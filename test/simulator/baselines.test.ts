@@ -1,0 +1,124 @@
+// Each baseline on a step trace reproduces its documented behaviour (../shared/anchors.md): the HPA's
+// 300-s scale-down window and rate limits, the KPA's panic mode and halving limit, KEDA's 30-s poll.
+// Service: 20 ms, concurrency 4 → 200 rps per instance; at target 70 % one instance carries 140 rps.
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../../src/simulator/engine.ts';
+import { hpaPolicy } from '../../src/simulator/policies/hpa.ts';
+import { KEDA_POLLING_SECONDS, kedaPolicy } from '../../src/simulator/policies/keda.ts';
+import { KPA, kpaPolicy } from '../../src/simulator/policies/kpa.ts';
+import type { OnlinePolicy } from '../../src/simulator/policies/types.ts';
+import { stepTrace, type Trace } from '../../src/simulator/trace.ts';
+import { service } from './helpers.ts';
+
+const m = service({ startupSeconds: 30 });
+
+/** The count asked for at every policy tick, with the ready count the tick saw. */
+function ticks(trace: Trace, policy: OnlinePolicy): Array<{ t: number; desired: number; ready: number }> {
+  const out: Array<{ t: number; desired: number; ready: number }> = [];
+  simulate(trace, m, policy, { onTick: (t, view, desired) => out.push({ t, desired, ready: view.readyReplicas }) });
+  return out;
+}
+
+const at = (xs: Array<{ t: number; desired: number }>, t: number): number | undefined =>
+  [...xs].reverse().find((x) => x.t <= t)?.desired;
+
+describe('hpa (autoscaling/v2 defaults)', () => {
+  // 1,000 rps for 10 min, then 200 rps: 1,000 / 140 → 8 pods, 200 / 140 → 2 pods.
+  const drop = 600;
+  const trace = stepTrace([
+    [drop, 1000],
+    [900, 200],
+  ]);
+  const d = ticks(trace, hpaPolicy({ model: m, scrapeSeconds: 15, target: 0.7 }));
+
+  it('settles at ceil(1,000 / 140) = 8 before the drop', () => {
+    expect(at(d, drop - 1)).toBe(8);
+  });
+
+  it('holds 8 for the 300-s scale-down window after the drop, then goes to 2 in one step', () => {
+    // The metric shows the drop 15–30 s late; the last high recommendation then stays 300 s in the window.
+    for (const x of d) if (x.t >= drop && x.t <= drop + 300) expect(x.desired).toBe(8);
+    const firstDown = d.find((x) => x.t > drop && x.desired < 8);
+    expect(firstDown).toBeDefined();
+    expect(firstDown?.t).toBeGreaterThan(drop + 300);
+    expect(firstDown?.t).toBeLessThanOrEqual(drop + 300 + 45);
+    expect(firstDown?.desired).toBe(2); // 100 % per 15 s allows the whole step
+  });
+
+  it('scale-up never exceeds max(+4 pods, +100 %) per 15 s', () => {
+    const up = ticks(
+      stepTrace([
+        [120, 100],
+        [600, 2600],
+      ]),
+      hpaPolicy({ model: m, scrapeSeconds: 15, target: 0.7 }),
+    );
+    let prev = up[0]?.desired ?? 1;
+    for (const x of up) {
+      expect(x.desired).toBeLessThanOrEqual(Math.max(prev + 4, prev * 2));
+      prev = x.desired;
+    }
+    expect(at(up, 719)).toBe(19); // ceil(2,600 / 140)
+  });
+});
+
+describe('kpa (Knative defaults)', () => {
+  // 200 rps (2 pods at 2.8 in flight each), then 1,000 rps from t = 300: the 6-s panic window sees
+  // the jump long before the 60-s stable window does.
+  const step = 300;
+  const trace = stepTrace([
+    [step, 200],
+    [300, 1000],
+    [400, 150],
+  ]);
+  const d = ticks(trace, kpaPolicy({ model: m, scrapeSeconds: 15, target: 0.7 }));
+
+  it('panics: at least doubles within one panic window of the step', () => {
+    const before = at(d, step - 1) ?? 0;
+    expect(before).toBeGreaterThan(0);
+    const soon = d.filter((x) => x.t > step && x.t <= step + KPA.panicWindowSeconds + 2 * KPA.tickSeconds);
+    expect(Math.max(...soon.map((x) => x.desired))).toBeGreaterThanOrEqual(2 * before);
+    // The stable window alone would still average mostly the old rate here.
+  });
+
+  it('never scales down during the panic, then at most halves the ready pods per tick', () => {
+    const fall = 2 * step; // demand drops to 150 rps
+    // Panic lasts at least one stable window after its first trigger.
+    let peak = 0;
+    for (const x of d.filter((y) => y.t > step && y.t <= step + KPA.stableWindowSeconds)) {
+      expect(x.desired).toBeGreaterThanOrEqual(peak);
+      peak = Math.max(peak, x.desired);
+    }
+    for (const x of d.filter((y) => y.t > fall)) {
+      expect(x.desired).toBeGreaterThanOrEqual(Math.floor(Math.max(1, x.ready) / KPA.maxScaleDownRate));
+    }
+    expect(at(d, fall + 399)).toBeLessThan(at(d, fall - 1) ?? 0);
+  });
+});
+
+describe('keda (HPA fed by a polled request rate)', () => {
+  const step = 310; // not on a polling boundary
+  const trace = stepTrace([
+    [step, 200],
+    [600, 1000],
+  ]);
+  const d = ticks(trace, kedaPolicy({ model: m, scrapeSeconds: 15, target: 0.7 }));
+
+  it('scales up only on polls every 30 s, to ceil(1,000 / 140) = 8', () => {
+    let prev = d[0]?.desired ?? 0;
+    const ups: number[] = [];
+    for (const x of d) {
+      if (x.desired > prev) ups.push(x.t);
+      prev = x.desired;
+    }
+    expect(ups.length).toBeGreaterThan(0);
+    for (const t of ups) expect(t % KEDA_POLLING_SECONDS).toBe(0);
+    expect(at(d, step + 599)).toBe(8);
+  });
+
+  it('sees the step only at the first poll after it is scraped (no sooner than 15 s late)', () => {
+    const first = d.find((x) => x.t > step && x.desired > (at(d, step) ?? 0));
+    expect(first?.t).toBeGreaterThanOrEqual(step + 15);
+    expect((first?.t ?? 0) % KEDA_POLLING_SECONDS).toBe(0);
+  });
+});

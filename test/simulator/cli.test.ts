@@ -1,0 +1,96 @@
+// `headroom simulate` as a user runs it (a real process): table, --json shape, --report file, and
+// bad input exiting 2 with a coded message and nothing written.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'headroom-sim-'));
+const spec = join(dir, 'spec.yaml');
+writeFileSync(
+  spec,
+  `services:
+  - name: api
+    demand: { rps: 1000 }
+    instance: { serviceTimeMs: 20, concurrency: 4 }
+    slo: { latencyMs: 100, percentile: 99 }
+    replicas: { min: 1, max: 100 }
+simulate: { startupSeconds: 30 }
+`,
+);
+// One hour at 1-min rows: a quiet half hour, then triple the demand.
+const trace = join(dir, 'trace.csv');
+const rows = ['t_seconds,rps'];
+for (let m = 0; m < 60; m++) rows.push(`${m * 60},${m < 30 ? 100 + (m % 3) * 10 : 330 + (m % 4) * 10}`);
+writeFileSync(trace, `${rows.join('\n')}\n`);
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'simulate', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
+  it('--json gives every policy with cost and violations; the oracle is the cheapest without violations', () => {
+    const r = cli(['--trace', trace, '--spec', spec, '--peak', '2000', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      trace: { peakRps: number; seconds: number };
+      policies: Array<{
+        policy: string;
+        replicaSeconds: number;
+        sloViolationSeconds: number;
+        violationFraction: number;
+        costVsOracle: number;
+      }>;
+    };
+    expect(out.trace.peakRps).toBeCloseTo(2000);
+    expect(out.trace.seconds).toBe(3600);
+    expect(out.policies.map((p) => p.policy)).toEqual(['headroom', 'hpa', 'kpa', 'keda', 'static', 'oracle']);
+    const oracle = out.policies.find((p) => p.policy === 'oracle');
+    expect(oracle?.sloViolationSeconds).toBe(0);
+    expect(oracle?.costVsOracle).toBe(1);
+    for (const p of out.policies) {
+      expect(p.replicaSeconds).toBeGreaterThanOrEqual(oracle?.replicaSeconds ?? Infinity);
+      expect(p.violationFraction).toBeCloseTo(p.sloViolationSeconds / 3600, 6);
+      expect(p.costVsOracle).toBeCloseTo(p.replicaSeconds / (oracle?.replicaSeconds ?? 1), 5);
+    }
+  });
+
+  it('prints a table and writes the HTML report with the shared chart code', () => {
+    const report = join(dir, 'r.html');
+    const r = cli(['--trace', trace, '--spec', spec, '--policy', 'headroom', '--policy', 'oracle', '--report', report]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/headroom\s*│/);
+    expect(r.stdout).toMatch(/oracle\s*│/);
+    expect(r.stdout).not.toMatch(/hpa@/);
+    const html = readFileSync(report, 'utf8');
+    expect(html).toContain('window.HeadroomCharts');
+    expect(html).toContain('demandCapacityChart(');
+  });
+
+  it('bad input exits 2 with a coded message and writes nothing', () => {
+    const report = join(dir, 'never.html');
+    const bad: Array<[string[], RegExp]> = [
+      [['--trace', trace, '--spec', spec, '--peak', '-5', '--report', report], /HR_USAGE.*--peak/],
+      [['--trace', trace, '--spec', spec, '--startup', '1.5', '--report', report], /HR_USAGE.*--startup/],
+      [['--trace', join(dir, 'missing.csv'), '--spec', spec, '--report', report], /HR_FILE_READ/],
+      [['--trace', spec, '--spec', spec, '--report', report], /HR_TRACE_INVALID/],
+      [['--trace', trace, '--spec', spec, '--service', 'nope', '--report', report], /HR_USAGE.*--service/],
+      [['--trace', trace, '--spec', spec, '--policy', 'magic', '--report', report], /magic/],
+    ];
+    for (const [args, msg] of bad) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stdout).toBe('');
+    }
+    expect(existsSync(report)).toBe(false);
+  });
+});

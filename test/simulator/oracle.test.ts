@@ -1,0 +1,83 @@
+// The oracle on hand-made traces, against counts worked out by hand. Service: 200 rps per instance,
+// no SLO, so a second violates iff demand ≥ N × 200: 450 rps needs 3, 1,050 needs 6, 1,500 needs 8.
+import { describe, expect, it } from 'vitest';
+import { minInstancesForSlo } from '../../src/core/pool.ts';
+import { CapacityTable } from '../../src/simulator/capacity.ts';
+import { simulate } from '../../src/simulator/engine.ts';
+import { oraclePolicy, oracleSchedule } from '../../src/simulator/policies/oracle.ts';
+import { stepTrace } from '../../src/simulator/trace.ts';
+import { benchService, service } from './helpers.ts';
+
+describe('oracle', () => {
+  const m = service({ startupSeconds: 30 });
+  const table = new CapacityTable(m);
+
+  it('constant 450 rps: 3 instances all along, cost 3 × T', () => {
+    const trace = stepTrace([[200, 450]]);
+    const r = simulate(trace, m, oraclePolicy());
+    expect(r.peakReplicas).toBe(3);
+    expect(r.replicaSeconds).toBe(3 * 200);
+    expect(r.sloViolationSeconds).toBe(0);
+  });
+
+  it('step 450 → 1,050 rps at t = 100 with 30-s startup: 6 from t = 70 (started 30 s early)', () => {
+    const trace = stepTrace([
+      [100, 450],
+      [100, 1050],
+    ]);
+    const s = oracleSchedule(trace.rps, table, m);
+    expect(s[69]).toBe(3);
+    expect(s[70]).toBe(6);
+    expect(s[199]).toBe(6);
+    const r = simulate(trace, m, oraclePolicy());
+    // 70 s × 3 + 130 s × 6 = 210 + 780 = 990 instance-seconds, starting ones included.
+    expect(r.replicaSeconds).toBe(990);
+    expect(r.sloViolationSeconds).toBe(0);
+  });
+
+  it('a 1-s spike to 1,500 rps at t = 100: 8 instances over [70, 100], 3 elsewhere', () => {
+    const trace = stepTrace([
+      [100, 450],
+      [1, 1500],
+      [99, 450],
+    ]);
+    const s = oracleSchedule(trace.rps, table, m);
+    expect([s[69], s[70], s[100], s[101]]).toEqual([3, 8, 8, 3]);
+    const r = simulate(trace, m, oraclePolicy());
+    // 31 s × 8 + 169 s × 3 = 248 + 507 = 755.
+    expect(r.replicaSeconds).toBe(755);
+    expect(r.sloViolationSeconds).toBe(0);
+  });
+
+  it('two spikes closer than the startup share instances (kept, not restarted)', () => {
+    const trace = stepTrace([
+      [100, 450],
+      [1, 1500],
+      [20, 450],
+      [1, 1500],
+      [78, 450],
+    ]);
+    const s = oracleSchedule(trace.rps, table, m);
+    // The second spike at t = 121 needs its instances from t = 91, while the first still runs them.
+    for (let t = 70; t <= 121; t++) expect(s[t]).toBe(8);
+    expect(s[122]).toBe(3);
+  });
+
+  it('with an SLO, the constant count equals the core sizing (minInstancesForSlo)', () => {
+    const b = benchService();
+    const trace = stepTrace([[120, 1500]]);
+    const r = simulate(trace, b, oraclePolicy());
+    const want = minInstancesForSlo(
+      { demandRps: 1500, serviceTimeMs: 20, concurrency: 4, loadBalancing: 'leastRequests' },
+      { latencyMs: 100, percentile: 99 },
+    );
+    expect(want.ok).toBe(true);
+    expect(r.peakReplicas).toBe(want.ok ? want.instances : -1);
+    expect(r.sloViolationSeconds).toBe(0);
+  });
+
+  it('respects replicas.min', () => {
+    const r = simulate(stepTrace([[50, 0]]), service({ replicas: { min: 2, max: 10 } }), oraclePolicy());
+    expect(r.replicaSeconds).toBe(100);
+  });
+});

@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HeadroomError } from '../../src/core/errors.ts';
+import { loadTraceFile, parseTraceCsv, rescaleToPeak, stepTrace, tracePeak } from '../../src/simulator/trace.ts';
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof HeadroomError ? `${err.code} ${err.problems[0]?.path ?? ''}` : String(err);
+  }
+  return undefined;
+}
+
+describe('traces', () => {
+  it('expands rows to one value per second, each rate holding until the next row', () => {
+    const t = parseTraceCsv('t_seconds,rps\n0,10\n3,20\n6,5\n');
+    // The last row holds for the usual row interval (3 s).
+    expect([...t.rps]).toEqual([10, 10, 10, 20, 20, 20, 5, 5, 5]);
+    expect(t.rowSeconds).toBe(3);
+  });
+
+  it('skips blank lines and comments, accepts CRLF', () => {
+    const t = parseTraceCsv('# made by hand\r\nt_seconds,rps\r\n\r\n0,1\r\n2,3\r\n');
+    expect([...t.rps]).toEqual([1, 1, 3, 3]);
+  });
+
+  it('rescales to a peak without changing the shape', () => {
+    const t = rescaleToPeak(
+      stepTrace([
+        [2, 5],
+        [1, 20],
+        [1, 10],
+      ]),
+      2000,
+    );
+    expect([...t.rps]).toEqual([500, 500, 2000, 1000]);
+    expect(tracePeak(t)).toBe(2000);
+  });
+
+  it('rejects malformed traces with a stable code and the line', () => {
+    expect(code(() => parseTraceCsv('time,rate\n0,1\n', 'x.csv'))).toBe('HR_TRACE_INVALID line 1');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n5,1\n'))).toBe('HR_TRACE_INVALID line 2');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,1\n0,2\n'))).toBe('HR_TRACE_INVALID line 3');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,1\n60,-2\n'))).toBe('HR_TRACE_INVALID line 3');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,abc\n'))).toBe('HR_TRACE_INVALID line 2');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,1,2\n'))).toBe('HR_TRACE_INVALID line 2');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n'))).toBe('HR_TRACE_INVALID line 2');
+    expect(code(() => parseTraceCsv(''))).toBe('HR_TRACE_INVALID line 1');
+    expect(code(() => loadTraceFile('/nonexistent/trace.csv'))).toBe('HR_FILE_READ ');
+  });
+
+  it('loads the shipped traces: 7 days at 60 s and 300 s rows', () => {
+    for (const [name, row] of [
+      ['worldcup98_may25_week', 60],
+      ['nasa_kennedy_jul1995_week', 60],
+      ['azurevm2019_cpu_week', 300],
+    ] as const) {
+      const t = loadTraceFile(new URL(`../../traces/${name}.csv`, import.meta.url).pathname);
+      expect(t.rps.length).toBe(7 * 86400);
+      expect(t.rowSeconds).toBe(row);
+    }
+  });
+
+  it('reads a file from disk', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hr-trace-'));
+    const f = join(dir, 't.csv');
+    writeFileSync(f, 't_seconds,rps\n0,4\n10,8\n');
+    expect(loadTraceFile(f).rps.length).toBe(20);
+  });
+});
