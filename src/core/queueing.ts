@@ -94,10 +94,10 @@ export function meanResponseTime(q: MmcQueue): number {
  * The response-time percentile: the t with P(T ≤ t) = p, p in (0, 1). Infinity when unstable.
  * Bisection on a monotone tail, to a relative precision of 1e-9.
  */
-export function responsePercentile(q: MmcQueue, p: number): number {
+export function responsePercentile(q: MmcQueue, p: number, waitProbability?: number): number {
   if (!isStable(q)) return Infinity;
   if (p <= 0) return 0;
-  const c = erlangC(q.servers, offeredLoad(q));
+  const c = waitProbability ?? erlangC(q.servers, offeredLoad(q));
   const target = 1 - p;
   let hi = 1 / q.serviceRate;
   while (responseExceedance(q, hi, c) > target) hi *= 2;
