@@ -11,11 +11,11 @@ function load(file: string | undefined): AlertConfig {
 }
 
 export function register(program: Command): void {
-  const alerts = program.command('alerts').description('Alert rules: export them for Prometheus, check a rules file.');
+  const alerts = program.command('alerts').description('alert rules: export them for Prometheus, check a rules file');
 
   alerts
     .command('export')
-    .description('Print the alert rules (built-in and --rules FILE) as Prometheus alerting rules or a PrometheusRule.')
+    .description('print the alert rules (built-in and --rules FILE) as Prometheus alerting rules or a PrometheusRule')
     .addOption(
       new Option('--format <format>', 'output format').choices(['prometheus', 'prometheusrule']).default('prometheus'),
     )
@@ -54,7 +54,7 @@ export function register(program: Command): void {
 
   alerts
     .command('check')
-    .description('Validate a rules file (alerts: rules, receivers, route) and list what it defines.')
+    .description('validate a rules file (alerts: rules, receivers, route) and list what it defines')
     .requiredOption('--rules <file>', 'YAML file with a top-level alerts: section')
     .option('--resolve-secrets', 'also read every passwordEnv/passwordFile/tokenEnv/... (values are not printed)')
     .action((o: { rules: string; resolveSecrets?: boolean }) => {

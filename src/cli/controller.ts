@@ -33,7 +33,7 @@ interface Options {
 export function register(program: Command): void {
   program
     .command('controller')
-    .description('Run the Kubernetes controller: size HeadroomPolicy targets from Prometheus demand')
+    .description('run the Kubernetes controller: size HeadroomPolicy targets from Prometheus demand')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--namespace <ns>', 'watch only this namespace (default: all namespaces)')
     .option('--prometheus <url>', 'Prometheus base URL', process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090')

@@ -64,7 +64,7 @@ export function register(program: Command): void {
   program
     .command('loadtest')
     .description(
-      'Measure one instance: open-loop stepped load until the SLO breaks, fit serviceTimeMs/concurrency, write a capacity profile for `plan`.',
+      'measure one instance: open-loop stepped load until the SLO breaks, fit serviceTimeMs/concurrency, write a capacity profile for `plan`',
     )
     .argument('<url>', 'target URL (http:// or https://), e.g. http://127.0.0.1:8080/work')
     .requiredOption('--slo-latency-ms <ms>', 'latency SLO in milliseconds')
