@@ -1,8 +1,8 @@
 // The self-contained HTML report: uPlot's JS and CSS are inlined from node_modules (no network),
 // with a latency-vs-rate plot (p50/p90/p99/p99.9 and the SLO line), achieved-vs-asked throughput,
 // the knee, the fit and the step table.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { assetText } from '../server/dashboard/assets.ts';
+import { escapeHtml as esc, inlineCode as inline, scriptJson } from '../server/html.ts';
 import type { LoadtestResult } from './output.ts';
 
 export interface ReportAssets {
@@ -10,22 +10,10 @@ export interface ReportAssets {
   uplotCss: string;
 }
 
+/** uPlot's JS and CSS, the same files the dashboard serves. */
 export function loadReportAssets(): ReportAssets {
-  const require = createRequire(import.meta.url);
-  return {
-    uplotJs: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
-    uplotCss: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
-  };
+  return { uplotJs: assetText('uPlot.iife.min.js'), uplotCss: assetText('uPlot.min.css') };
 }
-
-const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-
-/** JSON that is safe inside a <script> element. */
-const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
-/** Inline JS/CSS must not close its own element early. */
-const inline = (code: string, tag: 'script' | 'style'): string =>
-  code.replace(new RegExp(`</${tag}`, 'gi'), `<\\/${tag}`);
 
 export function renderReport(res: LoadtestResult, assets: ReportAssets): string {
   // uPlot needs ascending x: refinement steps are run out of order, so sort by asked rate.

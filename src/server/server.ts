@@ -27,8 +27,7 @@ export interface StatusServer {
 }
 
 export function buildStatusApp(opts: Omit<StatusServerOptions, 'host' | 'port'>): FastifyInstance {
-  // forceCloseConnections: close() must not wait for a dashboard's open event stream (SSE never ends).
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const app = Fastify({ logger: false });
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/status', async (_req, reply) => {
     void reply.header('cache-control', 'no-store');

@@ -3,6 +3,7 @@
 // demand-vs-capacity plot (demand, the demand its ready instances serve within the SLO) and its
 // instance count, and the cost/violation scatter with each baseline's frontier, as inline SVG.
 import { inlineChartAssets } from '../server/dashboard/assets.ts';
+import { escapeHtml as esc, scriptJson } from '../server/html.ts';
 import type { PolicyRun } from './engine.ts';
 import { frontier, SWEPT, type PolicyResult, type SimulationResult } from './run.ts';
 
@@ -14,10 +15,6 @@ export interface ReportAssets {
 export function loadReportAssets(): ReportAssets {
   return { charts: inlineChartAssets() };
 }
-
-const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
 
 const COLORS: Record<string, string> = {
   headroom: '#1b7f3b',

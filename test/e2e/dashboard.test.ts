@@ -6,10 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { driveTraffic, type TrafficRun } from '../../src/local/traffic.ts';
-import { ensureDebs } from './support/debs.ts';
+import { launchChromium } from './support/chromium.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
@@ -113,23 +113,8 @@ let ctx: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  ensureDebs(['chromium']);
   profile = mkdtempSync(join(tmpdir(), 'headroom-chromium-'));
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
+  ctx = await launchChromium(profile);
 });
 
 afterAll(async () => {

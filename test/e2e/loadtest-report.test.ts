@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDebs } from './support/debs.ts';
+import { launchChromium } from './support/chromium.ts';
 import { runCli, startService, type Service } from './support/loadtest.ts';
 
 let ctx: BrowserContext | undefined;
@@ -14,13 +14,7 @@ let svc: Service | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'headroom-ltreport-'));
 
 beforeAll(async () => {
-  ensureDebs(['chromium']);
-  ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    viewport: { width: 1280, height: 900 },
-  });
+  ctx = await launchChromium(join(dir, 'profile'));
 });
 
 afterAll(async () => {

@@ -6,23 +6,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDebs } from './support/debs.ts';
+import { launchChromium } from './support/chromium.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 let ctx: BrowserContext;
 let dir: string;
 
 beforeAll(async () => {
-  ensureDebs(['chromium']);
   dir = mkdtempSync(join(tmpdir(), 'headroom-simreport-'));
-  ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    viewport: { width: 1280, height: 900 },
-  });
+  ctx = await launchChromium(join(dir, 'profile'));
 });
 
 afterAll(async () => {

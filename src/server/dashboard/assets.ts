@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inlineCode } from '../html.ts';
 
 export interface Asset {
   body: Buffer;
@@ -71,13 +72,14 @@ export function pageTemplate(): string {
  * (the simulator's --report). After it, `HeadroomCharts.demandCapacityChart(el, data)` etc. work.
  */
 export function inlineChartAssets(): string {
-  const a = loadAssets();
-  const text = (n: string): string => a.get(n)?.body.toString('utf8') ?? '';
-  // `</script` inside a script would end it early; uPlot's minified code has none, but be safe.
-  const js = (s: string): string => s.replace(/<\/script/gi, '<\\/script');
   return [
-    `<style>${text('uPlot.min.css')}</style>`,
-    `<script>${js(text('uPlot.iife.min.js'))}</script>`,
-    `<script>${js(text('charts.js'))}</script>`,
+    `<style>${inlineCode(assetText('uPlot.min.css'), 'style')}</style>`,
+    `<script>${inlineCode(assetText('uPlot.iife.min.js'), 'script')}</script>`,
+    `<script>${inlineCode(assetText('charts.js'), 'script')}</script>`,
   ].join('\n');
+}
+
+/** One asset's text, e.g. uPlot for a report that draws its own charts. */
+export function assetText(name: string): string {
+  return loadAssets().get(name)?.body.toString('utf8') ?? '';
 }

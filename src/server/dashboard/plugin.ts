@@ -18,6 +18,7 @@ import type { ServiceModel } from '../../core/model.ts';
 import type { AlertStatus } from '../../alerting/runtime.ts';
 import type { Alert } from '../../alerting/types.ts';
 import type { HistoryPoint, StatusSnapshot } from '../status.ts';
+import { escapeHtml } from '../html.ts';
 import { loadAssets, pageTemplate } from './assets.ts';
 import { authHook, resolveToken } from './auth.ts';
 import { runWhatIf, whatIfRequestSchema } from './whatif.ts';
@@ -54,9 +55,6 @@ export type DashboardSnapshot = StatusSnapshot & { alerts?: unknown; paused?: bo
 
 const actionSchema = (field: 'shadow' | 'paused') =>
   z.strictObject({ service: z.string().min(1).max(253).optional(), [field]: z.boolean() });
-
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 function list(opts: DashboardOptions): DashboardSnapshot[] {
   const s = opts.status();
@@ -231,16 +229,18 @@ const dashboardPluginImpl: FastifyPluginAsync<DashboardOptions> = async (app: Fa
 
 // Skip fastify's encapsulation so the auth hook covers the routes of the app that registers us
 // (the same as wrapping with fastify-plugin, without the dependency).
-(dashboardPluginImpl as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
-(dashboardPluginImpl as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = 'headroom-dashboard';
+function unencapsulated<T extends object>(plugin: T): T {
+  const p = plugin as unknown as Record<symbol, unknown>;
+  p[Symbol.for('skip-override')] = true;
+  p[Symbol.for('fastify.display-name')] = 'headroom-dashboard';
+  return plugin;
+}
+unencapsulated(dashboardPluginImpl);
 
 /** `app.register(dashboardPlugin, { status, models, token, allowWrite, listenHost })`. */
 export const dashboardPlugin = dashboardPluginImpl;
 
 /** The plugin with its options bound, for `plugins: [dashboard({...})]` lists. */
 export function dashboard(opts: DashboardOptions): FastifyPluginAsync {
-  const p: FastifyPluginAsync = (app) => dashboardPluginImpl(app, opts);
-  (p as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
-  (p as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = 'headroom-dashboard';
-  return p;
+  return unencapsulated<FastifyPluginAsync>((app) => dashboardPluginImpl(app, opts));
 }
