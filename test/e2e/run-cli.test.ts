@@ -1,38 +1,12 @@
 // `headroom run` as a user runs it: the demo exits 0 by itself, the status API answers while it
 // runs, and bad input exits 2 with a coded message.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICE } from '../local/helpers.ts';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-function cli(
-  args: string[],
-  onStdout?: (text: string) => void,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      onStdout?.(stdout);
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { cli } from './support/cli.ts';
 
 describe('headroom run (CLI)', () => {
   it('--demo runs the example under traffic, serves /api/status, stops by itself and exits 0', async () => {

@@ -1,43 +1,15 @@
 // `headroom run` wiring of the other areas, as a user runs it: the spec's alerts: section fires and
 // is delivered to a real webhook, the dashboard and status API are behind the token, and the
 // dashboard's write actions (allowed with --allow-write) pause the loop and switch shadow mode.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICE, sleep } from '../local/helpers.ts';
+import { cli } from './support/cli.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TOKEN = 'test-token-0123456789abcdef';
-
-function cli(
-  args: string[],
-  onStdout?: (text: string) => void,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.HEADROOM_TOKEN;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      onStdout?.(stdout);
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let hook: Server;
 let hookUrl = '';
