@@ -1,7 +1,7 @@
 // The one place that turns validated receiver configs into Notifiers (KEDA-style builder switch).
 // Secrets are resolved here, from the environment or files, and registered with the redactor.
 import type { ReceiverConfig } from '../../alerting/config.ts';
-import { Redactor, resolveSecret } from '../../alerting/secrets.ts';
+import { Redactor, resolveSecret, type SecretRef } from '../../alerting/secrets.ts';
 import type { Notifier } from '../../ports/notifier.ts';
 import { AlertmanagerNotifier } from './alertmanager/index.ts';
 import { SlackNotifier } from './slack/index.ts';
@@ -23,14 +23,15 @@ export function buildNotifiers(
   const env = opts.env ?? process.env;
   const notifiers = receivers.map((r, i): Notifier => {
     const at = (k: string, f: string): string => `alerts.receivers[${i}].${k}.${f}`;
+    // A secret from `<field>Env` or `<field>File`, registered with the redactor before any use.
+    const secret = (kind: string, field: string, from: SecretRef): string | undefined => {
+      const value = resolveSecret(from, at(kind, from.env ? `${field}Env` : `${field}File`), env);
+      redactor.add(value);
+      return value;
+    };
     if (r.email) {
       const e = r.email;
-      const password = resolveSecret(
-        { env: e.passwordEnv, file: e.passwordFile },
-        at('email', e.passwordEnv ? 'passwordEnv' : 'passwordFile'),
-        env,
-      );
-      redactor.add(password);
+      const password = secret('email', 'password', { env: e.passwordEnv, file: e.passwordFile });
       const [host = '', port = '25'] = e.smarthost.split(':');
       return new SmtpNotifier({
         receiver: r.name,
@@ -49,12 +50,7 @@ export function buildNotifiers(
     }
     if (r.webhook) {
       const w = r.webhook;
-      const token = resolveSecret(
-        { env: w.tokenEnv, file: w.tokenFile },
-        at('webhook', w.tokenEnv ? 'tokenEnv' : 'tokenFile'),
-        env,
-      );
-      redactor.add(token);
+      const token = secret('webhook', 'token', { env: w.tokenEnv, file: w.tokenFile });
       return new WebhookNotifier({
         receiver: r.name,
         url: w.url,
@@ -81,12 +77,7 @@ export function buildNotifiers(
     }
     if (r.alertmanager) {
       const a = r.alertmanager;
-      const token = resolveSecret(
-        { env: a.tokenEnv, file: a.tokenFile },
-        at('alertmanager', a.tokenEnv ? 'tokenEnv' : 'tokenFile'),
-        env,
-      );
-      redactor.add(token);
+      const token = secret('alertmanager', 'token', { env: a.tokenEnv, file: a.tokenFile });
       return new AlertmanagerNotifier({
         receiver: r.name,
         url: a.url,
