@@ -10,9 +10,12 @@
 // 2. Rate accuracy: asked vs achieved (responses completed inside the hold window per second) at
 //    three fixed rates. Goal: within ±1 %.
 // The three generators take turns, `rounds` times, and the median of each is compared: on a shared
-// machine the load of the neighbours changes from one run to the next.
+// machine the load of the neighbours changes from one run to the next. Each run also reports the
+// generator's own CPU time per request (µs; from process.cpuUsage, or the waited-for child's
+// cutime+cstime in /proc/self/stat): what a generator costs, whatever the target and the neighbours do.
 // Prints a markdown table for docs/benchmarks.md and one JSON line with every number.
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +52,22 @@ const url = await new Promise<string>((resolve, reject) => {
 });
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function headroomMax(): Promise<number> {
+/** CPU seconds of this process's waited-for children so far (fields 16–17 of /proc/self/stat, 100 Hz ticks). */
+function childrenCpuS(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+interface MaxRun {
+  rps: number;
+  /** Generator CPU µs per request (all requests of the run, warm-up included). */
+  cpuUs: number;
+}
+
+async function headroomMax(): Promise<MaxRun> {
   const pool = createClient(new URL(url), { connections });
+  const cpu0 = process.cpuUsage();
   // Ask for 10× more than any node target serves; `maxInFlight` = connections keeps it fair.
   const m = await runStep(
     pool,
@@ -63,26 +80,32 @@ async function headroomMax(): Promise<number> {
       lateThresholdMs: 10,
     },
   );
+  const cpu = process.cpuUsage(cpu0);
   await pool.destroy();
-  return m.achievedRps;
+  return { rps: m.achievedRps, cpuUs: (cpu.user + cpu.system) / Math.max(1, m.totalSent) };
 }
 
-function autocannonMax(): number {
+function autocannonMax(): MaxRun {
+  const cpu0 = childrenCpuS();
   const out = execFileSync(
     process.execPath,
     [`${root}node_modules/autocannon/autocannon.js`, '-c', String(connections), '-d', String(durationS), '-j', url],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const j = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number };
-  return j.requests.total / j.duration;
+  return { rps: j.requests.total / j.duration, cpuUs: ((childrenCpuS() - cpu0) * 1e6) / j.requests.total };
 }
 
-function wrkMax(): number | undefined {
+function wrkMax(): MaxRun | undefined {
   try {
     execFileSync('bash', [`${root}scripts/install-debs.sh`, 'wrk'], { stdio: 'inherit' });
+    const cpu0 = childrenCpuS();
     const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, url], { encoding: 'utf8' });
     const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-    return m?.[1] ? Number(m[1]) : undefined;
+    const total = /(\d+) requests in/.exec(out);
+    return m?.[1] && total?.[1]
+      ? { rps: Number(m[1]), cpuUs: ((childrenCpuS() - cpu0) * 1e6) / Number(total[1]) }
+      : undefined;
   } catch (err) {
     process.stderr.write(`wrk not run: ${(err as Error).message}\n`);
     return undefined;
@@ -122,17 +145,27 @@ const median = (xs: number[]): number => {
 };
 
 try {
-  const runs = { headroom: [] as number[], autocannon: [] as number[], wrk: [] as number[] };
+  const all = { headroom: [] as MaxRun[], autocannon: [] as MaxRun[], wrk: [] as MaxRun[] };
   for (let i = 0; i < rounds; i++) {
-    runs.headroom.push(await headroomMax());
+    all.headroom.push(await headroomMax());
     await pause(1000);
-    runs.autocannon.push(autocannonMax());
+    all.autocannon.push(autocannonMax());
     await pause(1000);
     const w = wrkMax();
-    if (w !== undefined) runs.wrk.push(w);
+    if (w !== undefined) all.wrk.push(w);
     await pause(1000);
-    process.stderr.write(`round ${i + 1}: ${JSON.stringify(runs)}\n`);
+    process.stderr.write(`round ${i + 1}: ${JSON.stringify(all)}\n`);
   }
+  const runs = {
+    headroom: all.headroom.map((r) => r.rps),
+    autocannon: all.autocannon.map((r) => r.rps),
+    wrk: all.wrk.map((r) => r.rps),
+  };
+  const cpuUs = {
+    headroom: median(all.headroom.map((r) => r.cpuUs)),
+    autocannon: median(all.autocannon.map((r) => r.cpuUs)),
+    wrk: all.wrk.length ? median(all.wrk.map((r) => r.cpuUs)) : undefined,
+  };
   const headroom = median(runs.headroom);
   const autocannon = median(runs.autocannon);
   const wrk = runs.wrk.length ? median(runs.wrk) : undefined;
@@ -145,11 +178,11 @@ try {
   const lines = [
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; ${connections} connections, ${durationS} s per run, median of ${rounds} alternating rounds`,
     '',
-    '| generator | max throughput (rps), median | vs autocannon | each round |',
-    '|---|---:|---:|---|',
-    `| headroom (open loop, asked 200k rps, in-flight ≤ ${connections}) | ${f(headroom)} | ${(headroom / autocannon).toFixed(2)}× | ${runs.headroom.map(f).join(', ')} |`,
-    `| autocannon 9 (closed loop) | ${f(autocannon)} | 1.00× | ${runs.autocannon.map(f).join(', ')} |`,
-    `| wrk (closed loop, 1 thread) | ${f(wrk)} | ${wrk ? (wrk / autocannon).toFixed(2) : 'n/a'}× | ${runs.wrk.map(f).join(', ')} |`,
+    '| generator | max throughput (rps), median | vs autocannon | each round | generator CPU µs/request, median |',
+    '|---|---:|---:|---|---:|',
+    `| headroom (open loop, raw-socket HTTP/1.1, asked 200k rps, in-flight ≤ ${connections}) | ${f(headroom)} | ${(headroom / autocannon).toFixed(2)}× | ${runs.headroom.map(f).join(', ')} | ${cpuUs.headroom.toFixed(1)} |`,
+    `| autocannon 9 (closed loop) | ${f(autocannon)} | 1.00× | ${runs.autocannon.map(f).join(', ')} | ${cpuUs.autocannon.toFixed(1)} |`,
+    `| wrk (closed loop, 1 thread) | ${f(wrk)} | ${wrk ? (wrk / autocannon).toFixed(2) : 'n/a'}× | ${runs.wrk.map(f).join(', ')} | ${cpuUs.wrk?.toFixed(1) ?? 'n/a'} |`,
     '',
     '| asked rps | achieved rps | error | sent rps | late sends | dropped | p50 ms | p99 ms |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -159,7 +192,7 @@ try {
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  process.stdout.write(`${JSON.stringify({ runs, headroom, autocannon, wrk, accuracy: acc })}\n`);
+  process.stdout.write(`${JSON.stringify({ runs, cpuUs, headroom, autocannon, wrk, accuracy: acc })}\n`);
 } finally {
   svc.kill('SIGTERM');
 }

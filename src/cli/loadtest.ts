@@ -170,7 +170,8 @@ export function parseConfig(url: string, raw: RawOptions): Config {
   for (const h of raw.header) {
     const i = h.indexOf(':');
     const name = i > 0 ? h.slice(0, i).trim() : '';
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    // A CR or LF in the value would inject headers into the raw request bytes.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(h)) {
       problems.push(usage('--header', h, "'Name: value'"));
       continue;
     }

@@ -69,6 +69,11 @@ describe('parseConfig', () => {
     expect(ps[2]?.value).toBe('2.5');
   });
 
+  it('rejects a header value with CR or LF (it would inject headers into the raw request)', () => {
+    const ps = problems(() => parseConfig('http://h/', { ...defaults, header: ['x-a: 1\r\nx-injected: 2'] }));
+    expect(ps.map((p) => [p.code, p.path])).toEqual([['HR_USAGE', '--header']]);
+  });
+
   it('rejects --start-rps above --max-rps and non-HTTP URLs', () => {
     expect(problems(() => parseConfig('http://h/', { ...defaults, startRps: '500', maxRps: '100' }))[0]?.path).toBe(
       '--start-rps',
