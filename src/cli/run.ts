@@ -1,6 +1,8 @@
 // `headroom run SPEC.yaml`: run the spec's service as N local processes behind one load balancer
 // and keep N right with the same core as `plan`. `headroom run --demo` (`npm start`): the example
 // service under a built-in traffic pattern (steps and a wave, ~3 minutes), then exit 0.
+// `--traffic TRACE.csv` drives the same open-loop traffic from a trace instead (the file
+// `headroom simulate` reads), with or without --demo, and stops when the trace ends.
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { buildNotifiers } from '../adapters/notifiers/index.ts';
@@ -10,7 +12,15 @@ import { LocalCluster } from '../local/cluster.ts';
 import { dashboard } from '../server/dashboard/plugin.ts';
 import { resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
 import { loadRunConfig, type RunConfig } from '../local/config.ts';
-import { demoPattern, driveTraffic, patternSeconds, type TrafficRun } from '../local/traffic.ts';
+import {
+  demoPattern,
+  driveTraffic,
+  patternSeconds,
+  tracePhases,
+  traceRequests,
+  type TrafficRun,
+} from '../local/traffic.ts';
+import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../simulator/trace.ts';
 import { LiveView } from '../local/view.ts';
 
 export const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
@@ -26,6 +36,8 @@ interface RunFlags {
   live?: boolean;
   token?: string;
   allowWrite?: boolean;
+  traffic?: string;
+  peak?: number;
 }
 
 function number(flag: string, min: number, max: number, int: boolean) {
@@ -64,6 +76,15 @@ export function register(program: Command): void {
     .option('--host <address>', 'listen address (overrides run.host)')
     .option('--shadow', 'decide and report, but do not scale')
     .option('--rate <rps>', 'demo: base request rate of the traffic pattern', number('--rate', 1, 10_000, false), 40)
+    .option(
+      '--traffic <file>',
+      'drive open-loop traffic from a trace CSV `t_seconds,rps` (as `simulate` reads it); stops when it ends',
+    )
+    .option(
+      '--peak <rps>',
+      'with --traffic: rescale the trace so its maximum is this',
+      number('--peak', 0.01, 1e5, false),
+    )
     .option('--no-live', 'plain log lines even on a terminal')
     .option('--token <token>', `bearer token for the status server and dashboard (or run.token, or ${TOKEN_ENV})`)
     .option('--allow-write', 'let the dashboard switch shadow mode and pause the loop (default read-only)')
@@ -73,9 +94,10 @@ export function register(program: Command): void {
 Examples:
   headroom run --demo                    # npm start: the example service, autoscaled under a traffic pattern
   headroom run examples/run.yaml         # run until Ctrl-C; send requests to run.port
-  headroom run app.yaml --shadow         # decide and report, do not scale`,
+  headroom run app.yaml --shadow         # decide and report, do not scale
+  headroom run app.yaml --traffic day.csv --peak 600   # replay a trace against it, then exit`,
     )
-    .action(async (spec: string | undefined, flags: RunFlags) => {
+    .action(async (spec: string | undefined, flags: RunFlags, cmd: Command) => {
       if (spec === undefined && !flags.demo) {
         throw new HeadroomError({
           code: 'HR_USAGE',
@@ -83,9 +105,32 @@ Examples:
           allowed: 'headroom run SPEC.yaml | headroom run --demo',
         });
       }
+      if (flags.peak !== undefined && flags.traffic === undefined) {
+        throw new HeadroomError({
+          code: 'HR_USAGE',
+          path: '--peak',
+          value: flags.peak,
+          message: '--peak rescales a trace: it needs --traffic FILE',
+        });
+      }
+      if (flags.traffic !== undefined && cmd.getOptionValueSource('rate') === 'cli') {
+        throw new HeadroomError({
+          code: 'HR_USAGE',
+          path: '--rate',
+          message: '--rate sets the built-in pattern, which --traffic replaces: use --peak to scale a trace',
+        });
+      }
       const cfg = loadRunConfig(spec ?? DEMO_SPEC);
-      await runLocal(applyFlags(cfg, flags), flags);
+      // Read the trace before anything starts: a bad file exits 2 with nothing running.
+      const trace = flags.traffic !== undefined ? loadTrace(flags.traffic, flags.peak) : undefined;
+      await runLocal(applyFlags(cfg, flags), flags, trace);
     });
+}
+
+/** The trace of --traffic (HR_FILE_READ / HR_TRACE_INVALID as `simulate` reports them), rescaled by --peak. */
+function loadTrace(file: string, peak: number | undefined): Trace {
+  const trace = loadTraceFile(file);
+  return peak !== undefined ? rescaleToPeak(trace, peak) : trace;
 }
 
 function applyFlags(cfg: RunConfig, f: RunFlags): RunConfig {
@@ -124,7 +169,7 @@ function startAlerting(cfg: RunConfig, events: { note(msg: string, warning: bool
   });
 }
 
-async function runLocal(cfg: RunConfig, flags: RunFlags): Promise<void> {
+async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise<void> {
   const out = process.stdout;
   // Check the token before anything starts: off loopback without one is refused (HR_TOKEN_REQUIRED).
   const token = resolveToken(cfg.run.host, flags.token ?? cfg.run.token ?? process.env[TOKEN_ENV], {
@@ -167,7 +212,29 @@ async function runLocal(cfg: RunConfig, flags: RunFlags): Promise<void> {
 
   let traffic: TrafficRun | undefined;
   let total: number | undefined = flags.duration;
-  if (flags.demo) {
+  if (trace) {
+    const seconds = trace.rps.length;
+    const phases = tracePhases(trace);
+    const sending = Math.min(seconds, flags.duration ?? Infinity);
+    total = flags.duration ?? seconds;
+    let sum = 0;
+    for (const v of trace.rps) sum += v;
+    out.write(
+      `  traffic           trace ${trace.source}: ${seconds} s (a row every ${trace.rowSeconds} s), ` +
+        `peak ${tracePeak(trace).toFixed(1)} rps, mean ${(sum / seconds).toFixed(1)} rps` +
+        `${flags.duration !== undefined ? `; stop after ${flags.duration} s` : ''}\n\n`,
+    );
+    traffic = driveTraffic(cluster.url, phases, {
+      durationSeconds: sending,
+      signal: stopCtl.signal,
+      // Never more than the trace asks for.
+      maxRequests: traceRequests(trace, sending),
+    });
+    // The run ends with the trace, unless --duration asks for longer (e.g. to watch scale-down).
+    if (flags.duration !== undefined && flags.duration > seconds) {
+      setTimeout(() => stopCtl.abort(), flags.duration * 1000).unref();
+    } else void traffic.done.then(() => stopCtl.abort());
+  } else if (flags.demo) {
     const phases = demoPattern(flags.rate ?? 40);
     total = Math.min(patternSeconds(phases), flags.duration ?? Infinity);
     out.write(`  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}\n\n`);

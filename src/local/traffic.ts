@@ -5,7 +5,11 @@
 // Sending: every 10 ms, send floor(∫rate dt) − sent requests. At 160 rps that is 1.6 requests per
 // 10 ms tick: 1, 2, 2, 1, 2 … averaging 160/s. When `maxInFlight` requests are outstanding the
 // due request is dropped and counted, never queued (k6's dropped_iterations).
+//
+// `headroom run --traffic TRACE.csv` replaces the demo pattern with a trace: one phase per run of
+// equal per-second rates (a CSV row, as the simulator expands it), so the same file drives both.
 import { Pool } from 'undici';
+import type { Trace } from '../simulator/trace.ts';
 
 export interface TrafficPhase {
   name: string;
@@ -32,6 +36,36 @@ export function demoPattern(base = 40): TrafficPhase[] {
   ];
 }
 
+/**
+ * A trace as phases: one per run of equal per-second rates (normally one per CSV row), e.g. rows
+ * 0 → 100 rps, 4 → 250 rps with 4-s rows: [0, 4) at 100, [4, 8) at 250. Bounded by the trace's length.
+ */
+export function tracePhases(trace: Trace): TrafficPhase[] {
+  const phases: TrafficPhase[] = [];
+  const rps = trace.rps;
+  let from = 0;
+  for (let t = 1; t <= rps.length; t++) {
+    if (t < rps.length && rps[t] === rps[from]) continue;
+    const rate = Math.max(0, rps[from] ?? 0);
+    phases.push({
+      name: `trace ${from} s: ${rate.toFixed(rate < 10 ? 1 : 0)} rps`,
+      seconds: t - from,
+      rps: () => rate,
+    });
+    from = t;
+  }
+  return phases;
+}
+
+/** Requests a trace asks for in its first `seconds`: Σ rps (a hard cap for a run driven by it). */
+export function traceRequests(trace: Trace, seconds = Infinity): number {
+  let total = 0;
+  const end = Math.min(trace.rps.length, seconds);
+  for (let t = 0; t < end; t++) total += Math.max(0, trace.rps[t] ?? 0);
+  // A fractional last second counts in full, so the cap never cuts the trace short.
+  return Math.ceil(total);
+}
+
 export function patternSeconds(phases: readonly TrafficPhase[]): number {
   return phases.reduce((s, p) => s + p.seconds, 0);
 }
@@ -41,12 +75,30 @@ export function phaseAt(
   phases: readonly TrafficPhase[],
   t: number,
 ): { phase: TrafficPhase; index: number; rps: number } | undefined {
+  return phaseCursor(phases)(t);
+}
+
+/**
+ * phaseAt for times that only grow: it resumes from the last phase, so a week-long trace of
+ * 10,080 phases costs O(1) per 10-ms tick instead of a scan. An earlier time restarts the scan.
+ */
+export function phaseCursor(
+  phases: readonly TrafficPhase[],
+): (t: number) => { phase: TrafficPhase; index: number; rps: number } | undefined {
+  let index = 0;
   let start = 0;
-  for (const [index, phase] of phases.entries()) {
-    if (t < start + phase.seconds) return { phase, index, rps: Math.max(0, phase.rps(t - start)) };
-    start += phase.seconds;
-  }
-  return undefined;
+  return (t) => {
+    if (t < start) {
+      index = 0;
+      start = 0;
+    }
+    for (; index < phases.length; index++) {
+      const phase = phases[index]!;
+      if (t < start + phase.seconds) return { phase, index, rps: Math.max(0, phase.rps(t - start)) };
+      start += phase.seconds;
+    }
+    return undefined;
+  };
 }
 
 export interface TrafficResult {
@@ -94,9 +146,26 @@ export function driveTraffic(url: string, phases: readonly TrafficPhase[], opts:
     phase?: string;
   };
   let inFlight = 0;
-  let due = 0; // ∫ rate dt so far
+  const at = phaseCursor(phases);
   const t0 = performance.now();
-  let last = t0;
+  // due = ∫ rate dt over [0, upTo], phase by phase (the midpoint rate of each piece: exact for a
+  // trace's constant rows), so a run sends what its pattern asks for, e.g. 180 for 40+120+20 rps.
+  let due = 0;
+  let upTo = 0;
+  let k = 0;
+  let kStart = 0;
+  const integrate = (to: number): void => {
+    while (upTo < to && k < phases.length) {
+      const phase = phases[k]!;
+      const end = Math.min(to, kStart + phase.seconds);
+      if (end > upTo) due += Math.max(0, phase.rps((upTo + end) / 2 - kStart)) * (end - upTo);
+      upTo = Math.max(upTo, end);
+      if (upTo >= kStart + phase.seconds) {
+        kStart += phase.seconds;
+        k++;
+      }
+    }
+  };
 
   const send = (): void => {
     inFlight++;
@@ -140,16 +209,16 @@ export function driveTraffic(url: string, phases: readonly TrafficPhase[], opts:
       const now = performance.now();
       const t = (now - t0) / 1000;
       progress.elapsed = t;
-      const at = phaseAt(phases, t);
-      if (!at || t >= total || progress.sent >= maxRequests) return finish();
-      progress.phase = at.phase.name;
-      progress.rps = at.rps;
-      due += (at.rps * (now - last)) / 1000;
-      last = now;
-      while (progress.sent + progress.dropped < Math.floor(due) && progress.sent < maxRequests) {
+      // Up to the end: the last tick sends what the final few ms asked for.
+      integrate(Math.min(t, total));
+      while (progress.sent + progress.dropped < Math.floor(due + 1e-9) && progress.sent < maxRequests) {
         if (inFlight >= maxInFlight) progress.dropped++;
         else send();
       }
+      const cur = at(t);
+      if (!cur || t >= total || progress.sent >= maxRequests) return finish();
+      progress.phase = cur.phase.name;
+      progress.rps = cur.rps;
     }, 10);
     opts.signal?.addEventListener('abort', finish);
   });

@@ -1,0 +1,140 @@
+// Trace-driven traffic (`headroom run --traffic`): a trace becomes phases the open-loop generator
+// follows, bounded by the trace's own request count; and bad traces or flags exit 2 before
+// anything starts.
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  driveTraffic,
+  patternSeconds,
+  phaseAt,
+  phaseCursor,
+  tracePhases,
+  traceRequests,
+} from '../../src/local/traffic.ts';
+import { parseTraceCsv, rescaleToPeak, traceFromSeconds } from '../../src/simulator/trace.ts';
+
+describe('tracePhases', () => {
+  it('one phase per CSV row, holding its rate for the row', () => {
+    const trace = parseTraceCsv('t_seconds,rps\n0,100\n4,250\n8,0\n');
+    const phases = tracePhases(trace);
+    expect(phases.map((p) => [p.seconds, p.rps(0)])).toEqual([
+      [4, 100],
+      [4, 250],
+      [4, 0],
+    ]);
+    expect(patternSeconds(phases)).toBe(trace.rps.length);
+    expect(phases[1]?.name).toBe('trace 4 s: 250 rps');
+    expect(phaseAt(phases, 5)?.rps).toBe(250);
+    expect(phaseAt(phases, 12)).toBeUndefined();
+  });
+
+  it('joins equal neighbouring seconds and keeps rescaled rates', () => {
+    const phases = tracePhases(rescaleToPeak(traceFromSeconds([1, 1, 2, 2, 2, 1]), 10));
+    expect(phases.map((p) => [p.seconds, p.rps(0)])).toEqual([
+      [2, 5],
+      [3, 10],
+      [1, 5],
+    ]);
+  });
+
+  it('traceRequests is Σ rps over the first seconds (the run’s hard cap), whole requests', () => {
+    const trace = traceFromSeconds([10.5, 20, 30]);
+    expect(traceRequests(trace)).toBe(61);
+    expect(traceRequests(trace, 2)).toBe(31);
+    expect(traceRequests(trace, 100)).toBe(61);
+  });
+
+  it('phaseCursor agrees with phaseAt for growing times and restarts for earlier ones', () => {
+    const phases = tracePhases(traceFromSeconds([1, 2, 2, 3, 4, 4, 4, 5]));
+    const cur = phaseCursor(phases);
+    for (let t = 0; t < 9; t += 0.25) expect(cur(t)?.index).toBe(phaseAt(phases, t)?.index);
+    expect(cur(0.5)?.rps).toBe(1);
+  });
+});
+
+describe('driveTraffic from a trace (real HTTP server)', () => {
+  let server: Server;
+  let url = '';
+  let served = 0;
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      served++;
+      res.end('ok');
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((res) => server.close(() => res())));
+
+  it('sends what the trace asks for, then stops when it ends', async () => {
+    const trace = parseTraceCsv('t_seconds,rps\n0,40\n1,120\n2,20\n');
+    const before = served;
+    const t0 = performance.now();
+    const r = await driveTraffic(url, tracePhases(trace), { maxRequests: traceRequests(trace) }).done;
+    const seconds = (performance.now() - t0) / 1000;
+    expect(r.sent).toBe(180);
+    expect(r.ok).toBe(180);
+    expect(r.errors + r.dropped).toBe(0);
+    expect(served - before).toBe(180);
+    // Paced over the trace's 3 s, not sent at once; generous bound for a loaded machine.
+    expect(seconds).toBeGreaterThan(2.5);
+    expect(seconds).toBeLessThan(15);
+  });
+
+  it('the trace’s request count caps the run (maxRequests)', async () => {
+    const trace = traceFromSeconds([50, 50]);
+    const r = await driveTraffic(url, tracePhases(trace), { maxRequests: traceRequests(trace, 1) }).done;
+    expect(r.sent).toBe(50);
+  });
+});
+
+describe('headroom run --traffic: bad input exits 2 before anything starts', { timeout: 60_000 }, () => {
+  const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-traffic-'));
+  const good = join(dir, 'good.csv');
+  writeFileSync(good, 't_seconds,rps\n0,10\n');
+  const run = (args: string[]): { code: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'run', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('a missing file: HR_FILE_READ naming it', () => {
+    const missing = join(dir, 'nope.csv');
+    const r = run(['--demo', '--traffic', missing, '--port', '0', '--status-port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^HR_FILE_READ /);
+    expect(r.stderr).toContain(missing);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a bad CSV: HR_TRACE_INVALID with the file and line', () => {
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 't_seconds,rps\n0,10\n5,-3\n');
+    const r = run(['--demo', '--traffic', bad, '--port', '0', '--status-port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^HR_TRACE_INVALID .*bad\.csv: line 3: rps must be a number ≥ 0/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--peak without --traffic, --rate with --traffic, and a zero --peak: HR_USAGE', () => {
+    for (const args of [
+      ['--demo', '--peak', '100'],
+      ['--demo', '--traffic', good, '--rate', '10'],
+      ['--demo', '--traffic', good, '--peak', '0'],
+    ]) {
+      const r = run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^HR_USAGE /);
+      expect(r.stdout).toBe('');
+    }
+  });
+});
