@@ -2,6 +2,10 @@
 // (scripts/k8s-control-plane.sh) and a REAL Prometheus. Target: ≤ 5 s per round, scale writes only
 // where the count changes. Reports API requests per round (by HTTP method).
 // Run: flock /tmp/headroom-heavy.lock npm run bench -- bench/controller.ts [--policies 1000] [--concurrency 32]
+//      [--profile cold.cpuprofile]
+// Each round also reports the CPU seconds the apiserver, etcd, Prometheus and the controller used
+// (from /proc): on a small machine they share the cores, so a round cannot be shorter than their sum
+// divided by the core count.
 //
 // Targets are a custom resource with a scale subresource (no pods, so kube-controller-manager does
 // not add load of its own); 1 policy in 10 sees 60 rps (→ 5 replicas), the rest 5 rps (→ 1).
@@ -11,10 +15,14 @@
 // 5 quiet (nothing written).
 import {
   ApiextensionsV1Api,
+  CoreV1Api,
   loadYaml,
   setHeaderOptions,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeClients } from '../src/adapters/actuators/kubernetes/client.ts';
@@ -25,7 +33,12 @@ import { createNamespace, deleteNamespace, ensureCluster } from '../test/e2e/sup
 import { startPrometheus } from '../test/e2e/support/prometheus.ts';
 
 const { values } = parseArgs({
-  options: { policies: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '32' } },
+  options: {
+    policies: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '32' },
+    /** Write a V8 CPU profile of the controller's cold round to this file (open in Chrome DevTools). */
+    profile: { type: 'string' },
+  },
 });
 const N = Number(values.policies);
 const concurrency = Number(values.concurrency);
@@ -93,11 +106,62 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<unknown
   );
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; 0 if unknown). */
+function cpuOf(pid: number): number {
+  try {
+    // Fields after the `(comm)`: state is 3rd, utime 14th, stime 15th (clock ticks, 100 Hz).
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+function pidsOf(pattern: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return [];
+  }
+}
+const self = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 const cluster = await ensureCluster();
+const watched = { apiserver: pidsOf('kube-apiserver'), etcd: pidsOf('bin/etcd') };
+let promPids: number[] = [];
+const sum = (pids: number[]): number => pids.reduce((s, p) => s + cpuOf(p), 0);
+const cpuNow = (): Record<string, number> => ({
+  apiserver: sum(watched.apiserver),
+  etcd: sum(watched.etcd),
+  prometheus: sum(promPids),
+  controller: self(),
+});
 const kc = cluster.kc;
 await applyTargetCrd(kc.makeApiClient(ApiextensionsV1Api));
+/**
+ * Wait until no bench namespace is left: deleting one (2,000 objects, by kube-controller-manager's
+ * namespace controller) keeps the apiserver busy for a minute, and a round measured meanwhile is
+ * measured on a busier machine.
+ */
+async function namespacesGone(maxS: number): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const t0 = performance.now();
+  for (;;) {
+    const left = (await core.listNamespace()).items.filter((n) => n.metadata?.name?.startsWith('hr-bench-'));
+    if (left.length === 0) return;
+    if (performance.now() - t0 > maxS * 1000) {
+      console.log(`still deleting after ${maxS} s: ${left.map((n) => n.metadata?.name).join(', ')}`);
+      return;
+    }
+    await sleep(1000);
+  }
+}
+await namespacesGone(300);
 const ns = await createNamespace(kc, 'hr-bench');
 const prom = await startPrometheus({});
+promPids = pidsOf('prometheus --config.file');
 // makeClients: one shared TLS connection pool (a plain makeApiClient opens a connection per request).
 const custom = makeClients(kc).custom;
 const hot = (i: number): boolean => i % 10 === 0;
@@ -152,17 +216,38 @@ try {
   for (let i = 0; i < 100 && controller.policies().length < N; i++) await sleep(100);
   if (controller.policies().length !== N) throw new Error(`informer lists ${controller.policies().length} of ${N}`);
 
-  const rows: Array<{ round: string; stats: RoundStats; byMethod: Record<string, number> }> = [];
+  const rows: Array<{
+    round: string;
+    stats: RoundStats;
+    byMethod: Record<string, number>;
+    cpu: Record<string, number>;
+  }> = [];
   const round = async (name: string): Promise<RoundStats> => {
     const before = { ...clients.counter.byMethod };
+    const cpu0 = cpuNow();
     const stats = await controller.reconcileAll();
+    const cpu1 = cpuNow();
     const byMethod = Object.fromEntries(
       Object.entries(clients.counter.byMethod).map(([m, c]) => [m, c - (before[m] ?? 0)]),
     );
-    rows.push({ round: name, stats, byMethod });
+    const cpu = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - (cpu0[k] ?? 0)]));
+    rows.push({ round: name, stats, byMethod, cpu });
     return stats;
   };
+  let session: Session | undefined;
+  if (values.profile) {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const cold = await round('1 cold (no status yet)');
+  if (session && values.profile) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(values.profile, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`cold-round CPU profile: ${values.profile}`);
+  }
   // Let the informer see our status writes before the steady round.
   await sleep(2000);
   const steady = await round('2 next round, demand unchanged');
@@ -192,8 +277,12 @@ try {
   await controller.stop();
 
   console.log(`\n${N} policies, concurrency ${concurrency}, Node ${process.version}`);
-  console.log('| round | time (s) | scale writes | status writes | errors | API requests | by method |');
-  console.log('| ----- | -------: | -----------: | ------------: | -----: | -----------: | --------- |');
+  console.log(
+    '| round | time (s) | scale writes | status writes | errors | API requests | by method | CPU s: apiserver / etcd / Prometheus / controller |',
+  );
+  console.log(
+    '| ----- | -------: | -----------: | ------------: | -----: | -----------: | --------- | ------------------------------------------------- |',
+  );
   for (const r of rows) {
     const m = Object.entries(r.byMethod)
       .filter(([, c]) => c > 0)
@@ -201,7 +290,7 @@ try {
       .join(', ');
     const s = r.stats;
     console.log(
-      `| ${r.round} | ${(s.ms / 1000).toFixed(2)} | ${s.scaled} | ${s.statusWrites} | ${s.errors} | ${s.apiRequests} | ${m} |`,
+      `| ${r.round} | ${(s.ms / 1000).toFixed(2)} | ${s.scaled} | ${s.statusWrites} | ${s.errors} | ${s.apiRequests} | ${m} | ${[r.cpu.apiserver, r.cpu.etcd, r.cpu.prometheus, r.cpu.controller].map((c) => (c ?? 0).toFixed(1)).join(' / ')} |`,
     );
   }
   const expectHot = Math.ceil(N / 10);
@@ -217,4 +306,5 @@ try {
 } finally {
   await prom.dispose();
   await deleteNamespace(kc, ns);
+  await namespacesGone(180);
 }
