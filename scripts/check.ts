@@ -35,6 +35,13 @@ function vitest(project: 'unit' | 'e2e', out: string): string[] {
   ];
 }
 
+// The e2e controller tests start a local control plane (etcd, kube-apiserver, kube-controller-manager:
+// ~1.5 GB) when none runs. Stop it at the end if this run started it; one that was already up stays.
+const controlPlane = join(root, 'scripts', 'k8s-control-plane.sh');
+const controlPlaneUp = (): boolean =>
+  /kube-apiserver\s+\d+/.test(spawnSync('bash', [controlPlane, 'status'], { encoding: 'utf8' }).stdout ?? '');
+const ownControlPlane = !process.env.HEADROOM_KUBECONFIG && !controlPlaneUp();
+
 let failed = false;
 for (const [name, argv] of steps) {
   process.stdout.write(`\n== ${name}\n`);
@@ -48,6 +55,11 @@ for (const [name, argv] of steps) {
     `== ${name}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs.toFixed(1)} s\n`,
   );
   if (r.status !== 0) failed = true;
+}
+
+if (ownControlPlane && controlPlaneUp()) {
+  process.stdout.write('\n== stopping the local control plane the e2e tests started\n');
+  spawnSync('bash', [controlPlane, 'down'], { cwd: root, stdio: 'inherit' });
 }
 
 let passed = 0;
