@@ -24,7 +24,8 @@
 //   margin and no forecast (the stable and burst windows decide alone), so a fresh service is
 //   sized for what it sees.
 //
-// The whole history is plain JSON and bounded (2,304 + 60 + at most 5 × 6 × 2 × 108 numbers).
+// The whole history is plain JSON and bounded (2,304 + 60 + at most 5 × 6 × 2 × 108 numbers; about
+// 23 KB after 8 days of 15-s samples).
 
 export const FORECAST_BUCKET_S = 300;
 const KEEP_BUCKETS = (8 * 86400) / FORECAST_BUCKET_S;
@@ -82,13 +83,13 @@ export function recordDemand(h: DemandHistory, now: number, rps: number): Demand
     const sum = h.sum + rps;
     const count = h.count + 1;
     const values = h.values.slice();
-    values[values.length - 1] = sum / count;
+    values[values.length - 1] = sig4(sum / count);
     next = { ...h, values, sum, count };
   } else {
     const values = h.last < 0 ? [] : h.values.slice();
     const gap = h.last < 0 ? 0 : Math.min(idx - h.last - 1, KEEP_BUCKETS);
     for (let i = 0; i < gap; i++) values.push(null);
-    values.push(rps);
+    values.push(sig4(rps));
     const drop = values.length - KEEP_BUCKETS;
     next = { ...h, last: idx, values: drop > 0 ? values.slice(drop) : values, sum: rps, count: 1 };
   }
@@ -138,6 +139,15 @@ function recordMinute(h: DemandHistory, now: number, rps: number): DemandHistory
   minutes.push([m, rps, seasonalGrowth(h, now, MINUTE).growth]);
   const keep = minutes.filter((e) => e[0] > m - KEEP_MINUTES);
   return { ...h, minutes: keep, misses, scored, ...(level !== undefined ? { level } : {}) };
+}
+
+/**
+ * 5-minute means are kept to 4 significant digits: the history is persisted (on the Kubernetes
+ * object, in the local state) and full doubles made 8 days of it ~52 KB of JSON instead of ~23 KB;
+ * a 0.05 % rounding is far below the forecast's margins.
+ */
+function sig4(x: number): number {
+  return x === 0 ? 0 : Number(x.toPrecision(4));
 }
 
 function bandOf(base: number, level: number | undefined): number {
