@@ -142,8 +142,8 @@ function recordMinute(h: DemandHistory, now: number, rps: number): DemandHistory
 }
 
 /**
- * 5-minute means are kept to 4 significant digits: the history is persisted (on the Kubernetes
- * object, in the local state) and full doubles made 8 days of it ~52 KB of JSON instead of ~23 KB;
+ * 5-minute means are kept to 4 significant digits: the controller persists the history on the
+ * HeadroomPolicy's status, and full doubles made 8 days of it ~52 KB of JSON instead of ~23 KB;
  * a 0.05 % rounding is far below the forecast's margins.
  */
 function sig4(x: number): number {
