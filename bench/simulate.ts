@@ -1,5 +1,7 @@
 // Benchmark: every trace in traces/ through every policy, plus the baselines' sweeps (issue 7).
 // Run: npm run bench -- bench/simulate.ts [--trace traces/x.csv]... [--peak 2000]
+// The baselines are swept over 20–95 % here (the CLI's --sweep: 50–95 %) so that "the best-tuned
+// HPA at no more violations than Headroom" exists on traces where 50 % still violates more.
 // Service: serviceTimeMs 20, concurrency 4, SLO p99 ≤ 100 ms, leastRequests, startupSeconds 60,
 // scrape 15 s; each trace rescaled to a 2,000-rps peak. Prints a Markdown section per trace (the
 // policy table, the frontiers of HPA/KPA/KEDA over targets 50–95 %) and the targets met or missed.
@@ -47,6 +49,10 @@ function belowFrontier(hr: PolicyResult, pts: readonly PolicyResult[]): boolean 
   );
 }
 
+function oracleSeconds(r: SimulationResult): number {
+  return r.policies.find((p) => p.policy === 'oracle')?.replicaSeconds ?? NaN;
+}
+
 function section(r: SimulationResult, cpuSeconds: number): { text: string; misses: string[] } {
   const out: string[] = [];
   const misses: string[] = [];
@@ -57,7 +63,7 @@ function section(r: SimulationResult, cpuSeconds: number): { text: string; misse
     HEAD,
   );
   for (const p of r.policies) out.push(row(p));
-  out.push('', 'Frontiers (targets 50–95 %, Pareto points only):', '', HEAD);
+  out.push('', 'Frontiers (targets 20–95 %, Pareto points only):', '', HEAD);
   for (const fam of SWEPT) for (const p of frontier((r.sweep ?? []).filter((x) => x.policy === fam))) out.push(row(p));
   const hr = r.policies.find((p) => p.policy === 'headroom');
   const hpa = r.policies.find((p) => p.policy === 'hpa');
@@ -73,11 +79,18 @@ function section(r: SimulationResult, cpuSeconds: number): { text: string; misse
     for (const c of r.comparisons ?? []) {
       const name = c.baseline.toUpperCase();
       if (c.noSettingAsGood) checks.push([`no ${name} setting has as few violations`, true]);
-      else if (c.savings !== undefined && c.bestAtEqualViolations)
+      else if (c.savings !== undefined && c.bestAtEqualViolations) {
+        // 25 % cheaper than that setting may be below the offline optimum: then no policy can.
+        const needed = (0.75 * c.bestAtEqualViolations.replicaSeconds) / oracleSeconds(r);
+        const feasibility =
+          c.baseline === 'hpa' && c.savings < 0.25 && needed < 1
+            ? `; 25 % cheaper would be ${needed.toFixed(3)} × oracle, below the offline optimum: no policy can`
+            : '';
         checks.push([
-          `vs best ${name} at ≤ equal violations (${c.bestAtEqualViolations.label}): ${(c.savings * 100).toFixed(1)} % cheaper${c.baseline === 'hpa' ? ' (target ≥ 25 %)' : ''}`,
+          `vs best ${name} at ≤ equal violations (${c.bestAtEqualViolations.label}): ${(c.savings * 100).toFixed(1)} % cheaper${c.baseline === 'hpa' ? ' (target ≥ 25 %)' : ''}${feasibility}`,
           c.baseline === 'hpa' ? c.savings >= 0.25 : c.savings > 0,
         ]);
+      }
     }
     checks.push([
       'below the KPA frontier',
@@ -99,7 +112,14 @@ const all: string[] = [];
 for (const file of files) {
   const trace = rescaleToPeak(loadTraceFile(file), peak);
   const cpu0 = process.cpuUsage();
-  const r = runSimulation({ trace, model, sweep: true, scrapeSeconds: 15, baselineTarget: 0.7 });
+  const r = runSimulation({
+    trace,
+    model,
+    sweep: true,
+    sweepTargets: Array.from({ length: 16 }, (_, i) => Math.round((0.2 + 0.05 * i) * 100) / 100),
+    scrapeSeconds: 15,
+    baselineTarget: 0.7,
+  });
   const cpu = process.cpuUsage(cpu0);
   const { text, misses } = section(r, (cpu.user + cpu.system) / 1e6);
   process.stdout.write(`${text}\n\n`);

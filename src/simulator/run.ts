@@ -68,6 +68,8 @@ export interface SimulationOptions {
   /** Target for the baselines when not sweeping (default 0.7). */
   baselineTarget?: number;
   sweep?: boolean;
+  /** Targets of the sweep (default SWEEP_TARGETS, 50–95 %). */
+  sweepTargets?: readonly number[];
   series?: boolean;
   /** Progress: called after each run. */
   onRun?: (run: PolicyRun) => void;
@@ -114,7 +116,8 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     const sweep: PolicyResult[] = [];
     for (const name of SWEPT) {
       if (!names.includes(name) && o.policies?.length) continue;
-      for (const t of SWEEP_TARGETS) sweep.push(withRatio(run(makePolicy(name, { ...base, target: t }), false)));
+      for (const t of o.sweepTargets ?? SWEEP_TARGETS)
+        sweep.push(withRatio(run(makePolicy(name, { ...base, target: t }), false)));
     }
     result.sweep = sweep;
     const hr = policies.find((p) => p.policy === 'headroom');
