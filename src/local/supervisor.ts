@@ -161,6 +161,17 @@ export function resolveCommand(command: string, cwd: string, path = process.env.
   return undefined;
 }
 
+/**
+ * Linux: util-linux `setpriv --pdeathsig SIGTERM` sets PR_SET_PDEATHSIG and execs the command (same
+ * pid), so the kernel sends an instance SIGTERM when Headroom dies — even by SIGKILL, which Headroom
+ * cannot catch to drain them. Instances run in their own process group (for Ctrl-C), so without it
+ * they would outlive a killed Headroom. Elsewhere, or without setpriv, the command runs as is.
+ */
+export const PDEATHSIG_WRAPPER: readonly string[] = ((): string[] => {
+  const setpriv = process.platform === 'linux' ? resolveCommand('setpriv', '/', '/usr/bin:/bin') : undefined;
+  return setpriv ? [setpriv, '--pdeathsig', 'SIGTERM', '--'] : [];
+})();
+
 function probe(host: string, port: number, path: string, timeoutMs: number): Promise<string | null> {
   // Resolves null when healthy (2xx), else a short reason.
   return new Promise((res) => {
@@ -379,8 +390,11 @@ export class Supervisor {
     inst.probeFailures = 0;
     inst.port = await freePort(this.opts.host);
     if (this.stopped || inst.removed) return;
-    const [cmd, ...args] = this.opts.command as [string, ...string[]];
-    const child = spawn(cmd, args, {
+    const [cmd, ...rest] = this.opts.command as [string, ...string[]];
+    // Wrapped only when the command resolves: a missing one still fails in spawn (ENOENT), as before.
+    const wrap = PDEATHSIG_WRAPPER.length > 0 && resolveCommand(cmd, this.opts.cwd) !== undefined;
+    const [exe, ...args] = wrap ? [...PDEATHSIG_WRAPPER, cmd, ...rest] : [cmd, ...rest];
+    const child = spawn(exe as string, args, {
       cwd: this.opts.cwd,
       env: {
         ...process.env,

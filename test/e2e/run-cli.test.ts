@@ -1,9 +1,11 @@
 // `headroom run` as a user runs it: the demo exits 0 by itself, the status API answers while it
 // runs, and bad input exits 2 with a coded message.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICE } from '../local/helpers.ts';
 import { cli } from './support/cli.ts';
@@ -42,6 +44,55 @@ describe('headroom run (CLI)', () => {
     expect(Number(done![1])).toBeGreaterThan(50); // ~20 rps for 6 s
     expect(Number(done![2])).toBe(0);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'SIGKILL of headroom run: its instances get SIGTERM from the kernel and exit (no orphans)',
+    async () => {
+      const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+      const child = spawn(
+        process.execPath,
+        ['--disable-warning=ExperimentalWarning', main, 'run', '--demo', '--duration', '60', '--port', '0'],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HEADROOM_TOKEN: '' } },
+      );
+      try {
+        let out = '';
+        const statusUrl = await new Promise<string>((res, rej) => {
+          const t = setTimeout(() => rej(new Error(`no status URL in: ${out}`)), 30_000);
+          child.stdout.on('data', (c: Buffer) => {
+            out += c.toString();
+            const m = /status API\s+(\S+)/.exec(out);
+            if (m?.[1]) {
+              clearTimeout(t);
+              res(m[1]);
+            }
+          });
+        });
+        // Wait for an instance with a pid.
+        let pids: number[] = [];
+        for (let i = 0; i < 100 && pids.length === 0; i++) {
+          const body = (await fetch(statusUrl).then((x) => x.json())) as { instances: Array<{ pid?: number }> };
+          pids = body.instances.flatMap((x) => (x.pid ? [x.pid] : []));
+          if (pids.length === 0) await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(pids.length).toBeGreaterThan(0);
+        const alive = (pid: number): boolean => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        };
+        expect(pids.every(alive)).toBe(true);
+        child.kill('SIGKILL');
+        for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(pids.filter(alive)).toEqual([]);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
 
   it('no spec and no --demo: HR_USAGE, exit 2', async () => {
     const r = await cli(['run']);
