@@ -21,11 +21,12 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeClients } from '../src/adapters/actuators/kubernetes/client.ts';
+import { clockTicksPerSecond, readCpuTicks } from '../src/adapters/metrics/process/proc.ts';
 import { PrometheusSource } from '../src/adapters/metrics/prometheus/index.ts';
 import { Controller, type RoundStats } from '../src/controller/controller.ts';
 import { GROUP, PLURAL, VERSION } from '../src/controller/crd.ts';
@@ -107,15 +108,7 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<unknown
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux; 0 if unknown). */
-function cpuOf(pid: number): number {
-  try {
-    // Fields after the `(comm)`: state is 3rd, utime 14th, stime 15th (clock ticks, 100 Hz).
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+const cpuOf = (pid: number): number => (readCpuTicks(pid) ?? 0) / clockTicksPerSecond();
 function pidsOf(pattern: string): number[] {
   try {
     return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').map(Number);

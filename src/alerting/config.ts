@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { HeadroomError, keyPath, type ErrorCode, type ProblemDetail } from '../core/errors.ts';
+import { deepFreeze, valueAt } from '../spec/load.ts';
 import { defaultRules } from './defaults.ts';
 import { templateProblems } from './template.ts';
 import type { AlertRule, Comparison, MetricName } from './types.ts';
@@ -557,7 +558,9 @@ function issueProblem(
       value: issue.keys,
     };
   }
-  const value = valueAt(raw, path);
+  // Only scalars are echoed as the value written.
+  const at = valueAt(raw, path);
+  const value = at !== null && typeof at === 'object' ? undefined : at;
   const allowed = issue.code === 'invalid_value' ? `one of ${issue.values.map(String).join(', ')}` : undefined;
   return {
     code: section as ErrorCode,
@@ -573,23 +576,6 @@ function issueProblem(
       : { value }),
     ...(allowed ? { allowed } : {}),
   };
-}
-
-function valueAt(raw: unknown, path: Array<string | number>): unknown {
-  let v: unknown = raw;
-  for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[k];
-  }
-  return v !== null && typeof v === 'object' ? undefined : v;
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
 }
 
 /** Reads a YAML/JSON file and validates its top-level `alerts:` (other keys are the spec's). */

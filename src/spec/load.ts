@@ -199,7 +199,8 @@ function joinPath(prefix: string | undefined, rest: string): string {
   return rest.startsWith('[') ? `${prefix}${rest}` : `${prefix}.${rest}`;
 }
 
-function valueAt(input: unknown, path: Array<string | number>): unknown {
+/** The value at a zod issue path in the raw input, or undefined. */
+export function valueAt(input: unknown, path: Array<string | number>): unknown {
   let cur: unknown = input;
   for (const k of path) {
     if (cur === null || typeof cur !== 'object') return undefined;
@@ -480,7 +481,8 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function deepFreeze<T>(o: T): T {
+/** Freeze a loaded config all the way down (Maps are left alone), so no caller can change it. */
+export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o) && !(o instanceof Map)) {
     Object.freeze(o);
     for (const v of Object.values(o)) deepFreeze(v);
