@@ -23,6 +23,7 @@ interface SimulateFlags {
   scrape?: string;
   target?: string;
   sweep?: boolean;
+  bound?: boolean;
   json?: boolean;
   report?: string;
 }
@@ -60,6 +61,9 @@ export function simulateJson(r: SimulationResult): unknown {
     policies: r.policies.map(p),
     ...(r.sweep ? { sweep: r.sweep.map(p) } : {}),
     ...(r.comparisons ? { comparisons: r.comparisons } : {}),
+    ...(r.noiseBound
+      ? { noiseBound: { ...r.noiseBound, costVsOracle: Number(r.noiseBound.costVsOracle.toFixed(6)) } }
+      : {}),
   };
 }
 
@@ -94,6 +98,13 @@ export function simulateText(r: SimulationResult): string {
       );
     }
   }
+  const b = r.noiseBound;
+  if (b) {
+    const margin = b.shape === 'relative' ? `${(b.z * 100).toFixed(1)} % over the trend` : `${b.z} √(trend × mean)`;
+    lines.push(
+      `noise bound: ${b.costVsOracle.toFixed(3)} × oracle with ${b.sloViolationSeconds} violating s (budget ${b.budgetSeconds} s): knowing the ${b.windowSeconds / 60}-min mean demand ahead but not the noise around it, covered by ${margin}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -124,6 +135,10 @@ export function register(program: Command): void {
     .option('--scrape <seconds>', 'metrics scrape interval the policies see (default 15)')
     .option('--target <percent>', 'target utilization of hpa, kpa and keda (default 70)')
     .option('--sweep', 'also run hpa, kpa and keda at targets 50–95 % and compare at equal violations')
+    .option(
+      '--bound',
+      "also compute the noise bound: the cost of foreseeing the 15-min trend but not the noise, at headroom's violations",
+    )
     .option('--json', 'print JSON instead of a table')
     .option('--report <file.html>', 'write a self-contained HTML report with plots')
     .action((opts: SimulateFlags) => {
@@ -165,6 +180,7 @@ export function register(program: Command): void {
         scrapeSeconds: scrape ?? section.scrapeSeconds ?? 15,
         baselineTarget: target !== undefined ? target / 100 : (section.baselineTarget ?? 0.7),
         sweep: opts.sweep === true,
+        bound: opts.bound === true,
         series: opts.report !== undefined,
       });
       if (opts.report !== undefined) {

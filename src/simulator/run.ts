@@ -3,6 +3,7 @@
 import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
+import { noiseBound, type NoiseShape } from './bound.ts';
 import { headroomPolicy } from './policies/headroom.ts';
 import { hpaPolicy } from './policies/hpa.ts';
 import { kedaPolicy } from './policies/keda.ts';
@@ -58,6 +59,18 @@ export interface SimulationResult {
   policies: PolicyResult[];
   sweep?: PolicyResult[];
   comparisons?: Comparison[];
+  noiseBound?: NoiseBoundResult;
+}
+
+/** The noise bound (bound.ts) as reported: foresees the trend, covers the noise with one margin. */
+export interface NoiseBoundResult {
+  shape: NoiseShape;
+  z: number;
+  windowSeconds: number;
+  budgetSeconds: number;
+  replicaSeconds: number;
+  sloViolationSeconds: number;
+  costVsOracle: number;
 }
 
 export interface SimulationOptions {
@@ -71,6 +84,8 @@ export interface SimulationOptions {
   /** Targets of the sweep (default SWEEP_TARGETS, 50–95 %). */
   sweepTargets?: readonly number[];
   series?: boolean;
+  /** Also compute the noise bound at Headroom's violating seconds (0.1 % without headroom). */
+  bound?: boolean;
   /** Progress: called after each run. */
   onRun?: (run: PolicyRun) => void;
 }
@@ -122,6 +137,22 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     result.sweep = sweep;
     const hr = policies.find((p) => p.policy === 'headroom');
     if (hr) result.comparisons = compare(hr, sweep);
+  }
+  if (o.bound) {
+    const hr = policies.find((p) => p.policy === 'headroom');
+    const budgetSeconds = hr ? hr.sloViolationSeconds : Math.floor(0.001 * o.trace.rps.length);
+    const b = noiseBound(o.trace, o.model, { budgetSeconds, table });
+    if (b) {
+      result.noiseBound = {
+        shape: b.shape,
+        z: Number(b.z.toFixed(4)),
+        windowSeconds: b.windowSeconds,
+        budgetSeconds,
+        replicaSeconds: b.run.replicaSeconds,
+        sloViolationSeconds: b.run.sloViolationSeconds,
+        costVsOracle: withRatio(b.run).costVsOracle,
+      };
+    }
   }
   return result;
 }

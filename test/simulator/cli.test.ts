@@ -75,6 +75,36 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     expect(html).toContain('demandCapacityChart(');
   });
 
+  it('--bound adds the noise bound at headroom’s violating seconds, in JSON and in the table', () => {
+    const args = ['--trace', trace, '--spec', spec, '--peak', '2000', '--policy', 'headroom', '--policy', 'oracle'];
+    const r = cli([...args, '--bound', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      policies: Array<{ policy: string; replicaSeconds: number; sloViolationSeconds: number }>;
+      noiseBound?: {
+        shape: string;
+        z: number;
+        windowSeconds: number;
+        budgetSeconds: number;
+        replicaSeconds: number;
+        sloViolationSeconds: number;
+        costVsOracle: number;
+      };
+    };
+    const hr = out.policies.find((p) => p.policy === 'headroom');
+    const oracle = out.policies.find((p) => p.policy === 'oracle');
+    const b = out.noiseBound;
+    expect(b).toBeDefined();
+    expect(b?.budgetSeconds).toBe(hr?.sloViolationSeconds);
+    expect(b?.sloViolationSeconds).toBeLessThanOrEqual(b?.budgetSeconds ?? -1);
+    expect(b?.windowSeconds).toBe(900);
+    expect(['relative', 'counting']).toContain(b?.shape);
+    expect(b?.z).toBeGreaterThanOrEqual(0);
+    expect(b?.costVsOracle).toBeCloseTo((b?.replicaSeconds ?? NaN) / (oracle?.replicaSeconds ?? NaN), 5);
+    expect(cli(args).stdout).not.toContain('noise bound');
+    expect(cli([...args, '--bound']).stdout).toMatch(/noise bound: \d+\.\d{3} × oracle with \d+ violating s/);
+  });
+
   it('bad input exits 2 with a coded message and writes nothing', () => {
     const report = join(dir, 'never.html');
     const bad: Array<[string[], RegExp]> = [
