@@ -5,7 +5,7 @@
 import { inlineChartAssets } from '../server/dashboard/assets.ts';
 import { escapeHtml as esc, scriptJson } from '../server/html.ts';
 import type { PolicyRun } from './engine.ts';
-import { frontier, SWEPT, type PolicyResult, type SimulationResult } from './run.ts';
+import { frontier, SWEPT, type NoiseBoundResult, type PolicyResult, type SimulationResult } from './run.ts';
 
 export interface ReportAssets {
   /** `<style>` + `<script>` blocks defining window.HeadroomCharts. */
@@ -73,6 +73,7 @@ h2 { margin-top: 1.6em; }
 ${rows}
 </table>
 ${comparisons ? `<h2>Headroom against the best-tuned baselines</h2><ul>${comparisons}</ul>` : ''}
+${res.noiseBound ? noiseBoundHtml(res.noiseBound) : ''}
 ${res.sweep ? `<h2>Cost and violations</h2><p class="note">Each baseline swept over targets 50–95 %; lines join its frontier (the fewest violations for the cost). Lower left is better.</p>${scatterSvg(res)}` : ''}
 <h2>Demand and capacity</h2>
 <p class="note">Demand (highest in each ${plots[0]?.bucket ?? 1}-s bucket), the demand the ready instances serve within the SLO (lowest in the bucket), and below it the instances asked for (ready + starting); x in seconds. Demand above capacity is a violation.</p>
@@ -95,6 +96,11 @@ for (const p of plots) {
 </body>
 </html>
 `;
+}
+
+function noiseBoundHtml(b: NoiseBoundResult): string {
+  const margin = b.shape === 'relative' ? `${(b.z * 100).toFixed(1)} % over the trend` : `${b.z} √(trend × mean)`;
+  return `<h2>Noise bound</h2><p class="note">Knowing the demand averaged over a centred ${b.windowSeconds / 60}-min window at every future second, but not the noise around it, covered by one margin (${esc(margin)}) within ${b.budgetSeconds} violating seconds: <b>${b.costVsOracle.toFixed(3)} × oracle</b>, ${b.sloViolationSeconds} violating s. The gap between it and the oracle is noise that nothing in the past predicts.</p>`;
 }
 
 /** Cost (× oracle) against violating fraction, one colour per family, frontiers as polylines. */

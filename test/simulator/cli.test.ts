@@ -103,6 +103,9 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     expect(b?.costVsOracle).toBeCloseTo((b?.replicaSeconds ?? NaN) / (oracle?.replicaSeconds ?? NaN), 5);
     expect(cli(args).stdout).not.toContain('noise bound');
     expect(cli([...args, '--bound']).stdout).toMatch(/noise bound: \d+\.\d{3} × oracle with \d+ violating s/);
+    const report = join(dir, 'bound.html');
+    expect(cli([...args, '--bound', '--report', report]).code).toBe(0);
+    expect(readFileSync(report, 'utf8')).toContain(`<b>${(b?.costVsOracle ?? NaN).toFixed(3)} × oracle</b>`);
   });
 
   it('bad input exits 2 with a coded message and writes nothing', () => {
