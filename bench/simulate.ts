@@ -11,9 +11,16 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultBehavior, type ServiceModel } from '../src/core/model.ts';
-import { noiseBound, type NoiseBound } from '../src/simulator/bound.ts';
-import { CapacityTable } from '../src/simulator/capacity.ts';
-import { frontier, runSimulation, SWEPT, type PolicyResult, type SimulationResult } from '../src/simulator/run.ts';
+import { noiseBound } from '../src/simulator/bound.ts';
+import {
+  boundResult,
+  frontier,
+  runSimulation,
+  SWEPT,
+  type NoiseBoundResult,
+  type PolicyResult,
+  type SimulationResult,
+} from '../src/simulator/run.ts';
 import { loadTraceFile, rescaleToPeak, type Trace } from '../src/simulator/trace.ts';
 
 const { values } = parseArgs({
@@ -58,38 +65,29 @@ function oracleSeconds(r: SimulationResult): number {
 }
 
 interface Bounds {
-  /** At Headroom's violating seconds. */
-  atHeadroom?: NoiseBound;
+  /** At Headroom's violating seconds (runSimulation's `bound`). */
+  atHeadroom?: NoiseBoundResult;
   /** At 0.1 % of the seconds. */
-  atTarget?: NoiseBound;
-  cpuSeconds: number;
+  atTarget?: NoiseBoundResult;
 }
 
 function bounds(trace: Trace, r: SimulationResult): Bounds {
-  const hr = r.policies.find((p) => p.policy === 'headroom');
-  const table = new CapacityTable(model);
-  const cpu0 = process.cpuUsage();
-  const out: Bounds = { cpuSeconds: 0 };
-  if (hr) {
-    const a = noiseBound(trace, model, { budgetSeconds: hr.sloViolationSeconds, table });
-    if (a) out.atHeadroom = a;
-  }
-  const b = noiseBound(trace, model, { budgetSeconds: Math.floor(0.001 * r.trace.seconds), table });
-  if (b) out.atTarget = b;
-  const cpu = process.cpuUsage(cpu0);
-  out.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const out: Bounds = {};
+  if (r.noiseBound) out.atHeadroom = r.noiseBound;
+  const b = noiseBound(trace, model, { budgetSeconds: Math.floor(0.001 * r.trace.seconds) });
+  if (b) out.atTarget = boundResult(b, oracleSeconds(r));
   return out;
 }
 
-const boundRow = (what: string, b: NoiseBound, oracle: number): string =>
-  `| ${what} | ${b.shape} ${b.shape === 'relative' ? `${(b.z * 100).toFixed(1)} %` : `${b.z.toFixed(3)} √(trend × mean)`} | ${(b.run.replicaSeconds / 3600).toFixed(1)} | ${(b.run.replicaSeconds / oracle).toFixed(3)} | ${b.run.sloViolationSeconds} |`;
+const boundRow = (what: string, b: NoiseBoundResult): string =>
+  `| ${what} | ${b.shape} ${b.shape === 'relative' ? `${(b.z * 100).toFixed(1)} %` : `${b.z.toFixed(3)} √(trend × mean)`} | ${(b.replicaSeconds / 3600).toFixed(1)} | ${b.costVsOracle.toFixed(3)} | ${b.sloViolationSeconds} |`;
 
 function section(r: SimulationResult, cpuSeconds: number, nb: Bounds): { text: string; misses: string[] } {
   const out: string[] = [];
   const misses: string[] = [];
   out.push(`### ${r.trace.source}`, '');
   out.push(
-    `${(r.trace.seconds / 86400).toFixed(2)} days, peak ${r.trace.peakRps.toFixed(0)} rps, mean ${r.trace.meanRps.toFixed(0)} rps; ${cpuSeconds.toFixed(1)} s CPU for ${r.policies.length + (r.sweep?.length ?? 0)} runs.`,
+    `${(r.trace.seconds / 86400).toFixed(2)} days, peak ${r.trace.peakRps.toFixed(0)} rps, mean ${r.trace.meanRps.toFixed(0)} rps; ${cpuSeconds.toFixed(1)} s CPU for ${r.policies.length + (r.sweep?.length ?? 0)} runs and the noise bound at two budgets.`,
     '',
     HEAD,
   );
@@ -98,16 +96,15 @@ function section(r: SimulationResult, cpuSeconds: number, nb: Bounds): { text: s
   for (const fam of SWEPT) for (const p of frontier((r.sweep ?? []).filter((x) => x.policy === fam))) out.push(row(p));
   const hr = r.policies.find((p) => p.policy === 'headroom');
   const hpa = r.policies.find((p) => p.policy === 'hpa');
-  const boundX = nb.atHeadroom ? nb.atHeadroom.run.replicaSeconds / oracleSeconds(r) : undefined;
+  const boundX = nb.atHeadroom?.costVsOracle;
   out.push(
     '',
-    `Noise bound (knows the demand averaged over a centred ${(nb.atHeadroom ?? nb.atTarget)?.windowSeconds ?? 900}-s window at every future second, not the noise around it; one margin for the week, the smallest within the violation budget; ${nb.cpuSeconds.toFixed(1)} s CPU):`,
+    `Noise bound (knows the demand averaged over a centred ${(nb.atHeadroom ?? nb.atTarget)?.windowSeconds ?? 900}-s window at every future second, not the noise around it; one margin for the week, the smallest within the violation budget):`,
     '',
     '| violation budget | margin | instance-hours | × oracle | violating s |\n|---|---|--:|--:|--:|',
   );
-  if (nb.atHeadroom)
-    out.push(boundRow(`Headroom's (${nb.atHeadroom.budgetSeconds} s)`, nb.atHeadroom, oracleSeconds(r)));
-  if (nb.atTarget) out.push(boundRow(`0.1 % (${nb.atTarget.budgetSeconds} s)`, nb.atTarget, oracleSeconds(r)));
+  if (nb.atHeadroom) out.push(boundRow(`Headroom's (${nb.atHeadroom.budgetSeconds} s)`, nb.atHeadroom));
+  if (nb.atTarget) out.push(boundRow(`0.1 % (${nb.atTarget.budgetSeconds} s)`, nb.atTarget));
   if (hr && hpa) {
     const checks: Array<[string, boolean]> = [
       [`violations ≤ 0.1 % (${pct(hr.violationFraction)})`, hr.violationFraction <= 0.001],
@@ -173,9 +170,11 @@ for (const file of files) {
     sweepTargets: Array.from({ length: 16 }, (_, i) => Math.round((0.2 + 0.05 * i) * 100) / 100),
     scrapeSeconds: 15,
     baselineTarget: 0.7,
+    bound: true,
   });
+  const nb = bounds(trace, r);
   const cpu = process.cpuUsage(cpu0);
-  const { text, misses } = section(r, (cpu.user + cpu.system) / 1e6, bounds(trace, r));
+  const { text, misses } = section(r, (cpu.user + cpu.system) / 1e6, nb);
   process.stdout.write(`${text}\n\n`);
   all.push(...misses);
 }

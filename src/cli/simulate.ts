@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { HeadroomError } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { loadSpecFile } from '../spec/load.ts';
+import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport } from '../simulator/report.ts';
@@ -62,7 +63,13 @@ export function simulateJson(r: SimulationResult): unknown {
     ...(r.sweep ? { sweep: r.sweep.map(p) } : {}),
     ...(r.comparisons ? { comparisons: r.comparisons } : {}),
     ...(r.noiseBound
-      ? { noiseBound: { ...r.noiseBound, costVsOracle: Number(r.noiseBound.costVsOracle.toFixed(6)) } }
+      ? {
+          noiseBound: {
+            ...r.noiseBound,
+            z: Number(r.noiseBound.z.toFixed(4)),
+            costVsOracle: Number(r.noiseBound.costVsOracle.toFixed(6)),
+          },
+        }
       : {}),
   };
 }
@@ -100,9 +107,8 @@ export function simulateText(r: SimulationResult): string {
   }
   const b = r.noiseBound;
   if (b) {
-    const margin = b.shape === 'relative' ? `${(b.z * 100).toFixed(1)} % over the trend` : `${b.z} √(trend × mean)`;
     lines.push(
-      `noise bound: ${b.costVsOracle.toFixed(3)} × oracle with ${b.sloViolationSeconds} violating s (budget ${b.budgetSeconds} s): knowing the ${b.windowSeconds / 60}-min mean demand ahead but not the noise around it, covered by ${margin}`,
+      `noise bound: ${b.costVsOracle.toFixed(3)} × oracle with ${b.sloViolationSeconds} violating s (budget ${b.budgetSeconds} s): knowing the ${b.windowSeconds / 60}-min mean demand ahead but not the noise around it, covered by ${marginText(b.shape, b.z)}`,
     );
   }
   return `${lines.join('\n')}\n`;

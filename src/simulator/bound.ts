@@ -69,6 +69,11 @@ function sized(trend: Float64Array, mean: number, shape: NoiseShape, z: number):
   return x;
 }
 
+/** The margin in words: "23.6 % over the trend" or "0.2324 √(trend × mean)". */
+export function marginText(shape: NoiseShape, z: number): string {
+  return shape === 'relative' ? `${(z * 100).toFixed(1)} % over the trend` : `${Number(z.toFixed(4))} √(trend × mean)`;
+}
+
 export function trendPolicy(trend: Float64Array, mean: number, shape: NoiseShape, z: number): OfflinePolicy {
   return {
     kind: 'offline',

@@ -4,6 +4,7 @@
 // instance count, and the cost/violation scatter with each baseline's frontier, as inline SVG.
 import { inlineChartAssets } from '../server/dashboard/assets.ts';
 import { escapeHtml as esc, scriptJson } from '../server/html.ts';
+import { marginText } from './bound.ts';
 import type { PolicyRun } from './engine.ts';
 import { frontier, SWEPT, type NoiseBoundResult, type PolicyResult, type SimulationResult } from './run.ts';
 
@@ -99,8 +100,7 @@ for (const p of plots) {
 }
 
 function noiseBoundHtml(b: NoiseBoundResult): string {
-  const margin = b.shape === 'relative' ? `${(b.z * 100).toFixed(1)} % over the trend` : `${b.z} √(trend × mean)`;
-  return `<h2>Noise bound</h2><p class="note">Knowing the demand averaged over a centred ${b.windowSeconds / 60}-min window at every future second, but not the noise around it, covered by one margin (${esc(margin)}) within ${b.budgetSeconds} violating seconds: <b>${b.costVsOracle.toFixed(3)} × oracle</b>, ${b.sloViolationSeconds} violating s. The gap between it and the oracle is noise that nothing in the past predicts.</p>`;
+  return `<h2>Noise bound</h2><p class="note">Knowing the demand averaged over a centred ${b.windowSeconds / 60}-min window at every future second, but not the noise around it, covered by one margin (${esc(marginText(b.shape, b.z))}) within ${b.budgetSeconds} violating seconds: <b>${b.costVsOracle.toFixed(3)} × oracle</b>, ${b.sloViolationSeconds} violating s. The gap between it and the oracle is noise that nothing in the past predicts.</p>`;
 }
 
 /** Cost (× oracle) against violating fraction, one colour per family, frontiers as polylines. */

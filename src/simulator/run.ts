@@ -3,7 +3,7 @@
 import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
-import { noiseBound, type NoiseShape } from './bound.ts';
+import { noiseBound, type NoiseBound, type NoiseShape } from './bound.ts';
 import { headroomPolicy } from './policies/headroom.ts';
 import { hpaPolicy } from './policies/hpa.ts';
 import { kedaPolicy } from './policies/keda.ts';
@@ -142,19 +142,21 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     const hr = policies.find((p) => p.policy === 'headroom');
     const budgetSeconds = hr ? hr.sloViolationSeconds : Math.floor(0.001 * o.trace.rps.length);
     const b = noiseBound(o.trace, o.model, { budgetSeconds, table });
-    if (b) {
-      result.noiseBound = {
-        shape: b.shape,
-        z: Number(b.z.toFixed(4)),
-        windowSeconds: b.windowSeconds,
-        budgetSeconds,
-        replicaSeconds: b.run.replicaSeconds,
-        sloViolationSeconds: b.run.sloViolationSeconds,
-        costVsOracle: withRatio(b.run).costVsOracle,
-      };
-    }
+    if (b) result.noiseBound = boundResult(b, oracle.replicaSeconds);
   }
   return result;
+}
+
+export function boundResult(b: NoiseBound, oracleReplicaSeconds: number): NoiseBoundResult {
+  return {
+    shape: b.shape,
+    z: b.z,
+    windowSeconds: b.windowSeconds,
+    budgetSeconds: b.budgetSeconds,
+    replicaSeconds: b.run.replicaSeconds,
+    sloViolationSeconds: b.run.sloViolationSeconds,
+    costVsOracle: oracleReplicaSeconds > 0 ? b.run.replicaSeconds / oracleReplicaSeconds : 1,
+  };
 }
 
 /** Headroom against each baseline's best-tuned setting at no more violations. */

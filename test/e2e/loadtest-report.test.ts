@@ -3,10 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './support/chromium.ts';
+import { launchChromium, openOfflinePage } from './support/chromium.ts';
 import { runCli, startService, type Service } from './support/loadtest.ts';
 
 let ctx: BrowserContext | undefined;
@@ -55,14 +54,7 @@ describe('loadtest --report in Chromium', () => {
     expect(run.code, run.stderr).toBe(0);
     const res = JSON.parse(run.stdout) as { kneeRps: number; steps: unknown[] };
 
-    const page = await ctx!.newPage();
-    const requests: string[] = [];
-    page.on('request', (q) => {
-      if (!q.url().startsWith('file:')) requests.push(q.url());
-    });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(pathToFileURL(report).href);
+    const { page, requests, errors } = await openOfflinePage(ctx!, report);
     await expect.poll(() => page.locator('#latency canvas').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.locator('#throughput canvas').count()).toBe(1);
     // uPlot's legend lists every percentile curve and the SLO line.

@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './support/chromium.ts';
+import { launchChromium, openOfflinePage } from './support/chromium.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 let ctx: BrowserContext;
@@ -56,14 +56,7 @@ describe('simulate --report in Chromium', () => {
     );
     expect(withReport.status, withReport.stderr).toBe(0);
 
-    const page = await ctx.newPage();
-    const requests: string[] = [];
-    page.on('request', (q) => {
-      if (!q.url().startsWith('file:')) requests.push(q.url());
-    });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(pathToFileURL(report).href);
+    const { page, requests, errors } = await openOfflinePage(ctx, report);
     // 6 policies × (demand/capacity + instances).
     await expect.poll(() => page.locator('#plots canvas').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(12);
     expect(await page.locator('#plots h3').allTextContents()).toEqual([

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { NoiseBoundResult } from '../../src/simulator/run.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'headroom-sim-'));
@@ -81,15 +82,7 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as {
       policies: Array<{ policy: string; replicaSeconds: number; sloViolationSeconds: number }>;
-      noiseBound?: {
-        shape: string;
-        z: number;
-        windowSeconds: number;
-        budgetSeconds: number;
-        replicaSeconds: number;
-        sloViolationSeconds: number;
-        costVsOracle: number;
-      };
+      noiseBound?: NoiseBoundResult;
     };
     const hr = out.policies.find((p) => p.policy === 'headroom');
     const oracle = out.policies.find((p) => p.policy === 'oracle');
