@@ -5,9 +5,32 @@ import type { LatencySlo, LoadBalancing } from './pool.ts';
 
 export type { LatencySlo, LoadBalancing } from './pool.ts';
 
+/** Service-time quantiles of one request with no queueing, ms (p50 < p90 < p99 < p999). */
+export interface ServiceTimeQuantiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+}
+
+/**
+ * How one request's service time varies around its mean. Absent = exponential (CV 1), the M/M/c
+ * assumption, which `plan` then warns about.
+ */
+export interface ServiceTimeModel {
+  /** Coefficient of variation (standard deviation ÷ mean): 0 fixed, 1 exponential. */
+  cv: number;
+  /** Measured quantiles; when given they shape the distribution and the CV only scales the wait. */
+  quantilesMs?: ServiceTimeQuantiles;
+  /** Where it came from: the spec's keys, or the probe of a `headroom loadtest` profile. */
+  source: 'spec' | 'profile';
+}
+
 export interface InstanceModel {
   /** Mean service time of one request, ms. */
   serviceTimeMs: number;
+  /** Service-time variability; absent = exponential. */
+  serviceTime?: ServiceTimeModel;
   /** Requests one instance serves at once (servers per instance in the M/M/c model). */
   concurrency: number;
   /** CPU request per instance, millicores (500m → 500). */
