@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   HR_SLO_UNREACHABLE:
     'The latency SLO cannot be met at any instance count: the service time alone exceeds it at that percentile.',
   HR_AVAILABILITY_IMPOSSIBLE: 'The availability rule cannot be met, e.g. zoneFailures is not below zones.',
+  HR_SERVICE_TIME:
+    'The service-time distribution is impossible: quantiles that do not increase, quantiles the mean cannot allow, or a profile probe with too few samples.',
   HR_PROFILE_INVALID: 'A capacity profile (from `headroom loadtest`) is missing fields or is not a profile.',
   HR_DUPLICATE_NAME: 'Two services in one spec have the same name.',
   HR_LOADTEST_TARGET: 'The load-test target cannot be reached: refused, not HTTP, TLS failure or bad URL.',

@@ -8,16 +8,17 @@
 //   availability 39 spread 13/13/13 keeps 26 after losing a zone → 39
 //   → needed 39, binding availability.
 import { fitPerZone, maxEvenSpread, place, type ClusterModel } from './cluster.ts';
-import type { ServiceModel } from './model.ts';
+import type { ServiceModel, ServiceTimeModel } from './model.ts';
 import {
   instanceCapacityRps,
   minInstancesForSlo,
   poolPrediction,
+  queueLabel,
+  serviceTimeFloorMs,
   sloAttainment,
   type PoolShape,
   type SloSearch,
 } from './pool.ts';
-import { serviceTimeFloor } from './queueing.ts';
 
 export type ConstraintName = 'latency' | 'utilization' | 'availability' | 'minReplicas' | 'capacity' | 'maxReplicas';
 
@@ -60,7 +61,7 @@ export interface PlanContext {
   /** Demand to size for, overriding model.demandRps (live modes, forecasts, what-if). */
   demandRps?: number;
   /** Per-instance capacity overriding the model's (learned from observation). */
-  capacity?: { serviceTimeMs: number; concurrency: number };
+  capacity?: { serviceTimeMs: number; concurrency: number; serviceTime?: ServiceTimeModel };
   /** Upper bound from what the cluster or host can fit, with its explanation. */
   fit?: { replicas: number; detail: string };
 }
@@ -71,6 +72,7 @@ export function poolShape(model: ServiceModel, ctx: PlanContext = {}): PoolShape
     serviceTimeMs: ctx.capacity?.serviceTimeMs ?? model.instance.serviceTimeMs,
     concurrency: ctx.capacity?.concurrency ?? model.instance.concurrency,
     loadBalancing: model.loadBalancing,
+    serviceTime: ctx.capacity?.serviceTime ?? model.instance.serviceTime,
   };
 }
 
@@ -177,7 +179,7 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
     if (search.ok) {
       latencyCount = search.instances;
       details.push(constraint('latency', 'lower', latencyCount, () => latencyDetail(shape, slo, search)));
-      const floorMs = serviceTimeFloor(1000 / shape.serviceTimeMs, slo.percentile / 100) * 1000;
+      const floorMs = serviceTimeFloorMs(shape, slo.percentile);
       if (slo.latencyMs < 1.25 * floorMs) {
         warnings.push(
           () =>
@@ -191,6 +193,12 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
             ? `random load balancing needs ${latencyCount} instances for the SLO; leastRequests would need ${lr.instances}`
             : undefined;
         });
+      }
+      if (shape.serviceTime === undefined) {
+        warnings.push(
+          () =>
+            `service times assumed exponential (CV 1): set instance.serviceTimeCv or serviceTimeQuantilesMs, or use a \`headroom loadtest\` profile (a steady service needs fewer instances, a heavy-tailed one more)`,
+        );
       }
     } else {
       sloReachable = false;
@@ -305,8 +313,7 @@ function availabilityDetail(count: number, base: number, av: ServiceModel['avail
 function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: number }, search: SloSearch): string {
   if (!search.ok) return '';
   const n = search.instances;
-  const queue =
-    shape.loadBalancing === 'leastRequests' ? `M/M/(N·${shape.concurrency})` : `N × M/M/${shape.concurrency}`;
+  const queue = queueLabel(shape);
   // Enough decimals to tell the attainment from the target: p99.9 → 99.87 % vs 99.91 %.
   const decimals = Math.max(2, (String(slo.percentile).split('.')[1] ?? '').length + 2);
   const pc = (x: number): string => `${(x * 100).toFixed(decimals)} %`;

@@ -24,11 +24,28 @@ export interface MmcQueue {
   readonly serviceRate: number;
 }
 
-/** Erlang B blocking probability for `servers` servers and `offered` erlangs. */
+/**
+ * Erlang B blocking probability for `servers` servers and `offered` erlangs, in O(√A) steps.
+ *
+ * The recursion forgets where it started: below A, B(k) ≈ 1 − k/A and an error in B(k−1) is
+ * multiplied by about k/A, so starting at k0 = A − 12√A from that estimate leaves a relative error
+ * of e^(−72) by k = A. Past the point where B underflows it stays 0. So 10^10 erlangs cost ~10^6
+ * steps, not 10^10 (a demand of 1e9 rps × 10 s once froze the controller for minutes).
+ */
 export function erlangB(servers: number, offered: number): number {
   if (offered <= 0) return 0;
+  let k = 0;
   let b = 1;
-  for (let k = 1; k <= servers; k++) b = (offered * b) / (k + offered * b);
+  const k0 = Math.floor(offered - 12 * Math.sqrt(offered) - 10);
+  if (k0 > 0 && k0 < servers) {
+    k = k0;
+    b = 1 - k0 / offered;
+  }
+  while (k < servers) {
+    k += 1;
+    b = (offered * b) / (k + offered * b);
+    if (b < 1e-300) return 0;
+  }
   return b;
 }
 

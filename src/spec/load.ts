@@ -13,11 +13,12 @@ import {
   type DirectionBehavior,
   type RatePolicy,
   type ServiceModel,
+  type ServiceTimeModel,
 } from '../core/model.ts';
 import { parseCpuMillis, parseMemoryBytes } from '../core/quantity.ts';
-import { serviceTimeFloor } from '../core/queueing.ts';
+import { impliedCv, minimumMeanMs } from '../core/service-time.ts';
 import type { UsageSample } from '../core/vertical.ts';
-import { capacityProfileSchema, type CapacityProfile } from './profile.ts';
+import { MIN_PROBE_SAMPLES, capacityProfileSchema, type CapacityProfile } from './profile.ts';
 import { serviceSpecSchema, specFileSchema, type ServiceSpec, type SpecFile } from './schema.ts';
 
 export interface LoadedSpec {
@@ -263,18 +264,10 @@ function normalizeService(svc: ServiceSpec, where: Where): Normalized {
       allowed: `0..${zones - 1} (below availability.zones)`,
     });
   }
-  if (svc.slo && serviceTimeMs !== undefined) {
-    const floorMs = serviceTimeFloor(1000 / serviceTimeMs, svc.slo.percentile / 100) * 1000;
-    if (svc.slo.latencyMs <= floorMs * (1 + 1e-9)) {
-      problem({
-        code: 'HR_SLO_UNREACHABLE',
-        path: at('slo.latencyMs'),
-        value: svc.slo.latencyMs,
-        message: `no instance count meets p${svc.slo.percentile} ≤ ${svc.slo.latencyMs} ms: with a mean service time of ${serviceTimeMs} ms (exponential), the service time alone takes ${round(floorMs)} ms at p${svc.slo.percentile}`,
-        allowed: `> ${round(floorMs)} ms, a lower percentile, or a faster service`,
-      });
-    }
-  }
+  // An SLO that no count can meet is not a spec error: `plan` reports that service as infeasible
+  // with its reason and plans the others (as it does when the cluster is too small).
+  const serviceTime =
+    serviceTimeMs !== undefined ? normalizeServiceTime(svc.instance, profile, serviceTimeMs, at, problem) : undefined;
 
   const behavior = normalizeBehavior(svc.behavior);
   if (problems.length > 0 || serviceTimeMs === undefined) return { problems };
@@ -284,6 +277,7 @@ function normalizeService(svc: ServiceSpec, where: Where): Normalized {
     instance: {
       serviceTimeMs,
       concurrency: concurrency ?? 1,
+      ...(serviceTime ? { serviceTime } : {}),
       ...(cpu !== undefined ? { cpuMillis: cpu } : {}),
       ...(memory !== undefined ? { memoryBytes: memory } : {}),
       ...(cpuLimit !== undefined ? { cpuLimitMillis: cpuLimit } : {}),
@@ -301,7 +295,77 @@ function normalizeService(svc: ServiceSpec, where: Where): Normalized {
 }
 
 function round(x: number): number {
-  return Math.ceil(x * 10) / 10;
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The service-time distribution: the spec's serviceTimeCv / serviceTimeQuantilesMs win over the
+ * profile's probe. The probe's quantiles keep their shape and are scaled to the mean in use (the
+ * profile's fitted serviceTimeMs, or the spec's), so capacity and latency describe one service.
+ */
+function normalizeServiceTime(
+  instance: ServiceSpec['instance'],
+  profile: CapacityProfile | undefined,
+  meanMs: number,
+  at: (key: string) => string,
+  problem: (p: Omit<ProblemDetail, 'file'>) => void,
+): ServiceTimeModel | undefined {
+  const probe = profile?.serviceTime;
+  let quantiles = instance.serviceTimeQuantilesMs;
+  let source: ServiceTimeModel['source'] = 'spec';
+  let cv = instance.serviceTimeCv;
+  if (quantiles === undefined && cv === undefined && probe) {
+    const k = meanMs / probe.meanMs;
+    quantiles = {
+      p50: probe.quantilesMs.p50 * k,
+      p90: probe.quantilesMs.p90 * k,
+      p99: probe.quantilesMs.p99 * k,
+      p999: probe.quantilesMs.p999 * k,
+    };
+    cv = probe.cv;
+    source = 'profile';
+  }
+  if (quantiles === undefined) return cv === undefined ? undefined : { cv, source };
+  const key = source === 'profile' ? 'instance.profile' : 'instance.serviceTimeQuantilesMs';
+  const order = ['p50', 'p90', 'p99', 'p999'] as const;
+  let ok = true;
+  for (let i = 1; i < order.length; i++) {
+    const name = order[i] as (typeof order)[number];
+    const prev = order[i - 1] as (typeof order)[number];
+    if (!(quantiles[name] > quantiles[prev])) {
+      ok = false;
+      problem({
+        code: 'HR_SERVICE_TIME',
+        path: at(source === 'profile' ? key : `${key}.${name}`),
+        value: quantiles[name],
+        message: `the quantiles do not increase: ${name} is not above ${prev} (${quantiles[prev]} ms)`,
+        allowed: `> ${quantiles[prev]} ms (p50 < p90 < p99 < p999)`,
+      });
+    }
+  }
+  if (!ok) return undefined;
+  const least = minimumMeanMs(quantiles);
+  if (least > meanMs * (1 + 1e-9)) {
+    problem({
+      code: 'HR_SERVICE_TIME',
+      path: at(key),
+      value: quantiles,
+      message: `these quantiles need a mean service time of at least ${round(least)} ms, above serviceTimeMs ${meanMs} ms`,
+      allowed: `quantiles whose 0.5·p50 + 0.1·(p90 − p50) + 0.01·(p99 − p90) + 0.001·(p999 − p99) ≤ ${meanMs} ms`,
+    });
+    return undefined;
+  }
+  if (quantiles.p999 < meanMs) {
+    problem({
+      code: 'HR_SERVICE_TIME',
+      path: at(source === 'profile' ? key : `${key}.p999`),
+      value: quantiles.p999,
+      message: `p999 is below the mean service time (${meanMs} ms): the slowest 0.1 % would have to carry the rest of the mean`,
+      allowed: `>= ${meanMs} ms`,
+    });
+    return undefined;
+  }
+  return { cv: cv ?? impliedCv(meanMs, quantiles), quantilesMs: { ...quantiles }, source };
 }
 
 function readProfile(
@@ -333,6 +397,16 @@ function readProfile(
   const parsed = capacityProfileSchema.safeParse(data);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
+    if (first && first.path.join('.') === 'serviceTime.samples') {
+      problem({
+        code: 'HR_SERVICE_TIME',
+        path,
+        value: ref,
+        message: `the profile's probe measured ${String(valueAt(data, ['serviceTime', 'samples']))} requests, too few for a stable p99`,
+        allowed: `at least ${MIN_PROBE_SAMPLES} (rerun \`headroom loadtest\` with a larger --probe-requests)`,
+      });
+      return undefined;
+    }
     problem({
       code: 'HR_PROFILE_INVALID',
       path,

@@ -18,6 +18,34 @@ export const profileStepSchema = z.object({
   late: z.number().int().nonnegative().optional(),
 });
 
+/** Fewer sequential probe samples than this give no service-time distribution (the tail is luck). */
+export const MIN_PROBE_SAMPLES = 200;
+
+const quantilesSchema = z
+  .object({
+    p50: z.number().positive(),
+    p90: z.number().positive(),
+    p99: z.number().positive(),
+    p999: z.number().positive(),
+  })
+  .refine((q) => q.p50 < q.p90 && q.p90 < q.p99 && q.p99 < q.p999, {
+    message: 'quantiles must be strictly increasing: p50 < p90 < p99 < p999',
+  });
+
+/**
+ * One request's service time as the probe of `headroom loadtest` measured it: sequential requests,
+ * one at a time (no queueing), so each latency is a service time plus the round trip (not
+ * subtracted). ms. E.g. the example service, WORK_MS=20 fixed: meanMs 20.8, cv 0.03, p99 21.4.
+ */
+export const profileServiceTimeSchema = z.object({
+  source: z.literal('probe'),
+  samples: z.number().int().min(MIN_PROBE_SAMPLES),
+  meanMs: z.number().positive(),
+  /** Standard deviation ÷ mean: 0 fixed, 1 exponential. */
+  cv: z.number().nonnegative(),
+  quantilesMs: quantilesSchema,
+});
+
 export const capacityProfileSchema = z.object({
   kind: z.literal(PROFILE_KIND),
   target: z.string(),
@@ -34,7 +62,10 @@ export const capacityProfileSchema = z.object({
   /** the knee the fitted M/M/c model predicts, and how concurrency was fitted. */
   predictedKneeRps: z.number().nonnegative().optional(),
   fitMethod: z.enum(['saturation', 'curve', 'single-step']).optional(),
+  /** The service-time distribution from the probe (absent: too few samples, or an older profile). */
+  serviceTime: profileServiceTimeSchema.optional(),
 });
 
 export type CapacityProfile = z.infer<typeof capacityProfileSchema>;
 export type ProfileStep = z.infer<typeof profileStepSchema>;
+export type ProfileServiceTime = z.infer<typeof profileServiceTimeSchema>;

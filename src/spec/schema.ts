@@ -59,6 +59,21 @@ export const serviceSpecSchema = z.strictObject({
   instance: z.strictObject({
     serviceTimeMs: z.number().positive().max(3_600_000).optional().describe('Mean time one request takes, ms'),
     concurrency: z.number().int().min(1).max(100_000).optional().describe('Requests one instance serves at once'),
+    serviceTimeCv: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe("Coefficient of variation of one request's service time: 0 fixed, 1 exponential (the default)"),
+    serviceTimeQuantilesMs: z
+      .strictObject({
+        p50: z.number().positive().max(3_600_000),
+        p90: z.number().positive().max(3_600_000),
+        p99: z.number().positive().max(3_600_000),
+        p999: z.number().positive().max(3_600_000),
+      })
+      .optional()
+      .describe('Service-time quantiles of one request with no queueing, ms, increasing'),
     /** A capacity profile written by `headroom loadtest`; explicit serviceTimeMs/concurrency win. */
     profile: z.string().min(1).optional().describe('Capacity profile from `headroom loadtest` (relative to this file)'),
     cpu: quantity.optional().describe('CPU request per instance: 500m, 2'),

@@ -90,12 +90,33 @@ describe('headroom plan (the real CLI)', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(
-      'HR_SLO_UNREACHABLE test/golden/bad-spec.yaml: services[0].slo.latencyMs: no instance count meets p99 ≤ 50 ms',
+      'HR_SPEC_INVALID test/golden/bad-spec.yaml: services[0].instance.serviceTimeCv: too small (value: -1; allowed: >= 0)',
     );
-    expect(r.stderr).toContain('(value: 50; allowed: > 92.2 ms, a lower percentile, or a faster service)');
     expect(r.stderr).toContain(
       'HR_QUANTITY test/golden/bad-spec.yaml: services[0].instance.memory: not a memory quantity (value: "lots"',
     );
+  });
+
+  it('one unreachable SLO does not abort the plan: that service is infeasible with its reason, the others are planned', () => {
+    const spec = `services:
+  - name: fast
+    demand: { rps: 100 }
+    instance: { serviceTimeMs: 20 }
+    slo: { latencyMs: 50, percentile: 99 }
+  - name: steady
+    demand: { rps: 100 }
+    instance: { serviceTimeMs: 20, serviceTimeCv: 0 }
+    slo: { latencyMs: 50, percentile: 99 }
+`;
+    const r = headroomWithInput(spec, 'plan', '-', '--json');
+    expect(r.status).toBe(0);
+    const plans = (JSON.parse(r.stdout) as { services: Array<{ name: string; feasible: boolean; warnings: string[] }> })
+      .services;
+    // Exponential 20 ms takes 92.1 ms at p99 alone; a fixed 20 ms meets 50 ms once queueing is small.
+    expect(plans[0]).toMatchObject({ name: 'fast', feasible: false });
+    expect(plans[0]?.warnings.join('\n')).toContain('SLO unreachable: the service time alone takes 92.1 ms at p99');
+    expect(plans[1]).toMatchObject({ name: 'steady', feasible: true });
+    expect(headroomWithInput(spec, 'plan', '-', '--fail-infeasible').status).toBe(3);
   });
 
   it('missing file and unknown flags are usage errors with exit 2', () => {

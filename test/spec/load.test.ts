@@ -73,12 +73,46 @@ describe('spec validation errors name file, key, value and allowed range', () =>
       '0..1 (below availability.zones)',
     ],
     [
-      'SLO under the service-time floor',
-      `${base}    slo: { latencyMs: 90, percentile: 99 }\n`,
-      'HR_SLO_UNREACHABLE',
-      'services[0].slo.latencyMs',
-      90,
-      '> 92.2 ms, a lower percentile, or a faster service',
+      'negative service-time CV',
+      base.replace('concurrency: 1 }', 'concurrency: 1, serviceTimeCv: -0.5 }'),
+      'HR_SPEC_INVALID',
+      'services[0].instance.serviceTimeCv',
+      -0.5,
+      '>= 0',
+    ],
+    [
+      'service-time quantiles that do not increase',
+      base.replace(
+        'concurrency: 1 }',
+        'concurrency: 1, serviceTimeQuantilesMs: { p50: 15, p90: 30, p99: 25, p999: 90 } }',
+      ),
+      'HR_SERVICE_TIME',
+      'services[0].instance.serviceTimeQuantilesMs.p99',
+      25,
+      '> 30 ms (p50 < p90 < p99 < p999)',
+    ],
+    [
+      // P(S ≥ 40 ms) ≥ 0.5 alone needs a mean of at least 20 ms; with the rest it needs 20.6.
+      'service-time quantiles above what the mean allows',
+      base.replace(
+        'concurrency: 1 }',
+        'concurrency: 1, serviceTimeQuantilesMs: { p50: 40, p90: 41, p99: 80, p999: 200 } }',
+      ),
+      'HR_SERVICE_TIME',
+      'services[0].instance.serviceTimeQuantilesMs',
+      { p50: 40, p90: 41, p99: 80, p999: 200 },
+      undefined,
+    ],
+    [
+      'a p999 below the mean',
+      base.replace(
+        'concurrency: 1 }',
+        'concurrency: 1, serviceTimeQuantilesMs: { p50: 5, p90: 8, p99: 12, p999: 15 } }',
+      ),
+      'HR_SERVICE_TIME',
+      'services[0].instance.serviceTimeQuantilesMs.p999',
+      15,
+      '>= 20 ms',
     ],
   ])('%s', (_name, text, code, path, value, allowed) => {
     const [p] = problems(text);
@@ -145,6 +179,74 @@ describe('spec validation errors name file, key, value and allowed range', () =>
     writeFileSync(join(dir, 'spec2.yaml'), 'services:\n  - name: api\n    instance: { profile: bad.json }\n');
     expect(() => loadSpecFile(join(dir, 'spec2.yaml'))).toThrow(/HR_PROFILE_INVALID/);
     expect(() => loadSpecFile(join(dir, 'missing.yaml'))).toThrow(/HR_FILE_READ/);
+  });
+
+  it("reads the profile probe's service-time distribution, scaled to the mean in use; the spec's keys win", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-spec-'));
+    const profile = {
+      kind: 'headroom.dev/capacity-profile/v1',
+      target: 'http://127.0.0.1:8080/',
+      measuredAt: '2026-11-25T00:00:00Z',
+      slo: { latencyMs: 100, percentile: 99 },
+      kneeRps: 180,
+      serviceTimeMs: 10,
+      concurrency: 1,
+      steps: [],
+      serviceTime: {
+        source: 'probe',
+        samples: 2000,
+        meanMs: 5,
+        cv: 0.1,
+        quantilesMs: { p50: 5, p90: 5.5, p99: 6, p999: 7 },
+      },
+    };
+    writeFileSync(join(dir, 'api.profile.json'), JSON.stringify(profile));
+    writeFileSync(join(dir, 'spec.yaml'), 'services:\n  - name: api\n    instance: { profile: api.profile.json }\n');
+    // The probe's shape, at the fitted 10 ms mean: every quantile doubles.
+    expect(loadSpecFile(join(dir, 'spec.yaml')).services[0]?.instance.serviceTime).toEqual({
+      cv: 0.1,
+      quantilesMs: { p50: 10, p90: 11, p99: 12, p999: 14 },
+      source: 'profile',
+    });
+    writeFileSync(
+      join(dir, 'spec2.yaml'),
+      'services:\n  - name: api\n    instance: { profile: api.profile.json, serviceTimeCv: 0 }\n',
+    );
+    expect(loadSpecFile(join(dir, 'spec2.yaml')).services[0]?.instance.serviceTime).toEqual({ cv: 0, source: 'spec' });
+    // Too few probe samples for a p99: a coded error, not a silent tail.
+    writeFileSync(
+      join(dir, 'few.profile.json'),
+      JSON.stringify({ ...profile, serviceTime: { ...profile.serviceTime, samples: 50 } }),
+    );
+    writeFileSync(join(dir, 'spec3.yaml'), 'services:\n  - name: api\n    instance: { profile: few.profile.json }\n');
+    let problem: ProblemDetail | undefined;
+    try {
+      loadSpecFile(join(dir, 'spec3.yaml'));
+    } catch (err) {
+      problem = err instanceof HeadroomError ? err.problems[0] : undefined;
+    }
+    expect(problem).toMatchObject({ code: 'HR_SERVICE_TIME', path: 'services[0].instance.profile' });
+    expect(problem?.message).toContain('50 requests');
+  });
+
+  it('quantiles alone give the distribution its CV', () => {
+    const spec = parseSpecText(
+      base.replace(
+        'concurrency: 1 }',
+        'concurrency: 1, serviceTimeQuantilesMs: { p50: 10, p90: 10.1, p99: 210, p999: 210.1 } }',
+      ),
+      'spec.yaml',
+    );
+    const st = spec.services[0]?.instance.serviceTime;
+    // 95 % at 10 ms and 5 % at 210 ms has CV 2.18; the quantiles alone cannot see the 5 % exactly.
+    expect(st?.source).toBe('spec');
+    expect(st?.cv).toBeGreaterThan(1.5);
+    expect(st?.cv).toBeLessThan(3);
+  });
+
+  it('an SLO no count can meet is not a spec error: the plan reports it as infeasible', () => {
+    const spec = parseSpecText(`${base}    slo: { latencyMs: 90, percentile: 99 }\n`, 'spec.yaml');
+    expect(spec.services[0]?.slo).toEqual({ latencyMs: 90, percentile: 99 });
   });
 
   it('serviceModelFromSpec validates one object with a key-path prefix (CRD spec.service)', () => {
