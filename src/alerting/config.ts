@@ -36,6 +36,7 @@ export const METRICS = [
   'service.demandRps',
   'service.demandTrend',
   'service.atMaxWhileGrowing',
+  'service.modelError',
 ] as const satisfies readonly MetricName[];
 
 const OPS = ['>', '>=', '<', '<=', '==', '!='] as const satisfies readonly Comparison[];

@@ -38,6 +38,22 @@ export function defaultRules(): AlertRule[] {
         description: 'Memory above {{ $threshold | humanizePercentage }} of its limit for 5 minutes: OOM kill risk.',
       },
     }),
+    // The loop corrects its model (src/core/calibrate.ts), but a model 1.5× off for 2 minutes means
+    // the spec or a release no longer describes the service: someone should look.
+    rule({
+      name: 'HeadroomModelDrift',
+      metric: 'service.modelError',
+      op: '>',
+      threshold: 1.5,
+      clearThreshold: 1.3,
+      forSeconds: 2 * m,
+      severity: 'warning',
+      annotations: {
+        summary: '{{ $labels.service }} latency is {{ $value | printf "%.2f" }}× off what the model predicts',
+        description:
+          'Measured latency at the SLO percentile has differed from the model by over 1.5× for 2 minutes: a slower release, or a spec that no longer fits. Headroom sizes with a calibrated service time meanwhile.',
+      },
+    }),
     rule({
       name: 'HeadroomLatencyOverSlo',
       metric: 'service.latencyRatio',

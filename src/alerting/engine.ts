@@ -363,6 +363,8 @@ export class AlertEngine {
         return s.demandRps;
       case 'service.demandTrend':
         return s.demandTrendRpsPerSec;
+      case 'service.modelError':
+        return s.modelErrorFactor;
       case 'service.atMaxWhileGrowing': {
         const atMax =
           s.max !== undefined &&

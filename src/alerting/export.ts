@@ -75,6 +75,8 @@ function valueExpr(rule: AlertRule): string {
       return bySvc(M.SERVICE_DEMAND_RPS);
     case 'service.demandTrend':
       return bySvc(M.SERVICE_DEMAND_TREND);
+    case 'service.modelError':
+      return bySvc(M.MODEL_ERROR_FACTOR);
     case 'service.atMaxWhileGrowing': {
       // 1 when (desired ≥ max or needed > max) and demand grows, else 0 (per service).
       const max = bySvc(M.SERVICE_REPLICAS_MAX);

@@ -36,6 +36,14 @@ export const SERVICE_SLO_BAD_REQUESTS_TOTAL = 'headroom_service_slo_bad_requests
 /** Gauge 0..1: failed / all requests over the last tick (the engine's errorRate). */
 export const SERVICE_ERROR_RATIO = 'headroom_service_error_ratio';
 
+/** Gauge: the latency model against measurement at the SLO percentile, seconds. Labels: service, kind
+ *  (predicted = the spec's model, calibrated, measured). */
+export const MODEL_LATENCY_SECONDS = 'headroom_model_latency_seconds';
+/** Gauge ≥ 1: measured ÷ predicted (or its inverse), smoothed: how far the model is off. */
+export const MODEL_ERROR_FACTOR = 'headroom_model_error_factor';
+/** Gauge: the service-time scale calibration applies (1 = the spec). */
+export const MODEL_SERVICE_TIME_SCALE = 'headroom_model_service_time_scale';
+
 /** Alerting's own health. Counter: notifications dropped because the retry queue was full. Label: receiver. */
 export const ALERT_NOTIFICATIONS_DROPPED_TOTAL = 'headroom_alert_notifications_dropped_total';
 /** Counter: notifications sent / failed attempts. Label: receiver. */

@@ -45,6 +45,11 @@ export interface ServiceSnapshot {
   sloBadFraction?: number;
   /** Fraction of requests that failed (5xx, reset, timeout), 0..1. */
   errorRate?: number;
+  /**
+   * How far the latency model is off: measured ÷ predicted latency at the SLO percentile (smoothed),
+   * as a factor ≥ 1 either way (0.5 and 2 are both 2). src/core/calibrate.ts.
+   */
+  modelErrorFactor?: number;
 }
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -69,7 +74,8 @@ export type MetricName =
   | 'service.fits'
   | 'service.demandRps'
   | 'service.demandTrend'
-  | 'service.atMaxWhileGrowing';
+  | 'service.atMaxWhileGrowing'
+  | 'service.modelError';
 
 /** A validated rule. Durations are seconds. */
 export interface AlertRule {

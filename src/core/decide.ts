@@ -21,6 +21,7 @@ import { emptyHistory, forecastPeak, recordDemand, type DemandHistory } from './
 import type { DirectionBehavior, ServiceModel } from './model.ts';
 import { planService, poolShape, type ConstraintName, type ServicePlan } from './plan.ts';
 import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
+import type { Calibration } from './calibrate.ts';
 
 export interface Observation {
   /** Arrival rate averaged over the stable window (~60 s); undefined = no data. */
@@ -35,6 +36,8 @@ export interface Observation {
   fitLimit?: number;
   /** Learned per-instance capacity, replacing the spec's. */
   capacity?: { serviceTimeMs: number; concurrency: number };
+  /** The latency model checked against measured latency (src/core/calibrate.ts). */
+  calibration?: Calibration;
 }
 
 export interface DecideState {
@@ -143,7 +146,20 @@ export function decide(
   let sizeFor = demand;
   let mode: DecisionMode = 'normal';
   let burstAt = state.burstAt;
-  const shape = poolShape(model, obs.capacity ? { capacity: obs.capacity } : {});
+  // Calibration scales the service time the model sizes with (unless capacity is learned instead).
+  const cal = obs.calibration;
+  const capacity =
+    obs.capacity ??
+    (cal && cal.samples > 0 && Math.abs(cal.scale - 1) > 0.05
+      ? { serviceTimeMs: model.instance.serviceTimeMs * cal.scale, concurrency: model.instance.concurrency }
+      : undefined);
+  if (!obs.capacity && capacity && cal) {
+    reasons.push({
+      code: 'Calibrated',
+      message: `measured p${model.slo?.percentile ?? 99} ${cal.measuredMs === null ? '—' : fmt(cal.measuredMs)} ms where the model predicts ${cal.predictedMs === null ? '—' : fmt(cal.predictedMs)} ms: sizing with service times ${fmt(cal.scale)}× the spec's (${fmt(capacity.serviceTimeMs)} ms)`,
+    });
+  }
+  const shape = poolShape(model, capacity ? { capacity } : {});
   const perInstance = instanceCapacityRps(shape);
   const burst = obs.burstDemandRps;
   if (b.burst.enabled && burst !== undefined && Number.isFinite(burst) && burst > demand) {
@@ -176,7 +192,7 @@ export function decide(
   // 2. Size it.
   const plan = planService(model, {
     demandRps: sizeFor,
-    ...(obs.capacity ? { capacity: obs.capacity } : {}),
+    ...(capacity ? { capacity } : {}),
     ...(fitLimit !== undefined ? { fit: { replicas: fitLimit, detail: `the host fits ${fitLimit}` } } : {}),
   });
   const recommended = plan.replicas;

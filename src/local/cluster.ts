@@ -20,6 +20,7 @@ import {
 } from '../adapters/metrics/process/proc.ts';
 import { ProxyMetricsSource } from '../adapters/metrics/proxy/source.ts';
 import { RequestWindows, type WindowStats } from '../adapters/metrics/proxy/windows.ts';
+import { calibrate, initialCalibration, type Calibration, type CalibrationState } from '../core/calibrate.ts';
 import type { Observation } from '../core/decide.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { createServiceMetrics, type ServiceMetrics } from '../server/prometheus.ts';
@@ -67,6 +68,9 @@ export class LocalCluster {
   private readonly history: HistoryPoint[] = [];
   private readonly startedAt = Date.now();
   private learned?: { serviceTimeMs: number; concurrency: number };
+  private calibrationState: CalibrationState = initialCalibration();
+  /** The latency model against measured latency, as of the last tick. */
+  calibration?: Calibration;
   private stopping?: Promise<void>;
   // Requests finished since the last tick, and how many of them broke the SLO or failed (burn rate).
   private tickDone = 0;
@@ -198,6 +202,7 @@ export class LocalCluster {
     const stable = this.source.sampleNow('rate:stable');
     const burst = this.source.sampleNow('rate:burst');
     const capacity = this.opts.capacitySource === 'learned' ? this.learn() : undefined;
+    const calibration = this.calibrateModel();
     return {
       ...(stable.kind === 'ok' ? { demandRps: stable.value } : {}),
       ...(burst.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
@@ -205,7 +210,36 @@ export class LocalCluster {
       currentReplicas: this.supervisor.desired,
       ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),
       ...(capacity ? { capacity } : {}),
+      ...(this.opts.run.calibrate ? { calibration } : {}),
     };
+  }
+
+  /**
+   * The latency model against what the balancer measured over the burst window (requests at the
+   * SLO percentile, at the demand and ready count of that window): see src/core/calibrate.ts.
+   */
+  private calibrateModel(): Calibration {
+    const w = this.windows.snapshot().burst;
+    const pct = this.model.slo?.percentile ?? 99;
+    const lat = w?.latency;
+    const measured = lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : undefined;
+    const r = calibrate(
+      this.model,
+      this.calibrationState,
+      w && lat && measured !== undefined
+        ? {
+            demandRps: w.arrivalRps,
+            ready: this.supervisor.ready,
+            measuredMs: measured,
+            requests: lat.count,
+            percentile: pct >= 99 ? 99 : pct >= 90 ? 90 : 50,
+          }
+        : undefined,
+      Date.now() / 1000,
+    );
+    this.calibrationState = r.state;
+    this.calibration = r.calibration;
+    return r.calibration;
   }
 
   /**
@@ -244,6 +278,7 @@ export class LocalCluster {
       demandRps: snap.stable?.arrivalRps ?? null,
       burstRps: snap.burst?.arrivalRps ?? null,
       p99Ms: snap.burst?.latency?.p99Ms ?? null,
+      predictedP99Ms: this.calibration?.predictedMs ?? null,
       desired: this.supervisor.desired,
       current: this.supervisor.current,
       ready: this.supervisor.ready,
@@ -302,6 +337,9 @@ export class LocalCluster {
       ...(m.slo ? { slo: { ...m.slo } } : {}),
       ...(done > 0 ? { sloBadFraction: bad / done } : {}),
       ...(burst && burst.completionRps > 0 ? { errorRate: burst.errorRatio } : {}),
+      ...(this.calibration && this.calibration.samples > 0
+        ? { modelErrorFactor: Math.max(this.calibration.error, 1 / this.calibration.error) }
+        : {}),
     };
   }
 
@@ -343,6 +381,15 @@ export class LocalCluster {
         max: m.replicas.max,
         fitLimit: this.fitLimit ?? null,
       },
+      ...(this.calibration
+        ? {
+            model: {
+              percentile: m.slo?.percentile ?? 99,
+              ...this.calibration,
+              calibrating: this.opts.run.calibrate && this.opts.capacitySource !== 'learned',
+            },
+          }
+        : {}),
       decision: last
         ? {
             at: new Date(last.at * 1000).toISOString(),

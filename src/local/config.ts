@@ -43,6 +43,8 @@ export const runSectionSchema = z.strictObject({
   shadow: z.boolean().default(false),
   /** spec: size with instance.serviceTimeMs/concurrency (or its profile); learned: from what the balancer measures. */
   capacity: z.enum(['spec', 'learned']).default('spec'),
+  /** Check the latency model against measured latency each tick and correct its service-time scale. */
+  calibrate: z.boolean().default(true),
   loadBalancing: z.enum(['leastRequests', 'random']).optional(),
   /** How long a request may wait for a ready instance before 503. */
   queueTimeoutSeconds: z.number().min(0).max(600).default(10),

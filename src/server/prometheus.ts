@@ -2,6 +2,7 @@
 // live in one process, e.g. in tests). Counters and the latency histogram are fed per request;
 // gauges are set from the status snapshot at scrape time, so /metrics and /api/status agree.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { MODEL_ERROR_FACTOR, MODEL_LATENCY_SECONDS, MODEL_SERVICE_TIME_SCALE } from '../alerting/metric-names.ts';
 import type { StatusSnapshot } from './status.ts';
 
 export interface ServiceMetrics {
@@ -45,6 +46,13 @@ export function createServiceMetrics(service: string): ServiceMetrics {
   const restarts = g('headroom_instance_restarts', 'Restarts of an instance after crashes', ['instance']);
   const hostCores = g('headroom_host_cores', 'CPU cores of the host');
   const hostMem = g('headroom_host_memory_bytes', 'Memory of the host, bytes');
+  const modelLatency = g(
+    MODEL_LATENCY_SECONDS,
+    'Latency at the SLO percentile: predicted by the spec model, by the calibrated model, and measured',
+    ['kind'],
+  );
+  const modelError = g(MODEL_ERROR_FACTOR, 'How far the latency model is off: measured vs predicted, as a factor ≥ 1');
+  const modelScale = g(MODEL_SERVICE_TIME_SCALE, 'Service-time scale the loop sizes with after calibration (1 = spec)');
 
   return {
     registry,
@@ -54,6 +62,19 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     },
     update(s) {
       inFlight.set(s.traffic.inFlight);
+      if (s.model) {
+        for (const [kind, v] of [
+          ['predicted', s.model.predictedMs],
+          ['calibrated', s.model.calibratedMs],
+          ['measured', s.model.measuredMs],
+        ] as const) {
+          if (v !== null) modelLatency.set({ kind }, v / 1000);
+        }
+        if (s.model.samples > 0) {
+          modelError.set(Math.max(s.model.error, 1 / s.model.error));
+          modelScale.set(s.model.scale);
+        }
+      }
       for (const [w, win] of [
         ['stable', s.traffic.stable],
         ['burst', s.traffic.burst],

@@ -74,6 +74,8 @@ export interface HistoryPoint {
   demandRps: number | null;
   burstRps: number | null;
   p99Ms: number | null;
+  /** What the spec's model predicts at that load and count (the latency model checking itself). */
+  predictedP99Ms?: number | null;
   desired: number;
   current: number;
   ready: number;
@@ -109,6 +111,21 @@ export interface StatusSnapshot {
     fitLimit: number | null;
   };
   decision: DecisionStatus | null;
+  /**
+   * The latency model against measured latency at the SLO percentile (src/core/calibrate.ts):
+   * predicted by the spec's model, by the calibrated one, measured; error = measured ÷ predicted
+   * (smoothed); scale = the service-time factor the loop sizes with. Absent where not measured.
+   */
+  model?: {
+    percentile: number;
+    predictedMs: number | null;
+    calibratedMs: number | null;
+    measuredMs: number | null;
+    error: number;
+    scale: number;
+    samples: number;
+    calibrating: boolean;
+  };
   traffic: {
     inFlight: number;
     stable: WindowStatus | null;

@@ -283,6 +283,7 @@
       latency: {
         t: h.map((p) => p.t),
         latency: h.map((p) => p.p99Ms),
+        predicted: h.map((p) => (p.predictedP99Ms == null ? null : p.predictedP99Ms)),
         slo: h.map(() => slo),
       },
       resources: {
@@ -293,17 +294,35 @@
     };
   }
 
+  /** "Latency p99 vs SLO (p99 ≤ 100 ms) · model 1.9× off, sizing with service time ×1.9". */
+  function latencyCaption(snap) {
+    var slo = snap.service.slo;
+    var text = 'Latency p99 vs SLO' + (slo ? ' (p' + slo.percentile + ' ≤ ' + slo.latencyMs + ' ms)' : '');
+    var m = snap.model;
+    if (m && m.samples > 0) {
+      var off = Math.max(m.error, 1 / m.error);
+      text +=
+        ' · measured ' +
+        (m.measuredMs == null ? '–' : Math.round(m.measuredMs)) +
+        ' ms, model ' +
+        (m.predictedMs == null ? '–' : Math.round(m.predictedMs)) +
+        ' ms (' +
+        off.toFixed(2) +
+        '× off)' +
+        (m.calibrating && Math.abs(m.scale - 1) > 0.05 ? ', sizing with service time ×' + m.scale.toFixed(2) : '');
+    }
+    return text;
+  }
+
   function renderCharts(e) {
     if (typeof HeadroomCharts === 'undefined') return;
     var d = chartData(e);
+    $('latency-caption').textContent = latencyCaption(e.snap);
     if (state.chartsFor !== e.snap.service.name) {
       if (state.charts) Object.values(state.charts).forEach((c) => c.destroy());
       ['chart-demand', 'chart-instances', 'chart-latency', 'chart-resources'].forEach(function (id) {
         $(id).replaceChildren();
       });
-      var slo = e.snap.service.slo;
-      $('latency-caption').textContent =
-        'Latency p99 vs SLO' + (slo ? ' (p' + slo.percentile + ' ≤ ' + slo.latencyMs + ' ms)' : '');
       state.charts = {
         demand: HeadroomCharts.demandCapacityChart($('chart-demand'), d.demand),
         instances: HeadroomCharts.instancesChart($('chart-instances'), d.instances),

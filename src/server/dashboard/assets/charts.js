@@ -18,6 +18,7 @@
     starting: '#8250df',
     latency: '#1f6feb',
     slo: '#cf222e',
+    predicted: '#8250df',
     cpu: '#1f6feb',
     memory: '#bf8700',
   };
@@ -182,6 +183,8 @@
       {
         series: [
           { key: 'latency', label: label, color: COLORS.latency, digits: 0 },
+          // What the latency model predicted at the same load and count: the model checking itself.
+          { key: 'predicted', label: 'model', color: COLORS.predicted, dash: [2, 3], width: 1.5, digits: 0 },
           { key: 'slo', label: 'SLO', color: COLORS.slo, dash: [4, 4], width: 1, digits: 0 },
         ],
         y: { label: 'ms', range: fromZero },

@@ -1,0 +1,155 @@
+// The loop checks its model against measured latency and corrects it (issue 13: the model is exact
+// only for the services it assumes).
+//
+// Each tick with enough requests, the measured latency percentile at the observed demand and ready
+// count is compared with what the model predicts there. The correction is one number: a service-
+// time scale s (every service time × s, so capacity ÷ s), the one that makes the model predict what
+// was measured, found by bisection on ln s (the predicted percentile grows with s). It is smoothed
+// over time (half-life 60 s), needs 200 requests per observation, and stays within [0.5, 4].
+//
+// Worked example: spec 20 ms, concurrency 4, 150 rps on 2 instances, exponential: the model says
+// p99 = 94 ms. A release that doubles the service time measures ~200 ms; s = 2 reproduces it, so
+// the loop sizes as if serviceTimeMs were 40 and 150 rps needs ≥ 2 × 1.5 = 3 instances more.
+//
+// `error` is the measured ÷ predicted percentile of the spec's own model (s = 1), smoothed alike:
+// the `HeadroomModelDrift` alert fires when it stays away from 1, because a calibrated loop still
+// means the spec (or the release) no longer describes the service.
+import type { ServiceModel } from './model.ts';
+import { poolShape } from './plan.ts';
+import { latencyPercentileMs, type PoolShape } from './pool.ts';
+
+export interface CalibrationState {
+  /** Smoothed ln of the service-time scale (0 = the spec's model). */
+  logScale: number;
+  /** Smoothed ln of measured ÷ predicted by the spec's model. */
+  logError: number;
+  /** Observations taken in. */
+  samples: number;
+  /** Time of the last one, seconds. */
+  at?: number;
+}
+
+export interface LatencySample {
+  /** Demand over the window the latency was measured in, rps. */
+  demandRps: number;
+  /** Ready instances that served it. */
+  ready: number;
+  /** Measured response time at the SLO percentile, ms. */
+  measuredMs: number;
+  /** Requests behind the measurement. */
+  requests: number;
+  /** The percentile measured (the SLO's by default): a balancer may only keep p50/p90/p99. */
+  percentile?: number;
+}
+
+export interface Calibration {
+  /** Service-time scale in use (1 = the spec). */
+  scale: number;
+  /** The spec's model at the observed load and count, ms; the calibrated one; and what was measured. */
+  predictedMs: number | null;
+  calibratedMs: number | null;
+  measuredMs: number | null;
+  /** Smoothed measured ÷ spec-model prediction (1 = the model is right). */
+  error: number;
+  /** Observations taken in so far. */
+  samples: number;
+}
+
+export const CALIBRATION = {
+  minRequests: 200,
+  halfLifeSeconds: 60,
+  minScale: 0.5,
+  maxScale: 4,
+} as const;
+
+export function initialCalibration(): CalibrationState {
+  return { logScale: 0, logError: 0, samples: 0 };
+}
+
+/** The model with its service times scaled: what the loop sizes with. */
+export function calibratedCapacity(
+  model: ServiceModel,
+  state: CalibrationState,
+): { serviceTimeMs: number; concurrency: number } | undefined {
+  if (state.samples === 0 || Math.abs(state.logScale) < 1e-9) return undefined;
+  return {
+    serviceTimeMs: model.instance.serviceTimeMs * Math.exp(state.logScale),
+    concurrency: model.instance.concurrency,
+  };
+}
+
+const percentileOf = (model: ServiceModel): number => model.slo?.percentile ?? 99;
+
+function predict(shape: PoolShape, ready: number, pct: number, scale: number): number {
+  return latencyPercentileMs({ ...shape, serviceTimeMs: shape.serviceTimeMs * scale }, ready, pct);
+}
+
+/**
+ * Take in one latency sample. Samples with too few requests, no ready instance or no demand change
+ * nothing (no data is not evidence). Returns the new state and what the loop shows.
+ */
+export function calibrate(
+  model: ServiceModel,
+  state: CalibrationState,
+  sample: LatencySample | undefined,
+  now: number,
+): { state: CalibrationState; calibration: Calibration } {
+  const pct = sample?.percentile ?? percentileOf(model);
+  const view = (
+    s: CalibrationState,
+    predictedMs: number | null,
+    calibratedMs: number | null,
+    measuredMs: number | null,
+  ) => ({
+    state: s,
+    calibration: {
+      scale: Math.exp(s.logScale),
+      predictedMs,
+      calibratedMs,
+      measuredMs,
+      error: Math.exp(s.logError),
+      samples: s.samples,
+    },
+  });
+  const ok =
+    sample !== undefined &&
+    sample.requests >= CALIBRATION.minRequests &&
+    sample.ready >= 1 &&
+    sample.demandRps > 0 &&
+    Number.isFinite(sample.measuredMs) &&
+    sample.measuredMs > 0;
+  if (!ok) return view(state, null, null, sample && Number.isFinite(sample.measuredMs) ? sample.measuredMs : null);
+  const shape = poolShape(model, { demandRps: sample.demandRps });
+  const predicted = predict(shape, sample.ready, pct, 1);
+  // The scale that reproduces the measurement: bisection on ln s within the bounds.
+  let lo = Math.log(CALIBRATION.minScale);
+  let hi = Math.log(CALIBRATION.maxScale);
+  if (predict(shape, sample.ready, pct, Math.exp(lo)) >= sample.measuredMs) hi = lo;
+  else if (predict(shape, sample.ready, pct, Math.exp(hi)) <= sample.measuredMs) lo = hi;
+  for (let i = 0; i < 30 && hi - lo > 1e-3; i++) {
+    const mid = (lo + hi) / 2;
+    if (predict(shape, sample.ready, pct, Math.exp(mid)) < sample.measuredMs) lo = mid;
+    else hi = mid;
+  }
+  const observed = (lo + hi) / 2;
+  const logError = Number.isFinite(predicted)
+    ? Math.log(sample.measuredMs / predicted)
+    : Math.log(CALIBRATION.maxScale);
+  // The first sample is taken whole; later ones by elapsed time (half-life), so a slow tick rate
+  // does not slow the correction and a fast one does not speed it.
+  const dt = state.at === undefined ? Infinity : Math.max(0, now - state.at);
+  const a = state.samples === 0 ? 1 : 1 - 0.5 ** (dt / CALIBRATION.halfLifeSeconds);
+  const next: CalibrationState = {
+    logScale: state.logScale + a * (observed - state.logScale),
+    logError: state.logError + a * (logError - state.logError),
+    samples: state.samples + 1,
+    at: now,
+  };
+  const calibrated = predict(shape, sample.ready, pct, Math.exp(next.logScale));
+  return view(
+    next,
+    Number.isFinite(predicted) ? predicted : null,
+    Number.isFinite(calibrated) ? calibrated : null,
+    sample.measuredMs,
+  );
+}

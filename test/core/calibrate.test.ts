@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { calibrate, initialCalibration, type CalibrationState } from '../../src/core/calibrate.ts';
+import { decide, initialDecideState } from '../../src/core/decide.ts';
+import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
+import { latencyPercentileMs } from '../../src/core/pool.ts';
+
+const model: ServiceModel = {
+  name: 'api',
+  demandRps: 0,
+  instance: { serviceTimeMs: 20, concurrency: 4 },
+  loadBalancing: 'leastRequests',
+  slo: { latencyMs: 200, percentile: 99 },
+  targetUtilization: 0.9,
+  replicas: { min: 1, max: 100 },
+  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
+  startupSeconds: 10,
+  behavior: defaultBehavior(),
+};
+
+// What a service whose requests take `ms` on average measures at p99 (exponential, as the spec says).
+const measured = (ms: number, demandRps: number, ready: number): number =>
+  latencyPercentileMs({ demandRps, serviceTimeMs: ms, concurrency: 4, loadBalancing: 'leastRequests' }, ready, 99);
+
+describe('calibrate: the model checked against measured latency', () => {
+  it('a right model stays at scale 1 with error 1', () => {
+    const r = calibrate(
+      model,
+      initialCalibration(),
+      { demandRps: 150, ready: 2, measuredMs: measured(20, 150, 2), requests: 900 },
+      0,
+    );
+    expect(r.calibration.scale).toBeCloseTo(1, 2);
+    expect(r.calibration.error).toBeCloseTo(1, 3);
+    expect(r.calibration.predictedMs).toBeCloseTo(measured(20, 150, 2), 6);
+  });
+
+  it('service times twice the spec: the scale converges to 2, and the error shows how far the spec is off', () => {
+    let s: CalibrationState = initialCalibration();
+    let last;
+    for (let t = 0; t <= 300; t += 1) {
+      const r = calibrate(model, s, { demandRps: 80, ready: 3, measuredMs: measured(40, 80, 3), requests: 480 }, t);
+      s = r.state;
+      last = r.calibration;
+    }
+    expect(last?.scale).toBeGreaterThan(1.95);
+    expect(last?.scale).toBeLessThan(2.05);
+    expect(last?.error).toBeGreaterThan(1.9);
+    expect(last?.calibratedMs).toBeCloseTo(measured(40, 80, 3), 0);
+  });
+
+  it('smooths by elapsed time: half-way after one half-life', () => {
+    const first = calibrate(
+      model,
+      initialCalibration(),
+      { demandRps: 80, ready: 3, measuredMs: measured(20, 80, 3), requests: 500 },
+      0,
+    );
+    const later = calibrate(
+      model,
+      first.state,
+      { demandRps: 80, ready: 3, measuredMs: measured(40, 80, 3), requests: 500 },
+      60,
+    );
+    expect(later.calibration.scale).toBeGreaterThan(Math.SQRT2 * 0.97);
+    expect(later.calibration.scale).toBeLessThan(Math.SQRT2 * 1.03);
+  });
+
+  it('too few requests, no ready instance or no demand change nothing; the scale stays within [0.5, 4]', () => {
+    const s0 = initialCalibration();
+    expect(calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: 500, requests: 50 }, 0).state).toEqual(s0);
+    expect(calibrate(model, s0, { demandRps: 80, ready: 0, measuredMs: 500, requests: 500 }, 0).state).toEqual(s0);
+    expect(calibrate(model, s0, undefined, 0).state).toEqual(s0);
+    expect(
+      calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: 1e9, requests: 500 }, 0).calibration.scale,
+    ).toBeCloseTo(4, 6);
+    expect(
+      calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: 0.001, requests: 500 }, 0).calibration.scale,
+    ).toBeCloseTo(0.5, 6);
+  });
+
+  it('decide sizes with the calibrated service time and says so', () => {
+    const cal = calibrate(
+      model,
+      initialCalibration(),
+      { demandRps: 150, ready: 2, measuredMs: measured(40, 150, 2), requests: 900 },
+      0,
+    ).calibration;
+    const obs = { demandRps: 150, readyReplicas: 2, currentReplicas: 2 };
+    const plain = decide(model, initialDecideState(), obs, 1000).decision;
+    const calibrated = decide(model, initialDecideState(), { ...obs, calibration: cal }, 1000).decision;
+    expect(calibrated.recommended).toBeGreaterThan(plain.recommended);
+    const reason = calibrated.reasons.find((r) => r.code === 'Calibrated');
+    expect(reason?.message).toMatch(/sizing with service times 2× the spec's \(40 ms\)/);
+    expect(plain.reasons.some((r) => r.code === 'Calibrated')).toBe(false);
+  });
+});
