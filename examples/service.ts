@@ -12,10 +12,27 @@
 //                                exactly CONCURRENCY·1000/WORK_MS whatever the cores (default);
 //                                cpu: busy-loop for the time on one of CONCURRENCY worker threads, so
 //                                capacity is min(CONCURRENCY, cores)·1000/WORK_MS
-//   --work-dist / WORK_DIST      fixed | exponential (mean WORK_MS)
+//   --work-dist / WORK_DIST      how each request's time varies (default fixed):
+//                                fixed: exactly WORK_MS;
+//                                exponential: mean WORK_MS, CV 1 (the M/M/c assumption);
+//                                lognormal: mean WORK_MS, CV WORK_CV (σ² = ln(1 + CV²),
+//                                  μ = ln(WORK_MS) − σ²/2);
+//                                bimodal:P,A,B: a share P (0 < P < 1) takes A ms, the rest B ms; the
+//                                  mean P·A + (1 − P)·B is WORK_MS (set WORK_MS only to that value)
+//   --work-cv / WORK_CV          lognormal only: standard deviation ÷ mean, 0..10 (default 1)
+//   --seed / SEED                integer 0..4294967295: draw service times (and failures) from a
+//                                seeded generator, so two runs draw the same sequence (default: random)
 //   --fail-rate / FAIL_RATE      fraction of work requests answered 500 (default 0), for error tests
 //
 // E.g. WORK_MS=20 CONCURRENCY=4 WORK_MODE=sleep → 4 · 1000/20 = 200 rps; above that the queue grows.
+// The distribution changes the tail, not the capacity (which depends on the mean only):
+// - lognormal, WORK_MS=20 WORK_CV=2: σ² = ln 5 = 1.609, median 20/√5 = 8.9 ms, p90 45.5, p99 171,
+//   p99.9 451 ms (exponential, CV 1: p50 13.9, p99 92.1 ms);
+// - bimodal:0.95,10,210: mean 0.95·10 + 0.05·210 = 20 ms, sd √(0.95·0.05)·200 = 43.6 ms, CV 2.18;
+//   p50 and p90 10 ms, p99 210 ms.
+// Sleep mode waits on Node timers, which fire on whole milliseconds: each time is rounded up to the
+// next ms plus ~0.1–1 ms of timer lag (a fixed 20 ms takes ~20.7 ms), and times under 1 ms take
+// ~1 ms, so distributions are faithful only above a few ms. cpu mode is exact to µs but needs a core.
 // GET /healthz answers 200 at once (it does not wait in the work queue). Any other path does the work
 // and answers 200 with a small JSON body. SIGTERM/SIGINT: stop accepting, finish in-flight and queued
 // requests, exit 0. One JSON line on stdout when listening.
@@ -32,6 +49,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     'work-mode': { type: 'string' },
     'work-dist': { type: 'string' },
+    'work-cv': { type: 'string' },
+    seed: { type: 'string' },
     'fail-rate': { type: 'string' },
   },
   strict: true,
@@ -56,18 +75,84 @@ function num(name: string, raw: string, min: number, max: number, int = false): 
 
 const host = setting(values.host, 'HOST', '127.0.0.1');
 const port = num('PORT', setting(values.port, 'PORT', '8080'), 0, 65535, true);
-const workMs = num('WORK_MS', setting(values['work-ms'], 'WORK_MS', '20'), 0, 60_000);
+const workMsRaw = values['work-ms'] ?? process.env.WORK_MS;
+let workMs = num('WORK_MS', workMsRaw ?? '20', 0, 60_000);
 const concurrency = num('CONCURRENCY', setting(values.concurrency, 'CONCURRENCY', '1'), 1, 10_000, true);
 const mode = setting(values['work-mode'], 'WORK_MODE', 'sleep');
-const dist = setting(values['work-dist'], 'WORK_DIST', 'fixed');
+const distRaw = setting(values['work-dist'], 'WORK_DIST', 'fixed');
+const cvRaw = values['work-cv'] ?? process.env.WORK_CV;
+const seedRaw = values.seed ?? process.env.SEED;
 const failRate = num('FAIL_RATE', setting(values['fail-rate'], 'FAIL_RATE', '0'), 0, 1);
 if (mode !== 'sleep' && mode !== 'cpu') fail(`WORK_MODE must be sleep or cpu, got ${JSON.stringify(mode)}`);
-if (dist !== 'fixed' && dist !== 'exponential')
-  fail(`WORK_DIST must be fixed or exponential, got ${JSON.stringify(dist)}`);
 
-/** One request's service time: fixed, or exponential with mean workMs (−ln(1 − U)·mean). */
+type Dist =
+  | { kind: 'fixed' | 'exponential' }
+  | { kind: 'lognormal'; cv: number; mu: number; sigma: number }
+  | { kind: 'bimodal'; share: number; fastMs: number; slowMs: number };
+
+function parseDist(raw: string): Dist {
+  if (raw === 'fixed' || raw === 'exponential' || raw === 'lognormal') {
+    if (cvRaw !== undefined && raw !== 'lognormal')
+      fail(`WORK_CV applies to WORK_DIST=lognormal only, got WORK_DIST=${JSON.stringify(raw)}`);
+    if (raw !== 'lognormal') return { kind: raw };
+    const cv = num('WORK_CV', cvRaw ?? '1', 0, 10);
+    const sigma2 = Math.log1p(cv * cv);
+    return { kind: 'lognormal', cv, mu: Math.log(workMs) - sigma2 / 2, sigma: Math.sqrt(sigma2) };
+  }
+  const m = /^bimodal:([^,]*),([^,]*),([^,]*)$/.exec(raw);
+  if (!m) {
+    fail(
+      `WORK_DIST must be fixed, exponential, lognormal or bimodal:P,A,B (e.g. bimodal:0.95,10,210), got ${JSON.stringify(raw)}`,
+    );
+  }
+  if (cvRaw !== undefined) fail(`WORK_CV applies to WORK_DIST=lognormal only, got WORK_DIST=${JSON.stringify(raw)}`);
+  const share = num('bimodal share P', m[1]!, 0, 1);
+  if (share === 0 || share === 1) fail(`bimodal share P must be strictly between 0 and 1, got ${m[1]}`);
+  const fastMs = num('bimodal time A (ms)', m[2]!, 0, 60_000);
+  const slowMs = num('bimodal time B (ms)', m[3]!, 0, 60_000);
+  // Rounded to 1e-9 ms so that 0.95·10 + 0.05·210 is 20, not 20.000000000000007.
+  const rest = Math.round((1 - share) * 1e12) / 1e12;
+  const mean = Math.round((share * fastMs + rest * slowMs) * 1e9) / 1e9;
+  if (workMsRaw !== undefined && Math.abs(mean - workMs) > 1e-6 * Math.max(1, mean)) {
+    fail(
+      `WORK_MS=${workMs} does not match the mean of ${raw}: ${share}·${fastMs} + ${rest}·${slowMs} = ${mean} ms (leave WORK_MS unset, or set it to that)`,
+    );
+  }
+  workMs = mean;
+  return { kind: 'bimodal', share, fastMs, slowMs };
+}
+const dist = parseDist(distRaw);
+
+// mulberry32: a small seeded generator (uniform in [0, 1)) when SEED is given.
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = seedRaw !== undefined ? seeded(num('SEED', seedRaw, 0, 4_294_967_295, true)) : Math.random;
+
+/**
+ * One request's service time (ms): fixed; exponential −ln(1 − U)·mean; lognormal e^(μ + σZ) with Z
+ * standard normal (Box–Muller); bimodal A with probability P, else B.
+ */
 function serviceTime(): number {
-  return dist === 'fixed' ? workMs : -Math.log1p(-Math.random()) * workMs;
+  switch (dist.kind) {
+    case 'fixed':
+      return workMs;
+    case 'exponential':
+      return -Math.log1p(-random()) * workMs;
+    case 'lognormal': {
+      const z = Math.sqrt(-2 * Math.log1p(-random())) * Math.cos(2 * Math.PI * random());
+      return Math.exp(dist.mu + dist.sigma * z);
+    }
+    case 'bimodal':
+      return random() < dist.share ? dist.fastMs : dist.slowMs;
+  }
 }
 
 // cpu mode: one worker thread per slot, each busy-looping for the asked time. The event loop stays
@@ -156,7 +241,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     if (shuttingDown) maybeExit();
   };
   if (workMs === 0) {
-    respond(failRate > 0 && Math.random() < failRate ? 500 : 200, '{"ok":true}');
+    respond(failRate > 0 && random() < failRate ? 500 : 200, '{"ok":true}');
     return;
   }
   acquire((slot) => {
@@ -164,7 +249,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     slot.run(serviceTime(), () => {
       release(slot);
       const now = performance.now();
-      const failed = failRate > 0 && Math.random() < failRate;
+      const failed = failRate > 0 && random() < failRate;
       respond(
         failed ? 500 : 200,
         `{"ok":${!failed},"waitMs":${(started - arrived).toFixed(2)},"workMs":${(now - started).toFixed(2)}}`,
@@ -211,7 +296,8 @@ server.listen(port, host, () => {
       workMs,
       concurrency,
       workMode: mode,
-      workDist: dist,
+      workDist: distRaw,
+      ...(dist.kind === 'lognormal' ? { workCv: dist.cv } : {}),
       failRate,
       capacityRps,
     })}\n`,

@@ -22,12 +22,14 @@ import {
   StepProgress,
   buildProfile,
   buildResult,
+  probeDistributionWarning,
   renderTable,
   stepLine,
   type LoadtestResult,
 } from '../loadtest/output.ts';
 import { loadReportAssets, renderReport } from '../loadtest/report.ts';
 import { searchCapacity, type SearchPlan, type SearchResult } from '../loadtest/search.ts';
+import { distributionIssue, serviceTimeStats } from '../loadtest/service-time.ts';
 
 interface RawOptions {
   sloLatencyMs: string;
@@ -60,6 +62,22 @@ interface RawOptions {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** Default sequential probe requests, and the probe's time cap (it also gets ≤ 10 % of the budgets). */
+export const PROBE_REQUESTS = 2000;
+export const PROBE_MAX_MS = 20_000;
+
+/**
+ * The probe's own bounds: at most `requests`, at most 20 s, and at most 10 % of --max-duration and
+ * of --max-requests, so the steps keep their budget. E.g. defaults (300 s, 1,000,000): 2,000
+ * requests or 20 s; --max-duration 60: 6 s; --max-requests 700: 70 requests.
+ */
+export function probeBounds(cfg: Pick<Config, 'probeRequests' | 'plan'>): { requests: number; maxMs: number } {
+  return {
+    requests: Math.min(cfg.probeRequests, Math.floor(cfg.plan.maxRequests / 10)),
+    maxMs: Math.min(PROBE_MAX_MS, cfg.plan.maxDurationS * 100),
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('loadtest')
@@ -84,7 +102,11 @@ export function register(program: Command): void {
     .option('--connections <n>', 'keep-alive sockets at most (default: --max-in-flight)')
     .option('--timeout <ms>', 'per-request timeout', '5000')
     .option('--late-ms <ms>', 'a send this late after its intended time counts as late', '10')
-    .option('--probe-requests <n>', 'sequential requests measuring the unloaded service time', '20')
+    .option(
+      '--probe-requests <n>',
+      'sequential requests measuring the service-time distribution (≤ 20 s and 10 % of --max-duration/--max-requests; 0 = none)',
+      String(PROBE_REQUESTS),
+    )
     .option('-X, --method <method>', 'HTTP method', 'GET')
     .option('-H, --header <header>', "request header 'Name: value' (repeatable)", collect, [])
     .option('--body <text>', 'request body')
@@ -238,11 +260,11 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
   try {
     let probeResult: ProbeResult | undefined;
     try {
-      probeResult = await probe(pool, cfg.template, {
-        requests: cfg.probeRequests,
-        maxMs: Math.min(2000, cfg.plan.maxDurationS * 100),
-        signal: ac.signal,
-      });
+      const bounds = probeBounds(cfg);
+      if (tty && bounds.requests > 0) {
+        log(`probe: up to ${bounds.requests} sequential requests (≤ ${(bounds.maxMs / 1000).toFixed(1)} s)…`);
+      }
+      probeResult = await probe(pool, cfg.template, { ...bounds, signal: ac.signal });
     } catch (err) {
       if (err instanceof HeadroomError && err.code === 'HR_LOADTEST_ABORTED') {
         reportAbort('interrupted during the probe, before any step ran; nothing written');
@@ -252,10 +274,16 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
     }
     const probeFailure = probeErrors(probeResult, cfg.plan.errorRateLimit);
     if (probeFailure) throw probeFailure;
+    const probeStats = serviceTimeStats(probeResult.latenciesMs);
     log(
       tty
-        ? `probe: ${probeResult.samples} sequential requests, mean ${probeResult.meanMs.toFixed(2)} ms`
-        : JSON.stringify({ event: 'probe', meanMs: probeResult.meanMs, samples: probeResult.samples }),
+        ? `probe: ${probeResult.samples} sequential requests, mean ${probeResult.meanMs.toFixed(2)} ms${probeStats ? `, CV ${probeStats.cv.toFixed(2)}, p99 ${probeStats.quantilesMs.p99.toFixed(2)} ms` : ''}`
+        : JSON.stringify({
+            event: 'probe',
+            meanMs: probeResult.meanMs,
+            samples: probeResult.samples,
+            ...(probeStats ? { cv: probeStats.cv, quantilesMs: probeStats.quantilesMs } : {}),
+          }),
     );
     let stepIndex = 0;
     const search = await searchCapacity(cfg.plan, {
@@ -293,6 +321,10 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
       probeMeanMs: probeResult.meanMs,
       steps: search.steps.filter((s) => !s.cut),
       slo: cfg.plan.slo,
+      // Only a stable distribution shapes the predicted knee (the same one the profile gets).
+      ...(probeStats && distributionIssue(probeStats) === undefined
+        ? { serviceTime: { meanMs: probeStats.meanMs, cv: probeStats.cv, quantilesMs: probeStats.quantilesMs } }
+        : {}),
     });
     const res = buildResult({
       target: cfg.template.url.href,
@@ -303,6 +335,7 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
       search,
       fit,
       probe: probeResult,
+      probeStats,
     });
     const noKnee = !search.partial && search.kneeRps === 0;
     writeOutputs(res, raw, !noKnee);
@@ -341,8 +374,11 @@ function writeOutputs(res: LoadtestResult, raw: RawOptions, withProfile: boolean
   if (raw.report) write(raw.report, renderReport(res, loadReportAssets()), '--report');
   if (raw.profile) {
     const profile = withProfile ? buildProfile(res) : undefined;
-    if (profile) write(raw.profile, `${JSON.stringify(profile, null, 2)}\n`, '--profile');
-    else process.stderr.write(`no capacity profile written to ${raw.profile}: no rate met the SLO\n`);
+    if (profile) {
+      write(raw.profile, `${JSON.stringify(profile, null, 2)}\n`, '--profile');
+      const warning = probeDistributionWarning(res);
+      if (warning) process.stderr.write(`warning: ${warning}\n`);
+    } else process.stderr.write(`no capacity profile written to ${raw.profile}: no rate met the SLO\n`);
   }
 }
 

@@ -3,10 +3,12 @@
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { HeadroomError } from '../core/errors.ts';
-import { PROFILE_KIND, capacityProfileSchema, type CapacityProfile } from '../spec/profile.ts';
+import type { ServiceTimeQuantiles } from '../core/model.ts';
+import { MIN_PROBE_SAMPLES, PROFILE_KIND, capacityProfileSchema, type CapacityProfile } from '../spec/profile.ts';
 import type { QueueFit } from './fit.ts';
 import type { ProbeResult } from './generator.ts';
 import type { SearchResult, Slo, StepResult } from './search.ts';
+import { distributionIssue, type ServiceTimeStats } from './service-time.ts';
 
 export const RESULT_KIND = 'headroom.dev/loadtest-result/v1';
 
@@ -24,13 +26,39 @@ export interface LoadtestResult {
   capacityRps: number | null;
   predictedKneeRps: number | null;
   fitMethod: QueueFit['method'] | null;
+  /** The model behind predictedKneeRps: M/G/c with the probe's distribution, or M/M/c. */
+  predictedKneeModel: QueueFit['model'] | null;
   stopReason: SearchResult['stopReason'];
   partial: boolean;
   refineCut: boolean;
-  probe: { meanMs: number; samples: number } | null;
+  probe: ProbeSummary | null;
   requestsSent: number;
   elapsedS: number;
   steps: StepResult[];
+}
+
+/**
+ * The probe: sequential requests, one at a time. `meanMs` is what the fit uses; `distribution` (when
+ * ≥ 2 requests succeeded) is the service time as the client saw it, round trip included, over the
+ * successful requests; `stable` when it has ≥ MIN_PROBE_SAMPLES of them (then it goes into the
+ * profile and the fit's predicted knee).
+ */
+export interface ProbeSummary {
+  meanMs: number;
+  /** Requests timed (the first, which opens the connection, is not). */
+  samples: number;
+  distribution: {
+    samples: number;
+    meanMs: number;
+    stdDevMs: number;
+    cv: number;
+    quantilesMs: ServiceTimeQuantiles;
+    maxMs: number;
+    /** Usable for the profile and the fit: enough samples, consistent with its mean. */
+    stable: boolean;
+    /** Why not, when not stable. */
+    issue?: string;
+  } | null;
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -45,6 +73,8 @@ export function buildResult(a: {
   search: SearchResult;
   fit: QueueFit | undefined;
   probe: ProbeResult | undefined;
+  /** Statistics of the probe's latencies (serviceTimeStats). */
+  probeStats?: ServiceTimeStats | undefined;
 }): LoadtestResult {
   const { search, fit } = a;
   return {
@@ -61,14 +91,53 @@ export function buildResult(a: {
     capacityRps: fit ? r2(fit.capacityRps) : null,
     predictedKneeRps: fit ? r2(fit.predictedKneeRps) : null,
     fitMethod: fit ? fit.method : null,
+    predictedKneeModel: fit ? fit.model : null,
     stopReason: search.stopReason,
     partial: search.partial,
     refineCut: search.refineCut,
-    probe: a.probe ? { meanMs: r3(a.probe.meanMs), samples: a.probe.samples } : null,
+    probe: a.probe ? probeSummary(a.probe, a.probeStats) : null,
     requestsSent: search.requestsSent,
     elapsedS: r2(search.elapsedS),
     steps: search.steps.map(roundStep),
   };
+}
+
+function probeSummary(p: ProbeResult, st: ServiceTimeStats | undefined): ProbeSummary {
+  const issue = st ? distributionIssue(st) : undefined;
+  return {
+    meanMs: r3(p.meanMs),
+    samples: p.samples,
+    distribution: st
+      ? {
+          samples: st.samples,
+          meanMs: st.meanMs,
+          stdDevMs: st.stdDevMs,
+          cv: st.cv,
+          quantilesMs: st.quantilesMs,
+          maxMs: st.maxMs,
+          stable: issue === undefined,
+          ...(issue ? { issue } : {}),
+        }
+      : null,
+  };
+}
+
+/**
+ * Why the probe gave no service-time distribution for the profile, if it gave none: too few
+ * successful sequential requests for a stable tail, or a mean carried by outliers (see
+ * distributionIssue). undefined when it gave one, or when no probe ran (`--probe-requests 0`).
+ */
+export function probeDistributionWarning(res: LoadtestResult): string | undefined {
+  const p = res.probe;
+  if (!p || p.samples === 0 || p.distribution?.stable) return undefined;
+  const why =
+    p.distribution?.issue ??
+    `the probe timed ${p.distribution?.samples ?? 0} successful sequential requests, fewer than the ${MIN_PROBE_SAMPLES} a stable p99/p99.9 needs`;
+  const fix =
+    p.distribution && p.distribution.samples >= MIN_PROBE_SAMPLES
+      ? 'rerun on a quiet machine'
+      : 'raise --probe-requests or --max-duration';
+  return `${why}: no service-time distribution in the profile (plan assumes exponential service times); ${fix}`;
 }
 
 function roundStep(s: StepResult): StepResult {
@@ -88,6 +157,7 @@ function roundStep(s: StepResult): StepResult {
 /** The capacity profile `plan` reads; validated with the schema before it is written. */
 export function buildProfile(res: LoadtestResult): CapacityProfile | undefined {
   if (res.serviceTimeMs === null || res.concurrency === null || res.serviceTimeMs <= 0) return undefined;
+  const d = res.probe?.distribution;
   const candidate = {
     kind: PROFILE_KIND,
     target: res.target,
@@ -101,6 +171,17 @@ export function buildProfile(res: LoadtestResult): CapacityProfile | undefined {
     ...(res.partial ? { partial: true } : {}),
     ...(res.predictedKneeRps !== null ? { predictedKneeRps: res.predictedKneeRps } : {}),
     ...(res.fitMethod !== null ? { fitMethod: res.fitMethod } : {}),
+    ...(d?.stable
+      ? {
+          serviceTime: {
+            source: 'probe' as const,
+            samples: d.samples,
+            meanMs: d.meanMs,
+            cv: d.cv,
+            quantilesMs: d.quantilesMs,
+          },
+        }
+      : {}),
   };
   const parsed = capacityProfileSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -201,15 +282,46 @@ export function summaryLines(res: LoadtestResult): string[] {
     `SLO: p${res.slo.percentile} <= ${res.slo.latencyMs} ms, errors <= ${fmtPct(res.errorRateLimit)}`,
     `knee: ${fmtRps(res.kneeRps)} rps${res.firstBadRps !== null ? ` (first failing rate ${fmtRps(res.firstBadRps)} rps)` : ''}; stopped by ${res.stopReason}${res.partial ? ' — PARTIAL: the knee is a lower bound' : ''}`,
   ];
-  if (res.serviceTimeMs !== null && res.concurrency !== null) {
+  const p = res.probe;
+  if (p && p.samples > 0) {
+    const d = p.distribution;
+    const dist = d
+      ? `, CV ${d.cv.toFixed(2)}, p50 ${fmtMs(d.quantilesMs.p50)} / p90 ${fmtMs(d.quantilesMs.p90)} / p99 ${fmtMs(d.quantilesMs.p99)} / p99.9 ${fmtMs(d.quantilesMs.p999)} ms`
+      : '';
+    const vsFit =
+      res.serviceTimeMs !== null
+        ? ` (fitted serviceTimeMs ${res.serviceTimeMs}: the probe is ${fmtSigned((p.meanMs / res.serviceTimeMs - 1) * 100)} %)`
+        : '';
     lines.push(
-      `fit (${res.fitMethod}): serviceTimeMs ${res.serviceTimeMs}, concurrency ${res.concurrency} → capacity ${fmtRps(res.capacityRps ?? 0)} rps; M/M/c predicts a knee of ${fmtRps(res.predictedKneeRps ?? 0)} rps`,
+      `probe: ${p.samples} sequential requests, mean ${fmtMs(p.meanMs)} ms${vsFit}${dist}; round trip included`,
     );
   }
+  if (res.serviceTimeMs !== null && res.concurrency !== null) {
+    lines.push(
+      `fit (${res.fitMethod}): serviceTimeMs ${res.serviceTimeMs}, concurrency ${res.concurrency} → capacity ${fmtRps(res.capacityRps ?? 0)} rps; ${modelText(res)} predicts a knee of ${fmtRps(res.predictedKneeRps ?? 0)} rps`,
+    );
+  }
+  const warning = probeDistributionWarning(res);
+  if (warning) lines.push(`note: ${warning}.`);
   if (res.stopReason === 'max-rps')
     lines.push('note: --max-rps was reached with the SLO still met; the knee is at least that.');
   if (res.refineCut) lines.push('note: refinement was cut short by --max-duration/--max-requests.');
   return lines;
+}
+
+const fmtSigned = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+
+/**
+ * The model behind the predicted knee, e.g. "M/G/4 (service CV 0.05, measured by the probe)" or
+ * "M/M/4 (exponential service times assumed)".
+ */
+export function modelText(res: LoadtestResult): string {
+  const c = res.concurrency ?? 1;
+  const d = res.probe?.distribution;
+  if (res.predictedKneeModel === 'M/G/c' && d) {
+    return `M/G/${c} (service CV ${d.cv.toFixed(2)}, measured by the probe)`;
+  }
+  return `M/M/${c} (exponential service times assumed)`;
 }
 
 /** Progress on a TTY: one bar per step. */

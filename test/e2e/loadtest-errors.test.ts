@@ -62,7 +62,21 @@ afterAll(async () => {
   await Promise.all(services.map((s) => s.stop()));
 });
 
-const SHORT = ['--slo-latency-ms', '100', '--start-rps', '20', '--warmup', '0', '--hold', '1', '--max-duration', '20'];
+// A 20-request probe (the default is 2,000 or 2 s here): these runs are about failing fast.
+const SHORT = [
+  '--slo-latency-ms',
+  '100',
+  '--start-rps',
+  '20',
+  '--warmup',
+  '0',
+  '--hold',
+  '1',
+  '--max-duration',
+  '20',
+  '--probe-requests',
+  '20',
+];
 
 describe('bad targets', () => {
   it.each([

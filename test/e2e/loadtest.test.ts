@@ -112,9 +112,18 @@ describe.each([
         `{ profile: ./p-${workMs}-${concurrency}.json }`,
         demand,
       );
+      // With a stable probe (≥ 200 samples) the profile also carries the service-time distribution,
+      // which the loader scales to the fitted mean: written inline, that is serviceTimeCv and the
+      // scaled serviceTimeQuantilesMs.
+      const st = p.serviceTime;
+      const k = st ? p.serviceTimeMs / st.meanMs : 1;
+      const dist = st
+        ? `, serviceTimeCv: ${st.cv}, serviceTimeQuantilesMs: { p50: ${st.quantilesMs.p50 * k}, ` +
+          `p90: ${st.quantilesMs.p90 * k}, p99: ${st.quantilesMs.p99 * k}, p999: ${st.quantilesMs.p999 * k} }`
+        : '';
       const inline = await plan(
         `inline-${workMs}-${concurrency}`,
-        `{ serviceTimeMs: ${p.serviceTimeMs}, concurrency: ${p.concurrency} }`,
+        `{ serviceTimeMs: ${p.serviceTimeMs}, concurrency: ${p.concurrency}${dist} }`,
         demand,
       );
       expect(fromProfile.services).toEqual(inline.services);
@@ -156,6 +165,9 @@ describe('stopping early', () => {
         '1',
         '--max-duration',
         '60',
+        // A short probe: this is about stopping promptly (the default probe would take 6 s here).
+        '--probe-requests',
+        '20',
         '--profile',
         profile,
         '--report',
@@ -199,6 +211,8 @@ describe('stopping early', () => {
       '0',
       '--max-duration',
       '4',
+      '--probe-requests',
+      '20',
       '--json',
     ]);
     expect(run.code).toBe(3);

@@ -1,7 +1,7 @@
 // `headroom loadtest` flag parsing and the probe's early failure (pure parts of src/cli/loadtest.ts).
 import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
-import { parseConfig, probeErrors } from '../../src/cli/loadtest.ts';
+import { PROBE_MAX_MS, parseConfig, probeBounds, probeErrors } from '../../src/cli/loadtest.ts';
 
 const defaults = {
   sloLatencyMs: '100',
@@ -84,7 +84,13 @@ describe('parseConfig', () => {
 });
 
 describe('probeErrors', () => {
-  const probe = (statuses: Record<string, number>) => ({ meanMs: 1, samples: 20, firstMs: 2, statuses });
+  const probe = (statuses: Record<string, number>) => ({
+    meanMs: 1,
+    samples: 20,
+    firstMs: 2,
+    statuses,
+    latenciesMs: [],
+  });
 
   it('fails fast when every probe response is an HTTP error', () => {
     const e404 = probeErrors(probe({ '404': 21 }), 0.01);
@@ -99,5 +105,15 @@ describe('probeErrors', () => {
     expect(probeErrors(probe({ '500': 20, '200': 1 }), 0.01)).toBeUndefined();
     expect(probeErrors(probe({ '503': 21 }), 1)).toBeUndefined();
     expect(probeErrors(probe({ '302': 21 }), 0.01)).toBeUndefined();
+  });
+});
+
+describe('probeBounds', () => {
+  it('gives the probe its requests, at most 20 s, and at most 10 % of --max-duration and --max-requests', () => {
+    const cfg = (o: Partial<typeof defaults>) => parseConfig('http://127.0.0.1:8080/', { ...defaults, ...o });
+    expect(probeBounds(cfg({ probeRequests: '2000' }))).toEqual({ requests: 2000, maxMs: PROBE_MAX_MS });
+    expect(probeBounds(cfg({ probeRequests: '2000', maxDuration: '60' }))).toEqual({ requests: 2000, maxMs: 6000 });
+    expect(probeBounds(cfg({ probeRequests: '2000', maxRequests: '700' })).requests).toBe(70);
+    expect(probeBounds(cfg({ probeRequests: '0' })).requests).toBe(0);
   });
 });

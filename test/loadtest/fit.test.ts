@@ -139,3 +139,72 @@ describe('predictKneeRps', () => {
     expect(predictKneeRps(20, 4, { latencyMs: 95, percentile: 99 })).toBeGreaterThan(0);
   });
 });
+
+describe("predictKneeRps with the probe's distribution (M/G/c)", () => {
+  // A fixed 5.2 ms service on one slot (the single-threaded Node server of issue 13: knee measured
+  // 192 rps at p99 ≤ 50 ms). Its probe: CV 0.05, tightly around 5.2 ms.
+  const fixed = { meanMs: 5.2, cv: 0.05, quantilesMs: { p50: 5.19, p90: 5.5, p99: 5.8, p999: 6.1 } };
+  const slo50 = { latencyMs: 50, percentile: 99 };
+  const shape = (rps: number, serviceTime?: typeof fixed) => ({
+    demandRps: rps,
+    serviceTimeMs: 5.2,
+    concurrency: 1,
+    loadBalancing: 'leastRequests' as const,
+    ...(serviceTime
+      ? { serviceTime: { cv: serviceTime.cv, quantilesMs: serviceTime.quantilesMs, source: 'profile' as const } }
+      : {}),
+  });
+
+  it('M/M/1 reproduces the known defect: 1000/5.2 − ln(100)/0.05 = 100.2 rps', () => {
+    expect(predictKneeRps(5.2, 1, slo50)).toBeCloseTo(1000 / 5.2 - Math.log(100) / 0.05, 1);
+  });
+
+  it('is the core percentile of the shape with serviceTime = { cv, quantilesMs, source: profile }', () => {
+    const knee = predictKneeRps(5.2, 1, slo50, fixed);
+    expect(latencyPercentileMs(shape(knee, fixed), 1, 99)).toBeLessThanOrEqual(50);
+    expect(latencyPercentileMs(shape(knee * 1.001, fixed), 1, 99)).toBeGreaterThan(50);
+  });
+
+  it("scales the probe's quantiles to the fitted mean, as the spec loader scales a profile's", () => {
+    // The probe's latencies hold the round trip: mean 6.5 ms where the fit says s = 5.2 ms.
+    const k = 6.5 / 5.2;
+    const probe = {
+      meanMs: 6.5,
+      cv: 0.05,
+      quantilesMs: { p50: 5.19 * k, p90: 5.5 * k, p99: 5.8 * k, p999: 6.1 * k },
+    };
+    expect(predictKneeRps(5.2, 1, slo50, probe)).toBeCloseTo(predictKneeRps(5.2, 1, slo50, fixed), 6);
+  });
+
+  it('a noisy step mean does not bound s when the probe measured a high CV', () => {
+    // Lognormal, mean 20 ms, CV 2: the probe (977 requests) says 20.4 ms; a 0.5 s step of 5
+    // requests averaged 9.2 ms (CV/√5 = 89 % error). Without the CV it would set s.
+    const steps = [{ targetRps: 10, achievedRps: 10, meanMs: 9.2, completed: 5 }];
+    const heavy = { meanMs: 20.4, cv: 2, quantilesMs: { p50: 9.3, p90: 45.5, p99: 147, p999: 313 } };
+    expect(fitQueueModel({ probeMeanMs: 20.4, steps, slo })!.serviceTimeMs).toBe(9.2);
+    expect(fitQueueModel({ probeMeanMs: 20.4, steps, slo, serviceTime: heavy })!.serviceTimeMs).toBe(20.4);
+    // A precise step still bounds it: 1,600 requests give CV/√n = 5 %.
+    const many = [{ ...steps[0]!, meanMs: 19, completed: 1600 }];
+    expect(fitQueueModel({ probeMeanMs: 20.4, steps: many, slo, serviceTime: heavy })!.serviceTimeMs).toBe(19);
+    // A tight service (CV 0.05): any step bounds it.
+    expect(fitQueueModel({ probeMeanMs: 20.4, steps, slo, serviceTime: fixed })!.serviceTimeMs).toBe(9.2);
+  });
+
+  it('fitQueueModel names the model: M/G/c with a distribution, M/M/c (CV 1) without', () => {
+    const steps = syntheticSteps(20, 4, [50, 100, 150, 250]);
+    expect(fitQueueModel({ probeMeanMs: 20, steps, slo })).toMatchObject({ model: 'M/M/c', serviceTimeCv: 1 });
+    const mg = fitQueueModel({ probeMeanMs: 20, steps, slo, serviceTime: fixed })!;
+    expect(mg).toMatchObject({ model: 'M/G/c', serviceTimeCv: 0.05, concurrency: 4 });
+    expect(mg.predictedKneeRps).toBe(predictKneeRps(mg.serviceTimeMs, 4, slo, fixed));
+  });
+
+  it("a fixed 5.2 ms service gets the M/D/1 knee, not M/M/1's: 147.5 rps by simulation, predicted ≥ 135", () => {
+    // Simulated M/D/1 (Lindley recursion, 2M requests): p99 is 46.3 ms at 144 rps, 50.5 at 148,
+    // 52.8 at 150. The 192 rps measured in issue 13 came from 2 s steps, too short for the queue of
+    // a 0.8–1.0 load to reach its steady state (docs/loadtest.md, "How the fit works").
+    const knee = predictKneeRps(5.2, 1, slo50, fixed);
+    expect(knee).toBeGreaterThan(135);
+    expect(knee).toBeLessThanOrEqual(150);
+    expect(knee).toBeGreaterThan(predictKneeRps(5.2, 1, slo50) * 1.3);
+  });
+});

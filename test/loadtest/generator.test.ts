@@ -126,6 +126,30 @@ describe('probe', () => {
     expect(p.samples).toBe(10);
     expect(p.meanMs).toBeGreaterThan(0);
     expect(p.meanMs).toBeLessThan(100);
+    // Every timed latency is kept for the distribution; their mean is the probe's mean.
+    expect(p.latenciesMs).toHaveLength(10);
+    expect(p.latenciesMs.reduce((a, b) => a + b, 0) / 10).toBeCloseTo(p.meanMs, 9);
+  });
+
+  it('stops at its request count or its time bound, whichever comes first', async () => {
+    const pool = createClient(new URL(base), { connections: 1 });
+    const t0 = performance.now();
+    const p = await probe(pool, tmpl('/'), { requests: 1_000_000, maxMs: 200 });
+    await pool.destroy();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(p.samples).toBeGreaterThan(10);
+    expect(p.samples).toBeLessThan(1_000_000);
+    expect(p.latenciesMs).toHaveLength(p.samples);
+  });
+
+  it('keeps only successful latencies, and gives up after 20 failures with none succeeding', async () => {
+    const pool = createClient(new URL(base), { connections: 1 });
+    const p = await probe(pool, tmpl('/fail'), { requests: 2000, maxMs: 5000 });
+    await pool.destroy();
+    expect(p.statuses).toEqual({ '503': 21 }); // the connection check + 20 timed
+    expect(p.samples).toBe(20);
+    expect(p.latenciesMs).toHaveLength(0);
+    expect(p.meanMs).toBeGreaterThan(0);
   });
 
   it('refused → HR_LOADTEST_TARGET naming the reason', async () => {

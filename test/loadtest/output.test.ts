@@ -1,7 +1,15 @@
 // Output formatting: the --json result, the capacity profile, step lines, the table, the HTML report.
 import { describe, expect, it } from 'vitest';
 import { capacityProfileSchema } from '../../src/spec/profile.ts';
-import { buildProfile, buildResult, renderTable, stepLine, summaryLines } from '../../src/loadtest/output.ts';
+import {
+  buildProfile,
+  buildResult,
+  probeDistributionWarning,
+  renderTable,
+  stepLine,
+  summaryLines,
+} from '../../src/loadtest/output.ts';
+import { serviceTimeStats } from '../../src/loadtest/service-time.ts';
 import { loadReportAssets, renderReport } from '../../src/loadtest/report.ts';
 import type { SearchResult, StepResult } from '../../src/loadtest/search.ts';
 
@@ -52,8 +60,10 @@ const base = {
     capacityRps: 199.876,
     method: 'saturation' as const,
     predictedKneeRps: 167.9,
+    model: 'M/M/c' as const,
+    serviceTimeCv: 1,
   },
-  probe: { meanMs: 21.2345, samples: 20, statuses: { '200': 21 }, firstMs: 3 },
+  probe: { meanMs: 21.2345, samples: 20, statuses: { '200': 21 }, firstMs: 3, latenciesMs: [] },
 };
 
 describe('buildResult (--json)', () => {
@@ -89,6 +99,69 @@ describe('buildProfile', () => {
   it('marks a partial run', () => {
     const p = buildProfile(buildResult({ ...base, search: { ...search, partial: true, stopReason: 'aborted' } }))!;
     expect(p.partial).toBe(true);
+  });
+});
+
+describe('the probe distribution in the result and the profile', () => {
+  // 400 sequential latencies around 20 ms (20.0 … 21.995 ms, µs steps of 5).
+  const latencies = Array.from({ length: 400 }, (_, i) => 20 + (i * 5) / 1000);
+  const probe = { meanMs: 20.9975, samples: 400, statuses: { '200': 401 }, firstMs: 3, latenciesMs: latencies };
+  const mgFit = { ...base.fit, model: 'M/G/c' as const, serviceTimeCv: 0.0275 };
+
+  it('writes serviceTime (source probe) when the probe has ≥ 200 samples', () => {
+    const st = serviceTimeStats(latencies)!;
+    const r = buildResult({ ...base, fit: mgFit, probe, probeStats: st });
+    expect(r.probe?.distribution).toMatchObject({ samples: 400, stable: true, cv: st.cv });
+    expect(r.predictedKneeModel).toBe('M/G/c');
+    const p = buildProfile(r)!;
+    expect(capacityProfileSchema.parse(p)).toEqual(p);
+    expect(p.serviceTime).toEqual({
+      source: 'probe',
+      samples: 400,
+      meanMs: st.meanMs,
+      cv: st.cv,
+      quantilesMs: st.quantilesMs,
+    });
+    expect(p.serviceTime!.quantilesMs.p50).toBeCloseTo(21, 2);
+    expect(probeDistributionWarning(r)).toBeUndefined();
+    const text = summaryLines(r).join('\n');
+    expect(text).toContain(
+      `M/G/4 (service CV ${st.cv.toFixed(2)}, measured by the probe) predicts a knee of 167.9 rps`,
+    );
+    expect(text).toContain(
+      'probe: 400 sequential requests, mean 21.0 ms (fitted serviceTimeMs 20.012: the probe is +4.9 %)',
+    );
+  });
+
+  it('writes no distribution below 200 samples, and says why', () => {
+    const few = latencies.slice(0, 199);
+    const r = buildResult({
+      ...base,
+      probe: { ...probe, samples: 199, latenciesMs: few },
+      probeStats: serviceTimeStats(few),
+    });
+    expect(r.probe?.distribution?.stable).toBe(false);
+    const p = buildProfile(r)!;
+    expect(p).not.toHaveProperty('serviceTime');
+    expect(probeDistributionWarning(r)).toContain('199 successful sequential requests, fewer than the 200');
+    const text = summaryLines(r).join('\n');
+    expect(text).toContain('M/M/4 (exponential service times assumed) predicts a knee of 167.9 rps');
+    expect(text).toContain('note: the probe timed 199');
+  });
+
+  it('the schema: serviceTime is optional, needs ≥ 200 samples and strictly increasing quantiles', () => {
+    const p = buildProfile(buildResult({ ...base, probe, probeStats: serviceTimeStats(latencies) }))!;
+    const { serviceTime, ...old } = p;
+    expect(capacityProfileSchema.safeParse(old).success).toBe(true);
+    const q = serviceTime!.quantilesMs;
+    const bad = (st: object) =>
+      capacityProfileSchema.safeParse({ ...old, serviceTime: { ...serviceTime, ...st } }).success;
+    expect(bad({})).toBe(true);
+    expect(bad({ samples: 199 })).toBe(false);
+    expect(bad({ quantilesMs: { ...q, p90: q.p50 } })).toBe(false);
+    expect(bad({ quantilesMs: { ...q, p999: q.p99 - 1 } })).toBe(false);
+    expect(bad({ source: 'spec' })).toBe(false);
+    expect(bad({ cv: -0.1 })).toBe(false);
   });
 });
 
