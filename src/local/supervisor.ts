@@ -172,6 +172,19 @@ export const PDEATHSIG_WRAPPER: readonly string[] = ((): string[] => {
   return setpriv ? [setpriv, '--pdeathsig', 'SIGTERM', '--'] : [];
 })();
 
+/**
+ * Send `signal` to the process group led by `pid` (0 = only check that a member still exists).
+ * False when there is no such group (all exited) or it may not be signalled.
+ */
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function probe(host: string, port: number, path: string, timeoutMs: number): Promise<string | null> {
   // Resolves null when healthy (2xx), else a short reason.
   return new Promise((res) => {
@@ -486,6 +499,7 @@ export class Supervisor {
       this.changed();
       return;
     }
+    this.reapGroup(child.pid);
     const tail = inst.tail.slice(-3).join(' | ');
     inst.lastExit = `${how}${tail ? `; last output: ${tail}` : ''}`;
     this.record('Crashed', inst.id, `${how} while ${inst.state}${tail ? ` (last output: ${tail})` : ''}`, true);
@@ -563,20 +577,65 @@ export class Supervisor {
     this.changed();
   }
 
+  /**
+   * Stop the instance's whole process group: SIGTERM to −pgid, then SIGKILL to it after the grace.
+   * The command leads its own group (detached), so helpers it started (`sh -c "sleep 301 & exec
+   * node service.ts"`) are in the group too: signalling only the pid left them orphaned, holding
+   * the instance's stdout/stderr pipes open, so `headroom run` hung after printing "done".
+   */
   private async signalAndWait(inst: Instance, child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    const pid = child.pid;
+    const leaderAlive = child.exitCode === null && child.signalCode === null;
+    if (pid === undefined || (!leaderAlive && !signalGroup(pid, 0))) return this.closeOutput(child);
+    if (!signalGroup(pid, 'SIGTERM')) child.kill('SIGTERM');
+    const deadline = performance.now() + this.opts.killGraceMs;
     let timer: NodeJS.Timeout | undefined;
     const killed = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), this.opts.killGraceMs);
     });
-    const result = await Promise.race([inst.exited!.then(() => 'exited' as const), killed]);
+    let result = await Promise.race([inst.exited!.then(() => 'exited' as const), killed]);
     clearTimeout(timer);
+    // The leader is gone; wait (within the same grace) for the rest of its group.
+    while (result === 'exited' && signalGroup(pid, 0)) {
+      if (performance.now() >= deadline) result = 'timeout';
+      else await new Promise((r) => setTimeout(r, 50));
+    }
     if (result === 'timeout') {
-      this.record('Killed', inst.id, `no exit ${this.opts.killGraceMs / 1000} s after SIGTERM: SIGKILL`, true);
-      child.kill('SIGKILL');
+      this.record(
+        'Killed',
+        inst.id,
+        `process group ${pid} still running ${this.opts.killGraceMs / 1000} s after SIGTERM: SIGKILL`,
+        true,
+      );
+      if (!signalGroup(pid, 'SIGKILL')) child.kill('SIGKILL');
       await inst.exited;
     }
+    this.closeOutput(child);
+  }
+
+  /**
+   * A crashed instance's helpers would be orphaned: stop what is left of its group in the
+   * background (SIGTERM, SIGKILL after the grace); the restart does not wait for it.
+   */
+  private reapGroup(pid: number | undefined): void {
+    if (pid === undefined || !signalGroup(pid, 0)) return;
+    signalGroup(pid, 'SIGTERM');
+    const deadline = performance.now() + this.opts.killGraceMs;
+    const poll = (): void => {
+      if (!signalGroup(pid, 0)) return;
+      if (performance.now() >= deadline) {
+        signalGroup(pid, 'SIGKILL');
+        return;
+      }
+      setTimeout(poll, 100).unref();
+    };
+    poll();
+  }
+
+  /** Let go of the pipes: a helper that escaped its group must not keep Headroom's event loop alive. */
+  private closeOutput(child: ChildProcess): void {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
   }
 
   private probeReady(): void {
@@ -654,6 +713,8 @@ export class Supervisor {
   /** Last resort when Headroom itself exits: no instance outlives it. */
   private killAllNow(): void {
     for (const i of this.instances.values()) {
+      const pid = i.child?.pid;
+      if (pid !== undefined && signalGroup(pid, 'SIGKILL')) continue;
       try {
         i.child?.kill('SIGKILL');
       } catch {
