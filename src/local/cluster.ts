@@ -98,6 +98,7 @@ export class LocalCluster {
       startupTimeoutMs: r.startupTimeoutSeconds * 1000,
       drainTimeoutMs: r.drainTimeoutSeconds * 1000,
       killGraceMs: r.killGraceSeconds * 1000,
+      unreadyTimeoutMs: r.unreadyTimeoutSeconds * 1000,
       ...(r.restartBackoff
         ? {
             backoff: {

@@ -36,6 +36,11 @@ export interface SupervisorOptions {
   killGraceMs?: number;
   /** Probe period of ready instances (ms); 3 failures in a row make an instance unready. */
   probeIntervalMs?: number;
+  /**
+   * An instance unready this long while its process is still alive (frozen by SIGSTOP, hung) is
+   * killed and replaced (ms). It would otherwise hold its slot forever: alive, so never "crashed".
+   */
+  unreadyTimeoutMs?: number;
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
   /** Requests in flight to an instance (from the balancer), so a drain knows when it is done. */
   inFlight?: (id: string) => number;
@@ -76,6 +81,7 @@ export type SupervisorEventType =
   | 'Draining'
   | 'Stopped'
   | 'Killed'
+  | 'Replaced'
   | 'ScaledUp'
   | 'ScaledDown'
   | 'SpawnFailed'
@@ -103,6 +109,8 @@ interface Instance {
   lastExit?: string;
   lastProbe?: string;
   probeFailures: number;
+  /** ms (wall clock) when it last became unready. */
+  unreadySince?: number;
   tail: string[];
   timer?: NodeJS.Timeout;
   exited?: Promise<void>;
@@ -116,6 +124,7 @@ const DEFAULTS = {
   drainTimeoutMs: 30_000,
   killGraceMs: 10_000,
   probeIntervalMs: 2_000,
+  unreadyTimeoutMs: 10_000,
   backoff: { initialMs: 1_000, maxMs: 30_000, resetAfterMs: 60_000 },
   tailLines: 20,
 };
@@ -232,6 +241,7 @@ export class Supervisor {
       drainTimeoutMs: o.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
       killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs,
       probeIntervalMs: o.probeIntervalMs ?? DEFAULTS.probeIntervalMs,
+      unreadyTimeoutMs: o.unreadyTimeoutMs ?? DEFAULTS.unreadyTimeoutMs,
       backoff: o.backoff ?? DEFAULTS.backoff,
       tailLines: o.tailLines ?? DEFAULTS.tailLines,
       inheritOutput: o.inheritOutput ?? false,
@@ -642,6 +652,15 @@ export class Supervisor {
     for (const inst of this.instances.values()) {
       if ((inst.state !== 'ready' && inst.state !== 'unready') || inst.port === undefined) continue;
       const child = inst.child;
+      if (
+        inst.state === 'unready' &&
+        child &&
+        inst.unreadySince !== undefined &&
+        this.opts.clock() - inst.unreadySince >= this.opts.unreadyTimeoutMs
+      ) {
+        void this.replace(inst, child);
+        continue;
+      }
       void probe(this.opts.host, inst.port, this.opts.healthPath, 1000).then((reason) => {
         if (inst.child !== child || (inst.state !== 'ready' && inst.state !== 'unready')) return;
         if (reason === null) {
@@ -654,12 +673,38 @@ export class Supervisor {
           }
         } else if (++inst.probeFailures >= UNREADY_AFTER_FAILURES && inst.state === 'ready') {
           inst.state = 'unready';
+          inst.unreadySince = this.opts.clock();
           inst.lastProbe = reason;
           this.record('Unready', inst.id, `${inst.probeFailures} failed health checks: ${reason}`, true);
           this.changed();
         }
       });
     }
+  }
+
+  /**
+   * Unready for unreadyTimeoutMs with its process alive: kill its group and start a new one (a
+   * restart, with the usual backoff). SIGCONT after SIGTERM lets a SIGSTOPped process run its
+   * SIGTERM handler; a hung one gets SIGKILL after the grace. E.g. with the defaults, a frozen
+   * instance is unready after 3 failed 2 s probes (~6 s), replaced 10 s later.
+   */
+  private async replace(inst: Instance, child: ChildProcess): Promise<void> {
+    const unreadyFor = ((this.opts.clock() - (inst.unreadySince ?? this.opts.clock())) / 1000).toFixed(1);
+    inst.state = 'stopping';
+    inst.unreadySince = undefined;
+    inst.lastExit = `unready for ${unreadyFor} s while its process was alive (${inst.lastProbe ?? 'no answer'})`;
+    this.record(
+      'Replaced',
+      inst.id,
+      `unready for ${unreadyFor} s (limit ${this.opts.unreadyTimeoutMs / 1000} s) while pid ${child.pid} is alive: killing and replacing it`,
+      true,
+    );
+    this.changed();
+    const stop = this.signalAndWait(inst, child);
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGCONT');
+    await stop;
+    // onProcessExit saw `stopping` (an expected stop): restart here, as for a startup timeout.
+    if (!inst.removed && !this.stopped) this.onCrash(inst, inst.lastExit);
   }
 
   private changed(): void {
