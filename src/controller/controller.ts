@@ -271,6 +271,8 @@ export class Controller {
         }
         // Only the leader evaluates and sends: standbys would page a second time.
         if (this.isLeader) this.tickAlerts();
+        // A standby (or a former leader) exports none: its last values would be stale duplicates.
+        else this.#m.alerts.update([]);
       }
       this.#wake = new AbortController();
       await sleep(tick, undefined, { signal: this.#wake.signal }).catch(() => undefined);

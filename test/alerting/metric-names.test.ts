@@ -95,5 +95,10 @@ describe('metric names: the exported rules query what the exporters register', (
     // No memory sample, no ready count: no series (no data ≠ 0).
     expect(text).not.toMatch(new RegExp(`^${M.INSTANCE_MEMORY_UTILIZATION}\\{`, 'm'));
     expect(text).not.toMatch(new RegExp(`^${M.SERVICE_REPLICAS_READY}\\{`, 'm'));
+    // No snapshots (a controller standby): no gauges, so no stale duplicates beside the leader's.
+    metrics.alerts.update([]);
+    const after = await metrics.registry.metrics();
+    expect(after).not.toMatch(new RegExp(`^${M.SERVICE_FITS}\\{`, 'm'));
+    expect(after).not.toMatch(new RegExp(`^${M.INSTANCE_CPU_UTILIZATION}\\{`, 'm'));
   });
 });
