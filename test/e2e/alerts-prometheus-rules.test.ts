@@ -8,7 +8,7 @@
 //
 // Overload, by construction: WORK_MS=50, CONCURRENCY=2 in sleep mode → 40 rps per instance; at
 // most 2 instances (replicas.max, and instance.memory = host memory ÷ 2.5 so the host fits 2) →
-// 80 rps, driven with 70 → 200 rps rising. The queue grows: p99 ≫ the 300 ms SLO (latency, burn),
+// 80 rps, driven with 70 → 140 rps rising. The queue grows: p99 ≫ the 300 ms SLO (latency, burn),
 // FAIL_RATE=0.1 answers 10 % with 500 (error rate > 5 %), needed > 2 (cannot fit, at max while
 // demand grows), and instance.cpu 10m makes any busy instance > 90 % of its CPU request.
 import { spawn } from 'node:child_process';
@@ -133,7 +133,7 @@ describe('exported alert rules in a real Prometheus scraping a real headroom run
       prom = await startPrometheus({ headroom: [status!] }, '1s', [rulesFile]);
 
       const t0 = performance.now();
-      const load = ramp(lb!, 70, 200, 100);
+      const load = ramp(lb!, 70, 140, 100);
       const firedAt = new Map<string, number>();
       let last: RulesAnswer | undefined;
       while (firedAt.size < OVERLOAD_RULES.length && performance.now() - t0 < 100_000) {
