@@ -1,5 +1,11 @@
-// Prometheus metric names Headroom exports on /metrics (local mode and controller) and that the
-// exported alerting rules query. One place, so the /metrics code and the rules cannot drift apart.
+// Every Prometheus metric name Headroom exports on /metrics (local mode and controller), and the
+// ones the exported alerting rules query. One place, so the /metrics code and the rules cannot
+// drift apart: src/server/prometheus.ts, src/server/alert-metrics.ts and the controller register
+// only names from here, and test/alerting/metric-names.test.ts checks that every name an exported
+// rule queries is registered by both exporters.
+//
+// The first block is what the rules query (src/server/alert-metrics.ts sets it from the same
+// ServiceSnapshot the built-in engine evaluates, so Prometheus and Headroom see the same values).
 // Labels: every service metric has `service`; instance metrics also `instance`.
 
 /** Gauge 0..1: CPU used / request per instance. Labels: service, instance. */
@@ -53,3 +59,41 @@ export const ALERT_NOTIFICATIONS_FAILED_TOTAL = 'headroom_alert_notifications_fa
 export const ALERT_QUEUE_LENGTH = 'headroom_alert_queue_length';
 /** Gauge: alerts by state. Labels: alertname, severity, state (pending|firing). */
 export const ALERTS = 'headroom_alerts';
+
+// The other series of `headroom run`'s /metrics (src/server/prometheus.ts), for dashboards. Label:
+// service (a registry per service).
+/** Counter: requests through the load balancer. Label: code (2xx, 4xx, 5xx, none). */
+export const REQUESTS_TOTAL = 'headroom_requests_total';
+/** Histogram: latency through the load balancer, seconds. */
+export const REQUEST_DURATION_SECONDS = 'headroom_request_duration_seconds';
+export const INFLIGHT_REQUESTS = 'headroom_inflight_requests';
+/** Gauges over a window (label window: stable, burst). */
+export const DEMAND_RPS = 'headroom_demand_rps';
+export const CONCURRENCY = 'headroom_concurrency';
+/** Gauge: latency percentile over the stable window, ms. Label: quantile. */
+export const LATENCY_MS = 'headroom_latency_ms';
+/** Gauge: instance counts. Label: kind (desired, current, ready, min, max, fit). */
+export const REPLICAS = 'headroom_replicas';
+/** Gauge: instances by state. Label: state. */
+export const INSTANCES = 'headroom_instances';
+export const RECOMMENDED_REPLICAS = 'headroom_recommended_replicas';
+export const DECISION_VALID = 'headroom_decision_valid';
+export const PREDICTED_UTILIZATION = 'headroom_predicted_utilization';
+export const SHADOW = 'headroom_shadow';
+/** Gauges per instance (label instance): CPU cores, resident bytes, restarts. */
+export const INSTANCE_CPU_CORES = 'headroom_instance_cpu_cores';
+export const INSTANCE_MEMORY_BYTES = 'headroom_instance_memory_bytes';
+export const INSTANCE_RESTARTS = 'headroom_instance_restarts';
+export const HOST_CORES = 'headroom_host_cores';
+export const HOST_MEMORY_BYTES = 'headroom_host_memory_bytes';
+
+// The controller's own series (src/controller/controller.ts). Policy gauges: labels namespace, policy.
+export const CONTROLLER_RECONCILES_TOTAL = 'headroom_controller_reconciles_total';
+export const CONTROLLER_RECONCILE_DURATION_SECONDS = 'headroom_controller_reconcile_duration_seconds';
+export const CONTROLLER_SCALE_WRITES_TOTAL = 'headroom_controller_scale_writes_total';
+export const CONTROLLER_METRIC_FAILURES_TOTAL = 'headroom_controller_metric_failures_total';
+export const POLICY_DESIRED_REPLICAS = 'headroom_policy_desired_replicas';
+export const POLICY_CURRENT_REPLICAS = 'headroom_policy_current_replicas';
+export const POLICY_DEMAND_RPS = 'headroom_policy_demand_rps';
+export const CONTROLLER_API_REQUESTS = 'headroom_controller_api_requests';
+export const CONTROLLER_LEADER = 'headroom_controller_leader';

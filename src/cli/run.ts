@@ -124,6 +124,10 @@ Examples:
       // Read the trace before anything starts: a bad file exits 2 with nothing running.
       const trace = flags.traffic !== undefined ? loadTrace(flags.traffic, flags.peak) : undefined;
       await runLocal(applyFlags(cfg, flags), flags, trace);
+      // Never hang after "done": whatever still holds the event loop (a pipe a service's escaped
+      // helper keeps open, a stuck socket) gets 2 s, then the process exits. unref: a clean run
+      // exits at once, as before.
+      setTimeout(() => process.exit(), 2000).unref();
     });
 }
 

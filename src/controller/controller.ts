@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import * as M from '../alerting/metric-names.ts';
 import type { Alerting } from '../alerting/runtime.ts';
 import { decide, initialDecideState, type DecideState, type Decision } from '../core/decide.ts';
 import { HeadroomError, formatProblem } from '../core/errors.ts';
@@ -32,6 +33,7 @@ import { buildModel, demandQueries, targetOf, type HeadroomPolicy, type PolicySt
 import { policyAlertSnapshot, policyStatusSnapshot, serviceName, type Observed, type PolicyView } from './snapshot.ts';
 import { needsWrite, nextStatus, persistedAt, type DecisionView, type Outcome, type PolicyEvent } from './status.ts';
 import type { HistoryPoint, StatusEvent, StatusSnapshot } from '../server/status.ts';
+import { createAlertMetrics } from '../server/alert-metrics.ts';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -269,6 +271,8 @@ export class Controller {
         }
         // Only the leader evaluates and sends: standbys would page a second time.
         if (this.isLeader) this.tickAlerts();
+        // A standby (or a former leader) exports none: its last values would be stale duplicates.
+        else this.#m.alerts.update([]);
       }
       this.#wake = new AbortController();
       await sleep(tick, undefined, { signal: this.#wake.signal }).catch(() => undefined);
@@ -496,12 +500,13 @@ export class Controller {
   /** Evaluate alert rules over every policy reconciled so far (the run loop calls it after each round). */
   tickAlerts(): void {
     const alerting = this.#o.alerting;
-    if (!alerting) return;
     const now = this.#now() / 1000;
     // Only policies with a model: an invalid policy has nothing to measure (its condition says why).
     const snaps = this.#views()
       .filter((v) => v.model)
       .map((v) => policyAlertSnapshot(v, now));
+    this.#m.alerts.update(snaps);
+    if (!alerting) return;
     try {
       alerting.tick(snaps, now);
     } catch (err) {
@@ -654,56 +659,58 @@ function makeMetrics(reg: Registry, apiRequests: () => number, leader: () => boo
   const labelNames = ['namespace', 'policy'] as const;
   return {
     reconciles: new Counter({
-      name: 'headroom_controller_reconciles_total',
+      name: M.CONTROLLER_RECONCILES_TOTAL,
       help: 'Policy reconciles by result',
       labelNames: ['result'],
       registers: [reg],
     }),
     duration: new Histogram({
-      name: 'headroom_controller_reconcile_duration_seconds',
+      name: M.CONTROLLER_RECONCILE_DURATION_SECONDS,
       help: 'Time for one policy reconcile',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [reg],
     }),
     scaleWrites: new Counter({
-      name: 'headroom_controller_scale_writes_total',
+      name: M.CONTROLLER_SCALE_WRITES_TOTAL,
       help: 'Scale subresource writes',
       registers: [reg],
     }),
     metricFailures: new Counter({
-      name: 'headroom_controller_metric_failures_total',
+      name: M.CONTROLLER_METRIC_FAILURES_TOTAL,
       help: 'Demand queries without a value',
       labelNames: ['kind'],
       registers: [reg],
     }),
     desired: new Gauge({
-      name: 'headroom_policy_desired_replicas',
+      name: M.POLICY_DESIRED_REPLICAS,
       help: 'Desired replicas per policy',
       labelNames,
       registers: [reg],
     }),
     current: new Gauge({
-      name: 'headroom_policy_current_replicas',
+      name: M.POLICY_CURRENT_REPLICAS,
       help: 'Current replicas per policy',
       labelNames,
       registers: [reg],
     }),
     demand: new Gauge({
-      name: 'headroom_policy_demand_rps',
+      name: M.POLICY_DEMAND_RPS,
       help: 'Measured demand per policy',
       labelNames,
       registers: [reg],
     }),
     api: new Gauge({
-      name: 'headroom_controller_api_requests',
+      name: M.CONTROLLER_API_REQUESTS,
       help: 'Kubernetes API requests sent since start',
       registers: [reg],
       collect() {
         this.set(apiRequests());
       },
     }),
+    // The series the exported alert rules query, from the same snapshots the engine gets.
+    alerts: createAlertMetrics(reg, { integrateCounts: true }),
     leader: new Gauge({
-      name: 'headroom_controller_leader',
+      name: M.CONTROLLER_LEADER,
       help: '1 when this instance holds the lease',
       registers: [reg],
       collect() {

@@ -54,7 +54,7 @@ function probeHandler(probe: Probe, status: boolean) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = (req.url ?? '/').split('?')[0];
     const text = (code: number, body: string, type = 'text/plain; charset=utf-8'): true => {
-      res.writeHead(code, { 'content-type': type }).end(body);
+      res.writeHead(code, { 'content-type': type, 'x-content-type-options': 'nosniff' }).end(body);
       return true;
     };
     const probePath = path === '/healthz' || path === '/readyz' || path === '/metrics';

@@ -12,7 +12,7 @@
 // No instance ready (all restarting, or scaling from a crash): requests wait up to
 // `queueTimeoutMs` for one, like Knative's activator, then get 503.
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { HeadroomError } from '../core/errors.ts';
 import type { RequestWindows } from '../adapters/metrics/proxy/windows.ts';
 import type { Target } from './supervisor.ts';
@@ -61,6 +61,9 @@ const HOP_BY_HOP = [
   'transfer-encoding',
   'upgrade',
 ];
+// Draining (close): a connection idle this long is ended; all are gone after the limit.
+const IDLE_CLOSE_MS = 250;
+const DRAIN_LIMIT_MS = 2000;
 // Errors where the request certainly did not reach the application.
 const NEVER_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
@@ -70,6 +73,10 @@ export class LoadBalancer {
   private readonly traffic = new Map<string, InstanceTraffic>();
   private readonly waiters = new Set<() => void>();
   private readonly sockets = new Set<Socket>();
+  /** Per client connection: requests being answered on it, and since when it is idle (ms). */
+  private readonly conn = new WeakMap<Socket, { busy: number; idleSince: number }>();
+  /** Responses not yet finished, so a drain can still mark them `Connection: close`. */
+  private readonly answering = new Set<ServerResponse>();
   // Keep-alive to the instances; idle sockets close after 4 s, before Node servers' 5 s default.
   private readonly agent = new Agent({ keepAlive: true, timeout: 4000, maxFreeSockets: 1024 });
   private readonly offChange: () => void;
@@ -99,6 +106,7 @@ export class LoadBalancer {
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
+      this.conn.set(s, { busy: 0, idleSince: performance.now() });
       s.on('close', () => this.sockets.delete(s));
     });
     this.server = server;
@@ -123,19 +131,35 @@ export class LoadBalancer {
     });
   }
 
+  /**
+   * Drain, then close. Cutting idle keep-alive connections at once (what http.Server.close() does
+   * since Node 19) resets the request a client is writing on one at that moment: 9 resets in one
+   * run under load. Instead: stop accepting connections; answer every request still arriving on
+   * an open one, and every answer not yet sent, with `Connection: close` (the client then knows
+   * not to reuse it, and the connection ends after the answer); end (FIN, not RST) connections
+   * idle for 250 ms; destroy what is left after 2 s.
+   */
   async close(): Promise<void> {
     this.closing = true;
     this.offChange();
     this.wake();
+    for (const r of this.answering) if (!r.headersSent) r.shouldKeepAlive = false;
     const server = this.server;
     if (server) {
       await new Promise<void>((res) => {
-        server.close(() => res());
-        server.closeIdleConnections();
-        // Connections with a request in flight close after their answer; stragglers after 2 s.
-        setTimeout(() => {
-          for (const s of this.sockets) s.destroy();
-        }, 2000).unref();
+        // net.Server's close: stop listening, leave the open connections to the loop below.
+        NetServer.prototype.close.call(server, () => res());
+        const started = performance.now();
+        const sweep = setInterval(() => {
+          const now = performance.now();
+          for (const s of this.sockets) {
+            const c = this.conn.get(s);
+            if (now - started >= DRAIN_LIMIT_MS) s.destroy();
+            else if (c && c.busy === 0 && now - c.idleSince >= IDLE_CLOSE_MS) s.end();
+          }
+          if (this.sockets.size === 0 || now - started >= DRAIN_LIMIT_MS) clearInterval(sweep);
+        }, 25);
+        sweep.unref();
       });
     }
     this.agent.destroy();
@@ -182,6 +206,18 @@ export class LoadBalancer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
+    // Draining: answer, then close this connection (Node sends `Connection: close`).
+    if (this.closing) res.shouldKeepAlive = false;
+    const c = this.conn.get(req.socket);
+    if (c) c.busy++;
+    this.answering.add(res);
+    res.once('close', () => {
+      this.answering.delete(res);
+      if (c) {
+        c.busy--;
+        c.idleSince = performance.now();
+      }
+    });
     const windows = this.opts.windows;
     windows.arrive();
     let finished = false;

@@ -11,6 +11,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Alerting } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
+import { demandTrend } from '../controller/snapshot.ts';
 import { LocalActuator } from '../adapters/actuators/local/actuator.ts';
 import {
   hostResources,
@@ -101,6 +102,7 @@ export class LocalCluster {
       startupTimeoutMs: r.startupTimeoutSeconds * 1000,
       drainTimeoutMs: r.drainTimeoutSeconds * 1000,
       killGraceMs: r.killGraceSeconds * 1000,
+      unreadyTimeoutMs: r.unreadyTimeoutSeconds * 1000,
       ...(r.restartBackoff
         ? {
             backoff: {
@@ -123,7 +125,10 @@ export class LocalCluster {
         this.metrics.observeRequest(ms / 1000, status);
         this.tickDone++;
         const slo = opts.model.slo;
-        if (status === 0 || status >= 500 || (slo !== undefined && ms > slo.latencyMs)) this.tickBad++;
+        const failed = status === 0 || status >= 500;
+        const bad = failed || (slo !== undefined && ms > slo.latencyMs);
+        if (bad) this.tickBad++;
+        this.metrics.alerts.countRequest(opts.model.name, failed, bad);
       },
     });
     this.supervisor.setInFlightSource(this.balancer.inFlight);
@@ -284,9 +289,12 @@ export class LocalCluster {
       ready: this.supervisor.ready,
     });
     if (this.history.length > HISTORY_POINTS) this.history.splice(0, this.history.length - HISTORY_POINTS);
+    // Built every tick, with or without an engine: /metrics exports it for the exported rules.
+    const alertSnap = this.alertSnapshot(rec, snap);
+    this.metrics.alerts.update([alertSnap]);
     if (this.opts.alerting) {
       try {
-        const ev = this.opts.alerting.tick([this.alertSnapshot(rec, snap)], rec.at);
+        const ev = this.opts.alerting.tick([alertSnap], rec.at);
         for (const t of ev.transitions) {
           if (t.to !== 'firing' && t.to !== 'resolved') continue;
           const a = t.alert;
@@ -313,6 +321,9 @@ export class LocalCluster {
     const latencyMs = lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : undefined;
     // Before the max and host caps: needed > max means "capped", needed > fit means "does not fit".
     const needed = rec.paused || !rec.decision.valid ? undefined : rec.decision.plan?.needed;
+    // Slope of the stable-window demand over the last 5 min (as the controller does): without it
+    // HeadroomAtMaxReplicas ("at max while demand grows") could never fire locally.
+    const trend = demandTrend(this.history);
     return {
       service: m.name,
       time: rec.at,
@@ -333,6 +344,7 @@ export class LocalCluster {
       ...(needed !== undefined ? { needed } : {}),
       ...(needed !== undefined && this.fitLimit !== undefined ? { fits: needed <= this.fitLimit } : {}),
       ...(snap.stable ? { demandRps: snap.stable.arrivalRps } : {}),
+      ...(trend !== undefined ? { demandTrendRpsPerSec: trend } : {}),
       ...(latencyMs !== undefined ? { latencyMs } : {}),
       ...(m.slo ? { slo: { ...m.slo } } : {}),
       ...(done > 0 ? { sloBadFraction: bad / done } : {}),

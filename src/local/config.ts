@@ -35,6 +35,8 @@ export const runSectionSchema = z.strictObject({
   startupTimeoutSeconds: z.number().positive().max(3600).default(30),
   drainTimeoutSeconds: z.number().min(0).max(3600).default(30),
   killGraceSeconds: z.number().min(0).max(600).default(10),
+  /** An instance unready this long while its process is alive (frozen, hung) is killed and replaced. */
+  unreadyTimeoutSeconds: z.number().positive().max(3600).default(10),
   /** Control-loop period: at most 1 s. */
   tickSeconds: z.number().min(0.05).max(1).default(1),
   /** Stable demand window (Knative: 60 s); the burst window is behavior.burst.windowSeconds. */

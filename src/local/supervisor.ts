@@ -36,6 +36,11 @@ export interface SupervisorOptions {
   killGraceMs?: number;
   /** Probe period of ready instances (ms); 3 failures in a row make an instance unready. */
   probeIntervalMs?: number;
+  /**
+   * An instance unready this long while its process is still alive (frozen by SIGSTOP, hung) is
+   * killed and replaced (ms). It would otherwise hold its slot forever: alive, so never "crashed".
+   */
+  unreadyTimeoutMs?: number;
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
   /** Requests in flight to an instance (from the balancer), so a drain knows when it is done. */
   inFlight?: (id: string) => number;
@@ -76,6 +81,7 @@ export type SupervisorEventType =
   | 'Draining'
   | 'Stopped'
   | 'Killed'
+  | 'Replaced'
   | 'ScaledUp'
   | 'ScaledDown'
   | 'SpawnFailed'
@@ -103,6 +109,8 @@ interface Instance {
   lastExit?: string;
   lastProbe?: string;
   probeFailures: number;
+  /** ms (wall clock) when it last became unready. */
+  unreadySince?: number;
   tail: string[];
   timer?: NodeJS.Timeout;
   exited?: Promise<void>;
@@ -116,6 +124,7 @@ const DEFAULTS = {
   drainTimeoutMs: 30_000,
   killGraceMs: 10_000,
   probeIntervalMs: 2_000,
+  unreadyTimeoutMs: 10_000,
   backoff: { initialMs: 1_000, maxMs: 30_000, resetAfterMs: 60_000 },
   tailLines: 20,
 };
@@ -172,6 +181,19 @@ export const PDEATHSIG_WRAPPER: readonly string[] = ((): string[] => {
   return setpriv ? [setpriv, '--pdeathsig', 'SIGTERM', '--'] : [];
 })();
 
+/**
+ * Send `signal` to the process group led by `pid` (0 = only check that a member still exists).
+ * False when there is no such group (all exited) or it may not be signalled.
+ */
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function probe(host: string, port: number, path: string, timeoutMs: number): Promise<string | null> {
   // Resolves null when healthy (2xx), else a short reason.
   return new Promise((res) => {
@@ -219,6 +241,7 @@ export class Supervisor {
       drainTimeoutMs: o.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
       killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs,
       probeIntervalMs: o.probeIntervalMs ?? DEFAULTS.probeIntervalMs,
+      unreadyTimeoutMs: o.unreadyTimeoutMs ?? DEFAULTS.unreadyTimeoutMs,
       backoff: o.backoff ?? DEFAULTS.backoff,
       tailLines: o.tailLines ?? DEFAULTS.tailLines,
       inheritOutput: o.inheritOutput ?? false,
@@ -486,6 +509,7 @@ export class Supervisor {
       this.changed();
       return;
     }
+    this.reapGroup(child.pid);
     const tail = inst.tail.slice(-3).join(' | ');
     inst.lastExit = `${how}${tail ? `; last output: ${tail}` : ''}`;
     this.record('Crashed', inst.id, `${how} while ${inst.state}${tail ? ` (last output: ${tail})` : ''}`, true);
@@ -563,26 +587,80 @@ export class Supervisor {
     this.changed();
   }
 
+  /**
+   * Stop the instance's whole process group: SIGTERM to −pgid, then SIGKILL to it after the grace.
+   * The command leads its own group (detached), so helpers it started (`sh -c "sleep 301 & exec
+   * node service.ts"`) are in the group too: signalling only the pid left them orphaned, holding
+   * the instance's stdout/stderr pipes open, so `headroom run` hung after printing "done".
+   */
   private async signalAndWait(inst: Instance, child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    const pid = child.pid;
+    const leaderAlive = child.exitCode === null && child.signalCode === null;
+    if (pid === undefined || (!leaderAlive && !signalGroup(pid, 0))) return this.closeOutput(child);
+    if (!signalGroup(pid, 'SIGTERM')) child.kill('SIGTERM');
+    const deadline = performance.now() + this.opts.killGraceMs;
     let timer: NodeJS.Timeout | undefined;
     const killed = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), this.opts.killGraceMs);
     });
-    const result = await Promise.race([inst.exited!.then(() => 'exited' as const), killed]);
+    let result = await Promise.race([inst.exited!.then(() => 'exited' as const), killed]);
     clearTimeout(timer);
+    // The leader is gone; wait (within the same grace) for the rest of its group.
+    while (result === 'exited' && signalGroup(pid, 0)) {
+      if (performance.now() >= deadline) result = 'timeout';
+      else await new Promise((r) => setTimeout(r, 50));
+    }
     if (result === 'timeout') {
-      this.record('Killed', inst.id, `no exit ${this.opts.killGraceMs / 1000} s after SIGTERM: SIGKILL`, true);
-      child.kill('SIGKILL');
+      this.record(
+        'Killed',
+        inst.id,
+        `process group ${pid} still running ${this.opts.killGraceMs / 1000} s after SIGTERM: SIGKILL`,
+        true,
+      );
+      if (!signalGroup(pid, 'SIGKILL')) child.kill('SIGKILL');
       await inst.exited;
     }
+    this.closeOutput(child);
+  }
+
+  /**
+   * A crashed instance's helpers would be orphaned: stop what is left of its group in the
+   * background (SIGTERM, SIGKILL after the grace); the restart does not wait for it.
+   */
+  private reapGroup(pid: number | undefined): void {
+    if (pid === undefined || !signalGroup(pid, 0)) return;
+    signalGroup(pid, 'SIGTERM');
+    const deadline = performance.now() + this.opts.killGraceMs;
+    const poll = (): void => {
+      if (!signalGroup(pid, 0)) return;
+      if (performance.now() >= deadline) {
+        signalGroup(pid, 'SIGKILL');
+        return;
+      }
+      setTimeout(poll, 100).unref();
+    };
+    poll();
+  }
+
+  /** Let go of the pipes: a helper that escaped its group must not keep Headroom's event loop alive. */
+  private closeOutput(child: ChildProcess): void {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
   }
 
   private probeReady(): void {
     for (const inst of this.instances.values()) {
       if ((inst.state !== 'ready' && inst.state !== 'unready') || inst.port === undefined) continue;
       const child = inst.child;
+      if (
+        inst.state === 'unready' &&
+        child &&
+        inst.unreadySince !== undefined &&
+        this.opts.clock() - inst.unreadySince >= this.opts.unreadyTimeoutMs
+      ) {
+        void this.replace(inst, child);
+        continue;
+      }
       void probe(this.opts.host, inst.port, this.opts.healthPath, 1000).then((reason) => {
         if (inst.child !== child || (inst.state !== 'ready' && inst.state !== 'unready')) return;
         if (reason === null) {
@@ -595,12 +673,38 @@ export class Supervisor {
           }
         } else if (++inst.probeFailures >= UNREADY_AFTER_FAILURES && inst.state === 'ready') {
           inst.state = 'unready';
+          inst.unreadySince = this.opts.clock();
           inst.lastProbe = reason;
           this.record('Unready', inst.id, `${inst.probeFailures} failed health checks: ${reason}`, true);
           this.changed();
         }
       });
     }
+  }
+
+  /**
+   * Unready for unreadyTimeoutMs with its process alive: kill its group and start a new one (a
+   * restart, with the usual backoff). SIGCONT after SIGTERM lets a SIGSTOPped process run its
+   * SIGTERM handler; a hung one gets SIGKILL after the grace. E.g. with the defaults, a frozen
+   * instance is unready after 3 failed 2 s probes (~6 s), replaced 10 s later.
+   */
+  private async replace(inst: Instance, child: ChildProcess): Promise<void> {
+    const unreadyFor = ((this.opts.clock() - (inst.unreadySince ?? this.opts.clock())) / 1000).toFixed(1);
+    inst.state = 'stopping';
+    inst.unreadySince = undefined;
+    inst.lastExit = `unready for ${unreadyFor} s while its process was alive (${inst.lastProbe ?? 'no answer'})`;
+    this.record(
+      'Replaced',
+      inst.id,
+      `unready for ${unreadyFor} s (limit ${this.opts.unreadyTimeoutMs / 1000} s) while pid ${child.pid} is alive: killing and replacing it`,
+      true,
+    );
+    this.changed();
+    const stop = this.signalAndWait(inst, child);
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGCONT');
+    await stop;
+    // onProcessExit saw `stopping` (an expected stop): restart here, as for a startup timeout.
+    if (!inst.removed && !this.stopped) this.onCrash(inst, inst.lastExit);
   }
 
   private changed(): void {
@@ -654,6 +758,8 @@ export class Supervisor {
   /** Last resort when Headroom itself exits: no instance outlives it. */
   private killAllNow(): void {
     for (const i of this.instances.values()) {
+      const pid = i.child?.pid;
+      if (pid !== undefined && signalGroup(pid, 'SIGKILL')) continue;
       try {
         i.child?.kill('SIGKILL');
       } catch {

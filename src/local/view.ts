@@ -74,7 +74,18 @@ export function renderStatus(s: StatusSnapshot, extra: ViewExtra = {}, width = 1
   return lines.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
 }
 
-const firingCount = (s: StatusSnapshot): number => s.alerts?.alerts.filter((a) => a.state === 'firing').length ?? 0;
+/**
+ * "alerts firing 2: LatencyOverSlo, CrashLooping(i2)": which alerts, not only how many. At most 3
+ * names of at most 40 characters each (rule names are the user's), then "+N more".
+ */
+function firingAlerts(s: StatusSnapshot): string {
+  const firing = s.alerts?.alerts.filter((a) => a.state === 'firing') ?? [];
+  if (firing.length === 0) return '';
+  const cut = (x: string): string => (x.length > 40 ? `${x.slice(0, 39)}…` : x);
+  const names = firing.slice(0, 3).map((a) => cut(a.rule) + (a.labels.instance ? `(${cut(a.labels.instance)})` : ''));
+  const more = firing.length > 3 ? ` +${firing.length - 3} more` : '';
+  return `alerts firing ${firing.length}: ${names.join(', ')}${more}`;
+}
 
 /** One line for logs: time, demand, counts, decision. */
 export function renderLine(s: StatusSnapshot, extra: ViewExtra = {}): string {
@@ -83,11 +94,12 @@ export function renderLine(s: StatusSnapshot, extra: ViewExtra = {}): string {
   return [
     s.time.slice(11, 19),
     extra.phase !== undefined ? `[${extra.phase}]` : '',
-    `demand ${f(s.traffic.stable?.arrivalRps, 1)}/${f(s.traffic.burst?.arrivalRps, 1)} rps`,
+    // Both windows, each named: "33.6/33.8" alone did not say which number was which.
+    `demand ${f(s.traffic.stable?.arrivalRps, 1)} rps over ${f(s.traffic.stable?.windowSeconds)} s, ${f(s.traffic.burst?.arrivalRps, 1)} rps over ${f(s.traffic.burst?.windowSeconds)} s`,
     `p99 ${f(s.traffic.burst?.latencyMs?.p99)} ms`,
     `ready ${r.ready}/${r.current} desired ${r.desired}`,
     d ? `${d.mode}: ${d.reasons.map((x) => x.code).join(',')}` : '',
-    firingCount(s) ? `alerts firing ${firingCount(s)}` : '',
+    firingAlerts(s),
   ]
     .filter((x) => x !== '')
     .join('  ');

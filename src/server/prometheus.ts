@@ -1,8 +1,10 @@
 // Prometheus metrics of a Headroom service (prom-client, one Registry per service so several can
 // live in one process, e.g. in tests). Counters and the latency histogram are fed per request;
-// gauges are set from the status snapshot at scrape time, so /metrics and /api/status agree.
+// gauges are set from the status snapshot at scrape time, so /metrics and /api/status agree. Names
+// come from src/alerting/metric-names.ts; `alerts` holds the series the exported alert rules query.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { MODEL_ERROR_FACTOR, MODEL_LATENCY_SECONDS, MODEL_SERVICE_TIME_SCALE } from '../alerting/metric-names.ts';
+import * as M from '../alerting/metric-names.ts';
+import { createAlertMetrics, type AlertMetrics } from './alert-metrics.ts';
 import type { StatusSnapshot } from './status.ts';
 
 export interface ServiceMetrics {
@@ -11,6 +13,8 @@ export interface ServiceMetrics {
   observeRequest(latencySeconds: number, status: number): void;
   /** Set the gauges from a status snapshot (call before rendering). */
   update(status: StatusSnapshot): void;
+  /** The series the exported alert rules query; the cluster sets them every tick. */
+  alerts: AlertMetrics;
 }
 
 export function createServiceMetrics(service: string): ServiceMetrics {
@@ -18,44 +22,49 @@ export function createServiceMetrics(service: string): ServiceMetrics {
   registry.setDefaultLabels({ service });
   const reg = [registry];
   const requests = new Counter({
-    name: 'headroom_requests_total',
+    name: M.REQUESTS_TOTAL,
     help: 'Requests through the load balancer, by status class (2xx, 4xx, 5xx, none)',
     labelNames: ['code'] as const,
     registers: reg,
   });
   const latency = new Histogram({
-    name: 'headroom_request_duration_seconds',
+    name: M.REQUEST_DURATION_SECONDS,
     help: 'Latency of requests through the load balancer, arrival to last byte',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: reg,
   });
   const g = (name: string, help: string, labelNames: string[] = []): Gauge =>
     new Gauge({ name, help, labelNames, registers: reg });
-  const inFlight = g('headroom_inflight_requests', 'Requests in flight through the load balancer');
-  const demand = g('headroom_demand_rps', 'Arrival rate over a window (stable ~60 s, burst ~6 s)', ['window']);
-  const concurrency = g('headroom_concurrency', 'Time-weighted mean requests in flight over a window', ['window']);
-  const latencyQ = g('headroom_latency_ms', 'Latency percentile over the stable window, ms', ['quantile']);
-  const replicas = g('headroom_replicas', 'Instance counts: desired, current, ready, min, max, fit', ['kind']);
-  const instances = g('headroom_instances', 'Instances by state', ['state']);
-  const recommended = g('headroom_recommended_replicas', 'Sizing result before stabilization and rate limits');
-  const decisionValid = g('headroom_decision_valid', '1 when the last decision had metrics, else 0');
-  const predictedUtil = g('headroom_predicted_utilization', 'Utilization the model predicts at desired');
-  const shadow = g('headroom_shadow', '1 in shadow mode (decide, do not act)');
-  const cpu = g('headroom_instance_cpu_cores', 'CPU used by an instance, cores', ['instance']);
-  const mem = g('headroom_instance_memory_bytes', 'Resident memory of an instance, bytes', ['instance']);
-  const restarts = g('headroom_instance_restarts', 'Restarts of an instance after crashes', ['instance']);
-  const hostCores = g('headroom_host_cores', 'CPU cores of the host');
-  const hostMem = g('headroom_host_memory_bytes', 'Memory of the host, bytes');
+  const inFlight = g(M.INFLIGHT_REQUESTS, 'Requests in flight through the load balancer');
+  const demand = g(M.DEMAND_RPS, 'Arrival rate over a window (stable ~60 s, burst ~6 s)', ['window']);
+  const concurrency = g(M.CONCURRENCY, 'Time-weighted mean requests in flight over a window', ['window']);
+  const latencyQ = g(M.LATENCY_MS, 'Latency percentile over the stable window, ms', ['quantile']);
+  const replicas = g(M.REPLICAS, 'Instance counts: desired, current, ready, min, max, fit', ['kind']);
+  const instances = g(M.INSTANCES, 'Instances by state', ['state']);
+  const recommended = g(M.RECOMMENDED_REPLICAS, 'Sizing result before stabilization and rate limits');
+  const decisionValid = g(M.DECISION_VALID, '1 when the last decision had metrics, else 0');
+  const predictedUtil = g(M.PREDICTED_UTILIZATION, 'Utilization the model predicts at desired');
+  const shadow = g(M.SHADOW, '1 in shadow mode (decide, do not act)');
+  const cpu = g(M.INSTANCE_CPU_CORES, 'CPU used by an instance, cores', ['instance']);
+  const mem = g(M.INSTANCE_MEMORY_BYTES, 'Resident memory of an instance, bytes', ['instance']);
+  const restarts = g(M.INSTANCE_RESTARTS, 'Restarts of an instance after crashes', ['instance']);
+  const hostCores = g(M.HOST_CORES, 'CPU cores of the host');
+  const hostMem = g(M.HOST_MEMORY_BYTES, 'Memory of the host, bytes');
   const modelLatency = g(
-    MODEL_LATENCY_SECONDS,
+    M.MODEL_LATENCY_SECONDS,
     'Latency at the SLO percentile: predicted by the spec model, by the calibrated model, and measured',
     ['kind'],
   );
-  const modelError = g(MODEL_ERROR_FACTOR, 'How far the latency model is off: measured vs predicted, as a factor ≥ 1');
-  const modelScale = g(MODEL_SERVICE_TIME_SCALE, 'Service-time scale the loop sizes with after calibration (1 = spec)');
+  const modelScale = g(
+    M.MODEL_SERVICE_TIME_SCALE,
+    'Service-time scale the loop sizes with after calibration (1 = spec)',
+  );
+
+  const alerts = createAlertMetrics(registry);
 
   return {
     registry,
+    alerts,
     observeRequest(seconds, status) {
       latency.observe(seconds);
       requests.inc({ code: status === 0 ? 'none' : `${Math.floor(status / 100)}xx` });
@@ -70,10 +79,7 @@ export function createServiceMetrics(service: string): ServiceMetrics {
         ] as const) {
           if (v !== null) modelLatency.set({ kind }, v / 1000);
         }
-        if (s.model.samples > 0) {
-          modelError.set(Math.max(s.model.error, 1 / s.model.error));
-          modelScale.set(s.model.scale);
-        }
+        if (s.model.samples > 0) modelScale.set(s.model.scale);
       }
       for (const [w, win] of [
         ['stable', s.traffic.stable],

@@ -28,6 +28,10 @@ export interface StatusServer {
 
 export function buildStatusApp(opts: Omit<StatusServerOptions, 'host' | 'port'>): FastifyInstance {
   const app = Fastify({ logger: false });
+  // No answer is sniffed into something a browser would run (/api/status is JSON).
+  app.addHook('onSend', async (_req, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+  });
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/status', async (_req, reply) => {
     void reply.header('cache-control', 'no-store');

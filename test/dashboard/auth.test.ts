@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
-import { isLoopbackHost, MIN_TOKEN_LENGTH, resolveToken, tokenMatches } from '../../src/server/dashboard/auth.ts';
+import {
+  crossOrigin,
+  isLoopbackHost,
+  MIN_TOKEN_LENGTH,
+  resolveToken,
+  tokenMatches,
+} from '../../src/server/dashboard/auth.ts';
 
 const TOKEN = 'a'.repeat(MIN_TOKEN_LENGTH);
 
@@ -50,6 +56,34 @@ describe('resolveToken', () => {
     expect(codeOf(() => resolveToken('0.0.0.0', 'x'.repeat(MIN_TOKEN_LENGTH - 1), { env: {} }))).toBe(
       'HR_TOKEN_REQUIRED',
     );
+  });
+  it('a blank token (16 spaces) or one with whitespace is refused with HR_TOKEN_REQUIRED', () => {
+    for (const t of [' '.repeat(16), '\t'.repeat(20), `${TOKEN} x`, `${TOKEN}\n`]) {
+      expect(
+        codeOf(() => resolveToken('127.0.0.1', t, { env: {} })),
+        JSON.stringify(t),
+      ).toBe('HR_TOKEN_REQUIRED');
+      expect(codeOf(() => resolveToken('0.0.0.0', undefined, { env: { HEADROOM_TOKEN: t } }))).toBe(
+        'HR_TOKEN_REQUIRED',
+      );
+    }
+    let err: unknown;
+    try {
+      resolveToken('0.0.0.0', ' '.repeat(16), { env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toContain('blank');
+    expect((err as Error).message).not.toContain(' '.repeat(16));
+  });
+  it('crossOrigin: only state-changing methods with a foreign Origin', () => {
+    expect(crossOrigin('POST', 'http://evil.example', '127.0.0.1:9090')).toBe(true);
+    expect(crossOrigin('DELETE', 'null', '127.0.0.1:9090')).toBe(true);
+    expect(crossOrigin('PUT', 'http://127.0.0.1:9090', '127.0.0.1:9090')).toBe(false);
+    expect(crossOrigin('POST', 'http://Example.com', 'example.com:80')).toBe(false);
+    expect(crossOrigin('POST', 'https://example.com', 'example.com')).toBe(false);
+    expect(crossOrigin('POST', undefined, '127.0.0.1:9090')).toBe(false);
+    expect(crossOrigin('GET', 'http://evil.example', '127.0.0.1:9090')).toBe(false);
   });
   it('an empty token counts as none', () => {
     expect(codeOf(() => resolveToken('0.0.0.0', undefined, { env: { HEADROOM_TOKEN: '' } }))).toBe('HR_TOKEN_REQUIRED');

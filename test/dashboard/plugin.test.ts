@@ -202,6 +202,59 @@ describe('dashboard plugin', () => {
     expect((await app.inject({ url: `/assets/app.js?token=${TOKEN}` })).statusCode).toBe(200);
   });
 
+  it('state-changing requests from another origin: 403 with a JSON error, token or not', async () => {
+    const calls: unknown[] = [];
+    const actions = { setShadow: (s: string, on: boolean) => void calls.push([s, on]) };
+    const host = '127.0.0.1:9090';
+    for (const opts of [{}, { listenHost: '0.0.0.0', token: TOKEN }]) {
+      const app = await appWith({ actions, allowWrite: true, models: () => [webModel()], ...opts });
+      const auth = 'token' in opts ? { authorization: `Bearer ${TOKEN}` } : {};
+      const post = (url: string, origin: string | undefined, payload: object) =>
+        app.inject({
+          method: 'POST',
+          url,
+          payload,
+          headers: { host, ...auth, ...(origin !== undefined ? { origin } : {}) },
+        });
+      for (const origin of ['http://evil.example', 'null', 'http://127.0.0.1:9091', 'http://127.0.0.1']) {
+        const r = await post('/api/actions/shadow', origin, { shadow: true });
+        expect(r.statusCode, origin).toBe(403);
+        expect(r.json()).toMatchObject({ error: 'forbidden' });
+        expect(r.json().message).toContain('cross-origin POST refused');
+        expect((await post('/api/what-if', origin, { demandRps: 10 })).statusCode, origin).toBe(403);
+      }
+      expect(calls).toEqual([]);
+      // The page's own origin, and clients that send no Origin (curl), pass.
+      expect((await post('/api/actions/shadow', `http://${host}`, { shadow: true })).statusCode).toBe(200);
+      expect((await post('/api/actions/shadow', undefined, { shadow: false })).statusCode).toBe(200);
+      expect(calls).toEqual([
+        ['web', true],
+        ['web', false],
+      ]);
+      calls.length = 0;
+      // Reads are not state-changing: a GET with a foreign Origin is answered (CORS keeps it unreadable).
+      const get = await app.inject({ url: '/api/services', headers: { host, ...auth, origin: 'http://evil.example' } });
+      expect(get.statusCode).toBe(200);
+    }
+  });
+
+  it('every answer carries X-Content-Type-Options: nosniff (JSON API, errors, page)', async () => {
+    const app = await appWith({ listenHost: '0.0.0.0', token: TOKEN });
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    for (const [url, headers, code] of [
+      ['/api/status', auth, 200],
+      ['/api/services', auth, 200],
+      ['/metrics', auth, 404],
+      ['/', auth, 200],
+      ['/api/status', {}, 401],
+      ['/healthz', {}, 200],
+    ] as const) {
+      const r = await app.inject({ url, headers });
+      expect(r.statusCode, url).toBe(code);
+      expect(r.headers['x-content-type-options'], url).toBe('nosniff');
+    }
+  });
+
   it('open on loopback, but only for loopback Host names (no DNS rebinding)', async () => {
     const app = await appWith();
     expect((await app.inject({ url: '/api/services', headers: { host: '127.0.0.1:9090' } })).statusCode).toBe(200);

@@ -1,6 +1,6 @@
 // The local load balancer against in-process HTTP servers on 127.0.0.1: picking, retries,
 // keep-alive, queueing for a ready instance, and what it measures.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestWindows } from '../../src/adapters/metrics/proxy/windows.ts';
@@ -180,5 +180,57 @@ describe('load balancer', () => {
     expect(integral).toBeGreaterThan(0.9);
     expect(integral).toBeCloseTo((burst.latency!.meanMs * burst.latency!.count) / 1000, 1);
     expect(s.inFlight).toBe(0);
+  });
+
+  it('drain: requests on open keep-alive connections are answered with Connection: close, never reset', async () => {
+    const a = await upstream('a', (_q, res) => setTimeout(() => res.end('a'), 2));
+    const { port, lb } = await balancer(targets([t(a)]));
+    // 16 clients, each sending back to back on its own keep-alive connection: at any instant some
+    // connections are between two requests, i.e. idle, which an immediate idle-close cuts.
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const errors: Record<string, number> = {};
+    let ok = 0;
+    let closeHeader = 0;
+    let closing = false;
+    const get = (): Promise<string | undefined> =>
+      new Promise((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+          if (closing && res.headers.connection === 'close') closeHeader++;
+          res.resume();
+          res.on('end', () => {
+            ok++;
+            resolve(undefined);
+          });
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        req.end();
+      });
+    const client = async (): Promise<void> => {
+      const end = performance.now() + 4000;
+      while (performance.now() < end) {
+        const err = await get();
+        if (err === undefined) continue;
+        errors[err] = (errors[err] ?? 0) + 1;
+        // A new connection after the balancer stopped listening: refused, as it should be.
+        if (err === 'ECONNREFUSED') return;
+      }
+    };
+    const clients = Array.from({ length: 16 }, () => client());
+    await new Promise((r) => setTimeout(r, 500));
+    const before = ok;
+    closing = true;
+    const t0 = performance.now();
+    await lb.close();
+    const closeMs = performance.now() - t0;
+    await Promise.all(clients);
+    agent.destroy();
+    console.log(
+      `drain: ${before} ok before close, ${ok - before} after, ${closeHeader} with Connection: close; errors ${JSON.stringify(errors)}; close took ${closeMs.toFixed(0)} ms`,
+    );
+    expect(before).toBeGreaterThan(30);
+    expect(closeHeader).toBeGreaterThan(0);
+    // Resets of requests sent on an open connection: ECONNRESET or "socket hang up".
+    expect(Object.keys(errors).filter((k) => k !== 'ECONNREFUSED')).toEqual([]);
+    expect(closeMs).toBeLessThan(2500);
   });
 });

@@ -38,7 +38,7 @@ describe('headroom run (CLI)', () => {
     expect(body.replicas.ready).toBeGreaterThanOrEqual(1);
     expect(r.stdout).toMatch(/send requests to\s+http:\/\/127\.0\.0\.1:\d+/);
     // Not a TTY: plain periodic lines with demand and counts.
-    expect(r.stdout).toMatch(/demand [\d.–]+\/[\d.–]+ rps/);
+    expect(r.stdout).toMatch(/demand [\d.–]+ rps over [\d–]+ s, [\d.–]+ rps over [\d–]+ s/);
     const done = /done after \d+ s: (\d+) requests through the balancer, (\d+) failed/.exec(r.stdout);
     expect(done).not.toBeNull();
     expect(Number(done![1])).toBeGreaterThan(50); // ~20 rps for 6 s

@@ -179,6 +179,50 @@ describe('headroom run: scaling with real processes', () => {
     expect(c.supervisor.ready).toBe(2);
   });
 
+  it('a frozen (SIGSTOPped) instance is unready, then killed and replaced after run.unreadyTimeoutSeconds', async () => {
+    cluster = await LocalCluster.start({
+      model: model({ replicas: { min: 3, max: 3 } }),
+      run: runSettings({ initialReplicas: 3, unreadyTimeoutSeconds: 2 }),
+      capacitySource: 'spec',
+    });
+    const c = cluster;
+    expect(await waitFor(() => c.supervisor.ready === 3, 15_000)).toBe(true);
+    const victim = c.supervisor.list()[0]!;
+    const t0 = performance.now();
+    process.kill(victim.pid!, 'SIGSTOP');
+    try {
+      // Unready after 3 failed 2 s probes (~6 s); replaced 2 s later; the new one ready ~1 s after.
+      const unready = await waitFor(
+        () => c.supervisor.list().some((i) => i.id === victim.id && i.state === 'unready'),
+        12_000,
+      );
+      const tUnready = performance.now() - t0;
+      const back = await waitFor(
+        () => c.supervisor.list().some((i) => i.id === victim.id && i.state === 'ready' && i.pid !== victim.pid),
+        20_000,
+      );
+      const tBack = performance.now() - t0;
+      console.log(
+        `frozen → unready ${(tUnready / 1000).toFixed(1)} s, → replaced and ready ${(tBack / 1000).toFixed(1)} s`,
+      );
+      expect(unready).toBe(true);
+      expect(back).toBe(true);
+      const ev = c.supervisor.events().find((e) => e.type === 'Replaced' && e.instance === victim.id);
+      expect(ev?.message).toMatch(
+        /^unready for [\d.]+ s \(limit 2 s\) while pid \d+ is alive: killing and replacing it$/,
+      );
+      expect(c.supervisor.ready).toBe(3);
+      // The frozen process is gone, not left stopped.
+      expect(() => process.kill(victim.pid!, 0)).toThrow();
+    } finally {
+      try {
+        process.kill(victim.pid!, 'SIGKILL');
+      } catch {
+        // replaced: already gone
+      }
+    }
+  });
+
   it('learns the service time from what the balancer sees (Little’s law), ignoring the spec’s', async () => {
     cluster = await LocalCluster.start({
       // The spec claims 10 ms; the instances really take ~100 ms (constant, sleep mode).

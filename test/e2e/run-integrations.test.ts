@@ -93,6 +93,15 @@ describe('headroom run: alerts, dashboard, token and write actions', () => {
         async () => hits.find((h) => h.body.alerts?.some((a) => a.labels?.alertname === 'FewReady')),
         10_000,
       );
+      // A page elsewhere cannot write, even with the token; JSON is never sniffed.
+      const cross = await fetch(`${base}/api/actions/pause`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json', origin: 'http://evil.example' },
+        body: JSON.stringify({ paused: true }),
+      });
+      const crossBody = (await cross.json()) as { error?: string };
+      const statusRes = await get('/api/status');
+      await statusRes.body?.cancel();
       const paused = await post('/api/actions/pause', { paused: true });
       const pausedStatus = await until(async () => {
         const s = (await (await get('/api/status')).json()) as Status;
@@ -101,6 +110,9 @@ describe('headroom run: alerts, dashboard, token and write actions', () => {
       const shadow = await post('/api/actions/shadow', { shadow: true });
       const after = (await (await get('/api/status')).json()) as Status;
       return {
+        cross: cross.status,
+        crossError: crossBody.error,
+        nosniff: statusRes.headers.get('x-content-type-options'),
         open: open.status,
         page: page.status,
         pageType: page.headers.get('content-type'),
@@ -123,6 +135,9 @@ describe('headroom run: alerts, dashboard, token and write actions', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('(token required)');
     const c = await checks!;
+    expect(c.cross).toBe(403);
+    expect(c.crossError).toBe('forbidden');
+    expect(c.nosniff).toBe('nosniff');
     expect(c.open).toBe(401);
     expect(c.page).toBe(200);
     expect(c.pageType).toMatch(/^text\/html/);
@@ -165,6 +180,13 @@ describe('headroom run: alerts, dashboard, token and write actions', () => {
     expect(c.status.paused).toBe(false);
     // Built-in rules apply without an alerts: section.
     expect(Array.isArray(c.status.alerts?.alerts)).toBe(true);
+  });
+
+  it('a token of 16 spaces: HR_TOKEN_REQUIRED, exit 2, nothing started', async () => {
+    const r = await cli(['run', '--demo', '--port', '0', '--status-port', '0', '--token', ' '.repeat(16)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^HR_TOKEN_REQUIRED .*blank/);
+    expect(r.stdout).toBe('');
   });
 
   it('listening off loopback without a token: HR_TOKEN_REQUIRED, exit 2, nothing started', async () => {

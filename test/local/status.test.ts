@@ -135,6 +135,11 @@ describe('terminal view', () => {
     expect(text).toContain('Crashed');
     expect(text).toContain('step ×4');
     expect(renderLine(snapshot())).toContain('ready 2/3 desired 3');
+    // Each demand number says which window it is over (was "demand 100.0/– rps").
+    expect(renderLine(snapshot())).toContain('demand 100.0 rps over 60 s, – rps over – s');
+    const both = snapshot();
+    both.traffic.burst = { ...both.traffic.stable!, windowSeconds: 6, seconds: 6, arrivalRps: 33.8 };
+    expect(renderLine(both)).toContain('demand 100.0 rps over 60 s, 33.8 rps over 6 s');
   });
   it('lists firing and pending alerts, and says when the loop is paused', () => {
     const alert = (rule: string, state: 'pending' | 'firing' | 'resolved', instance?: string) => ({
@@ -160,7 +165,25 @@ describe('terminal view', () => {
     expect(text).toContain('alerts   1 firing: LatencyOverSlo · 1 pending: CrashLooping(i2)');
     expect(text).not.toContain('Old');
     expect(text).toContain('PAUSED');
-    expect(renderLine(s)).toContain('alerts firing 1');
+    // Named, not only counted (was "alerts firing 1").
+    expect(renderLine(s)).toMatch(/alerts firing 1: LatencyOverSlo$/);
+    const many: StatusSnapshot = {
+      ...s,
+      alerts: {
+        ...s.alerts!,
+        alerts: [
+          alert('A'.repeat(60), 'firing'),
+          alert('CrashLooping', 'firing', 'i2'),
+          alert('ErrorRateHigh', 'firing'),
+          alert('CannotFit', 'firing'),
+          alert('AtMax', 'firing'),
+          alert('Waiting', 'pending'),
+        ],
+      },
+    };
+    expect(renderLine(many)).toMatch(
+      new RegExp(`alerts firing 5: ${'A'.repeat(39)}…, CrashLooping\\(i2\\), ErrorRateHigh \\+2 more$`),
+    );
     expect(renderStatus(snapshot()).join('\n')).not.toMatch(/alerts|PAUSED/);
   });
   it('cuts lines to the terminal width', () => {

@@ -8,6 +8,9 @@
 //                                                              `Authorization: Bearer <token>` or
 //                                                              `?token=<token>` (EventSource cannot
 //                                                              send headers), else 401
+//   POST/PUT/PATCH/DELETE with an Origin that is not the Host → 403 (a page elsewhere cannot
+//                                                              write, token or not)
+//   a blank token or one with whitespace                     → HR_TOKEN_REQUIRED at start
 //
 // Tokens are compared in constant time: both sides are hashed to 32 bytes first, so neither the
 // content nor the length leaks through timing.
@@ -45,6 +48,20 @@ export function resolveToken(
   const flag = opts.flag ?? '--token';
   const value = token ?? opts.env?.[TOKEN_ENV];
   const t = value === undefined || value === '' ? undefined : value;
+  // 16 spaces passed the length rule; a token with whitespace can never be sent back anyway
+  // (`Authorization: Bearer X` carries one word), and a blank one is a quoting mistake.
+  if (t !== undefined && (/\s/.test(t) || [...t].some((ch) => ch.charCodeAt(0) < 0x20 || ch === '\u007f'))) {
+    const blank = t.trim() === '';
+    throw new HeadroomError({
+      code: 'HR_TOKEN_REQUIRED',
+      path: token !== undefined ? flag : TOKEN_ENV,
+      value: `${t.length} characters${blank ? ', all whitespace' : ''}`,
+      message: blank
+        ? 'the dashboard token is blank (only whitespace)'
+        : 'the dashboard token contains whitespace or control characters',
+      allowed: `at least ${MIN_TOKEN_LENGTH} printable characters without spaces, e.g. $(openssl rand -hex 16)`,
+    });
+  }
   if (t !== undefined && t.length < MIN_TOKEN_LENGTH) {
     throw new HeadroomError({
       code: 'HR_TOKEN_REQUIRED',
@@ -93,11 +110,43 @@ export interface AuthOptions {
   token?: string | undefined;
 }
 
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A state-changing request from a browser page of another origin: its Origin header names a
+ * scheme://host:port other than the Host this request was sent to. Same-origin pages send an
+ * Origin equal to it; clients that are not browsers (curl, scripts) send none and pass.
+ */
+export function crossOrigin(method: string, origin: string | undefined, host: string | undefined): boolean {
+  if (!STATE_CHANGING.has(method.toUpperCase()) || origin === undefined) return false;
+  if (!host) return true;
+  let o: URL;
+  try {
+    o = new URL(origin); // "null" (sandboxed frames, file:) does not parse: cross-origin
+  } catch {
+    return true;
+  }
+  if (o.protocol !== 'http:' && o.protocol !== 'https:') return true;
+  const want = host.trim().toLowerCase();
+  const dflt = o.protocol === 'https:' ? ':443' : ':80';
+  return o.host !== want && `${o.host}${dflt}` !== want;
+}
+
 /** The onRequest hook applied to every route of the status server. */
 export function authHook(opts: AuthOptions) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const path = req.url.split('?')[0] ?? '/';
     if (OPEN_PATHS.has(path)) return;
+    // Before the token: a page elsewhere must not drive the dashboard's write actions even
+    // through a browser that holds the token in a URL.
+    const origin = req.headers.origin;
+    if (crossOrigin(req.method, origin, req.headers.host)) {
+      await reply.code(403).send({
+        error: 'forbidden',
+        message: `cross-origin ${req.method} refused: Origin ${String(origin).slice(0, 200)} is not this server (${String(req.headers.host ?? 'no Host').slice(0, 200)})`,
+      });
+      return;
+    }
     if (opts.token === undefined) {
       // Open on loopback only: refuse other Host names (DNS rebinding from a web page).
       const host = hostName(req.headers.host);

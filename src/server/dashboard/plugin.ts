@@ -84,6 +84,10 @@ const dashboardPluginImpl: FastifyPluginAsync<DashboardOptions> = async (app: Fa
   const template = pageTemplate();
 
   app.addHook('onRequest', authHook({ token }));
+  // JSON (and every other answer) is never sniffed into something a browser would run.
+  app.addHook('onSend', async (_req, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+  });
 
   app.get('/', async (req, reply) => {
     // Assets are loaded by <script src>/<link href>, which cannot send a header: when the page

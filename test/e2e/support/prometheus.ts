@@ -29,8 +29,12 @@ export interface Prometheus {
   dispose(): Promise<void>;
 }
 
-/** jobs: job name → host:port targets. */
-export async function startPrometheus(jobs: Record<string, string[]>, scrapeInterval = '1s'): Promise<Prometheus> {
+/** jobs: job name → host:port targets; ruleFiles: alerting rule files to load (evaluated every scrapeInterval). */
+export async function startPrometheus(
+  jobs: Record<string, string[]>,
+  scrapeInterval = '1s',
+  ruleFiles: string[] = [],
+): Promise<Prometheus> {
   ensureDebs(['prometheus']);
   const dir = mkdtempSync(join(tmpdir(), 'headroom-prom-'));
   const port = await freePort();
@@ -38,6 +42,7 @@ export async function startPrometheus(jobs: Record<string, string[]>, scrapeInte
     'global:',
     `  scrape_interval: ${scrapeInterval}`,
     `  evaluation_interval: ${scrapeInterval}`,
+    ...(ruleFiles.length ? ['rule_files:', ...ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
     'scrape_configs:',
     ...Object.entries(jobs).flatMap(([job, targets]) => [
       `  - job_name: ${job}`,
