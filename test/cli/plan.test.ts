@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -90,7 +92,7 @@ describe('headroom plan (the real CLI)', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(
-      'HR_SPEC_INVALID test/golden/bad-spec.yaml: services[0].instance.serviceTimeCv: too small (value: -1; allowed: >= 0)',
+      'HR_SERVICE_TIME test/golden/bad-spec.yaml: services[0].instance.serviceTimeQuantilesMs.p99: the quantiles do not increase: p99 is not above p90 (30 ms) (value: 25; allowed: > 30 ms (p50 < p90 < p99 < p999))',
     );
     expect(r.stderr).toContain(
       'HR_QUANTITY test/golden/bad-spec.yaml: services[0].instance.memory: not a memory quantity (value: "lots"',
@@ -117,6 +119,76 @@ describe('headroom plan (the real CLI)', () => {
     expect(plans[0]?.warnings.join('\n')).toContain('SLO unreachable: the service time alone takes 92.1 ms at p99');
     expect(plans[1]).toMatchObject({ name: 'steady', feasible: true });
     expect(headroomWithInput(spec, 'plan', '-', '--fail-infeasible').status).toBe(3);
+  });
+
+  it('a service with no demand is sized for 0 rps, and says so (unless --demand gives one)', () => {
+    const spec = `services:
+  - name: nodemand
+    instance: { serviceTimeMs: 20 }
+  - name: zero
+    demand: { rps: 0 }
+    instance: { serviceTimeMs: 20 }
+`;
+    const r = headroomWithInput(spec, 'plan', '-', '--json');
+    expect(r.status).toBe(0);
+    const plans = (JSON.parse(r.stdout) as { services: Array<{ name: string; warnings: string[] }> }).services;
+    expect(plans[0]?.warnings[0]).toBe('no demand given: sized for 0 rps (give demand.rps, or --demand)');
+    // demand.rps: 0 is a demand given, on purpose.
+    expect(plans[1]?.warnings.join('\n')).not.toContain('no demand given');
+    const text = headroomWithInput(spec, 'plan', '-');
+    expect(text.stdout).toContain('    warning: no demand given: sized for 0 rps (give demand.rps, or --demand)');
+    const what = headroomWithInput(spec, 'plan', '-', '--json', '--demand', '100');
+    expect(what.stdout).not.toContain('no demand given');
+  });
+
+  it('a profile from a run that hit --max-rps, for another SLO: says so, and never suggests `headroom loadtest`', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-plan-'));
+    const step = (targetRps: number) => ({
+      targetRps,
+      achievedRps: targetRps,
+      sent: 1000,
+      completed: 1000,
+      errors: 0,
+      dropped: 0,
+      latencyMs: { p50: 0.3, p90: 0.4, p99: 0.9, p999: 2, max: 3 },
+      sloMet: true,
+    });
+    // What `headroom loadtest` wrote against nginx before the fix: no kneeIsLowerBound, no failing step.
+    writeFileSync(
+      join(dir, 'nginx.profile.json'),
+      JSON.stringify({
+        kind: 'headroom.dev/capacity-profile/v1',
+        target: 'http://127.0.0.1:80/',
+        measuredAt: '2026-11-25T00:00:00Z',
+        slo: { latencyMs: 50, percentile: 99 },
+        kneeRps: 10_000,
+        serviceTimeMs: 0.4,
+        concurrency: 6,
+        steps: [step(4444.44), step(6666.67), step(10_000)],
+        fitMethod: 'curve',
+      }),
+    );
+    writeFileSync(
+      join(dir, 'spec.yaml'),
+      `services:
+  - name: web
+    demand: { rps: 20000 }
+    instance: { profile: nginx.profile.json, cpu: 1 }
+    slo: { latencyMs: 100, percentile: 99 }
+`,
+    );
+    const r = headroom('plan', join(dir, 'spec.yaml'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const warnings = (JSON.parse(r.stdout) as { services: Array<{ warnings: string[] }> }).services[0]!.warnings;
+    expect(warnings).toContain(
+      'the knee 10000 rps is a lower bound: the load test hit --max-rps; rerun with a higher ceiling (the fitted capacity is extrapolated from latencies that never rose)',
+    );
+    expect(warnings).toContain(
+      "the profile was measured for p99 ≤ 50 ms; this spec's SLO is p99 ≤ 100 ms: the knee does not apply, the fitted service time does",
+    );
+    expect(warnings.some((w) => w.startsWith('concurrency 6 on 1 CPU'))).toBe(true);
+    expect(warnings.join('\n')).not.toContain('measure it with `headroom loadtest`');
+    expect(warnings.join('\n')).not.toContain('use a `headroom loadtest` profile');
   });
 
   it('missing file and unknown flags are usage errors with exit 2', () => {
