@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import { Option, type Command } from 'commander';
 import { HeadroomError } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
+import { serviceTimeFloorMs } from '../core/pool.ts';
 import { loadSpecFile } from '../spec/load.ts';
 import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
@@ -13,6 +14,7 @@ import { parseSimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport } from '../simulator/report.ts';
 import { POLICY_NAMES, runSimulation, type PolicyName, type SimulationResult } from '../simulator/run.ts';
 import { loadTraceFile, rescaleToPeak } from '../simulator/trace.ts';
+import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
 
 interface SimulateFlags {
   trace: string;
@@ -27,6 +29,7 @@ interface SimulateFlags {
   bound?: boolean;
   json?: boolean;
   report?: string;
+  trueServiceTime?: string;
 }
 
 function usage(path: string, value: unknown, message: string, allowed: string): HeadroomError {
@@ -38,6 +41,60 @@ function num(flag: string, raw: string | undefined, ok: (x: number) => boolean, 
   const x = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(x) || !ok(x)) throw usage(flag, raw, 'out of range', allowed);
   return x;
+}
+
+const TRUTH_FORMS =
+  "exponential | fixed | lognormal:cv=X (X > 1) | gamma:cv=X (0 < X ≤ 1) | cv=X (0 ≤ X ≤ 100), optionally followed by ,scale=Y (0 < Y ≤ 100): the true mean is Y × the spec's serviceTimeMs";
+
+/**
+ * `--true-service-time SPEC`: the distribution the simulation draws the true service times from.
+ * `lognormal:cv=2,scale=1.5` → lognormal, CV 2, 1.5 × the spec's mean. The latency model draws CV < 1
+ * as a gamma and CV > 1 as a lognormal (src/core/service-time.ts), so the named families must agree.
+ */
+export function parseTrueServiceTime(raw: string): TrueServiceTime {
+  const bad = (why: string): HeadroomError => usage('--true-service-time', raw, why, TRUTH_FORMS);
+  const parts = raw.trim().split(',');
+  const head = (parts[0] ?? '').trim();
+  const params = new Map<string, number>();
+  const param = (item: string): void => {
+    const m = /^\s*(cv|scale)\s*=\s*(\S+)\s*$/.exec(item);
+    if (!m) throw bad(`cannot read "${item}"`);
+    const [, key = '', value = ''] = m;
+    const x = Number(value);
+    if (!Number.isFinite(x)) throw bad(`${key}=${value} is not a number`);
+    if (params.has(key)) throw bad(`${key} given twice`);
+    params.set(key, x);
+  };
+  let family: TrueServiceTime['family'];
+  const colon = head.indexOf(':');
+  const name = colon >= 0 ? head.slice(0, colon).trim() : head;
+  if (colon >= 0) param(head.slice(colon + 1));
+  if (name === 'exponential' || name === 'fixed' || name === 'lognormal' || name === 'gamma') family = name;
+  else if (colon < 0 && /^cv\s*=/.test(name)) {
+    family = 'cv';
+    param(name);
+  } else throw bad(`unknown distribution "${name}"`);
+  for (const item of parts.slice(1)) param(item);
+  const cv = params.get('cv');
+  const scale = params.get('scale') ?? 1;
+  if (!(scale > 0 && scale <= 100)) throw bad(`scale ${scale} is out of range`);
+  switch (family) {
+    case 'exponential':
+    case 'fixed':
+      if (cv !== undefined) throw bad(`${family} has no cv parameter`);
+      return { family, cv: family === 'fixed' ? 0 : 1, scale };
+    case 'lognormal':
+      if (cv === undefined) throw bad('lognormal needs cv=X');
+      if (!(cv > 1 && cv <= 100)) throw bad(`lognormal cv ${cv} is out of range (the model draws CV ≤ 1 as gamma)`);
+      return { family, cv, scale };
+    case 'gamma':
+      if (cv === undefined) throw bad('gamma needs cv=X');
+      if (!(cv > 0 && cv <= 1)) throw bad(`gamma cv ${cv} is out of range (the model draws CV > 1 as lognormal)`);
+      return { family, cv, scale };
+    case 'cv':
+      if (cv === undefined || !(cv >= 0 && cv <= 100)) throw bad(`cv ${cv} is out of range`);
+      return { family, cv, scale };
+  }
 }
 
 /** The `--json` shape (documented in docs/simulate.md). */
@@ -59,6 +116,7 @@ export function simulateJson(r: SimulationResult): unknown {
     trace: r.trace,
     startupSeconds: r.startupSeconds,
     scrapeSeconds: r.scrapeSeconds,
+    ...(r.modelError ? { modelError: r.modelError } : {}),
     policies: r.policies.map(p),
     ...(r.sweep ? { sweep: r.sweep.map(p) } : {}),
     ...(r.comparisons ? { comparisons: r.comparisons } : {}),
@@ -79,6 +137,7 @@ export function simulateText(r: SimulationResult): string {
   const lines = [
     `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s`,
   ];
+  if (r.modelError) lines.push(r.modelError.text);
   const table = new Table({
     head: ['policy', 'instance-hours', '× oracle', 'violating s', 'violating', 'peak', 'scale events'],
     style: { head: [], border: [] },
@@ -145,6 +204,10 @@ export function register(program: Command): void {
       '--bound',
       "also compute the noise bound: the cost of foreseeing the 15-min trend but not the noise, at headroom's violations",
     )
+    .option(
+      '--true-service-time <spec>',
+      'draw the true service times from another distribution than the spec tells the policies: exponential, fixed, lognormal:cv=2, gamma:cv=0.5, cv=X, each optionally ,scale=Y (true mean = Y × the spec)',
+    )
     .option('--json', 'print JSON instead of a table')
     .option('--report <file.html>', 'write a self-contained HTML report with plots')
     .action((opts: SimulateFlags) => {
@@ -162,6 +225,7 @@ export function register(program: Command): void {
         'whole seconds 1..600',
       );
       const target = num('--target', opts.target, (x) => x > 0 && x <= 100, 'a percentage 0 < t ≤ 100');
+      const truth = opts.trueServiceTime === undefined ? undefined : parseTrueServiceTime(opts.trueServiceTime);
       const spec = loadSpecFile(opts.spec);
       const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);
       const chosen = pickService(spec.services, opts.service, opts.spec);
@@ -176,6 +240,16 @@ export function register(program: Command): void {
           message: 'no instance count meets this SLO, so every second would violate it',
         });
       }
+      const truthModel = truth ? trueModel(model, truth) : undefined;
+      if (truthModel?.slo && new CapacityTable(truthModel).threshold(1) <= 0) {
+        const floor = serviceTimeFloorMs(truthModel.instance, truthModel.slo.percentile);
+        throw new HeadroomError({
+          code: 'HR_SLO_UNREACHABLE',
+          path: '--true-service-time',
+          value: opts.trueServiceTime,
+          message: `with these true service times no instance count meets the SLO (p${truthModel.slo.percentile} ≤ ${truthModel.slo.latencyMs} ms): their p${truthModel.slo.percentile} alone is ${floor.toFixed(1)} ms, so every second would violate it`,
+        });
+      }
       let trace = loadTraceFile(opts.trace);
       const peakRps = peak ?? section.peakRps;
       if (peakRps !== undefined) trace = rescaleToPeak(trace, peakRps);
@@ -188,6 +262,7 @@ export function register(program: Command): void {
         sweep: opts.sweep === true,
         bound: opts.bound === true,
         series: opts.report !== undefined,
+        ...(truth ? { truth } : {}),
       });
       if (opts.report !== undefined) {
         try {

@@ -1,13 +1,21 @@
 // What N ready instances can serve within the SLO, cached per N so that a week at 1-s steps never
 // runs the queueing model per second.
 //
-// For each N the table holds the largest demand λ*(N) whose modelled percentile (the core's M/M/c
-// pool, src/core/pool.ts, with the service's load-balancing mode) still meets the SLO. Attainment
-// falls as demand rises, so "second violates" ⇔ λ > λ*(N): one comparison per second.
+// For each N the table holds the largest demand λ*(N) whose modelled percentile (the core's M/G/c
+// pool, src/core/pool.ts, with the service's load-balancing mode and service-time distribution)
+// still meets the SLO. Attainment falls as demand rises, so "second violates" ⇔ λ > λ*(N): one
+// comparison per second. Under model error (truth.ts) the table is built from the TRUE model.
 // E.g. 20 ms, concurrency 4, p99 ≤ 100 ms, leastRequests: λ*(10) ≈ 1,434 rps of the 2,000 rps the
 // 10 instances could carry at 100 % busy.
 import type { ServiceModel } from '../core/model.ts';
-import { instanceCapacityRps, latencyPercentileMs, poolQueue, sloAttainment, type PoolShape } from '../core/pool.ts';
+import {
+  instanceCapacityRps,
+  latencyPercentileMs,
+  poolDistribution,
+  poolQueue,
+  sloAttainment,
+  type PoolShape,
+} from '../core/pool.ts';
 import { meanResponseTime } from '../core/queueing.ts';
 
 /** Instance counts the table will consider before giving up (no trace needs more). */
@@ -33,6 +41,7 @@ export class CapacityTable {
       serviceTimeMs: this.model.instance.serviceTimeMs,
       concurrency: this.model.instance.concurrency,
       loadBalancing: this.model.loadBalancing,
+      serviceTime: this.model.instance.serviceTime,
     };
   }
 
@@ -87,6 +96,7 @@ export class CapacityTable {
    * the busy servers plus one waiting request per server — a 1-s bucket cannot hold the steady state
    * of a nearly saturated queue (ρ = 0.999 would mean thousands waiting). Overloaded pools report
    * the cap. E.g. 2,000 rps on 5 instances × 4 (20 servers, 40 erlangs offered) → 60 in flight.
+   * Service times that are not exponential scale the M/M/c mean wait by (1 + CV²)/2, as pool.ts does.
    */
   inflight(demandRps: number, ready: number): number {
     if (demandRps === this.#memoKey && ready === this.#memoN) return this.#memoInflight;
@@ -95,7 +105,14 @@ export class CapacityTable {
     let v: number;
     if (demandRps <= 0) v = 0;
     else if (demandRps >= ready * this.instanceRps) v = cap;
-    else v = Math.min(cap, demandRps * meanResponseTime(poolQueue(this.#shape(demandRps), ready)));
+    else {
+      const shape = this.#shape(demandRps);
+      const q = poolQueue(shape, ready);
+      const service = 1 / q.serviceRate;
+      const cv = poolDistribution(shape).cv;
+      const response = service + (meanResponseTime(q) - service) * ((1 + cv * cv) / 2);
+      v = Math.min(cap, demandRps * response);
+    }
     this.#memoKey = demandRps;
     this.#memoN = ready;
     this.#memoInflight = v;

@@ -93,8 +93,12 @@ export function simulate(trace: Trace, model: ServiceModel, policy: Policy, opts
   const demand = trace.rps;
   const T = demand.length;
   const S = Math.max(0, Math.round(model.startupSeconds));
-  const c = model.instance.concurrency;
-  const mu = 1000 / model.instance.serviceTimeMs;
+  // The table is the ground truth (run.ts may build it from true service times that differ from
+  // the model the policies are told): busy time and requests in flight, what the HPA and KPA
+  // observe, follow it too.
+  const truth = table.model;
+  const c = truth.instance.concurrency;
+  const mu = 1000 / truth.instance.serviceTimeMs;
 
   const schedule = policy.kind === 'offline' ? policy.schedule(demand, table, model) : undefined;
   const initial = schedule ? (schedule[0] ?? 0) : clampReplicas(model, table.need(demand[0] ?? 0));

@@ -69,6 +69,7 @@ h2 { margin-top: 1.6em; }
 <body>
 <h1>${esc(title)}</h1>
 <p class="note">${res.trace.seconds.toLocaleString('en')} s of trace (${(res.trace.seconds / 86400).toFixed(2)} days, rows every ${res.trace.rowSeconds} s), peak ${res.trace.peakRps.toFixed(1)} rps, mean ${res.trace.meanRps.toFixed(1)} rps; startup ${res.startupSeconds} s; metrics scraped every ${res.scrapeSeconds} s and seen one interval late. Cost counts starting instances; a second violates when the modelled percentile of the ready instances exceeds the SLO or demand reaches capacity.</p>
+${res.modelError ? modelErrorHtml(res) : ''}
 <table>
 <tr><th>policy</th><th>instance-hours</th><th>× oracle</th><th>violating s</th><th>violating</th><th>peak</th><th>mean</th><th>scale events</th></tr>
 ${rows}
@@ -97,6 +98,10 @@ for (const p of plots) {
 </body>
 </html>
 `;
+}
+
+function modelErrorHtml(res: SimulationResult): string {
+  return `<p class="note"><b>${esc(res.modelError?.text ?? '')}</b>. The true service times decide which seconds violate, what the oracle needs and what the HPA and KPA measure (busy time, requests in flight); every policy sizes with the spec. <i>headroom+calibrated</i> corrects its model each tick from the latency the truth gives at the demand and ready count it sees (the model's percentile: the simulator has no per-request samples).</p>`;
 }
 
 function noiseBoundHtml(b: NoiseBoundResult): string {

@@ -1,5 +1,7 @@
 // Runs the chosen policies over one trace, adds the oracle ratio, and (with sweep) runs the
-// baselines over targets 50–95 % to draw their cost/violation frontiers.
+// baselines over targets 50–95 % to draw their cost/violation frontiers. With `truth` (model
+// error, truth.ts) the ground truth uses the true service times while the policies are told the
+// spec's, and Headroom runs twice: as told, and calibrated against the latency the truth produces.
 import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
@@ -12,6 +14,7 @@ import { oraclePolicy } from './policies/oracle.ts';
 import { staticPolicy } from './policies/static.ts';
 import type { Policy, PolicyOptions } from './policies/types.ts';
 import { tracePeak, type Trace } from './trace.ts';
+import { modelErrorText, toldLabel, trueLatencyMeter, trueModel, truthLabel, type TrueServiceTime } from './truth.ts';
 
 export const POLICY_NAMES = ['headroom', 'hpa', 'kpa', 'keda', 'static', 'oracle'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -60,6 +63,15 @@ export interface SimulationResult {
   sweep?: PolicyResult[];
   comparisons?: Comparison[];
   noiseBound?: NoiseBoundResult;
+  /** With true service times that differ from the spec's: which was true, which the policies saw. */
+  modelError?: ModelError;
+}
+
+export interface ModelError {
+  trueServiceTime: TrueServiceTime & { serviceTimeMs: number; label: string };
+  told: { serviceTimeMs: number; label: string };
+  /** "true service times: lognormal CV 2 × 1.5, 30 ms mean (the policy is told: exponential, 20 ms)". */
+  text: string;
 }
 
 /** The noise bound (bound.ts) as reported: foresees the trend, covers the noise with one margin. */
@@ -86,6 +98,11 @@ export interface SimulationOptions {
   series?: boolean;
   /** Also compute the noise bound at Headroom's violating seconds (0.1 % without headroom). */
   bound?: boolean;
+  /**
+   * True service times (default: the spec's). They decide violations, the oracle and what the
+   * baselines observe; the policies are still told the spec, and `headroom+calibrated` is added.
+   */
+  truth?: TrueServiceTime;
   /** Progress: called after each run. */
   onRun?: (run: PolicyRun) => void;
 }
@@ -93,7 +110,7 @@ export interface SimulationOptions {
 export function runSimulation(o: SimulationOptions): SimulationResult {
   const names = o.policies?.length ? o.policies : POLICY_NAMES;
   const scrapeSeconds = o.scrapeSeconds ?? 15;
-  const table = new CapacityTable(o.model);
+  const table = new CapacityTable(o.truth ? trueModel(o.model, o.truth) : o.model);
   const base: PolicyOptions = { model: o.model, scrapeSeconds };
   const target = o.baselineTarget ?? 0.7;
   const run = (p: Policy, series: boolean): PolicyRun => {
@@ -110,6 +127,11 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   for (const name of names) {
     if (name === 'oracle') policies.push(withRatio(oracle));
     else policies.push(withRatio(run(makePolicy(name, { ...base, target }), o.series === true)));
+    if (name === 'headroom' && o.truth) {
+      const window = Math.max(o.model.behavior.burst.windowSeconds, scrapeSeconds);
+      const meter = trueLatencyMeter(table, window);
+      policies.push(withRatio(run(headroomPolicy({ ...base, target }, meter), o.series === true)));
+    }
   }
   const peak = tracePeak(o.trace);
   let sum = 0;
@@ -127,6 +149,17 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     scrapeSeconds,
     policies,
   };
+  if (o.truth) {
+    result.modelError = {
+      trueServiceTime: {
+        ...o.truth,
+        serviceTimeMs: o.model.instance.serviceTimeMs * o.truth.scale,
+        label: truthLabel(o.truth),
+      },
+      told: { serviceTimeMs: o.model.instance.serviceTimeMs, label: toldLabel(o.model) },
+      text: modelErrorText(o.truth, o.model),
+    };
+  }
   if (o.sweep) {
     const sweep: PolicyResult[] = [];
     for (const name of SWEPT) {

@@ -3,6 +3,13 @@
 // over the stable window (60 s) and the burst window, from the same 15-s scrape one interval late
 // as the HPA sees, plus the ready and asked-for counts. Its state (stabilization, forecast history)
 // lives between ticks exactly as the controller persists it.
+//
+// `headroom+calibrated` also checks its latency model each tick as the local loop does (src/core/
+// calibrate.ts): the latency it "measures" over the burst window is what the simulation's TRUE
+// service-time model predicts at that window's demand and the ready count (the simulator has no
+// per-request samples), behind demand × tick-length requests; decide() then sizes with the
+// calibrated service-time scale.
+import { calibrate, initialCalibration, CALIBRATION, type Calibration } from '../../core/calibrate.ts';
 import { decide, initialDecideState, type Decision, type DecideState, type Observation } from '../../core/decide.ts';
 import type { MetricsView } from '../metrics.ts';
 import type { OnlinePolicy, PolicyOptions } from './types.ts';
@@ -15,15 +22,20 @@ export interface HeadroomPolicy extends OnlinePolicy {
   readonly state: DecideState;
 }
 
-export function headroomPolicy(opts: PolicyOptions): HeadroomPolicy {
+/** The latency percentile (ms, the SLO's) a pool of `ready` instances shows at `demandRps`. */
+export type LatencyMeter = (demandRps: number, ready: number) => number;
+
+export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): HeadroomPolicy {
   const model = opts.model;
   const burstWindow = Math.max(model.behavior.burst.windowSeconds, opts.scrapeSeconds);
   let state = initialDecideState();
+  let calState = initialCalibration();
+  let calibration: Calibration | undefined;
   let last: Decision | undefined;
   return {
     kind: 'online',
     name: 'headroom',
-    label: 'headroom',
+    label: meter ? 'headroom+calibrated' : 'headroom',
     tickSeconds: opts.scrapeSeconds,
     pipeline: { scrapeSeconds: opts.scrapeSeconds, delaySeconds: opts.scrapeSeconds },
     get last() {
@@ -41,6 +53,17 @@ export function headroomPolicy(opts: PolicyOptions): HeadroomPolicy {
       const burst = view.requestRate(burstWindow);
       if (demand !== undefined) obs.demandRps = demand;
       if (burst !== undefined) obs.burstDemandRps = burst;
+      if (meter) {
+        const requests = (burst ?? 0) * opts.scrapeSeconds;
+        const ready = view.readyReplicas;
+        if (burst !== undefined && burst > 0 && ready >= 1 && requests >= CALIBRATION.minRequests) {
+          const sample = { demandRps: burst, ready, measuredMs: meter(burst, ready), requests };
+          const r = calibrate(model, calState, sample, view.now);
+          calState = r.state;
+          calibration = r.calibration;
+        }
+        if (calibration) obs.calibration = calibration;
+      }
       const r = decide(model, state, obs, view.now);
       state = r.state;
       last = r.decision;
