@@ -6,6 +6,7 @@
 // HR_LOADTEST_TIMEOUT, HR_LOADTEST_ERROR_RATE, HR_LOADTEST_NO_KNEE); 3 stopped early (Ctrl-C,
 // --max-duration, --max-requests: HR_LOADTEST_ABORTED, partial output written).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { HeadroomError, formatProblem, type ProblemDetail } from '../core/errors.ts';
 import { fitQueueModel } from '../loadtest/fit.ts';
@@ -22,6 +23,8 @@ import {
   StepProgress,
   buildProfile,
   buildResult,
+  generatorCpuWarning,
+  isLocalHost,
   probeDistributionWarning,
   renderTable,
   stepLine,
@@ -292,6 +295,10 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
       signal: ac.signal,
       startedAt,
       requestsUsed: probeResult.samples + 1,
+      cpuTimeUs: () => {
+        const u = process.cpuUsage();
+        return u.user + u.system;
+      },
       runStep: (rate, warmupS, holdS, limits) => {
         bar?.start(stepIndex, '', rate, warmupS + holdS);
         return runStep(pool, cfg.template, {
@@ -336,6 +343,7 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
       fit,
       probe: probeResult,
       probeStats,
+      host: { cores: availableParallelism(), targetIsLocal: targetIsLocal(cfg.template.url) },
     });
     const noKnee = !search.partial && search.kneeRps === 0;
     writeOutputs(res, raw, !noKnee);
@@ -354,16 +362,26 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
   }
 }
 
+/** Whether the target runs on this machine (loopback, this host's name or one of its addresses). */
+function targetIsLocal(url: URL): boolean {
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+  return isLocalHost(url.hostname, addresses, hostname());
+}
+
 function reportAbort(message: string): void {
   process.stderr.write(`${formatProblem({ code: 'HR_LOADTEST_ABORTED', message })}\n`);
   process.exitCode = 3;
 }
 
 function writeOutputs(res: LoadtestResult, raw: RawOptions, withProfile: boolean): void {
+  const tableOnStderr = raw.json === true && raw.progress;
   if (raw.json) {
     process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
     if (raw.progress) process.stderr.write(renderTable(res));
   } else process.stdout.write(renderTable(res));
+  // The table carries it too; stderr gets it unless the table already went there.
+  const contention = generatorCpuWarning(res);
+  if (contention && !tableOnStderr) process.stderr.write(`warning: ${contention}\n`);
   const write = (file: string, text: string, what: string): void => {
     try {
       writeFileSync(file, text);

@@ -12,6 +12,8 @@ export interface PlanOutput {
   services: Array<ServicePlan & { demandRps: number; vertical?: VerticalAdvice }>;
 }
 
+export const NO_DEMAND_WARNING = 'no demand given: sized for 0 rps (give demand.rps, or --demand)';
+
 /** Plans every service of a loaded spec. `now` (seconds) dates the vertical advice. */
 export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number): PlanOutput {
   const plans = planServices(spec.services, spec.cluster, () =>
@@ -21,8 +23,12 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
     services: plans.map((p, i) => {
       const model = spec.services[i];
       const usage = model ? spec.usage.get(model.name) : undefined;
+      // Only `plan` sizes for the spec's demand (live modes measure it): a missing one is 0 rps.
+      const noDemand =
+        demandOverride === undefined && model !== undefined && spec.raw.services[i]?.demand === undefined;
       return {
         ...p,
+        ...(noDemand ? { warnings: [NO_DEMAND_WARNING, ...p.warnings] } : {}),
         demandRps: demandOverride ?? model?.demandRps ?? 0,
         ...(usage && usage.length > 0 ? { vertical: verticalAdvice(usage, now) } : {}),
       };

@@ -26,9 +26,28 @@ export interface ServiceTimeModel {
   source: 'spec' | 'profile';
 }
 
+/** What the `headroom loadtest` profile behind an instance's capacity measured (for plan's warnings). */
+export interface MeasuredProfile {
+  /** Highest rate at which the profile's SLO held. */
+  kneeRps: number;
+  /** No rate broke the SLO (--max-rps reached, or the run stopped first): the true knee is higher. */
+  kneeIsLowerBound: boolean;
+  /** The run was interrupted or cut by a budget. */
+  partial: boolean;
+  /** The SLO the knee was measured for. */
+  slo: LatencySlo;
+}
+
 export interface InstanceModel {
   /** Mean service time of one request, ms. */
   serviceTimeMs: number;
+  /**
+   * Where serviceTimeMs/concurrency came from: 'profile' when a `headroom loadtest` profile supplied
+   * at least one of them; absent or 'spec' when the spec's own keys gave both.
+   */
+  capacitySource?: 'spec' | 'profile';
+  /** The profile's measurement, when capacitySource is 'profile'. */
+  profile?: MeasuredProfile;
   /** Service-time variability; absent = exponential. */
   serviceTime?: ServiceTimeModel;
   /** Requests one instance serves at once (servers per instance in the M/M/c model). */

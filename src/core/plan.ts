@@ -155,6 +155,29 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
   const details: ConstraintResult[] = [];
   const warnings: Warning[] = [];
   let sloReachable = true;
+  // The capacity in use came from a `headroom loadtest` profile (not from the spec, nor learned live).
+  const measured = ctx.capacity === undefined ? model.instance.profile : undefined;
+  const fromProfile = ctx.capacity === undefined && model.instance.capacitySource === 'profile';
+  if (measured?.kneeIsLowerBound) {
+    const knee = measured.kneeRps;
+    warnings.push(() =>
+      measured.partial
+        ? `the knee ${fmt(knee, 6)} rps is a lower bound: the load test stopped early, before any rate broke the SLO; rerun it to completion (the fitted capacity is extrapolated from latencies that never rose)`
+        : `the knee ${fmt(knee, 6)} rps is a lower bound: the load test hit --max-rps; rerun with a higher ceiling (the fitted capacity is extrapolated from latencies that never rose)`,
+    );
+  }
+  const specSlo = model.slo;
+  if (
+    measured &&
+    specSlo &&
+    (measured.slo.latencyMs !== specSlo.latencyMs || measured.slo.percentile !== specSlo.percentile)
+  ) {
+    const was = measured.slo;
+    warnings.push(
+      () =>
+        `the profile was measured for ${pct(was.percentile)} ≤ ${fmt(was.latencyMs)} ms; this spec's SLO is ${pct(specSlo.percentile)} ≤ ${fmt(specSlo.latencyMs)} ms: the knee does not apply, the fitted service time does`,
+    );
+  }
 
   // Utilization: demand ÷ (capacity per instance × target).
   const u = model.targetUtilization;
@@ -195,9 +218,10 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
         });
       }
       if (shape.serviceTime === undefined) {
-        warnings.push(
-          () =>
-            `service times assumed exponential (CV 1): set instance.serviceTimeCv or serviceTimeQuantilesMs, or use a \`headroom loadtest\` profile (a steady service needs fewer instances, a heavy-tailed one more)`,
+        warnings.push(() =>
+          fromProfile
+            ? `service times assumed exponential (CV 1): the profile has no service-time distribution (written before it had one, or its probe was too short or unstable); rerun \`headroom loadtest\` with --probe-requests ≥ 200, or set instance.serviceTimeCv (a steady service needs fewer instances, a heavy-tailed one more)`
+            : `service times assumed exponential (CV 1): set instance.serviceTimeCv or serviceTimeQuantilesMs, or use a \`headroom loadtest\` profile (a steady service needs fewer instances, a heavy-tailed one more)`,
         );
       }
     } else {
@@ -265,9 +289,10 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
   }
   const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
   if (cpuCores !== undefined && shape.concurrency > Math.max(1, Math.ceil(cpuCores))) {
-    warnings.push(
-      () =>
-        `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
+    warnings.push(() =>
+      fromProfile
+        ? `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; check that the load test ran the instance with the same CPU (${fmt(cpuCores)})`
+        : `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
     );
   }
 

@@ -30,7 +30,13 @@ export interface LoadtestResult {
   predictedKneeModel: QueueFit['model'] | null;
   stopReason: SearchResult['stopReason'];
   partial: boolean;
+  /** No rate broke the SLO: the true knee is above kneeRps (--max-rps reached, or stopped early). */
+  kneeIsLowerBound: boolean;
   refineCut: boolean;
+  /** The generator's own CPU during its busiest step, in cores (null: not measured). */
+  generatorCpuCores: number | null;
+  /** Where the generator ran: its cores (os.availableParallelism) and whether the target is on it. */
+  host: { cores: number; targetIsLocal: boolean } | null;
   probe: ProbeSummary | null;
   requestsSent: number;
   elapsedS: number;
@@ -75,6 +81,8 @@ export function buildResult(a: {
   probe: ProbeResult | undefined;
   /** Statistics of the probe's latencies (serviceTimeStats). */
   probeStats?: ServiceTimeStats | undefined;
+  /** The generator's machine, for the warning when generator and target share few cores. */
+  host?: { cores: number; targetIsLocal: boolean } | undefined;
 }): LoadtestResult {
   const { search, fit } = a;
   return {
@@ -94,7 +102,10 @@ export function buildResult(a: {
     predictedKneeModel: fit ? fit.model : null,
     stopReason: search.stopReason,
     partial: search.partial,
+    kneeIsLowerBound: search.kneeIsLowerBound,
     refineCut: search.refineCut,
+    generatorCpuCores: search.generatorCpuCores ?? null,
+    host: a.host ?? null,
     probe: a.probe ? probeSummary(a.probe, a.probeStats) : null,
     requestsSent: search.requestsSent,
     elapsedS: r2(search.elapsedS),
@@ -140,6 +151,40 @@ export function probeDistributionWarning(res: LoadtestResult): string | undefine
   return `${why}: no service-time distribution in the profile (plan assumes exponential service times); ${fix}`;
 }
 
+/** Above this share of one core, a generator on the target's machine takes a core the target needs. */
+export const GENERATOR_CPU_LIMIT_CORES = 0.5;
+/** ... on a machine with at most this many cores. */
+export const SMALL_HOST_CORES = 2;
+
+/**
+ * The generator and the target compete for the same cores: the target is on this machine, the machine
+ * has ≤ 2 cores, and the generator used more than half a core in its busiest step. The knee then
+ * measures the pair, not the target. undefined otherwise (or when the CPU was not measured).
+ */
+export function generatorCpuWarning(res: LoadtestResult): string | undefined {
+  const cpu = res.generatorCpuCores;
+  const host = res.host;
+  if (cpu === null || !host || !host.targetIsLocal) return undefined;
+  if (host.cores > SMALL_HOST_CORES || cpu <= GENERATOR_CPU_LIMIT_CORES) return undefined;
+  return `the load generator used ${cpu.toFixed(2)} of a core in its busiest step, on a machine with ${host.cores} core${host.cores === 1 ? '' : 's'} that also runs the target: they compete for the same cores, so the knee may understate the target; run the generator on another machine, or pin the two to separate cores (taskset)`;
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '0.0.0.0', '[::]', '[::1]', '::1', '::']);
+
+/**
+ * Whether a URL's host is this machine: loopback (127.0.0.0/8, ::1, localhost), the unspecified
+ * address, this machine's host name, or one of its interface addresses. E.g. `http://127.0.0.1:8080/`
+ * → true; `http://10.0.0.7/` → true only when 10.0.0.7 is one of `localAddresses`.
+ */
+export function isLocalHost(hostname: string, localAddresses: readonly string[], machineName = ''): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  if (LOCAL_HOSTS.has(h) || h.endsWith('.localhost')) return true;
+  const bare = h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  if (/^127\.\d+\.\d+\.\d+$/.test(bare) || /^::ffff:(127\.|7f)/.test(bare)) return true;
+  if (machineName !== '' && h === machineName.toLowerCase()) return true;
+  return localAddresses.some((a) => a.toLowerCase() === bare);
+}
+
 function roundStep(s: StepResult): StepResult {
   const l = s.latencyMs;
   return {
@@ -169,6 +214,7 @@ export function buildProfile(res: LoadtestResult): CapacityProfile | undefined {
     // The schema keeps the profile fields of each step and drops the rest.
     steps: res.steps.map((s) => ({ ...s })),
     ...(res.partial ? { partial: true } : {}),
+    kneeIsLowerBound: res.kneeIsLowerBound,
     ...(res.predictedKneeRps !== null ? { predictedKneeRps: res.predictedKneeRps } : {}),
     ...(res.fitMethod !== null ? { fitMethod: res.fitMethod } : {}),
     ...(d?.stable
@@ -280,7 +326,7 @@ export function renderTable(res: LoadtestResult): string {
 export function summaryLines(res: LoadtestResult): string[] {
   const lines = [
     `SLO: p${res.slo.percentile} <= ${res.slo.latencyMs} ms, errors <= ${fmtPct(res.errorRateLimit)}`,
-    `knee: ${fmtRps(res.kneeRps)} rps${res.firstBadRps !== null ? ` (first failing rate ${fmtRps(res.firstBadRps)} rps)` : ''}; stopped by ${res.stopReason}${res.partial ? ' — PARTIAL: the knee is a lower bound' : ''}`,
+    `knee: ${fmtRps(res.kneeRps)} rps${res.firstBadRps !== null ? ` (first failing rate ${fmtRps(res.firstBadRps)} rps)` : ''}; stopped by ${res.stopReason}${res.partial ? ' — PARTIAL: the knee is a lower bound' : res.kneeIsLowerBound ? ` — LOWER BOUND: --max-rps was reached with the SLO still met; the knee is at least ${fmtRps(res.kneeRps)} rps (rerun with a higher --max-rps)` : ''}`,
   ];
   const p = res.probe;
   if (p && p.samples > 0) {
@@ -303,8 +349,8 @@ export function summaryLines(res: LoadtestResult): string[] {
   }
   const warning = probeDistributionWarning(res);
   if (warning) lines.push(`note: ${warning}.`);
-  if (res.stopReason === 'max-rps')
-    lines.push('note: --max-rps was reached with the SLO still met; the knee is at least that.');
+  const contention = generatorCpuWarning(res);
+  if (contention) lines.push(`warning: ${contention}.`);
   if (res.refineCut) lines.push('note: refinement was cut short by --max-duration/--max-requests.');
   return lines;
 }

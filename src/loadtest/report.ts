@@ -3,7 +3,7 @@
 // the knee, the fit and the step table.
 import { assetText } from '../server/dashboard/assets.ts';
 import { escapeHtml as esc, inlineCode as inline, scriptJson } from '../server/html.ts';
-import { modelText, type LoadtestResult } from './output.ts';
+import { generatorCpuWarning, modelText, type LoadtestResult } from './output.ts';
 
 export interface ReportAssets {
   uplotJs: string;
@@ -36,6 +36,7 @@ export function renderReport(res: LoadtestResult, assets: ReportAssets): string 
     knee: res.kneeRps,
   };
   const title = `headroom loadtest: ${res.target}`;
+  const contention = generatorCpuWarning(res);
   const fit =
     res.serviceTimeMs !== null
       ? `serviceTimeMs <b>${res.serviceTimeMs}</b>, concurrency <b>${res.concurrency}</b> (fit: ${esc(String(res.fitMethod))}) → capacity ${res.capacityRps} rps; ${esc(modelText(res))} predicts a knee of ${res.predictedKneeRps} rps${probeText(res)}`
@@ -63,7 +64,8 @@ tr.bad td { background: #fee2e2; }
 </head>
 <body>
 <h1>${esc(title)}</h1>
-${res.partial ? `<div class="partial" id="partial">PARTIAL RESULT: the run stopped early (${esc(res.stopReason)}); the knee is a lower bound.</div>` : ''}
+${res.partial ? `<div class="partial" id="partial">PARTIAL RESULT: the run stopped early (${esc(res.stopReason)}); the knee is a lower bound.</div>` : res.kneeIsLowerBound ? `<div class="partial" id="lower-bound">LOWER BOUND: --max-rps was reached with the SLO still met; the knee is at least ${res.kneeRps} rps (rerun with a higher --max-rps).</div>` : ''}
+${contention ? `<div class="partial" id="generator-cpu">Warning: ${esc(contention)}.</div>` : ''}
 <p>${esc(res.method)} ${esc(res.target)} · measured ${esc(res.measuredAt)} · SLO p${res.slo.percentile} ≤ ${res.slo.latencyMs} ms, errors ≤ ${(res.errorRateLimit * 100).toFixed(2)}%</p>
 <p>Knee: <b id="knee">${res.kneeRps}</b> rps${res.firstBadRps !== null ? ` (first failing rate ${res.firstBadRps} rps)` : ''}; stopped by ${esc(res.stopReason)}.<br>${fit}</p>
 <div class="charts"><div id="latency"></div><div id="throughput"></div></div>

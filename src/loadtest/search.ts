@@ -7,6 +7,11 @@
 // Every run is bounded: before each step the remaining --max-duration and --max-requests must cover
 // it (the hold is shortened down to half when they nearly do), and the generator enforces the same
 // deadline and request cap itself, so even a step cut short cannot overrun them.
+//
+// When no rate breaks the SLO (--max-rps reached, or a budget stops the steps first) the knee is only
+// a lower bound (`kneeIsLowerBound`): against nginx the default --max-rps 10000 recorded a knee of
+// 10,000 rps where a higher ceiling found 25,313. Each step also measures the generator's own CPU
+// (cores), since a generator sharing a small machine with its target takes cores the target needs.
 import type { ProfileStep } from '../spec/profile.ts';
 import type { ErrorKind, StepMeasurement } from './generator.ts';
 
@@ -52,6 +57,11 @@ export interface StepResult extends ProfileStep {
   /** Why the step failed: latency over the SLO and/or too many errors. */
   breach?: 'latency' | 'errors' | 'latency+errors';
   cut?: StepMeasurement['cut'];
+  /**
+   * CPU the generator's own process used during the step, in cores (CPU time ÷ wall time, warm-up
+   * included): 0.8 = 80 % of one core. Absent when the runner cannot measure it.
+   */
+  generatorCpuCores?: number;
 }
 
 export type StopReason = 'slo' | 'error-rate' | 'max-rps' | 'aborted' | 'max-duration' | 'max-requests';
@@ -64,6 +74,13 @@ export interface SearchResult {
   stopReason: StopReason;
   /** The search ended before it found a failing step (the knee is then a lower bound) or was interrupted. */
   partial: boolean;
+  /**
+   * No rate broke the SLO: the knee is only the highest rate tried (--max-rps reached with the SLO
+   * still met, or a budget/interrupt stopped the steps first), and the true knee lies above it.
+   */
+  kneeIsLowerBound: boolean;
+  /** The busiest step's generatorCpuCores (what competes with a target on the same machine). */
+  generatorCpuCores?: number;
   /** Refinement was cut short by a budget. */
   refineCut: boolean;
   requestsSent: number;
@@ -164,6 +181,8 @@ export interface SearchDeps {
   startedAt?: number;
   /** Requests already spent (the probe). */
   requestsUsed?: number;
+  /** CPU time (user + system, µs) this process has used so far: process.cpuUsage() in the CLI. */
+  cpuTimeUs?: () => number;
 }
 
 export async function searchCapacity(plan: SearchPlan, deps: SearchDeps): Promise<SearchResult> {
@@ -193,9 +212,15 @@ export async function searchCapacity(plan: SearchPlan, deps: SearchDeps): Promis
       stopReason = fit.stop;
       return undefined;
     }
+    const cpu0 = deps.cpuTimeUs?.();
+    const t0 = deps.now();
     const m = await deps.runStep(rate, fit.warmupS, fit.holdS, { maxSends: plan.maxRequests - used, deadline });
+    const wallMs = deps.now() - t0;
     used += m.totalSent;
     const r = judgeStep(m, plan.slo, plan.errorRateLimit, phase);
+    if (cpu0 !== undefined && deps.cpuTimeUs && wallMs > 0) {
+      r.generatorCpuCores = Math.round(((deps.cpuTimeUs() - cpu0) / 1000 / wallMs) * 1000) / 1000;
+    }
     steps.push(r);
     deps.onStep?.(r, steps.length - 1);
     if (m.cut) {
@@ -237,12 +262,15 @@ export async function searchCapacity(plan: SearchPlan, deps: SearchDeps): Promis
   return result(partial);
 
   function result(isPartial: boolean): SearchResult {
+    const cpu = steps.map((s) => s.generatorCpuCores).filter((c): c is number => c !== undefined);
     return {
       steps,
       kneeRps: good?.targetRps ?? 0,
       ...(bad ? { firstBadRps: bad.targetRps } : {}),
       stopReason: stopReason ?? 'max-rps',
       partial: isPartial,
+      kneeIsLowerBound: good !== undefined && bad === undefined,
+      ...(cpu.length > 0 ? { generatorCpuCores: cpu.reduce((a, b) => Math.max(a, b)) } : {}),
       refineCut,
       requestsSent: used,
       elapsedS: (deps.now() - startedAt) / 1000,

@@ -277,6 +277,21 @@ function normalizeService(svc: ServiceSpec, where: Where): Normalized {
     instance: {
       serviceTimeMs,
       concurrency: concurrency ?? 1,
+      // Capacity from a loadtest profile: plan then warns from what it measured (its knee, its SLO).
+      ...(profile && (svc.instance.serviceTimeMs === undefined || svc.instance.concurrency === undefined)
+        ? {
+            capacitySource: 'profile' as const,
+            profile: {
+              kneeRps: profile.kneeRps,
+              // Profiles written before the field: no step broke the SLO.
+              kneeIsLowerBound:
+                profile.kneeIsLowerBound ??
+                (profile.kneeRps > 0 && profile.steps.length > 0 && profile.steps.every((st) => st.sloMet)),
+              partial: profile.partial ?? false,
+              slo: { latencyMs: profile.slo.latencyMs, percentile: profile.slo.percentile },
+            },
+          }
+        : {}),
       ...(serviceTime ? { serviceTime } : {}),
       ...(cpu !== undefined ? { cpuMillis: cpu } : {}),
       ...(memory !== undefined ? { memoryBytes: memory } : {}),

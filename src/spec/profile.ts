@@ -54,6 +54,12 @@ export const capacityProfileSchema = z.object({
   slo: z.object({ latencyMs: z.number().positive(), percentile: z.number().gt(0).lt(100) }),
   /** Highest rate (rps) at which the SLO percentile held. */
   kneeRps: z.number().nonnegative(),
+  /**
+   * No rate broke the SLO (--max-rps reached, or the run stopped first): the true knee is above
+   * kneeRps, and a fit from a curve that never bent is extrapolated. `plan` warns. Absent in
+   * profiles written before it.
+   */
+  kneeIsLowerBound: z.boolean().optional(),
   /** Fitted queueing parameters for one instance. */
   serviceTimeMs: z.number().positive(),
   concurrency: z.number().int().positive(),

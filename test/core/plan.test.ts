@@ -79,6 +79,78 @@ describe('each constraint on its own', () => {
   });
 });
 
+describe('warnings about a capacity measured by `headroom loadtest`', () => {
+  const slo = { latencyMs: 100, percentile: 99 };
+  const measured = { kneeRps: 10_000, kneeIsLowerBound: false, partial: false, slo };
+  const fromProfile = (profile: Partial<typeof measured> = {}, over: Partial<ServiceModel> = {}): ServiceModel =>
+    model({
+      slo,
+      targetUtilization: 0.9,
+      instance: {
+        serviceTimeMs: 20,
+        concurrency: 4,
+        cpuMillis: 1000,
+        serviceTime: { cv: 0.2, source: 'profile' },
+        capacitySource: 'profile',
+        profile: { ...measured, ...profile },
+      },
+      ...over,
+    });
+  const has = (ws: string[], text: string): boolean => ws.some((w) => w.includes(text));
+
+  it('the knee of a run that hit --max-rps is a lower bound', () => {
+    const ws = planService(fromProfile({ kneeIsLowerBound: true })).warnings;
+    expect(ws).toContain(
+      'the knee 10000 rps is a lower bound: the load test hit --max-rps; rerun with a higher ceiling (the fitted capacity is extrapolated from latencies that never rose)',
+    );
+    expect(has(planService(fromProfile()).warnings, 'lower bound')).toBe(false);
+  });
+
+  it('… or of a run that stopped early before any rate broke the SLO', () => {
+    const ws = planService(fromProfile({ kneeIsLowerBound: true, partial: true, kneeRps: 1234.5 })).warnings;
+    expect(has(ws, 'the knee 1234.5 rps is a lower bound: the load test stopped early')).toBe(true);
+  });
+
+  it('names both SLOs when the spec differs from the profile', () => {
+    const ws = planService(fromProfile({ slo: { latencyMs: 50, percentile: 99 } })).warnings;
+    expect(ws).toContain(
+      "the profile was measured for p99 ≤ 50 ms; this spec's SLO is p99 ≤ 100 ms: the knee does not apply, the fitted service time does",
+    );
+    const pct = planService(fromProfile({ slo: { latencyMs: 100, percentile: 95 } })).warnings;
+    expect(has(pct, 'measured for p95 ≤ 100 ms; this spec')).toBe(true);
+    expect(has(planService(fromProfile()).warnings, 'the profile was measured for')).toBe(false);
+    // No SLO in the spec: the knee is not used, nothing to compare.
+    const { slo: _none, ...noSlo } = fromProfile({ slo: { latencyMs: 50, percentile: 99 } });
+    expect(has(planService(noSlo).warnings, 'the profile was measured for')).toBe(false);
+  });
+
+  it('does not suggest `headroom loadtest` for numbers that came from it', () => {
+    const ws = planService(fromProfile()).warnings;
+    const cpu = ws.find((w) => w.startsWith('concurrency 4 on 1 CPU'));
+    expect(cpu).toBe(
+      'concurrency 4 on 1 CPU: if requests are CPU-bound an instance serves fewer at once than modelled; check that the load test ran the instance with the same CPU (1)',
+    );
+    // A profile without a service-time distribution: rerun it, not "use one".
+    const base = fromProfile();
+    const { serviceTime: _st, ...noDist } = base.instance;
+    const exp = planService({ ...base, instance: noDist }).warnings.find((w) => w.startsWith('service times assumed'));
+    expect(exp).toContain('the profile has no service-time distribution');
+    expect(exp).not.toContain('use a `headroom loadtest` profile');
+    // Hand-written numbers still get the suggestion.
+    const spec = model({ instance: { serviceTimeMs: 20, concurrency: 4, cpuMillis: 1000 }, slo });
+    expect(has(planService(spec).warnings, 'measure it with `headroom loadtest`')).toBe(true);
+    expect(has(planService(spec).warnings, 'or use a `headroom loadtest` profile')).toBe(true);
+  });
+
+  it('a capacity learned live replaces the profile: none of its warnings apply', () => {
+    const m = fromProfile({ kneeIsLowerBound: true, slo: { latencyMs: 50, percentile: 99 } });
+    const ws = planService(m, { capacity: { serviceTimeMs: 20, concurrency: 4 } }).warnings;
+    expect(has(ws, 'lower bound')).toBe(false);
+    expect(has(ws, 'the profile was measured for')).toBe(false);
+    expect(has(ws, 'measure it with `headroom loadtest`')).toBe(true);
+  });
+});
+
 describe('availability', () => {
   it.each([
     // n, zones, f, k → survivors

@@ -2,7 +2,7 @@
 // service time match the theory (±15 %), the profile and report are written, `headroom plan` sizes
 // from that profile, and Ctrl-C and --max-duration stop the run with a partial result.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { capacityProfileSchema } from '../../src/spec/profile.ts';
@@ -28,11 +28,19 @@ interface Result {
   predictedKneeRps: number;
   partial: boolean;
   stopReason: string;
-  steps: Array<{ targetRps: number; sloMet: boolean; phase: string }>;
+  kneeIsLowerBound: boolean;
+  generatorCpuCores: number | null;
+  host: { cores: number; targetIsLocal: boolean } | null;
+  steps: Array<{ targetRps: number; sloMet: boolean; phase: string; generatorCpuCores?: number }>;
 }
 
 interface PlanJson {
-  services: Array<{ name: string; replicas: number; reasons: Array<{ constraint: string; detail: string }> }>;
+  services: Array<{
+    name: string;
+    replicas: number;
+    reasons: Array<{ constraint: string; detail: string }>;
+    warnings: string[];
+  }>;
 }
 
 /** `headroom plan --json` on a one-service spec written next to the profile. */
@@ -126,7 +134,10 @@ describe.each([
         `{ serviceTimeMs: ${p.serviceTimeMs}, concurrency: ${p.concurrency}${dist} }`,
         demand,
       );
-      expect(fromProfile.services).toEqual(inline.services);
+      // The same plan; only the advice differs: numbers from a profile are never told to use one.
+      const strip = (out: PlanJson) => out.services.map(({ warnings: _w, ...rest }) => rest);
+      expect(strip(fromProfile)).toEqual(strip(inline));
+      expect(fromProfile.services[0]!.warnings.join('\n')).not.toContain('use a `headroom loadtest` profile');
       const svcPlan = fromProfile.services[0]!;
       // The plan's per-instance capacity is the profile's c · 1000 / s (printed to 3–4 digits).
       const detail = svcPlan.reasons.find((r) => r.constraint === 'utilization')?.detail ?? '';
@@ -145,6 +156,63 @@ describe.each([
     });
   },
 );
+
+describe('the ceiling', () => {
+  it('--max-rps reached with the SLO still met: the knee is a lower bound in the result and the profile, and plan warns', async () => {
+    const svc = await service({ WORK_MS: '0' });
+    const profile = join(dir, 'ceiling.json');
+    const run = await runCli([
+      `${svc.url}/`,
+      '--slo-latency-ms',
+      '500',
+      '--start-rps',
+      '50',
+      '--factor',
+      '2',
+      '--max-rps',
+      '200',
+      '--warmup',
+      '0.2',
+      '--hold',
+      '1',
+      '--cooldown',
+      '0',
+      '--probe-requests',
+      '20',
+      '--json',
+      '--profile',
+      profile,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const res = JSON.parse(run.stdout) as Result;
+    expect(res).toMatchObject({ kneeRps: 200, stopReason: 'max-rps', partial: false, kneeIsLowerBound: true });
+    // The generator's own CPU, measured per step; the target is on loopback.
+    expect(res.host).toEqual({ cores: availableParallelism(), targetIsLocal: true });
+    expect(res.steps.every((s) => typeof s.generatorCpuCores === 'number' && s.generatorCpuCores > 0)).toBe(true);
+    expect(res.generatorCpuCores).toBe(Math.max(...res.steps.map((s) => s.generatorCpuCores ?? 0)));
+    expect(res.generatorCpuCores).toBeLessThan(availableParallelism());
+    expect(run.stderr).toContain('LOWER BOUND: --max-rps was reached with the SLO still met');
+    const p = capacityProfileSchema.parse(JSON.parse(readFileSync(profile, 'utf8')));
+    expect(p.kneeIsLowerBound).toBe(true);
+
+    // plan from that profile, for another SLO: both facts are warnings.
+    const spec = join(dir, 'ceiling.yaml');
+    writeFileSync(
+      spec,
+      'services:\n  - name: web\n    demand: { rps: 1000 }\n    instance: { profile: ./ceiling.json }\n' +
+        '    slo: { latencyMs: 250, percentile: 99 }\n',
+    );
+    const planned = await runHeadroom(['plan', spec, '--json']);
+    expect(planned.code, planned.stderr).toBe(0);
+    const warnings = (JSON.parse(planned.stdout) as PlanJson).services[0]!.warnings;
+    expect(warnings).toContain(
+      'the knee 200 rps is a lower bound: the load test hit --max-rps; rerun with a higher ceiling (the fitted capacity is extrapolated from latencies that never rose)',
+    );
+    expect(warnings).toContain(
+      "the profile was measured for p99 ≤ 500 ms; this spec's SLO is p99 ≤ 250 ms: the knee does not apply, the fitted service time does",
+    );
+  });
+});
 
 describe('stopping early', () => {
   it('Ctrl-C (SIGINT) stops the run, writes the partial report and profile, exits 3', async () => {

@@ -4,6 +4,8 @@ import { capacityProfileSchema } from '../../src/spec/profile.ts';
 import {
   buildProfile,
   buildResult,
+  generatorCpuWarning,
+  isLocalHost,
   probeDistributionWarning,
   renderTable,
   stepLine,
@@ -42,6 +44,7 @@ const search: SearchResult = {
   firstBadRps: 244.140625,
   stopReason: 'slo',
   partial: false,
+  kneeIsLowerBound: false,
   refineCut: false,
   requestsSent: 1200,
   elapsedS: 9.87654,
@@ -162,6 +165,113 @@ describe('the probe distribution in the result and the profile', () => {
     expect(bad({ quantilesMs: { ...q, p999: q.p99 - 1 } })).toBe(false);
     expect(bad({ source: 'spec' })).toBe(false);
     expect(bad({ cv: -0.1 })).toBe(false);
+  });
+});
+
+describe('a knee that is only a lower bound (--max-rps reached with the SLO still met)', () => {
+  // The nginx case: every step up to the default --max-rps 10000 met the SLO.
+  const ceiling: SearchResult = {
+    ...search,
+    steps: [stepResult(6666.67, 6660, 2, true), stepResult(10_000, 9990, 3, true)],
+    kneeRps: 10_000,
+    stopReason: 'max-rps',
+    kneeIsLowerBound: true,
+  };
+  delete (ceiling as { firstBadRps?: number }).firstBadRps;
+
+  it('is marked in the result, the profile, the summary line and the report', () => {
+    const r = buildResult({ ...base, search: ceiling });
+    expect(r.kneeIsLowerBound).toBe(true);
+    expect(r.firstBadRps).toBeNull();
+    const p = buildProfile(r)!;
+    expect(capacityProfileSchema.parse(p)).toEqual(p);
+    expect(p.kneeIsLowerBound).toBe(true);
+    expect(p.partial).toBeUndefined();
+    expect(summaryLines(r)[1]).toBe(
+      'knee: 10000 rps; stopped by max-rps — LOWER BOUND: --max-rps was reached with the SLO still met; the knee is at least 10000 rps (rerun with a higher --max-rps)',
+    );
+    expect(renderReport(r, loadReportAssets())).toContain('id="lower-bound">LOWER BOUND');
+  });
+
+  it('a knee with a failing step above it is not a lower bound', () => {
+    const r = buildResult(base);
+    expect(r.kneeIsLowerBound).toBe(false);
+    expect(buildProfile(r)!.kneeIsLowerBound).toBe(false);
+    expect(summaryLines(r).join('\n')).not.toContain('LOWER BOUND');
+    expect(renderReport(r, loadReportAssets())).not.toContain('LOWER BOUND');
+  });
+
+  it('the schema keeps it, and profiles written before it still load', () => {
+    const p = buildProfile(buildResult({ ...base, search: ceiling }))!;
+    const { kneeIsLowerBound, ...old } = p;
+    expect(kneeIsLowerBound).toBe(true);
+    expect(capacityProfileSchema.parse(old)).not.toHaveProperty('kneeIsLowerBound');
+    expect(capacityProfileSchema.safeParse({ ...old, kneeIsLowerBound: 'yes' }).success).toBe(false);
+  });
+});
+
+describe('the generator competing with the target for cores', () => {
+  const withCpu = (cores: number | undefined, host: { cores: number; targetIsLocal: boolean } | undefined) =>
+    buildResult({
+      ...base,
+      search: cores === undefined ? search : { ...search, generatorCpuCores: cores },
+      host,
+    });
+
+  it("records the busiest step's CPU and the host in the result", () => {
+    const r = withCpu(0.83, { cores: 2, targetIsLocal: true });
+    expect(r.generatorCpuCores).toBe(0.83);
+    expect(r.host).toEqual({ cores: 2, targetIsLocal: true });
+    const unmeasured = withCpu(undefined, undefined);
+    expect(unmeasured.generatorCpuCores).toBeNull();
+    expect(unmeasured.host).toBeNull();
+    expect(generatorCpuWarning(unmeasured)).toBeUndefined();
+  });
+
+  it('warns with the numbers when a local target shares ≤ 2 cores with a generator above half a core', () => {
+    const r = withCpu(0.83, { cores: 2, targetIsLocal: true });
+    const w = generatorCpuWarning(r)!;
+    expect(w).toContain('used 0.83 of a core in its busiest step, on a machine with 2 cores that also runs the target');
+    expect(summaryLines(r)).toContain(`warning: ${w}.`);
+    expect(renderReport(r, loadReportAssets())).toContain('id="generator-cpu"');
+    expect(generatorCpuWarning(withCpu(0.9, { cores: 1, targetIsLocal: true }))).toContain('with 1 core that');
+  });
+
+  it.each([
+    ['half a core or less', 0.5, { cores: 2, targetIsLocal: true }],
+    ['more than 2 cores', 0.95, { cores: 4, targetIsLocal: true }],
+    ['a remote target', 0.95, { cores: 2, targetIsLocal: false }],
+  ])('does not warn for %s', (_what, cores, host) => {
+    const r = withCpu(cores, host);
+    expect(generatorCpuWarning(r)).toBeUndefined();
+    expect(summaryLines(r).join('\n')).not.toContain('warning:');
+    expect(renderReport(r, loadReportAssets())).not.toContain('id="generator-cpu"');
+  });
+});
+
+describe('isLocalHost', () => {
+  const mine = ['10.1.2.3', 'fe80::1', '127.0.0.1', '::1'];
+  it.each([
+    '127.0.0.1',
+    '127.1.2.3',
+    'localhost',
+    'LOCALHOST',
+    'api.localhost',
+    '[::1]',
+    '0.0.0.0',
+    '[::]',
+    '[::ffff:7f00:1]',
+    '10.1.2.3',
+    '[fe80::1]',
+    'box',
+  ])('%s is this machine', (h) => expect(isLocalHost(h, mine, 'box')).toBe(true));
+  it.each(['10.1.2.4', 'example.com', '[2001:db8::1]', '128.0.0.1', 'localhost.example.com'])('%s is not', (h) =>
+    expect(isLocalHost(h, mine, 'box')).toBe(false),
+  );
+  it('URL host names as the CLI gets them', () => {
+    expect(isLocalHost(new URL('http://[::1]:8080/').hostname, [])).toBe(true);
+    expect(isLocalHost(new URL('http://[::ffff:127.0.0.1]/').hostname, [])).toBe(true);
+    expect(isLocalHost(new URL('http://127.0.0.1:8080/').hostname, [])).toBe(true);
   });
 });
 

@@ -149,11 +149,42 @@ describe('searchCapacity', () => {
     expect(res.steps.length).toBeLessThan(15);
   });
 
-  it('reports max-rps (not partial) when the SLO holds up to --max-rps', async () => {
+  it('reports max-rps (not partial) when the SLO holds up to --max-rps: the knee is a lower bound', async () => {
     const res = await searchCapacity({ ...plan, maxRps: 180 }, fakeTarget(1000));
     expect(res.stopReason).toBe('max-rps');
     expect(res.kneeRps).toBe(180);
     expect(res.partial).toBe(false);
+    expect(res.kneeIsLowerBound).toBe(true);
+    expect(res.firstBadRps).toBeUndefined();
+  });
+
+  it('a knee below a failing step is not a lower bound; one cut short before any failure is', async () => {
+    expect((await searchCapacity(plan, fakeTarget(210))).kneeIsLowerBound).toBe(false);
+    const cut = await searchCapacity({ ...plan, maxDurationS: 10 }, fakeTarget(1e9));
+    expect(cut.partial).toBe(true);
+    expect(cut.kneeIsLowerBound).toBe(true);
+    // No rate met the SLO: no knee at all, so nothing to bound.
+    expect((await searchCapacity({ ...plan, startRps: 500 }, fakeTarget(100))).kneeIsLowerBound).toBe(false);
+  });
+
+  it("measures the generator's own CPU per step (CPU time ÷ wall time) and keeps the busiest", async () => {
+    const t = fakeTarget(210);
+    // The fake generator burns 2 ms (2000 µs) of CPU per request: 0.2 cores at 100 rps, 0.49 at 244 rps.
+    let cpuUs = 0;
+    const runStep: StepRunner = (rate, warmupS, holdS, limits) => {
+      cpuUs += rate * (warmupS + holdS) * 2000;
+      return t.runStep(rate, warmupS, holdS, limits);
+    };
+    const res = await searchCapacity(plan, { ...t, runStep, cpuTimeUs: () => cpuUs });
+    const cores = res.steps.map((s) => s.generatorCpuCores);
+    expect(cores[0]).toBeCloseTo(0.2, 3);
+    expect(cores[4]).toBeCloseTo(0.488, 3); // 244.1 rps, the busiest
+    expect(res.generatorCpuCores).toBe(Math.max(...cores.map((c) => c ?? 0)));
+    expect(res.generatorCpuCores).toBeCloseTo(0.488, 3);
+    // Without a CPU clock nothing is recorded.
+    const plain = await searchCapacity(plan, fakeTarget(210));
+    expect(plain.generatorCpuCores).toBeUndefined();
+    expect(plain.steps[0]).not.toHaveProperty('generatorCpuCores');
   });
 
   it('--max-duration: stops before a step that does not fit, partial, never past the deadline', async () => {

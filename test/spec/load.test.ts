@@ -181,6 +181,51 @@ describe('spec validation errors name file, key, value and allowed range', () =>
     expect(() => loadSpecFile(join(dir, 'missing.yaml'))).toThrow(/HR_FILE_READ/);
   });
 
+  it('marks a capacity from a profile with what it measured (knee, lower bound, SLO), for plan', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-spec-'));
+    const step = (targetRps: number, sloMet: boolean) => ({
+      targetRps,
+      achievedRps: targetRps,
+      sent: 10,
+      completed: 10,
+      errors: 0,
+      dropped: 0,
+      latencyMs: { p50: 1, p90: 1, p99: 1, p999: 1, max: 1 },
+      sloMet,
+    });
+    const profile = {
+      kind: 'headroom.dev/capacity-profile/v1',
+      target: 'http://127.0.0.1:8080/',
+      measuredAt: '2026-11-25T00:00:00Z',
+      slo: { latencyMs: 50, percentile: 99 },
+      kneeRps: 10_000,
+      kneeIsLowerBound: true,
+      serviceTimeMs: 0.5,
+      concurrency: 8,
+      steps: [step(6666.67, true), step(10_000, true)],
+    };
+    const load = (p: object, instance: string) => {
+      writeFileSync(join(dir, 'p.json'), JSON.stringify(p));
+      writeFileSync(join(dir, 'spec.yaml'), `services:\n  - name: api\n    instance: ${instance}\n`);
+      return loadSpecFile(join(dir, 'spec.yaml')).services[0]!.instance;
+    };
+    expect(load(profile, '{ profile: p.json }')).toMatchObject({
+      capacitySource: 'profile',
+      profile: { kneeRps: 10_000, kneeIsLowerBound: true, partial: false, slo: { latencyMs: 50, percentile: 99 } },
+    });
+    // A profile written before kneeIsLowerBound: inferred from its steps (none broke the SLO).
+    const { kneeIsLowerBound: _k, ...old } = profile;
+    expect(load(old, '{ profile: p.json }').profile?.kneeIsLowerBound).toBe(true);
+    const bent = { ...old, kneeRps: 6666.67, steps: [step(6666.67, true), step(10_000, false)] };
+    expect(load(bent, '{ profile: p.json }').profile?.kneeIsLowerBound).toBe(false);
+    // One of the two numbers from the profile is still a profile capacity; both from the spec is not.
+    expect(load(profile, '{ profile: p.json, concurrency: 2 }').capacitySource).toBe('profile');
+    const spec = load(profile, '{ profile: p.json, serviceTimeMs: 2, concurrency: 2 }');
+    expect(spec).not.toHaveProperty('capacitySource');
+    expect(spec).not.toHaveProperty('profile');
+    expect(parseSpecText(base, 'spec.yaml').services[0]!.instance).not.toHaveProperty('capacitySource');
+  });
+
   it("reads the profile probe's service-time distribution, scaled to the mean in use; the spec's keys win", () => {
     const dir = mkdtempSync(join(tmpdir(), 'headroom-spec-'));
     const profile = {
