@@ -48,11 +48,21 @@ const LEVELS = [
 const TAIL_LEVELS = [0.999, 0.9993, 0.9995, 0.9997, 0.9998, 0.9999, 0.99995, 0.99999, 0.999999, 1];
 
 const cache = new Map<string, ServiceDistribution>();
+const expCache = new Map<number, ServiceDistribution>();
 
 /** The distribution of a service with mean `meanMs` and variability `st` (absent = exponential). */
 export function serviceDistribution(meanMs: number, st?: ServiceTimeModel): ServiceDistribution {
   const exponential = !st || (st.quantilesMs === undefined && Math.abs(st.cv - 1) < 1e-9);
-  if (exponential) return exponentialDistribution(meanMs / 1000);
+  if (exponential) {
+    // Planning 10,000 services asks for these millions of times: no allocation per call.
+    let e = expCache.get(meanMs);
+    if (!e) {
+      if (expCache.size > 4096) expCache.clear();
+      e = exponentialDistribution(meanMs / 1000);
+      expCache.set(meanMs, e);
+    }
+    return e;
+  }
   const key = `${meanMs}|${st.cv}|${st.quantilesMs ? Object.values(st.quantilesMs).join(',') : ''}`;
   let d = cache.get(key);
   if (!d) {
