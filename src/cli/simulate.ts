@@ -10,7 +10,7 @@ import { loadSpecFile } from '../spec/load.ts';
 import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection } from '../simulator/config.ts';
-import { loadReportAssets, renderReport } from '../simulator/report.ts';
+import { loadReportAssets, renderReport, savingsText } from '../simulator/report.ts';
 import { POLICY_NAMES, runSimulation, type PolicyName, type SimulationResult } from '../simulator/run.ts';
 import { loadTraceFile, rescaleToPeak } from '../simulator/trace.ts';
 
@@ -101,7 +101,7 @@ export function simulateText(r: SimulationResult): string {
     } else if (c.bestAtEqualViolations && c.savings !== undefined) {
       const b = c.bestAtEqualViolations;
       lines.push(
-        `headroom vs ${c.baseline}: ${(Math.abs(c.savings) * 100).toFixed(1)} % ${c.savings >= 0 ? 'cheaper' : 'dearer'} than ${b.label}, the cheapest setting with ≤ headroom's violations (${b.sloViolationSeconds} s)`,
+        `headroom vs ${c.baseline}: ${savingsText(c.savings)} than ${b.label}, the cheapest setting with ≤ headroom's violations (${b.sloViolationSeconds} s)`,
       );
     }
   }
