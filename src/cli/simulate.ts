@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { HeadroomError } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { loadSpecFile } from '../spec/load.ts';
+import { parseNumberFlag } from './flags.ts';
 import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection } from '../simulator/config.ts';
@@ -31,13 +32,6 @@ interface SimulateFlags {
 
 function usage(path: string, value: unknown, message: string, allowed: string): HeadroomError {
   return new HeadroomError({ code: 'HR_USAGE', path, value, message, allowed });
-}
-
-function num(flag: string, raw: string | undefined, ok: (x: number) => boolean, allowed: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const x = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(x) || !ok(x)) throw usage(flag, raw, 'out of range', allowed);
-  return x;
 }
 
 /** The `--json` shape (documented in docs/simulate.md). */
@@ -148,20 +142,10 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .option('--report <file.html>', 'write a self-contained HTML report with plots')
     .action((opts: SimulateFlags) => {
-      const peak = num('--peak', opts.peak, (x) => x > 0 && x <= 1e9, 'a rate > 0');
-      const startup = num(
-        '--startup',
-        opts.startup,
-        (x) => Number.isInteger(x) && x >= 0 && x <= 3600,
-        'whole seconds 0..3600',
-      );
-      const scrape = num(
-        '--scrape',
-        opts.scrape,
-        (x) => Number.isInteger(x) && x >= 1 && x <= 600,
-        'whole seconds 1..600',
-      );
-      const target = num('--target', opts.target, (x) => x > 0 && x <= 100, 'a percentage 0 < t ≤ 100');
+      const peak = parseNumberFlag('--peak', opts.peak, { min: 0, minExclusive: true, max: 1e9, unit: 'rps' });
+      const startup = parseNumberFlag('--startup', opts.startup, { min: 0, max: 3600, int: true, unit: 's' });
+      const scrape = parseNumberFlag('--scrape', opts.scrape, { min: 1, max: 600, int: true, unit: 's' });
+      const target = parseNumberFlag('--target', opts.target, { min: 0, minExclusive: true, max: 100, unit: '%' });
       const spec = loadSpecFile(opts.spec);
       const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);
       const chosen = pickService(spec.services, opts.service, opts.spec);

@@ -26,8 +26,8 @@ export const capacityProfileSchema = z.object({
   /** Highest rate (rps) at which the SLO percentile held. */
   kneeRps: z.number().nonnegative(),
   /** Fitted queueing parameters for one instance. */
-  serviceTimeMs: z.number().positive(),
-  concurrency: z.number().int().positive(),
+  serviceTimeMs: z.number().min(0.001).max(3_600_000),
+  concurrency: z.number().int().positive().max(100_000),
   steps: z.array(profileStepSchema),
   /** Optional extras written by `headroom loadtest`: an interrupted run (knee is a lower bound), */
   partial: z.boolean().optional(),
