@@ -1,6 +1,6 @@
 // `headroom plan FILE [--json]`: how many instances each service needs, and why.
-import Table from 'cli-table3';
 import type { Command } from 'commander';
+import { renderTable } from './table.ts';
 import { planServices, formatNumber as fmt, type ServicePlan } from '../core/plan.ts';
 import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
@@ -77,12 +77,10 @@ function round(x: number, digits: number): number {
 
 /** The human table, then one explanation block per service. */
 export function planText(out: PlanOutput): string {
-  const table = new Table({
-    head: ['service', 'replicas', 'needed', 'binding', 'feasible', 'utilization', 'latency', 'demand'],
-    style: { head: [], border: [] },
-  });
+  const head = ['service', 'replicas', 'needed', 'binding', 'feasible', 'utilization', 'latency', 'demand'];
+  const rows: string[][] = [];
   for (const s of out.services) {
-    table.push([
+    rows.push([
       s.name,
       String(s.replicas),
       String(s.needed),
@@ -93,7 +91,7 @@ export function planText(out: PlanOutput): string {
       `${fmt(s.demandRps, 4)} rps`,
     ]);
   }
-  const lines = [table.toString(), ''];
+  const lines = [renderTable(head, rows), ''];
   for (const s of out.services) {
     lines.push(`${s.name}: ${s.replicas} instance${s.replicas === 1 ? '' : 's'} (binding: ${s.binding})`);
     for (const d of s.details) {

@@ -2,8 +2,8 @@
 // Headroom, the HPA, KPA, KEDA, a static count and the offline oracle; print cost and SLO
 // violations per policy (table or --json) and optionally an HTML report.
 import { writeFileSync } from 'node:fs';
-import Table from 'cli-table3';
 import { Option, type Command } from 'commander';
+import { renderTable } from './table.ts';
 import { HeadroomError } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { loadSpecFile } from '../spec/load.ts';
@@ -73,12 +73,10 @@ export function simulateText(r: SimulationResult): string {
   const lines = [
     `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s`,
   ];
-  const table = new Table({
-    head: ['policy', 'instance-hours', '× oracle', 'violating s', 'violating', 'peak', 'scale events'],
-    style: { head: [], border: [] },
-  });
+  const head = ['policy', 'instance-hours', '× oracle', 'violating s', 'violating', 'peak', 'scale events'];
+  const rows: string[][] = [];
   for (const p of [...r.policies, ...(r.sweep ?? [])]) {
-    table.push([
+    rows.push([
       p.label,
       (p.replicaSeconds / 3600).toFixed(1),
       p.costVsOracle.toFixed(3),
@@ -88,7 +86,7 @@ export function simulateText(r: SimulationResult): string {
       String(p.scaleEvents),
     ]);
   }
-  lines.push(table.toString());
+  lines.push(renderTable(head, rows));
   for (const c of r.comparisons ?? []) {
     if (c.noSettingAsGood) {
       lines.push(`headroom vs ${c.baseline}: no target in 50–95 % had as few violating seconds as headroom`);
