@@ -11,6 +11,8 @@ import { register as registerAlerts } from './alerts.ts';
 import { register as registerController } from './controller.ts';
 import { register as registerSimulate } from './simulate.ts';
 
+watchParent();
+
 const program = new Command();
 program
   .name('headroom')
@@ -65,4 +67,23 @@ function exitCodeFor(err: unknown): number {
   );
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return 1;
+}
+
+/**
+ * Started by scripts/bootstrap.mjs (npm start, npm run headroom, bin/headroom): when the bootstrap
+ * dies, even by SIGKILL, stop as if sent SIGTERM, so `run` stops its instances. setpriv's pdeathsig
+ * does this at once on Linux; this poll is the portable fallback (≤ 0.5 s). Only a direct child of
+ * that bootstrap watches: the variable is inherited by anything the bootstrap's entry spawns.
+ */
+function watchParent(): void {
+  const want = Number(process.env.HEADROOM_PARENT_PID);
+  if (!Number.isInteger(want) || want <= 1 || process.ppid !== want) return;
+  const timer = setInterval(() => {
+    if (process.ppid === want) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+    // A command without a SIGTERM handler is gone already; one with a handler gets 10 s to clean up.
+    setTimeout(() => process.exit(143), 10_000).unref();
+  }, 500);
+  timer.unref();
 }
