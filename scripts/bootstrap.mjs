@@ -3,7 +3,12 @@
 // Works on Node >= 20 (the machines ship Node 20): it installs dependencies when package-lock.json
 // changed since the last install (npm ci), then re-executes `node24 --disable-warning=... ARGS`.
 // Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
+// stdout belongs to the entry alone (`npm run -s headroom -- plan x --json | jq` must parse): all
+// of the bootstrap's own output, and npm ci's, goes to stderr.
+// No orphans: the child dies with us (pdeathsig through setpriv, and a HEADROOM_PARENT_PID the CLI
+// watches), and we stop it when our own parent goes (npm passes SIGTERM to `sh -c`, not to us).
 import { spawn, spawnSync } from 'node:child_process';
+import { clearInterval, setInterval } from 'node:timers';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,7 +29,7 @@ function ensureDependencies() {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 2, 'inherit'], // npm ci's progress and summary to stderr
   });
   if (r.status !== 0) {
     process.stderr.write(`headroom: npm ci failed (exit ${r.status ?? r.signal}); see the npm output above\n`);
@@ -45,21 +50,41 @@ function node24() {
   process.exit(1);
 }
 
+function findSetpriv() {
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    const p = join(dir, 'setpriv');
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
 ensureDependencies();
 const args = process.argv.slice(2);
 if (args.length === 0) {
   process.stderr.write('usage: node scripts/bootstrap.mjs ENTRY.ts [ARGS...]\n');
   process.exit(2);
 }
-const child = spawn(node24(), ['--disable-warning=ExperimentalWarning', ...args], {
+const nodeArgs = ['--disable-warning=ExperimentalWarning', ...args];
+// Linux: the kernel sends the child SIGTERM when we die, even by SIGKILL (setpriv is util-linux).
+const setpriv = process.platform === 'linux' ? findSetpriv() : undefined;
+const child = spawn(setpriv ?? node24(), setpriv ? ['--pdeathsig', 'SIGTERM', '--', node24(), ...nodeArgs] : nodeArgs, {
   cwd: process.cwd(),
   stdio: 'inherit',
-  env: { ...process.env, HEADROOM_ROOT: root },
+  env: { ...process.env, HEADROOM_ROOT: root, HEADROOM_PARENT_PID: String(process.pid) },
 });
 // Pass termination on, so `kill` of this wrapper stops the real process (and lets it clean up).
 // SIGINT from a terminal already reaches the child (same process group): just wait for it.
 for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 process.on('SIGINT', () => {});
+// `kill -TERM` of npm kills its `sh -c` and leaves us re-parented: then stop the child as if told to.
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid !== parent) {
+    clearInterval(watch);
+    child.kill('SIGTERM');
+  }
+}, 250);
+watch.unref();
 child.on('exit', (code, signal) => {
   if (signal) {
     process.removeAllListeners(signal);

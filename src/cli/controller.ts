@@ -11,6 +11,7 @@ import { loadAlertConfig, parseAlertConfig } from '../alerting/config.ts';
 import { createAlerting } from '../alerting/runtime.ts';
 import { buildNotifiers } from '../adapters/notifiers/index.ts';
 import { isLoopbackHost, resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
+import { parseNumberFlag } from './flags.ts';
 
 interface Options {
   kubeconfig?: string;
@@ -59,17 +60,7 @@ export function register(program: Command): void {
 }
 
 function intFlag(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new HeadroomError({
-      code: 'HR_USAGE',
-      path: name,
-      value,
-      message: 'must be a whole number',
-      allowed: `${min}..${max}`,
-    });
-  }
-  return n;
+  return parseNumberFlag(name, value, { min, max, int: true });
 }
 
 async function runController(opts: Options): Promise<void> {

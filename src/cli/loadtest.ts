@@ -8,7 +8,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
-import { HeadroomError, formatProblem, type ProblemDetail } from '../core/errors.ts';
+import { HeadroomError, formatProblem, redactUrl, type ProblemDetail } from '../core/errors.ts';
+import { checkNumberFlag, type NumberRule } from './flags.ts';
 import { fitQueueModel } from '../loadtest/fit.ts';
 import {
   createClient,
@@ -138,19 +139,10 @@ interface Config {
 
 export function parseConfig(url: string, raw: RawOptions): Config {
   const problems: ProblemDetail[] = [];
-  const num = (
-    flag: string,
-    v: string | undefined,
-    ok: (x: number) => boolean,
-    allowed: string,
-    int = false,
-  ): number => {
-    const x = Number(v);
-    if (v === undefined || v.trim() === '' || !Number.isFinite(x) || (int && !Number.isInteger(x)) || !ok(x)) {
-      problems.push(usage(flag, v, allowed));
-      return NaN;
-    }
-    return x;
+  const num = (flag: string, v: string | undefined, rule: NumberRule): number => {
+    const r = checkNumberFlag(flag, v, rule);
+    if (r.problem) problems.push(r.problem);
+    return r.value ?? NaN;
   };
   let target: URL | undefined;
   try {
@@ -162,33 +154,36 @@ export function parseConfig(url: string, raw: RawOptions): Config {
     throw new HeadroomError({
       code: 'HR_LOADTEST_TARGET',
       message: 'the target is not an http:// or https:// URL',
-      value: url,
+      value: redactUrl(url),
       allowed: 'http://host:port/path or https://host:port/path',
     });
   }
-  const sloLatencyMs = num('--slo-latency-ms', raw.sloLatencyMs, (x) => x > 0, '> 0');
-  const percentile = num('--slo-percentile', raw.sloPercentile, (x) => x > 0 && x < 100, '0 < p < 100');
-  const startRps = num('--start-rps', raw.startRps, (x) => x > 0, '> 0');
-  const factor = num('--factor', raw.factor, (x) => x > 1, '> 1');
+  // Upper bounds are the schema's (an SLO of at most an hour) or what one generator can do.
+  const sloLatencyMs = num('--slo-latency-ms', raw.sloLatencyMs, { min: 0, minExclusive: true, max: 3_600_000 });
+  const percentile = num('--slo-percentile', raw.sloPercentile, { min: 0, minExclusive: true, max: 99.9999 });
+  const startRps = num('--start-rps', raw.startRps, { min: 0, minExclusive: true, max: 1_000_000 });
+  const factor = num('--factor', raw.factor, { min: 1, minExclusive: true, max: 100 });
   const incrementRps =
-    raw.incrementRps !== undefined ? num('--increment-rps', raw.incrementRps, (x) => x > 0, '> 0') : undefined;
-  const maxRps = num('--max-rps', raw.maxRps, (x) => x > 0 && x <= 1_000_000, '0 < rps <= 1000000');
+    raw.incrementRps !== undefined
+      ? num('--increment-rps', raw.incrementRps, { min: 0, minExclusive: true, max: 1_000_000 })
+      : undefined;
+  const maxRps = num('--max-rps', raw.maxRps, { min: 0, minExclusive: true, max: 1_000_000 });
   if (startRps > maxRps) problems.push(usage('--start-rps', raw.startRps, `<= --max-rps (${raw.maxRps})`));
-  const warmupS = num('--warmup', raw.warmup, (x) => x >= 0 && x <= 3600, '0..3600');
-  const holdS = num('--hold', raw.hold, (x) => x >= 0.1 && x <= 3600, '0.1..3600');
-  const refine = num('--refine', raw.refine, (x) => x >= 0 && x <= 20, '0..20', true);
-  const cooldownS = num('--cooldown', raw.cooldown, (x) => x >= 0 && x <= 600, '0..600');
-  const errPct = num('--max-error-rate', raw.maxErrorRate, (x) => x >= 0 && x <= 100, '0..100 (percent)');
-  const maxDurationS = num('--max-duration', raw.maxDuration, (x) => x > 0 && x <= 86_400, '0 < s <= 86400');
-  const maxRequests = num('--max-requests', raw.maxRequests, (x) => x >= 1, '>= 1', true);
-  const maxInFlight = num('--max-in-flight', raw.maxInFlight, (x) => x >= 1 && x <= 100_000, '1..100000', true);
+  const warmupS = num('--warmup', raw.warmup, { min: 0, max: 3600, unit: 's' });
+  const holdS = num('--hold', raw.hold, { min: 0.1, max: 3600, unit: 's' });
+  const refine = num('--refine', raw.refine, { min: 0, max: 20, int: true });
+  const cooldownS = num('--cooldown', raw.cooldown, { min: 0, max: 600, unit: 's' });
+  const errPct = num('--max-error-rate', raw.maxErrorRate, { min: 0, max: 100, unit: '%' });
+  const maxDurationS = num('--max-duration', raw.maxDuration, { min: 0, minExclusive: true, max: 86_400, unit: 's' });
+  const maxRequests = num('--max-requests', raw.maxRequests, { min: 1, max: 1e12, int: true });
+  const maxInFlight = num('--max-in-flight', raw.maxInFlight, { min: 1, max: 100_000, int: true });
   const connections =
     raw.connections !== undefined
-      ? num('--connections', raw.connections, (x) => x >= 1 && x <= 100_000, '1..100000', true)
+      ? num('--connections', raw.connections, { min: 1, max: 100_000, int: true })
       : maxInFlight;
-  const timeoutMs = num('--timeout', raw.timeout, (x) => x >= 1 && x <= 600_000, '1..600000 ms');
-  const lateMs = num('--late-ms', raw.lateMs, (x) => x >= 0, '>= 0');
-  const probeRequests = num('--probe-requests', raw.probeRequests, (x) => x >= 0 && x <= 10_000, '0..10000', true);
+  const timeoutMs = num('--timeout', raw.timeout, { min: 1, max: 600_000, unit: 'ms' });
+  const lateMs = num('--late-ms', raw.lateMs, { min: 0, max: 600_000, unit: 'ms' });
+  const probeRequests = num('--probe-requests', raw.probeRequests, { min: 0, max: 10_000, int: true });
   const method = raw.method.toUpperCase();
   if (!/^[A-Z]+$/.test(method)) problems.push(usage('--method', raw.method, 'an HTTP method, e.g. GET, POST'));
   const headers: Record<string, string> = {};
@@ -334,7 +329,7 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
         : {}),
     });
     const res = buildResult({
-      target: cfg.template.url.href,
+      target: redactUrl(cfg.template.url),
       method: cfg.template.method,
       measuredAt,
       slo: cfg.plan.slo,

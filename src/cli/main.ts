@@ -2,7 +2,7 @@
 // The `headroom` command line: one file per command, each exporting `register(program)`.
 // Errors: a HeadroomError prints its problems (code, file, key, value, allowed) and exits 2.
 import { Command, CommanderError } from 'commander';
-import { HeadroomError, formatProblem } from '../core/errors.ts';
+import { HeadroomError, escapeText, formatProblem, mergeProblems } from '../core/errors.ts';
 import { register as registerPlan } from './plan.ts';
 import { register as registerSchema } from './schema.ts';
 import { register as registerLoadtest } from './loadtest.ts';
@@ -11,14 +11,16 @@ import { register as registerAlerts } from './alerts.ts';
 import { register as registerController } from './controller.ts';
 import { register as registerSimulate } from './simulate.ts';
 
+watchParent();
+
 const program = new Command();
 program
   .name('headroom')
   .description('Decides how many instances of each microservice to run, and explains why.')
   .version('0.1.0')
+  .option('--debug', 'on an internal error, print the stack trace')
   .exitOverride()
-  .configureOutput({ outputError: (s, write) => write(`HR_USAGE ${s.replace(/^error: /, '')}`) })
-  .showHelpAfterError();
+  .configureOutput({ outputError: usageLine('headroom') });
 
 registerPlan(program);
 registerSchema(program);
@@ -27,9 +29,23 @@ registerRun(program);
 registerAlerts(program);
 registerController(program);
 registerSimulate(program);
+// A usage error is one line and a pointer to the help, not the help itself (12 lines that push the
+// error off a CI log's first screen).
+for (const cmd of program.commands) cmd.configureOutput({ outputError: usageLine(`headroom ${cmd.name()}`) });
+
+function usageLine(command: string): (s: string, write: (s: string) => void) => void {
+  return (s, write) => {
+    const first = s.replace(/^error: /, '').split('\n')[0] ?? '';
+    write(`HR_USAGE ${escapeText(first.trimEnd())} (see \`${command} --help\`)\n`);
+  };
+}
+
+// --debug anywhere on the line (commander would reject it after a subcommand's own options).
+const debug = process.argv.includes('--debug') || process.env.HEADROOM_DEBUG === '1';
+const argv = process.argv.filter((a, i) => i < 2 || a !== '--debug');
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (err) {
   process.exitCode = exitCodeFor(err);
 }
@@ -41,9 +57,33 @@ function exitCodeFor(err: unknown): number {
     return 2; // commander already printed `HR_USAGE <message>` and the help
   }
   if (err instanceof HeadroomError) {
-    for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    for (const p of mergeProblems(err.problems)) process.stderr.write(`${formatProblem(p)}\n`);
     return 2;
   }
-  process.stderr.write(`HR_INTERNAL ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // One line; the stack trace only with --debug (it names source paths, and is noise to a user).
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  process.stderr.write(
+    `${formatProblem({ code: 'HR_INTERNAL', message: `${text} (a bug: please report it; --debug prints the stack)` })}\n`,
+  );
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return 1;
+}
+
+/**
+ * Started by scripts/bootstrap.mjs (npm start, npm run headroom, bin/headroom): when the bootstrap
+ * dies, even by SIGKILL, stop as if sent SIGTERM, so `run` stops its instances. setpriv's pdeathsig
+ * does this at once on Linux; this poll is the portable fallback (≤ 0.5 s). Only a direct child of
+ * that bootstrap watches: the variable is inherited by anything the bootstrap's entry spawns.
+ */
+function watchParent(): void {
+  const want = Number(process.env.HEADROOM_PARENT_PID);
+  if (!Number.isInteger(want) || want <= 1 || process.ppid !== want) return;
+  const timer = setInterval(() => {
+    if (process.ppid === want) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+    // A command without a SIGTERM handler is gone already; one with a handler gets 10 s to clean up.
+    setTimeout(() => process.exit(143), 10_000).unref();
+  }, 500);
+  timer.unref();
 }

@@ -1,12 +1,11 @@
 // `headroom plan FILE [--json]`: how many instances each service needs, and why.
-import { readFileSync } from 'node:fs';
-import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { HeadroomError } from '../core/errors.ts';
+import { renderTable } from './table.ts';
 import { planServices, formatNumber as fmt, type ServicePlan } from '../core/plan.ts';
 import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
-import { loadSpecFile, parseSpecText, type LoadedSpec } from '../spec/load.ts';
+import { parseNumberFlag } from './flags.ts';
+import { loadSpecFile, loadSpecStdin, type LoadedSpec } from '../spec/load.ts';
 
 export interface PlanOutput {
   services: Array<ServicePlan & { demandRps: number; vertical?: VerticalAdvice }>;
@@ -84,12 +83,10 @@ function round(x: number, digits: number): number {
 
 /** The human table, then one explanation block per service. */
 export function planText(out: PlanOutput): string {
-  const table = new Table({
-    head: ['service', 'replicas', 'needed', 'binding', 'feasible', 'utilization', 'latency', 'demand'],
-    style: { head: [], border: [] },
-  });
+  const head = ['service', 'replicas', 'needed', 'binding', 'feasible', 'utilization', 'latency', 'demand'];
+  const rows: string[][] = [];
   for (const s of out.services) {
-    table.push([
+    rows.push([
       s.name,
       String(s.replicas),
       String(s.needed),
@@ -100,7 +97,7 @@ export function planText(out: PlanOutput): string {
       `${fmt(s.demandRps, 4)} rps`,
     ]);
   }
-  const lines = [table.toString(), ''];
+  const lines = [renderTable(head, rows), ''];
   for (const s of out.services) {
     lines.push(`${s.name}: ${s.replicas} instance${s.replicas === 1 ? '' : 's'} (binding: ${s.binding})`);
     for (const d of s.details) {
@@ -139,27 +136,10 @@ export function register(program: Command): void {
     .option('--demand <rps>', 'size every service for this demand instead of demand.rps (what-if)')
     .option('--now <seconds>', 'unix time the vertical advice is computed at (default: now)')
     .action((file: string, opts: { json?: boolean; demand?: string; now?: string; failInfeasible?: boolean }) => {
-      const demand = opts.demand !== undefined ? Number(opts.demand) : undefined;
-      if (demand !== undefined && !(Number.isFinite(demand) && demand >= 0)) {
-        throw new HeadroomError({
-          code: 'HR_USAGE',
-          path: '--demand',
-          value: opts.demand,
-          message: 'not a demand',
-          allowed: 'a number of requests per second >= 0',
-        });
-      }
-      const now = opts.now !== undefined ? Number(opts.now) : Date.now() / 1000;
-      if (!Number.isFinite(now)) {
-        throw new HeadroomError({
-          code: 'HR_USAGE',
-          path: '--now',
-          value: opts.now,
-          message: 'not a time',
-          allowed: 'unix seconds',
-        });
-      }
-      const spec = file === '-' ? parseSpecText(readFileSync(0, 'utf8'), '<stdin>', process.cwd()) : loadSpecFile(file);
+      // The same cap as the spec's demand.rps: a what-if cannot ask for more than a spec could.
+      const demand = parseNumberFlag('--demand', opts.demand, { min: 0, max: 1e9, unit: 'rps' });
+      const now = parseNumberFlag('--now', opts.now, { min: 0, max: 1e10, unit: 'unix seconds' }) ?? Date.now() / 1000;
+      const spec = file === '-' ? loadSpecStdin() : loadSpecFile(file);
       const out = planSpec(spec, now, demand);
       process.stdout.write(opts.json ? `${JSON.stringify(planJson(out), null, 2)}\n` : `${planText(out)}`);
       if (opts.failInfeasible && out.services.some((s) => !s.feasible)) process.exitCode = 3;

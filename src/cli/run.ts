@@ -22,6 +22,7 @@ import {
 } from '../local/traffic.ts';
 import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../simulator/trace.ts';
 import { LiveView } from '../local/view.ts';
+import { numberFlag } from './flags.ts';
 
 export const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
 
@@ -40,20 +41,8 @@ interface RunFlags {
   peak?: number;
 }
 
-function number(flag: string, min: number, max: number, int: boolean) {
-  return (raw: string): number => {
-    const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-      throw new HeadroomError({
-        code: 'HR_USAGE',
-        path: flag,
-        value: raw,
-        message: `must be ${int ? 'a whole number' : 'a number'} in [${min}, ${max}]`,
-        allowed: `${min}..${max}`,
-      });
-    }
-    return v;
-  };
+function number(flag: string, min: number, max: number, int: boolean): (raw: string) => number {
+  return numberFlag(flag, { min, max, int });
 }
 
 export function register(program: Command): void {

@@ -2,16 +2,17 @@
 // Headroom, the HPA, KPA, KEDA, a static count and the offline oracle; print cost and SLO
 // violations per policy (table or --json) and optionally an HTML report.
 import { writeFileSync } from 'node:fs';
-import Table from 'cli-table3';
 import { Option, type Command } from 'commander';
+import { renderTable } from './table.ts';
 import { HeadroomError } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
 import { loadSpecFile } from '../spec/load.ts';
+import { parseNumberFlag } from './flags.ts';
 import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection } from '../simulator/config.ts';
-import { loadReportAssets, renderReport } from '../simulator/report.ts';
+import { loadReportAssets, renderReport, savingsText } from '../simulator/report.ts';
 import { POLICY_NAMES, runSimulation, type PolicyName, type SimulationResult } from '../simulator/run.ts';
 import { loadTraceFile, rescaleToPeak } from '../simulator/trace.ts';
 import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
@@ -34,13 +35,6 @@ interface SimulateFlags {
 
 function usage(path: string, value: unknown, message: string, allowed: string): HeadroomError {
   return new HeadroomError({ code: 'HR_USAGE', path, value, message, allowed });
-}
-
-function num(flag: string, raw: string | undefined, ok: (x: number) => boolean, allowed: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const x = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(x) || !ok(x)) throw usage(flag, raw, 'out of range', allowed);
-  return x;
 }
 
 const TRUTH_FORMS =
@@ -138,12 +132,10 @@ export function simulateText(r: SimulationResult): string {
     `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s`,
   ];
   if (r.modelError) lines.push(r.modelError.text);
-  const table = new Table({
-    head: ['policy', 'instance-hours', '× oracle', 'violating s', 'violating', 'peak', 'scale events'],
-    style: { head: [], border: [] },
-  });
+  const head = ['policy', 'instance-hours', '× oracle', 'violating s', 'violating', 'peak', 'scale events'];
+  const rows: string[][] = [];
   for (const p of [...r.policies, ...(r.sweep ?? [])]) {
-    table.push([
+    rows.push([
       p.label,
       (p.replicaSeconds / 3600).toFixed(1),
       p.costVsOracle.toFixed(3),
@@ -153,14 +145,14 @@ export function simulateText(r: SimulationResult): string {
       String(p.scaleEvents),
     ]);
   }
-  lines.push(table.toString());
+  lines.push(renderTable(head, rows));
   for (const c of r.comparisons ?? []) {
     if (c.noSettingAsGood) {
       lines.push(`headroom vs ${c.baseline}: no target in 50–95 % had as few violating seconds as headroom`);
     } else if (c.bestAtEqualViolations && c.savings !== undefined) {
       const b = c.bestAtEqualViolations;
       lines.push(
-        `headroom vs ${c.baseline}: ${(Math.abs(c.savings) * 100).toFixed(1)} % ${c.savings >= 0 ? 'cheaper' : 'dearer'} than ${b.label}, the cheapest setting with ≤ headroom's violations (${b.sloViolationSeconds} s)`,
+        `headroom vs ${c.baseline}: ${savingsText(c.savings)} than ${b.label}, the cheapest setting with ≤ headroom's violations (${b.sloViolationSeconds} s)`,
       );
     }
   }
@@ -211,20 +203,10 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .option('--report <file.html>', 'write a self-contained HTML report with plots')
     .action((opts: SimulateFlags) => {
-      const peak = num('--peak', opts.peak, (x) => x > 0 && x <= 1e9, 'a rate > 0');
-      const startup = num(
-        '--startup',
-        opts.startup,
-        (x) => Number.isInteger(x) && x >= 0 && x <= 3600,
-        'whole seconds 0..3600',
-      );
-      const scrape = num(
-        '--scrape',
-        opts.scrape,
-        (x) => Number.isInteger(x) && x >= 1 && x <= 600,
-        'whole seconds 1..600',
-      );
-      const target = num('--target', opts.target, (x) => x > 0 && x <= 100, 'a percentage 0 < t ≤ 100');
+      const peak = parseNumberFlag('--peak', opts.peak, { min: 0, minExclusive: true, max: 1e9, unit: 'rps' });
+      const startup = parseNumberFlag('--startup', opts.startup, { min: 0, max: 3600, int: true, unit: 's' });
+      const scrape = parseNumberFlag('--scrape', opts.scrape, { min: 1, max: 600, int: true, unit: 's' });
+      const target = parseNumberFlag('--target', opts.target, { min: 0, minExclusive: true, max: 100, unit: '%' });
       const truth = opts.trueServiceTime === undefined ? undefined : parseTrueServiceTime(opts.trueServiceTime);
       const spec = loadSpecFile(opts.spec);
       const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);

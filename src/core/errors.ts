@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   HR_SPEC_PARSE: 'A spec file is not valid YAML or JSON.',
   HR_SPEC_INVALID: 'A spec value has the wrong type, is missing, or is outside its allowed range.',
   HR_QUANTITY: 'A CPU or memory quantity is not a Kubernetes quantity (e.g. 500m, 2, 256Mi, 1Gi).',
+  HR_INPUT_TOO_LARGE:
+    'An input exceeds a size limit: file bytes, YAML alias expansions, nodes after count, trace span or rows.',
   HR_SLO_UNREACHABLE:
     'The latency SLO cannot be met at any instance count: the service time alone exceeds it at that percentile.',
   HR_AVAILABILITY_IMPOSSIBLE: 'The availability rule cannot be met, e.g. zoneFailures is not below zones.',
@@ -65,13 +67,130 @@ export class HeadroomError extends Error {
   }
 }
 
-/** One line: `CODE file: path: message (value: X; allowed: Y)`. */
+/**
+ * One line: `CODE file: path: message (value: X; allowed: Y)`. Everything that came from outside
+ * (file name, key path, value) is escaped — a newline or ESC in a file name cannot forge a second
+ * error line or recolour the terminal — and a value is cut at 200 characters (a 5 MB name prints
+ * 200 characters and its length).
+ */
 export function formatProblem(p: ProblemDetail): string {
-  const where = [p.file, p.path].filter((s) => s !== undefined && s !== '').join(': ');
+  const where = [p.file, p.path]
+    .filter((s) => s !== undefined && s !== '')
+    .map((s) => escapeText(String(s)))
+    .join(': ');
   const extra: string[] = [];
-  if (p.value !== undefined) extra.push(`value: ${JSON.stringify(p.value)}`);
+  if (p.value !== undefined) extra.push(`value: ${showValue(p.value)}`);
   if (p.allowed !== undefined) extra.push(`allowed: ${p.allowed}`);
-  return `${p.code} ${where ? `${where}: ` : ''}${p.message}${extra.length ? ` (${extra.join('; ')})` : ''}`;
+  return `${p.code} ${where ? `${where}: ` : ''}${escapeText(p.message)}${extra.length ? ` (${extra.join('; ')})` : ''}`;
+}
+
+/**
+ * One line per key: zod reports `name: AAA…` both as too long and as not a DNS label, with two
+ * "allowed" texts that read as if they disagreed. Problems with the same code, file and path are
+ * merged: messages joined with "; ", distinct allowed texts with " and ".
+ */
+export function mergeProblems(list: readonly ProblemDetail[]): ProblemDetail[] {
+  const out: ProblemDetail[] = [];
+  const byKey = new Map<string, ProblemDetail>();
+  for (const p of list) {
+    if (p.path === undefined) {
+      out.push(p);
+      continue;
+    }
+    const key = `${p.code}\u0000${p.file ?? ''}\u0000${p.path}`;
+    const prev = byKey.get(key);
+    if (!prev) {
+      const copy = { ...p };
+      byKey.set(key, copy);
+      out.push(copy);
+      continue;
+    }
+    if (!prev.message.split('; ').includes(p.message)) prev.message = `${prev.message}; ${p.message}`;
+    if (p.allowed !== undefined && prev.allowed !== p.allowed) {
+      prev.allowed = prev.allowed === undefined ? p.allowed : `${prev.allowed} and ${p.allowed}`;
+    }
+    if (prev.value === undefined && p.value !== undefined) prev.value = p.value;
+  }
+  return out;
+}
+
+export const VALUE_PREVIEW_CHARS = 200;
+
+/**
+ * A value as errors show it: JSON-like, NaN and ±Infinity as text (JSON would say `null`), control
+ * and bidi characters escaped, at most 200 characters. Walks only as far as it prints, so a
+ * 1,000,000-item array or a cyclic YAML alias costs nothing.
+ */
+export function showValue(v: unknown, limit = VALUE_PREVIEW_CHARS): string {
+  const out: string[] = [];
+  let len = 0;
+  let full = false;
+  const put = (s: string): boolean => {
+    if (full) return false;
+    if (len + s.length > limit) {
+      out.push(s.slice(0, Math.max(0, limit - len)));
+      full = true;
+      return false;
+    }
+    out.push(s);
+    len += s.length;
+    return true;
+  };
+  const walk = (x: unknown, depth: number): void => {
+    if (full) return;
+    // A string is cut before it is quoted: a 5 MB name is not copied to print 200 characters.
+    if (typeof x === 'string') put(escapeText(JSON.stringify(x.length > limit ? x.slice(0, limit) : x)));
+    else if (typeof x === 'number') put(Number.isFinite(x) ? JSON.stringify(x) : String(x));
+    else if (x === null || typeof x === 'boolean') put(String(x));
+    else if (typeof x === 'bigint') put(`${x}`);
+    else if (typeof x !== 'object') put(`<${typeof x}>`);
+    else if (depth > 8) put('…');
+    else if (Array.isArray(x)) {
+      put('[');
+      for (let i = 0; i < x.length && !full; i++) {
+        if (i > 0) put(',');
+        walk(x[i], depth + 1);
+      }
+      put(']');
+    } else {
+      put('{');
+      let first = true;
+      for (const k in x) {
+        if (full) break;
+        if (!first) put(',');
+        first = false;
+        put(`${escapeText(JSON.stringify(k))}:`);
+        walk((x as Record<string, unknown>)[k], depth + 1);
+      }
+      put('}');
+    }
+  };
+  walk(v, 0);
+  const text = out.join('');
+  if (!full) return text;
+  const size = typeof v === 'string' ? `${v.length} characters` : Array.isArray(v) ? `${v.length} items` : 'cut';
+  return `${text}… (${size})`;
+}
+
+/** C0/C1 controls, DEL, line/paragraph separators and bidi overrides as \u escapes. */
+export function escapeText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A URL without its `user:password@` part, for messages and reports. */
+export function redactUrl(url: string | URL): string {
+  try {
+    const u = new URL(String(url));
+    if (u.username === '' && u.password === '') return u.href;
+    u.username = '';
+    u.password = '';
+    return u.href.replace('://', '://***@');
+  } catch {
+    return String(url).replace(/\/\/[^/@\s]*@/, '//***@');
+  }
 }
 
 /** Key path for humans: ['services', 0, 'slo'] → services[0].slo */

@@ -97,9 +97,10 @@ function advise(h: DecayingHistogram, days: number, floor: number, samples: numb
 /** VPA-style request/limit advice from per-instance usage samples, as of `now` (seconds). */
 export function verticalAdvice(samples: readonly UsageSample[], now: number): VerticalAdvice {
   const notes: string[] = [];
-  const times = samples.map((s) => s.t).filter((t) => t <= now);
-  if (times.length === 0) return { historyDays: 0, notes: ['no usage samples at or before now'] };
-  const first = Math.min(...times);
+  // A loop, not Math.min(...times): spreading 250,000 samples overflows the call stack.
+  let first = Infinity;
+  for (const s of samples) if (s.t <= now && s.t < first) first = s.t;
+  if (first === Infinity) return { historyDays: 0, notes: ['no usage samples at or before now'] };
   // At least 5 minutes of history, so a single sample does not divide by zero.
   const days = Math.max(now - first, 300) / 86400;
   if (days < 1)

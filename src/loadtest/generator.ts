@@ -17,7 +17,7 @@
 // reached 19.2k (0.55×); with the raw client it reaches 1.22× autocannon (21.8k vs 17.9k rps, same
 // run) at ~32 vs ~52 µs of CPU per request (docs/benchmarks.md#loadtest).
 import * as hdr from 'hdr-histogram-js';
-import { HeadroomError } from '../core/errors.ts';
+import { HeadroomError, redactUrl } from '../core/errors.ts';
 import { Http1Client, prepareRequest, type ResponseHandler } from './http1-client.ts';
 
 export interface RequestTemplate {
@@ -441,7 +441,7 @@ export function targetError(req: RequestTemplate, err: unknown): HeadroomError {
   const timeout = ce.kind === 'timeout';
   return new HeadroomError({
     code: timeout ? 'HR_LOADTEST_TIMEOUT' : 'HR_LOADTEST_TARGET',
-    message: `${req.method} ${req.url.href}: ${KIND_TEXT[ce.kind]}${timeout ? ` (${req.timeoutMs} ms)` : ''} [${ce.code}]`,
-    value: req.url.href,
+    message: `${req.method} ${redactUrl(req.url)}: ${KIND_TEXT[ce.kind]}${timeout ? ` (${req.timeoutMs} ms)` : ''} [${ce.code}]`,
+    value: redactUrl(req.url),
   });
 }

@@ -17,6 +17,14 @@ export function loadReportAssets(): ReportAssets {
   return { charts: inlineChartAssets() };
 }
 
+/**
+ * `savings` (1 − Headroom's cost ÷ the baseline's) as words: 0.25 → "25.0 % cheaper", −0.034 →
+ * "3.4 % dearer". The sign is in the word, never in the number (the terminal and the report share it).
+ */
+export function savingsText(savings: number): string {
+  return `${(Math.abs(savings) * 100).toFixed(1)} % ${savings >= 0 ? 'cheaper' : 'dearer'}`;
+}
+
 const COLORS: Record<string, string> = {
   headroom: '#1b7f3b',
   hpa: '#1f5fbf',
@@ -38,7 +46,7 @@ export function renderReport(res: SimulationResult, assets: ReportAssets): strin
     .map((c) =>
       c.noSettingAsGood
         ? `<li>${esc(c.baseline)}: no target in 50–95 % had as few violating seconds as Headroom.</li>`
-        : `<li>${esc(c.baseline)}: best setting with ≤ Headroom's violations is ${esc(c.bestAtEqualViolations?.label ?? '')} (${((c.bestAtEqualViolations?.replicaSeconds ?? 0) / 3600).toFixed(1)} instance-hours, ${c.bestAtEqualViolations?.sloViolationSeconds} s violating); Headroom is ${((c.savings ?? 0) * 100).toFixed(1)} % ${(c.savings ?? 0) >= 0 ? 'cheaper' : 'dearer'}.</li>`,
+        : `<li>${esc(c.baseline)}: best setting with ≤ Headroom's violations is ${esc(c.bestAtEqualViolations?.label ?? '')} (${((c.bestAtEqualViolations?.replicaSeconds ?? 0) / 3600).toFixed(1)} instance-hours, ${c.bestAtEqualViolations?.sloViolationSeconds} s violating); Headroom is ${savingsText(c.savings ?? 0)}.</li>`,
     )
     .join('\n');
   const plots = res.policies

@@ -1,8 +1,8 @@
 // Request-rate traces: CSV `t_seconds,rps`, the rate holding until the next row, expanded to one
 // value per second (the simulator's step). The last row holds for the trace's usual row interval,
 // e.g. 10,080 rows at 60 s → 604,800 seconds.
-import { readFileSync } from 'node:fs';
 import { HeadroomError } from '../core/errors.ts';
+import { readInputFile } from '../spec/read.ts';
 
 export interface Trace {
   /** Demand in requests per second for second i = [i, i+1). */
@@ -13,53 +13,80 @@ export interface Trace {
   readonly source: string;
 }
 
+// Limits, so that a three-line file cannot take gigabytes: the trace is replayed second by second,
+// so its span (not its row count) is what costs. 31 days at 1 s is 2,678,400 seconds — 21 MB as
+// Float64 — and at most as many rows (times increase strictly); 64 MiB holds that at ~25 bytes a row.
+// Rates are capped like a spec's demand.rps (1e9): 1e308 rps would make every sizing step huge.
+export const TRACE_MAX_SECONDS = 31 * 86400;
+export const TRACE_MAX_RPS = 1e9;
+export const TRACE_MAX_BYTES = 64 * 2 ** 20;
+
 export function loadTraceFile(path: string): Trace {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new HeadroomError({
-      code: 'HR_FILE_READ',
-      message: `cannot read the trace: ${(err as Error).message}`,
-      file: path,
-    });
-  }
-  return parseTraceCsv(text, path);
+  return parseTraceCsv(readInputFile(path, { what: 'the trace', maxBytes: TRACE_MAX_BYTES }), path);
 }
 
 /** Parse `t_seconds,rps` rows (header required; blank lines and `#` comments skipped). */
 export function parseTraceCsv(text: string, file = '<trace>'): Trace {
   const bad = (line: number, message: string, value?: unknown, allowed?: string): HeadroomError =>
     new HeadroomError({ code: 'HR_TRACE_INVALID', message, file, path: `line ${line}`, value, allowed });
-  const times: number[] = [];
-  const rates: number[] = [];
+  // Typed arrays that grow by doubling: memory is ~16 bytes a row, not a JS array of cells a row.
+  let times = new Float64Array(1024);
+  let rates = new Float64Array(1024);
+  let n = 0;
   let header = false;
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const raw = (lines[i] ?? '').trim();
+  let line = 0;
+  for (let pos = 0; pos < text.length;) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const raw = text.slice(pos, end).trim();
+    pos = end + 1;
+    line++;
     if (raw === '' || raw.startsWith('#')) continue;
-    const cells = raw.split(',').map((c) => c.trim());
+    const cells = raw.split(',', 3).map((c) => c.trim());
     if (!header) {
       if (cells[0] !== 't_seconds' || cells[1] !== 'rps')
-        throw bad(i + 1, 'the first row must be the header `t_seconds,rps`', raw, 't_seconds,rps');
+        throw bad(line, 'the first row must be the header `t_seconds,rps`', raw, 't_seconds,rps');
       header = true;
       continue;
     }
-    if (cells.length !== 2) throw bad(i + 1, 'each row must have two fields: t_seconds,rps', raw);
+    if (cells.length !== 2) throw bad(line, 'each row must have two fields: t_seconds,rps', raw);
     const t = Number(cells[0]);
     const r = Number(cells[1]);
-    if (cells[0] === '' || !Number.isFinite(t)) throw bad(i + 1, 't_seconds is not a number', cells[0]);
-    if (cells[1] === '' || !Number.isFinite(r) || r < 0) throw bad(i + 1, 'rps must be a number ≥ 0', cells[1], '>= 0');
-    const prev = times[times.length - 1];
-    if (prev === undefined && t !== 0) throw bad(i + 1, 'the first row must be at t_seconds = 0', t, '0');
-    if (prev !== undefined && t <= prev) throw bad(i + 1, 'times must increase strictly', t, `> ${prev}`);
-    if (!Number.isInteger(t)) throw bad(i + 1, 't_seconds must be a whole number of seconds', t);
-    times.push(t);
-    rates.push(r);
+    if (cells[0] === '' || !Number.isFinite(t)) throw bad(line, 't_seconds is not a number', cells[0]);
+    if (cells[1] === '' || !Number.isFinite(r) || r < 0) throw bad(line, 'rps must be a number ≥ 0', cells[1], '>= 0');
+    if (r > TRACE_MAX_RPS) throw bad(line, 'rps is above the limit', r, `<= ${TRACE_MAX_RPS}`);
+    const prev = n > 0 ? times[n - 1] : undefined;
+    if (prev === undefined && t !== 0) throw bad(line, 'the first row must be at t_seconds = 0', t, '0');
+    if (prev !== undefined && t <= prev) throw bad(line, 'times must increase strictly', t, `> ${prev}`);
+    if (!Number.isInteger(t)) throw bad(line, 't_seconds must be a whole number of seconds', t);
+    if (t >= TRACE_MAX_SECONDS) {
+      // Names the gap too: `0,10` then `400000000,20` is one gap of 12.7 years.
+      throw new HeadroomError({
+        code: 'HR_INPUT_TOO_LARGE',
+        file,
+        path: `line ${line}`,
+        value: t,
+        message: `the trace would span more than 31 days (a gap of ${t - (prev ?? 0)} s after the previous row); it is replayed second by second`,
+        allowed: `t_seconds < ${TRACE_MAX_SECONDS}`,
+      });
+    }
+    if (n === times.length) {
+      times = grow(times);
+      rates = grow(rates);
+    }
+    times[n] = t;
+    rates[n] = r;
+    n++;
   }
   if (!header) throw bad(1, 'the trace is empty: expected the header `t_seconds,rps` and rows');
-  if (times.length === 0) throw bad(2, 'the trace has a header but no rows');
-  return expand(times, rates, file);
+  if (n === 0) throw bad(2, 'the trace has a header but no rows');
+  return expand(times.subarray(0, n), rates.subarray(0, n), file);
+}
+
+function grow(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** A trace from per-second values (tests, hand-made traces). */
@@ -74,14 +101,17 @@ export function stepTrace(steps: ReadonlyArray<readonly [number, number]>, sourc
   return traceFromSeconds(out, source);
 }
 
-function expand(times: number[], rates: number[], source: string): Trace {
-  const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
-  const rowSeconds = gaps.length ? (gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] ?? 1) : 1;
+function expand(times: Float64Array, rates: Float64Array, source: string): Trace {
+  const gaps = new Float64Array(Math.max(0, times.length - 1));
+  for (let i = 1; i < times.length; i++) gaps[i - 1] = (times[i] ?? 0) - (times[i - 1] ?? 0);
+  gaps.sort();
+  const rowSeconds = gaps.length ? (gaps[Math.floor(gaps.length / 2)] ?? 1) : 1;
   const last = times[times.length - 1] ?? 0;
-  const rps = new Float64Array(last + rowSeconds);
+  // The last row holds for the usual row interval, still within the span limit.
+  const rps = new Float64Array(Math.min(last + rowSeconds, TRACE_MAX_SECONDS));
   for (let i = 0; i < times.length; i++) {
     const from = times[i] ?? 0;
-    const to = i + 1 < times.length ? (times[i + 1] ?? 0) : last + rowSeconds;
+    const to = i + 1 < times.length ? (times[i + 1] ?? 0) : rps.length;
     rps.fill(rates[i] ?? 0, from, to);
   }
   return { rps, rowSeconds, source };

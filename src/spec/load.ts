@@ -1,7 +1,6 @@
 // Reads a spec file, validates it once (schema, then the rules that span keys), and returns frozen
 // ServiceModels. Every problem names file, key path, value and what is allowed; all problems are
 // reported together, and nothing is returned when there is any (no half-applied spec).
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -19,6 +18,7 @@ import { parseCpuMillis, parseMemoryBytes } from '../core/quantity.ts';
 import { impliedCv, minimumMeanMs } from '../core/service-time.ts';
 import type { UsageSample } from '../core/vertical.ts';
 import { MIN_PROBE_SAMPLES, capacityProfileSchema, type CapacityProfile } from './profile.ts';
+import { readInputFile, SPEC_MAX_BYTES } from './read.ts';
 import { serviceSpecSchema, specFileSchema, type ServiceSpec, type SpecFile } from './schema.ts';
 
 export interface LoadedSpec {
@@ -43,13 +43,13 @@ export interface Where {
 
 /** Reads and validates a YAML or JSON spec file. Throws HeadroomError listing every problem. */
 export function loadSpecFile(file: string): LoadedSpec {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new HeadroomError({ code: 'HR_FILE_READ', file, message: `cannot read the spec: ${errorMessage(err)}` });
-  }
+  const text = readInputFile(file, { what: 'the spec', maxBytes: SPEC_MAX_BYTES });
   return parseSpecText(text, file, dirname(resolve(file)));
+}
+
+/** `plan -`: the spec from stdin, with the same size cap as a file. */
+export function loadSpecStdin(): LoadedSpec {
+  return parseSpecText(readInputFile(0, { what: 'the spec', maxBytes: SPEC_MAX_BYTES }), '<stdin>', process.cwd());
 }
 
 /** Parses spec text (YAML or JSON); `file` names it in errors. */
@@ -113,8 +113,21 @@ export function serviceModelFromSpec(obj: unknown, where: Where = {}): ServiceMo
   return deepFreeze(r.model);
 }
 
+// YAML aliases are expanded by toJS: 9 levels of 10 aliases each (a "billion laughs") would build
+// 10^9 nodes. yaml counts the expansions and stops at maxAliasCount; a real spec uses a few.
+const MAX_ALIAS_COUNT = 100;
+
 function parseYamlOrJson(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // A file named .json is strict JSON: a trailing comma or a comment is a typo that YAML (a JSON
+  // superset with flow collections) would accept silently.
+  if (/\.json$/i.test(file)) strictJson(text, file);
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    // e.g. RangeError from nesting thousands of levels deep: input, not a bug.
+    throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
+  }
   if (doc.errors.length > 0) {
     throw new HeadroomError(
       doc.errors.map((e) => {
@@ -128,7 +141,20 @@ function parseYamlOrJson(text: string, file: string): unknown {
       }),
     );
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      throw new HeadroomError({
+        code: 'HR_INPUT_TOO_LARGE',
+        file,
+        message: 'YAML aliases expand to too many nodes (an alias bomb?)',
+        allowed: `at most ${MAX_ALIAS_COUNT} alias expansions`,
+      });
+    }
+    throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
+  }
   if (data === null || data === undefined) {
     throw new HeadroomError({
       code: 'HR_SPEC_INVALID',
@@ -137,7 +163,51 @@ function parseYamlOrJson(text: string, file: string): unknown {
       allowed: 'a map with `services:`',
     });
   }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    // No value: this is likely not a spec at all (a token file, /proc/self/environ), and its
+    // contents must not reach the terminal or a CI log.
+    throw new HeadroomError({
+      code: 'HR_SPEC_INVALID',
+      file,
+      message: `not a spec: the file is ${Array.isArray(data) ? 'a list' : `a single ${typeof data}`}, not a map`,
+      allowed: 'a map with `services:`',
+    });
+  }
   return data;
+}
+
+function strictJson(text: string, file: string): void {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    // V8's message may quote the text ("Unexpected token 'h', "hunter2"... is not valid JSON"):
+    // keep only the part before the quote, and the position as line and column.
+    const msg = err instanceof Error ? err.message : '';
+    const what =
+      /^[^",]*/
+        .exec(msg)?.[0]
+        ?.replace(/ in JSON at position.*$/, '')
+        .trim() || 'invalid';
+    const at = /position (\d+)/.exec(msg);
+    let path: string | undefined;
+    if (at) {
+      const before = text.slice(0, Number(at[1]));
+      const line = before.split('\n').length;
+      path = `line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+    }
+    throw new HeadroomError({
+      code: 'HR_SPEC_PARSE',
+      file,
+      ...(path ? { path } : {}),
+      message: `not valid JSON: ${what}`,
+      allowed: 'strict JSON (no trailing commas or comments) in a .json file; YAML in .yaml',
+    });
+  }
+}
+
+function errorName(err: unknown): string {
+  if (err instanceof RangeError) return 'nested too deeply';
+  return err instanceof Error ? err.name : 'unknown error';
 }
 
 /** zod issues → problems with key path, the value as written and the allowed range. */
@@ -392,21 +462,18 @@ function readProfile(
   const file = resolve(where.baseDir ?? '.', ref);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputFile(file, { what: 'the capacity profile', maxBytes: SPEC_MAX_BYTES, path, shown: ref });
   } catch (err) {
-    problem({
-      code: 'HR_FILE_READ',
-      path,
-      value: ref,
-      message: `cannot read the capacity profile: ${errorMessage(err)}`,
-    });
+    if (!(err instanceof HeadroomError)) throw err;
+    for (const p of err.problems) problem(p);
     return undefined;
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (err) {
-    problem({ code: 'HR_PROFILE_INVALID', path, value: ref, message: `not JSON: ${errorMessage(err)}` });
+  } catch {
+    // Not the parser's message: it quotes the file (a profile: pointing at a secret would print it).
+    problem({ code: 'HR_PROFILE_INVALID', path, value: ref, message: 'not JSON' });
     return undefined;
   }
   const parsed = capacityProfileSchema.safeParse(data);
@@ -489,12 +556,29 @@ function normalizeBehavior(b: ServiceSpec['behavior']): BehaviorModel {
   };
 }
 
+/** Nodes after `count` expansion: the schema's limit on entries, so a count cannot multiply it. */
+export const MAX_CLUSTER_NODES = 100_000;
+
 function normalizeCluster(
   nodes: NonNullable<SpecFile['cluster']>['nodes'],
   file: string,
   problems: ProblemDetail[],
 ): ClusterModel {
   const out: NodeModel[] = [];
+  // Counted before expanding: 10,000 entries × count 10,000 would be 10^8 node objects.
+  let total = 0;
+  for (const n of nodes) total += n.count ?? 1;
+  if (total > MAX_CLUSTER_NODES) {
+    problems.push({
+      code: 'HR_INPUT_TOO_LARGE',
+      file,
+      path: 'cluster.nodes',
+      value: total,
+      message: `the nodes (count summed) come to ${total}`,
+      allowed: `at most ${MAX_CLUSTER_NODES} nodes in all`,
+    });
+    return { nodes: out };
+  }
   nodes.forEach((n, i) => {
     const problem = (p: Omit<ProblemDetail, 'file'>): void => void problems.push({ ...p, file });
     const cpu = quantityField(n.cpu, 'cpu', `cluster.nodes[${i}].cpu`, problem);
@@ -562,12 +646,6 @@ function normalizeUsage(
     });
   });
   return out;
-}
-
-function errorMessage(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err && (err as { code?: string }).code === 'ENOENT')
-    return 'no such file';
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Freeze a loaded config all the way down (Maps are left alone), so no caller can change it. */

@@ -61,8 +61,8 @@ export const capacityProfileSchema = z.object({
    */
   kneeIsLowerBound: z.boolean().optional(),
   /** Fitted queueing parameters for one instance. */
-  serviceTimeMs: z.number().positive(),
-  concurrency: z.number().int().positive(),
+  serviceTimeMs: z.number().min(0.001).max(3_600_000),
+  concurrency: z.number().int().positive().max(100_000),
   steps: z.array(profileStepSchema),
   /** Optional extras written by `headroom loadtest`: an interrupted run (knee is a lower bound), */
   partial: z.boolean().optional(),

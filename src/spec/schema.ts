@@ -57,7 +57,7 @@ export const serviceSpecSchema = z.strictObject({
     .optional()
     .describe('Planned demand (plan, what-if); live modes measure it'),
   instance: z.strictObject({
-    serviceTimeMs: z.number().positive().max(3_600_000).optional().describe('Mean time one request takes, ms'),
+    serviceTimeMs: z.number().min(0.001).max(3_600_000).optional().describe('Mean time one request takes, ms (≥ 1 µs)'),
     concurrency: z.number().int().min(1).max(100_000).optional().describe('Requests one instance serves at once'),
     serviceTimeCv: z
       .number()

@@ -197,10 +197,17 @@ describe('headroom plan (the real CLI)', () => {
     expect(missing.stderr).toMatch(/^HR_FILE_READ nope\.yaml: cannot read the spec: no such file/);
     const flag = headroom('plan', 'examples/plan.yaml', '--bogus');
     expect(flag.status).toBe(2);
-    expect(flag.stderr).toMatch(/^HR_USAGE unknown option '--bogus'/);
+    // One line and a pointer to the help, not 12 lines of help.
+    expect(flag.stderr).toBe("HR_USAGE unknown option '--bogus' (see `headroom plan --help`)\n");
     const demand = headroom('plan', 'examples/plan.yaml', '--demand', '-1');
     expect(demand.status).toBe(2);
-    expect(demand.stderr).toMatch(/^HR_USAGE --demand: not a demand/);
+    expect(demand.stderr).toMatch(/^HR_USAGE --demand: out of range \(value: "-1"; allowed: 0..1000000000 rps\)/);
+    for (const raw of ['', '0x10', '1e308']) {
+      const r = headroom('plan', 'examples/plan.yaml', '--demand', raw);
+      expect(r.status, raw).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^HR_USAGE --demand: /);
+    }
   });
 
   it('the shipped JSON Schema is current', () => {

@@ -88,6 +88,17 @@ describe('verticalAdvice', () => {
   });
 });
 
+describe('verticalAdvice at the schema maximum', () => {
+  it('takes 1,000,000 samples without overflowing the stack (Math.min(...times) did at 250,000)', () => {
+    const now = 14 * 86400;
+    const samples: UsageSample[] = [];
+    for (let i = 0; i < 1_000_000; i++) samples.push({ t: i, cpuMillis: 200 + (i % 100), memoryBytes: 3e8 });
+    const a = verticalAdvice(samples, now);
+    expect(a.historyDays).toBeCloseTo(now / 86400, 6); // the first sample is at t = 0
+    expect(a.cpu?.samples).toBe(1_000_000);
+  });
+});
+
 describe('maxEvenSpread', () => {
   it.each([
     [[32, 16], 2, 33],

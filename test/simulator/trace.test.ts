@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
-import { loadTraceFile, parseTraceCsv, rescaleToPeak, stepTrace, tracePeak } from '../../src/simulator/trace.ts';
+import {
+  loadTraceFile,
+  parseTraceCsv,
+  rescaleToPeak,
+  stepTrace,
+  tracePeak,
+  TRACE_MAX_SECONDS,
+} from '../../src/simulator/trace.ts';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -69,5 +76,28 @@ describe('traces', () => {
     const f = join(dir, 't.csv');
     writeFileSync(f, 't_seconds,rps\n0,4\n10,8\n');
     expect(loadTraceFile(f).rps.length).toBe(20);
+  });
+
+  it('bounds span, gaps and rates: three-line traces that took GBs or minutes are coded errors', () => {
+    // 0,10 then 400000000,20: a 12.7-year gap (took > 6 GB); 1e308 rps (CPU-bound > 90 s); 1e20 s (RangeError).
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,10\n400000000,20\n'))).toBe('HR_INPUT_TOO_LARGE line 3');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,1e308\n60,1e308\n'))).toBe('HR_TRACE_INVALID line 2');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,1\n1e20,1\n'))).toBe('HR_INPUT_TOO_LARGE line 3');
+    expect(code(() => loadTraceFile('/dev/zero'))).toBe('HR_FILE_READ ');
+    // 31 days is allowed, and the last row's hold stays within it.
+    const t = parseTraceCsv(`t_seconds,rps\n0,1\n${TRACE_MAX_SECONDS - 1},2\n`);
+    expect(t.rps.length).toBe(TRACE_MAX_SECONDS);
+  });
+
+  it('memory grows with the rows: 2,000,000 rows at 1 s parse in bounded heap', () => {
+    const rows = ['t_seconds,rps'];
+    for (let i = 0; i < 2_000_000; i++) rows.push(`${i},${i % 100}`);
+    const text = rows.join('\n');
+    rows.length = 0;
+    const before = process.memoryUsage().heapUsed;
+    const t = parseTraceCsv(text);
+    expect(t.rps.length).toBe(2_000_000);
+    // 16 MB for the per-second values, plus the typed row arrays (~32 MB at most while growing).
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(200 * 2 ** 20);
   });
 });
