@@ -139,10 +139,11 @@ export function calibrate(
   const logError = Number.isFinite(predicted)
     ? Math.log(sample.measuredMs / predicted)
     : Math.log(CALIBRATION.maxScale);
-  // The first sample is taken whole; later ones by elapsed time (half-life), so a slow tick rate
-  // does not slow the correction and a fast one does not speed it.
-  const dt = state.at === undefined ? Infinity : Math.max(0, now - state.at);
-  const a = state.samples === 0 ? 1 : 1 - 0.5 ** (dt / CALIBRATION.halfLifeSeconds);
+  // Weighted by elapsed time since the last sample (half-life), so a slow tick rate does not slow the
+  // correction and a fast one does not speed it. The first sample only starts the clock: a cold
+  // start's first window (JIT, new connections) must not set the scale on its own.
+  const dt = state.at === undefined ? 0 : Math.max(0, now - state.at);
+  const a = 1 - 0.5 ** (dt / CALIBRATION.halfLifeSeconds);
   const next: CalibrationState = {
     logScale: state.logScale + a * (observed - state.logScale),
     logError: state.logError + a * (logError - state.logError),

@@ -37,7 +37,7 @@ describe('calibrate: the model checked against measured latency', () => {
   it('service times twice the spec: the scale converges to 2, and the error shows how far the spec is off', () => {
     let s: CalibrationState = initialCalibration();
     let last;
-    for (let t = 0; t <= 300; t += 1) {
+    for (let t = 0; t <= 1200; t += 1) {
       const r = calibrate(model, s, { demandRps: 80, ready: 3, measuredMs: measured(40, 80, 3), requests: 480 }, t);
       s = r.state;
       last = r.calibration;
@@ -71,21 +71,36 @@ describe('calibrate: the model checked against measured latency', () => {
     expect(calibrate(model, s0, { demandRps: 80, ready: 0, measuredMs: 500, requests: 500 }, 0).state).toEqual(s0);
     expect(calibrate(model, s0, undefined, 0).state).toEqual(s0);
     expect(
-      calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: 1e9, requests: 500 }, 0).calibration.scale,
+      calibrate(
+        model,
+        calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: 1e9, requests: 500 }, 0).state,
+        { demandRps: 80, ready: 3, measuredMs: 1e9, requests: 500 },
+        6000,
+      ).calibration.scale,
     ).toBeCloseTo(4, 6);
     // Faster than the model: reported as error, never used to shrink capacity.
-    const fast = calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: measured(10, 80, 3), requests: 500 }, 0);
+    const quick = { demandRps: 80, ready: 3, measuredMs: measured(10, 80, 3), requests: 500 };
+    const fast = calibrate(model, calibrate(model, s0, quick, 0).state, quick, 6000);
     expect(fast.calibration.scale).toBe(1);
     expect(fast.calibration.error).toBeLessThan(0.6);
   });
 
-  it('decide sizes with the calibrated service time and says so', () => {
-    const cal = calibrate(
+  it('the first sample only starts the clock: one slow cold-start window sets nothing', () => {
+    const first = calibrate(
       model,
       initialCalibration(),
-      { demandRps: 150, ready: 2, measuredMs: measured(40, 150, 2), requests: 900 },
+      { demandRps: 150, ready: 2, measuredMs: 5000, requests: 900 },
       0,
-    ).calibration;
+    );
+    expect(first.calibration.scale).toBe(1);
+    expect(first.calibration.samples).toBe(1);
+  });
+
+  it('decide sizes with the calibrated service time and says so', () => {
+    const sample = { demandRps: 150, ready: 2, measuredMs: measured(40, 150, 2), requests: 900 };
+    const started = calibrate(model, initialCalibration(), sample, 0).state;
+    // Fifty half-lives later the scale has converged.
+    const cal = calibrate(model, started, sample, 3000).calibration;
     const obs = { demandRps: 150, readyReplicas: 2, currentReplicas: 2 };
     const plain = decide(model, initialDecideState(), obs, 1000).decision;
     const calibrated = decide(model, initialDecideState(), { ...obs, calibration: cal }, 1000).decision;
