@@ -17,6 +17,7 @@ import { decide, initialDecideState, type DecideState, type Decision } from '../
 import { HeadroomError, formatProblem } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { KubernetesScaleActuator } from '../adapters/actuators/kubernetes/index.ts';
+import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
 import {
   messageOf,
   statusOf,
@@ -362,7 +363,8 @@ export class Controller {
           const obs = {
             ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
             ...(burst?.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
-            readyReplicas: reading.statusReplicas,
+            // Ready pods only: created-but-not-ready pods are not capacity.
+            readyReplicas: readyOf(reading),
             currentReplicas: reading.specReplicas,
             ...(serviceTime?.kind === 'ok' && serviceTime.value > 0
               ? { capacity: { serviceTimeMs: serviceTime.value, concurrency: model.model.instance.concurrency } }
@@ -374,6 +376,7 @@ export class Controller {
             at: nowMs,
             specReplicas: reading.specReplicas,
             statusReplicas: reading.statusReplicas,
+            readyReplicas: obs.readyReplicas,
             ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
             ...(burst?.kind === 'ok' ? { burstRps: burst.value } : {}),
             ...(obs.capacity ? { serviceTimeMs: obs.capacity.serviceTimeMs } : {}),
@@ -455,7 +458,7 @@ export class Controller {
         p99Ms: null,
         desired: status.desiredReplicas,
         current: observed.specReplicas,
-        ready: observed.statusReplicas,
+        ready: observed.readyReplicas ?? observed.statusReplicas,
       });
       const keep = this.#o.historyPoints ?? 300;
       if (s.history.length > keep) s.history.splice(0, s.history.length - keep);
