@@ -208,7 +208,7 @@ export class Controller {
           : k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<{
           items: HeadroomPolicy[];
         }>,
-      what: 'policy',
+      what: 'HeadroomPolicy',
       log: this.#log,
       onAdd: poke,
       onUpdate: poke,

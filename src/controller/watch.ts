@@ -15,7 +15,7 @@ export interface WatchOptions<T> {
   /** API path of the collection, e.g. /apis/headroom.dev/v1alpha1/namespaces/shop/headroompolicies. */
   path: string;
   list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
-  /** What is watched, plural, for log lines: "policies". */
+  /** What is watched, for log lines: "HeadroomPolicy". */
   what: string;
   log: { warn(obj: object, msg: string): void };
   onAdd?: (o: T) => void;
