@@ -13,6 +13,14 @@ import { buildNotifiers } from '../adapters/notifiers/index.ts';
 import { isLoopbackHost, resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
 import { parseNumberFlag } from './flags.ts';
 
+/**
+ * Defaults chosen so nothing collides on one machine: `headroom run` listens on 8080 (balancer) and
+ * 9470 (status), Prometheus on its own 9090, and the controller's server on 9471
+ * (test/cli/ports.test.ts checks these against run's defaults).
+ */
+export const CONTROLLER_METRICS_PORT = 9471;
+export const DEFAULT_PROMETHEUS_URL = 'http://127.0.0.1:9090';
+
 interface Options {
   kubeconfig?: string;
   namespace?: string;
@@ -37,8 +45,16 @@ export function register(program: Command): void {
     .description('run the Kubernetes controller: size HeadroomPolicy targets from Prometheus demand')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--namespace <ns>', 'watch only this namespace (default: all namespaces)')
-    .option('--prometheus <url>', 'Prometheus base URL', process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090')
-    .option('--metrics-port <n>', 'port for /metrics, /healthz, /readyz, /api/status, dashboard (0 = any)', '8080')
+    .option(
+      '--prometheus <url>',
+      `Prometheus base URL (default: $PROMETHEUS_URL or ${DEFAULT_PROMETHEUS_URL}, Prometheus's own port)`,
+      process.env.PROMETHEUS_URL ?? DEFAULT_PROMETHEUS_URL,
+    )
+    .option(
+      '--metrics-port <n>',
+      `port for /metrics, /healthz, /readyz, /api/status, dashboard (default ${CONTROLLER_METRICS_PORT}; 0 = any)`,
+      String(CONTROLLER_METRICS_PORT),
+    )
     .option('--metrics-host <addr>', 'address for those endpoints (default: 0.0.0.0 in a pod, else 127.0.0.1)')
     .option('--token <token>', `token for /api/status and the dashboard (default: $${TOKEN_ENV}); needed off loopback`)
     .option('--no-dashboard', 'serve only /metrics, /healthz, /readyz (no /api/status, no dashboard)')

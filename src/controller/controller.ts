@@ -7,7 +7,7 @@
 //   ─▶ patch the scale only when the count changes (never in shadow mode)
 //   ─▶ status (conditions, last decision with reasons) and Events on changes.
 // Only the Lease holder acts when leader election is on; standbys keep a warm cache.
-import { makeInformer, setHeaderOptions, type Informer, type ObjectCache } from '@kubernetes/client-node';
+import { setHeaderOptions, type V1HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +18,7 @@ import { decide, initialDecideState, type DecideState, type Decision } from '../
 import { HeadroomError, formatProblem } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { KubernetesScaleActuator } from '../adapters/actuators/kubernetes/index.ts';
+import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
 import {
   messageOf,
   statusOf,
@@ -28,12 +29,14 @@ import {
 import type { Actuator, ScaleReading } from '../ports/actuator.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
 import { GROUP, PLURAL, VERSION } from './crd.ts';
+import { conflictOf } from './conflict.ts';
 import { LeaderElector } from './leader.ts';
 import { buildModel, demandQueries, targetOf, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
 import { policyAlertSnapshot, policyStatusSnapshot, serviceName, type Observed, type PolicyView } from './snapshot.ts';
 import { needsWrite, nextStatus, persistedAt, type DecisionView, type Outcome, type PolicyEvent } from './status.ts';
 import type { HistoryPoint, StatusEvent, StatusSnapshot } from '../server/status.ts';
 import { createAlertMetrics } from '../server/alert-metrics.ts';
+import { Watch } from './watch.ts';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -122,7 +125,8 @@ export class Controller {
   readonly #models = new Map<string, { key: string; model?: ServiceModel; error?: string }>();
   readonly #shown = new Map<string, Shown>();
   readonly #startedAt: number;
-  #informer: (Informer<HeadroomPolicy> & ObjectCache<HeadroomPolicy>) | undefined;
+  #informer: Watch<HeadroomPolicy> | undefined;
+  #hpas: Watch<V1HorizontalPodAutoscaler> | undefined;
   #synced = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -180,7 +184,7 @@ export class Controller {
   }
 
   policies(): HeadroomPolicy[] {
-    return [...(this.#informer?.list(this.#o.namespace) ?? [])];
+    return this.#informer?.list(this.#o.namespace) ?? [];
   }
 
   async start(): Promise<void> {
@@ -191,72 +195,49 @@ export class Controller {
 
   async #startInformer(): Promise<void> {
     const ns = this.#o.namespace;
-    const path = ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-    const list = (): Promise<{ items: HeadroomPolicy[]; metadata?: { resourceVersion?: string } }> =>
-      (ns
-        ? this.#k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
-        : this.#k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<{
-        items: HeadroomPolicy[];
-      }>;
-    const informer = makeInformer<HeadroomPolicy>(this.#k.kc, path, list);
-    this.#informer = informer;
+    const k = this.#k;
     const poke = (p: HeadroomPolicy): void => {
       const mem = p.metadata.uid ? this.#memory.get(p.metadata.uid) : undefined;
       // A spec change (new generation) is due at once; our own status writes are not.
       if (!mem || mem.generation !== (p.metadata.generation ?? 0)) this.#wake.abort();
     };
-    informer.on('add', poke);
-    informer.on('update', poke);
-    informer.on('delete', (p) => {
-      if (p.metadata.uid) {
-        this.#memory.delete(p.metadata.uid);
-        this.#models.delete(p.metadata.uid);
-        this.#shown.delete(p.metadata.uid);
-      }
-    });
-    informer.on('error', (err) => {
-      this.#watchErrors++;
-      // e.g. the apiserver restarted: the watch ends with an error; list+watch again with back-off.
-      this.#log.warn({ err: messageOf(err) }, 'policy watch failed; restarting');
-      void this.#restartInformer();
-    });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await informer.start();
-        this.#synced = true;
-        return;
-      } catch (err) {
-        if (this.#stopping) return;
-        this.#log.warn({ err: messageOf(err) }, 'listing policies failed; retrying');
-        await sleep(Math.min(5000, 250 * 2 ** attempt));
-      }
-    }
-  }
-
-  #restarting = false;
-  #watchErrors = 0;
-  /**
-   * list+watch again with back-off until a start goes through without a new error. A failed
-   * restart reports its error synchronously inside start(): counting errors catches those too.
-   */
-  async #restartInformer(): Promise<void> {
-    if (this.#restarting || this.#stopping) return;
-    this.#restarting = true;
-    try {
-      for (let attempt = 0; !this.#stopping; attempt++) {
-        const seen = this.#watchErrors;
-        await sleep(Math.min(5000, 250 * 2 ** attempt));
-        try {
-          await this.#informer?.start();
-        } catch (err) {
-          this.#log.warn({ err: messageOf(err) }, 'policy watch restart failed');
-          continue;
+    this.#informer = new Watch<HeadroomPolicy>({
+      kc: k.kc,
+      path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      list: () =>
+        (ns
+          ? k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
+          : k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<{
+          items: HeadroomPolicy[];
+        }>,
+      what: 'HeadroomPolicy',
+      log: this.#log,
+      onAdd: poke,
+      onUpdate: poke,
+      onDelete: (p) => {
+        if (p.metadata.uid) {
+          this.#memory.delete(p.metadata.uid);
+          this.#models.delete(p.metadata.uid);
+          this.#shown.delete(p.metadata.uid);
         }
-        if (this.#watchErrors === seen) return;
-      }
-    } finally {
-      this.#restarting = false;
-    }
+      },
+    });
+    // HPAs on the same targets as policies (conflict.ts); autoscaling/v1 shows those made with v2 too.
+    this.#hpas = new Watch<V1HorizontalPodAutoscaler>({
+      kc: k.kc,
+      path: ns
+        ? `/apis/autoscaling/v1/namespaces/${ns}/horizontalpodautoscalers`
+        : '/apis/autoscaling/v1/horizontalpodautoscalers',
+      list: () =>
+        ns
+          ? k.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: ns })
+          : k.autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
+      what: 'HorizontalPodAutoscaler',
+      log: this.#log,
+    });
+    // Both listed before the first round: a policy must not write a target an HPA already owns.
+    await Promise.all([this.#informer.start(), this.#hpas.start()]);
+    this.#synced = !this.#stopping;
   }
 
   async #run(): Promise<void> {
@@ -340,10 +321,15 @@ export class Controller {
       let observed: Observed | undefined;
 
       const model = await this.#model(p, uid);
+      const conflict = conflictOf(p, this.policies(), this.#hpas?.list(this.#o.namespace) ?? []);
       if ('error' in model) {
         outcome.invalid = model.error;
         error = model.error;
         this.#m.reconciles.inc({ result: 'invalid' });
+      } else if (conflict) {
+        // Another writer owns the target: no read, no query, no write; status and an Event say who.
+        outcome.conflict = conflict.message;
+        this.#m.reconciles.inc({ result: 'conflict' });
       } else {
         let reading: ScaleReading | undefined;
         try {
@@ -366,7 +352,8 @@ export class Controller {
           const obs = {
             ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
             ...(burst?.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
-            readyReplicas: reading.statusReplicas,
+            // Ready pods only: created-but-not-ready pods are not capacity.
+            readyReplicas: readyOf(reading),
             currentReplicas: reading.specReplicas,
             ...(serviceTime?.kind === 'ok' && serviceTime.value > 0
               ? { capacity: { serviceTimeMs: serviceTime.value, concurrency: model.model.instance.concurrency } }
@@ -378,6 +365,7 @@ export class Controller {
             at: nowMs,
             specReplicas: reading.specReplicas,
             statusReplicas: reading.statusReplicas,
+            readyReplicas: obs.readyReplicas,
             ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
             ...(burst?.kind === 'ok' ? { burstRps: burst.value } : {}),
             ...(obs.capacity ? { serviceTimeMs: obs.capacity.serviceTimeMs } : {}),
@@ -459,7 +447,7 @@ export class Controller {
         p99Ms: null,
         desired: status.desiredReplicas,
         current: observed.specReplicas,
-        ready: observed.statusReplicas,
+        ready: observed.readyReplicas ?? observed.statusReplicas,
       });
       const keep = this.#o.historyPoints ?? 300;
       if (s.history.length > keep) s.history.splice(0, s.history.length - keep);
@@ -622,6 +610,7 @@ export class Controller {
     await this.#loop;
     if (this.isLeader) await this.#flush();
     await this.#informer?.stop();
+    await this.#hpas?.stop();
     await this.#leader?.stop();
     await this.#o.alerting?.close();
   }

@@ -209,6 +209,9 @@ function statusSchema(): Json {
   };
 }
 
+const READY_STATUS = '.status.conditions[?(@.type=="Ready")].status';
+const READY_REASON = '.status.conditions[?(@.type=="Ready")].reason';
+
 export function crdManifest(): Json {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -233,6 +236,9 @@ export function crdManifest(): Json {
           subresources: { status: {} },
           additionalPrinterColumns: [
             { name: 'Target', type: 'string', jsonPath: '.spec.scaleTargetRef.name' },
+            // Ready and its reason: an invalid or conflicting policy has no counts, only these.
+            { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
+            { name: 'Reason', type: 'string', jsonPath: READY_REASON },
             { name: 'Mode', type: 'string', jsonPath: '.spec.mode', priority: 1 },
             { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
             { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },

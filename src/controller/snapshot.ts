@@ -14,7 +14,10 @@ export interface Observed {
   /** ms */
   at: number;
   specReplicas: number;
+  /** Pods that exist (scale status.replicas). */
   statusReplicas: number;
+  /** Of those, the Ready ones: the capacity decide() counted (absent in old fixtures = statusReplicas). */
+  readyReplicas?: number;
   demandRps?: number;
   burstRps?: number;
   /** Learned service time, ms (capacity.learned). */
@@ -84,7 +87,7 @@ export function policyStatusSnapshot(
     replicas: {
       desired: status?.desiredReplicas ?? current,
       current,
-      ready: o?.statusReplicas ?? current,
+      ready: o ? (o.readyReplicas ?? o.statusReplicas) : current,
       min: m?.replicas.min ?? num(svc.replicas?.min),
       max: m?.replicas.max ?? num(svc.replicas?.max),
       fitLimit: null,
@@ -149,7 +152,7 @@ export function policyAlertSnapshot(v: PolicyView, nowSeconds: number): ServiceS
     ...(o
       ? {
           current: o.specReplicas,
-          ready: o.statusReplicas,
+          ready: o.readyReplicas ?? o.statusReplicas,
           ...(status?.desiredReplicas !== undefined ? { desired: status.desiredReplicas } : {}),
         }
       : {}),

@@ -22,6 +22,8 @@ export interface Outcome {
   shadow: boolean;
   /** Problems with the policy itself (schema-valid but inconsistent, e.g. min > max). */
   invalid?: string;
+  /** Another writer (an HPA, an older policy) owns the target: why this policy yields (conflict.ts). */
+  conflict?: string;
   targetError?: string;
   reading?: ScaleReading;
   demand?: MetricSample;
@@ -69,6 +71,12 @@ export function nextStatus(
   if (o.invalid !== undefined) {
     set('Ready', false, 'InvalidPolicy', o.invalid, { type: 'Warning', reason: 'InvalidPolicy', message: o.invalid });
     set('ScalingActive', false, 'InvalidPolicy', 'the policy is not valid; nothing is scaled');
+    return { status: finish(status, conds), events };
+  }
+  if (o.conflict !== undefined) {
+    set('Ready', false, 'Conflict', o.conflict, { type: 'Warning', reason: 'Conflict', message: o.conflict });
+    set('AbleToScale', false, 'Conflict', o.conflict);
+    set('ScalingActive', false, 'Conflict', 'another autoscaler owns the target; nothing is scaled');
     return { status: finish(status, conds), events };
   }
   if (o.targetError !== undefined || !o.reading) {

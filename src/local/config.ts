@@ -5,7 +5,7 @@
 //     command: [node, service.ts]      # argv, never a shell string; relative to the spec's folder
 //     env: { WORK_MS: 100 }
 //     port: 8080                        # the load balancer (clients use this)
-//     statusPort: 9090                  # /api/status and /metrics
+//     statusPort: 9470                  # /api/status and /metrics (9090 is Prometheus's)
 //
 // Every error names the file, key path, value and allowed range, as `plan` does.
 import { dirname, resolve } from 'node:path';
@@ -18,6 +18,10 @@ import { loadSpecFile, zodProblems } from '../spec/load.ts';
 const port = z.number().int().min(0).max(65535);
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
 
+/** Default ports of `headroom run`; src/cli/controller.ts picks ones that differ (a test checks). */
+export const RUN_PORT = 8080;
+export const RUN_STATUS_PORT = 9470;
+
 export const runSectionSchema = z.strictObject({
   /** Which service of `services` to run; optional when there is one. */
   service: z.string().min(1).optional(),
@@ -28,8 +32,9 @@ export const runSectionSchema = z.strictObject({
   healthPath: z.string().regex(/^\//, 'must start with /').default('/healthz'),
   /** Address the load balancer and status server listen on. */
   host: z.string().min(1).default('127.0.0.1'),
-  port: port.default(8080),
-  statusPort: port.default(9090),
+  port: port.default(RUN_PORT),
+  // Not 9090: that is Prometheus's own port (and the controller's default --prometheus URL).
+  statusPort: port.default(RUN_STATUS_PORT),
   /** Instances at start (default replicas.min, at least 1). */
   initialReplicas: z.number().int().min(1).max(10_000).optional(),
   startupTimeoutSeconds: z.number().positive().max(3600).default(30),

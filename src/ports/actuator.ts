@@ -11,8 +11,10 @@ export interface ScaleTargetRef {
 export interface ScaleReading {
   /** The count currently asked for (scale spec.replicas). */
   specReplicas: number;
-  /** The count the target reports (scale status.replicas). */
+  /** The count the target reports (scale status.replicas): pods that exist, ready or not. */
   statusReplicas: number;
+  /** Of those, the ones Ready (serving capacity); undefined when the target cannot say. */
+  readyReplicas?: number;
   /** Label selector of the target's pods, when the target publishes one. */
   selector?: string;
   /** Optimistic-concurrency token: a write based on this reading fails if the target changed since. */

@@ -144,6 +144,23 @@ describe('CRD', () => {
     expect(parse(crdYaml())).toEqual(crdManifest());
   });
 
+  it('kubectl get hrp shows Ready and its Reason (an invalid policy has no counts to show)', () => {
+    const v = (crdManifest().spec as { versions: { additionalPrinterColumns: Record<string, unknown>[] }[] })
+      .versions[0];
+    const cols = v?.additionalPrinterColumns ?? [];
+    const col = (name: string) => cols.find((c) => c.name === name);
+    expect(col('Ready')).toEqual({
+      name: 'Ready',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+    });
+    expect(col('Reason')).toEqual({
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+    });
+  });
+
   it('is structural: no $schema, no additionalProperties:false, no anyOf type unions', () => {
     const text = JSON.stringify(crdManifest());
     expect(text).not.toContain('$schema');

@@ -54,6 +54,29 @@ describe('nextStatus', () => {
     expect(cond(b.status, 'Ready')?.lastTransitionTime).toBe(T0); // no flip, no new transition time
   });
 
+  it('a yielding policy: Ready=False/Conflict naming the winner, one Warning event, back to Active after', () => {
+    const o: Outcome = {
+      generation: 1,
+      shadow: false,
+      metricFailures: 0,
+      conflict: 'HeadroomPolicy web-a also scales Deployment web and is older: this policy yields',
+    };
+    const a = nextStatus(undefined, o, T0);
+    expect(cond(a.status, 'Ready')).toMatchObject({ status: 'False', reason: 'Conflict', message: o.conflict });
+    expect(cond(a.status, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'Conflict' });
+    expect(cond(a.status, 'ScalingActive')).toMatchObject({ status: 'False', reason: 'Conflict' });
+    expect(a.events).toEqual([{ type: 'Warning', reason: 'Conflict', message: o.conflict }]);
+    expect(a.status.currentReplicas).toBeUndefined();
+    expect(nextStatus(a.status, o, T1).events).toEqual([]);
+    const freed = nextStatus(
+      a.status,
+      { generation: 1, shadow: false, metricFailures: 0, reading, demand: ok(10), decision: decision() },
+      T1,
+    );
+    expect(cond(freed.status, 'Ready')).toMatchObject({ status: 'True', reason: 'Active', lastTransitionTime: T1 });
+    expect(cond(freed.status, 'AbleToScale')?.status).toBe('True');
+  });
+
   it('a scale: current follows the write, lastScaleTime, a Scaled event with the reasons', () => {
     const o: Outcome = {
       generation: 1,

@@ -47,7 +47,7 @@ describe('run: section', () => {
       healthPath: '/healthz',
       host: '127.0.0.1',
       port: 8080,
-      statusPort: 9090,
+      statusPort: 9470,
       tickSeconds: 1,
       shadow: false,
       stableWindowSeconds: 60,

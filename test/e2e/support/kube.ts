@@ -23,6 +23,9 @@ const SCRIPT = fileURLToPath(new URL('../../../scripts/k8s-control-plane.sh', im
 const K8S_DIR =
   process.env.HEADROOM_K8S_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'headroom', 'k8s');
 
+/** kubectl built with the control plane (absent when HEADROOM_KUBECONFIG names another cluster). */
+export const KUBECTL = join(K8S_DIR, 'cache', 'bin', 'kubectl');
+
 export interface Cluster {
   kubeconfig: string;
   kc: KubeConfig;

@@ -4,6 +4,7 @@
 // 4xx other than 429 are answers, not failures, and go back to the caller at once.
 import {
   ApiException,
+  AutoscalingV1Api,
   type Cluster,
   CoordinationV1Api,
   CoreV1Api,
@@ -32,6 +33,7 @@ export interface KubeClients {
   kc: KubeConfig;
   custom: CustomObjectsApi;
   core: CoreV1Api;
+  autoscaling: AutoscalingV1Api;
   coordination: CoordinationV1Api;
   discovery: Discovery;
   counter: RequestCounter;
@@ -87,6 +89,7 @@ export function makeClients(kc: KubeConfig, userAgent = 'headroom-controller'): 
     kc,
     custom: new CustomObjectsApi(config),
     core: new CoreV1Api(config),
+    autoscaling: new AutoscalingV1Api(config),
     coordination: new CoordinationV1Api(config),
     discovery: new Discovery(config),
     counter,

@@ -2,9 +2,13 @@
 // (Deployment, StatefulSet, ReplicaSet, custom resources with a scale subresource), like the HPA.
 // Writes are merge patches carrying the resourceVersion of the reading the decision was made on,
 // so a concurrent change gives 409 Conflict: we re-read, and retry only if the target still differs.
+// Reads count READY pods (ready.ts): a Deployment, StatefulSet or ReplicaSet is read whole (one GET,
+// the same resourceVersion as its scale, and status.readyReplicas); any other kind's scale, then its
+// pods through the scale's status.selector.
 import { setHeaderOptions } from '@kubernetes/client-node';
 import type { Actuator, ScaleOutcome, ScaleReading, ScaleTargetRef } from '../../../ports/actuator.ts';
 import { type KubeClients, statusOf, withRetry, type RetryOptions } from './client.ts';
+import { countReadyPods, readingOfWorkload, WORKLOADS, type WorkloadObject } from './ready.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', 'application/merge-patch+json');
 
@@ -44,10 +48,19 @@ export class KubernetesScaleActuator implements Actuator {
 
   async read(t: ScaleTargetRef): Promise<ScaleReading> {
     const { group, version, plural } = await this.#resolve(t);
-    const obj = (await this.#call(t, () =>
-      this.#k.custom.getNamespacedCustomObjectScale({ group, version, namespace: t.namespace, plural, name: t.name }),
-    )) as ScaleObject;
-    return toReading(obj);
+    const ref = { group, version, namespace: t.namespace, plural, name: t.name };
+    if (WORKLOADS[`${t.apiVersion}/${t.kind}`] !== undefined) {
+      const obj = (await this.#call(t, () => this.#k.custom.getNamespacedCustomObject(ref))) as WorkloadObject;
+      return readingOfWorkload(obj);
+    }
+    const obj = (await this.#call(t, () => this.#k.custom.getNamespacedCustomObjectScale(ref))) as ScaleObject;
+    const reading = toReading(obj);
+    if (reading.selector === undefined) return reading;
+    const selector = reading.selector;
+    const pods = await this.#call(t, () =>
+      this.#k.core.listNamespacedPod({ namespace: t.namespace, labelSelector: selector }),
+    );
+    return { ...reading, readyReplicas: countReadyPods(pods.items) };
   }
 
   async scale(t: ScaleTargetRef, replicas: number, basis?: ScaleReading): Promise<ScaleOutcome> {
@@ -89,7 +102,7 @@ export class KubernetesScaleActuator implements Actuator {
       const what = `${t.kind} ${t.namespace}/${t.name}`;
       if (s === 404) throw new TargetError(`${what} not found, or it has no scale subresource`, s);
       if (s === 409) throw new TargetError(`${what} changed while scaling (409 Conflict)`, s);
-      if (s === 403) throw new TargetError(`forbidden to access the scale of ${what} (RBAC)`, s);
+      if (s === 403) throw new TargetError(`forbidden to read or scale ${what}, or to list its pods (RBAC)`, s);
       throw new TargetError(`${what}: ${err instanceof Error ? err.message : String(err)}`, s);
     }
   }
@@ -117,11 +130,7 @@ export class KubernetesScaleActuator implements Actuator {
 }
 
 // Saves one discovery request per process for the common kinds.
-const WELL_KNOWN: Record<string, string> = {
-  'apps/v1/Deployment': 'deployments',
-  'apps/v1/StatefulSet': 'statefulsets',
-  'apps/v1/ReplicaSet': 'replicasets',
-};
+const WELL_KNOWN: Readonly<Record<string, string>> = WORKLOADS;
 
 function toReading(obj: ScaleObject): ScaleReading {
   return {

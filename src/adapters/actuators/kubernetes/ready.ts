@@ -1,0 +1,67 @@
+// How many of a scale target's pods are READY, i.e. serving capacity. The scale subresource's
+// status.replicas counts pods that exist (Pending, crash-looping, not yet passing readiness), so
+// it is not capacity. Like the HPA (pods not Ready are left out of current utilization):
+//   - Deployment, StatefulSet, ReplicaSet: the workload's own status.readyReplicas;
+//   - any other kind: the pods matched by the scale's status.selector with condition Ready=True
+//     (running, not being deleted).
+// Pure: the actuator does the reads (src/adapters/actuators/kubernetes/index.ts).
+
+/** The kinds whose status has readyReplicas, and their plural, by `apiVersion/kind`. */
+export const WORKLOADS: Readonly<Record<string, string>> = {
+  'apps/v1/Deployment': 'deployments',
+  'apps/v1/StatefulSet': 'statefulsets',
+  'apps/v1/ReplicaSet': 'replicasets',
+};
+
+export interface WorkloadObject {
+  metadata?: { resourceVersion?: string };
+  spec?: { replicas?: number };
+  status?: { replicas?: number; readyReplicas?: number };
+}
+
+/** A Deployment/StatefulSet/ReplicaSet → the scale reading (the scale subresource shares its resourceVersion). */
+export function readingOfWorkload(obj: WorkloadObject): {
+  specReplicas: number;
+  statusReplicas: number;
+  readyReplicas: number;
+  version: string;
+} {
+  return {
+    // The apiserver defaults spec.replicas to 1; status omits zero counts (omitempty).
+    specReplicas: count(obj.spec?.replicas, 1),
+    statusReplicas: count(obj.status?.replicas, 0),
+    readyReplicas: count(obj.status?.readyReplicas, 0),
+    version: obj.metadata?.resourceVersion ?? '',
+  };
+}
+
+export interface PodLike {
+  metadata?: { deletionTimestamp?: unknown };
+  status?: { phase?: string; conditions?: Array<{ type?: string; status?: string }> };
+}
+
+/** Ready = condition Ready is True, the pod is Running and not being deleted. */
+export function isPodReady(p: PodLike): boolean {
+  if (p.metadata?.deletionTimestamp) return false;
+  if (p.status?.phase !== 'Running') return false;
+  return p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+}
+
+export function countReadyPods(pods: readonly PodLike[]): number {
+  let n = 0;
+  for (const p of pods) if (isPodReady(p)) n++;
+  return n;
+}
+
+/**
+ * The instances that carry load, for decide(): the ready count when known. A target with neither
+ * readyReplicas nor a selector (a custom resource whose scale has no labelSelectorPath) says
+ * nothing more than status.replicas; the HPA cannot scale such a target at all.
+ */
+export function readyOf(r: { statusReplicas: number; readyReplicas?: number | undefined }): number {
+  return r.readyReplicas ?? r.statusReplicas;
+}
+
+function count(x: number | undefined, dflt: number): number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : dflt;
+}

@@ -1,0 +1,321 @@
+// Who writes a scale target, and what counts as capacity, on a REAL kube-apiserver +
+// kube-controller-manager (scripts/k8s-control-plane.sh, or HEADROOM_KUBECONFIG) with a REAL
+// Prometheus answering the demand queries:
+//   - two HeadroomPolicies on one Deployment: the older writes, the other yields (Conflict);
+//   - an HPA (autoscaling/v1, and v2/v2beta2) on a Deployment: the policy yields to it;
+//   - a Deployment whose pods exist but never become Ready (no kubelet here): 0 ready, not 3;
+//   - `kubectl get hrp` shows Ready and Reason for a yielding and an invalid policy.
+// Scale writes are counted twice: the Deployment's metadata.generation (bumped by every change of
+// spec.replicas, whoever writes) and the controller's own headroom_controller_scale_writes_total.
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, AutoscalingV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
+import { PrometheusSource } from '../../src/adapters/metrics/prometheus/index.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
+import type { HeadroomPolicy, PolicyStatus } from '../../src/controller/policy.ts';
+import {
+  createDeployment,
+  createNamespace,
+  deleteNamespace,
+  ensureCluster,
+  KUBECTL,
+  replicasOf,
+  waitFor,
+  type Cluster,
+} from './support/kube.ts';
+import { startPrometheus, type Prometheus } from './support/prometheus.ts';
+
+let cluster: Cluster;
+let kc: KubeConfig;
+let ns: string;
+let prom: Prometheus;
+let controller: Controller;
+
+// 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance.
+// vector(30) → 3 replicas, vector(60) → 5.
+function policy(name: string, target: string, demand: Record<string, string>, service: Record<string, unknown> = {}) {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'HeadroomPolicy',
+    metadata: { name, namespace: ns },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+      intervalSeconds: 1,
+      service: {
+        instance: { serviceTimeMs: 40, concurrency: 1 },
+        targetUtilization: 0.5,
+        replicas: { min: 1, max: 10 },
+        behavior: { forecast: { enabled: false } },
+        ...service,
+      },
+      demand,
+    },
+  };
+}
+
+const custom = (): CustomObjectsApi => kc.makeApiClient(CustomObjectsApi);
+const apps = (): AppsV1Api => kc.makeApiClient(AppsV1Api);
+
+async function createPolicy(body: unknown): Promise<void> {
+  await custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body });
+}
+
+async function getPolicy(name: string): Promise<HeadroomPolicy> {
+  return (await custom().getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: PLURAL,
+    name,
+  })) as HeadroomPolicy;
+}
+
+const ready = (s: PolicyStatus | undefined) => s?.conditions?.find((c) => c.type === 'Ready');
+
+/** metadata.generation: +1 for every write that changed spec.replicas, by anyone. */
+async function generationOf(name: string): Promise<number> {
+  return (await apps().readNamespacedDeployment({ name, namespace: ns })).metadata?.generation ?? 0;
+}
+
+async function metric(name: string, labels = ''): Promise<number> {
+  const text = await controller.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+async function eventsOf(name: string) {
+  const l = await kc
+    .makeApiClient(CoreV1Api)
+    .listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
+  return l.items;
+}
+
+beforeAll(async () => {
+  cluster = await ensureCluster();
+  kc = cluster.kc;
+  ns = await createNamespace(kc, 'hr-own');
+  prom = await startPrometheus({});
+  for (const [name, n] of [
+    ['dup', 1],
+    ['hpa-v1', 2],
+    ['hpa-v2', 2],
+    ['unready', 3],
+  ] as const) {
+    await createDeployment(kc, ns, name, n);
+  }
+  controller = new Controller({
+    clients: makeClients(kc),
+    metrics: new PrometheusSource({ url: prom.url, timeoutMs: 2000 }),
+    namespace: ns,
+    tickMs: 250,
+    retry: { attempts: 2, baseMs: 100 },
+  });
+  await controller.start();
+}, 1_200_000);
+
+afterAll(async () => {
+  await controller?.stop().catch(() => undefined);
+  await prom?.dispose().catch(() => undefined);
+  if (kc && ns) await deleteNamespace(kc, ns);
+});
+
+describe('one writer per scale target', () => {
+  it('two policies on one Deployment: the older scales it once, the second yields with Conflict and writes 0 times', async () => {
+    const gen0 = await generationOf('dup');
+    const writes0 = await metric('headroom_controller_scale_writes_total');
+    await createPolicy(policy('dup-a', 'dup', { query: 'vector(30)' }));
+    await waitFor(
+      'dup-a scaled to 3',
+      () => replicasOf(kc, ns, 'dup'),
+      (n) => n === 3,
+      30_000,
+    );
+    const gen1 = await generationOf('dup');
+    const writes1 = await metric('headroom_controller_scale_writes_total');
+    expect(gen1 - gen0).toBe(1);
+    expect(writes1 - writes0).toBe(1);
+
+    // The second policy wants 5; before the fix the two flapped the target 3 ↔ 5 every interval.
+    await createPolicy(policy('dup-b', 'dup', { query: 'vector(60)' }));
+    const b = await waitFor(
+      'dup-b Conflict',
+      () => getPolicy('dup-b'),
+      (p) => ready(p.status)?.reason === 'Conflict',
+      20_000,
+    );
+    expect(ready(b.status)).toMatchObject({ status: 'False', reason: 'Conflict' });
+    expect(ready(b.status)?.message).toContain('HeadroomPolicy dup-a');
+    expect(b.status?.conditions?.find((c) => c.type === 'AbleToScale')).toMatchObject({
+      status: 'False',
+      reason: 'Conflict',
+    });
+    const conflicts0 = await metric('headroom_controller_reconciles_total', '{result="conflict"}');
+    await sleep(6000); // 6 intervals of both policies
+    const gen2 = await generationOf('dup');
+    const writes2 = await metric('headroom_controller_scale_writes_total');
+    const conflicts = (await metric('headroom_controller_reconciles_total', '{result="conflict"}')) - conflicts0;
+    console.log(
+      `duplicate policies: scale writes dup-a+dup-b ${writes2 - writes0} (generation +${gen2 - gen0}), ` +
+        `after dup-b appeared ${writes2 - writes1} (generation +${gen2 - gen1}); dup-b yielded ${conflicts} times`,
+    );
+    expect(gen2).toBe(gen1); // no write at all while dup-b exists
+    expect(writes2).toBe(writes1);
+    expect(conflicts).toBeGreaterThanOrEqual(4);
+    expect(await replicasOf(kc, ns, 'dup')).toBe(3);
+    expect(ready((await getPolicy('dup-a')).status)).toMatchObject({ status: 'True', reason: 'Active' });
+    const ev = (await eventsOf('dup-b')).filter((e) => e.reason === 'Conflict');
+    expect(ev).toHaveLength(1); // one Event for the flip, not one per round
+    expect(ev[0]?.type).toBe('Warning');
+    expect(ev[0]?.message).toContain('dup-a');
+  });
+
+  it('an HPA (autoscaling/v1, and v2 or v2beta2) on a Deployment: the policy yields to it and writes 0 times', async () => {
+    const hpaV1 = kc.makeApiClient(AutoscalingV1Api);
+    await hpaV1.createNamespacedHorizontalPodAutoscaler({
+      namespace: ns,
+      body: {
+        metadata: { name: 'hpa-v1' },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hpa-v1' },
+          minReplicas: 1,
+          maxReplicas: 10,
+          targetCPUUtilizationPercentage: 50,
+        },
+      },
+    });
+    // autoscaling/v2 (1.23+), else v2beta2 (this control plane is 1.20): the same stored object.
+    const v2 = {
+      metadata: { name: 'hpa-v2-scaler' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hpa-v2' },
+        minReplicas: 1,
+        maxReplicas: 10,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
+        ],
+      },
+    };
+    let v2Version = '';
+    for (const version of ['v2', 'v2beta2']) {
+      try {
+        await custom().createNamespacedCustomObject({
+          group: 'autoscaling',
+          version,
+          namespace: ns,
+          plural: 'horizontalpodautoscalers',
+          body: { apiVersion: `autoscaling/${version}`, kind: 'HorizontalPodAutoscaler', ...v2 },
+        });
+        v2Version = version;
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }
+    expect(v2Version).not.toBe('');
+    // The HPA watch delivers in milliseconds; the policies come after, as a user would add them.
+    await sleep(1000);
+    const gens0 = [await generationOf('hpa-v1'), await generationOf('hpa-v2')];
+    const writes0 = await metric('headroom_controller_scale_writes_total');
+    await createPolicy(policy('hpa-v1', 'hpa-v1', { query: 'vector(60)' })); // wants 5, runs at 2
+    await createPolicy(policy('hpa-v2', 'hpa-v2', { query: 'vector(60)' }));
+    for (const [name, hpa] of [
+      ['hpa-v1', 'hpa-v1'],
+      ['hpa-v2', 'hpa-v2-scaler'],
+    ] as const) {
+      const p = await waitFor(
+        `${name} Conflict`,
+        () => getPolicy(name),
+        (x) => ready(x.status)?.reason === 'Conflict',
+        20_000,
+      );
+      expect(ready(p.status)?.status).toBe('False');
+      expect(ready(p.status)?.message).toContain(`HorizontalPodAutoscaler ${hpa}`);
+      const ev = await eventsOf(name);
+      expect(ev.some((e) => e.reason === 'Conflict' && e.type === 'Warning' && e.message?.includes(hpa))).toBe(true);
+    }
+    await sleep(5000);
+    const gens1 = [await generationOf('hpa-v1'), await generationOf('hpa-v2')];
+    const writes1 = await metric('headroom_controller_scale_writes_total');
+    console.log(`HPA targets: scale writes by the policies ${writes1 - writes0}, generations ${gens0} → ${gens1}`);
+    expect(gens1).toEqual(gens0);
+    expect(writes1).toBe(writes0);
+    expect(await replicasOf(kc, ns, 'hpa-v1')).toBe(2);
+    expect(await replicasOf(kc, ns, 'hpa-v2')).toBe(2);
+
+    // The HPA goes: the policy takes the target over at its next interval.
+    await hpaV1.deleteNamespacedHorizontalPodAutoscaler({ name: 'hpa-v1', namespace: ns });
+    await waitFor(
+      'hpa-v1 scaled by its policy',
+      () => replicasOf(kc, ns, 'hpa-v1'),
+      (n) => n === 5,
+      20_000,
+    );
+    const freed = await waitFor(
+      'hpa-v1 Active',
+      () => getPolicy('hpa-v1'),
+      (x) => ready(x.status)?.reason === 'Active',
+      20_000,
+    );
+    expect(ready(freed.status)?.status).toBe('True');
+  });
+});
+
+describe('ready pods are capacity, created pods are not', () => {
+  it('3 pods that never become Ready: ready 0 in the decision, the status API and the history', async () => {
+    // No kubelet in this control plane: kube-controller-manager creates the pods, nothing runs them.
+    const dep = await waitFor(
+      'unready pods created',
+      () => apps().readNamespacedDeployment({ name: 'unready', namespace: ns }),
+      (d) => d.status?.replicas === 3,
+      60_000,
+    );
+    expect(dep.status?.readyReplicas ?? 0).toBe(0);
+    // Demand 10 rps, burst 30 rps. 3 ready pods would carry 3 × 12.5 = 37.5 rps (no burst);
+    // 0 ready carry nothing, so the burst path sizes for 30 rps.
+    await createPolicy(policy('unready', 'unready', { query: 'vector(10)', burstQuery: 'vector(30)' }));
+    const p = await waitFor(
+      'unready decided',
+      () => getPolicy('unready'),
+      (x) => x.status?.lastDecision?.valid === true,
+      20_000,
+    );
+    const reasons = p.status?.lastDecision?.reasons ?? [];
+    const burst = reasons.find((r) => r.code === 'Burst');
+    console.log(`unready: ${reasons.map((r) => `${r.code}: ${r.message}`).join(' | ')}`);
+    expect(burst?.message).toContain('what 0 ready instances carry');
+    expect(p.status?.lastDecision?.mode).toBe('burst');
+    expect(p.status?.currentReplicas).toBe(3);
+    const snap = controller.statusSnapshots().find((s) => s.service.name === `${ns}/unready`);
+    expect(snap?.replicas).toMatchObject({ current: 3, ready: 0 });
+    expect(snap?.history.length).toBeGreaterThan(0);
+    expect(snap?.history.every((h) => h.ready === 0)).toBe(true);
+  });
+});
+
+describe('kubectl get hrp', () => {
+  it('shows Ready and Reason for a yielding and an invalid policy', async () => {
+    if (!existsSync(KUBECTL)) return; // HEADROOM_KUBECONFIG without the built kubectl
+    await createPolicy(policy('invalid', 'dup', { query: 'vector(1)' }, { replicas: { min: 5, max: 2 } }));
+    await waitFor(
+      'invalid reported',
+      () => getPolicy('invalid'),
+      (x) => ready(x.status)?.reason === 'InvalidPolicy',
+      20_000,
+    );
+    const out = execFileSync(KUBECTL, ['--kubeconfig', cluster.kubeconfig, '-n', ns, 'get', 'hrp'], {
+      encoding: 'utf8',
+    });
+    console.log(out);
+    const lines = out.trim().split('\n');
+    const header = lines[0]?.split(/\s+/) ?? [];
+    expect(header.slice(0, 4)).toEqual(['NAME', 'TARGET', 'READY', 'REASON']);
+    const row = (name: string) => lines.find((l) => l.startsWith(`${name} `))?.split(/\s+/);
+    expect(row('dup-a')?.slice(1, 4)).toEqual(['dup', 'True', 'Active']);
+    expect(row('dup-b')?.slice(1, 4)).toEqual(['dup', 'False', 'Conflict']);
+    expect(row('invalid')?.slice(1, 4)).toEqual(['dup', 'False', 'InvalidPolicy']);
+  });
+});
