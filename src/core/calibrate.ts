@@ -44,6 +44,8 @@ export interface LatencySample {
   requests: number;
   /** The percentile measured (the SLO's by default): a balancer may only keep p50/p90/p99. */
   percentile?: number;
+  /** Requests completed per second over the same window (when known). */
+  completionRps?: number;
 }
 
 export interface Calibration {
@@ -135,7 +137,18 @@ export function calibrate(
     if (predict(shape, sample.ready, pct, Math.exp(mid)) < sample.measuredMs) lo = mid;
     else hi = mid;
   }
-  const observed = (lo + hi) / 2;
+  let observed = (lo + hi) / 2;
+  // Saturated (work piling up: fewer completions than arrivals): a queue growing without bound
+  // has no steady-state percentile to invert, and the bisection stops below the scale at which
+  // the model itself saturates (3 instances × 50 rps at 85 rps: 1.76 even for a 2.07× release).
+  // Then throughput says it: ready·c busy servers completing completionRps take ready·c/completionRps
+  // each, e.g. 3 × 1 / 73 rps = 41 ms for a 20-ms spec: 2.05.
+  const done = sample.completionRps;
+  if (done !== undefined && done > 0 && sample.demandRps > done * 1.02) {
+    const perServerMs = (sample.ready * model.instance.concurrency * 1000) / done;
+    const byThroughput = Math.log(perServerMs / model.instance.serviceTimeMs);
+    observed = Math.min(Math.log(CALIBRATION.maxScale), Math.max(observed, byThroughput));
+  }
   const logError = Number.isFinite(predicted)
     ? Math.log(sample.measuredMs / predicted)
     : Math.log(CALIBRATION.maxScale);

@@ -325,7 +325,11 @@ export class LoadBalancer {
           resolve('done');
         });
       });
-      up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
+      // The agent's 4-s socket timeout is for idle keep-alive sockets; a request only times out when
+      // upstreamTimeoutMs asks for it (a 5-s request was answered 504 after 4 s).
+      if (this.opts.upstreamTimeoutMs > 0) {
+        up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
+      }
       up.on('error', (err: NodeJS.ErrnoException) => {
         if (answered) return;
         const code = err.code ?? err.message;

@@ -237,6 +237,7 @@ export class LocalCluster {
             ready: this.supervisor.ready,
             measuredMs: measured,
             requests: lat.count,
+            completionRps: w.completionRps,
             percentile: pct >= 99 ? 99 : pct >= 90 ? 90 : 50,
           }
         : undefined,

@@ -85,6 +85,16 @@ describe('calibrate: the model checked against measured latency', () => {
     expect(fast.calibration.error).toBeLessThan(0.6);
   });
 
+  it("saturated (completions behind arrivals): the scale comes from throughput, past the model's own saturation point", () => {
+    // 85 rps on 3 instances of 50 rps whose requests now take ~41 ms: 73 rps complete, p99 is seconds.
+    const sample = { demandRps: 85, ready: 3, measuredMs: 5000, requests: 600, completionRps: 73 };
+    const one = { ...model, instance: { serviceTimeMs: 20, concurrency: 1 } };
+    const s = calibrate(one, initialCalibration(), sample, 0).state;
+    const scale = calibrate(one, s, sample, 3000).calibration.scale;
+    expect(scale).toBeGreaterThan(2);
+    expect(scale).toBeLessThan(2.1);
+  });
+
   it('the first sample only starts the clock: one slow cold-start window sets nothing', () => {
     const first = calibrate(
       model,

@@ -105,6 +105,12 @@ describe('load balancer', () => {
     expect(lb.inFlight('slow')).toBe(0);
   });
 
+  it('a request slower than the idle-socket timeout (4 s) is answered, not cut with 504', async () => {
+    const slow = await upstream('slow', (_q, res) => setTimeout(() => res.end('late'), 4_500));
+    const { port } = await balancer(targets([t(slow)]));
+    expect(await send(port, 'GET')).toEqual({ status: 200, text: 'late' });
+  });
+
   it('random mode spreads by the random source, ignoring load', async () => {
     const a = await upstream('a');
     const b = await upstream('b');
