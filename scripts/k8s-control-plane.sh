@@ -316,11 +316,26 @@ selftest() { # deployment + scale subresource (kubectl scale, raw merge/json PAT
   log "selftest passed; served autoscaling versions: $("${k[@]}" api-versions | grep autoscaling | tr '\n' ' ')"
 }
 
+# One `up`/`build`/`down` at a time per machine: two concurrent builds share $CACHE/src and the
+# second's `rm -rf` of the source tree killed the first (seen with two test runs on one machine).
+# The daemons `up` starts inherit fd 9, so the lock is released explicitly (flock -u unlocks the
+# shared open file), not by this script's exit.
+locked() {
+  mkdir -p "$DIR"
+  exec 9>"$DIR/.lock"
+  flock 9
+  local rc=0
+  "$@" || rc=$?
+  flock -u 9
+  exec 9>&-
+  return "$rc"
+}
+
 case ${1:-up} in
-  up) up ;;
-  down) down ;;
+  up) locked up ;;
+  down) locked down ;;
   status) status ;;
-  build) build ;;
+  build) locked build ;;
   selftest) selftest ;;
   *) echo "usage: $0 [up|down|status|build|selftest]" >&2; exit 2 ;;
 esac
