@@ -207,7 +207,7 @@ describe('alerts check', () => {
   it('accepts the example and lists rules, receivers and the route', () => {
     const r = headroom('alerts', 'check', '--rules', 'examples/alerts.yaml');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^ok examples\/alerts\.yaml: 10 rules, 4 receivers/);
+    expect(r.stdout).toMatch(/^ok examples\/alerts\.yaml: 11 rules, 4 receivers/);
     expect(r.stdout).toContain('HeadroomInstanceCpuHigh: instance.cpuUtilization > 0.85 (for 5m, clears at 0.8)');
     expect(r.stdout).toContain('route → team-slack');
   });
