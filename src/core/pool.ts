@@ -76,13 +76,18 @@ export function poolDistribution(shape: Pick<PoolShape, 'serviceTimeMs' | 'servi
   return serviceDistribution(shape.serviceTimeMs, shape.serviceTime);
 }
 
-/** The queue's name in explanations: "M/M/(N·4)", or "M/G/(N·4), service CV 0.5 (gamma)". */
+/**
+ * The queue's name in explanations, with where its distribution came from: "M/M/(N·4)"
+ * (exponential), "M/G/(N·4), service CV 0.5 (gamma)", "M/G/(N·1), service p50/p99/p99.9 21/23/25 ms,
+ * CV 0.1, measured by the loadtest probe".
+ */
 export function queueLabel(shape: PoolShape): string {
   const d = poolDistribution(shape);
   const kind = d.exponential ? 'M/M/' : 'M/G/';
   const q =
     shape.loadBalancing === 'leastRequests' ? `${kind}(N·${shape.concurrency})` : `N × ${kind}${shape.concurrency}`;
-  return d.exponential ? q : `${q}, ${d.label}`;
+  const from = shape.serviceTime?.source === 'profile' ? ', measured by the loadtest probe' : '';
+  return d.exponential ? q : `${q}, ${d.label}${from}`;
 }
 
 /**

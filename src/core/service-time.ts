@@ -31,7 +31,7 @@ export interface ServiceDistribution {
   readonly lo: Float64Array;
   readonly hi: Float64Array;
   readonly w: Float64Array;
-  /** How the model names it: "exponential (assumed)", "CV 0.5", "measured p50/p99 8.9/76 ms, CV 2". */
+  /** How the model names it: "service CV 0.5 (gamma)", "service p50/p99/p99.9 8.9/171/451 ms, CV 2". */
   readonly label: string;
 }
 
@@ -188,7 +188,7 @@ function fromQuantiles(mean: number, cv: number, qs: ServiceTimeQuantiles): Serv
   const cvPieces = Math.sqrt(Math.max(0, pieceMoment2(L, H, W) - m * m)) / m;
   const heavier = cv > cvPieces ? ((1 + cv * cv) / (1 + cvPieces * cvPieces)) ** 3 : 1;
   const m3 = (pieceMoment3(L, H, W) / m ** 3) * heavier;
-  const label = `measured p50/p99/p99.9 ${fmt(qs.p50)}/${fmt(qs.p99)}/${fmt(qs.p999)} ms, service CV ${fmt(cv)}`;
+  const label = `service p50/p99/p99.9 ${fmt(qs.p50)}/${fmt(qs.p99)}/${fmt(qs.p999)} ms, CV ${fmt(cv)}`;
   return pieces(L, H, W, mean, cv, label, m3);
 }
 

@@ -107,7 +107,13 @@ export function fitQueueModel(input: FitInput): QueueFit | undefined {
     // Both are upper bounds of the time a slot is held: the probe's latency also includes the round
     // trip (client, loopback, parsing), and c/X is inflated when the target's throughput dipped
     // (a busy machine starving it for part of a step). The smaller one is the tighter bound.
-    s = Math.min(sMs, (c * 1000) / saturationRps);
+    // The same precision rule for throughput: the best of several short steps of a variable service
+    // is biased high (a lognormal CV 2 instance serving 48 rps reached 53.8 in one 5-s step, and s
+    // came out 18.6 ms instead of ~21: plan then ran one instance too few). Only steps whose
+    // completions make their rate precise (CV/√n ≤ 5 %) may lower s below the probe's mean.
+    const preciseRates = steps.filter(precise).map((x) => x.achievedRps);
+    const rate = preciseRates.length > 0 ? Math.max(...preciseRates) : undefined;
+    s = rate !== undefined ? Math.min(sMs, (c * 1000) / rate) : sMs;
     method = 'saturation';
   } else if (steps.length >= 2) {
     c = curveFitConcurrency(sMs, steps);

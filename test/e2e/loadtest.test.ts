@@ -134,9 +134,20 @@ describe.each([
         `{ serviceTimeMs: ${p.serviceTimeMs}, concurrency: ${p.concurrency}${dist} }`,
         demand,
       );
-      // The same plan; only the advice differs: numbers from a profile are never told to use one.
-      const strip = (out: PlanJson) => out.services.map(({ warnings: _w, ...rest }) => rest);
+      // The same plan; only the advice differs (numbers from a profile are never told to use one),
+      // and the latency explanation says where the distribution came from.
+      const strip = (out: PlanJson) =>
+        JSON.parse(
+          JSON.stringify(out.services.map(({ warnings: _w, ...rest }) => rest)).replaceAll(
+            ', measured by the loadtest probe',
+            '',
+          ),
+        ) as unknown;
       expect(strip(fromProfile)).toEqual(strip(inline));
+      if (st) {
+        const lat = fromProfile.services[0]!.reasons.find((r) => r.constraint === 'latency')?.detail ?? '';
+        expect(lat).toContain(', measured by the loadtest probe');
+      }
       expect(fromProfile.services[0]!.warnings.join('\n')).not.toContain('use a `headroom loadtest` profile');
       const svcPlan = fromProfile.services[0]!;
       // The plan's per-instance capacity is the profile's c · 1000 / s (printed to 3–4 digits).

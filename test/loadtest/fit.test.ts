@@ -190,6 +190,23 @@ describe("predictKneeRps with the probe's distribution (M/G/c)", () => {
     expect(fitQueueModel({ probeMeanMs: 20.4, steps, slo, serviceTime: fixed })!.serviceTimeMs).toBe(9.2);
   });
 
+  it("a short saturated step's best rate does not lower s below the probe when the CV is high", () => {
+    // Lognormal CV 1.53 at ~48 rps per instance: one 5-s step reached 53.8 rps (269 requests,
+    // CV/√n = 9 %). Taken as the throughput it made s 18.6 ms and plan ran one instance too few.
+    const heavy = { meanMs: 22.1, cv: 1.53, quantilesMs: { p50: 10, p90: 50, p99: 180, p999: 320 } };
+    const steps = [
+      { targetRps: 40, achievedRps: 40, meanMs: 60, completed: 200 },
+      { targetRps: 80, achievedRps: 53.8, meanMs: 2000, completed: 269 },
+    ];
+    expect(fitQueueModel({ probeMeanMs: 22.1, steps, slo, serviceTime: heavy })!.serviceTimeMs).toBe(22.1);
+    // A steady service's rate is precise after 269 requests (0.1/√269 = 0.6 %): it still bounds s.
+    const steady = { ...heavy, cv: 0.1 };
+    expect(fitQueueModel({ probeMeanMs: 22.1, steps, slo, serviceTime: steady })!.serviceTimeMs).toBeCloseTo(
+      1000 / 53.8,
+      6,
+    );
+  });
+
   it('fitQueueModel names the model: M/G/c with a distribution, M/M/c (CV 1) without', () => {
     const steps = syntheticSteps(20, 4, [50, 100, 150, 250]);
     expect(fitQueueModel({ probeMeanMs: 20, steps, slo })).toMatchObject({ model: 'M/M/c', serviceTimeCv: 1 });

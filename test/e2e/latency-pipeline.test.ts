@@ -1,0 +1,88 @@
+// Issue 13 item 4, time-compressed: the whole pipeline a user runs, on real processes, for a
+// service whose times are not exponential. `headroom loadtest` against one instance of the example
+// service (fixed 20 ms, sleep mode, CONCURRENCY 1) → a profile with the probe's distribution →
+// `headroom plan --json` from that profile (M/G, the profile named as the distribution's source) →
+// `headroom run --traffic` at the demand with the planned count held (min = max = initialReplicas):
+// the p99 the balancer measures after a 6-s warm-up must be within ±25 % of the plan's predicted
+// p99, and meet the SLO.
+// bench/pipeline.ts runs the same for four distributions and for the count below (docs/benchmarks.md,
+// "Latency model: real processes").
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CASES, DEFAULT_CONFIG, runCase, type PipelineConfig } from '../../bench/pipeline.ts';
+
+const TOLERANCE = 0.25;
+
+// A short loadtest: a 400-request probe (≥ 200 samples: the distribution goes into the profile),
+// 2-s steps from 25 rps (one instance serves ~48), one bisection, at most 60 s; then 6 s of warm-up
+// and 25 s measured at 110 rps.
+const CONFIG: PipelineConfig = {
+  ...DEFAULT_CONFIG,
+  seconds: 25,
+  loadtestArgs: [
+    '--probe-requests',
+    '400',
+    '--start-rps',
+    '25',
+    '--factor',
+    '1.25',
+    '--warmup',
+    '0.5',
+    '--hold',
+    '2',
+    '--refine',
+    '1',
+    '--cooldown',
+    '0.3',
+    '--max-duration',
+    '60',
+    '--max-requests',
+    '5000',
+  ],
+};
+
+describe('latency model through the pipeline: loadtest → profile → plan → run', () => {
+  it(
+    `fixed service time: the balancer's p99 at the planned count is within ±${TOLERANCE * 100} % of the plan's and meets the SLO`,
+    { timeout: 170_000 },
+    async () => {
+      const fixed = CASES.find((c) => c.name === 'fixed')!;
+      const dir = mkdtempSync(join(tmpdir(), 'headroom-latency-pipeline-'));
+      const r = await runCase(fixed, CONFIG, dir, { below: false });
+
+      // The probe measured the distribution and the profile carries it.
+      expect(r.loadtest.partial).toBe(false);
+      expect(r.loadtest.probe.distribution?.stable).toBe(true);
+      expect(r.loadtest.predictedKneeModel).toBe('M/G/c');
+      expect(r.loadtest.concurrency).toBe(1);
+
+      // plan from the profile: M/G, the probe's distribution named as the source, latency binding.
+      const latency = r.plan.reasons.find((x) => x.constraint === 'latency')?.detail ?? '';
+      expect(latency).toMatch(/M\/G\/\(N·1\)/);
+      expect(latency).toMatch(/service p50\/p99\/p99\.9 .*, measured by the loadtest probe/);
+      expect(r.plan.binding).toBe('latency');
+      expect(r.plan.replicas).toBeGreaterThanOrEqual(2);
+      expect(r.plan.replicas).toBeLessThanOrEqual(6);
+      // Without the distribution (M/M/c) the same spec predicts a far longer p99 at that count.
+      const predicted = r.plan.predicted.latencyMs!;
+      expect(predicted).toBeGreaterThan(0);
+      expect(predicted).toBeLessThanOrEqual(fixed.sloMs);
+
+      // The run held the planned count, served every request, and measured enough of them.
+      expect(r.at.exitCode).toBe(0);
+      expect(r.at.errors).toBe(0);
+      expect(r.at.dropped).toBe(0);
+      expect(r.at.requests).toBeGreaterThanOrEqual(0.95 * CONFIG.demandRps * (CONFIG.warmupSeconds + CONFIG.seconds));
+      // The model is a steady state: the p99 over the measured part, after the warm-up.
+      const steady = r.at.steady!;
+      expect(steady.requests).toBeGreaterThanOrEqual(0.9 * CONFIG.demandRps * (CONFIG.seconds - 1));
+      const measured = steady.p99Ms;
+      const detail = `predicted ${predicted} ms, measured ${measured} ms (p50 ${steady.p50Ms}, mean ${steady.meanMs}, max ${steady.maxMs}; whole run p99 ${r.at.p99Ms})`;
+      expect(measured / predicted, detail).toBeGreaterThanOrEqual(1 - TOLERANCE);
+      expect(measured / predicted, detail).toBeLessThanOrEqual(1 + TOLERANCE);
+      expect(measured, detail).toBeLessThanOrEqual(fixed.sloMs);
+    },
+  );
+});
