@@ -67,13 +67,22 @@ export interface PlanContext {
 }
 
 export function poolShape(model: ServiceModel, ctx: PlanContext = {}): PoolShape {
+  const serviceTimeMs = ctx.capacity?.serviceTimeMs ?? model.instance.serviceTimeMs;
   return {
     demandRps: ctx.demandRps ?? model.demandRps,
-    serviceTimeMs: ctx.capacity?.serviceTimeMs ?? model.instance.serviceTimeMs,
+    serviceTimeMs,
     concurrency: ctx.capacity?.concurrency ?? model.instance.concurrency,
     loadBalancing: model.loadBalancing,
-    serviceTime: ctx.capacity?.serviceTime ?? model.instance.serviceTime,
+    serviceTime:
+      ctx.capacity?.serviceTime ?? scaled(model.instance.serviceTime, serviceTimeMs / model.instance.serviceTimeMs),
   };
+}
+
+/** The spec's shape at another mean (calibrated or learned capacity): its quantiles scale with it. */
+function scaled(st: ServiceTimeModel | undefined, k: number): ServiceTimeModel | undefined {
+  if (!st?.quantilesMs || Math.abs(k - 1) < 1e-12) return st;
+  const q = st.quantilesMs;
+  return { ...st, quantilesMs: { p50: q.p50 * k, p90: q.p90 * k, p99: q.p99 * k, p999: q.p999 * k } };
 }
 
 /** ceil that ignores floating-point dust: 900 / (50 × 0.72) = 25.000000000000004 → 25. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { calibrate, initialCalibration, type CalibrationState } from '../../src/core/calibrate.ts';
 import { decide, initialDecideState } from '../../src/core/decide.ts';
 import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
+import { poolShape } from '../../src/core/plan.ts';
 import { latencyPercentileMs } from '../../src/core/pool.ts';
 
 const model: ServiceModel = {
@@ -93,6 +94,18 @@ describe('calibrate: the model checked against measured latency', () => {
     const scale = calibrate(one, s, sample, 3000).calibration.scale;
     expect(scale).toBeGreaterThan(2);
     expect(scale).toBeLessThan(2.1);
+  });
+
+  it('a calibrated service time scales measured quantiles too (one shape, a slower service)', () => {
+    const q = { p50: 14, p90: 46, p99: 92, p999: 138 };
+    const withQ: ServiceModel = {
+      ...model,
+      instance: { ...model.instance, serviceTime: { cv: 1, quantilesMs: q, source: 'spec' } },
+    };
+    const at = (capacity?: { serviceTimeMs: number; concurrency: number }) =>
+      latencyPercentileMs(poolShape(withQ, { demandRps: 1, ...(capacity ? { capacity } : {}) }), 4, 99);
+    // Nearly idle: the p99 is the service time's own, so twice the mean is twice the p99.
+    expect(at({ serviceTimeMs: 40, concurrency: 4 }) / at()).toBeCloseTo(2, 1);
   });
 
   it('the first sample only starts the clock: one slow cold-start window sets nothing', () => {
