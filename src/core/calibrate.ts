@@ -72,18 +72,6 @@ export function initialCalibration(): CalibrationState {
   return { logScale: 0, logError: 0, samples: 0 };
 }
 
-/** The model with its service times scaled: what the loop sizes with. */
-export function calibratedCapacity(
-  model: ServiceModel,
-  state: CalibrationState,
-): { serviceTimeMs: number; concurrency: number } | undefined {
-  if (state.samples === 0 || Math.abs(state.logScale) < 1e-9) return undefined;
-  return {
-    serviceTimeMs: model.instance.serviceTimeMs * Math.exp(state.logScale),
-    concurrency: model.instance.concurrency,
-  };
-}
-
 const percentileOf = (model: ServiceModel): number => model.slo?.percentile ?? 99;
 
 function predict(shape: PoolShape, ready: number, pct: number, scale: number): number {
