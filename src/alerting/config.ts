@@ -8,8 +8,8 @@
 //     delivery: {...}           # retry queue size, backoff, send timeout
 //
 // Validated once with zod; every problem names the file, key path, value and what is allowed.
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { parseInputText } from '../spec/load.ts';
+import { readInputFile, SPEC_MAX_BYTES } from '../spec/read.ts';
 import { z } from 'zod';
 import { HeadroomError, keyPath, type ErrorCode, type ProblemDetail } from '../core/errors.ts';
 import { deepFreeze, valueAt } from '../spec/load.ts';
@@ -581,27 +581,8 @@ function issueProblem(
 
 /** Reads a YAML/JSON file and validates its top-level `alerts:` (other keys are the spec's). */
 export function loadAlertConfig(file: string): AlertConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new HeadroomError({
-      code: 'HR_FILE_READ',
-      file,
-      message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    });
-  }
-  const doc = parseDocument(text);
-  if (doc.errors.length) {
-    throw new HeadroomError(
-      doc.errors.map((e) => ({
-        code: 'HR_SPEC_PARSE' as const,
-        file,
-        message: (e.message.split('\n')[0] ?? '').replace(/:$/, ''),
-      })),
-    );
-  }
-  const data: unknown = doc.toJS();
+  // The spec's bounded read and parser: /dev/zero or a FIFO gets a coded error, parse errors a line.
+  const data = parseInputText(readInputFile(file, { what: 'the alert config', maxBytes: SPEC_MAX_BYTES }), file);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new HeadroomError({
       code: 'HR_ALERT_RULE_INVALID',

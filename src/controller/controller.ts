@@ -14,7 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import * as M from '../alerting/metric-names.ts';
 import type { Alerting } from '../alerting/runtime.ts';
-import { decide, initialDecideState, type DecideState, type Decision } from '../core/decide.ts';
+import { initialDecideState, type DecideState, type Decision } from '../core/decide.ts';
+import { restoreCalibration, step } from '../loop/step.ts';
 import { HeadroomError, formatProblem } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { KubernetesScaleActuator } from '../adapters/actuators/kubernetes/index.ts';
@@ -340,15 +341,23 @@ export class Controller {
         }
         if (reading) {
           outcome.reading = reading;
-          const q = demandQueries(p.spec);
-          const [demand, burst, serviceTime] = await Promise.all([
+          const pct = model.model.slo?.percentile ?? 99;
+          const q = demandQueries(p.spec, pct);
+          const sample = (query: string | undefined) => (query ? this.#o.metrics.sample(query) : undefined);
+          const [demand, burst, serviceTime, latency, latencyRequests, completions] = await Promise.all([
             this.#o.metrics.sample(q.demand),
-            q.burst ? this.#o.metrics.sample(q.burst) : undefined,
-            q.serviceTime ? this.#o.metrics.sample(q.serviceTime) : undefined,
+            sample(q.burst),
+            sample(q.serviceTime),
+            sample(q.latency),
+            sample(q.latencyRequests),
+            sample(q.completions),
           ]);
           outcome.demand = demand;
           if (demand.kind !== 'ok') this.#m.metricFailures.inc({ kind: demand.kind });
-          const state = restoreState(prev?.decideState);
+          const state = {
+            decide: restoreState(prev?.decideState),
+            calibration: restoreCalibration(prev?.model?.state),
+          };
           const obs = {
             ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
             ...(burst?.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
@@ -359,8 +368,35 @@ export class Controller {
               ? { capacity: { serviceTimeMs: serviceTime.value, concurrency: model.model.instance.concurrency } }
               : {}),
           };
-          const r = decide(model.model, state, obs, nowMs / 1000);
-          const decision = safe(r.decision, reading.specReplicas);
+          // The latency the service measured, at the demand and ready count of this round.
+          const measured = q.latency
+            ? {
+                sample:
+                  latency?.kind === 'ok' && latencyRequests?.kind === 'ok' && demand.kind === 'ok'
+                    ? {
+                        demandRps: demand.value,
+                        ready: obs.readyReplicas,
+                        measuredMs: latency.value * (q.latencyUnit === 'ms' ? 1 : 1000),
+                        requests: latencyRequests.value,
+                        percentile: pct,
+                        ...(completions?.kind === 'ok' ? { completionRps: completions.value } : {}),
+                      }
+                    : undefined,
+                // Learned capacity already follows the service; calibrating on top would count it twice.
+                correct: p.spec.latency?.calibrate !== false && !obs.capacity,
+                ...(p.spec.latency?.halfLifeSeconds ? { halfLifeSeconds: p.spec.latency.halfLifeSeconds } : {}),
+              }
+            : undefined;
+          const r = step(model.model, state, obs, nowMs / 1000, measured);
+          const decision = r.decision;
+          if (r.calibration && measured) {
+            outcome.model = {
+              percentile: pct,
+              ...r.calibration,
+              calibrating: measured.correct,
+              state: r.state.calibration,
+            };
+          }
           observed = {
             at: nowMs,
             specReplicas: reading.specReplicas,
@@ -369,13 +405,15 @@ export class Controller {
             ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
             ...(burst?.kind === 'ok' ? { burstRps: burst.value } : {}),
             ...(obs.capacity ? { serviceTimeMs: obs.capacity.serviceTimeMs } : {}),
+            ...(measured?.sample ? { latencyMs: measured.sample.measuredMs } : {}),
+            ...(r.calibration?.predictedMs != null ? { predictedLatencyMs: r.calibration.predictedMs } : {}),
             ...(decision.valid && decision.plan ? { needed: decision.plan.needed } : {}),
             ...(decision.sizedForRps !== undefined ? { sizedForRps: decision.sizedForRps } : {}),
             applied: false,
           };
           outcome.decision = view(decision);
-          outcome.decideState = r.state;
-          outcome.metricFailures = r.state.failures;
+          outcome.decideState = r.state.decide;
+          outcome.metricFailures = r.state.decide.failures;
           this.#m.desired.set(id, decision.desired);
           this.#m.current.set(id, reading.specReplicas);
           if (demand.kind === 'ok') this.#m.demand.set(id, demand.value);
@@ -444,7 +482,8 @@ export class Controller {
         t: nowMs / 1000,
         demandRps: observed.demandRps ?? null,
         burstRps: observed.burstRps ?? null,
-        p99Ms: null,
+        p99Ms: observed.latencyMs ?? null,
+        ...(observed.predictedLatencyMs !== undefined ? { predictedP99Ms: observed.predictedLatencyMs } : {}),
         desired: status.desiredReplicas,
         current: observed.specReplicas,
         ready: observed.readyReplicas ?? observed.statusReplicas,
@@ -614,12 +653,6 @@ export class Controller {
     await this.#leader?.stop();
     await this.#o.alerting?.close();
   }
-}
-
-/** Belt and braces around the core's guarantee: without valid metrics, never below current. */
-function safe(d: Decision, current: number): Decision {
-  if (!d.valid && d.desired < current) return { ...d, desired: current };
-  return d;
 }
 
 function view(d: Decision): DecisionView {

@@ -145,6 +145,44 @@ function specSchema(): Json {
           },
         },
       },
+      latency: {
+        description:
+          'Measured latency at the SLO percentile: the controller checks its latency model against it every round (status.model) and, unless calibrate is false, sizes with service times scaled to match (reason Calibrated).',
+        type: 'object',
+        oneOf: [{ required: ['template'] }, { required: ['query', 'requestsQuery'] }],
+        properties: {
+          query: str({ minLength: 1, description: 'PromQL: the latency at the SLO percentile, in unit.' }),
+          requestsQuery: str({
+            minLength: 1,
+            description: "PromQL: the requests in the latency query's window (200 or more to count).",
+          }),
+          unit: { type: 'string', enum: ['s', 'ms'], default: 's' },
+          template: {
+            type: 'object',
+            required: ['name', 'metric'],
+            properties: {
+              name: {
+                description:
+                  'histogram: histogram_quantile(<SLO percentile>, sum by (le) (rate(<metric>_bucket{<selector>}[<window>]))), in seconds.',
+                type: 'string',
+                enum: ['histogram'],
+              },
+              metric: str({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }),
+              selector: { type: 'object', additionalProperties: { type: 'string' } },
+              window: { ...duration, default: '1m' },
+            },
+          },
+          calibrate: {
+            description: 'Correct the model from the measurement; false only reports how far off it is.',
+            type: 'boolean',
+            default: true,
+          },
+          halfLifeSeconds: int(1, 86_400, {
+            description: 'Half-life of the correction: how long a new measurement takes to count half.',
+            default: 60,
+          }),
+        },
+      },
       fallback: {
         description: 'After afterFailures consecutive decisions without metrics, scale to replicas (KEDA-style).',
         type: 'object',
@@ -205,6 +243,21 @@ function statusSchema(): Json {
         type: 'object',
         'x-kubernetes-preserve-unknown-fields': true,
       },
+      model: {
+        description: 'The latency model against measured latency (spec.latency).',
+        type: 'object',
+        properties: {
+          percentile: { type: 'number' },
+          scale: { type: 'number', description: "Service-time scale in use (1 = the spec's)." },
+          error: { type: 'number', description: 'Smoothed measured ÷ predicted latency (1 = the model is right).' },
+          calibrating: { type: 'boolean' },
+          measuredLatencyMs: { type: 'number', nullable: true },
+          predictedLatencyMs: { type: 'number', nullable: true },
+          calibratedLatencyMs: { type: 'number', nullable: true },
+          samples: { type: 'integer' },
+          state: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        },
+      },
     },
   };
 }
@@ -244,6 +297,7 @@ export function crdManifest(): Json {
             { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
             { name: 'Binding', type: 'string', jsonPath: '.status.binding' },
             { name: 'Demand', type: 'string', jsonPath: '.status.demand', priority: 1 },
+            { name: 'Model-Error', type: 'number', jsonPath: '.status.model.error', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {

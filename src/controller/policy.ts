@@ -3,7 +3,7 @@
 import type { ServiceModel } from '../core/model.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
 import { serviceModelFromSpec } from '../spec/load.ts';
-import { capacityProfileSchema } from '../spec/profile.ts';
+import { capacityProfileSchema, type CapacityProfile } from '../spec/profile.ts';
 import type { ScaleTargetRef } from '../ports/actuator.ts';
 
 export interface PolicyCondition {
@@ -38,6 +38,45 @@ export interface PolicyStatus {
   };
   conditions?: PolicyCondition[];
   decideState?: unknown;
+  /** The latency model checked against measured latency (spec.latency): see ModelStatus. */
+  model?: ModelStatus;
+}
+
+/**
+ * The latency model against what the service measured (src/core/calibrate.ts), e.g. scale 2.1,
+ * error 2.3: the service measured p99 2.3× what the spec's model predicts, and the controller
+ * sizes with service times 2.1× the spec's (calibrate: true).
+ */
+export interface ModelStatus {
+  percentile: number;
+  /** Service-time scale in use (1 = the spec). */
+  scale: number;
+  /** Smoothed measured ÷ predicted (1 = the model is right). */
+  error: number;
+  /** Correcting the model (spec.latency.calibrate), or only reporting how far off it is. */
+  calibrating: boolean;
+  measuredLatencyMs: number | null;
+  predictedLatencyMs: number | null;
+  calibratedLatencyMs: number | null;
+  /** Measurements taken in. */
+  samples: number;
+  /** The calibrator's state, so a restart or a new leader carries on (src/loop/step.ts). */
+  state?: unknown;
+}
+
+/** Measured latency at the SLO percentile, for the model check. */
+export interface LatencySpec {
+  /** PromQL returning the latency at the SLO percentile, in `unit`. */
+  query?: string;
+  /** PromQL returning how many requests the latency query's window holds (≥ 200 to count). */
+  requestsQuery?: string;
+  unit?: 's' | 'ms';
+  /** histogram: a Prometheus histogram `<metric>_bucket/_count` (seconds, the Prometheus convention). */
+  template?: { name: 'histogram'; metric: string; selector?: Record<string, string>; window?: string };
+  /** Correct the model from it (default true); false only reports the error (status, alert). */
+  calibrate?: boolean;
+  /** Half-life of the correction, s (default 60): how long a new measurement takes to count half. */
+  halfLifeSeconds?: number;
 }
 
 export interface DemandTemplate {
@@ -58,6 +97,7 @@ export interface PolicySpec {
     learned?: { serviceTimeQuery: string; concurrency?: number };
   };
   demand: { query?: string; burstQuery?: string; template?: DemandTemplate };
+  latency?: LatencySpec;
   fallback?: { afterFailures: number; replicas: number };
 }
 
@@ -80,25 +120,59 @@ export interface Queries {
   demand: string;
   burst?: string;
   serviceTime?: string;
+  /** Latency at the SLO percentile (in `latencyUnit`), the requests behind it, and completions/s. */
+  latency?: string;
+  latencyRequests?: string;
+  latencyUnit?: 's' | 'ms';
+  completions?: string;
 }
 
+const selector = (sel: Record<string, string> | undefined): string =>
+  Object.entries(sel ?? {})
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
+    .join(',');
+
 /** The PromQL for demand. requestRate: sum(rate(http_requests_total{job="web"}[1m])). */
-export function demandQueries(spec: PolicySpec): Queries {
+export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   const d = spec.demand;
   const learned = spec.capacity?.learned?.serviceTimeQuery;
-  const extra = learned ? { serviceTime: learned } : {};
+  const extra = { ...(learned ? { serviceTime: learned } : {}), ...latencyQueries(spec.latency, percentile) };
   if (d.query) return { demand: d.query, ...(d.burstQuery ? { burst: d.burstQuery } : {}), ...extra };
   const t = d.template;
   if (!t) throw invalid('spec.demand', 'give demand.query or demand.template', d);
-  const sel = Object.entries(t.selector ?? {})
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
-    .join(',');
-  const rate = (w: string): string => `sum(rate(${t.metric}{${sel}}[${w}]))`;
+  const rate = (w: string): string => `sum(rate(${t.metric}{${selector(t.selector)}}[${w}]))`;
   return {
     demand: rate(t.window ?? '1m'),
     ...(t.burstWindow ? { burst: rate(t.burstWindow) } : d.burstQuery ? { burst: d.burstQuery } : {}),
     ...extra,
   };
+}
+
+/**
+ * histogram (metric http_request_duration_seconds, job="web", window 1m, SLO p99):
+ *   latency   histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[1m])))
+ *   requests  sum(increase(http_request_duration_seconds_count{job="web"}[1m]))
+ *   completed sum(rate(http_request_duration_seconds_count{job="web"}[1m]))
+ * histogram_quantile interpolates inside a bucket: the estimate is only as fine as the buckets
+ * around the SLO (Prometheus documents the same).
+ */
+export function latencyQueries(l: LatencySpec | undefined, percentile: number): Partial<Queries> {
+  if (!l) return {};
+  const t = l.template;
+  if (t) {
+    const sel = selector(t.selector);
+    const w = t.window ?? '1m';
+    return {
+      latency: `histogram_quantile(${percentile / 100}, sum by (le) (rate(${t.metric}_bucket{${sel}}[${w}])))`,
+      latencyRequests: `sum(increase(${t.metric}_count{${sel}}[${w}]))`,
+      completions: `sum(rate(${t.metric}_count{${sel}}[${w}]))`,
+      latencyUnit: 's',
+    };
+  }
+  if (!l.query || !l.requestsQuery) {
+    throw invalid('spec.latency', 'give latency.template, or latency.query with latency.requestsQuery', l);
+  }
+  return { latency: l.query, latencyRequests: l.requestsQuery, latencyUnit: l.unit ?? 's' };
 }
 
 export function targetOf(p: HeadroomPolicy): ScaleTargetRef {
@@ -125,6 +199,7 @@ export function buildModel(p: HeadroomPolicy, profileJson?: string): ServiceMode
   const svc: Record<string, unknown> = { ...p.spec.service, name: modelName(p.metadata.name) };
   delete svc.demand;
   const instance = { ...((svc.instance as Record<string, unknown> | undefined) ?? {}) };
+  let profile: CapacityProfile | undefined;
   if (p.spec.capacity?.profile) {
     const ref = p.spec.capacity.profile.configMapKeyRef;
     const where = `spec.capacity.profile.configMapKeyRef (ConfigMap ${ref.name}, key ${ref.key})`;
@@ -143,9 +218,9 @@ export function buildModel(p: HeadroomPolicy, profileJson?: string): ServiceMode
         message: 'not a capacity profile written by `headroom loadtest`',
       });
     }
-    // Explicit instance fields win, as in the plan spec.
-    instance.serviceTimeMs ??= prof.data.serviceTimeMs;
-    instance.concurrency ??= prof.data.concurrency;
+    // Read by the same code as a plan spec's instance.profile: explicit instance fields win, and the
+    // probe's service-time distribution comes with it.
+    profile = prof.data;
   }
   if (p.spec.capacity?.learned?.concurrency !== undefined) instance.concurrency ??= p.spec.capacity.learned.concurrency;
   svc.instance = instance;
@@ -154,7 +229,9 @@ export function buildModel(p: HeadroomPolicy, profileJson?: string): ServiceMode
     behavior.fallback ??= p.spec.fallback;
     svc.behavior = behavior;
   }
-  return serviceModelFromSpec(svc, { path: 'spec.service' });
+  const model = serviceModelFromSpec(svc, { path: 'spec.service', ...(profile ? { profile } : {}) });
+  latencyQueries(p.spec.latency, model.slo?.percentile ?? 99); // throws on a latency section without queries
+  return model;
 }
 
 function invalid(path: string, message: string, value: unknown): HeadroomError {

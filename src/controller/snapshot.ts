@@ -22,6 +22,9 @@ export interface Observed {
   burstRps?: number;
   /** Learned service time, ms (capacity.learned). */
   serviceTimeMs?: number;
+  /** Measured latency at the SLO percentile (spec.latency), ms, and what the spec's model predicts there. */
+  latencyMs?: number;
+  predictedLatencyMs?: number;
   /** Count the model needs before max is applied (decision.plan.needed), valid decisions only. */
   needed?: number;
   sizedForRps?: number;
@@ -106,6 +109,20 @@ export function policyStatusSnapshot(
           applied: o?.applied ?? false,
         }
       : null,
+    ...(status?.model
+      ? {
+          model: {
+            percentile: status.model.percentile,
+            predictedMs: status.model.predictedLatencyMs,
+            calibratedMs: status.model.calibratedLatencyMs,
+            measuredMs: status.model.measuredLatencyMs,
+            error: status.model.error,
+            scale: status.model.scale,
+            samples: status.model.samples,
+            calibrating: status.model.calibrating,
+          },
+        }
+      : {}),
     traffic: {
       inFlight: 0,
       stable: finite(o?.demandRps) ? window(o.demandRps) : null,
@@ -161,6 +178,11 @@ export function policyAlertSnapshot(v: PolicyView, nowSeconds: number): ServiceS
     ...(finite(o?.demandRps) ? { demandRps: o.demandRps } : {}),
     ...(trend !== undefined ? { demandTrendRpsPerSec: trend } : {}),
     ...(m?.slo ? { slo: { ...m.slo } } : {}),
+    ...(finite(o?.latencyMs) ? { latencyMs: o.latencyMs } : {}),
+    // As in local mode: how far off the spec's model is, a factor ≥ 1 (HeadroomModelDrift).
+    ...(o && status?.model && status.model.samples > 0 && status.model.error > 0
+      ? { modelErrorFactor: Math.max(status.model.error, 1 / status.model.error) }
+      : {}),
   };
 }
 

@@ -4,7 +4,7 @@
 // each flip of Ready/MetricsAvailable/FallbackActive becomes one Kubernetes Event.
 import type { MetricSample } from '../ports/metrics.ts';
 import type { ScaleOutcome, ScaleReading } from '../ports/actuator.ts';
-import type { PolicyCondition, PolicyStatus } from './policy.ts';
+import type { ModelStatus, PolicyCondition, PolicyStatus } from './policy.ts';
 
 /** The part of the core's Decision that status reports (src/core/decide.ts). */
 export interface DecisionView {
@@ -29,6 +29,12 @@ export interface Outcome {
   demand?: MetricSample;
   decision?: DecisionView;
   decideState?: unknown;
+  /** The latency model against measured latency (spec.latency), with the calibrator's state. */
+  model?: Omit<ModelStatus, 'measuredLatencyMs' | 'predictedLatencyMs' | 'calibratedLatencyMs'> & {
+    measuredMs: number | null;
+    predictedMs: number | null;
+    calibratedMs: number | null;
+  };
   scale?: ScaleOutcome;
   scaleError?: string;
   metricFailures: number;
@@ -127,6 +133,21 @@ export function nextStatus(
       reasons: dec.reasons.map((r) => ({ code: r.code, message: r.message })),
     };
     if (o.decideState !== undefined) status.decideState = o.decideState;
+    const m = o.model;
+    if (m) {
+      const r = (x: number | null): number | null => (x === null ? null : round(x));
+      status.model = {
+        percentile: m.percentile,
+        scale: round2(m.scale),
+        error: round2(m.error),
+        calibrating: m.calibrating,
+        measuredLatencyMs: r(m.measuredMs),
+        predictedLatencyMs: r(m.predictedMs),
+        calibratedLatencyMs: r(m.calibratedMs),
+        samples: m.samples,
+        state: m.state,
+      };
+    }
     const why = dec.reasons.map((r) => r.message).join('; ');
     set(
       'ScalingActive',
@@ -227,8 +248,12 @@ export function round(x: number): number {
   return Number(x.toPrecision(3));
 }
 
+/** 2 significant digits: the model's scale and error move a little every round. */
+const round2 = (x: number): number => (Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(2)) : x);
+
 /**
- * Status equal apart from lastDecision.time and the decider's state: no write needed. The state
+ * Status equal apart from lastDecision.time, the decider's state and the model's per-round
+ * measurements (only its scale, error and mode count): no write needed. The state
  * gains a timestamped entry every round; persisting it every round would cost one write per policy
  * per interval. It is written with every real change and refreshed by `needsWrite` at least every
  * `refreshMs`, so a restart loses at most that much of an unchanged recommendation history.
@@ -240,6 +265,7 @@ export function sameStatus(a: PolicyStatus | undefined, b: PolicyStatus): boolea
       ...s,
       decideState: undefined,
       lastDecision: s.lastDecision ? { ...s.lastDecision, time: '' } : undefined,
+      model: s.model ? { scale: s.model.scale, error: s.model.error, calibrating: s.model.calibrating } : undefined,
     });
   return strip(a) === strip(b);
 }

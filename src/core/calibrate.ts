@@ -5,7 +5,7 @@
 // count is compared with what the model predicts there. The correction is one number: a service-
 // time scale s (every service time × s, so capacity ÷ s), the one that makes the model predict what
 // was measured, found by bisection on ln s (the predicted percentile grows with s). It is smoothed
-// over time (half-life 60 s), needs 200 requests per observation, and stays within [1, 4]: latency
+// over time (half-life 60 s unless the caller sets one), needs 200 requests per observation, and stays within [1, 4]: latency
 // alone cannot tell a faster mean from a lighter tail, so it may make the model more careful, never
 // less. A fixed-time service told "exponential" measures a lower p99 than predicted; scaling its
 // service time down to match would overload it (the simulator measured 24 % of a day violating).
@@ -87,6 +87,8 @@ export function calibrate(
   state: CalibrationState,
   sample: LatencySample | undefined,
   now: number,
+  /** How fast measurements move the scale (default CALIBRATION.halfLifeSeconds). */
+  halfLifeSeconds: number = CALIBRATION.halfLifeSeconds,
 ): { state: CalibrationState; calibration: Calibration } {
   const pct = sample?.percentile ?? percentileOf(model);
   const view = (
@@ -144,7 +146,7 @@ export function calibrate(
   // correction and a fast one does not speed it. The first sample only starts the clock: a cold
   // start's first window (JIT, new connections) must not set the scale on its own.
   const dt = state.at === undefined ? 0 : Math.max(0, now - state.at);
-  const a = 1 - 0.5 ** (dt / CALIBRATION.halfLifeSeconds);
+  const a = 1 - 0.5 ** (dt / halfLifeSeconds);
   const next: CalibrationState = {
     logScale: state.logScale + a * (observed - state.logScale),
     logError: state.logError + a * (logError - state.logError),

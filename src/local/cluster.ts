@@ -21,8 +21,7 @@ import {
 } from '../adapters/metrics/process/proc.ts';
 import { ProxyMetricsSource } from '../adapters/metrics/proxy/source.ts';
 import { RequestWindows, type WindowStats } from '../adapters/metrics/proxy/windows.ts';
-import { calibrate, initialCalibration, type Calibration, type CalibrationState } from '../core/calibrate.ts';
-import type { Observation } from '../core/decide.ts';
+import type { Calibration, LatencySample } from '../core/calibrate.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { createServiceMetrics, type ServiceMetrics } from '../server/prometheus.ts';
 import { startStatusServer, type StatusServer } from '../server/server.ts';
@@ -30,7 +29,7 @@ import { STATUS_KIND, type HistoryPoint, type StatusSnapshot, type WindowStatus 
 import { LoadBalancer } from './balancer.ts';
 import { hostFitLimit } from './capacity.ts';
 import type { RunConfig } from './config.ts';
-import { ControlLoop, type TickRecord } from './loop.ts';
+import { ControlLoop, type Observed, type TickRecord } from './loop.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface LocalClusterOptions {
@@ -69,9 +68,6 @@ export class LocalCluster {
   private readonly history: HistoryPoint[] = [];
   private readonly startedAt = Date.now();
   private learned?: { serviceTimeMs: number; concurrency: number };
-  private calibrationState: CalibrationState = initialCalibration();
-  /** The latency model against measured latency, as of the last tick. */
-  calibration?: Calibration;
   private stopping?: Promise<void>;
   // Requests finished since the last tick, and how many of them broke the SLO or failed (burn rate).
   private tickDone = 0;
@@ -198,7 +194,12 @@ export class LocalCluster {
     this.supervisor.note('Decision', on ? 'control loop paused' : 'control loop resumed');
   }
 
-  private observe(): Observation {
+  /** The latency model against measured latency, as of the last tick. */
+  get calibration(): Calibration | undefined {
+    return this.loop.last?.calibration;
+  }
+
+  private observe(): Observed {
     const pids = this.supervisor
       .list()
       .map((i) => i.pid)
@@ -207,45 +208,38 @@ export class LocalCluster {
     const stable = this.source.sampleNow('rate:stable');
     const burst = this.source.sampleNow('rate:burst');
     const capacity = this.opts.capacitySource === 'learned' ? this.learn() : undefined;
-    const calibration = this.calibrateModel();
     return {
-      ...(stable.kind === 'ok' ? { demandRps: stable.value } : {}),
-      ...(burst.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
-      readyReplicas: this.supervisor.ready,
-      currentReplicas: this.supervisor.desired,
-      ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),
-      ...(capacity ? { capacity } : {}),
-      ...(this.opts.run.calibrate ? { calibration } : {}),
+      observation: {
+        ...(stable.kind === 'ok' ? { demandRps: stable.value } : {}),
+        ...(burst.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
+        readyReplicas: this.supervisor.ready,
+        currentReplicas: this.supervisor.desired,
+        ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),
+        ...(capacity ? { capacity } : {}),
+      },
+      measured: { sample: this.latencySample(), correct: this.opts.run.calibrate },
     };
   }
 
   /**
-   * The latency model against what the balancer measured over the burst window (requests at the
-   * SLO percentile, at the demand and ready count of that window): see src/core/calibrate.ts.
+   * What the balancer measured over the burst window, for the model check (requests at the SLO
+   * percentile, at the demand and ready count of that window): see src/core/calibrate.ts.
    */
-  private calibrateModel(): Calibration {
+  private latencySample(): LatencySample | undefined {
     const w = this.windows.snapshot().burst;
     const pct = this.model.slo?.percentile ?? 99;
     const lat = w?.latency;
     const measured = lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : undefined;
-    const r = calibrate(
-      this.model,
-      this.calibrationState,
-      w && lat && measured !== undefined
-        ? {
-            demandRps: w.arrivalRps,
-            ready: this.supervisor.ready,
-            measuredMs: measured,
-            requests: lat.count,
-            completionRps: w.completionRps,
-            percentile: pct >= 99 ? 99 : pct >= 90 ? 90 : 50,
-          }
-        : undefined,
-      Date.now() / 1000,
-    );
-    this.calibrationState = r.state;
-    this.calibration = r.calibration;
-    return r.calibration;
+    return w && lat && measured !== undefined
+      ? {
+          demandRps: w.arrivalRps,
+          ready: this.supervisor.ready,
+          measuredMs: measured,
+          requests: lat.count,
+          completionRps: w.completionRps,
+          percentile: pct >= 99 ? 99 : pct >= 90 ? 90 : 50,
+        }
+      : undefined;
   }
 
   /**

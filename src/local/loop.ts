@@ -1,15 +1,11 @@
-// The control loop of local mode: every tick (≤ 1 s) observe → decide() → act.
-// The loop owns time, queues and side effects; the math is the pure core's decide(), the same
-// function `plan`, the simulator and the Kubernetes controller use (HPA keeps its replica
-// calculator apart from its loop the same way). Shadow mode decides and reports but never scales.
-import {
-  decide as coreDecide,
-  initialDecideState,
-  type DecideState,
-  type Decision,
-  type Observation,
-} from '../core/decide.ts';
+// The control loop of local mode: every tick (≤ 1 s) observe → step (calibrate, decide, guard) → act.
+// The loop owns time, queues and side effects; the math is src/loop/step.ts over the pure core's
+// decide(), the same step the Kubernetes controller takes (HPA keeps its replica calculator apart
+// from its loop the same way). Shadow mode decides and reports but never scales.
+import type { Calibration } from '../core/calibrate.ts';
+import type { DecideState, Decision, Observation } from '../core/decide.ts';
 import type { ServiceModel } from '../core/model.ts';
+import { initialLoopState, step, type LoopState, type Measured } from '../loop/step.ts';
 import type { Actuator, ScaleTargetRef } from '../ports/actuator.ts';
 
 export interface TickRecord {
@@ -23,6 +19,14 @@ export interface TickRecord {
   error?: string;
   /** The loop was paused: no decision was made this tick (`decision` is the last one, or a hold). */
   paused?: boolean;
+  /** The latency model against measured latency, when the mode measures it. */
+  calibration?: Calibration;
+}
+
+/** What one tick observed: the observation for decide(), and the latency measured, if any. */
+export interface Observed {
+  observation: Observation;
+  measured?: Measured;
 }
 
 export interface LoopOptions {
@@ -30,18 +34,17 @@ export interface LoopOptions {
   /** Tick period, ms (≤ 1000). */
   tickMs: number;
   shadow: boolean;
-  observe: () => Observation | Promise<Observation>;
+  observe: () => Observed | Promise<Observed>;
   actuator: Actuator;
   target: ScaleTargetRef;
   /** ms since the epoch. */
   clock?: () => number;
-  decide?: typeof coreDecide;
   onTick?: (r: TickRecord) => void;
 }
 
 export class ControlLoop {
   private readonly opts: LoopOptions;
-  private state: DecideState = initialDecideState();
+  private state: LoopState = initialLoopState();
   private timer?: NodeJS.Timeout;
   private running = false;
   private inTick?: Promise<TickRecord>;
@@ -59,7 +62,7 @@ export class ControlLoop {
   }
 
   get decideState(): DecideState {
-    return this.state;
+    return this.state.decide;
   }
 
   start(): void {
@@ -93,7 +96,7 @@ export class ControlLoop {
   private async runTick(): Promise<TickRecord> {
     const o = this.opts;
     const now = (o.clock ?? Date.now)() / 1000;
-    const observation = await o.observe();
+    const { observation, measured } = await o.observe();
     if (this.paused) {
       const decision: Decision = this.last?.decision ?? {
         desired: observation.currentReplicas,
@@ -105,14 +108,27 @@ export class ControlLoop {
         predicted: { utilization: null, latencyMs: null },
       };
       const held: Decision = { ...decision, reasons: [{ code: 'Paused', message: 'the control loop is paused' }] };
-      const record: TickRecord = { at: now, observation, decision: held, applied: false, paused: true };
+      const record: TickRecord = {
+        at: now,
+        observation,
+        decision: held,
+        applied: false,
+        paused: true,
+        ...(this.last?.calibration ? { calibration: this.last.calibration } : {}),
+      };
       this.last = record;
       o.onTick?.(record);
       return record;
     }
-    const { decision, state } = (o.decide ?? coreDecide)(o.model, this.state, observation, now);
+    const { decision, state, calibration } = step(o.model, this.state, observation, now, measured);
     this.state = state;
-    const record: TickRecord = { at: now, observation, decision, applied: false };
+    const record: TickRecord = {
+      at: now,
+      observation,
+      decision,
+      applied: false,
+      ...(calibration ? { calibration } : {}),
+    };
     if (!this.shadow && decision.desired !== observation.currentReplicas) {
       try {
         const reading = await o.actuator.read(o.target);

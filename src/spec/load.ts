@@ -39,6 +39,8 @@ export interface Where {
   path?: string;
   /** Directory that relative paths (profiles) resolve against. */
   baseDir?: string;
+  /** A capacity profile read elsewhere (the controller's ConfigMap), used as instance.profile would be. */
+  profile?: CapacityProfile;
 }
 
 /** Reads and validates a YAML or JSON spec file. Throws HeadroomError listing every problem. */
@@ -117,7 +119,11 @@ export function serviceModelFromSpec(obj: unknown, where: Where = {}): ServiceMo
 // 10^9 nodes. yaml counts the expansions and stops at maxAliasCount; a real spec uses a few.
 const MAX_ALIAS_COUNT = 100;
 
-function parseYamlOrJson(text: string, file: string): unknown {
+/**
+ * YAML or JSON text → plain data, for every input file (spec, alert config): parse errors with line
+ * and column, strict JSON for .json, duplicate keys rejected, alias bombs stopped. No shape checks.
+ */
+export function parseInputText(text: string, file: string): unknown {
   // A file named .json is strict JSON: a trailing comma or a comment is a typo that YAML (a JSON
   // superset with flow collections) would accept silently.
   if (/\.json$/i.test(file)) strictJson(text, file);
@@ -155,6 +161,11 @@ function parseYamlOrJson(text: string, file: string): unknown {
     }
     throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
   }
+  return data;
+}
+
+function parseYamlOrJson(text: string, file: string): unknown {
+  const data = parseInputText(text, file);
   if (data === null || data === undefined) {
     throw new HeadroomError({
       code: 'HR_SPEC_INVALID',
@@ -292,7 +303,7 @@ function normalizeService(svc: ServiceSpec, where: Where): Normalized {
     problems.push(where.file !== undefined ? { ...p, file: where.file } : p);
   };
 
-  let profile: CapacityProfile | undefined;
+  let profile: CapacityProfile | undefined = where.profile;
   if (svc.instance.profile !== undefined) {
     profile = readProfile(svc.instance.profile, where, problem);
   }

@@ -74,6 +74,33 @@ describe('demandQueries', () => {
     });
   });
 
+  it('expands the latency histogram template at the SLO percentile, in seconds; passes a query through', () => {
+    const p = policy({
+      latency: {
+        template: {
+          name: 'histogram',
+          metric: 'http_request_duration_seconds',
+          selector: { job: 'web' },
+          window: '30s',
+        },
+      },
+    });
+    expect(demandQueries(p.spec, 95)).toMatchObject({
+      latency: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[30s])))',
+      latencyRequests: 'sum(increase(http_request_duration_seconds_count{job="web"}[30s]))',
+      completions: 'sum(rate(http_request_duration_seconds_count{job="web"}[30s]))',
+      latencyUnit: 's',
+    });
+    const q = policy({ latency: { query: 'p99_ms', requestsQuery: 'n', unit: 'ms' } });
+    expect(demandQueries(q.spec)).toMatchObject({ latency: 'p99_ms', latencyRequests: 'n', latencyUnit: 'ms' });
+    expect(demandQueries(q.spec).completions).toBeUndefined();
+    // A latency section with a query but no request count is an invalid policy, not a silent no-op.
+    expect(problemOf(() => buildModel(policy({ latency: { query: 'p99' } })))).toMatchObject({
+      code: 'HR_SPEC_INVALID',
+      path: 'spec.latency',
+    });
+  });
+
   it('neither query nor template: HR_SPEC_INVALID at spec.demand', () => {
     expect(problemOf(() => demandQueries(policy({ demand: {} }).spec))).toMatchObject({
       code: 'HR_SPEC_INVALID',
@@ -122,6 +149,32 @@ describe('buildModel', () => {
     expect(problemOf(() => buildModel(withProfile({}), '{"kind":"other"}'))).toMatchObject({
       code: 'HR_PROFILE_INVALID',
     });
+    // The probe's distribution comes with the profile, as in `headroom plan` (scaled to the mean in use).
+    const probed = JSON.stringify({
+      ...JSON.parse(profile),
+      serviceTime: {
+        source: 'probe',
+        samples: 1000,
+        meanMs: 20,
+        cv: 0.1,
+        quantilesMs: { p50: 19.8, p90: 21, p99: 24, p999: 28 },
+      },
+    });
+    const withDist = buildModel(withProfile({}), probed);
+    expect(withDist.instance.serviceTime?.quantilesMs?.p99).toBeCloseTo(24, 1);
+    expect(withDist.instance.serviceTime?.source).toBe('profile');
+    // With it a fixed-ish service meets a 60-ms p99 at 600 rps; as exponential (no distribution) the
+    // same capacity predicts ~93 ms, above the SLO at any count.
+    const slo = (prof: string) =>
+      buildModel(
+        policy({
+          service: { instance: {}, replicas: { min: 1, max: 50 }, slo: { latencyMs: 60, percentile: 99 } },
+          capacity: { profile: { configMapKeyRef: { name: 'cap', key: 'web.json' } } },
+        }),
+        prof,
+      );
+    expect(planService(slo(probed), { demandRps: 600 }).predicted.latencyMs).toBeLessThan(60);
+    expect(planService(slo(profile), { demandRps: 600 }).predicted.latencyMs).toBeGreaterThan(60);
   });
 
   it('top-level fallback lands in behavior.fallback', () => {

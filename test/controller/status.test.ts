@@ -241,6 +241,40 @@ describe('sameStatus / round', () => {
     expect(sameStatus(undefined, a)).toBe(false);
   });
 
+  it('reports the latency model in status.model; a new measurement alone needs no write, a new scale does', () => {
+    const model = (scale: number, measuredMs: number): NonNullable<Outcome['model']> => ({
+      percentile: 99,
+      scale,
+      error: 2.04,
+      calibrating: true,
+      measuredMs,
+      predictedMs: 235.123,
+      calibratedMs: 470.1,
+      samples: 5,
+      state: { logScale: Math.log(scale), logError: 0.71, samples: 5, at: 100 },
+    });
+    const o: Outcome = {
+      generation: 1,
+      shadow: false,
+      metricFailures: 0,
+      reading,
+      demand: ok(60),
+      decision: decision(),
+    };
+    const a = nextStatus(undefined, { ...o, model: model(2.01, 480.44) }, T0).status;
+    expect(a.model).toMatchObject({
+      scale: 2,
+      error: 2,
+      measuredLatencyMs: 480,
+      predictedLatencyMs: 235,
+      calibrating: true,
+      samples: 5,
+    });
+    expect((a.model?.state as { logError: number }).logError).toBe(0.71);
+    expect(sameStatus(a, nextStatus(a, { ...o, model: model(2.02, 455) }, T1).status)).toBe(true);
+    expect(sameStatus(a, nextStatus(a, { ...o, model: model(2.6, 455) }, T1).status)).toBe(false);
+  });
+
   it('rounds to 3 significant digits and keeps 0 and non-finite values', () => {
     expect(round(123.456)).toBe(123);
     expect(round(0.0012345)).toBe(0.00123);

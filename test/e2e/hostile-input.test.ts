@@ -52,6 +52,13 @@ type Case = [name: string, args: () => string[], code: RegExp, forbidden?: strin
 const cases: Case[] = [
   ['plan /dev/zero', () => ['plan', '/dev/zero'], /^HR_FILE_READ /],
   ['plan on a FIFO with no writer', () => ['plan', fifo], /^HR_FILE_READ /],
+  ['alerts check --rules /dev/zero', () => ['alerts', 'check', '--rules', '/dev/zero'], /^HR_FILE_READ /],
+  ['alerts export --rules on a FIFO', () => ['alerts', 'export', '--rules', fifo], /^HR_FILE_READ /],
+  [
+    'alerts check: a YAML alias bomb',
+    () => ['alerts', 'check', '--rules', file('bomb-alerts.yaml', bomb)],
+    /^HR_INPUT_TOO_LARGE /,
+  ],
   ['plan <token file> never prints the token', () => ['plan', token], /^HR_SPEC_INVALID /, 's3cret'],
   ['plan /proc/self/environ never prints the environment', () => ['plan', '/proc/self/environ'], /^HR_SPEC_/, 'PATH='],
   ['a YAML alias bomb', () => ['plan', file('bomb.yaml', bomb)], /^HR_INPUT_TOO_LARGE /],

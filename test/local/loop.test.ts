@@ -35,10 +35,12 @@ function setup(shadow: boolean) {
     tickMs: 1000,
     shadow,
     clock: () => nowMs,
-    observe: (): Observation => ({
-      ...(demand !== undefined ? { demandRps: demand } : {}),
-      readyReplicas: sup.desired,
-      currentReplicas: sup.desired,
+    observe: (): { observation: Observation } => ({
+      observation: {
+        ...(demand !== undefined ? { demandRps: demand } : {}),
+        readyReplicas: sup.desired,
+        currentReplicas: sup.desired,
+      },
     }),
     actuator,
     target: actuator.target(),

@@ -164,3 +164,54 @@ export async function restartApiserver(downMs: number): Promise<void> {
   await sleep(downMs);
   execFileSync('bash', [SCRIPT, 'up'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
 }
+
+/**
+ * What a kubelet would do for pods that pass their readiness probe: mark every pod of the
+ * Deployment `app` Running and Ready (this control plane has no kubelet, so pods stay Pending and
+ * readyReplicas stays 0). The ReplicaSet and Deployment controllers then count them as ready.
+ * Runs every `everyMs` until stop(); bounded by `maxSeconds`.
+ */
+export function standInKubelet(
+  kc: KubeConfig,
+  namespace: string,
+  app: string,
+  everyMs = 500,
+  maxSeconds = 300,
+): { stop(): Promise<void> } {
+  const core = kc.makeApiClient(CoreV1Api);
+  let stopped = false;
+  const t0 = Date.now();
+  const loop = (async () => {
+    while (!stopped && Date.now() - t0 < maxSeconds * 1000) {
+      try {
+        const pods = await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` });
+        for (const pod of pods.items) {
+          const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+          if (ready || pod.metadata?.deletionTimestamp || !pod.metadata?.name) continue;
+          const now = new Date();
+          await core.replaceNamespacedPodStatus({
+            name: pod.metadata.name,
+            namespace,
+            body: {
+              ...pod,
+              status: {
+                phase: 'Running',
+                startTime: now,
+                conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
+              },
+            },
+          });
+        }
+      } catch {
+        // a pod deleted or changed meanwhile: next round
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}

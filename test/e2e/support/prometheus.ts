@@ -1,6 +1,7 @@
 // e2e: a REAL Prometheus (Debian package, installed by scripts/install-debs.sh) on a free port with
 // a temporary config and storage, scraping local targets every second; and a tiny service that
-// counts its requests with prom-client (http_requests_total), plus a bounded load driver.
+// counts its requests with prom-client (http_requests_total) and times them in a histogram
+// (http_request_duration_seconds), plus a bounded load driver.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,8 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { request } from 'undici';
+import { createRng } from '../../support/mgc-sim.ts';
 import { ensureDebs } from './debs.ts';
 
 export async function freePort(): Promise<number> {
@@ -105,13 +107,35 @@ export interface CountingService {
   close(): Promise<void>;
 }
 
-/** A real HTTP service: every request counts in http_requests_total; /metrics exports it. */
-export async function startCountingService(): Promise<CountingService> {
+/**
+ * A real HTTP service: every request counts in http_requests_total and is timed, from arrival to
+ * the end of the answer, in http_request_duration_seconds; /metrics exports both. `delayMs`: each
+ * request waits that long (a timer, so requests do not queue: the latency is the delay whatever
+ * the load, as for a slow dependency).
+ */
+export interface ServiceOptions {
+  /** Every request waits this long (a timer, no queue). */
+  delayMs?: number;
+  /**
+   * A FIFO queue in front of `servers()` slots, each holding a request for an exponential time of
+   * mean `meanMs` (seeded): an M/M/c service whose c the test sets, e.g. from the ready pods of a
+   * Deployment. Requests wait for a slot, so latency grows as slots go and load rises.
+   */
+  queue?: { meanMs: number; servers: () => number; seed: number };
+}
+
+export async function startCountingService(opts: ServiceOptions = {}): Promise<CountingService> {
   const registry = new Registry();
   const counter = new Counter({
     name: 'http_requests_total',
     help: 'Requests served',
     labelNames: ['code'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Request duration',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 2, 5],
     registers: [registry],
   });
   // Export the series at 0 from the start: an idle service has a rate of 0, not "no data".
@@ -122,10 +146,41 @@ export async function startCountingService(): Promise<CountingService> {
       void registry.metrics().then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body));
       return;
     }
-    served++;
-    counter.inc({ code: '200' });
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    const end = duration.startTimer();
+    const answer = (): void => {
+      served++;
+      counter.inc({ code: '200' });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      end();
+    };
+    if (opts.queue) {
+      waiting.push(answer);
+      dispatch();
+    } else if (opts.delayMs) setTimeout(answer, opts.delayMs);
+    else answer();
   });
+  // The queue: at most servers() requests in service, the rest wait in arrival order.
+  const waiting: Array<() => void> = [];
+  let busy = 0;
+  const rng = opts.queue ? createRng(opts.queue.seed) : Math.random;
+  function dispatch(): void {
+    const q = opts.queue;
+    if (!q) return;
+    while (busy < Math.max(1, q.servers()) && waiting.length > 0) {
+      const answer = waiting.shift()!;
+      busy++;
+      setTimeout(
+        () => {
+          busy--;
+          answer();
+          dispatch();
+        },
+        -q.meanMs * Math.log(1 - rng()),
+      );
+    }
+  }
+  const retry = opts.queue ? setInterval(dispatch, 50) : undefined; // slots added between answers
+  server.on('close', () => clearInterval(retry));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -142,9 +197,26 @@ export async function startCountingService(): Promise<CountingService> {
 
 /**
  * Open-loop load: `rps` requests per second to `url` until `stop()`, at most `maxSeconds` and
- * `rps × maxSeconds` requests in all (bounded in requests AND time; it stops by itself).
+ * `rps × maxSeconds` requests in all (bounded in requests AND time; it stops by itself). Evenly
+ * spaced, or Poisson (exponential gaps, seeded) with `poissonSeed`, as queueing models assume.
  */
-export function driveLoad(url: string, rps: number, maxSeconds: number): { stop(): Promise<number> } {
+export function driveLoad(
+  url: string,
+  rps: number,
+  maxSeconds: number,
+  opts: { poissonSeed?: number } = {},
+): { stop(): Promise<number> } {
+  const rng = opts.poissonSeed !== undefined ? createRng(opts.poissonSeed) : undefined;
+  let nextMs = 0; // Poisson: the next arrival, ms after t0
+  const dueBy = (elapsedMs: number): number => {
+    if (!rng) return Math.floor((elapsedMs / 1000) * rps);
+    let n = sent;
+    while (nextMs <= elapsedMs) {
+      n++;
+      nextMs += (-1000 / rps) * Math.log(1 - rng());
+    }
+    return n;
+  };
   let sent = 0;
   let stopped = false;
   const limit = Math.ceil(rps * maxSeconds);
@@ -152,7 +224,7 @@ export function driveLoad(url: string, rps: number, maxSeconds: number): { stop(
   const inflight = new Set<Promise<void>>();
   const loop = (async () => {
     while (!stopped && sent < limit && Date.now() - t0 < maxSeconds * 1000) {
-      const due = Math.floor(((Date.now() - t0) / 1000) * rps);
+      const due = dueBy(Date.now() - t0);
       while (sent < due && sent < limit) {
         sent++;
         const p = request(url)
