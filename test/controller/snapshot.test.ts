@@ -155,6 +155,49 @@ describe('policyAlertSnapshot', () => {
     expect(fired).toBe(true);
     void alerting.close();
   });
+
+  it('a model 2× off (status.model) fires HeadroomModelDrift through the built-in rules after 2 min; the dashboard shows the model', () => {
+    const alerting = createAlerting(parseAlertConfig({}));
+    const model = {
+      percentile: 99,
+      scale: 1.9,
+      error: 2.1,
+      calibrating: true,
+      measuredLatencyMs: 513,
+      predictedLatencyMs: 185,
+      calibratedLatencyMs: 365,
+      samples: 6,
+    };
+    const firedAt: number[] = [];
+    for (let i = 0; i <= 12; i++) {
+      const t = T0 / 1000 + i * 15;
+      const v = view({
+        status: { ...status, model },
+        observed: { at: t * 1000, specReplicas: 4, statusReplicas: 4, demandRps: 30, latencyMs: 513, applied: false },
+      });
+      const snap = policyAlertSnapshot(v, t);
+      expect(snap.modelErrorFactor).toBeCloseTo(2.1, 6);
+      expect(snap.latencyMs).toBe(513);
+      const ev = alerting.tick([snap], t);
+      if (ev.alerts.some((a) => a.rule === 'HeadroomModelDrift' && a.state === 'firing')) firedAt.push(i * 15);
+    }
+    expect(firedAt[0]).toBeGreaterThanOrEqual(120);
+    void alerting.close();
+    // A model too pessimistic (error 0.5) is as far off: factor 2.
+    expect(
+      policyAlertSnapshot(
+        view({
+          status: { ...status, model: { ...model, error: 0.5 } },
+          observed: { at: T0, specReplicas: 4, statusReplicas: 4, applied: false },
+        }),
+        T0 / 1000,
+      ).modelErrorFactor,
+    ).toBe(2);
+    // No observation (a standby) or no model: nothing to alert on.
+    expect(policyAlertSnapshot(view({ status: { ...status, model } }), T0 / 1000).modelErrorFactor).toBeUndefined();
+    const shown = policyStatusSnapshot(view({ status: { ...status, model } }), T0, T0 - 1000);
+    expect(shown.model).toMatchObject({ measuredMs: 513, predictedMs: 185, calibratedMs: 365, scale: 1.9, error: 2.1 });
+  });
 });
 
 describe('demandTrend', () => {
