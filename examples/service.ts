@@ -33,13 +33,17 @@
 // Sleep mode waits on Node timers, which fire on whole milliseconds: each time is rounded up to the
 // next ms plus ~0.1–1 ms of timer lag (a fixed 20 ms takes ~20.7 ms), and times under 1 ms take
 // ~1 ms, so distributions are faithful only above a few ms. cpu mode is exact to µs but needs a core.
-// GET /healthz answers 200 at once (it does not wait in the work queue). Any other path does the work
+// GET /healthz answers 200 at once (it does not wait in the work queue). GET /metrics answers at once
+// with Prometheus metrics (prom-client): http_requests_total{code} and the histogram
+// http_request_duration_seconds (arrival to answer, queueing included), what a HeadroomPolicy's
+// demand and latency templates read on Kubernetes (examples/k8s). Any other path does the work
 // and answers 200 with a small JSON body. SIGTERM/SIGINT: stop accepting, finish in-flight and queued
 // requests, exit 0. One JSON line on stdout when listening.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 const { values } = parseArgs({
   options: {
@@ -225,9 +229,32 @@ function finish(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
+const registry = new Registry();
+const requests = new Counter({
+  name: 'http_requests_total',
+  help: 'Work requests answered, by status code',
+  labelNames: ['code'],
+  registers: [registry],
+});
+requests.inc({ code: '200' }, 0); // an idle service has a rate of 0, not "no data"
+const duration = new Histogram({
+  name: 'http_request_duration_seconds',
+  help: 'Work requests, arrival to answer (queueing included)',
+  // Dense around typical SLOs (50 ms – 1 s): histogram_quantile interpolates inside a bucket.
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
 function handle(req: IncomingMessage, res: ServerResponse): void {
   if (req.url === '/healthz') {
     finish(res, shuttingDown ? 503 : 200, '{"ok":true}');
+    return;
+  }
+  if (req.url === '/metrics') {
+    void registry.metrics().then((body) => {
+      res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
     return;
   }
   // Drain any request body so keep-alive connections stay usable.
@@ -236,6 +263,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const arrived = performance.now();
   const respond = (status: number, body: string): void => {
     finish(res, status, body);
+    requests.inc({ code: String(status) });
+    duration.observe((performance.now() - arrived) / 1000);
     inFlight--;
     served++;
     if (shuttingDown) maybeExit();

@@ -14,6 +14,7 @@ import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport, savingsText } from '../simulator/report.ts';
 import { POLICY_NAMES, runSimulation, type PolicyName, type SimulationResult } from '../simulator/run.ts';
+import { isSynthetic, syntheticTrace } from '../simulator/synthetic.ts';
 import { loadTraceFile, rescaleToPeak } from '../simulator/trace.ts';
 import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
 
@@ -181,7 +182,10 @@ export function register(program: Command): void {
   program
     .command('simulate')
     .description('replay a request-rate trace through Headroom, HPA, KPA, KEDA, static and the offline oracle')
-    .requiredOption('--trace <file>', 'CSV `t_seconds,rps` (the rate holds until the next row)')
+    .requiredOption(
+      '--trace <file>',
+      'CSV `t_seconds,rps` (the rate holds until the next row), or synthetic:spikes|flash|diurnal|step[,key=value...] (docs/simulate.md)',
+    )
     .requiredOption('--spec <file>', 'service spec (YAML or JSON), the same as `plan`; optional `simulate:` section')
     .option('--service <name>', 'which service of the spec (needed when it has several)')
     .addOption(
@@ -232,7 +236,7 @@ export function register(program: Command): void {
           message: `with these true service times no instance count meets the SLO (p${truthModel.slo.percentile} ≤ ${truthModel.slo.latencyMs} ms): their p${truthModel.slo.percentile} alone is ${floor.toFixed(1)} ms, so every second would violate it`,
         });
       }
-      let trace = loadTraceFile(opts.trace);
+      let trace = isSynthetic(opts.trace) ? syntheticTrace(opts.trace) : loadTraceFile(opts.trace);
       const peakRps = peak ?? section.peakRps;
       if (peakRps !== undefined) trace = rescaleToPeak(trace, peakRps);
       const result = runSimulation({

@@ -3,16 +3,20 @@
 // forecastPeak() answers "how high may demand go over the next `horizon` seconds?" as an upper
 // bound the SLO sizing can trust, in three factors:
 //
-//   peak = base × seasonal growth × calibrated margin
+//   peak = min(base × seasonal growth × calibrated margin, 2 × the highest demand seen in 8 days)
 //
 // - base: the latest minute's demand (the highest observation in it);
-// - seasonal growth (daily and weekly, Crane/GCP style): how much demand rose over the same window
-//   a day ago (and, once two days are known, two days ago: a rise counts as daily only when both
-//   days had it, so a one-off flash crowd is not replayed every day) and a week ago — the highest 5-minute mean in
-//   (then, then + horizon] over the mean of the half hour up to `then` — taking the larger of the
-//   daily and the weekly growth; 1 without history. E.g. yesterday 08:55–09:00 averaged
-//   100 rps and 09:00–09:05 1,000 rps → growth 10 at 08:57 today, so instances start before 09:00;
-//   a day has 288 five-minute means, 8 days 2,304: small enough to persist on a Kubernetes object;
+// - seasonal growth (daily and weekly, Crane/GCP style): the highest 5-minute mean in
+//   (then, then + horizon] a day ago (and, once two days are known, two days ago: a rise counts as
+//   daily only when both days had it, so a one-off flash crowd is not replayed every day) and a week
+//   ago, scaled by today's level ÷ that day's level (the half-hour means up to now and up to then),
+//   over base; at least 1, at most 10. E.g. yesterday 08:55–09:00 averaged 100 rps and 09:00–09:05
+//   1,000 rps → 1,000 rps at 08:57 today (growth 10 over a 100-rps base), so instances start before
+//   09:00; 10 minutes into a spike that also came yesterday, growth stays near 1 (the spike is
+//   already in the base; see seasonalGrowth). A day has 288 five-minute means, 8 days 2,304: small
+//   enough to persist on a Kubernetes object;
+// - the ceiling: twice the highest demand the history holds (FORECAST_CEILING), named in the reason
+//   when it cuts;
 // - calibrated margin: what the forecast missed before. Every minute, each minute k ∈ {1, 2, 4, 8,
 //   16} back is scored: realized peak of the k minutes after it ÷ what base × growth said then. The
 //   ratios go into log-spaced histograms per k — one over all minutes and one per demand band
@@ -136,7 +140,8 @@ function recordMinute(h: DemandHistory, now: number, rps: number): DemandHistory
     });
   }
   // The seasonal growth the forecast uses in this minute, to be scored later.
-  minutes.push([m, rps, seasonalGrowth(h, now, MINUTE).growth]);
+  const prevPeak = lastEntry && lastEntry[0] === m - 1 ? lastEntry[1] : 0;
+  minutes.push([m, rps, seasonalGrowth(h, now, MINUTE, Math.max(rps, prevPeak)).growth]);
   const keep = minutes.filter((e) => e[0] > m - KEEP_MINUTES);
   return { ...h, minutes: keep, misses, scored, ...(level !== undefined ? { level } : {}) };
 }
@@ -177,28 +182,46 @@ function at(h: DemandHistory, idx: number): number | null {
 }
 
 /**
- * How much demand rose over (then, then + horizon] one day and one week ago: the largest 5-minute
- * mean in that window over the mean of the bucket at `then`. 1 without history.
+ * What one day and one week ago say about (now, now + horizon]: the highest 5-minute mean in
+ * (then, then + horizon], scaled by how today's level compares with that day's (the mean of the
+ * half hour up to now over the half hour up to then), as a factor over `base`, at least 1.
+ *
+ * Scaling the seasonal peak by the level, not the current minute by the seasonal rise, is what keeps
+ * a recurring spike from being counted twice: 10 minutes into a spike that also came yesterday, the
+ * current minute is already 5× the quiet level, and yesterday's rise from its quiet half hour was
+ * ~3×; base × rise would size for ~15× the quiet level, yesterday's peak × level ratio sizes for ~5×.
+ * With today like yesterday before the rise, the two agree: yesterday 08:55–09:00 averaged 100 rps
+ * and 09:00–09:05 1,000 rps → 1,000 rps forecast at 08:57 today, 10× a 100-rps base.
  */
-function seasonalGrowth(h: DemandHistory, now: number, horizonSeconds: number): { growth: number; label: string } {
+function seasonalGrowth(
+  h: DemandHistory,
+  now: number,
+  horizonSeconds: number,
+  base: number,
+): { growth: number; label: string } {
   const idx = Math.floor(now / FORECAST_BUCKET_S);
   const ahead = Math.max(1, Math.ceil(horizonSeconds / FORECAST_BUCKET_S));
-  const rise = (lag: number): number | undefined => {
-    // Against the mean of the half hour before `then`, so that one quiet bucket cannot fake a rise.
+  const halfHourMean = (end: number): number | undefined => {
     let sum = 0;
     let n = 0;
-    for (let i = idx - lag - 5; i <= idx - lag; i++) {
+    for (let i = end - 5; i <= end; i++) {
       const v = at(h, i);
       if (v !== null) {
         sum += v;
         n++;
       }
     }
-    if (n === 0 || sum <= 0) return undefined;
+    return n === 0 || sum <= 0 ? undefined : sum / n;
+  };
+  const levelNow = halfHourMean(idx);
+  const rise = (lag: number): number | undefined => {
+    // Against the half hour before `then`, so that one quiet bucket cannot fake a rise.
+    const levelThen = halfHourMean(idx - lag);
+    if (levelThen === undefined || levelNow === undefined || base <= 0) return undefined;
     let peak = 0;
     for (let i = idx - lag + 1; i <= idx - lag + ahead; i++) peak = Math.max(peak, at(h, i) ?? 0);
-    // Never more than 10×: one odd bucket must not run away.
-    return Math.min(10, peak / (sum / n));
+    // Never more than 10× the base: one odd bucket must not run away.
+    return Math.min(10, Math.max(1, (peak * (levelNow / levelThen)) / base));
   };
   let best = { growth: 1, label: '' };
   // Two days back, a rise counts only if both days had it; with one day of history, yesterday alone.
@@ -211,6 +234,25 @@ function seasonalGrowth(h: DemandHistory, now: number, horizonSeconds: number): 
   if (w !== undefined && w > best.growth) best = { growth: w, label: 'a week' };
   return best;
 }
+
+/**
+ * The highest demand the history holds: 5-minute means over 8 days and the minute peaks of the last
+ * 20 minutes. The forecast never exceeds FORECAST_CEILING times it.
+ */
+export function highestSeen(h: DemandHistory): number {
+  let top = 0;
+  for (const v of h.values) if (v !== null && v > top) top = v;
+  for (const m of h.minutes ?? []) if (m[1] > top) top = m[1];
+  return top;
+}
+
+/**
+ * The forecast's ceiling over the highest demand seen: demand may grow past its record, and the
+ * stable and burst windows follow it there, but pre-provisioning beyond twice the record is a
+ * guess no history supports (on a spiky trace the uncapped forecast sized for 84 instances where
+ * the real peak needed 11).
+ */
+export const FORECAST_CEILING = 2;
 
 /** The calibrated margin for a horizon and base: the quantile of past misses (≥ 1), or undefined if too few. */
 export function forecastMargin(h: DemandHistory, horizonSeconds: number, base?: number): number | undefined {
@@ -245,13 +287,21 @@ export function forecastPeak(
   const base = Math.max(latest[1], prev && prev[0] === latest[0] - 1 ? prev[1] : 0);
   const margin = forecastMargin(h, horizonSeconds, base);
   if (margin === undefined) return undefined;
-  const { growth, label } = seasonalGrowth(h, now, horizonSeconds);
-  const rps = base * growth * margin;
+  const { growth, label } = seasonalGrowth(h, now, horizonSeconds, base);
+  const wanted = base * growth * margin;
+  const record = Math.max(highestSeen(h), base);
+  const ceiling = FORECAST_CEILING * record;
+  const rps = Math.min(wanted, ceiling);
   const parts = [`last minute peaked at ${fmt(base)} rps`];
-  if (growth > 1) parts.push(`${label} ago demand rose ${fmt(growth)}× over the next ${horizonSeconds} s`);
+  if (growth > 1)
+    parts.push(`${label} ago the next ${horizonSeconds} s peaked ${fmt(growth)}× this, at today's level`);
   parts.push(
     `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time at this level`,
   );
+  if (wanted > ceiling)
+    parts.push(
+      `capped at ${FORECAST_CEILING}× the highest demand seen in 8 days (${fmt(record)} rps) from ${fmt(wanted)}`,
+    );
   return { rps, reason: parts.join('; ') };
 }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decide,
@@ -212,5 +213,51 @@ describe('rate-limit helpers (HPA calculateScale*Limit)', () => {
       8,
     );
     expect(scaleDownLimit(10, [], 0, { ...down, select: 'disabled' })).toBe(10);
+  });
+});
+
+describe('never over-react (issue 15)', () => {
+  it('property: with forecast and burst on, a decision never sizes for more than twice the highest demand observed', () => {
+    const m = model(
+      {
+        burst: { enabled: true, windowSeconds: 6, threshold: 1 },
+        forecast: { enabled: true },
+      },
+      { replicas: { min: 1, max: 100_000 } },
+    );
+    const obs = fc.record({
+      dt: fc.integer({ min: 1, max: 900 }),
+      demand: fc.option(fc.oneof(fc.double({ min: 0, max: 5000, noNaN: true }), fc.constantFrom(0, 1e5)), {
+        nil: undefined,
+      }),
+      burstFactor: fc.double({ min: 0, max: 6, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(fc.array(obs, { minLength: 50, maxLength: 300 }), (ticks) => {
+        let state: DecideState = initialDecideState();
+        let current = 1;
+        let top = 0;
+        let t = 500_000;
+        for (const k of ticks) {
+          t += k.dt;
+          const burst = k.demand === undefined ? undefined : k.demand * k.burstFactor;
+          const o: Observation = {
+            readyReplicas: current,
+            currentReplicas: current,
+            ...(k.demand !== undefined ? { demandRps: k.demand } : {}),
+            ...(burst !== undefined ? { burstDemandRps: burst } : {}),
+          };
+          top = Math.max(top, k.demand ?? 0, burst ?? 0);
+          const r = decide(m, state, o, t);
+          state = r.state;
+          const d = r.decision;
+          if (!Number.isInteger(d.desired) || d.desired < 0 || d.desired > 100_000) return false;
+          if (d.sizedForRps !== undefined && d.sizedForRps > 2 * top * (1 + 1e-3) + 1e-9) return false;
+          current = d.desired;
+        }
+        return true;
+      }),
+      { numRuns: 100, seed: 15 },
+    );
   });
 });

@@ -31,11 +31,15 @@ export interface Prometheus {
   dispose(): Promise<void>;
 }
 
-/** jobs: job name → host:port targets; ruleFiles: alerting rule files to load (evaluated every scrapeInterval). */
+/**
+ * jobs: job name → host:port targets; ruleFiles: alerting rule files to load (evaluated every
+ * scrapeInterval); rawJobs: whole scrape_configs entries (e.g. a shipped job with its relabeling).
+ */
 export async function startPrometheus(
   jobs: Record<string, string[]>,
   scrapeInterval = '1s',
   ruleFiles: string[] = [],
+  rawJobs: Array<Record<string, unknown>> = [],
 ): Promise<Prometheus> {
   ensureDebs(['prometheus']);
   const dir = mkdtempSync(join(tmpdir(), 'headroom-prom-'));
@@ -50,6 +54,8 @@ export async function startPrometheus(
       `  - job_name: ${job}`,
       `    static_configs: [ { targets: [${targets.map((t) => `"${t}"`).join(', ')}] } ]`,
     ]),
+    // JSON is YAML: one flow mapping per raw job.
+    ...rawJobs.map((j) => `  - ${JSON.stringify(j)}`),
   ].join('\n');
   writeFileSync(join(dir, 'prometheus.yml'), `${config}\n`);
   let child: ChildProcess | undefined;
