@@ -128,8 +128,9 @@ describe('createAlerting', () => {
     try {
       alerting.tick([{ service: 'pay', time: now, errorRate: 0.2 }], now);
       expect(lines).toContain('alert firing');
-      // groupWait 30 s on the fake clock: nothing yet, then one notification.
-      await new Promise((r) => setTimeout(r, 20));
+      // groupWait 30 s on the fake clock: a flush 29 s in sends nothing, one at 30 s sends one.
+      alerting.dispatcher.flush(now + 29);
+      await alerting.dispatcher.idle(2000);
       expect(rec.got).toEqual([]);
       now += 30;
       alerting.dispatcher.flush(now);

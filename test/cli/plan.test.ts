@@ -24,10 +24,14 @@ function headroomWithInput(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Compares with test/golden/NAME; UPDATE_GOLDEN=1 rewrites it. */
+/**
+ * Compares with test/golden/NAME; UPDATE_GOLDEN=1 rewrites it. A missing golden fails: a golden
+ * that writes itself would pass whatever the output.
+ */
 function golden(name: string, actual: string): void {
   const file = `${root}test/golden/${name}`;
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, actual);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
+  expect(existsSync(file), `${file} is missing: create it with UPDATE_GOLDEN=1 and review it`).toBe(true);
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
