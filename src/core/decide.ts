@@ -22,6 +22,7 @@ import type { DirectionBehavior, ServiceModel } from './model.ts';
 import { planService, poolShape, type ConstraintName, type ServicePlan } from './plan.ts';
 import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
 import type { Calibration } from './calibrate.ts';
+import { sizedBy, type ReasonCode } from './reasons.ts';
 
 export interface Observation {
   /** Arrival rate averaged over the stable window (~60 s); undefined = no data. */
@@ -54,7 +55,8 @@ export interface DecideState {
 }
 
 export interface Reason {
-  code: string;
+  /** One of the catalogue in src/core/reasons.ts (docs/reasons.md). */
+  code: ReasonCode;
   message: string;
 }
 
@@ -198,7 +200,7 @@ export function decide(
   const recommended = plan.replicas;
   const bindingDetail = plan.details.find((d) => d.name === plan.binding);
   reasons.push({
-    code: `SizedBy${plan.binding[0]?.toUpperCase()}${plan.binding.slice(1)}`,
+    code: sizedBy(plan.binding),
     message: `${fmt(sizeFor)} rps needs ${recommended}: ${bindingDetail?.detail ?? plan.binding}`,
   });
 
