@@ -99,7 +99,12 @@ export function verticalAdvice(samples: readonly UsageSample[], now: number): Ve
   const notes: string[] = [];
   // A loop, not Math.min(...times): spreading 250,000 samples overflows the call stack.
   let first = Infinity;
-  for (const s of samples) if (s.t <= now && s.t < first) first = s.t;
+  let last = -Infinity;
+  for (const s of samples) {
+    if (s.t > now) continue;
+    if (s.t < first) first = s.t;
+    if (s.t > last) last = s.t;
+  }
   if (first === Infinity) return { historyDays: 0, notes: ['no usage samples at or before now'] };
   // At least 5 minutes of history, so a single sample does not divide by zero.
   const days = Math.max(now - first, 300) / 86400;
@@ -108,7 +113,12 @@ export function verticalAdvice(samples: readonly UsageSample[], now: number): Ve
       `only ${(days * 24).toFixed(1)} h of history: the limit carries a wide confidence margin (× ${(1 + 1 / days).toFixed(2)})`,
     );
 
-  const cpuHist = new DecayingHistogram(CPU.firstBucket, CPU.max, now);
+  if (now - last > 7 * 86400)
+    notes.push(`the newest usage sample is ${((now - last) / 86400).toFixed(0)} days old: the advice describes that time`);
+  // Weights decay relative to the newest sample, not to now: the same ratios between samples, but a
+  // history that ended long ago (2^(−days) underflows to 0 after ~1,075 days) still counts.
+  const ref = last;
+  const cpuHist = new DecayingHistogram(CPU.firstBucket, CPU.max, ref);
   let cpuN = 0;
   const memPeaks = new Map<number, { t: number; v: number }>();
   for (const s of samples) {
@@ -127,7 +137,7 @@ export function verticalAdvice(samples: readonly UsageSample[], now: number): Ve
   const out: VerticalAdvice = { historyDays: days, notes };
   if (cpuN > 0) out.cpu = advise(cpuHist, days, CPU.floor, cpuN);
   if (memPeaks.size > 0) {
-    const memHist = new DecayingHistogram(MEMORY.firstBucket, MEMORY.max, now);
+    const memHist = new DecayingHistogram(MEMORY.firstBucket, MEMORY.max, ref);
     for (const { t, v } of memPeaks.values()) memHist.add(v, t);
     out.memory = advise(memHist, days, MEMORY.floor, memPeaks.size);
   }

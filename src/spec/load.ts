@@ -2,7 +2,7 @@
 // ServiceModels. Every problem names file, key path, value and what is allowed; all problems are
 // reported together, and nothing is returned when there is any (no half-applied spec).
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { Lexer, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { ClusterModel, NodeModel } from '../core/cluster.ts';
 import { HeadroomError, keyPath, type ProblemDetail } from '../core/errors.ts';
@@ -118,6 +118,20 @@ export function serviceModelFromSpec(obj: unknown, where: Where = {}): ServiceMo
 // YAML aliases are expanded by toJS: 9 levels of 10 aliases each (a "billion laughs") would build
 // 10^9 nodes. yaml counts the expansions and stops at maxAliasCount; a real spec uses a few.
 const MAX_ALIAS_COUNT = 100;
+/**
+ * YAML with more tokens than this is refused before its document is built (JSON is not): the tree
+ * takes ~350 bytes a token (6 MB of usage samples: 2.1 M tokens, 860 MB). Counting is a streaming
+ * lex (~0.1 µs a byte), done above 1 MiB only.
+ */
+const YAML_MAX_TOKENS = 1_000_000;
+
+function yamlTokens(text: string): number {
+  let n = 0;
+  for (const tok of new Lexer().lex(text)) {
+    if (tok.length > 0 && tok !== '\n' && tok[0] !== ' ' && ++n > YAML_MAX_TOKENS) break;
+  }
+  return n;
+}
 
 /**
  * YAML or JSON text → plain data, for every input file (spec, alert config): parse errors with line
@@ -125,8 +139,18 @@ const MAX_ALIAS_COUNT = 100;
  */
 export function parseInputText(text: string, file: string): unknown {
   // A file named .json is strict JSON: a trailing comma or a comment is a typo that YAML (a JSON
-  // superset with flow collections) would accept silently.
-  if (/\.json$/i.test(file)) strictJson(text, file);
+  // superset with flow collections) would accept silently. It is read by JSON.parse alone: the YAML
+  // document tree costs ~60× the text (a 13-MB JSON spec of 250,000 usage samples took > 768 MB of
+  // heap through it, ~150 MB without). JSON has no aliases; a repeated key keeps the last value.
+  if (/\.json$/i.test(file)) return strictJson(text, file);
+  if (text.length > 2 ** 20 && yamlTokens(text) > YAML_MAX_TOKENS) {
+    throw new HeadroomError({
+      code: 'HR_INPUT_TOO_LARGE',
+      file,
+      message: `a YAML file of more than ${YAML_MAX_TOKENS.toLocaleString('en')} tokens (its parse tree takes ~350 bytes a token)`,
+      allowed: `YAML up to ${YAML_MAX_TOKENS.toLocaleString('en')} tokens (~50,000 usage samples in flow style); larger inputs as .json (the same keys), up to 16 MiB`,
+    });
+  }
   let doc: ReturnType<typeof parseDocument>;
   try {
     doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -187,9 +211,9 @@ function parseYamlOrJson(text: string, file: string): unknown {
   return data;
 }
 
-function strictJson(text: string, file: string): void {
+function strictJson(text: string, file: string): unknown {
   try {
-    JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     // V8's message may quote the text ("Unexpected token 'h', "hunter2"... is not valid JSON"):
     // keep only the part before the quote, and the position as line and column.

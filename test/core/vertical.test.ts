@@ -82,6 +82,16 @@ describe('verticalAdvice', () => {
     expect(verticalAdvice([], 0).cpu).toBeUndefined();
   });
 
+  it('a history that ended 3 years ago gives the same requests as the same samples ending now, and says how old it is', () => {
+    // 2^(−(now − t)/1 day) underflows to 0 after ~1,075 days: every weight was 0 and the advice fell to
+    // the 25m floor. Weights are relative to the newest sample now.
+    const shift = 3 * 365 * DAY;
+    const old = verticalAdvice(samples, now + shift);
+    expect(old.cpu?.request).toBeCloseTo(a.cpu!.request, 6);
+    expect(old.memory?.request).toBeGreaterThanOrEqual(400 * MiB * 1.15);
+    expect(old.notes.join(' ')).toMatch(/the newest usage sample is 1095 days old/);
+  });
+
   it('ignores samples from the future', () => {
     const future = verticalAdvice([{ t: 100, cpuMillis: 5000 }], 50);
     expect(future.cpu).toBeUndefined();

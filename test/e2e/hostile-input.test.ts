@@ -25,6 +25,12 @@ for (let i = 1; i < 9; i++)
     .fill(`*a${i - 1}`)
     .join(', ')}]\n`;
 const nodes = Array.from({ length: 10_000 }, (_, i) => `    - { name: n${i}, cpu: '16', memory: 64Gi, count: 10000 }`);
+// 250,000 usage samples (the first one ~13 MB): YAML is refused by its token count; the same as
+// JSON is planned within the 768-MB heap (below).
+const usageRows = Array.from(
+  { length: 250_000 },
+  (_, i) => `{ t: ${i * 15}, cpu: ${200 + (i % 97)}m, memory: ${3e8 + i} }`,
+);
 const fifo = join(dir, 'fifo');
 execFileSync('mkfifo', [fifo]);
 
@@ -66,6 +72,11 @@ const cases: Case[] = [
     '10,000 nodes × count 10,000',
     () => ['plan', file('nodes.yaml', `${svc}cluster:\n  nodes:\n${nodes.join('\n')}\n`)],
     /^HR_INPUT_TOO_LARGE .*cluster\.nodes/,
+  ],
+  [
+    '250,000 usage samples as YAML: refused before the tree is built',
+    () => ['plan', file('usage.yaml', `${svc}    usage:\n${usageRows.map((r) => `      - ${r}`).join('\n')}\n`)],
+    /^HR_INPUT_TOO_LARGE .*tokens.*\.json/,
   ],
   [
     'a trailing comma in .json',
@@ -113,6 +124,24 @@ const cases: Case[] = [
     's3cret',
   ],
 ];
+
+describe('large but legitimate input', { timeout: 120_000 }, () => {
+  it('250,000 usage samples as .json: planned, with vertical advice from every sample, in a 768-MB heap', async () => {
+    const json = JSON.stringify({
+      services: [
+        {
+          name: 'api',
+          demand: { rps: 100 },
+          instance: { serviceTimeMs: 20, cpu: '500m', memory: 536870912 },
+          usage: Array.from({ length: 250_000 }, (_, i) => ({ t: i * 15, cpu: `${200 + (i % 97)}m`, memory: 3e8 + i })),
+        },
+      ],
+    });
+    const r = await headroom(['plan', file('usage.json', json)]);
+    expect(r.code, r.stderr.slice(0, 2000)).toBe(0);
+    expect(r.stdout).toMatch(/vertical cpu\s+request \d+m.*250000 samples/);
+  });
+});
 
 describe('hostile input through the real CLI', { timeout: 120_000 }, () => {
   it.each(cases)('%s → coded error, exit 2, no stack, bounded time', async (_name, args, code, forbidden) => {
