@@ -33,9 +33,22 @@ import { GROUP, PLURAL, VERSION } from './crd.ts';
 import { conflictOf } from './conflict.ts';
 import { LeaderElector } from './leader.ts';
 import { buildModel, demandQueries, targetOf, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
-import { policyAlertSnapshot, policyStatusSnapshot, serviceName, type Observed, type PolicyView } from './snapshot.ts';
+import {
+  decisionOf,
+  policyAlertSnapshot,
+  policyStatusSnapshot,
+  serviceName,
+  type Observed,
+  type PolicyView,
+} from './snapshot.ts';
 import { needsWrite, nextStatus, persistedAt, type DecisionView, type Outcome, type PolicyEvent } from './status.ts';
-import type { HistoryPoint, StatusEvent, StatusSnapshot } from '../server/status.ts';
+import {
+  keepDecision,
+  type DecisionStatus,
+  type HistoryPoint,
+  type StatusEvent,
+  type StatusSnapshot,
+} from '../server/status.ts';
 import { createAlertMetrics } from '../server/alert-metrics.ts';
 import { Watch } from './watch.ts';
 
@@ -108,6 +121,7 @@ interface Shown {
   observed?: Observed;
   history: HistoryPoint[];
   events: StatusEvent[];
+  decisions: DecisionStatus[];
 }
 
 const EVENTS_KEPT = 50;
@@ -360,7 +374,12 @@ export class Controller {
           };
           const obs = {
             ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
-            ...(burst?.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
+            ...(burst?.kind === 'ok'
+              ? {
+                  burstDemandRps: burst.value,
+                  ...(q.burstWindowSeconds !== undefined ? { burstWindowSeconds: q.burstWindowSeconds } : {}),
+                }
+              : {}),
             // Ready pods only: created-but-not-ready pods are not capacity.
             readyReplicas: readyOf(reading),
             currentReplicas: reading.specReplicas,
@@ -471,7 +490,8 @@ export class Controller {
   }
 
   #show(uid: string, nowMs: number, status: PolicyStatus, observed: Observed | undefined, events: PolicyEvent[]): void {
-    const s = this.#shown.get(uid) ?? { history: [], events: [] };
+    const s = this.#shown.get(uid) ?? { history: [], events: [], decisions: [] };
+    if (observed && status.lastDecision) keepDecision(s.decisions, decisionOf(status.lastDecision, observed));
     if (observed) s.observed = observed;
     else delete s.observed;
     const at = new Date(nowMs).toISOString();
@@ -506,6 +526,7 @@ export class Controller {
         observed: shown?.observed,
         history: shown?.history ?? [],
         events: shown?.events ?? [],
+        decisions: shown?.decisions ?? [],
       };
     });
   }

@@ -119,6 +119,8 @@ export interface HeadroomPolicy {
 export interface Queries {
   demand: string;
   burst?: string;
+  /** The burst template's window, s (a raw burstQuery's is not known). */
+  burstWindowSeconds?: number;
   serviceTime?: string;
   /** Latency at the SLO percentile (in `latencyUnit`), the requests behind it, and completions/s. */
   latency?: string;
@@ -143,9 +145,21 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   const rate = (w: string): string => `sum(rate(${t.metric}{${selector(t.selector)}}[${w}]))`;
   return {
     demand: rate(t.window ?? '1m'),
-    ...(t.burstWindow ? { burst: rate(t.burstWindow) } : d.burstQuery ? { burst: d.burstQuery } : {}),
+    ...(t.burstWindow
+      ? { burst: rate(t.burstWindow), burstWindowSeconds: durationSeconds(t.burstWindow) }
+      : d.burstQuery
+        ? { burst: d.burstQuery }
+        : {}),
     ...extra,
   };
+}
+
+/** A CRD duration (`^[0-9]+(ms|s|m|h)$`) in seconds: 10s → 10, 1m → 60. */
+export function durationSeconds(d: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 's' ? n : m[2] === 'm' ? n * 60 : n * 3600;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface Observation {
   demandRps?: number;
   /** Arrival rate over the short burst window (~6 s). */
   burstDemandRps?: number;
+  /** The window burstDemandRps was measured over, s, when it is not behavior.burst.windowSeconds. */
+  burstWindowSeconds?: number;
   /** Instances ready and serving. */
   readyReplicas: number;
   /** The count currently asked for (scale spec.replicas, supervisor's desired). */
@@ -173,7 +175,7 @@ export function decide(
       burstAt = now;
       reasons.push({
         code: 'Burst',
-        message: `last ${b.burst.windowSeconds} s at ${fmt(burst)} rps ≥ ${b.burst.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps): sizing for the burst, no scale-up rate limit`,
+        message: `last ${fmt(obs.burstWindowSeconds ?? b.burst.windowSeconds)} s at ${fmt(burst)} rps ≥ ${b.burst.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps): sizing for the burst, no scale-up rate limit`,
       });
     }
   }

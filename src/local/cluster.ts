@@ -25,7 +25,14 @@ import type { Calibration, LatencySample } from '../core/calibrate.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { createServiceMetrics, type ServiceMetrics } from '../server/prometheus.ts';
 import { startStatusServer, type StatusServer } from '../server/server.ts';
-import { STATUS_KIND, type HistoryPoint, type StatusSnapshot, type WindowStatus } from '../server/status.ts';
+import {
+  STATUS_KIND,
+  keepDecision,
+  type DecisionStatus,
+  type HistoryPoint,
+  type StatusSnapshot,
+  type WindowStatus,
+} from '../server/status.ts';
 import { LoadBalancer } from './balancer.ts';
 import { hostFitLimit } from './capacity.ts';
 import type { RunConfig } from './config.ts';
@@ -61,11 +68,14 @@ export class LocalCluster {
   private readonly opts: LocalClusterOptions;
   private readonly host: HostResources;
   private readonly fitLimit: number | undefined;
+  /** The balancer's burst window (the Burst reason names it). */
+  private readonly burstWindowSeconds: number;
   private readonly source: ProxyMetricsSource;
   private readonly sampler = new ProcessSampler();
   private usage = new Map<number, ProcessUsage>();
   private server?: StatusServer;
   private readonly history: HistoryPoint[] = [];
+  private readonly decisions: DecisionStatus[] = [];
   private readonly startedAt = Date.now();
   private learned?: { serviceTimeMs: number; concurrency: number };
   private stopping?: Promise<void>;
@@ -81,10 +91,11 @@ export class LocalCluster {
     this.fitLimit = hostFitLimit(this.host, opts.model.instance);
     // A monotonic ms clock on the epoch scale, so 1 s buckets line up with wall-clock seconds.
     const origin = Date.now() - performance.now();
+    this.burstWindowSeconds = Math.min(r.stableWindowSeconds, opts.model.behavior.burst.windowSeconds);
     this.windows = new RequestWindows(
       {
         stableSeconds: r.stableWindowSeconds,
-        burstSeconds: Math.min(r.stableWindowSeconds, opts.model.behavior.burst.windowSeconds),
+        burstSeconds: this.burstWindowSeconds,
       },
       () => origin + performance.now(),
     );
@@ -211,7 +222,7 @@ export class LocalCluster {
     return {
       observation: {
         ...(stable.kind === 'ok' ? { demandRps: stable.value } : {}),
-        ...(burst.kind === 'ok' ? { burstDemandRps: burst.value } : {}),
+        ...(burst.kind === 'ok' ? { burstDemandRps: burst.value, burstWindowSeconds: this.burstWindowSeconds } : {}),
         readyReplicas: this.supervisor.ready,
         currentReplicas: this.supervisor.desired,
         ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),
@@ -282,7 +293,9 @@ export class LocalCluster {
       desired: this.supervisor.desired,
       current: this.supervisor.current,
       ready: this.supervisor.ready,
+      ...this.meanUsage(),
     });
+    keepDecision(this.decisions, decisionStatus(rec));
     if (this.history.length > HISTORY_POINTS) this.history.splice(0, this.history.length - HISTORY_POINTS);
     // Built every tick, with or without an engine: /metrics exports it for the exported rules.
     const alertSnap = this.alertSnapshot(rec, snap);
@@ -301,6 +314,21 @@ export class LocalCluster {
         this.supervisor.note('Decision', `alert evaluation failed: ${String(err)}`, true);
       }
     }
+  }
+
+  /** Mean CPU (cores) and memory (bytes) per running instance from this tick's /proc sample. */
+  private meanUsage(): { cpuCores: number | null; memoryBytes: number | null } {
+    let cpu = 0;
+    let mem = 0;
+    let n = 0;
+    for (const i of this.supervisor.list()) {
+      const u = i.pid !== undefined ? this.usage.get(i.pid) : undefined;
+      if (!u) continue;
+      cpu += u.cpuCores;
+      mem += u.memoryBytes;
+      n++;
+    }
+    return n > 0 ? { cpuCores: cpu / n, memoryBytes: mem / n } : { cpuCores: null, memoryBytes: null };
   }
 
   /** What the alert engine sees this tick. Unknown values are left out (no data ≠ zero). */
@@ -397,20 +425,8 @@ export class LocalCluster {
             },
           }
         : {}),
-      decision: last
-        ? {
-            at: new Date(last.at * 1000).toISOString(),
-            desired: last.decision.desired,
-            recommended: last.decision.recommended,
-            valid: last.decision.valid,
-            binding: last.decision.binding,
-            mode: last.decision.mode,
-            reasons: last.decision.reasons.map((x) => ({ code: x.code, message: x.message })),
-            predicted: { ...last.decision.predicted },
-            sizedForRps: last.decision.sizedForRps ?? null,
-            applied: last.applied,
-          }
-        : null,
+      decision: last ? decisionStatus(last) : null,
+      decisions: [...this.decisions],
       traffic: {
         inFlight: snap.inFlight,
         stable: windowStatus(snap.stable, r.stableWindowSeconds),
@@ -475,5 +491,22 @@ function windowStatus(w: WindowStats | undefined, windowSeconds: number): Window
           max: w.latency.maxMs,
         }
       : null,
+  };
+}
+
+/** A tick's decision as the status API shows it. */
+function decisionStatus(rec: TickRecord): DecisionStatus {
+  const d = rec.decision;
+  return {
+    at: new Date(rec.at * 1000).toISOString(),
+    desired: d.desired,
+    recommended: d.recommended,
+    valid: d.valid,
+    binding: d.binding,
+    mode: d.mode,
+    reasons: d.reasons.map((x) => ({ code: x.code, message: x.message })),
+    predicted: { ...d.predicted },
+    sizedForRps: d.sizedForRps ?? null,
+    applied: rec.applied,
   };
 }

@@ -79,6 +79,9 @@ export interface HistoryPoint {
   desired: number;
   current: number;
   ready: number;
+  /** Mean CPU (cores) and memory (bytes) per instance at that tick, where the mode measures them. */
+  cpuCores?: number | null;
+  memoryBytes?: number | null;
 }
 
 export interface StatusSnapshot {
@@ -112,6 +115,11 @@ export interface StatusSnapshot {
   };
   decision: DecisionStatus | null;
   /**
+   * The recent decisions that differed from the one before (count, binding, mode or reason codes),
+   * newest first, at most RECENT_DECISIONS: a page opened later shows how the count got here.
+   */
+  decisions?: DecisionStatus[];
+  /**
    * The latency model against measured latency at the SLO percentile (src/core/calibrate.ts):
    * predicted by the spec's model, by the calibrated one, measured; error = measured ÷ predicted
    * (smoothed); scale = the service-time factor the loop sizes with. Absent where not measured.
@@ -143,4 +151,17 @@ export interface StatusSnapshot {
   history: HistoryPoint[];
   /** Pending and firing alerts and delivery stats, when the producer runs alerting. */
   alerts?: AlertStatus;
+}
+
+/** How many distinct decisions a snapshot keeps (newest first). */
+export const RECENT_DECISIONS = 30;
+
+/** Adds `d` to `list` (newest first) unless it repeats the newest one; keeps RECENT_DECISIONS. */
+export function keepDecision(list: DecisionStatus[], d: DecisionStatus): void {
+  const key = (x: DecisionStatus): string =>
+    [x.desired, x.recommended, x.binding, x.mode, x.valid, x.reasons.map((r) => r.code).join(',')].join('|');
+  const newest = list[0];
+  if (newest && key(newest) === key(d)) return; // the same decision again: it keeps its first time
+  list.unshift(d);
+  if (list.length > RECENT_DECISIONS) list.length = RECENT_DECISIONS;
 }

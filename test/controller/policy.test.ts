@@ -71,6 +71,7 @@ describe('demandQueries', () => {
     expect(demandQueries(p.spec)).toEqual({
       demand: 'sum(rate(http_requests_total{job="web",path="a\\"b\\\\c"}[1m]))',
       burst: 'sum(rate(http_requests_total{job="web",path="a\\"b\\\\c"}[10s]))',
+      burstWindowSeconds: 10, // the Burst reason says "last 10 s", not the behavior's default 6
     });
   });
 

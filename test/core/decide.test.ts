@@ -261,3 +261,18 @@ describe('never over-react (issue 15)', () => {
     );
   });
 });
+
+describe('the Burst reason names the window the burst was measured over', () => {
+  it('the observation window when given (a controller burst template of 10 s), else behavior.burst.windowSeconds', () => {
+    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } });
+    const at = (o: Partial<Observation>) =>
+      decide(
+        m,
+        initialDecideState(),
+        { readyReplicas: 1, currentReplicas: 1, demandRps: 40, burstDemandRps: 400, ...o },
+        100,
+      ).decision.reasons.find((r) => r.code === 'Burst')?.message;
+    expect(at({ burstWindowSeconds: 10 })).toMatch(/^last 10 s at 400 rps/);
+    expect(at({})).toMatch(/^last 6 s at 400 rps/);
+  });
+});

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
+import { launchChromium } from './support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
 import type { StatusSnapshot } from '../../src/server/status.ts';
@@ -312,6 +313,24 @@ describe('controller status API and dashboard', () => {
     });
     await r.body.dump();
     expect(r.statusCode).toBe(403);
+
+    // In real Chromium: the charts the controller cannot fill say why instead of staying empty boxes.
+    const profile = mkdtempSync(join(tmpdir(), 'headroom-ctl-chromium-'));
+    const ctx = await launchChromium(profile);
+    try {
+      const tab = await ctx.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (e) => errors.push(String(e)));
+      await tab.goto(`${a.url}/?token=${TOKEN}`);
+      await tab.locator(`tr[data-service="${ns}/web"]`).waitFor({ timeout: 30_000 });
+      await tab.locator('#latency-note').waitFor({ state: 'visible', timeout: 15_000 });
+      expect(await tab.locator('#latency-note').textContent()).toMatch(/spec\.latency/);
+      expect(await tab.locator('#resources-note').textContent()).toMatch(/not collected in controller mode/);
+      expect(errors).toEqual([]);
+    } finally {
+      await ctx.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it('SIGTERM: both stop cleanly (alert dispatcher closed, server closed) and exit 0', async () => {

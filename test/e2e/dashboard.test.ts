@@ -202,6 +202,26 @@ describe('dashboard in Chromium', () => {
     expect(reasonText.trim().length).toBeGreaterThan(10);
     expect(await reasons.first().getAttribute('data-code')).toMatch(/\S/);
 
+    // A page opened now starts where the first one is: the decisions the server kept (the idle one at 1
+    // and the scale-up), and a CPU/memory chart over the same history as the demand chart, not from
+    // the moment it opened. Local mode fills both charts: no "not collected" notes.
+    const late = await ctx.newPage();
+    const opened = Date.now() / 1000;
+    await late.goto(run.dashboard + '/');
+    await late.locator('tr[data-service="web"]').waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => late.locator('#decisions li.decision').count(), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(2);
+    expect(await late.locator('#decisions li.decision .desired', { hasText: /^1 / }).count()).toBeGreaterThanOrEqual(1);
+    const first = async (id: string): Promise<number> => Number(await late.locator(id).getAttribute('data-first'));
+    await expect.poll(() => first('#chart-resources'), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(Math.abs((await first('#chart-resources')) - (await first('#chart-demand')))).toBeLessThanOrEqual(2);
+    // From before the late page opened (sampling each push would start at `opened`).
+    expect(await first('#chart-resources')).toBeLessThan(opened - 5);
+    expect(await late.locator('#latency-note').isHidden()).toBe(true);
+    expect(await late.locator('#resources-note').isHidden()).toBe(true);
+    await late.close();
+
     // What-if: more demand needs more instances; the answer comes from the server's plan.
     const plan = async (rps: number): Promise<number> => {
       await page.fill('#whatif-form input[name="demandRps"]', String(rps));

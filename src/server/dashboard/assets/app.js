@@ -99,6 +99,15 @@
       e.snap = s;
       if (msg.full) e.history = s.history.slice();
       else Array.prototype.push.apply(e.history, s.history);
+      // A page opened late starts with the decisions the server kept (newest first), not an empty log.
+      if (msg.full && s.decisions && e.decisions.length === 0) {
+        s.decisions
+          .slice()
+          .reverse()
+          .forEach(function (d) {
+            logDecision(e, d);
+          });
+      }
       if (e.history.length > MAX_POINTS) e.history.splice(0, e.history.length - MAX_POINTS);
       // CPU/memory are not in the tick history: sample them from each push.
       var cpu = [];
@@ -286,12 +295,40 @@
         predicted: h.map((p) => (p.predictedP99Ms == null ? null : p.predictedP99Ms)),
         slo: h.map(() => slo),
       },
-      resources: {
-        t: e.resources.map((p) => p.t),
-        cpu: e.resources.map((p) => p.cpu),
-        memoryMiB: e.resources.map((p) => p.memoryMiB),
-      },
+      // From the tick history when the server measures usage (local mode): the same time axis as the
+      // other charts, from before the page opened. Else from what each push showed.
+      resources: h.some((p) => p.cpuCores != null || p.memoryBytes != null)
+        ? {
+            t: h.map((p) => p.t),
+            cpu: h.map((p) => (p.cpuCores == null ? null : p.cpuCores)),
+            memoryMiB: h.map((p) => (p.memoryBytes == null ? null : p.memoryBytes / 1048576)),
+          }
+        : {
+            t: e.resources.map((p) => p.t),
+            cpu: e.resources.map((p) => p.cpu),
+            memoryMiB: e.resources.map((p) => p.memoryMiB),
+          },
     };
+  }
+
+  /** Why a chart is empty, when the mode cannot fill it (null: it has data, or will). */
+  function chartNotes(e, d) {
+    var k8s = e.snap.mode === 'kubernetes';
+    var noLatency = !d.latency.latency.some((x) => x != null);
+    var noUsage = !d.resources.cpu.some((x) => x != null) && !d.resources.memoryMiB.some((x) => x != null);
+    return {
+      latency:
+        k8s && noLatency
+          ? 'No measured latency: give the HeadroomPolicy spec.latency (a Prometheus histogram) to chart p99 against the model.'
+          : null,
+      resources: k8s && noUsage ? 'Per-pod CPU and memory are not collected in controller mode.' : null,
+    };
+  }
+
+  function showNote(id, text) {
+    var n = $(id);
+    n.hidden = text == null;
+    n.textContent = text == null ? '' : text;
   }
 
   /** "Latency p99 vs SLO (p99 ≤ 100 ms) · model 1.9× off, sizing with service time ×1.9". */
@@ -318,6 +355,12 @@
     if (typeof HeadroomCharts === 'undefined') return;
     var d = chartData(e);
     $('latency-caption').textContent = latencyCaption(e.snap);
+    var notes = chartNotes(e, d);
+    showNote('latency-note', notes.latency);
+    showNote('resources-note', notes.resources);
+    // The first time each chart shows (tests compare the charts' time axes).
+    $('chart-demand').dataset.first = d.demand.t.length ? String(d.demand.t[0]) : '';
+    $('chart-resources').dataset.first = d.resources.t.length ? String(d.resources.t[0]) : '';
     if (state.chartsFor !== e.snap.service.name) {
       if (state.charts) Object.values(state.charts).forEach((c) => c.destroy());
       ['chart-demand', 'chart-instances', 'chart-latency', 'chart-resources'].forEach(function (id) {
