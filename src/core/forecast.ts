@@ -293,8 +293,7 @@ export function forecastPeak(
   const ceiling = FORECAST_CEILING * record;
   const rps = Math.min(wanted, ceiling);
   const parts = [`last minute peaked at ${fmt(base)} rps`];
-  if (growth > 1)
-    parts.push(`${label} ago the next ${horizonSeconds} s peaked ${fmt(growth)}× this, at today's level`);
+  if (growth > 1) parts.push(`${label} ago the next ${horizonSeconds} s peaked ${fmt(growth)}× this, at today's level`);
   parts.push(
     `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time at this level`,
   );

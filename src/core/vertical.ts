@@ -114,7 +114,9 @@ export function verticalAdvice(samples: readonly UsageSample[], now: number): Ve
     );
 
   if (now - last > 7 * 86400)
-    notes.push(`the newest usage sample is ${((now - last) / 86400).toFixed(0)} days old: the advice describes that time`);
+    notes.push(
+      `the newest usage sample is ${((now - last) / 86400).toFixed(0)} days old: the advice describes that time`,
+    );
   // Weights decay relative to the newest sample, not to now: the same ratios between samples, but a
   // history that ended long ago (2^(−days) underflows to 0 after ~1,075 days) still counts.
   const ref = last;
