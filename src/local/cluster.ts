@@ -228,7 +228,11 @@ export class LocalCluster {
         ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),
         ...(capacity ? { capacity } : {}),
       },
-      measured: { sample: this.latencySample(), correct: this.opts.run.calibrate },
+      measured: {
+        sample: this.latencySample(),
+        correct: this.opts.run.calibrate,
+        halfLifeSeconds: this.opts.run.calibrateHalfLifeSeconds,
+      },
     };
   }
 

@@ -52,6 +52,8 @@ export const runSectionSchema = z.strictObject({
   capacity: z.enum(['spec', 'learned']).default('spec'),
   /** Check the latency model against measured latency each tick and correct its service-time scale. */
   calibrate: z.boolean().default(true),
+  /** Half-life of the correction, s: shorter follows a bad release faster, and noise too. */
+  calibrateHalfLifeSeconds: z.number().min(1).max(86_400).default(60),
   loadBalancing: z.enum(['leastRequests', 'random']).optional(),
   /** How long a request may wait for a ready instance before 503. */
   queueTimeoutSeconds: z.number().min(0).max(600).default(10),

@@ -51,7 +51,11 @@ describe('run: section', () => {
       tickSeconds: 1,
       shadow: false,
       stableWindowSeconds: 60,
+      calibrate: true,
+      calibrateHalfLifeSeconds: 60,
     });
+    const bad = problemsOf(file('hl.yaml', `${SERVICE}run: { command: [x], calibrateHalfLifeSeconds: 0 }\n`));
+    expect(bad[0]).toMatchObject({ path: 'run.calibrateHalfLifeSeconds', value: 0, allowed: '>= 1' });
   });
 
   it('env values may be numbers; they become strings', () => {

@@ -59,6 +59,24 @@ describe('loop step', () => {
     expect(last!.decision.recommended).toBeGreaterThan(lastReport!.decision.recommended);
   });
 
+  it('a shorter half-life follows a slower service faster (the same measurements, 20 s)', () => {
+    const sample = { demandRps: 150, ready: 2, measuredMs: 400, requests: 900 };
+    const after20s = (halfLifeSeconds: number): number => {
+      let st = initialLoopState();
+      let r;
+      for (let t = 0; t <= 20; t += 1) {
+        r = step(model, st, { demandRps: 150, readyReplicas: 2, currentReplicas: 2 }, t, {
+          sample,
+          correct: true,
+          halfLifeSeconds,
+        });
+        st = r.state;
+      }
+      return r!.calibration!.scale;
+    };
+    expect(after20s(5)).toBeGreaterThan(after20s(60) * 1.2);
+  });
+
   it('no demand: the guard holds the current count (never down on missing data)', () => {
     const r = step(model, initialLoopState(), { readyReplicas: 5, currentReplicas: 5 }, 100);
     expect(r.decision.valid).toBe(false);
