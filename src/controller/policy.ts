@@ -1,5 +1,6 @@
 // A HeadroomPolicy object → what one reconcile needs: the ServiceModel (validated by the same code
 // as `headroom plan`), the PromQL queries, the target and the mode.
+import { parseDuration } from '../alerting/config.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
 import { serviceModelFromSpec } from '../spec/load.ts';
@@ -146,20 +147,12 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   return {
     demand: rate(t.window ?? '1m'),
     ...(t.burstWindow
-      ? { burst: rate(t.burstWindow), burstWindowSeconds: durationSeconds(t.burstWindow) }
+      ? { burst: rate(t.burstWindow), burstWindowSeconds: parseDuration(t.burstWindow) }
       : d.burstQuery
         ? { burst: d.burstQuery }
         : {}),
     ...extra,
   };
-}
-
-/** A CRD duration (`^[0-9]+(ms|s|m|h)$`) in seconds: 10s → 10, 1m → 60. */
-export function durationSeconds(d: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 's' ? n : m[2] === 'm' ? n * 60 : n * 3600;
 }
 
 /**
