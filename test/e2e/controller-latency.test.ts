@@ -18,8 +18,6 @@ import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
-import { PrometheusSource } from '../../src/adapters/metrics/prometheus/index.ts';
 import { planService } from '../../src/core/plan.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
@@ -34,6 +32,7 @@ import {
   standInKubelet,
   waitFor,
 } from './support/kube.ts';
+import { testController } from './support/controller.ts';
 import {
   driveLoad,
   startCountingService,
@@ -99,20 +98,7 @@ const getPolicy = async (name: string): Promise<HeadroomPolicy> =>
   })) as HeadroomPolicy;
 
 function startController(): Controller {
-  const c = new Controller({
-    clients: makeClients(kc),
-    metrics: new PrometheusSource({ url: prom.url, timeoutMs: 2000 }),
-    namespace: ns,
-    leaderElection: {
-      namespace: ns,
-      name: 'headroom-lat',
-      leaseDurationSeconds: 3,
-      renewDeadlineSeconds: 2,
-      retryPeriodSeconds: 0.5,
-    },
-    tickMs: 250,
-    retry: { attempts: 2, baseMs: 100 },
-  });
+  const c = testController(kc, prom.url, ns, 'headroom-lat');
   controllers.push(c);
   return c;
 }

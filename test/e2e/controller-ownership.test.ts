@@ -12,8 +12,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
-import { PrometheusSource } from '../../src/adapters/metrics/prometheus/index.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
 import type { HeadroomPolicy, PolicyStatus } from '../../src/controller/policy.ts';
@@ -27,6 +25,7 @@ import {
   waitFor,
   type Cluster,
 } from './support/kube.ts';
+import { testController } from './support/controller.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
 
 let cluster: Cluster;
@@ -107,13 +106,7 @@ beforeAll(async () => {
   ] as const) {
     await createDeployment(kc, ns, name, n);
   }
-  controller = new Controller({
-    clients: makeClients(kc),
-    metrics: new PrometheusSource({ url: prom.url, timeoutMs: 2000 }),
-    namespace: ns,
-    tickMs: 250,
-    retry: { attempts: 2, baseMs: 100 },
-  });
+  controller = testController(kc, prom.url, ns);
   await controller.start();
 }, 1_200_000);
 

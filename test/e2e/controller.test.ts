@@ -24,6 +24,7 @@ import {
   waitFor,
   type Cluster,
 } from './support/kube.ts';
+import { testController } from './support/controller.ts';
 import {
   driveLoad,
   startCountingService,
@@ -90,20 +91,7 @@ async function getPolicy(name: string): Promise<HeadroomPolicy> {
 const cond = (s: PolicyStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
 
 function startController(): Controller {
-  const c = new Controller({
-    clients: makeClients(kc),
-    metrics: new PrometheusSource({ url: prom.url, timeoutMs: 2000 }),
-    namespace: ns,
-    leaderElection: {
-      namespace: ns,
-      name: 'headroom-e2e',
-      leaseDurationSeconds: 3,
-      renewDeadlineSeconds: 2,
-      retryPeriodSeconds: 0.5,
-    },
-    tickMs: 250,
-    retry: { attempts: 2, baseMs: 100 },
-  });
+  const c = testController(kc, prom.url, ns, 'headroom-e2e');
   controllers.push(c);
   return c;
 }
