@@ -26,7 +26,7 @@
 //
 // Run: node --disable-warning=ExperimentalWarning bench/model-drift.ts [--baseline 600]
 //      [--slow-at 180] [--after 300] [--rps 85] [--calibrate false] [--skip-baseline]
-//      [--warmup 20] [--baseline-warmup 0]
+//      [--warmup 20] [--baseline-warmup 0] [--skip-release]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '20' },
     'baseline-warmup': { type: 'string', default: '0' },
     'skip-baseline': { type: 'boolean', default: false },
+    'skip-release': { type: 'boolean', default: false },
   },
 });
 const BASELINE_S = Number(values.baseline);
@@ -331,8 +332,10 @@ const started = new Date();
 process.stdout.write(
   `# model-drift bench, ${started.toISOString()}, Node ${process.version}, ${RPS} rps, SLO p99 ≤ ${SLO_MS} ms\n`,
 );
-const slow = await scenario('bad release', SLOW_AT_S + AFTER_S, SLOW_AT_S, WARMUP_S);
-summarize(slow, SLOW_AT_S);
+if (!values['skip-release']) {
+  const slow = await scenario('bad release', SLOW_AT_S + AFTER_S, SLOW_AT_S, WARMUP_S);
+  summarize(slow, SLOW_AT_S);
+}
 if (!values['skip-baseline']) {
   const base = await scenario('baseline (no release)', BASELINE_S, undefined, BASELINE_WARMUP_S);
   summarize(base, undefined);

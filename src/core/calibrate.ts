@@ -5,7 +5,8 @@
 // count is compared with what the model predicts there. The correction is one number: a service-
 // time scale s (every service time × s, so capacity ÷ s), the one that makes the model predict what
 // was measured, found by bisection on ln s (the predicted percentile grows with s). It is smoothed
-// over time (half-life 60 s unless the caller sets one), needs 200 requests per observation, and stays within [1, 4]: latency
+// over time (half-life 60 s unless the caller sets one; a quarter of it for a rise while the SLO is
+// broken), needs 200 requests per observation, and stays within [1, 4]: latency
 // alone cannot tell a faster mean from a lighter tail, so it may make the model more careful, never
 // less. A fixed-time service told "exponential" measures a lower p99 than predicted; scaling its
 // service time down to match would overload it (the simulator measured 24 % of a day violating).
@@ -67,6 +68,9 @@ export const CALIBRATION = {
   minScale: 1,
   maxScale: 4,
 } as const;
+
+/** While the SLO is broken, a larger scale is taken this many times faster than the half-life says. */
+export const UP_SPEEDUP = 4;
 
 export function initialCalibration(): CalibrationState {
   return { logScale: 0, logError: 0, samples: 0 };
@@ -134,7 +138,8 @@ export function calibrate(
   // Then throughput says it: ready·c busy servers completing completionRps take ready·c/completionRps
   // each, e.g. 3 × 1 / 73 rps = 41 ms for a 20-ms spec: 2.05.
   const done = sample.completionRps;
-  if (done !== undefined && done > 0 && sample.demandRps > done * 1.02) {
+  const saturated = done !== undefined && done > 0 && sample.demandRps > done * 1.02;
+  if (saturated) {
     const perServerMs = (sample.ready * model.instance.concurrency * 1000) / done;
     const byThroughput = Math.log(perServerMs / model.instance.serviceTimeMs);
     observed = Math.min(Math.log(CALIBRATION.maxScale), Math.max(observed, byThroughput));
@@ -147,8 +152,16 @@ export function calibrate(
   // start's first window (JIT, new connections) must not set the scale on its own.
   const dt = state.at === undefined ? 0 : Math.max(0, now - state.at);
   const a = 1 - 0.5 ** (dt / halfLifeSeconds);
+  // Up fast while the SLO is broken, as the HPA scales up without waiting and down after a window:
+  // a window over the SLO (or work piling up) that asks for a larger scale moves it with a quarter
+  // of the half-life. Only then: fast-up-slow-down on every window would ratchet the scale up on
+  // noise alone. The bad-release bench (docs/benchmarks.md): SLO back for good at T + 51 s, was
+  // T + 147 s with 60 s both ways.
+  const breached =
+    (model.slo !== undefined && pct <= model.slo.percentile && sample.measuredMs > model.slo.latencyMs) || saturated;
+  const up = breached && observed > state.logScale ? 1 - 0.5 ** ((dt * UP_SPEEDUP) / halfLifeSeconds) : a;
   const next: CalibrationState = {
-    logScale: state.logScale + a * (observed - state.logScale),
+    logScale: state.logScale + up * (observed - state.logScale),
     logError: state.logError + a * (logError - state.logError),
     samples: state.samples + 1,
     at: now,

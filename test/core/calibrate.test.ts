@@ -66,6 +66,50 @@ describe('calibrate: the model checked against measured latency', () => {
     expect(later.calibration.scale).toBeLessThan(Math.SQRT2 * 1.03);
   });
 
+  it('while the SLO is broken a larger scale is taken four times faster; under the SLO, one half-life', () => {
+    // 80 rps on 3 instances; the service now takes 40 ms (observed scale 2). SLO 200 ms.
+    const start = calibrate(
+      model,
+      initialCalibration(),
+      { demandRps: 80, ready: 3, measuredMs: measured(20, 80, 3), requests: 500 },
+      0,
+    ).state;
+    const slow = { demandRps: 80, ready: 3, measuredMs: measured(40, 80, 3), requests: 500 };
+    expect(slow.measuredMs).toBeLessThan(200);
+    // Under the SLO: half-way in ln s after 15 s of a 60-s half-life is 2^(0.5·(1−2^−¼)) ≈ 1.07.
+    const calm = calibrate(model, start, slow, 15).calibration.scale;
+    expect(calm).toBeCloseTo(2 ** (1 - 0.5 ** 0.25), 2);
+    // The same sample over a 50-ms SLO: 15 s is one (quartered) half-life, √2.
+    const tight = { ...model, slo: { latencyMs: 50, percentile: 99 } };
+    const breached = calibrate(tight, start, slow, 15).calibration.scale;
+    expect(breached).toBeCloseTo(Math.SQRT2, 2);
+    // Down is never fast: from scale 2 a window at the spec's speed moves at the normal rate.
+    const high = { ...start, logScale: Math.log(2) };
+    const relief = calibrate(tight, high, { ...slow, measuredMs: measured(20, 80, 3) }, 15).calibration.scale;
+    expect(relief).toBeCloseTo(2 ** (0.5 ** 0.25), 2);
+  });
+
+  it('noise under the SLO does not ratchet the scale: only windows over the SLO are taken fast', () => {
+    // A right model, noisy 6-s p99s: the truth ×/÷ 15 % in turn. The scale floor of 1 alone lifts the
+    // mean (the ÷ windows count as 1: ≈ √1.15 = 1.07); fast-up on every window would lift it further.
+    const run = (m: ServiceModel): number => {
+      let s = initialCalibration();
+      let sum = 0;
+      for (let t = 0; t <= 1800; t++) {
+        const f = t % 2 === 0 ? 1.15 : 1 / 1.15;
+        const sample = { demandRps: 150, ready: 2, measuredMs: measured(20, 150, 2) * f, requests: 900 };
+        const r = calibrate(m, s, sample, t);
+        s = r.state;
+        if (t > 600) sum += r.calibration.scale;
+      }
+      return sum / 1200;
+    };
+    const calm = run(model);
+    const overSlo = run({ ...model, slo: { latencyMs: 10, percentile: 99 } });
+    expect(calm).toBeLessThan(1.08);
+    expect(overSlo).toBeGreaterThan(calm + 0.02);
+  });
+
   it('too few requests, no ready instance or no demand change nothing; the scale stays within [1, 4]', () => {
     const s0 = initialCalibration();
     expect(calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: 500, requests: 50 }, 0).state).toEqual(s0);
