@@ -26,8 +26,10 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
       const noDemand =
         demandOverride === undefined && model !== undefined && spec.raw.services[i]?.demand === undefined;
       return {
+        // A plan renders its text on first read (getters): a spread copies only the counts.
         ...p,
-        ...(noDemand ? { warnings: [NO_DEMAND_WARNING, ...p.warnings] } : {}),
+        details: p.details,
+        warnings: noDemand ? [NO_DEMAND_WARNING, ...p.warnings] : p.warnings,
         demandRps: demandOverride ?? model?.demandRps ?? 0,
         ...(usage && usage.length > 0 ? { vertical: verticalAdvice(usage, now) } : {}),
       };

@@ -122,142 +122,231 @@ export function availabilityCount(base: number, zones: number, zoneFailures: num
   return lo;
 }
 
-// Explanations are rendered on first read (a getter that caches): sizing 10,000 services computes
-// counts; only the plans someone prints or serializes pay for their text.
-// A class, not an object literal with a getter: literals with accessors are created slowly and
-// each carries its own accessor pair (measured: ~3× slower planning of 10,000 services).
+/** What the explanations need: kept per plan instead of one closure per line (see PlanResult). */
+interface Why {
+  model: ServiceModel;
+  shape: PoolShape;
+  lambda: number;
+  perInstance: number;
+  /** The SLO search (when the model has an SLO). */
+  search: SloSearch | undefined;
+  availability: { count: number; base: number } | undefined;
+  fit: PlanContext['fit'];
+  /** The capacity came from a loadtest profile (not the spec, nor learned live). */
+  fromProfile: boolean;
+  measured: ServiceModel['instance']['profile'];
+}
+
+// Explanations are rendered on first read: sizing 10,000 services computes counts; only the plans
+// someone prints or serializes pay for their text. A plan keeps one `Why` record for that, not a
+// closure per line: closures and their contexts were ~20 objects per plan, which the garbage
+// collector then copied and swept (41 % of bench/plan.ts; docs/benchmarks.md has the numbers).
+class PlanResult implements ServicePlan {
+  readonly name: string;
+  readonly replicas: number;
+  readonly needed: number;
+  readonly binding: ConstraintName;
+  readonly feasible: boolean;
+  readonly constraints: Partial<Record<ConstraintName, number>>;
+  readonly predicted: ServicePlan['predicted'];
+  readonly #why: Why;
+  #details: ConstraintResult[] | undefined;
+  #warnings: string[] | undefined;
+  constructor(
+    why: Why,
+    replicas: number,
+    needed: number,
+    binding: ConstraintName,
+    feasible: boolean,
+    constraints: Partial<Record<ConstraintName, number>>,
+    predicted: ServicePlan['predicted'],
+  ) {
+    this.name = why.model.name;
+    this.replicas = replicas;
+    this.needed = needed;
+    this.binding = binding;
+    this.feasible = feasible;
+    this.constraints = constraints;
+    this.predicted = predicted;
+    this.#why = why;
+  }
+  get details(): ConstraintResult[] {
+    if (this.#details) return this.#details;
+    const c = this.constraints;
+    const list: ConstraintResult[] = [];
+    for (const name of DETAIL_ORDER) {
+      const n = c[name];
+      if (n !== undefined) list.push(new LazyConstraint(name, UPPER.has(name) ? 'upper' : 'lower', n, this.#why));
+    }
+    return (this.#details = list);
+  }
+  get warnings(): string[] {
+    return (this.#warnings ??= planWarnings(this, this.#why));
+  }
+  /** JSON and object spread see only own fields: the rendered text is added here (and by copiers). */
+  toJSON(): ServicePlan {
+    return { ...this, details: this.details, warnings: this.warnings };
+  }
+}
+
+/** The order constraints are listed in (and the upper bounds: ties go to the first). */
+const DETAIL_ORDER: readonly ConstraintName[] = [
+  'utilization',
+  'latency',
+  'availability',
+  'minReplicas',
+  'capacity',
+  'maxReplicas',
+];
+const UPPER: ReadonlySet<ConstraintName> = new Set(['capacity', 'maxReplicas']);
+
 class LazyConstraint implements ConstraintResult {
-  private text: string | undefined;
+  #text: string | undefined;
   readonly name: ConstraintName;
   readonly bound: 'lower' | 'upper';
   readonly replicas: number;
-  private readonly render: () => string;
-  constructor(name: ConstraintName, bound: 'lower' | 'upper', replicas: number, render: () => string) {
+  readonly #why: Why;
+  constructor(name: ConstraintName, bound: 'lower' | 'upper', replicas: number, why: Why) {
     this.name = name;
     this.bound = bound;
     this.replicas = replicas;
-    this.render = render;
+    this.#why = why;
   }
   get detail(): string {
-    return (this.text ??= this.render());
+    return (this.#text ??= constraintDetail(this.name, this.replicas, this.#why));
   }
   toJSON(): { name: ConstraintName; bound: 'lower' | 'upper'; replicas: number; detail: string } {
     return { name: this.name, bound: this.bound, replicas: this.replicas, detail: this.detail };
   }
 }
 
-function constraint(
-  name: ConstraintName,
-  bound: 'lower' | 'upper',
-  replicas: number,
-  render: () => string,
-): ConstraintResult {
-  return new LazyConstraint(name, bound, replicas, render);
+function constraintDetail(name: ConstraintName, n: number, w: Why): string {
+  switch (name) {
+    case 'utilization': {
+      const u = w.model.targetUtilization;
+      return `${fmt(w.lambda, 4)} rps ÷ (${fmt(w.perInstance, 4)} rps per instance × ${fmt(u)}) = ${fmt(w.lambda / (w.perInstance * u), 4)} → ${n}`;
+    }
+    case 'latency':
+      return w.model.slo && w.search ? latencyDetail(w.shape, w.model.slo, w.search) : '';
+    case 'availability':
+      return w.availability ? availabilityDetail(n, w.availability.base, w.model.availability) : '';
+    case 'minReplicas':
+      return `replicas.min = ${n}`;
+    case 'capacity':
+      return w.fit?.detail ?? '';
+    case 'maxReplicas':
+      return `replicas.max = ${n}`;
+  }
 }
 
-type Warning = () => string | undefined;
-
-export function planService(model: ServiceModel, ctx: PlanContext = {}): ServicePlan {
-  const shape = poolShape(model, ctx);
-  const lambda = shape.demandRps;
-  const perInstance = instanceCapacityRps(shape);
-  const details: ConstraintResult[] = [];
-  const warnings: Warning[] = [];
-  let sloReachable = true;
-  // The capacity in use came from a `headroom loadtest` profile (not from the spec, nor learned live).
-  const measured = ctx.capacity === undefined ? model.instance.profile : undefined;
-  const fromProfile = ctx.capacity === undefined && model.instance.capacitySource === 'profile';
+/** Everything worth a person's attention about one plan, in a stable order. */
+function planWarnings(plan: PlanResult, w: Why): string[] {
+  const out: string[] = [];
+  const { model, shape, lambda, search, measured, fromProfile } = w;
   if (measured?.kneeIsLowerBound) {
     const knee = measured.kneeRps;
-    warnings.push(() =>
+    out.push(
       measured.partial
         ? `the knee ${fmt(knee, 6)} rps is a lower bound: the load test stopped early, before any rate broke the SLO; rerun it to completion (the fitted capacity is extrapolated from latencies that never rose)`
         : `the knee ${fmt(knee, 6)} rps is a lower bound: the load test hit --max-rps; rerun with a higher ceiling (the fitted capacity is extrapolated from latencies that never rose)`,
     );
   }
-  const specSlo = model.slo;
-  if (
-    measured &&
-    specSlo &&
-    (measured.slo.latencyMs !== specSlo.latencyMs || measured.slo.percentile !== specSlo.percentile)
-  ) {
+  const slo = model.slo;
+  if (measured && slo && (measured.slo.latencyMs !== slo.latencyMs || measured.slo.percentile !== slo.percentile)) {
     const was = measured.slo;
-    warnings.push(
-      () =>
-        `the profile was measured for ${pct(was.percentile)} ≤ ${fmt(was.latencyMs)} ms; this spec's SLO is ${pct(specSlo.percentile)} ≤ ${fmt(specSlo.latencyMs)} ms: the knee does not apply, the fitted service time does`,
+    out.push(
+      `the profile was measured for ${pct(was.percentile)} ≤ ${fmt(was.latencyMs)} ms; this spec's SLO is ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms: the knee does not apply, the fitted service time does`,
     );
   }
+  if (slo && search?.ok) {
+    const floorMs = serviceTimeFloorMs(shape, slo.percentile);
+    if (slo.latencyMs < 1.25 * floorMs) {
+      out.push(
+        `the SLO ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms is within ${fmt(slo.latencyMs / floorMs)}× of the ${fmt(floorMs)} ms the service time alone takes at that percentile: small service-time increases need many more instances`,
+      );
+    }
+    if (shape.loadBalancing === 'random' && lambda > 0) {
+      const lr = minInstancesForSlo({ ...shape, loadBalancing: 'leastRequests' }, slo);
+      if (lr.ok && lr.instances < search.instances) {
+        out.push(
+          `random load balancing needs ${search.instances} instances for the SLO; leastRequests would need ${lr.instances}`,
+        );
+      }
+    }
+    if (shape.serviceTime === undefined) {
+      out.push(
+        fromProfile
+          ? `service times assumed exponential (CV 1): the profile has no service-time distribution (written before it had one, or its probe was too short or unstable); rerun \`headroom loadtest\` with --probe-requests ≥ 200, or set instance.serviceTimeCv (a steady service needs fewer instances, a heavy-tailed one more)`
+          : `service times assumed exponential (CV 1): set instance.serviceTimeCv or serviceTimeQuantilesMs, or use a \`headroom loadtest\` profile (a steady service needs fewer instances, a heavy-tailed one more)`,
+      );
+    }
+  } else if (slo && search && !search.ok) {
+    out.push(
+      search.reason === 'unreachable'
+        ? `SLO unreachable: the service time alone takes ${fmt(search.minLatencyMs)} ms at ${pct(slo.percentile)}, above ${fmt(slo.latencyMs)} ms; no instance count meets it`
+        : `SLO not met within ${search.limit} instances`,
+    );
+  }
+  const { replicas, needed } = plan;
+  if (replicas < needed) {
+    const capped = plan.binding;
+    const upper = plan.details.find((d) => d.name === capped);
+    out.push(
+      `${capped === 'capacity' ? 'the cluster fits only' : 'replicas.max caps the count at'} ${replicas}, below the ${needed} needed${upper ? ` (${upper.detail})` : ''}`,
+    );
+  }
+  const utilization = plan.predicted.utilization;
+  if (utilization >= 1) {
+    out.push(`overloaded: ${replicas} instances at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`);
+  }
+  const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
+  if (cpuCores !== undefined && shape.concurrency > Math.max(1, Math.ceil(cpuCores))) {
+    out.push(
+      fromProfile
+        ? `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; check that the load test ran the instance with the same CPU (${fmt(cpuCores)})`
+        : `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
+    );
+  }
+  return out;
+}
+
+export function planService(model: ServiceModel, ctx: PlanContext = {}): ServicePlan {
+  const shape = poolShape(model, ctx);
+  const lambda = shape.demandRps;
+  const perInstance = instanceCapacityRps(shape);
+  const constraints: Partial<Record<ConstraintName, number>> = {};
 
   // Utilization: demand ÷ (capacity per instance × target).
   const u = model.targetUtilization;
   const utilCount = lambda > 0 ? ceilClean(lambda / (perInstance * u)) : 0;
-  details.push(
-    constraint(
-      'utilization',
-      'lower',
-      utilCount,
-      () =>
-        `${fmt(lambda, 4)} rps ÷ (${fmt(perInstance, 4)} rps per instance × ${fmt(u)}) = ${fmt(lambda / (perInstance * u), 4)} → ${utilCount}`,
-    ),
-  );
+  constraints.utilization = utilCount;
 
   // Latency SLO through the queueing model.
   let latencyCount = 0;
-  let latencySearch: SloSearch | undefined;
+  let search: SloSearch | undefined;
   if (model.slo) {
-    const slo = model.slo;
-    const search = minInstancesForSlo(shape, slo);
-    latencySearch = search;
+    search = minInstancesForSlo(shape, model.slo);
     if (search.ok) {
       latencyCount = search.instances;
-      details.push(constraint('latency', 'lower', latencyCount, () => latencyDetail(shape, slo, search)));
-      const floorMs = serviceTimeFloorMs(shape, slo.percentile);
-      if (slo.latencyMs < 1.25 * floorMs) {
-        warnings.push(
-          () =>
-            `the SLO ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms is within ${fmt(slo.latencyMs / floorMs)}× of the ${fmt(floorMs)} ms the service time alone takes at that percentile: small service-time increases need many more instances`,
-        );
-      }
-      if (shape.loadBalancing === 'random' && lambda > 0) {
-        warnings.push(() => {
-          const lr = minInstancesForSlo({ ...shape, loadBalancing: 'leastRequests' }, slo);
-          return lr.ok && lr.instances < latencyCount
-            ? `random load balancing needs ${latencyCount} instances for the SLO; leastRequests would need ${lr.instances}`
-            : undefined;
-        });
-      }
-      if (shape.serviceTime === undefined) {
-        warnings.push(() =>
-          fromProfile
-            ? `service times assumed exponential (CV 1): the profile has no service-time distribution (written before it had one, or its probe was too short or unstable); rerun \`headroom loadtest\` with --probe-requests ≥ 200, or set instance.serviceTimeCv (a steady service needs fewer instances, a heavy-tailed one more)`
-            : `service times assumed exponential (CV 1): set instance.serviceTimeCv or serviceTimeQuantilesMs, or use a \`headroom loadtest\` profile (a steady service needs fewer instances, a heavy-tailed one more)`,
-        );
-      }
-    } else {
-      sloReachable = false;
-      warnings.push(() =>
-        search.reason === 'unreachable'
-          ? `SLO unreachable: the service time alone takes ${fmt(search.minLatencyMs)} ms at ${pct(slo.percentile)}, above ${fmt(slo.latencyMs)} ms; no instance count meets it`
-          : `SLO not met within ${search.limit} instances`,
-      );
+      constraints.latency = latencyCount;
     }
   }
 
   const base = Math.max(utilCount, latencyCount);
   const av = model.availability;
+  let availability: Why['availability'];
   if (av.zones > 1 || av.zoneFailures > 0 || av.instanceFailures > 0) {
     const count = availabilityCount(base, av.zones, av.zoneFailures, av.instanceFailures);
-    details.push(constraint('availability', 'lower', count, () => availabilityDetail(count, base, av)));
+    availability = { count, base };
+    constraints.availability = count;
   }
   const { min, max } = model.replicas;
-  details.push(constraint('minReplicas', 'lower', min, () => `replicas.min = ${min}`));
+  constraints.minReplicas = min;
   const fit = ctx.fit;
-  if (fit) details.push(constraint('capacity', 'upper', fit.replicas, () => fit.detail));
-  details.push(constraint('maxReplicas', 'upper', max, () => `replicas.max = ${max}`));
+  if (fit) constraints.capacity = fit.replicas;
+  constraints.maxReplicas = max;
 
   // Largest lower bound (ties go to the earlier name in LOWER_ORDER), then the smallest upper bound.
-  const constraints: Partial<Record<ConstraintName, number>> = {};
-  for (const d of details) constraints[d.name] = d.replicas;
   let needed = 0;
   let binding: ConstraintName = 'minReplicas';
   for (const name of LOWER_ORDER) {
@@ -268,66 +357,44 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
     }
   }
   let replicas = needed;
-  for (const d of details) {
-    if (d.bound === 'upper' && d.replicas < replicas) {
-      replicas = d.replicas;
-      binding = d.name;
-    }
+  if (fit && fit.replicas < replicas) {
+    replicas = fit.replicas;
+    binding = 'capacity';
+  }
+  if (max < replicas) {
+    replicas = max;
+    binding = 'maxReplicas';
   }
 
-  const fits = fit === undefined || needed <= fit.replicas;
-  const feasible = fits && needed <= max && sloReachable;
-  if (replicas < needed) {
-    const upper = details.find((d) => d.name === binding);
-    const capped = binding;
-    warnings.push(
-      () =>
-        `${capped === 'capacity' ? 'the cluster fits only' : 'replicas.max caps the count at'} ${replicas}, below the ${needed} needed${upper ? ` (${upper.detail})` : ''}`,
-    );
-  }
-
+  const sloReachable = search === undefined || search.ok;
+  const feasible = (fit === undefined || needed <= fit.replicas) && needed <= max && sloReachable;
   const percentile = model.slo?.percentile ?? 99;
-  const reuse = latencySearch?.ok === true && latencySearch.instances === replicas;
+  const reuse = search?.ok === true && search.instances === replicas;
   const prediction = poolPrediction(shape, replicas, percentile, model.slo && !reuse ? model.slo.latencyMs : undefined);
   const latency = prediction.latencyMs;
   const utilization = replicas > 0 ? lambda / (replicas * perInstance) : lambda > 0 ? Infinity : 0;
-  if (utilization >= 1) {
-    warnings.push(
-      () => `overloaded: ${replicas} instances at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`,
-    );
-  }
-  const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
-  if (cpuCores !== undefined && shape.concurrency > Math.max(1, Math.ceil(cpuCores))) {
-    warnings.push(() =>
-      fromProfile
-        ? `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; check that the load test ran the instance with the same CPU (${fmt(cpuCores)})`
-        : `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
-    );
-  }
-
-  let warningText: string[] | undefined;
-  return {
-    name: model.name,
-    replicas,
-    needed,
-    binding,
-    feasible,
-    constraints,
-    details,
-    predicted: {
-      utilization,
-      latencyMs: Number.isFinite(latency) ? latency : null,
-      percentile,
-      attainment: !model.slo
-        ? null
-        : latencySearch?.ok && latencySearch.instances === replicas
-          ? latencySearch.attainment
-          : prediction.attainment,
-    },
-    get warnings(): string[] {
-      return (warningText ??= warnings.map((w) => w()).filter((w): w is string => w !== undefined));
-    },
+  const measured = ctx.capacity === undefined ? model.instance.profile : undefined;
+  const why: Why = {
+    model,
+    shape,
+    lambda,
+    perInstance,
+    search,
+    availability,
+    fit,
+    fromProfile: ctx.capacity === undefined && model.instance.capacitySource === 'profile',
+    measured,
   };
+  return new PlanResult(why, replicas, needed, binding, feasible, constraints, {
+    utilization,
+    latencyMs: Number.isFinite(latency) ? latency : null,
+    percentile,
+    attainment: !model.slo
+      ? null
+      : search?.ok && search.instances === replicas
+        ? search.attainment
+        : prediction.attainment,
+  });
 }
 
 function availabilityDetail(count: number, base: number, av: ServiceModel['availability']): string {

@@ -151,6 +151,23 @@ describe('warnings about a capacity measured by `headroom loadtest`', () => {
   });
 });
 
+describe('explanations, rendered on first read', () => {
+  it('JSON carries every constraint line and warning (a plan renders them lazily, not as own fields)', () => {
+    const p = planService(model({ slo: { latencyMs: 100, percentile: 99 }, replicas: { min: 2, max: 10 } }));
+    const json = JSON.parse(JSON.stringify(p)) as {
+      binding: string;
+      details: Array<{ name: string; detail: string }>;
+      warnings: string[];
+    };
+    expect(json.binding).toBe('maxReplicas');
+    expect(json.details.map((d) => d.name)).toEqual(['utilization', 'latency', 'minReplicas', 'maxReplicas']);
+    expect(json.details[0]?.detail).toBe('900 rps ÷ (50 rps per instance × 0.7) = 25.71 → 26');
+    // max 10 caps the 26 needed: the warning quotes the cap's own line.
+    expect(json.warnings).toContain('replicas.max caps the count at 10, below the 26 needed (replicas.max = 10)');
+    expect(json.warnings.some((w) => w.startsWith('service times assumed exponential'))).toBe(true);
+  });
+});
+
 describe('availability', () => {
   it.each([
     // n, zones, f, k → survivors
