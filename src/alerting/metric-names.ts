@@ -91,6 +91,7 @@ export const HOST_MEMORY_BYTES = 'headroom_host_memory_bytes';
 export const CONTROLLER_RECONCILES_TOTAL = 'headroom_controller_reconciles_total';
 export const CONTROLLER_RECONCILE_DURATION_SECONDS = 'headroom_controller_reconcile_duration_seconds';
 export const CONTROLLER_SCALE_WRITES_TOTAL = 'headroom_controller_scale_writes_total';
+export const CONTROLLER_EXTERNAL_WRITES_TOTAL = 'headroom_controller_external_writes_total';
 export const CONTROLLER_METRIC_FAILURES_TOTAL = 'headroom_controller_metric_failures_total';
 export const POLICY_DESIRED_REPLICAS = 'headroom_policy_desired_replicas';
 export const POLICY_CURRENT_REPLICAS = 'headroom_policy_current_replicas';

@@ -31,6 +31,7 @@ import type { Actuator, ScaleReading } from '../ports/actuator.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
 import { GROUP, PLURAL, VERSION } from './crd.ts';
 import { conflictOf } from './conflict.ts';
+import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, externallyWritten, holdOf, pauseOf } from './hold.ts';
 import { LeaderElector } from './leader.ts';
 import { buildModel, demandQueries, targetOf, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
 import {
@@ -337,9 +338,10 @@ export class Controller {
 
       const model = await this.#model(p, uid);
       const conflict = conflictOf(p, this.policies(), this.#hpas?.list(this.#o.namespace) ?? []);
-      if ('error' in model) {
-        outcome.invalid = model.error;
-        error = model.error;
+      const pause = pauseOf(p.metadata.annotations);
+      if ('error' in model || pause.error !== undefined) {
+        outcome.invalid = 'error' in model ? model.error : pause.error;
+        error = outcome.invalid;
         this.#m.reconciles.inc({ result: 'invalid' });
       } else if (conflict) {
         // Another writer owns the target: no read, no query, no write; status and an Event say who.
@@ -436,11 +438,40 @@ export class Controller {
           this.#m.desired.set(id, decision.desired);
           this.#m.current.set(id, reading.specReplicas);
           if (demand.kind === 'ok') this.#m.demand.set(id, demand.value);
-          if (!shadow && decision.desired !== reading.specReplicas) {
+          // Hold back what a pause or another writer asks (hold.ts); remember what was written.
+          if (!shadow) {
+            const backoffS = p.spec.externalWriteBackoffSeconds ?? DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS;
+            const until = Date.parse(prev?.backoffUntil ?? '');
+            let backoffUntilMs = Number.isFinite(until) && until > nowMs ? until : undefined;
+            outcome.applied = prev?.appliedReplicas;
+            if (externallyWritten(prev?.appliedReplicas, reading.specReplicas)) {
+              outcome.externalWrite = {
+                from: prev?.appliedReplicas ?? 0,
+                to: reading.specReplicas,
+                backoffSeconds: backoffS,
+              };
+              outcome.applied = undefined;
+              backoffUntilMs = backoffS > 0 ? nowMs + backoffS * 1000 : undefined;
+              this.#m.externalWrites.inc();
+              this.#log.warn({ ...id, ...outcome.externalWrite }, 'replicas changed by another writer');
+            }
+            if (backoffUntilMs !== undefined) outcome.backoffUntilMs = backoffUntilMs;
+            if (pause.pause) outcome.pause = pause.pause;
+            const hold = holdOf({
+              pause: pause.pause,
+              backoffUntilMs,
+              nowMs,
+              current: reading.specReplicas,
+              desired: decision.desired,
+            });
+            if (hold) outcome.hold = hold;
+          }
+          if (!shadow && !outcome.hold && decision.desired !== reading.specReplicas) {
             try {
               const res = await this.#actuator.scale(targetOf(p), decision.desired, reading);
               outcome.scale = res;
               if (res.kind === 'scaled') {
+                outcome.applied = res.to;
                 scaled = true;
                 observed = { ...observed, specReplicas: res.to, applied: true };
                 this.#m.scaleWrites.inc();
@@ -716,6 +747,11 @@ function makeMetrics(reg: Registry, apiRequests: () => number, leader: () => boo
     scaleWrites: new Counter({
       name: M.CONTROLLER_SCALE_WRITES_TOTAL,
       help: 'Scale subresource writes',
+      registers: [reg],
+    }),
+    externalWrites: new Counter({
+      name: M.CONTROLLER_EXTERNAL_WRITES_TOTAL,
+      help: 'Times another writer changed replicas this controller had written (each starts a back-off)',
       registers: [reg],
     }),
     metricFailures: new Counter({

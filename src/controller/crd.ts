@@ -189,6 +189,11 @@ function specSchema(): Json {
         required: ['afterFailures', 'replicas'],
         properties: { afterFailures: int(1, 1000), replicas: int(0, 100_000) },
       },
+      externalWriteBackoffSeconds: int(0, 86_400, {
+        description:
+          'When another writer (a GitOps sync, kubectl scale) changes the replicas this controller wrote: leave them alone this long, with an ExternalWrite event, instead of writing back every interval. 0 writes back at once (as the HPA does).',
+        default: 300,
+      }),
     },
   };
 }
@@ -206,6 +211,15 @@ function statusSchema(): Json {
       demand: str(),
       lastScaleTime: str({ format: 'date-time' }),
       consecutiveMetricFailures: { type: 'integer' },
+      appliedReplicas: {
+        type: 'integer',
+        description: 'The count this controller last wrote, while the target holds it.',
+      },
+      backoffUntil: str({
+        format: 'date-time',
+        description: 'Another writer changed the replicas: no writes until then.',
+      }),
+      paused: str({ description: 'The headroom.dev/paused annotation in effect: true, up or down.' }),
       lastDecision: {
         type: 'object',
         properties: {
@@ -293,6 +307,7 @@ export function crdManifest(): Json {
             { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
             { name: 'Reason', type: 'string', jsonPath: READY_REASON },
             { name: 'Mode', type: 'string', jsonPath: '.spec.mode', priority: 1 },
+            { name: 'Paused', type: 'string', jsonPath: '.status.paused', priority: 1 },
             { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
             { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
             { name: 'Binding', type: 'string', jsonPath: '.status.binding' },

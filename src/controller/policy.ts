@@ -41,6 +41,12 @@ export interface PolicyStatus {
   decideState?: unknown;
   /** The latency model checked against measured latency (spec.latency): see ModelStatus. */
   model?: ModelStatus;
+  /** The count this controller last wrote, while the target still holds it (hold.ts). */
+  appliedReplicas?: number;
+  /** Another writer changed the replicas: no writes until then (RFC 3339). */
+  backoffUntil?: string;
+  /** The `headroom.dev/paused` annotation in effect: "true", "up" or "down". */
+  paused?: string;
 }
 
 /**
@@ -100,6 +106,8 @@ export interface PolicySpec {
   demand: { query?: string; burstQuery?: string; template?: DemandTemplate };
   latency?: LatencySpec;
   fallback?: { afterFailures: number; replicas: number };
+  /** After another writer changes the replicas, leave them alone this long (default 300; 0 = write back). */
+  externalWriteBackoffSeconds?: number;
 }
 
 export interface HeadroomPolicy {
@@ -112,6 +120,7 @@ export interface HeadroomPolicy {
     generation?: number;
     resourceVersion?: string;
     creationTimestamp?: Date;
+    annotations?: Record<string, string>;
   };
   spec: PolicySpec;
   status?: PolicyStatus;

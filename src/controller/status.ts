@@ -4,6 +4,8 @@
 // each flip of Ready/MetricsAvailable/FallbackActive becomes one Kubernetes Event.
 import type { MetricSample } from '../ports/metrics.ts';
 import type { ScaleOutcome, ScaleReading } from '../ports/actuator.ts';
+import type { Hold, Pause } from './hold.ts';
+import { PAUSE_ANNOTATION, pauseValue } from './hold.ts';
 import type { ModelStatus, PolicyCondition, PolicyStatus } from './policy.ts';
 
 /** The part of the core's Decision that status reports (src/core/decide.ts). */
@@ -38,6 +40,15 @@ export interface Outcome {
   scale?: ScaleOutcome;
   scaleError?: string;
   metricFailures: number;
+  /** The policy's pause annotation (hold.ts). */
+  pause?: Pause;
+  /** Why the decided count was not written this round. */
+  hold?: Hold;
+  /** Another writer changed the count this controller last wrote (seen this round). */
+  externalWrite?: { from: number; to: number; backoffSeconds: number };
+  /** The count this controller last wrote and still expects to find; until when it backs off (ms). */
+  applied?: number;
+  backoffUntilMs?: number;
 }
 
 export interface PolicyEvent {
@@ -94,6 +105,25 @@ export function nextStatus(
 
   const current = o.scale?.kind === 'scaled' ? o.scale.to : o.reading.specReplicas;
   status.currentReplicas = current;
+  // Persisted so that a restart or a new leader still knows what it wrote and honours a back-off.
+  if (o.applied !== undefined) status.appliedReplicas = o.applied;
+  else delete status.appliedReplicas;
+  if (o.backoffUntilMs !== undefined) status.backoffUntil = new Date(o.backoffUntilMs).toISOString();
+  else delete status.backoffUntil;
+  if (o.pause) status.paused = pauseValue(o.pause);
+  else delete status.paused;
+  const x = o.externalWrite;
+  if (x) {
+    events.push({
+      type: 'Warning',
+      reason: 'ExternalWrite',
+      message:
+        `replicas changed ${x.from} → ${x.to} by another writer (a GitOps sync? kubectl scale?): ` +
+        (x.backoffSeconds > 0
+          ? `Headroom leaves them for ${x.backoffSeconds} s (spec.externalWriteBackoffSeconds) instead of writing back every interval`
+          : 'Headroom writes its count back (spec.externalWriteBackoffSeconds: 0)'),
+    });
+  }
   const d = o.demand;
   if (d?.kind === 'ok') {
     status.demand = `${round(d.value)} rps`;
@@ -189,7 +219,16 @@ export function nextStatus(
       });
     }
   }
-  if (o.scale?.kind === 'scaled') {
+  const wasPaused = conds.get('AbleToScale')?.reason === 'Paused';
+  if (o.hold) {
+    set(
+      'AbleToScale',
+      false,
+      o.hold.reason,
+      o.hold.message,
+      o.hold.reason === 'Paused' ? { type: 'Normal', reason: 'Paused', message: o.hold.message } : undefined,
+    );
+  } else if (o.scale?.kind === 'scaled') {
     status.lastScaleTime = nowIso;
     const why = dec?.reasons.map((r) => r.message).join('; ') ?? '';
     events.push({
@@ -213,6 +252,9 @@ export function nextStatus(
       'ReadyForNewScale',
       o.shadow ? 'shadow mode: the scale is never written' : 'the scale can be read and written',
     );
+  }
+  if (wasPaused && !o.hold) {
+    events.push({ type: 'Normal', reason: 'Resumed', message: `${PAUSE_ANNOTATION} lifted: scaling again` });
   }
   set(
     'Ready',
