@@ -39,6 +39,7 @@ interface RunFlags {
   allowWrite?: boolean;
   traffic?: string;
   peak?: number;
+  json?: boolean;
 }
 
 function number(flag: string, min: number, max: number, int: boolean): (raw: string) => number {
@@ -75,6 +76,10 @@ export function register(program: Command): void {
       number('--peak', 0.01, 1e5, false),
     )
     .option('--no-live', 'plain log lines even on a terminal')
+    .option(
+      '--json',
+      'JSON lines on stdout instead of the live view: started, traffic, tick (every second), event, done',
+    )
     .option('--token <token>', `bearer token for the status server and dashboard (or run.token, or ${TOKEN_ENV})`)
     .option('--allow-write', 'let the dashboard switch shadow mode and pause the loop (default read-only)')
     .addHelpText(
@@ -84,7 +89,8 @@ Examples:
   headroom run --demo                    # npm start: the example service, autoscaled under a traffic pattern
   headroom run examples/run.yaml         # run until Ctrl-C; send requests to run.port
   headroom run app.yaml --shadow         # decide and report, do not scale
-  headroom run app.yaml --traffic day.csv --peak 600   # replay a trace against it, then exit`,
+  headroom run app.yaml --traffic day.csv --peak 600   # replay a trace against it, then exit
+  headroom run app.yaml --json | jq -c 'select(.type == "event")'   # the log, for scripts`,
     )
     .action(async (spec: string | undefined, flags: RunFlags, cmd: Command) => {
       if (spec === undefined && !flags.demo) {
@@ -191,13 +197,29 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     throw err;
   });
   live.cluster = cluster;
-  out.write(
-    `headroom run: ${cfg.model.name} (${cfg.run.command.join(' ')})\n` +
-      `  send requests to  ${cluster.url}\n` +
-      `  dashboard         ${cluster.statusUrl}/${token !== undefined ? '  (token required)' : ''}\n` +
-      `  status API        ${cluster.statusUrl}/api/status\n` +
-      `  Prometheus        ${cluster.statusUrl}/metrics\n`,
-  );
+  // --json: one object per line, for scripts and tests (nothing scrapes the human view).
+  const json = flags.json === true;
+  const emit = (o: Record<string, unknown>): void => void out.write(`${JSON.stringify(o)}\n`);
+  if (json) {
+    emit({
+      type: 'started',
+      service: cfg.model.name,
+      command: cfg.run.command,
+      url: cluster.url,
+      dashboard: `${cluster.statusUrl}/`,
+      statusApi: `${cluster.statusUrl}/api/status`,
+      metrics: `${cluster.statusUrl}/metrics`,
+      tokenRequired: token !== undefined,
+    });
+  } else {
+    out.write(
+      `headroom run: ${cfg.model.name} (${cfg.run.command.join(' ')})\n` +
+        `  send requests to  ${cluster.url}\n` +
+        `  dashboard         ${cluster.statusUrl}/${token !== undefined ? '  (token required)' : ''}\n` +
+        `  status API        ${cluster.statusUrl}/api/status\n` +
+        `  Prometheus        ${cluster.statusUrl}/metrics\n`,
+    );
+  }
   const stopCtl = new AbortController();
   const onSignal = (): void => stopCtl.abort();
   process.once('SIGINT', onSignal);
@@ -212,11 +234,23 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     total = flags.duration ?? seconds;
     let sum = 0;
     for (const v of trace.rps) sum += v;
-    out.write(
-      `  traffic           trace ${trace.source}: ${seconds} s (a row every ${trace.rowSeconds} s), ` +
-        `peak ${tracePeak(trace).toFixed(1)} rps, mean ${(sum / seconds).toFixed(1)} rps` +
-        `${flags.duration !== undefined ? `; stop after ${flags.duration} s` : ''}\n\n`,
-    );
+    if (json) {
+      emit({
+        type: 'traffic',
+        trace: trace.source,
+        seconds,
+        rowSeconds: trace.rowSeconds,
+        peakRps: tracePeak(trace),
+        meanRps: sum / seconds,
+        ...(flags.duration !== undefined ? { stopAfterSeconds: flags.duration } : {}),
+      });
+    } else {
+      out.write(
+        `  traffic           trace ${trace.source}: ${seconds} s (a row every ${trace.rowSeconds} s), ` +
+          `peak ${tracePeak(trace).toFixed(1)} rps, mean ${(sum / seconds).toFixed(1)} rps` +
+          `${flags.duration !== undefined ? `; stop after ${flags.duration} s` : ''}\n\n`,
+      );
+    }
     traffic = driveTraffic(cluster.url, phases, {
       durationSeconds: sending,
       signal: stopCtl.signal,
@@ -230,7 +264,8 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   } else if (flags.demo) {
     const phases = demoPattern(flags.rate ?? 40);
     total = Math.min(patternSeconds(phases), flags.duration ?? Infinity);
-    out.write(`  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}\n\n`);
+    if (json) emit({ type: 'traffic', phases: phases.map((p) => ({ name: p.name, seconds: p.seconds })) });
+    else out.write(`  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}\n\n`);
     traffic = driveTraffic(cluster.url, phases, {
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
       signal: stopCtl.signal,
@@ -241,20 +276,67 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     setTimeout(() => stopCtl.abort(), total * 1000).unref();
   }
 
-  const view = new LiveView(out, { tty: flags.live !== false, plainEverySeconds: 5 });
+  const view = json ? undefined : new LiveView(out, { tty: flags.live !== false, plainEverySeconds: 5 });
   const started = performance.now();
   let maxReady = 0;
+  let eventsSeen = 0;
+  // Each event once (the log keeps the newest 200; more than that between two ticks are cut).
+  const flushEvents = (): void => {
+    const sup = cluster.supervisor;
+    const recorded = sup.eventsRecorded;
+    const fresh = Math.min(200, recorded - eventsSeen);
+    for (const e of fresh > 0 ? sup.events(fresh) : []) {
+      emit({
+        type: 'event',
+        at: new Date(e.at).toISOString(),
+        kind: e.type,
+        ...(e.instance !== undefined ? { instance: e.instance } : {}),
+        message: e.message,
+        warning: e.warning,
+      });
+    }
+    eventsSeen = recorded;
+  };
   const draw = (): void => {
     const s = cluster.status();
     maxReady = Math.max(maxReady, s.replicas.ready);
     const p = traffic?.progress;
-    view.update(s, {
+    const elapsed = (performance.now() - started) / 1000;
+    if (view) {
+      view.update(s, {
+        ...(p?.phase !== undefined ? { phase: p.phase, targetRps: p.rps } : {}),
+        elapsed,
+        ...(total !== undefined ? { total } : {}),
+      });
+      return;
+    }
+    flushEvents();
+    const d = s.decision;
+    emit({
+      type: 'tick',
+      elapsed: Number(elapsed.toFixed(3)),
       ...(p?.phase !== undefined ? { phase: p.phase, targetRps: p.rps } : {}),
-      elapsed: (performance.now() - started) / 1000,
-      ...(total !== undefined ? { total } : {}),
+      demandRps: s.traffic.stable?.arrivalRps ?? null,
+      burstRps: s.traffic.burst?.arrivalRps ?? null,
+      p99Ms: s.traffic.burst?.latencyMs?.p99 ?? null,
+      inFlight: s.traffic.inFlight,
+      ready: s.replicas.ready,
+      current: s.replicas.current,
+      desired: s.replicas.desired,
+      ...(d
+        ? {
+            decision: {
+              mode: d.mode,
+              desired: d.desired,
+              recommended: d.recommended,
+              binding: d.binding,
+              valid: d.valid,
+            },
+          }
+        : {}),
     });
   };
-  const ticker = setInterval(draw, view.tty ? 500 : 1000);
+  const ticker = setInterval(draw, view?.tty ? 500 : 1000);
   draw();
 
   await new Promise<void>((res) => {
@@ -265,7 +347,8 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   draw();
   const result = traffic ? await traffic.done : undefined;
   const final = cluster.status();
-  out.write('\nstopping: draining instances …\n');
+  if (json) emit({ type: 'stopping' });
+  else out.write('\nstopping: draining instances …\n');
   // A stop that hangs must not leave orphans: after the kill grace and a margin, exit; the
   // supervisor's 'exit' hook SIGKILLs every instance still running.
   const stopLimitMs = (cfg.run.killGraceSeconds + 15) * 1000;
@@ -280,6 +363,21 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   const scaled = final.events.filter((e) => e.type === 'Decision').length;
+  if (json) {
+    flushEvents();
+    emit({
+      type: 'done',
+      seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+      requests: final.traffic.totals.requests,
+      failed: final.traffic.totals.errors,
+      maxReady,
+      decisionsApplied: scaled,
+      ...(result
+        ? { traffic: { sent: result.sent, ok: result.ok, errors: result.errors, dropped: result.dropped } }
+        : {}),
+    });
+    return;
+  }
   out.write(
     `done after ${((performance.now() - started) / 1000).toFixed(0)} s: ${final.traffic.totals.requests} requests through the balancer, ` +
       `${final.traffic.totals.errors} failed; up to ${maxReady} ready instances; ${scaled} scaling decisions applied` +

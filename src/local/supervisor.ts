@@ -217,6 +217,7 @@ export class Supervisor {
   };
   private readonly instances = new Map<string, Instance>();
   private readonly eventLog: SupervisorEvent[] = [];
+  private recorded = 0;
   private readonly listeners = new Set<() => void>();
   private readyCache: Target[] = [];
   private nextId = 1;
@@ -298,6 +299,11 @@ export class Supervisor {
 
   events(limit = MAX_EVENTS): SupervisorEvent[] {
     return this.eventLog.slice(-limit);
+  }
+
+  /** Events recorded since the start (the log keeps the newest MAX_EVENTS): what a follower has not seen. */
+  get eventsRecorded(): number {
+    return this.recorded;
   }
 
   /**
@@ -715,6 +721,7 @@ export class Supervisor {
   }
 
   private record(type: SupervisorEventType, instance: string | undefined, message: string, warning: boolean): void {
+    this.recorded++;
     this.eventLog.push({ at: this.opts.clock(), type, ...(instance ? { instance } : {}), message, warning });
     if (this.eventLog.length > MAX_EVENTS) this.eventLog.splice(0, this.eventLog.length - MAX_EVENTS);
   }

@@ -45,6 +45,55 @@ describe('headroom run (CLI)', () => {
     expect(Number(done![2])).toBe(0);
   });
 
+  it('--json: one JSON object per line — started, traffic, ticks, events, stopping, done — and nothing else', async () => {
+    const r = await cli([
+      'run',
+      '--demo',
+      '--duration',
+      '5',
+      '--port',
+      '0',
+      '--status-port',
+      '0',
+      '--rate',
+      '20',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const objs = lines.map((l) => JSON.parse(l) as { type: string } & Record<string, unknown>);
+    const types = objs.map((o) => o.type);
+    expect(types[0]).toBe('started');
+    expect(types[1]).toBe('traffic');
+    expect(types.at(-1)).toBe('done');
+    // The draining instances' events come after `stopping`, still before `done`.
+    const stopping = types.indexOf('stopping');
+    expect(types.lastIndexOf('tick')).toBeLessThan(stopping);
+    expect(objs.slice(stopping).some((o) => o.type === 'event' && o.kind === 'Stopped')).toBe(true);
+    expect(new Set(types)).toEqual(new Set(['started', 'traffic', 'tick', 'event', 'stopping', 'done']));
+    const started = objs[0] as unknown as { statusApi: string; url: string };
+    expect(started.statusApi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/status$/);
+    expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const ticks = objs.filter((o) => o.type === 'tick') as unknown as Array<{ elapsed: number; ready: number }>;
+    expect(ticks.length).toBeGreaterThanOrEqual(4); // one a second for 5 s
+    expect(ticks.every((t, i) => i === 0 || t.elapsed > ticks[i - 1]!.elapsed)).toBe(true);
+    expect(ticks.at(-1)!.ready).toBeGreaterThanOrEqual(1);
+    // Every event once: an instance is Started and Ready once each, and Stopped at the end.
+    const events = objs.filter((o) => o.type === 'event') as unknown as Array<{
+      kind: string;
+      instance?: string;
+      at: string;
+    }>;
+    const key = (e: { kind: string; instance?: string; at: string }) => `${e.kind} ${e.instance ?? ''} ${e.at}`;
+    expect(new Set(events.map(key)).size).toBe(events.length);
+    expect(events.some((e) => e.kind === 'Ready' && e.instance === 'i1')).toBe(true);
+    const done = objs.at(-1) as unknown as { requests: number; failed: number; traffic: { sent: number; ok: number } };
+    expect(done.requests).toBeGreaterThan(40); // ~20 rps for 5 s
+    expect(done.failed).toBe(0);
+    expect(done.traffic.ok).toBe(done.traffic.sent);
+  });
+
   it.runIf(process.platform === 'linux')(
     'SIGKILL of headroom run: its instances get SIGTERM from the kernel and exit (no orphans)',
     async () => {

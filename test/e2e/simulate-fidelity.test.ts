@@ -2,13 +2,13 @@
 // every 4 s, peak 700 rps) through `headroom simulate`'s headroom policy and through the real local
 // cluster (`headroom run --traffic`, real processes). The simulator's instance-seconds must be
 // within ±15 % of the measured ones, both must scale up on the trace's peak, and the CLI must print
-// the same prediction as the library. Bounds come from bench/fidelity.ts runs (docs/benchmarks.md,
+// the same prediction as the library (harness: ./support/fidelity.ts). Bounds come from bench/fidelity.ts runs (docs/benchmarks.md,
 // "simulate fidelity": errors of 1–2 %), widened for a loaded 2-core machine.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, jsonLine, runFidelity, type FidelityRun } from '../../bench/fidelity.ts';
+import { DEFAULT_CONFIG, jsonLine, runFidelity, type FidelityRun } from './support/fidelity.ts';
 
 /** Instance-seconds: simulated ÷ measured must be in [1 − TOLERANCE, 1 + TOLERANCE]. */
 const TOLERANCE = 0.15;
