@@ -214,11 +214,13 @@ function importOne(input: HpaInput, opts: ImportOptions): One {
 
   const mapped: string[] = [];
   const unmapped: ProblemDetail[] = [];
+  // The HPA's name leads the message unless its place already says it (a live object).
+  const named = name === undefined || `${input.file ?? ''} ${input.at ?? ''}`.includes(`${ns ? `${ns}/` : ''}${name}`);
   const unmap = (path: string, what: string, why: string): void => {
     unmapped.push({
       ...where(input, path),
       code: 'HR_HPA_UNMAPPED',
-      message: `${name !== undefined ? `${ns ? `${ns}/` : ''}${name}: ` : ''}${what} is not mapped: ${why}`,
+      message: `${named ? '' : `${ns ? `${ns}/` : ''}${name}: `}${what} is not mapped: ${why}`,
     });
   };
 
