@@ -99,6 +99,23 @@ describe('headroom import hpa -f (goldens)', () => {
   });
 });
 
+describe('docs/controller.md, "Moving from the HPA"', () => {
+  const doc = readFileSync(`${root}docs/controller.md`, 'utf8');
+  const section = doc.slice(doc.indexOf('## Moving from the HPA'), doc.indexOf('\n## Status\n'));
+  const blocks = [...section.matchAll(/```(\w*)\n([\s\S]*?)```/g)].map((m) => m[2] ?? '');
+
+  it('shows examples/k8s/hpa.yaml and exactly what the import prints for it (stdout and stderr)', () => {
+    const hpa = readFileSync(`${root}examples/k8s/hpa.yaml`, 'utf8');
+    expect(blocks).toContain(hpa.slice(hpa.indexOf('apiVersion:')));
+    const cmd = 'npm run -s headroom -- import hpa -n shop -f examples/k8s/hpa.yaml';
+    expect(section).toContain(cmd);
+    const r = headroom(['import', 'hpa', '-n', 'shop', '-f', 'examples/k8s/hpa.yaml']);
+    expect(r.status).toBe(0);
+    expect(blocks).toContain(r.stdout);
+    expect(blocks).toContain(r.stderr);
+  });
+});
+
 describe('round trip: every generated policy passes the controller’s parser', () => {
   for (const name of FIXTURES) {
     it(`${name}.yaml`, () => {
