@@ -41,4 +41,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // `headroom import hpa`'s mapping is pure too (src/import/kube.ts reads the apiserver).
+    files: ['src/import/hpa.ts', 'src/import/render.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'http', 'os', 'child_process'], message: 'the mapping is pure: no I/O' },
+            {
+              group: ['@kubernetes/*', '../adapters/*'],
+              message: 'the mapping is pure: the apiserver is read in kube.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -10,6 +10,7 @@ import { register as registerRun } from './run.ts';
 import { register as registerAlerts } from './alerts.ts';
 import { register as registerController } from './controller.ts';
 import { register as registerSimulate } from './simulate.ts';
+import { register as registerImport } from './import.ts';
 
 watchParent();
 
@@ -29,9 +30,14 @@ registerRun(program);
 registerAlerts(program);
 registerController(program);
 registerSimulate(program);
+registerImport(program);
 // A usage error is one line and a pointer to the help, not the help itself (12 lines that push the
 // error off a CI log's first screen).
-for (const cmd of program.commands) cmd.configureOutput({ outputError: usageLine(`headroom ${cmd.name()}`) });
+for (const cmd of program.commands) {
+  cmd.configureOutput({ outputError: usageLine(`headroom ${cmd.name()}`) });
+  for (const sub of cmd.commands)
+    sub.configureOutput({ outputError: usageLine(`headroom ${cmd.name()} ${sub.name()}`) });
+}
 
 function usageLine(command: string): (s: string, write: (s: string) => void) => void {
   return (s, write) => {

@@ -15,7 +15,8 @@ export const ERROR_CODES = {
   HR_SERVICE_TIME:
     'The service-time distribution is impossible: quantiles that do not increase, quantiles the mean cannot allow, or a profile probe with too few samples.',
   HR_PROFILE_INVALID: 'A capacity profile (from `headroom loadtest`) is missing fields or is not a profile.',
-  HR_DUPLICATE_NAME: 'Two services in one spec have the same name.',
+  HR_DUPLICATE_NAME:
+    'Two services in one spec, or two HorizontalPodAutoscalers imported together, have the same (namespace and) name.',
   HR_LOADTEST_TARGET: 'The load-test target cannot be reached: refused, not HTTP, TLS failure or bad URL.',
   HR_LOADTEST_ABORTED:
     'The load test stopped early (Ctrl-C, error-rate limit or time limit); the partial result is reported.',
@@ -35,6 +36,19 @@ export const ERROR_CODES = {
   HR_ALERT_NOTIFY_FAILED: 'A notification could not be delivered: retries exhausted or dropped from a full queue.',
   HR_TOKEN_REQUIRED:
     'The status server / dashboard is asked to listen on a non-loopback address without a token, or the token is too short.',
+  HR_NOT_HPA:
+    'An input of `headroom import hpa` is not a HorizontalPodAutoscaler (autoscaling/v1, v2, v2beta2, v2beta1), nor a List of them.',
+  HR_HPA_INVALID:
+    'A HorizontalPodAutoscaler lacks what a HeadroomPolicy needs (name, scaleTargetRef, maxReplicas) or has a value the policy cannot take.',
+  HR_HPA_UNMAPPED:
+    'An HPA metric Headroom cannot map (memory, CPU as an amount, Pods/Object/External/ContainerResource): a warning naming it, an error with --strict.',
+  HR_HPA_NOT_FOUND: 'A HorizontalPodAutoscaler named on the command line does not exist, or there is none to import.',
+  HR_KUBE_UNREACHABLE:
+    'The Kubernetes apiserver cannot be reached or did not answer: no usable kubeconfig, connection refused, TLS failure, timeout, a server error.',
+  HR_KUBE_FORBIDDEN:
+    'The Kubernetes apiserver refused the request: 401 (credentials) or 403 (RBAC does not allow the verb).',
+  HR_FILE_WRITE:
+    'An output file cannot be written: it exists already (without --force), or the directory is not writable.',
   HR_INTERNAL: 'A bug in Headroom: please report it with the command and spec.',
 } as const;
 

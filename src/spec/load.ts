@@ -2,7 +2,7 @@
 // ServiceModels. Every problem names file, key path, value and what is allowed; all problems are
 // reported together, and nothing is returned when there is any (no half-applied spec).
 import { dirname, resolve } from 'node:path';
-import { Lexer, parseDocument } from 'yaml';
+import { Lexer, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { ClusterModel, NodeModel } from '../core/cluster.ts';
 import { HeadroomError, keyPath, type ProblemDetail } from '../core/errors.ts';
@@ -186,6 +186,74 @@ export function parseInputText(text: string, file: string): unknown {
     throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
   }
   return data;
+}
+
+/** One document of a multi-document input, and the line it starts on (1-based). */
+export interface InputDocument {
+  data: unknown;
+  line: number;
+  /** Lines where each item of a top-level `items:` list starts (a `List`), by index. */
+  itemLines: number[];
+}
+
+/**
+ * Like parseInputText, for inputs that may hold several YAML documents (`---`), e.g. Kubernetes
+ * manifests: the same strict JSON for .json, duplicate-key and alias-bomb checks, parse errors
+ * with line and column. Empty documents (a trailing `---`) are skipped.
+ */
+export function parseInputDocuments(text: string, file: string): InputDocument[] {
+  if (/\.json$/i.test(file)) {
+    const data = strictJson(text, file);
+    return [{ data, line: 1, itemLines: [] }];
+  }
+  if (text.length > 2 ** 20 && yamlTokens(text) > YAML_MAX_TOKENS) parseInputText(text, file); // throws the size error
+  const lc = new LineCounter();
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lc });
+  } catch (err) {
+    throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
+  }
+  const list = Array.isArray(docs) ? docs : [];
+  const errors = list.flatMap((d) => d.errors);
+  if (errors.length > 0) {
+    throw new HeadroomError(
+      errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          code: 'HR_SPEC_PARSE' as const,
+          file,
+          ...(pos ? { path: `line ${pos.line}, column ${pos.col}` } : {}),
+          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+        };
+      }),
+    );
+  }
+  const out: InputDocument[] = [];
+  for (const doc of list) {
+    if (doc.contents === null) continue;
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+        throw new HeadroomError({
+          code: 'HR_INPUT_TOO_LARGE',
+          file,
+          message: 'YAML aliases expand to too many nodes (an alias bomb?)',
+          allowed: `at most ${MAX_ALIAS_COUNT} alias expansions`,
+        });
+      }
+      throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
+    }
+    const start = doc.contents.range?.[0] ?? 0;
+    const items = doc.getIn(['items'], true) as { items?: Array<{ range?: [number, number, number] }> } | undefined;
+    const itemLines = Array.isArray(items?.items)
+      ? items.items.map((it) => (it.range ? lc.linePos(it.range[0]).line : lc.linePos(start).line))
+      : [];
+    out.push({ data, line: lc.linePos(start).line, itemLines });
+  }
+  return out;
 }
 
 function parseYamlOrJson(text: string, file: string): unknown {

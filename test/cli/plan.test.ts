@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectGolden } from '../support/golden.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = '1795608000'; // 2026-11-25T12:00:00Z, fixed so vertical advice is reproducible
@@ -24,15 +25,9 @@ function headroomWithInput(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/**
- * Compares with test/golden/NAME; UPDATE_GOLDEN=1 rewrites it. A missing golden fails: a golden
- * that writes itself would pass whatever the output.
- */
+/** Compares with test/golden/NAME (test/support/golden.ts). */
 function golden(name: string, actual: string): void {
-  const file = `${root}test/golden/${name}`;
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
-  expect(existsSync(file), `${file} is missing: create it with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(actual).toBe(readFileSync(file, 'utf8'));
+  expectGolden(`${root}test/golden/${name}`, actual);
 }
 
 describe('headroom plan (the real CLI)', () => {
