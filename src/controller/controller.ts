@@ -401,6 +401,7 @@ export class Controller {
                         requests: latencyRequests.value,
                         percentile: pct,
                         ...(completions?.kind === 'ok' ? { completionRps: completions.value } : {}),
+                        ...(q.latencyWindowSeconds !== undefined ? { windowSeconds: q.latencyWindowSeconds } : {}),
                       }
                     : undefined,
                 // Learned capacity already follows the service; calibrating on top would count it twice.

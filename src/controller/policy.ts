@@ -137,6 +137,8 @@ export interface Queries {
   latencyRequests?: string;
   latencyUnit?: 's' | 'ms';
   completions?: string;
+  /** The histogram template's window, s (a raw latency query's is not known). */
+  latencyWindowSeconds?: number;
 }
 
 const selector = (sel: Record<string, string> | undefined): string =>
@@ -183,6 +185,7 @@ export function latencyQueries(l: LatencySpec | undefined, percentile: number): 
       latencyRequests: `sum(increase(${t.metric}_count{${sel}}[${w}]))`,
       completions: `sum(rate(${t.metric}_count{${sel}}[${w}]))`,
       latencyUnit: 's',
+      latencyWindowSeconds: parseDuration(w),
     };
   }
   if (!l.query || !l.requestsQuery) {

@@ -6,7 +6,7 @@
 // time scale s (every service time × s, so capacity ÷ s), the one that makes the model predict what
 // was measured, found by bisection on ln s (the predicted percentile grows with s). It is smoothed
 // over time (half-life 60 s unless the caller sets one; a quarter of it for a rise while the SLO is
-// broken), needs 200 requests per observation, and stays within [1, 4]: latency
+// broken and the model does not explain why), needs 200 requests per observation, and stays within [1, 4]: latency
 // alone cannot tell a faster mean from a lighter tail, so it may make the model more careful, never
 // less. A fixed-time service told "exponential" measures a lower p99 than predicted; scaling its
 // service time down to match would overload it (the simulator measured 24 % of a day violating).
@@ -32,6 +32,8 @@ export interface CalibrationState {
   samples: number;
   /** Time of the last one, seconds. */
   at?: number;
+  /** Ready counts of recent samples, [time s, ready], as long as a measurement window reaches back. */
+  readyLog?: Array<[number, number]>;
 }
 
 export interface LatencySample {
@@ -47,6 +49,11 @@ export interface LatencySample {
   percentile?: number;
   /** Requests completed per second over the same window (when known). */
   completionRps?: number;
+  /**
+   * How far back the measurement reaches, s (the balancer's 6-s burst window, the histogram's 1m).
+   * The window's requests were served by the fewest instances ready in it, not by the count now.
+   */
+  windowSeconds?: number;
 }
 
 export interface Calibration {
@@ -71,6 +78,12 @@ export const CALIBRATION = {
 
 /** While the SLO is broken, a larger scale is taken this many times faster than the half-life says. */
 export const UP_SPEEDUP = 4;
+/**
+ * ...once the smoothed error says the model has been off for a while (1.5×, the drift alert's
+ * threshold): a burst's few slow windows on a ramp (the fidelity trace) do not get there, a bad
+ * release (17× at once) does within ~15 s.
+ */
+const SUSTAINED_LOG_ERROR = Math.log(1.5);
 
 export function initialCalibration(): CalibrationState {
   return { logScale: 0, logError: 0, samples: 0 };
@@ -119,16 +132,26 @@ export function calibrate(
     Number.isFinite(sample.measuredMs) &&
     sample.measuredMs > 0;
   if (!ok) return view(state, null, null, sample && Number.isFinite(sample.measuredMs) ? sample.measuredMs : null);
+  // A window that straddles a change of the ready count is no evidence: just after a scale-up from
+  // 3 to 4, a 6-s window still holds the backlog 3 built, and read against 4 it looks like a slower
+  // service (with the fast rise below, the fidelity trace went to 5 instances on that where 4 carry
+  // its peak). Such a sample only extends the log of counts; the next whole window counts.
+  const windowS = sample.windowSeconds ?? 0;
+  const readyLog = windowS > 0 ? (state.readyLog ?? []).filter(([t]) => t > now - windowS && t <= now) : [];
+  const straddles = readyLog.some(([, r]) => r !== sample.ready);
+  readyLog.push([now, sample.ready]);
+  if (straddles) return view({ ...state, readyLog }, null, null, sample.measuredMs);
+  const ready = sample.ready;
   const shape = poolShape(model, { demandRps: sample.demandRps });
-  const predicted = predict(shape, sample.ready, pct, 1);
+  const predicted = predict(shape, ready, pct, 1);
   // The scale that reproduces the measurement: bisection on ln s within the bounds.
   let lo = Math.log(CALIBRATION.minScale);
   let hi = Math.log(CALIBRATION.maxScale);
   if (predicted >= sample.measuredMs) hi = lo;
-  else if (predict(shape, sample.ready, pct, Math.exp(hi)) <= sample.measuredMs) lo = hi;
+  else if (predict(shape, ready, pct, Math.exp(hi)) <= sample.measuredMs) lo = hi;
   for (let i = 0; i < 40 && hi - lo > 1e-5; i++) {
     const mid = (lo + hi) / 2;
-    if (predict(shape, sample.ready, pct, Math.exp(mid)) < sample.measuredMs) lo = mid;
+    if (predict(shape, ready, pct, Math.exp(mid)) < sample.measuredMs) lo = mid;
     else hi = mid;
   }
   let observed = (lo + hi) / 2;
@@ -137,10 +160,14 @@ export function calibrate(
   // the model itself saturates (3 instances × 50 rps at 85 rps: 1.76 even for a 2.07× release).
   // Then throughput says it: ready·c busy servers completing completionRps take ready·c/completionRps
   // each, e.g. 3 × 1 / 73 rps = 41 ms for a 20-ms spec: 2.05.
+  // Only with the SLO broken: on a ramp, completions trail arrivals by the growing in-flight work
+  // (545 rps arriving, 530 completing at ρ 0.9) though nothing is saturated, and the formula, which
+  // takes every server as busy, read that as a 13 % slower service.
   const done = sample.completionRps;
-  const saturated = done !== undefined && done > 0 && sample.demandRps > done * 1.02;
+  const broken = model.slo === undefined || sample.measuredMs > model.slo.latencyMs;
+  const saturated = done !== undefined && done > 0 && sample.demandRps > done * 1.02 && broken;
   if (saturated) {
-    const perServerMs = (sample.ready * model.instance.concurrency * 1000) / done;
+    const perServerMs = (ready * model.instance.concurrency * 1000) / done;
     const byThroughput = Math.log(perServerMs / model.instance.serviceTimeMs);
     observed = Math.min(Math.log(CALIBRATION.maxScale), Math.max(observed, byThroughput));
   }
@@ -152,21 +179,32 @@ export function calibrate(
   // start's first window (JIT, new connections) must not set the scale on its own.
   const dt = state.at === undefined ? 0 : Math.max(0, now - state.at);
   const a = 1 - 0.5 ** (dt / halfLifeSeconds);
-  // Up fast while the SLO is broken, as the HPA scales up without waiting and down after a window:
-  // a window over the SLO (or work piling up) that asks for a larger scale moves it with a quarter
-  // of the half-life. Only then: fast-up-slow-down on every window would ratchet the scale up on
-  // noise alone. The bad-release bench (docs/benchmarks.md): SLO back for good at T + 51 s, was
-  // T + 147 s with 60 s both ways.
-  const breached =
-    (model.slo !== undefined && pct <= model.slo.percentile && sample.measuredMs > model.slo.latencyMs) || saturated;
-  const up = breached && observed > state.logScale ? 1 - 0.5 ** ((dt * UP_SPEEDUP) / halfLifeSeconds) : a;
+  // Up fast while the SLO is broken in a way the model in use cannot explain, as the HPA scales up
+  // without waiting and down after a window: a window over the SLO where the
+  // model at the current scale predicts the SLO met moves the scale up with a quarter of the
+  // half-life, once the smoothed error passes 1.5. A bad release: 85 rps on 3 instances, the model
+  // says p99 104 ms ≤ 300, measured 1,800 ms → fast from ~15 s on, until the scale explains it. Not on a breach the model explains (demand past
+  // what the count carries, on a ramp the loop is already scaling for: the fidelity trace went to
+  // 5 instances where 4 carry its peak), and not under the SLO: fast-up-slow-down on every window
+  // would ratchet the scale up on noise. docs/benchmarks.md: SLO back for good at T + 51 s after a
+  // bad release, was T + 147 s with 60 s both ways.
+  const slo = model.slo;
+  const nextLogError = state.logError + a * (logError - state.logError);
+  const unexplained =
+    slo !== undefined &&
+    pct <= slo.percentile &&
+    sample.measuredMs > slo.latencyMs &&
+    nextLogError > SUSTAINED_LOG_ERROR &&
+    predict(shape, ready, pct, Math.exp(state.logScale)) <= slo.latencyMs;
+  const up = unexplained && observed > state.logScale ? 1 - 0.5 ** ((dt * UP_SPEEDUP) / halfLifeSeconds) : a;
   const next: CalibrationState = {
     logScale: state.logScale + up * (observed - state.logScale),
-    logError: state.logError + a * (logError - state.logError),
+    logError: nextLogError,
     samples: state.samples + 1,
     at: now,
+    ...(windowS > 0 ? { readyLog } : {}),
   };
-  const calibrated = predict(shape, sample.ready, pct, Math.exp(next.logScale));
+  const calibrated = predict(shape, ready, pct, Math.exp(next.logScale));
   return view(
     next,
     Number.isFinite(predicted) ? predicted : null,

@@ -252,6 +252,7 @@ export class LocalCluster {
           measuredMs: measured,
           requests: lat.count,
           completionRps: w.completionRps,
+          windowSeconds: this.burstWindowSeconds,
           percentile: pct >= 99 ? 99 : pct >= 90 ? 90 : 50,
         }
       : undefined;

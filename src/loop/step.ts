@@ -84,11 +84,17 @@ export function restoreCalibration(saved: unknown): CalibrationState {
   const s = saved as Partial<CalibrationState> | undefined;
   const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
   if (s && finite(s.logScale) && finite(s.logError) && finite(s.samples) && (s.at === undefined || finite(s.at))) {
+    const log = Array.isArray(s.readyLog)
+      ? s.readyLog.filter(
+          (e): e is [number, number] => Array.isArray(e) && e.length === 2 && finite(e[0]) && finite(e[1]),
+        )
+      : undefined;
     return {
       logScale: s.logScale,
       logError: s.logError,
       samples: s.samples,
       ...(s.at !== undefined ? { at: s.at } : {}),
+      ...(log && log.length > 0 ? { readyLog: log.slice(-64) } : {}),
     };
   }
   return initialCalibration();

@@ -66,7 +66,7 @@ describe('calibrate: the model checked against measured latency', () => {
     expect(later.calibration.scale).toBeLessThan(Math.SQRT2 * 1.03);
   });
 
-  it('while the SLO is broken a larger scale is taken four times faster; under the SLO, one half-life', () => {
+  it('while the SLO stays broken a larger scale is taken four times faster; under the SLO, one half-life', () => {
     // 80 rps on 3 instances; the service now takes 40 ms (observed scale 2). SLO 200 ms.
     const start = calibrate(
       model,
@@ -79,19 +79,26 @@ describe('calibrate: the model checked against measured latency', () => {
     // Under the SLO: half-way in ln s after 15 s of a 60-s half-life is 2^(0.5·(1−2^−¼)) ≈ 1.07.
     const calm = calibrate(model, start, slow, 15).calibration.scale;
     expect(calm).toBeCloseTo(2 ** (1 - 0.5 ** 0.25), 2);
-    // The same sample over a 50-ms SLO: 15 s is one (quartered) half-life, √2.
-    const tight = { ...model, slo: { latencyMs: 50, percentile: 99 } };
-    const breached = calibrate(tight, start, slow, 15).calibration.scale;
+    // The same sample over a 150-ms SLO that the model (92 ms at scale 1) says is met, with the
+    // model off for a while (smoothed error 2): 15 s is one (quartered) half-life, √2.
+    const tight = { ...model, slo: { latencyMs: 150, percentile: 99 } };
+    const offForAWhile = { ...start, logError: Math.log(2) };
+    const breached = calibrate(tight, offForAWhile, slow, 15).calibration.scale;
     expect(breached).toBeCloseTo(Math.SQRT2, 2);
+    // The first breach after a right model (error 1): one window is not yet a pattern, one half-life.
+    expect(calibrate(tight, start, slow, 15).calibration.scale).toBeCloseTo(calm, 6);
+    // Over a 50-ms SLO the model itself predicts the breach (92 ms): the load explains it, one half-life.
+    const explained = { ...model, slo: { latencyMs: 50, percentile: 99 } };
+    expect(calibrate(explained, offForAWhile, slow, 15).calibration.scale).toBeCloseTo(calm, 6);
     // Down is never fast: from scale 2 a window at the spec's speed moves at the normal rate.
     const high = { ...start, logScale: Math.log(2) };
     const relief = calibrate(tight, high, { ...slow, measuredMs: measured(20, 80, 3) }, 15).calibration.scale;
     expect(relief).toBeCloseTo(2 ** (0.5 ** 0.25), 2);
   });
 
-  it('noise under the SLO does not ratchet the scale: only windows over the SLO are taken fast', () => {
+  it('noise around the SLO does not ratchet the scale: a breach the model explains is taken slowly', () => {
     // A right model, noisy 6-s p99s: the truth ×/÷ 15 % in turn. The scale floor of 1 alone lifts the
-    // mean (the ÷ windows count as 1: ≈ √1.15 = 1.07); fast-up on every window would lift it further.
+    // mean (the ÷ windows count as 1: ≈ √1.15 = 1.07).
     const run = (m: ServiceModel): number => {
       let s = initialCalibration();
       let sum = 0;
@@ -105,9 +112,34 @@ describe('calibrate: the model checked against measured latency', () => {
       return sum / 1200;
     };
     const calm = run(model);
-    const overSlo = run({ ...model, slo: { latencyMs: 10, percentile: 99 } });
     expect(calm).toBeLessThan(1.08);
-    expect(overSlo).toBeGreaterThan(calm + 0.02);
+    // An SLO just above the truth (×1.07): every ×1.15 window breaks it. Taken fast whenever the
+    // scale moved up, that would ratchet; once the scale
+    // predicts the breach itself (≥ 1.07 here) it is explained and the mean stays where it was.
+    const nearSlo = run({ ...model, slo: { latencyMs: measured(20, 150, 2) * 1.07, percentile: 99 } });
+    expect(Math.abs(nearSlo - calm)).toBeLessThan(0.005);
+  });
+
+  it('a window that straddles a change of the ready count is no evidence; the next whole window is', () => {
+    // 3 ready, right model; then a scale-up to 4 while the 6-s window still holds 3's backlog (900 ms).
+    const w = { demandRps: 80, requests: 500, windowSeconds: 6 };
+    let s = calibrate(model, initialCalibration(), { ...w, ready: 3, measuredMs: measured(20, 80, 3) }, 0).state;
+    s = calibrate(model, s, { ...w, ready: 3, measuredMs: measured(20, 80, 3) }, 1).state;
+    const backlog = { ...w, ready: 4, measuredMs: 900 };
+    for (let t = 2; t <= 6; t++) {
+      const r = calibrate(model, s, backlog, t);
+      expect(r.calibration.scale).toBe(s.logScale === 0 ? 1 : Math.exp(s.logScale));
+      expect(r.calibration.predictedMs).toBeNull();
+      s = r.state;
+    }
+    expect(s.samples).toBe(2);
+    // 7 s after the change the window holds only 4-ready seconds: 900 ms there is a slower service.
+    const whole = calibrate(model, s, backlog, 8);
+    expect(whole.calibration.scale).toBeGreaterThan(1.05);
+    expect(whole.state.samples).toBe(3);
+    // Without a window length (a raw PromQL latency query) every sample counts, as before.
+    const noWindow = calibrate(model, s, { ...backlog, windowSeconds: undefined }, 3);
+    expect(noWindow.state.samples).toBe(3);
   });
 
   it('too few requests, no ready instance or no demand change nothing; the scale stays within [1, 4]', () => {
@@ -138,6 +170,15 @@ describe('calibrate: the model checked against measured latency', () => {
     const scale = calibrate(one, s, sample, 3000).calibration.scale;
     expect(scale).toBeGreaterThan(2);
     expect(scale).toBeLessThan(2.1);
+  });
+
+  it('a ramp is not saturation: completions trailing arrivals under the SLO say nothing of the service time', () => {
+    // 545 rps arriving, 530 completing on 3 × 4 slots of 20 ms (ρ 0.9), p99 at the model's value.
+    const one = { ...model, instance: { serviceTimeMs: 20, concurrency: 4 } };
+    const sample = { demandRps: 545, ready: 3, measuredMs: measured(20, 545, 3), requests: 3000, completionRps: 530 };
+    const s = calibrate(one, initialCalibration(), sample, 0).state;
+    // The throughput formula would say 3·4·1000/530 = 22.6 ms, a scale of 1.13.
+    expect(calibrate(one, s, sample, 60).calibration.scale).toBeLessThan(1.01);
   });
 
   it('a calibrated service time scales measured quantiles too (one shape, a slower service)', () => {
