@@ -187,7 +187,7 @@ export function decide(
       sizeFor = f.rps;
       if (mode === 'normal') mode = 'forecast';
       reasons.push({
-        code: 'Forecast',
+        code: f.period ? 'ForecastPeriodic' : 'Forecast',
         message: `forecast ${fmt(f.rps)} rps within ${model.startupSeconds + 60} s: ${f.reason}`,
       });
     }

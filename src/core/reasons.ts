@@ -15,6 +15,8 @@ export const REASON_CODES = {
   // What the count was sized for (step 1).
   Burst: 'the short window asked more than the ready instances carry: sized for the burst',
   Forecast: 'the forecast peak over the startup horizon is above the demand: sized for it',
+  ForecastPeriodic:
+    'a detected period (e.g. a spike every 2 h) says demand rises within the startup horizon: sized for the matched phase',
   Calibrated: 'measured latency differs from the model: sized with scaled service times',
   // Missing metrics.
   NoMetrics: 'no valid demand: holding the current count (never down on missing data)',

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   FORECAST_CEILING,
+  detectPeriod,
   emptyHistory,
+  forecastMargin,
   forecastPeak,
   highestSeen,
   recordDemand,
@@ -108,7 +110,8 @@ describe('forecastPeak on recurring spikes: never over-reacts', () => {
     const now = 2 * DAY + 13 * 3600 - 120; // 2 minutes before the 13:00 spike
     const f = forecastPeak(spiky(now + 15), now, 180);
     expect(f!.rps).toBeGreaterThan(200); // the quiet level is 60
-    expect(f!.reason).toMatch(/a day \(and two days\) ago/);
+    // The 2-h grid is now also recognised as a 2-h period (issue 15, item 2); either term may size it.
+    expect(f!.reason).toMatch(/a day \(and two days\) ago|period 2 h/);
   });
 
   it('property: whatever the history, the forecast never exceeds twice the highest demand seen, and is never NaN or negative', () => {
@@ -157,6 +160,132 @@ describe('forecastPeak on recurring spikes: never over-reacts', () => {
         },
       ),
       { numRuns: 200, seed: 16 },
+    );
+  });
+});
+
+/** Seeded uniform [0, 1) (mulberry32), so the noisy histories below are the same every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** synthetic.ts's pulse: rises to 1 over width/4, decays to e^-3 by width. */
+function pulse(dt: number, width = 600): number {
+  if (dt < 0 || dt > 2 * width) return 0;
+  return dt < width / 4 ? dt / (width / 4) : Math.exp((-3 * (dt - width / 4)) / (width - width / 4));
+}
+
+/**
+ * One observation a minute from 0 to `until`: a 100-rps base with ±10 % noise, plus `extra(t)`
+ * (× the base). `spikeStarts` lists when a 5× spike of `period` s starts (±2 min jitter).
+ */
+function noisy(until: number, seed: number, extra: (t: number) => number): DemandHistory {
+  const rand = rng(seed);
+  let h = emptyHistory();
+  for (let t = 0; t < until; t += 60) h = recordDemand(h, t, 100 * (1 + extra(t)) * (1 + (rand() * 2 - 1) * 0.1));
+  return h;
+}
+
+/** Spikes of 5× every `period` s at period/2 + k·period, each moved by up to ±jitter s. */
+function spikeGrid(period: number, jitter: number, seed: number): (t: number) => number {
+  const rand = rng(seed + 1000);
+  const starts = Array.from({ length: 200 }, (_, k) => period / 2 + k * period + (rand() * 2 - 1) * jitter);
+  return (t) => {
+    const k = Math.floor((t + period / 2) / period);
+    let x = 0;
+    for (const j of [k - 1, k]) if (j >= 0) x += 4 * pulse(t - starts[j]!);
+    return x;
+  };
+}
+
+describe('detectPeriod (issue 15, item 2)', () => {
+  it('finds 2 h on a 2-h spike grid with ±10 % noise and ±2 min jitter, and names it in the forecast', () => {
+    for (const seed of [1, 2, 3]) {
+      const h = noisy(2 * DAY, seed, spikeGrid(7200, 120, seed));
+      expect(h.period?.lag, `seed ${seed}`).toBe(24); // 24 five-minute buckets
+      expect(h.period!.r).toBeGreaterThan(0.7);
+    }
+  });
+
+  it('finds 1 h on a 1-h grid (a second period, not tuned on)', () => {
+    const h = noisy(DAY, 4, spikeGrid(3600, 60, 4));
+    expect(h.period?.lag).toBe(12);
+  });
+
+  it('finds no period in pure noise', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), (seed) => {
+        const rand = rng(seed);
+        const values = Array.from({ length: 2 * 288 }, () => 100 * (1 + (rand() * 2 - 1) * 0.3));
+        return detectPeriod(values).lag === 0;
+      }),
+      { numRuns: 25, seed: 17 },
+    );
+  });
+
+  it('on a day/night cycle reports the day (left to the daily term) or nothing new', () => {
+    const day = (t: number): number => 0.6 * Math.sin((2 * Math.PI * t) / DAY);
+    const h = noisy(4 * DAY, 5, day);
+    const lag = h.period?.lag ?? 0;
+    expect(lag === 0 || Math.abs(lag - 288) <= 28.8, `lag ${lag}`).toBe(true);
+    // …and the forecast never calls it periodic.
+    const f = forecastPeak(h, 4 * DAY - 60, 120);
+    expect(f?.period).toBeUndefined();
+  });
+
+  it('a one-off flash crowd (and two crowds exactly 2 h apart) is not a period', () => {
+    const one = noisy(2 * DAY, 6, (t) => 5 * pulse(t - 30 * 3600));
+    expect(one.period?.lag).toBe(0);
+    const two = noisy(2 * DAY, 7, (t) => 5 * pulse(t - 30 * 3600) + 5 * pulse(t - 32 * 3600));
+    expect(two.period?.lag).toBe(0); // r(2 h) is high, r(4 h) is not: no third repetition
+  });
+});
+
+describe('forecastPeak with a detected period', () => {
+  // Spike k starts at 3600 + 7200k ± 120 s; after 2 days, spike 24 is due at 48 h + 1 h.
+  const grid = spikeGrid(7200, 120, 8);
+  const due = 2 * DAY + 3600 + 0; // nominal start of the next spike
+  const h = noisy(due - 180, 8, grid);
+
+  it('before a due spike the forecast is raised to it, with the period and phase in the reason', () => {
+    const now = due - 180; // 3 minutes before the spike's nominal start; quiet now (~100 rps)
+    const f = forecastPeak(h, now, 120);
+    expect(f).toBeDefined();
+    expect(f!.rps).toBeGreaterThan(350); // the spikes peak at ~450 rps; the quiet level is ~100
+    expect(f!.period?.periodSeconds).toBe(7200);
+    expect(f!.reason).toMatch(
+      /^period 2 h \(autocorrelation 0\.\d+\), phase 1:5\d of 2:00: spike of \d+ rps expected in \d+ s/,
+    );
+  });
+
+  it('an hour after the spike (quiet phase) it is not raised', () => {
+    const quiet = noisy(2 * DAY + 2 * 3600, 8, grid);
+    const f = forecastPeak(quiet, 2 * DAY + 2 * 3600 - 60, 120);
+    expect(f!.rps).toBeLessThan(150);
+  });
+
+  it('quiet phases carry a lower margin than predicted rises', () => {
+    const quietMargin = forecastMargin(h, 120, 100, false);
+    const riseMargin = forecastMargin(h, 120, 100, true);
+    expect(quietMargin).toBeDefined();
+    expect(riseMargin).toBeDefined();
+    expect(quietMargin!).toBeLessThan(1.25);
+    expect(quietMargin!).toBeLessThan(riseMargin!);
+  });
+
+  it('property: with a period detected the forecast still never exceeds twice the highest demand seen', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 7199 }), fc.integer({ min: 60, max: 3600 }), (offset, horizon) => {
+        const f = forecastPeak(h, due - 180 - 7200 + offset, horizon);
+        return f === undefined || f.rps <= FORECAST_CEILING * highestSeen(h) * (1 + 1e-3);
+      }),
+      { numRuns: 100, seed: 18 },
     );
   });
 });
