@@ -235,9 +235,27 @@
       stat('SLO', s.service.slo ? 'p' + s.service.slo.percentile + ' ≤ ' + s.service.slo.latencyMs + ' ms' : 'none'),
       stat('mode', (s.shadow ? 'shadow' : 'active') + (s.paused ? ', paused' : '')),
     ];
+    if (s.cost) items.push(stat('cost / month', costText(s.cost), 'cost'));
     var dl = $('stats');
     dl.replaceChildren.apply(dl, items);
     renderActions(s);
+  }
+
+  // "58.40 USD now (4 running), 73.00 USD at desired (5); 0.02 USD per instance-hour, 730 h"
+  function costText(c) {
+    var money = function (x) {
+      return x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + ' ' + c.currency;
+    };
+    return (
+      money(c.currentPerMonth) +
+      ' now' +
+      (c.desiredPerMonth !== c.currentPerMonth ? ', ' + money(c.desiredPerMonth) + ' at the desired count' : '') +
+      ' (' +
+      Number(c.perInstanceHour.toPrecision(4)) +
+      ' ' +
+      c.currency +
+      ' per instance-hour × 730 h)'
+    );
   }
 
   function renderActions(s) {
