@@ -182,7 +182,7 @@ export function planText(out: PlanOutput): string {
     const n = out.cost.services;
     const all = n === out.services.length;
     lines.push(
-      `total cost: ${formatMoney(out.cost.perMonth, out.cost.currency)}/month (${HOURS_PER_MONTH} h) for ${all ? (n === 1 ? 'the service' : `all ${n} services`) : `the ${n} priced services of ${out.services.length}`} at their planned counts`,
+      `total cost: ${formatMoney(out.cost.perMonth, out.cost.currency)}/month (${HOURS_PER_MONTH} h) for ${all ? (n === 1 ? 'the service' : `all ${n} services`) : `the ${n} priced service${n === 1 ? '' : 's'} of ${out.services.length}`} at ${n === 1 ? 'its planned count' : 'their planned counts'}`,
       '',
     );
   }

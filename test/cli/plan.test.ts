@@ -277,7 +277,7 @@ ${services}    pricing: { instanceHour: 0.05 }
     );
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(
-      'total cost: 73.00 EUR/month (730 h) for the 1 priced services of 2 at their planned counts',
+      'total cost: 73.00 EUR/month (730 h) for the 1 priced service of 2 at its planned count',
     );
   });
 
