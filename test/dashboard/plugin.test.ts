@@ -71,6 +71,7 @@ describe('dashboard plugin', () => {
     expect((await plain.inject({ url: '/api/services' })).json().services[0]).not.toHaveProperty('cost');
     const page = await app.inject({ url: '/assets/app.js' });
     expect(page.body).toContain("stat('cost / month', costText(s.cost), 'cost')");
+    expect(page.body).toContain('costTitle(s.cost)');
   });
 
   it('alerts are passed through as a list, from a status object or a list', async () => {

@@ -235,13 +235,17 @@
       stat('SLO', s.service.slo ? 'p' + s.service.slo.percentile + ' ≤ ' + s.service.slo.latencyMs + ' ms' : 'none'),
       stat('mode', (s.shadow ? 'shadow' : 'active') + (s.paused ? ', paused' : '')),
     ];
-    if (s.cost) items.push(stat('cost / month', costText(s.cost), 'cost'));
+    if (s.cost) {
+      var cost = stat('cost / month', costText(s.cost), 'cost');
+      cost.title = costTitle(s.cost);
+      items.push(cost);
+    }
     var dl = $('stats');
     dl.replaceChildren.apply(dl, items);
     renderActions(s);
   }
 
-  // "58.40 USD now (4 running), 73.00 USD at desired (5); 0.02 USD per instance-hour, 730 h"
+  // "58.40 USD now, 73.00 USD at desired"; the price per instance-hour in its title
   function costText(c) {
     var money = function (x) {
       return x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + ' ' + c.currency;
@@ -249,13 +253,12 @@
     return (
       money(c.currentPerMonth) +
       ' now' +
-      (c.desiredPerMonth !== c.currentPerMonth ? ', ' + money(c.desiredPerMonth) + ' at the desired count' : '') +
-      ' (' +
-      Number(c.perInstanceHour.toPrecision(4)) +
-      ' ' +
-      c.currency +
-      ' per instance-hour × 730 h)'
+      (c.desiredPerMonth !== c.currentPerMonth ? ', ' + money(c.desiredPerMonth) + ' at desired' : '')
     );
+  }
+
+  function costTitle(c) {
+    return Number(c.perInstanceHour.toPrecision(4)) + ' ' + c.currency + ' per instance-hour × 730 h a month';
   }
 
   function renderActions(s) {
