@@ -2,13 +2,23 @@
 import type { Command } from 'commander';
 import { renderTable } from './table.ts';
 import { planServices, formatNumber as fmt, type ServicePlan } from '../core/plan.ts';
+import { HOURS_PER_MONTH, formatMoney, instanceHourCost, roundMoney } from '../core/cost.ts';
 import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
 import { parseNumberFlag } from './flags.ts';
 import { loadSpecFile, loadSpecStdin, type LoadedSpec } from '../spec/load.ts';
 
+/** What a service's planned count costs (with pricing): one instance-hour, and a 730-h month. */
+export interface PlanCost {
+  perMonth: number;
+  currency: string;
+  perInstanceHour: number;
+}
+
 export interface PlanOutput {
-  services: Array<ServicePlan & { demandRps: number; vertical?: VerticalAdvice }>;
+  services: Array<ServicePlan & { demandRps: number; vertical?: VerticalAdvice; cost?: PlanCost }>;
+  /** The priced services together (absent when none is priced). */
+  cost?: { perMonth: number; currency: string; services: number };
 }
 
 export const NO_DEMAND_WARNING = 'no demand given: sized for 0 rps (give demand.rps, or --demand)';
@@ -18,7 +28,7 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
   const plans = planServices(spec.services, spec.cluster, () =>
     demandOverride !== undefined ? { demandRps: demandOverride } : {},
   );
-  return {
+  const out: PlanOutput = {
     services: plans.map((p, i) => {
       const model = spec.services[i];
       const usage = model ? spec.usage.get(model.name) : undefined;
@@ -32,9 +42,27 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
         warnings: noDemand ? [NO_DEMAND_WARNING, ...p.warnings] : p.warnings,
         demandRps: demandOverride ?? model?.demandRps ?? 0,
         ...(usage && usage.length > 0 ? { vertical: verticalAdvice(usage, now) } : {}),
+        ...(model?.pricing ? { cost: planCost(model.pricing, model.instance, p.replicas) } : {}),
       };
     }),
   };
+  const priced = out.services.filter((s) => s.cost !== undefined);
+  const first = priced[0]?.cost;
+  if (first) {
+    let perMonth = 0;
+    for (const s of priced) perMonth += s.cost?.perMonth ?? 0;
+    out.cost = { perMonth, currency: first.currency, services: priced.length };
+  }
+  return out;
+}
+
+function planCost(
+  pricing: Parameters<typeof instanceHourCost>[0],
+  size: Parameters<typeof instanceHourCost>[1],
+  replicas: number,
+): PlanCost {
+  const perInstanceHour = instanceHourCost(pricing, size);
+  return { perMonth: replicas * perInstanceHour * HOURS_PER_MONTH, currency: pricing.currency, perInstanceHour };
 }
 
 /** The `--json` shape: stable, documented in the README. */
@@ -56,7 +84,26 @@ export function planJson(out: PlanOutput): unknown {
       reasons: s.details.map((d) => ({ constraint: d.name, bound: d.bound, replicas: d.replicas, detail: d.detail })),
       warnings: s.warnings,
       ...(s.vertical ? { vertical: verticalJson(s.vertical) } : {}),
+      ...(s.cost
+        ? {
+            cost: {
+              perMonth: roundMoney(s.cost.perMonth),
+              currency: s.cost.currency,
+              perInstanceHour: round(s.cost.perInstanceHour, 6),
+            },
+          }
+        : {}),
     })),
+    ...(out.cost
+      ? {
+          cost: {
+            perMonth: roundMoney(out.cost.perMonth),
+            currency: out.cost.currency,
+            hoursPerMonth: HOURS_PER_MONTH,
+            services: out.cost.services,
+          },
+        }
+      : {}),
   };
 }
 
@@ -122,8 +169,22 @@ export function planText(out: PlanOutput): string {
       }
       for (const n of v.notes) lines.push(`    note: ${n}`);
     }
+    if (s.cost) {
+      const c = s.cost;
+      lines.push(
+        `    cost            ${formatMoney(c.perMonth, c.currency)}/month = ${s.replicas} × ${fmt(c.perInstanceHour, 4)} ${c.currency} per instance-hour × ${HOURS_PER_MONTH} h`,
+      );
+    }
     for (const w of s.warnings) lines.push(`    warning: ${w}`);
     lines.push('');
+  }
+  if (out.cost) {
+    const n = out.cost.services;
+    const all = n === out.services.length;
+    lines.push(
+      `total cost: ${formatMoney(out.cost.perMonth, out.cost.currency)}/month (${HOURS_PER_MONTH} h) for ${all ? (n === 1 ? 'the service' : `all ${n} services`) : `the ${n} priced service${n === 1 ? '' : 's'} of ${out.services.length}`} at ${n === 1 ? 'its planned count' : 'their planned counts'}`,
+      '',
+    );
   }
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { renderTable } from './table.ts';
 import { HeadroomError } from '../core/errors.ts';
+import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
 import { loadSpecFile } from '../spec/load.ts';
@@ -105,6 +106,17 @@ export function simulateJson(r: SimulationResult): unknown {
     peakReplicas: x.peakReplicas,
     meanReplicas: Number(x.meanReplicas.toFixed(4)),
     scaleEvents: x.scaleEvents,
+    ...(x.money
+      ? {
+          money: {
+            total: roundMoney(x.money.total),
+            perMonth: roundMoney(x.money.perMonth),
+            ...(x.money.vsHeadroomPerMonth !== undefined
+              ? { vsHeadroomPerMonth: roundMoney(x.money.vsHeadroomPerMonth) }
+              : {}),
+          },
+        }
+      : {}),
   });
   return {
     service: r.service,
@@ -112,9 +124,24 @@ export function simulateJson(r: SimulationResult): unknown {
     startupSeconds: r.startupSeconds,
     scrapeSeconds: r.scrapeSeconds,
     ...(r.modelError ? { modelError: r.modelError } : {}),
+    ...(r.pricing
+      ? {
+          pricing: {
+            currency: r.pricing.currency,
+            perInstanceHour: Number(r.pricing.perInstanceHour.toFixed(6)),
+            hoursPerMonth: HOURS_PER_MONTH,
+          },
+        }
+      : {}),
     policies: r.policies.map(p),
     ...(r.sweep ? { sweep: r.sweep.map(p) } : {}),
-    ...(r.comparisons ? { comparisons: r.comparisons } : {}),
+    ...(r.comparisons
+      ? {
+          comparisons: r.comparisons.map((c) =>
+            c.savingsPerMonth !== undefined ? { ...c, savingsPerMonth: roundMoney(c.savingsPerMonth) } : c,
+          ),
+        }
+      : {}),
     ...(r.noiseBound
       ? {
           noiseBound: {
@@ -133,10 +160,17 @@ export function simulateText(r: SimulationResult): string {
     `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s`,
   ];
   if (r.modelError) lines.push(r.modelError.text);
+  const money = r.pricing;
+  if (money) {
+    lines.push(
+      `pricing: ${fmtPrice(money.perInstanceHour)} ${money.currency} per instance-hour; ${money.currency}/month = instance-hours × that × ${HOURS_PER_MONTH} h ÷ the trace's ${fmtHours(t.seconds)} h`,
+    );
+  }
   const head = ['policy', 'instance-hours', '× oracle', 'violating s', 'violating', 'peak', 'scale events'];
+  if (money) head.push(`${money.currency} (trace)`, `${money.currency}/month`, 'vs headroom');
   const rows: string[][] = [];
   for (const p of [...r.policies, ...(r.sweep ?? [])]) {
-    rows.push([
+    const row = [
       p.label,
       (p.replicaSeconds / 3600).toFixed(1),
       p.costVsOracle.toFixed(3),
@@ -144,7 +178,9 @@ export function simulateText(r: SimulationResult): string {
       `${(p.violationFraction * 100).toFixed(3)} %`,
       String(p.peakReplicas),
       String(p.scaleEvents),
-    ]);
+    ];
+    if (money) row.push(...moneyCells(p.money));
+    rows.push(row);
   }
   lines.push(renderTable(head, rows));
   for (const c of r.comparisons ?? []) {
@@ -152,8 +188,12 @@ export function simulateText(r: SimulationResult): string {
       lines.push(`headroom vs ${c.baseline}: no target in 50–95 % had as few violating seconds as headroom`);
     } else if (c.bestAtEqualViolations && c.savings !== undefined) {
       const b = c.bestAtEqualViolations;
+      const saved =
+        money && c.savingsPerMonth !== undefined
+          ? `: ${formatMoney(Math.abs(c.savingsPerMonth), money.currency)}/month ${c.savingsPerMonth >= 0 ? 'less' : 'more'}`
+          : '';
       lines.push(
-        `headroom vs ${c.baseline}: ${savingsText(c.savings)} than ${b.label}, the cheapest setting with ≤ headroom's violations (${b.sloViolationSeconds} s)`,
+        `headroom vs ${c.baseline}: ${savingsText(c.savings)} than ${b.label}, the cheapest setting with ≤ headroom's violations (${b.sloViolationSeconds} s)${saved}`,
       );
     }
   }
@@ -164,6 +204,31 @@ export function simulateText(r: SimulationResult): string {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The money columns of one row: cost over the trace, per month, and the difference from Headroom's per month. */
+export function moneyCells(m: PolicyResultMoney | undefined): [string, string, string] {
+  if (!m) return ['', '', ''];
+  const vs = m.vsHeadroomPerMonth;
+  return [moneyNumber(m.total), moneyNumber(m.perMonth), vs === undefined ? '' : moneyDeltaNumber(vs)];
+}
+
+type PolicyResultMoney = NonNullable<SimulationResult['policies'][number]['money']>;
+
+function moneyNumber(x: number): string {
+  return formatMoney(x, '').trimEnd();
+}
+
+function moneyDeltaNumber(x: number): string {
+  return formatMoneyDelta(x, '').trimEnd();
+}
+
+function fmtPrice(x: number): string {
+  return String(Number(x.toPrecision(4)));
+}
+
+function fmtHours(seconds: number): string {
+  return String(Number((seconds / 3600).toFixed(2)));
 }
 
 function pickService(services: readonly ServiceModel[], name: string | undefined, file: string): ServiceModel {

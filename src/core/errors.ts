@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   HR_SERVICE_TIME:
     'The service-time distribution is impossible: quantiles that do not increase, quantiles the mean cannot allow, or a profile probe with too few samples.',
   HR_PROFILE_INVALID: 'A capacity profile (from `headroom loadtest`) is missing fields or is not a profile.',
+  HR_PRICING:
+    'A pricing block is ambiguous or incomplete: instanceHour mixed with cpuHour/memoryGiBHour, no price, no currency, a price for a request the service does not give, or two currencies in one file.',
   HR_DUPLICATE_NAME:
     'Two services in one spec, or two HorizontalPodAutoscalers imported together, have the same (namespace and) name.',
   HR_LOADTEST_TARGET: 'The load-test target cannot be reached: refused, not HTTP, TLS failure or bad URL.',

@@ -1,6 +1,7 @@
 // The validated, normalized description of a service that every mode works from: `plan`, `run`,
 // the Kubernetes controller and the simulator. The spec loader (src/spec) turns YAML/JSON into this;
 // the core trusts it (ranges already checked) and never reads files.
+import type { PricingModel } from './cost.ts';
 import type { LatencySlo, LoadBalancing } from './pool.ts';
 
 export type { LatencySlo, LoadBalancing } from './pool.ts';
@@ -113,6 +114,8 @@ export interface ServiceModel {
   /** Seconds from a scale-up decision to a ready instance (simulator, forecast lead time). */
   startupSeconds: number;
   behavior: BehaviorModel;
+  /** Prices (the file's `pricing:` or the service's own); absent = no money shown. */
+  pricing?: PricingModel;
 }
 
 /** HPA autoscaling/v2 defaults (k/k pkg/apis/autoscaling/v2/defaults.go) plus Headroom's paths. */

@@ -2,6 +2,7 @@
 // components (uPlot + charts.js, inlined by inlineChartAssets(); no network), per policy a
 // demand-vs-capacity plot (demand, the demand its ready instances serve within the SLO) and its
 // instance count, and the cost/violation scatter with each baseline's frontier, as inline SVG.
+import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta } from '../core/cost.ts';
 import { inlineChartAssets } from '../server/dashboard/assets.ts';
 import { escapeHtml as esc, scriptJson } from '../server/html.ts';
 import { marginText } from './bound.ts';
@@ -36,17 +37,30 @@ const COLORS: Record<string, string> = {
 
 export function renderReport(res: SimulationResult, assets: ReportAssets): string {
   const title = `headroom simulate: ${res.service} on ${res.trace.source}`;
+  const priced = res.pricing;
+  const moneyTds = (p: PolicyResult): string => {
+    if (!priced) return '';
+    const m = p.money;
+    const vs = m?.vsHeadroomPerMonth;
+    return `<td>${m ? esc(formatMoney(m.total, '').trim()) : ''}</td><td>${m ? esc(formatMoney(m.perMonth, '').trim()) : ''}</td><td>${vs === undefined ? '' : esc(formatMoneyDelta(vs, '').trim())}</td>`;
+  };
   const rows = res.policies
     .map(
       (p) =>
-        `<tr><td style="color:${COLORS[p.policy] ?? '#000'}">${esc(p.label)}</td><td>${(p.replicaSeconds / 3600).toFixed(1)}</td><td>${p.costVsOracle.toFixed(3)}</td><td>${p.sloViolationSeconds}</td><td>${(p.violationFraction * 100).toFixed(3)} %</td><td>${p.peakReplicas}</td><td>${p.meanReplicas.toFixed(2)}</td><td>${p.scaleEvents}</td></tr>`,
+        `<tr><td style="color:${COLORS[p.policy] ?? '#000'}">${esc(p.label)}</td><td>${(p.replicaSeconds / 3600).toFixed(1)}</td><td>${p.costVsOracle.toFixed(3)}</td><td>${p.sloViolationSeconds}</td><td>${(p.violationFraction * 100).toFixed(3)} %</td><td>${p.peakReplicas}</td><td>${p.meanReplicas.toFixed(2)}</td><td>${p.scaleEvents}</td>${moneyTds(p)}</tr>`,
     )
     .join('\n');
+  const moneyHead = priced
+    ? `<th>${esc(priced.currency)} (trace)</th><th>${esc(priced.currency)}/month</th><th>vs Headroom</th>`
+    : '';
+  const moneyNote = priced
+    ? `<p class="note">Priced at ${esc(String(Number(priced.perInstanceHour.toPrecision(4))))} ${esc(priced.currency)} per instance-hour; per month = the trace's cost × ${HOURS_PER_MONTH} h ÷ its ${esc(String(Number((res.trace.seconds / 3600).toFixed(2))))} h; <i>vs Headroom</i> = that policy's month − Headroom's (+ costs more).</p>`
+    : '';
   const comparisons = (res.comparisons ?? [])
     .map((c) =>
       c.noSettingAsGood
         ? `<li>${esc(c.baseline)}: no target in 50–95 % had as few violating seconds as Headroom.</li>`
-        : `<li>${esc(c.baseline)}: best setting with ≤ Headroom's violations is ${esc(c.bestAtEqualViolations?.label ?? '')} (${((c.bestAtEqualViolations?.replicaSeconds ?? 0) / 3600).toFixed(1)} instance-hours, ${c.bestAtEqualViolations?.sloViolationSeconds} s violating); Headroom is ${savingsText(c.savings ?? 0)}.</li>`,
+        : `<li>${esc(c.baseline)}: best setting with ≤ Headroom's violations is ${esc(c.bestAtEqualViolations?.label ?? '')} (${((c.bestAtEqualViolations?.replicaSeconds ?? 0) / 3600).toFixed(1)} instance-hours, ${c.bestAtEqualViolations?.sloViolationSeconds} s violating); Headroom is ${savingsText(c.savings ?? 0)}${priced && c.savingsPerMonth !== undefined ? ` (${esc(formatMoney(Math.abs(c.savingsPerMonth), priced.currency))}/month ${c.savingsPerMonth >= 0 ? 'less' : 'more'})` : ''}.</li>`,
     )
     .join('\n');
   const plots = res.policies
@@ -78,8 +92,8 @@ h2 { margin-top: 1.6em; }
 <h1>${esc(title)}</h1>
 <p class="note">${res.trace.seconds.toLocaleString('en')} s of trace (${(res.trace.seconds / 86400).toFixed(2)} days, rows every ${res.trace.rowSeconds} s), peak ${res.trace.peakRps.toFixed(1)} rps, mean ${res.trace.meanRps.toFixed(1)} rps; startup ${res.startupSeconds} s; metrics scraped every ${res.scrapeSeconds} s and seen one interval late. Cost counts starting instances; a second violates when the modelled percentile of the ready instances exceeds the SLO or demand reaches capacity.</p>
 ${res.modelError ? modelErrorHtml(res) : ''}
-<table>
-<tr><th>policy</th><th>instance-hours</th><th>× oracle</th><th>violating s</th><th>violating</th><th>peak</th><th>mean</th><th>scale events</th></tr>
+${moneyNote}<table>
+<tr><th>policy</th><th>instance-hours</th><th>× oracle</th><th>violating s</th><th>violating</th><th>peak</th><th>mean</th><th>scale events</th>${moneyHead}</tr>
 ${rows}
 </table>
 ${comparisons ? `<h2>Headroom against the best-tuned baselines</h2><ul>${comparisons}</ul>` : ''}

@@ -2,6 +2,7 @@
 // baselines over targets 50–95 % to draw their cost/violation frontiers. With `truth` (model
 // error, truth.ts) the ground truth uses the true service times while the policies are told the
 // spec's, and Headroom runs twice: as told, and calibrated against the latency the truth produces.
+import { instanceHourCost, instanceSecondsCost, perMonth } from '../core/cost.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
@@ -42,6 +43,18 @@ export function makePolicy(name: PolicyName, opts: PolicyOptions): Policy {
 export interface PolicyResult extends PolicyRun {
   /** replicaSeconds ÷ the oracle's. */
   costVsOracle: number;
+  /** With pricing: what its instance-seconds cost. */
+  money?: PolicyMoney;
+}
+
+/** A policy's instance-seconds in money (the spec's pricing; core/cost.ts). */
+export interface PolicyMoney {
+  /** Over the whole trace. */
+  total: number;
+  /** Scaled to a month: total × 730 h ÷ the trace's hours. */
+  perMonth: number;
+  /** perMonth − Headroom's (positive: dearer than Headroom); absent without a headroom run. */
+  vsHeadroomPerMonth?: number;
 }
 
 export interface Comparison {
@@ -52,6 +65,8 @@ export interface Comparison {
   savings?: number;
   /** No swept setting matched Headroom's violations: Headroom dominates on violations. */
   noSettingAsGood: boolean;
+  /** With pricing: that setting's cost per month − Headroom's (positive: Headroom saves this). */
+  savingsPerMonth?: number;
 }
 
 export interface SimulationResult {
@@ -65,6 +80,8 @@ export interface SimulationResult {
   noiseBound?: NoiseBoundResult;
   /** With true service times that differ from the spec's: which was true, which the policies saw. */
   modelError?: ModelError;
+  /** With pricing: one instance-hour's price; each policy then has `money`. */
+  pricing?: { currency: string; perInstanceHour: number };
 }
 
 export interface ModelError {
@@ -171,6 +188,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     const hr = policies.find((p) => p.policy === 'headroom');
     if (hr) result.comparisons = compare(hr, sweep);
   }
+  if (o.model.pricing) addMoney(result, o.model);
   if (o.bound) {
     const hr = policies.find((p) => p.policy === 'headroom');
     const budgetSeconds = hr ? hr.sloViolationSeconds : Math.floor(0.001 * o.trace.rps.length);
@@ -178,6 +196,34 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     if (b) result.noiseBound = boundResult(b, oracle.replicaSeconds);
   }
   return result;
+}
+
+/**
+ * Each policy's (and sweep setting's) instance-seconds in money, over the trace and per month, and
+ * the difference from Headroom's. E.g. 2 days at a mean of 10 instances of 0.02 USD an hour:
+ * 10 × 48 h × 0.02 = 9.60 USD over the trace, 9.60 × 730 ÷ 48 = 146 USD/month.
+ */
+export function addMoney(result: SimulationResult, model: ServiceModel): void {
+  const pricing = model.pricing;
+  if (!pricing) return;
+  const seconds = result.trace.seconds;
+  const money = (r: { replicaSeconds: number }): PolicyMoney => {
+    const total = instanceSecondsCost(pricing, model.instance, r.replicaSeconds);
+    return { total, perMonth: perMonth(total, seconds) };
+  };
+  for (const p of [...result.policies, ...(result.sweep ?? [])]) p.money = money(p);
+  const hr = result.policies.find((p) => p.policy === 'headroom')?.money;
+  if (hr) {
+    for (const p of [...result.policies, ...(result.sweep ?? [])]) {
+      if (p.money) p.money.vsHeadroomPerMonth = p.money.perMonth - hr.perMonth;
+    }
+    for (const c of result.comparisons ?? []) {
+      if (c.bestAtEqualViolations) {
+        c.savingsPerMonth = money(c.bestAtEqualViolations).perMonth - hr.perMonth;
+      }
+    }
+  }
+  result.pricing = { currency: pricing.currency, perInstanceHour: instanceHourCost(pricing, model.instance) };
 }
 
 export function boundResult(b: NoiseBound, oracleReplicaSeconds: number): NoiseBoundResult {

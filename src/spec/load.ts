@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { Lexer, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { ClusterModel, NodeModel } from '../core/cluster.ts';
+import type { PricingModel } from '../core/cost.ts';
 import { HeadroomError, keyPath, type ProblemDetail } from '../core/errors.ts';
 import {
   defaultBehavior,
@@ -41,6 +42,16 @@ export interface Where {
   baseDir?: string;
   /** A capacity profile read elsewhere (the controller's ConfigMap), used as instance.profile would be. */
   profile?: CapacityProfile;
+  /** The file's `pricing:` block, already checked; a service's own `pricing` replaces it. */
+  pricing?: FilePricing;
+}
+
+type PricingSpec = NonNullable<SpecFile['pricing']>;
+
+/** The file's `pricing:` block and whether it passed its own checks (a bad one prices no service). */
+interface FilePricing {
+  spec: PricingSpec;
+  ok: boolean;
 }
 
 /** Reads and validates a YAML or JSON spec file. Throws HeadroomError listing every problem. */
@@ -64,8 +75,16 @@ export function parseSpecText(text: string, file: string, baseDir = '.'): Loaded
   const services: ServiceModel[] = [];
   const usage = new Map<string, UsageSample[]>();
   const seen = new Map<string, number>();
+  /** The first service priced in each currency. */
+  const currencies = new Map<string, { index: number; name: string }>();
+  const pricing: FilePricing | undefined = spec.pricing
+    ? {
+        spec: spec.pricing,
+        ok: pricingBlockProblems(spec.pricing, 'pricing', true, (p) => problems.push({ ...p, file })),
+      }
+    : undefined;
   spec.services.forEach((svc, i) => {
-    const where = { file, path: `services[${i}]`, baseDir };
+    const where = { file, path: `services[${i}]`, baseDir, ...(pricing ? { pricing } : {}) };
     const first = seen.get(svc.name);
     if (first !== undefined) {
       problems.push({
@@ -80,10 +99,24 @@ export function parseSpecText(text: string, file: string, baseDir = '.'): Loaded
     seen.set(svc.name, i);
     const r = normalizeService(svc, where);
     problems.push(...r.problems);
+    if (r.model?.pricing && !currencies.has(r.model.pricing.currency)) {
+      currencies.set(r.model.pricing.currency, { index: i, name: svc.name });
+    }
     if (r.model) services.push(r.model);
     if (svc.usage) usage.set(svc.name, normalizeUsage(svc.usage, where, problems));
   });
   const cluster = spec.cluster ? normalizeCluster(spec.cluster.nodes, file, problems) : undefined;
+  const [firstCurrency, ...otherCurrencies] = [...currencies];
+  for (const [currency, s] of otherCurrencies) {
+    problems.push({
+      code: 'HR_PRICING',
+      file,
+      path: `services[${s.index}].pricing.currency`,
+      value: currency,
+      message: `service ${s.name}: priced in ${currency}, but ${firstCurrency?.[1].name} in ${firstCurrency?.[0]}: totals add services, so one file has one currency`,
+      allowed: firstCurrency?.[0] ?? '',
+    });
+  }
   if (cluster) {
     const zones = new Set(cluster.nodes.map((n) => n.zone).filter((z) => z !== undefined));
     services.forEach((m, i) => {
@@ -443,6 +476,7 @@ function normalizeService(svc: ServiceSpec, where: Where): Normalized {
     serviceTimeMs !== undefined ? normalizeServiceTime(svc.instance, profile, serviceTimeMs, at, problem) : undefined;
 
   const behavior = normalizeBehavior(svc.behavior);
+  const pricing = normalizePricing(svc, where, at, problem);
   if (problems.length > 0 || serviceTimeMs === undefined) return { problems };
   const model: ServiceModel = {
     name: svc.name,
@@ -478,8 +512,95 @@ function normalizeService(svc: ServiceSpec, where: Where): Normalized {
     availability: { zones, zoneFailures, instanceFailures: svc.availability?.instanceFailures ?? 0 },
     startupSeconds: svc.startupSeconds ?? 60,
     behavior,
+    ...(pricing ? { pricing } : {}),
   };
   return { model, problems };
+}
+
+/**
+ * The checks one pricing block needs on its own: one style (per resource or per instance), at
+ * least one price, and a currency where nothing else gives one. True when it passed.
+ */
+function pricingBlockProblems(
+  p: PricingSpec,
+  path: string,
+  needsCurrency: boolean,
+  problem: (p: Omit<ProblemDetail, 'file'>) => void,
+): boolean {
+  let ok = true;
+  if (p.instanceHour !== undefined && (p.cpuHour !== undefined || p.memoryGiBHour !== undefined)) {
+    ok = false;
+    const other = p.cpuHour !== undefined ? 'cpuHour' : 'memoryGiBHour';
+    problem({
+      code: 'HR_PRICING',
+      path: `${path}.instanceHour`,
+      value: p.instanceHour,
+      message: `both a price per instance and ${other}: ambiguous (is the instance price on top, or instead?)`,
+      allowed: 'either instanceHour, or cpuHour and/or memoryGiBHour',
+    });
+  }
+  if (p.instanceHour === undefined && p.cpuHour === undefined && p.memoryGiBHour === undefined) {
+    ok = false;
+    problem({
+      code: 'HR_PRICING',
+      path,
+      value: p,
+      message: 'no price',
+      allowed: 'instanceHour, or cpuHour and/or memoryGiBHour (numbers ≥ 0)',
+    });
+  }
+  if (needsCurrency && p.currency === undefined) {
+    ok = false;
+    problem({
+      code: 'HR_PRICING',
+      path: `${path}.currency`,
+      message: 'required',
+      allowed: 'an ISO 4217 code: USD, EUR, …',
+    });
+  }
+  return ok;
+}
+
+/**
+ * The prices one service is billed at: its own `pricing` (which replaces the file's whole block,
+ * inheriting only its currency), else the file's. A per-resource price needs that resource's request.
+ */
+function normalizePricing(
+  svc: ServiceSpec,
+  where: Where,
+  at: (key: string) => string,
+  problem: (p: Omit<ProblemDetail, 'file'>) => void,
+): PricingModel | undefined {
+  const own = svc.pricing;
+  const file = where.pricing;
+  if (own === undefined && (file === undefined || !file.ok)) return undefined;
+  const block = own ?? file!.spec;
+  const blockPath = own !== undefined ? at('pricing') : 'pricing';
+  if (own !== undefined) {
+    const inherited = file?.spec.currency;
+    if (!pricingBlockProblems(own, blockPath, inherited === undefined, problem)) return undefined;
+  }
+  const currency = block.currency ?? file?.spec.currency;
+  let ok = currency !== undefined;
+  const needs = (price: 'cpuHour' | 'memoryGiBHour', key: 'cpu' | 'memory'): void => {
+    if (block[price] === undefined || svc.instance[key] !== undefined) return;
+    ok = false;
+    problem({
+      code: 'HR_PRICING',
+      path: at(`instance.${key}`),
+      message: `service ${svc.name}: required by ${blockPath}.${price} (a price per ${key === 'cpu' ? 'CPU core' : 'GiB'} of instance.${key})`,
+      allowed: `instance.${key} (${key === 'cpu' ? '500m, 2' : '256Mi, 1Gi'}), or instanceHour instead`,
+    });
+  };
+  needs('cpuHour', 'cpu');
+  needs('memoryGiBHour', 'memory');
+  if (!ok || currency === undefined) return undefined;
+  return {
+    currency,
+    ...(block.instanceHour !== undefined ? { instanceHour: block.instanceHour } : {}),
+    ...(block.cpuHour !== undefined ? { cpuHour: block.cpuHour } : {}),
+    ...(block.memoryGiBHour !== undefined ? { memoryGiBHour: block.memoryGiBHour } : {}),
+  };
 }
 
 function round(x: number): number {

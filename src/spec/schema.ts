@@ -43,6 +43,22 @@ export const behaviorSchema = z.strictObject({
     .optional(),
 });
 
+const price = (what: string) => z.number().min(0).max(1_000_000).optional().describe(what);
+
+/** Prices: per CPU core-hour and GiB-hour of the instance's requests, or per instance-hour; not both. */
+export const pricingSchema = z
+  .strictObject({
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code: three capital letters (USD, EUR)')
+      .optional()
+      .describe('ISO 4217 code, e.g. USD or EUR; a label, never converted'),
+    cpuHour: price('Price of one CPU core of instance.cpu for one hour'),
+    memoryGiBHour: price('Price of one GiB of instance.memory for one hour'),
+    instanceHour: price('Price of one instance for one hour, whatever its size (instead of cpuHour/memoryGiBHour)'),
+  })
+  .describe('Prices, for cost per month (730 h) in plan, simulate and the dashboard');
+
 export const usageSampleSchema = z.strictObject({
   /** Seconds (unix time) or an ISO 8601 timestamp. */
   t: z.union([z.number(), z.string()]),
@@ -120,6 +136,7 @@ export const serviceSpecSchema = z.strictObject({
   behavior: behaviorSchema.optional(),
   /** Observed per-instance usage for vertical (request/limit) advice. */
   usage: z.array(usageSampleSchema).max(1_000_000).optional(),
+  pricing: pricingSchema.optional().describe("This service's prices, instead of the file's `pricing:`"),
 });
 
 export const nodeSpecSchema = z.strictObject({
@@ -134,6 +151,7 @@ export const nodeSpecSchema = z.strictObject({
 export const specFileSchema = z.strictObject({
   services: z.array(serviceSpecSchema).min(1).max(100_000),
   cluster: z.strictObject({ nodes: z.array(nodeSpecSchema).min(1).max(100_000) }).optional(),
+  pricing: pricingSchema.optional(),
   /** Sections owned by other commands, validated by them: `run` (local cluster), `alerts`, `simulate`. */
   run: z.unknown().optional(),
   alerts: z.unknown().optional(),

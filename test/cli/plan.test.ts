@@ -209,6 +209,90 @@ describe('headroom plan (the real CLI)', () => {
     }
   });
 
+  it('with pricing: a cost line per service and a total, `cost` in --json; the rest unchanged', () => {
+    const services = `services:
+  - name: checkout
+    demand: { rps: 100 }
+    instance: { serviceTimeMs: 20, cpu: 500m, memory: 1Gi }
+    replicas: { min: 4 }
+  - name: batch
+    demand: { rps: 10 }
+    instance: { serviceTimeMs: 5 }
+`;
+    const priced = `pricing: { currency: USD, cpuHour: 0.0316, memoryGiBHour: 0.0042 }
+${services}    pricing: { instanceHour: 0.05 }
+`;
+    const text = headroomWithInput(priced, 'plan', '-');
+    expect(text.stderr).toBe('');
+    expect(text.status).toBe(0);
+    // checkout: 4 × (0.5 × 0.0316 + 1 × 0.0042) × 730 = 58.40; batch: 1 × 0.05 × 730 = 36.50
+    expect(text.stdout).toContain('    cost            58.40 USD/month = 4 × 0.02 USD per instance-hour × 730 h\n');
+    expect(text.stdout).toContain('    cost            36.50 USD/month = 1 × 0.05 USD per instance-hour × 730 h\n');
+    expect(
+      text.stdout.endsWith('total cost: 94.90 USD/month (730 h) for all 2 services at their planned counts\n'),
+    ).toBe(true);
+    // Without the money lines the output is the unpriced one, byte for byte.
+    const plain = headroomWithInput(services, 'plan', '-');
+    const stripped = text.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('    cost ') && !l.startsWith('total cost: '))
+      .join('\n');
+    expect(stripped.replace(/\n\n$/, '\n')).toBe(plain.stdout);
+    expect(plain.stdout).not.toMatch(/cost|USD/);
+
+    const json = JSON.parse(headroomWithInput(priced, 'plan', '-', '--json').stdout) as {
+      services: Array<{ name: string; cost?: unknown }>;
+      cost?: unknown;
+    };
+    expect(json.services.map((s) => s.cost)).toEqual([
+      { perMonth: 58.4, currency: 'USD', perInstanceHour: 0.02 },
+      { perMonth: 36.5, currency: 'USD', perInstanceHour: 0.05 },
+    ]);
+    expect(json.cost).toEqual({ perMonth: 94.9, currency: 'USD', hoursPerMonth: 730, services: 2 });
+    const plainJson = JSON.parse(headroomWithInput(services, 'plan', '-', '--json').stdout) as {
+      services: Array<Record<string, unknown>>;
+    };
+    expect(plainJson).not.toHaveProperty('cost');
+    expect(plainJson.services[0]).not.toHaveProperty('cost');
+  });
+
+  it('only some services priced: the total says how many it counts', () => {
+    const r = headroomWithInput(
+      `services:
+  - name: a
+    instance: { serviceTimeMs: 5 }
+    pricing: { currency: EUR, instanceHour: 0.1 }
+  - name: b
+    instance: { serviceTimeMs: 5 }
+`,
+      'plan',
+      '-',
+      '--demand',
+      '10',
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      'total cost: 73.00 EUR/month (730 h) for the 1 priced service of 2 at its planned count',
+    );
+  });
+
+  it('bad pricing: HR_PRICING naming the service and key, exit 2, nothing on stdout', () => {
+    const r = headroomWithInput(
+      `pricing: { currency: USD, cpuHour: 0.0316 }
+services:
+  - name: cache
+    instance: { serviceTimeMs: 5 }
+`,
+      'plan',
+      '-',
+    );
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      'HR_PRICING <stdin>: services[0].instance.cpu: service cache: required by pricing.cpuHour (a price per CPU core of instance.cpu) (allowed: instance.cpu (500m, 2), or instanceHour instead)\n',
+    );
+  });
+
   it('the shipped JSON Schema is current', () => {
     const r = headroom('schema');
     expect(r.status).toBe(0);

@@ -54,6 +54,26 @@ describe('dashboard plugin', () => {
     expect(body.whatIf).toBe(false);
   });
 
+  it('with pricing in the model: the cost per month of the running and the desired count; without, no cost', async () => {
+    const priced = webModel({
+      instance: { serviceTimeMs: 50, concurrency: 4, cpu: '500m', memory: '1Gi' },
+      pricing: { currency: 'USD', cpuHour: 0.0316, memoryGiBHour: 0.0042 },
+    });
+    const snap = () => snapshot({ replicas: { desired: 5, current: 4, ready: 4, min: 1, max: 8, fitLimit: 6 } });
+    const app = await appWith({ models: () => [priced] }, snap);
+    const cost = (await app.inject({ url: '/api/services' })).json().services[0].cost;
+    // 0.5 × 0.0316 + 1 × 0.0042 = 0.02 an instance-hour: 4 × 0.02 × 730 = 58.4, 5 × … = 73
+    expect(cost.currency).toBe('USD');
+    expect(cost.perInstanceHour).toBeCloseTo(0.02, 12);
+    expect(cost.currentPerMonth).toBeCloseTo(58.4, 9);
+    expect(cost.desiredPerMonth).toBeCloseTo(73, 9);
+    const plain = await appWith({ models: () => [webModel()] }, snap);
+    expect((await plain.inject({ url: '/api/services' })).json().services[0]).not.toHaveProperty('cost');
+    const page = await app.inject({ url: '/assets/app.js' });
+    expect(page.body).toContain("stat('cost / month', costText(s.cost), 'cost')");
+    expect(page.body).toContain('costTitle(s.cost)');
+  });
+
   it('alerts are passed through as a list, from a status object or a list', async () => {
     const alert = {
       fingerprint: 'f',

@@ -160,6 +160,11 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => num(page, '#replicas-ready'), { timeout: 30_000 }).toBe(1);
     const before = await num(page, 'tr[data-service="web"] [data-field="desired"]');
     expect(before).toBe(1);
+    // examples/run.yaml has prices: 250m × 0.0316 + 0.125 GiB × 0.0042 = 0.008425 USD an hour, × 730.
+    await expect.poll(() => page.locator('#cost').textContent(), { timeout: 15_000 }).toBe('6.15 USD now');
+    expect(await page.locator('.stat:has(#cost)').getAttribute('title')).toBe(
+      '0.008425 USD per instance-hour × 730 h a month',
+    );
     // A marker that a reload would wipe: updates must arrive without one.
     await page.evaluate('window.__noReload = 1');
 

@@ -13,6 +13,7 @@
 // on (it skips fastify's encapsulation), /api/status and /metrics included; only /healthz is open.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { instanceHourCost, monthlyCost } from '../../core/cost.ts';
 import { HeadroomError } from '../../core/errors.ts';
 import type { ServiceModel } from '../../core/model.ts';
 import type { AlertStatus } from '../../alerting/runtime.ts';
@@ -50,15 +51,43 @@ export interface DashboardOptions {
   alerts?: () => AlertStatus | readonly Alert[];
 }
 
-/** Fields the page reads when a snapshot carries them (the alerting engine, pause support). */
-export type DashboardSnapshot = StatusSnapshot & { alerts?: unknown; paused?: boolean };
+/** With pricing (the model's): what the running and the desired instances cost per 730-h month. */
+export interface DashboardCost {
+  currency: string;
+  perInstanceHour: number;
+  currentPerMonth: number;
+  desiredPerMonth: number;
+}
+
+/** Fields the page reads when a snapshot carries them (the alerting engine, pause support, pricing). */
+export type DashboardSnapshot = StatusSnapshot & { alerts?: unknown; paused?: boolean; cost?: DashboardCost };
 
 const actionSchema = (field: 'shadow' | 'paused') =>
   z.strictObject({ service: z.string().min(1).max(253).optional(), [field]: z.boolean() });
 
 function list(opts: DashboardOptions): DashboardSnapshot[] {
   const s = opts.status();
-  return (Array.isArray(s) ? [...(s as readonly StatusSnapshot[])] : [s as StatusSnapshot]) as DashboardSnapshot[];
+  const snaps = (
+    Array.isArray(s) ? [...(s as readonly StatusSnapshot[])] : [s as StatusSnapshot]
+  ) as DashboardSnapshot[];
+  const priced = opts.models?.().filter((m) => m.pricing !== undefined);
+  if (!priced?.length) return snaps;
+  return snaps.map((snap) => {
+    const model = priced.find((m) => m.name === snap.service.name);
+    return model ? { ...snap, cost: dashboardCost(model, snap) } : snap;
+  });
+}
+
+/** The cost of a snapshot's running (current) and desired counts at the model's prices. */
+export function dashboardCost(model: ServiceModel, snap: Pick<StatusSnapshot, 'replicas'>): DashboardCost | undefined {
+  const p = model.pricing;
+  if (!p) return undefined;
+  return {
+    currency: p.currency,
+    perInstanceHour: instanceHourCost(p, model.instance),
+    currentPerMonth: monthlyCost(p, model.instance, snap.replicas.current),
+    desiredPerMonth: monthlyCost(p, model.instance, snap.replicas.desired),
+  };
 }
 
 /** Alerts as a plain list; a failing source shows as none rather than breaking the page. */

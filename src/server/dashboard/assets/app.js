@@ -235,9 +235,30 @@
       stat('SLO', s.service.slo ? 'p' + s.service.slo.percentile + ' ≤ ' + s.service.slo.latencyMs + ' ms' : 'none'),
       stat('mode', (s.shadow ? 'shadow' : 'active') + (s.paused ? ', paused' : '')),
     ];
+    if (s.cost) {
+      var cost = stat('cost / month', costText(s.cost), 'cost');
+      cost.title = costTitle(s.cost);
+      items.push(cost);
+    }
     var dl = $('stats');
     dl.replaceChildren.apply(dl, items);
     renderActions(s);
+  }
+
+  // "58.40 USD now, 73.00 USD at desired"; the price per instance-hour in its title
+  function costText(c) {
+    var money = function (x) {
+      return x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + ' ' + c.currency;
+    };
+    return (
+      money(c.currentPerMonth) +
+      ' now' +
+      (c.desiredPerMonth !== c.currentPerMonth ? ', ' + money(c.desiredPerMonth) + ' at desired' : '')
+    );
+  }
+
+  function costTitle(c) {
+    return Number(c.perInstanceHour.toPrecision(4)) + ' ' + c.currency + ' per instance-hour × 730 h a month';
   }
 
   function renderActions(s) {
