@@ -180,14 +180,14 @@ export function calibrate(
   const dt = state.at === undefined ? 0 : Math.max(0, now - state.at);
   const a = 1 - 0.5 ** (dt / halfLifeSeconds);
   // Up fast while the SLO is broken in a way the model in use cannot explain, as the HPA scales up
-  // without waiting and down after a window: a window over the SLO where the
-  // model at the current scale predicts the SLO met moves the scale up with a quarter of the
-  // half-life, once the smoothed error passes 1.5. A bad release: 85 rps on 3 instances, the model
-  // says p99 104 ms ≤ 300, measured 1,800 ms → fast from ~15 s on, until the scale explains it. Not on a breach the model explains (demand past
-  // what the count carries, on a ramp the loop is already scaling for: the fidelity trace went to
-  // 5 instances where 4 carry its peak), and not under the SLO: fast-up-slow-down on every window
-  // would ratchet the scale up on noise. docs/benchmarks.md: SLO back for good at T + 51 s after a
-  // bad release, was T + 147 s with 60 s both ways.
+  // without waiting and down after a window: a window over the SLO where the model at the current
+  // scale predicts the SLO met moves the scale up with a quarter of the half-life, once the
+  // smoothed error passes 1.5. A bad release: 85 rps on 3 instances, the model says p99 104 ms
+  // ≤ 300, measured 1,800 ms → fast from ~15 s on, until the scale explains it. Not on a breach the
+  // model explains (demand past what the count carries, on a ramp the loop is already scaling
+  // for: the fidelity trace went to 5 instances where 4 carry its peak), and not under the SLO:
+  // fast-up-slow-down on every window would ratchet the scale up on noise. docs/benchmarks.md:
+  // SLO back for good at T + 81 s after a bad release, was T + 147 s with 60 s both ways.
   const slo = model.slo;
   const nextLogError = state.logError + a * (logError - state.logError);
   const unexplained =
