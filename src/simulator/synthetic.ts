@@ -89,7 +89,8 @@ function pulse(dt: number, width: number): number {
   return Math.exp((-3 * (dt - rise)) / (width - rise));
 }
 
-function mulberry32(seed: number): () => number {
+/** Seeded uniform [0, 1) (mulberry32): the same traffic, and the same test histories, every run. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

@@ -204,21 +204,28 @@ export function parseInputText(text: string, file: string): unknown {
       }),
     );
   }
-  let data: unknown;
+  return toData(doc, file);
+}
+
+/** A parsed document as plain data, with the alias-expansion bound (HR_INPUT_TOO_LARGE). */
+function toData(doc: { toJS(o: { maxAliasCount: number }): unknown }, file: string | undefined): unknown {
   try {
-    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     if (err instanceof ReferenceError && /alias/i.test(err.message)) {
       throw new HeadroomError({
         code: 'HR_INPUT_TOO_LARGE',
-        file,
+        ...(file !== undefined ? { file } : {}),
         message: 'YAML aliases expand to too many nodes (an alias bomb?)',
         allowed: `at most ${MAX_ALIAS_COUNT} alias expansions`,
       });
     }
-    throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
+    throw new HeadroomError({
+      code: 'HR_SPEC_PARSE',
+      ...(file !== undefined ? { file } : {}),
+      message: `cannot parse: ${errorName(err)}`,
+    });
   }
-  return data;
 }
 
 /** One document of a multi-document input, and the line it starts on (1-based). */
@@ -265,20 +272,7 @@ export function parseInputDocuments(text: string, file: string): InputDocument[]
   const out: InputDocument[] = [];
   for (const doc of list) {
     if (doc.contents === null) continue;
-    let data: unknown;
-    try {
-      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (err) {
-      if (err instanceof ReferenceError && /alias/i.test(err.message)) {
-        throw new HeadroomError({
-          code: 'HR_INPUT_TOO_LARGE',
-          file,
-          message: 'YAML aliases expand to too many nodes (an alias bomb?)',
-          allowed: `at most ${MAX_ALIAS_COUNT} alias expansions`,
-        });
-      }
-      throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
-    }
+    const data = toData(doc, file);
     const start = doc.contents.range?.[0] ?? 0;
     const items = doc.getIn(['items'], true) as { items?: Array<{ range?: [number, number, number] }> } | undefined;
     const itemLines = Array.isArray(items?.items)

@@ -13,6 +13,7 @@ import {
   recordDemand,
   type DemandHistory,
 } from '../../src/core/forecast.ts';
+import { mulberry32 } from '../../src/simulator/synthetic.ts';
 
 const DAY = 86400;
 const NINE = 9 * 3600;
@@ -164,16 +165,8 @@ describe('forecastPeak on recurring spikes: never over-reacts', () => {
   });
 });
 
-/** Seeded uniform [0, 1) (mulberry32), so the noisy histories below are the same every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1), so the noisy histories below are the same every run. */
+const rng = mulberry32;
 
 /** synthetic.ts's pulse: rises to 1 over width/4, decays to e^-3 by width. */
 function pulse(dt: number, width = 600): number {
