@@ -442,7 +442,8 @@ export class Controller {
           // Hold back what a pause or another writer asks (hold.ts); remember what was written.
           if (!shadow) {
             const backoffS = p.spec.externalWriteBackoffSeconds ?? DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS;
-            const until = Date.parse(prev?.backoffUntil ?? '');
+            // A setting lowered since (to 0: write back now) shortens a back-off already running.
+            const until = Math.min(Date.parse(prev?.backoffUntil ?? ''), nowMs + backoffS * 1000);
             let backoffUntilMs = Number.isFinite(until) && until > nowMs ? until : undefined;
             outcome.applied = prev?.appliedReplicas;
             if (externallyWritten(prev?.appliedReplicas, reading.specReplicas)) {

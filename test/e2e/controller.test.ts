@@ -1,7 +1,14 @@
 // The Kubernetes controller end to end: a REAL kube-apiserver + etcd + kube-controller-manager
 // (scripts/k8s-control-plane.sh, or HEADROOM_KUBECONFIG), a REAL Prometheus scraping a real local
 // service every second, and two controllers in this process competing for one Lease.
-import { ApiException, CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,7 +312,8 @@ describe('scaling from measured load', () => {
   it('survives an apiserver restart: keeps reconciling afterwards', async ({ skip }) => {
     if (!cluster.local) skip(); // an external cluster is not ours to restart: reported as skipped
     await restartApiserver(2000);
-    // Someone scales web by hand with no load: the controller (watch re-established) brings it back.
+    // Someone scales web by hand with no load: the controller (watch re-established) notices it, says
+    // so with an ExternalWrite event, and leaves the hand-set count alone for its back-off (300 s).
     await waitFor(
       'apiserver back',
       () => replicasOf(kc, ns, 'web'),
@@ -313,14 +321,38 @@ describe('scaling from measured load', () => {
       30_000,
     );
     await setReplicas(kc, ns, 'web', 4);
+    const p = await waitFor(
+      'web: the hand-scale noticed',
+      () => getPolicy('web'),
+      (x) => x.status?.backoffUntil !== undefined,
+      40_000,
+    );
+    expect(p.status?.lastDecision?.valid).toBe(true);
+    expect(p.status?.conditions?.find((c) => c.type === 'AbleToScale')?.reason).toBe('BackingOff');
+    const events = await kc
+      .makeApiClient(CoreV1Api)
+      .listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=web' });
+    expect(events.items.some((e) => e.reason === 'ExternalWrite' && (e.message ?? '').includes('→ 4'))).toBe(true);
+    expect(await replicasOf(kc, ns, 'web')).toBe(4);
+    // A person's count holds for the back-off; here it ends at once so the next tests start from min.
+    await custom().patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name: 'web',
+        body: { spec: { externalWriteBackoffSeconds: 0 } },
+      },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    await setReplicas(kc, ns, 'web', 3); // a second hand-scale, now written back at once
     await waitFor(
       'web back to min',
       () => replicasOf(kc, ns, 'web'),
       (n) => n === 1,
       40_000,
     );
-    const p = await getPolicy('web');
-    expect(p.status?.lastDecision?.valid).toBe(true);
   });
 });
 
@@ -389,7 +421,10 @@ describe('safety', () => {
   });
 
   it('Prometheus stopped: never scales down, then goes to the fallback replicas with a condition', async () => {
-    await createPolicy(policy('fb', 'fb', { fallback: { afterFailures: 6, replicas: 4 } }));
+    // The hand-scale to 2 below sets the scene; it is not a GitOps writer to back off from.
+    await createPolicy(
+      policy('fb', 'fb', { fallback: { afterFailures: 6, replicas: 4 }, externalWriteBackoffSeconds: 0 }),
+    );
     await waitFor(
       'fb metrics ok',
       () => getPolicy('fb'),
