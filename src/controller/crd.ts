@@ -307,12 +307,12 @@ export function crdManifest(): Json {
             { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
             { name: 'Reason', type: 'string', jsonPath: READY_REASON },
             { name: 'Mode', type: 'string', jsonPath: '.spec.mode', priority: 1 },
-            { name: 'Paused', type: 'string', jsonPath: '.status.paused', priority: 1 },
             { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
             { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
             { name: 'Binding', type: 'string', jsonPath: '.status.binding' },
             { name: 'Demand', type: 'string', jsonPath: '.status.demand', priority: 1 },
             { name: 'Model-Error', type: 'number', jsonPath: '.status.model.error', priority: 1 },
+            { name: 'Paused', type: 'string', jsonPath: '.status.paused', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {

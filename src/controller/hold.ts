@@ -47,14 +47,14 @@ export function holdOf(o: {
   if (o.pause === 'all') {
     return { reason: 'Paused', message: `paused (${PAUSE_ANNOTATION}: "true"), the scale is not written${would}` };
   }
-  if (o.desired === o.current) return undefined;
   const up = o.desired > o.current;
-  if ((o.pause === 'up' && up) || (o.pause === 'down' && !up)) {
+  if (o.desired !== o.current && ((o.pause === 'up' && up) || (o.pause === 'down' && !up))) {
     return {
       reason: 'Paused',
       message: `scaling ${up ? 'up' : 'down'} is paused (${PAUSE_ANNOTATION}: "${o.pause}")${would}`,
     };
   }
+  // Shown for the whole back-off, also while nothing would be written.
   if (o.backoffUntilMs !== undefined && o.backoffUntilMs > o.nowMs) {
     return {
       reason: 'BackingOff',

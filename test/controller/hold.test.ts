@@ -31,9 +31,11 @@ describe('pauseOf', () => {
 describe('holdOf', () => {
   const at = (over: Partial<Parameters<typeof holdOf>[0]>) => holdOf({ nowMs: NOW, current: 3, desired: 5, ...over });
 
-  it('nothing to hold: no pause, no back-off; or nothing to write', () => {
+  it('nothing to hold: no pause, no back-off; or a directional pause with nothing to write', () => {
     expect(at({})).toBeUndefined();
-    expect(at({ desired: 3, backoffUntilMs: NOW + 1000 })).toBeUndefined();
+    expect(at({ desired: 3, pause: 'up' })).toBeUndefined();
+    // A back-off is shown for its whole length, also while the count needs no write.
+    expect(at({ desired: 3, backoffUntilMs: NOW + 1000 })?.reason).toBe('BackingOff');
   });
 
   it('"true" holds every write, even one not needed yet', () => {
