@@ -191,20 +191,26 @@ export function parseInputText(text: string, file: string): unknown {
     // e.g. RangeError from nesting thousands of levels deep: input, not a bug.
     throw new HeadroomError({ code: 'HR_SPEC_PARSE', file, message: `cannot parse: ${errorName(err)}` });
   }
-  if (doc.errors.length > 0) {
-    throw new HeadroomError(
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return {
-          code: 'HR_SPEC_PARSE' as const,
-          file,
-          ...(pos ? { path: `line ${pos.line}, column ${pos.col}` } : {}),
-          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-        };
-      }),
-    );
-  }
+  if (doc.errors.length > 0) throw yamlErrors(doc.errors, file);
   return toData(doc, file);
+}
+
+/** YAML syntax errors as HR_SPEC_PARSE problems, each with its line and column. */
+function yamlErrors(
+  errors: ReadonlyArray<{ message: string; linePos?: [{ line: number; col: number }, ...unknown[]] | undefined }>,
+  file: string | undefined,
+): HeadroomError {
+  return new HeadroomError(
+    errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return {
+        code: 'HR_SPEC_PARSE' as const,
+        ...(file !== undefined ? { file } : {}),
+        ...(pos ? { path: `line ${pos.line}, column ${pos.col}` } : {}),
+        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+      };
+    }),
+  );
 }
 
 /** A parsed document as plain data, with the alias-expansion bound (HR_INPUT_TOO_LARGE). */
@@ -256,19 +262,7 @@ export function parseInputDocuments(text: string, file: string): InputDocument[]
   }
   const list = Array.isArray(docs) ? docs : [];
   const errors = list.flatMap((d) => d.errors);
-  if (errors.length > 0) {
-    throw new HeadroomError(
-      errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return {
-          code: 'HR_SPEC_PARSE' as const,
-          file,
-          ...(pos ? { path: `line ${pos.line}, column ${pos.col}` } : {}),
-          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-        };
-      }),
-    );
-  }
+  if (errors.length > 0) throw yamlErrors(errors, file);
   const out: InputDocument[] = [];
   for (const doc of list) {
     if (doc.contents === null) continue;

@@ -56,6 +56,19 @@ const headroom = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   run('npm', ['run', '-s', 'headroom', '--', ...args], env);
 const kubectl = (args: string[]) => run(existsSync(KUBECTL) ? KUBECTL : 'kubectl', args);
 
+/** A HeadroomPolicy as the apiserver stored it. */
+async function getPolicy(name: string): Promise<HeadroomPolicy> {
+  return (await kc
+    .makeApiClient(CustomObjectsApi)
+    .getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      name,
+    })) as HeadroomPolicy;
+}
+
 beforeAll(async () => {
   cluster = await ensureCluster();
   kc = cluster.kc;
@@ -165,13 +178,7 @@ describe('headroom import hpa against a real apiserver', () => {
       dir,
     );
     expect(cm.status, cm.stderr).toBe(0);
-    const stored = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      name: 'checkout',
-    })) as HeadroomPolicy;
+    const stored = await getPolicy('checkout');
     const configMap = await kc
       .makeApiClient(CoreV1Api)
       .readNamespacedConfigMap({ name: 'checkout-capacity', namespace: ns });
@@ -192,13 +199,7 @@ describe('headroom import hpa against a real apiserver', () => {
     expect(deleted.status, deleted.stderr).toBe(0);
     const patched = kubectl(['patch', 'hrp', 'checkout', '-n', ns, '--type=merge', '-p', '{"spec":{"mode":"active"}}']);
     expect(patched.status, patched.stderr).toBe(0);
-    const active = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      name: 'checkout',
-    })) as HeadroomPolicy;
+    const active = await getPolicy('checkout');
     expect(active.spec.mode).toBe('active');
     expect(kubectl(['apply', '-f', join(dir, 'hpa.yaml')]).status).toBe(0);
   });
