@@ -58,15 +58,13 @@ const kubectl = (args: string[]) => run(existsSync(KUBECTL) ? KUBECTL : 'kubectl
 
 /** A HeadroomPolicy as the apiserver stored it. */
 async function getPolicy(name: string): Promise<HeadroomPolicy> {
-  return (await kc
-    .makeApiClient(CustomObjectsApi)
-    .getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      name,
-    })) as HeadroomPolicy;
+  return (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: PLURAL,
+    name,
+  })) as HeadroomPolicy;
 }
 
 beforeAll(async () => {
