@@ -146,7 +146,10 @@ export function decide(
   }
 
   // 1. Demand to size for.
-  const history = recordDemand(state.demand, now, demand);
+  // How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
+  // plus a minute of scrape and decision delay.
+  const horizon = model.startupSeconds + 60;
+  const history = recordDemand(state.demand, now, demand, horizon);
   let sizeFor = demand;
   let mode: DecisionMode = 'normal';
   let burstAt = state.burstAt;
@@ -181,14 +184,14 @@ export function decide(
   }
   let calibrated = false;
   if (b.forecast.enabled) {
-    const f = forecastPeak(history, now, model.startupSeconds + 60);
+    const f = forecastPeak(history, now, horizon);
     calibrated = f !== undefined;
     if (f && f.rps > sizeFor) {
       sizeFor = f.rps;
       if (mode === 'normal') mode = 'forecast';
       reasons.push({
         code: f.period ? 'ForecastPeriodic' : 'Forecast',
-        message: `forecast ${fmt(f.rps)} rps within ${model.startupSeconds + 60} s: ${f.reason}`,
+        message: `forecast ${fmt(f.rps)} rps within ${horizon} s: ${f.reason}`,
       });
     }
   }

@@ -178,10 +178,11 @@ function pulse(dt: number, width = 600): number {
  * One observation a minute from 0 to `until`: a 100-rps base with ±10 % noise, plus `extra(t)`
  * (× the base). `spikeStarts` lists when a 5× spike of `period` s starts (±2 min jitter).
  */
-function noisy(until: number, seed: number, extra: (t: number) => number): DemandHistory {
+function noisy(until: number, seed: number, extra: (t: number) => number, horizon?: number): DemandHistory {
   const rand = rng(seed);
   let h = emptyHistory();
-  for (let t = 0; t < until; t += 60) h = recordDemand(h, t, 100 * (1 + extra(t)) * (1 + (rand() * 2 - 1) * 0.1));
+  for (let t = 0; t < until; t += 60)
+    h = recordDemand(h, t, 100 * (1 + extra(t)) * (1 + (rand() * 2 - 1) * 0.1), horizon);
   return h;
 }
 
@@ -270,6 +271,30 @@ describe('forecastPeak with a detected period', () => {
     expect(riseMargin).toBeDefined();
     expect(quietMargin!).toBeLessThan(1.25);
     expect(quietMargin!).toBeLessThan(riseMargin!);
+  });
+
+  it('a minute into a due spike, its full height is expected (closed half hours as the level)', () => {
+    // Spikes start on a bucket boundary (no jitter). A minute in, now's bucket is partial and low;
+    // against the then bucket's whole spike as the level, the old level ratio (~0.8) cut the
+    // expected peak to 355 rps where the minute samples of a spike reach ~430 (±10 % noise).
+    const aligned = spikeGrid(7200, 0, 9);
+    const start = 2 * DAY + 3600;
+    let sampled = 0; // the highest noiseless minute sample of a spike
+    for (let t = start - 7200; t < start - 6000; t += 60) sampled = Math.max(sampled, 100 * (1 + aligned(t)));
+    const f = forecastPeak(noisy(start + 61, 9, aligned), start + 60, 120);
+    expect(f?.period).toBeDefined();
+    expect(f!.period!.expectedRps).toBeGreaterThan(0.9 * sampled);
+    expect(f!.rps).toBeGreaterThan(0.9 * sampled);
+  });
+
+  it('the margin of predicted rises is scored over the window the rise was foreseen for (not 1.8× from timing alone)', () => {
+    // Three days of 2-h spikes with ±2 min jitter, recorded as decide() does (its 120-s horizon).
+    // A 1-minute growth scored over the 4 minutes a 120-s rise covers counted each spike that came in
+    // minute 4 as a 1.8–2.2× miss: the rises' margin was ~1.8, sizing every spike for 1.8× its peak.
+    const hist = noisy(3 * DAY, 10, spikeGrid(7200, 120, 10), 120);
+    const rise = forecastMargin(hist, 120, 100, true);
+    expect(rise).toBeDefined();
+    expect(rise!).toBeLessThan(1.35);
   });
 
   it('property: with a period detected the forecast still never exceeds twice the highest demand seen', () => {
