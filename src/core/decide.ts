@@ -232,15 +232,8 @@ export function decide(
     ...state.recommendations.filter(([t]) => t > now - longest && t <= now),
     [now, rec],
   ];
-  let upRec = rec;
-  let downRec = rec;
-  for (const [t, r] of recommendations) {
-    if (t > now - b.scaleUp.stabilizationSeconds) upRec = Math.min(upRec, r);
-    if (t > now - b.scaleDown.stabilizationSeconds) downRec = Math.max(downRec, r);
-  }
-  let desired = current;
-  if (desired < upRec) desired = upRec;
-  if (desired > downRec) desired = downRec;
+  const { desired: stabilized, upRec, downRec } = stabilize(recommendations, now, rec, current, b);
+  let desired = stabilized;
   if (rec > current && desired < rec) {
     reasons.push({
       code: 'ScaleUpStabilized',
@@ -318,6 +311,29 @@ export function decide(
       ...(burstAt !== undefined ? { burstAt } : {}),
     },
   };
+}
+
+/**
+ * HPA stabilizeRecommendationWithBehaviors: the current count moved up to the lowest recommendation
+ * of the up window and down to the highest of the down window (`rec`, now's, is always in both).
+ */
+export function stabilize(
+  recommendations: ReadonlyArray<readonly [number, number]>,
+  now: number,
+  rec: number,
+  current: number,
+  b: { scaleUp: DirectionBehavior; scaleDown: DirectionBehavior },
+): { desired: number; upRec: number; downRec: number } {
+  let upRec = rec;
+  let downRec = rec;
+  for (const [t, r] of recommendations) {
+    if (t > now - b.scaleUp.stabilizationSeconds) upRec = Math.min(upRec, r);
+    if (t > now - b.scaleDown.stabilizationSeconds) downRec = Math.max(downRec, r);
+  }
+  let desired = current;
+  if (desired < upRec) desired = upRec;
+  if (desired > downRec) desired = downRec;
+  return { desired, upRec, downRec };
 }
 
 function blind(): Decision['predicted'] {

@@ -3,7 +3,8 @@
 // Service: 20 ms, concurrency 4 → 200 rps per instance; at target 70 % one instance carries 140 rps.
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../src/simulator/engine.ts';
-import { hpaPolicy } from '../../src/simulator/policies/hpa.ts';
+import { scaleUpLimit, stabilize } from '../../src/core/decide.ts';
+import { HpaController, hpaDefaultBehavior, hpaPolicy } from '../../src/simulator/policies/hpa.ts';
 import { KEDA_POLLING_SECONDS, kedaPolicy } from '../../src/simulator/policies/keda.ts';
 import { KPA, kpaPolicy } from '../../src/simulator/policies/kpa.ts';
 import type { OnlinePolicy } from '../../src/simulator/policies/types.ts';
@@ -59,6 +60,34 @@ describe('hpa (autoscaling/v2 defaults)', () => {
       prev = x.desired;
     }
     expect(at(up, 719)).toBe(19); // ceil(2,600 / 140)
+  });
+});
+
+describe('hpa and decide(): one window and rate-limit math, two intended differences', () => {
+  const b = hpaDefaultBehavior();
+  const percentOnly = { ...b.scaleUp, policies: [{ type: 'percent' as const, value: 100, periodSeconds: 15 }] };
+
+  it('the same recommendations and events give the same count through HpaController and decide()s functions', () => {
+    const ctl = new HpaController(b, 1, 100);
+    // Up 2 → 4 (one +100 % step, not the 16 asked), then the 300-s down window holds 4.
+    expect(ctl.reconcile(16, 2, 0)).toBe(Math.min(16, scaleUpLimit(2, [], 0, b.scaleUp)));
+    expect(ctl.reconcile(16, 6, 0)).toBe(6); // +4 pods already used in this period: 2 + max(4, 100 %) = 6
+    // At 120 s the proposal is 1, but the 300-s down window holds the current 6 (its highest
+    // recommendation, 16, is above it, and the 0-s up window never raises to a stale one).
+    expect(ctl.reconcile(1, 6, 120)).toBe(6);
+    expect(stabilize([[0, 16]], 120, 1, 6, b).desired).toBe(6);
+    expect(ctl.reconcile(1, 6, 301)).toBe(1); // the window has emptied: −100 % allows 6 → 1
+  });
+
+  it('intended: at 0 replicas the HPA does not scale (minReplicas ≥ 1: scaling disabled); decide() may leave 0 under a percent-only policy', () => {
+    const ctl = new HpaController({ ...b, scaleUp: percentOnly }, 1, 100);
+    expect(ctl.reconcile(5, 0, 0)).toBe(0);
+    expect(scaleUpLimit(0, [], 0, percentOnly)).toBe(2); // counted from 1: ceil(1 × 200 %)
+  });
+
+  it('intended: the HPA has no burst path, so its scale-up stays within the rate limit', () => {
+    const ctl = new HpaController(b, 1, 1000);
+    expect(ctl.reconcile(500, 10, 0)).toBe(20); // max(+4, +100 %) of 10
   });
 });
 

@@ -13,6 +13,7 @@
 //   down −100 % per 15 s; then [min, max].
 // E.g. 4 pods at 140 % CPU with target 70 % → ratio 2 → 8; 8 pods idle for 5 min → the 300-s window
 // still holds 8 until the last high recommendation leaves it.
+import { scaleDownLimit, scaleUpLimit, stabilize } from '../../core/decide.ts';
 import { defaultBehavior, type DirectionBehavior, type ServiceModel } from '../../core/model.ts';
 import type { MetricsView } from '../metrics.ts';
 import type { OnlinePolicy, PolicyOptions } from './types.ts';
@@ -29,14 +30,21 @@ export function hpaDefaultBehavior(): HpaBehavior {
   return { tolerance: b.tolerance, scaleUp: b.scaleUp, scaleDown: b.scaleDown };
 }
 
-/** The controller's memory per HPA: recommendations and scale events, with their times. */
+/**
+ * The controller's memory per HPA: recommendations and scale events, with their times. The window
+ * and rate-limit math is decide()'s own (src/core/decide.ts: stabilize, scaleUpLimit,
+ * scaleDownLimit), so the baseline and Headroom cannot drift apart. Intended differences, each
+ * tested in test/simulator/baselines.test.ts: at 0 replicas with minReplicas ≥ 1 the HPA does not
+ * scale (k/k: scaling disabled) where decide() does; and the HPA has no burst path around the
+ * scale-up limit.
+ */
 export class HpaController {
   readonly behavior: HpaBehavior;
   readonly min: number;
   readonly max: number;
-  #recommendations: Array<{ t: number; n: number }> = [];
-  #upEvents: Array<{ t: number; n: number }> = [];
-  #downEvents: Array<{ t: number; n: number }> = [];
+  #recommendations: Array<[number, number]> = [];
+  /** Scale events [t, change]: + up, − down. */
+  #events: Array<[number, number]> = [];
 
   constructor(behavior: HpaBehavior, min: number, max: number) {
     this.behavior = behavior;
@@ -56,33 +64,17 @@ export class HpaController {
   }
 
   record(current: number, desired: number, now: number): number {
-    if (desired > current) this.#upEvents.push({ t: now, n: desired - current });
-    if (desired < current) this.#downEvents.push({ t: now, n: current - desired });
+    if (desired !== current) this.#events.push([now, desired - current]);
     return desired;
   }
 
   #stabilize(desired: number, current: number, now: number): number {
-    const upCut = now - this.behavior.scaleUp.stabilizationSeconds;
-    const downCut = now - this.behavior.scaleDown.stabilizationSeconds;
-    let up = desired;
-    let down = desired;
-    for (const r of this.#recommendations) {
-      if (r.t > upCut) up = Math.min(up, r.n);
-      if (r.t > downCut) down = Math.max(down, r.n);
-    }
-    const keep = Math.min(upCut, downCut);
-    this.#recommendations = this.#recommendations.filter((r) => r.t > keep);
-    this.#recommendations.push({ t: now, n: desired });
-    let rec = current;
-    if (rec < up) rec = up;
-    if (rec > down) rec = down;
-    return rec;
-  }
-
-  #changeIn(events: Array<{ t: number; n: number }>, period: number, now: number): number {
-    let sum = 0;
-    for (const e of events) if (e.t + period > now) sum += e.n;
-    return sum;
+    const b = this.behavior;
+    const keep = now - Math.max(b.scaleUp.stabilizationSeconds, b.scaleDown.stabilizationSeconds);
+    this.#recommendations = this.#recommendations.filter(([t]) => t > keep);
+    const out = stabilize(this.#recommendations, now, desired, current, b).desired;
+    this.#recommendations.push([now, desired]);
+    return out;
   }
 
   #rateLimit(desired: number, current: number, now: number): number {
@@ -91,38 +83,11 @@ export class HpaController {
       ...this.behavior.scaleDown.policies.map((p) => p.periodSeconds),
       0,
     );
-    this.#upEvents = this.#upEvents.filter((e) => e.t + longest > now);
-    this.#downEvents = this.#downEvents.filter((e) => e.t + longest > now);
-    if (desired > current) {
-      const rules = this.behavior.scaleUp;
-      if (rules.select === 'disabled') return current;
-      let limit = rules.select === 'min' ? Infinity : -Infinity;
-      for (const p of rules.policies) {
-        const start =
-          current -
-          this.#changeIn(this.#upEvents, p.periodSeconds, now) +
-          this.#changeIn(this.#downEvents, p.periodSeconds, now);
-        const proposed = p.type === 'pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
-        limit = rules.select === 'min' ? Math.min(limit, proposed) : Math.max(limit, proposed);
-      }
-      limit = Math.max(limit, current);
-      return Math.min(desired, limit, this.max);
-    }
-    if (desired < current) {
-      const rules = this.behavior.scaleDown;
-      if (rules.select === 'disabled') return current;
-      let limit = rules.select === 'min' ? -Infinity : Infinity;
-      for (const p of rules.policies) {
-        const start =
-          current -
-          this.#changeIn(this.#upEvents, p.periodSeconds, now) +
-          this.#changeIn(this.#downEvents, p.periodSeconds, now);
-        const proposed = p.type === 'pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
-        limit = rules.select === 'min' ? Math.max(limit, proposed) : Math.min(limit, proposed);
-      }
-      limit = Math.min(limit, current);
-      return Math.max(desired, limit, this.min);
-    }
+    this.#events = this.#events.filter(([t]) => t + longest > now);
+    if (desired > current)
+      return Math.min(desired, scaleUpLimit(current, this.#events, now, this.behavior.scaleUp), this.max);
+    if (desired < current)
+      return Math.max(desired, scaleDownLimit(current, this.#events, now, this.behavior.scaleDown), this.min);
     return desired;
   }
 }
