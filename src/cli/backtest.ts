@@ -201,6 +201,13 @@ export function register(program: Command): void {
     if (step > since) throw usage('--step', opts.step, `longer than --since ${opts.since}`);
     const timeout = parseNumberFlag('--timeout', opts.timeout, { min: 1, max: 600, unit: 's' }) ?? 30;
     const { model, options } = replaySetup(opts);
+    if (opts.latencyQuery !== undefined && !model.slo) {
+      throw usage(
+        '--latency-query',
+        opts.latencyQuery,
+        `the service ${model.name} has no slo in ${opts.spec} to measure against`,
+      );
+    }
     // Evaluation times on multiples of the step, so they meet samples written on the minute.
     const end = Math.floor(parseEnd(opts.end) / step) * step;
     const steps = Math.floor(since / step);
@@ -270,14 +277,7 @@ export function register(program: Command): void {
       replayedSteps: replay.kept.length,
       missing,
     };
-    if (latency) {
-      if (!model.slo) {
-        throw usage(
-          '--latency-query',
-          opts.latencyQuery,
-          `the service ${model.name} has no slo in ${opts.spec} to measure against`,
-        );
-      }
+    if (latency && model.slo) {
       info.measured = {
         ...measuredViolations(latency, replay.kept, model.slo.latencyMs, step),
         sloMs: model.slo.latencyMs,
