@@ -4,7 +4,7 @@
 // wrote, never from the code under test: the actual row's instance-seconds = Σ replicas × 60 over
 // the replayed steps, the steps a scrape gap removes, the demand's peak, the measured violations.
 // 8 days at 60 s is 11,520 steps: more than Prometheus' 11,000 points, so two range requests.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,15 +57,17 @@ function seriesOf(text: string, selector: string): Map<number, number> {
 
 /** The quick start's backtest command, its `\` lines joined, split as a shell would ('…' quoted). */
 function quickStartArgs(): string[] {
-  const m = /npm run -s headroom -- (backtest[^\n]*(?:\\\n[^\n]*)*)/.exec(QUICK);
+  const m = /npm run -s headroom -- (backtest(?:[^\n\\]|\\\n)*)/.exec(QUICK);
   expect(m, 'the quick start runs headroom backtest').not.toBeNull();
   const line = m![1]!.replace(/\\\n/g, ' ');
   return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((x) => x[1] ?? x[2] ?? '');
 }
 
 function promMajor(): number {
-  const out = execFileSync('prometheus', ['--version'], { encoding: 'utf8' });
-  return Number(/version (\d+)\./.exec(out)?.[1] ?? 2);
+  const r = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
+  const major = /version (\d+)\./.exec(`${r.stdout}${r.stderr}`)?.[1];
+  expect(major, 'prometheus --version names its version').toBeDefined();
+  return Number(major);
 }
 
 interface Row {
@@ -113,6 +115,9 @@ describe('headroom backtest on a real Prometheus with backfilled history', () =>
     }
 
     const args = quickStartArgs().map((a) => (a === 'http://127.0.0.1:9090' ? prom!.url : a));
+    for (const flag of ['--prometheus', '--query', '--latency-query', '--spec', '--end', '--report']) {
+      expect(args, `the quick start's command has ${flag}`).toContain(flag);
+    }
     args[args.indexOf('--report') + 1] = join(dir, 'backtest.html');
     const json = await cli([...args, '--json'], undefined, 240_000);
     expect(json.code, json.stderr).toBe(0);
