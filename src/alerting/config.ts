@@ -40,7 +40,8 @@ export const METRICS = [
 ] as const satisfies readonly MetricName[];
 
 const OPS = ['>', '>=', '<', '<=', '==', '!='] as const satisfies readonly Comparison[];
-const DURATION_RE = /^(\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+/** Prometheus-style durations: 90s, 5m, 1h30m, 14d, 250ms. */
+export const DURATION_RE = /^(\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 const LABEL_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Keys that would put a secret in the YAML; they are refused (with no value echoed). */
 const INLINE_SECRET_KEYS = new Set(['password', 'token', 'bearerToken', 'authorization', 'apiKey', 'secret']);

@@ -11,6 +11,7 @@ import { register as registerAlerts } from './alerts.ts';
 import { register as registerController } from './controller.ts';
 import { register as registerSimulate } from './simulate.ts';
 import { register as registerImport } from './import.ts';
+import { register as registerBacktest } from './backtest.ts';
 
 watchParent();
 
@@ -30,6 +31,7 @@ registerRun(program);
 registerAlerts(program);
 registerController(program);
 registerSimulate(program);
+registerBacktest(program);
 registerImport(program);
 // A usage error is one line and a pointer to the help, not the help itself (12 lines that push the
 // error off a CI log's first screen).

@@ -12,26 +12,36 @@ import { loadSpecFile } from '../spec/load.ts';
 import { parseNumberFlag } from './flags.ts';
 import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
-import { parseSimulateSection } from '../simulator/config.ts';
-import { loadReportAssets, renderReport, savingsText } from '../simulator/report.ts';
-import { POLICY_NAMES, runSimulation, type PolicyName, type SimulationResult } from '../simulator/run.ts';
+import { parseSimulateSection, type SimulateSection } from '../simulator/config.ts';
+import { loadReportAssets, renderReport, savingsText, type ReportExtra } from '../simulator/report.ts';
+import {
+  POLICY_NAMES,
+  runSimulation,
+  type PolicyName,
+  type SimulationOptions,
+  type SimulationResult,
+} from '../simulator/run.ts';
 import { isSynthetic, syntheticTrace } from '../simulator/synthetic.ts';
 import { loadTraceFile, rescaleToPeak } from '../simulator/trace.ts';
 import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
 
-interface SimulateFlags {
-  trace: string;
+/** The flags `simulate` and `backtest` share: the service model, the policies, the output. */
+export interface ReplayFlags {
   spec: string;
   service?: string;
   policy?: PolicyName[];
-  peak?: string;
   startup?: string;
   scrape?: string;
   target?: string;
   sweep?: boolean;
-  bound?: boolean;
   json?: boolean;
   report?: string;
+}
+
+interface SimulateFlags extends ReplayFlags {
+  trace: string;
+  peak?: string;
+  bound?: boolean;
   trueServiceTime?: string;
 }
 
@@ -243,24 +253,85 @@ function pickService(services: readonly ServiceModel[], name: string | undefined
   return found;
 }
 
-export function register(program: Command): void {
-  program
-    .command('simulate')
-    .description('replay a request-rate trace through Headroom, HPA, KPA, KEDA, static and the offline oracle')
-    .requiredOption(
-      '--trace <file>',
-      'CSV `t_seconds,rps` (the rate holds until the next row), or synthetic:spikes|flash|diurnal|step[,key=value...] (docs/simulate.md)',
-    )
+/** `--spec`, `--service`, `--policy`, `--startup`, `--scrape`, `--target`, `--sweep`, `--json`, `--report`. */
+export function addReplayOptions(cmd: Command): Command {
+  return cmd
     .requiredOption('--spec <file>', 'service spec (YAML or JSON), the same as `plan`; optional `simulate:` section')
     .option('--service <name>', 'which service of the spec (needed when it has several)')
     .addOption(
       new Option('--policy <name...>', 'policies to run (repeatable; default: all)').choices([...POLICY_NAMES]),
     )
-    .option('--peak <rps>', 'rescale the trace so its maximum is this (shape unchanged)')
     .option('--startup <seconds>', 'decision → ready (default: the spec, else 60)')
     .option('--scrape <seconds>', 'metrics scrape interval the policies see (default 15)')
     .option('--target <percent>', 'target utilization of hpa, kpa and keda (default 70)')
     .option('--sweep', 'also run hpa, kpa and keda at targets 50–95 % and compare at equal violations')
+    .option('--json', 'print JSON instead of a table')
+    .option('--report <file.html>', 'write a self-contained HTML report with plots');
+}
+
+export interface ReplaySetup {
+  model: ServiceModel;
+  section: SimulateSection;
+  options: Pick<SimulationOptions, 'model' | 'policies' | 'scrapeSeconds' | 'baselineTarget' | 'sweep' | 'series'>;
+}
+
+/** The shared flags and the spec → the service model and the simulation options (flags override the spec's `simulate:`). */
+export function replaySetup(opts: ReplayFlags): ReplaySetup {
+  const startup = parseNumberFlag('--startup', opts.startup, { min: 0, max: 3600, int: true, unit: 's' });
+  const scrape = parseNumberFlag('--scrape', opts.scrape, { min: 1, max: 600, int: true, unit: 's' });
+  const target = parseNumberFlag('--target', opts.target, { min: 0, minExclusive: true, max: 100, unit: '%' });
+  const spec = loadSpecFile(opts.spec);
+  const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);
+  const chosen = pickService(spec.services, opts.service, opts.spec);
+  const startupSeconds = startup ?? section.startupSeconds ?? chosen.startupSeconds;
+  const model: ServiceModel = { ...chosen, startupSeconds };
+  if (model.slo && new CapacityTable(model).threshold(1) <= 0) {
+    throw new HeadroomError({
+      code: 'HR_SLO_UNREACHABLE',
+      file: opts.spec,
+      path: 'slo',
+      value: model.slo,
+      message: 'no instance count meets this SLO, so every second would violate it',
+    });
+  }
+  return {
+    model,
+    section,
+    options: {
+      model,
+      policies: opts.policy ?? section.policies ?? [...POLICY_NAMES],
+      scrapeSeconds: scrape ?? section.scrapeSeconds ?? 15,
+      baselineTarget: target !== undefined ? target / 100 : (section.baselineTarget ?? 0.7),
+      sweep: opts.sweep === true,
+      series: opts.report !== undefined,
+    },
+  };
+}
+
+/** `--report FILE`: the HTML report, or HR_USAGE naming the file and why it cannot be written. */
+export function writeReport(file: string, result: SimulationResult, extra: ReportExtra = {}): void {
+  try {
+    writeFileSync(file, renderReport(result, loadReportAssets(), extra));
+  } catch (err) {
+    throw new HeadroomError({
+      code: 'HR_USAGE',
+      path: '--report',
+      value: file,
+      message: `cannot write the report: ${(err as Error).message}`,
+    });
+  }
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('simulate')
+    .description('replay a request-rate trace through Headroom, HPA, KPA, KEDA, static and the offline oracle')
+    .requiredOption(
+      '--trace <file>',
+      'CSV `t_seconds,rps` (the rate holds until the next row), or synthetic:spikes|flash|diurnal|step[,key=value...] (docs/simulate.md)',
+    );
+  addReplayOptions(cmd)
+    .option('--peak <rps>', 'rescale the trace so its maximum is this (shape unchanged)')
     .option(
       '--bound',
       "also compute the noise bound: the cost of foreseeing the 15-min trend but not the noise, at headroom's violations",
@@ -269,28 +340,10 @@ export function register(program: Command): void {
       '--true-service-time <spec>',
       'draw the true service times from another distribution than the spec tells the policies: exponential, fixed, lognormal:cv=2, gamma:cv=0.5, cv=X, each optionally ,scale=Y (true mean = Y × the spec)',
     )
-    .option('--json', 'print JSON instead of a table')
-    .option('--report <file.html>', 'write a self-contained HTML report with plots')
     .action((opts: SimulateFlags) => {
       const peak = parseNumberFlag('--peak', opts.peak, { min: 0, minExclusive: true, max: 1e9, unit: 'rps' });
-      const startup = parseNumberFlag('--startup', opts.startup, { min: 0, max: 3600, int: true, unit: 's' });
-      const scrape = parseNumberFlag('--scrape', opts.scrape, { min: 1, max: 600, int: true, unit: 's' });
-      const target = parseNumberFlag('--target', opts.target, { min: 0, minExclusive: true, max: 100, unit: '%' });
       const truth = opts.trueServiceTime === undefined ? undefined : parseTrueServiceTime(opts.trueServiceTime);
-      const spec = loadSpecFile(opts.spec);
-      const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);
-      const chosen = pickService(spec.services, opts.service, opts.spec);
-      const startupSeconds = startup ?? section.startupSeconds ?? chosen.startupSeconds;
-      const model: ServiceModel = { ...chosen, startupSeconds };
-      if (model.slo && new CapacityTable(model).threshold(1) <= 0) {
-        throw new HeadroomError({
-          code: 'HR_SLO_UNREACHABLE',
-          file: opts.spec,
-          path: 'slo',
-          value: model.slo,
-          message: 'no instance count meets this SLO, so every second would violate it',
-        });
-      }
+      const { model, section, options } = replaySetup(opts);
       const truthModel = truth ? trueModel(model, truth) : undefined;
       if (truthModel?.slo && new CapacityTable(truthModel).threshold(1) <= 0) {
         const floor = serviceTimeFloorMs(truthModel.instance, truthModel.slo.percentile);
@@ -305,28 +358,12 @@ export function register(program: Command): void {
       const peakRps = peak ?? section.peakRps;
       if (peakRps !== undefined) trace = rescaleToPeak(trace, peakRps);
       const result = runSimulation({
+        ...options,
         trace,
-        model,
-        policies: opts.policy ?? section.policies ?? [...POLICY_NAMES],
-        scrapeSeconds: scrape ?? section.scrapeSeconds ?? 15,
-        baselineTarget: target !== undefined ? target / 100 : (section.baselineTarget ?? 0.7),
-        sweep: opts.sweep === true,
         bound: opts.bound === true,
-        series: opts.report !== undefined,
         ...(truth ? { truth } : {}),
       });
-      if (opts.report !== undefined) {
-        try {
-          writeFileSync(opts.report, renderReport(result, loadReportAssets()));
-        } catch (err) {
-          throw new HeadroomError({
-            code: 'HR_USAGE',
-            path: '--report',
-            value: opts.report,
-            message: `cannot write the report: ${(err as Error).message}`,
-          });
-        }
-      }
+      if (opts.report !== undefined) writeReport(opts.report, result);
       process.stdout.write(opts.json ? `${JSON.stringify(simulateJson(result), null, 2)}\n` : simulateText(result));
     });
 }

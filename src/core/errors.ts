@@ -51,6 +51,16 @@ export const ERROR_CODES = {
     'The Kubernetes apiserver refused the request: 401 (credentials) or 403 (RBAC does not allow the verb).',
   HR_FILE_WRITE:
     'An output file cannot be written: it exists already (without --force), or the directory is not writable.',
+  HR_PROMETHEUS_UNREACHABLE:
+    'Prometheus cannot be reached (`headroom backtest --prometheus`): connection refused, DNS, TLS or a timeout.',
+  HR_PROMETHEUS_QUERY:
+    'Prometheus answered a query with an error or a non-2xx status (bad PromQL, too many points, not Prometheus at all).',
+  HR_PROMETHEUS_EMPTY:
+    'A Prometheus query returned no data in the range asked for (or no step has both demand and replicas).',
+  HR_PROMETHEUS_SERIES:
+    'A Prometheus query returned several series where one was needed: aggregate them, e.g. sum(...).',
+  HR_PROMETHEUS_GAPS:
+    'A warning: history from Prometheus has steps without a value; they are skipped and counted, never read as zero.',
   HR_INTERNAL: 'A bug in Headroom: please report it with the command and spec.',
 } as const;
 

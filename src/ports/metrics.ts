@@ -12,3 +12,22 @@ export interface MetricsSource {
   sample(query: string, options?: { signal?: AbortSignal }): Promise<MetricSample>;
   close(): Promise<void>;
 }
+
+/** History: one value per step of each series a query returns (Prometheus query_range). */
+export type RangeAnswer =
+  | { kind: 'ok'; series: Array<{ labels: Record<string, string>; values: Array<[number, number]> }> }
+  | {
+      kind: 'error';
+      reason: string;
+      /** HTTP status when the source answered */ status?: number;
+      unreachable?: boolean;
+    };
+
+export interface RangeSource {
+  /** `query` at start, start + step, … ≤ end (seconds since the epoch). Never rejects. */
+  range(
+    query: string,
+    r: { start: number; end: number; step: number },
+    options?: { signal?: AbortSignal },
+  ): Promise<RangeAnswer>;
+}

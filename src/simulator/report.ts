@@ -27,6 +27,7 @@ export function savingsText(savings: number): string {
 }
 
 const COLORS: Record<string, string> = {
+  actual: '#b0183c',
   headroom: '#1b7f3b',
   hpa: '#1f5fbf',
   kpa: '#b8561b',
@@ -35,8 +36,14 @@ const COLORS: Record<string, string> = {
   oracle: '#000000',
 };
 
-export function renderReport(res: SimulationResult, assets: ReportAssets): string {
-  const title = `headroom simulate: ${res.service} on ${res.trace.source}`;
+/** What a caller adds to the page: its own title, and notes shown above the table (plain text). */
+export interface ReportExtra {
+  title?: string;
+  notes?: readonly string[];
+}
+
+export function renderReport(res: SimulationResult, assets: ReportAssets, extra: ReportExtra = {}): string {
+  const title = extra.title ?? `headroom simulate: ${res.service} on ${res.trace.source}`;
   const priced = res.pricing;
   const moneyTds = (p: PolicyResult): string => {
     if (!priced) return '';
@@ -91,6 +98,7 @@ h2 { margin-top: 1.6em; }
 <body>
 <h1>${esc(title)}</h1>
 <p class="note">${res.trace.seconds.toLocaleString('en')} s of trace (${(res.trace.seconds / 86400).toFixed(2)} days, rows every ${res.trace.rowSeconds} s), peak ${res.trace.peakRps.toFixed(1)} rps, mean ${res.trace.meanRps.toFixed(1)} rps; startup ${res.startupSeconds} s; metrics scraped every ${res.scrapeSeconds} s and seen one interval late. Cost counts starting instances; a second violates when the modelled percentile of the ready instances exceeds the SLO or demand reaches capacity.</p>
+${(extra.notes ?? []).map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 ${res.modelError ? modelErrorHtml(res) : ''}
 ${moneyNote}<table>
 <tr><th>policy</th><th>instance-hours</th><th>× oracle</th><th>violating s</th><th>violating</th><th>peak</th><th>mean</th><th>scale events</th>${moneyHead}</tr>

@@ -122,6 +122,8 @@ export interface SimulationOptions {
   truth?: TrueServiceTime;
   /** Progress: called after each run. */
   onRun?: (run: PolicyRun) => void;
+  /** More policies, run first and listed first (backtest: the replicas the cluster actually ran). */
+  extra?: readonly Policy[];
 }
 
 export function runSimulation(o: SimulationOptions): SimulationResult {
@@ -141,6 +143,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     costVsOracle: oracle.replicaSeconds > 0 ? r.replicaSeconds / oracle.replicaSeconds : 1,
   });
   const policies: PolicyResult[] = [];
+  for (const p of o.extra ?? []) policies.push(withRatio(run(p, o.series === true)));
   for (const name of names) {
     if (name === 'oracle') policies.push(withRatio(oracle));
     else policies.push(withRatio(run(makePolicy(name, { ...base, target }), o.series === true)));

@@ -2,7 +2,7 @@
 // a temporary config and storage, scraping local targets every second; and a tiny service that
 // counts its requests with prom-client (http_requests_total) and times them in a histogram
 // (http_request_duration_seconds), plus a bounded load driver.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -31,6 +31,15 @@ export interface Prometheus {
   dispose(): Promise<void>;
 }
 
+export interface PrometheusOptions {
+  /**
+   * History to backfill before the start: OpenMetrics text (ending `# EOF`) turned into TSDB blocks
+   * by `promtool tsdb create-blocks-from openmetrics` in the storage dir. Retention becomes 10 years
+   * so the old blocks are not deleted on start.
+   */
+  openMetrics?: string;
+}
+
 /**
  * jobs: job name → host:port targets; ruleFiles: alerting rule files to load (evaluated every
  * scrapeInterval); rawJobs: whole scrape_configs entries (e.g. a shipped job with its relabeling).
@@ -40,9 +49,18 @@ export async function startPrometheus(
   scrapeInterval = '1s',
   ruleFiles: string[] = [],
   rawJobs: Array<Record<string, unknown>> = [],
+  opts: PrometheusOptions = {},
 ): Promise<Prometheus> {
   ensureDebs(['prometheus']);
   const dir = mkdtempSync(join(tmpdir(), 'headroom-prom-'));
+  if (opts.openMetrics !== undefined) {
+    const file = join(dir, 'history.om.txt');
+    writeFileSync(file, opts.openMetrics);
+    execFileSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, join(dir, 'data')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 300_000,
+    });
+  }
   const port = await freePort();
   const config = [
     'global:',
@@ -70,7 +88,7 @@ export async function startPrometheus(
           `--config.file=${join(dir, 'prometheus.yml')}`,
           `--storage.tsdb.path=${join(dir, 'data')}`,
           `--web.listen-address=127.0.0.1:${port}`,
-          '--storage.tsdb.retention.time=1h',
+          `--storage.tsdb.retention.time=${opts.openMetrics !== undefined ? '3650d' : '1h'}`,
           // Short lookback: a stopped series disappears from instant queries after 30 s, not 5 min.
           '--query.lookback-delta=30s',
         ],

@@ -1,8 +1,10 @@
 // Prometheus HTTP API client (GET /api/v1/query): one instant value per query, as ok / no-data /
 // error. It never throws: an empty vector or NaN is `no-data`, a refused connection, timeout, HTTP
-// error or a PromQL error is `error` (the loop counts those as metric failures).
+// error or a PromQL error is `error` (the loop counts those as metric failures). `range()` reads
+// history (GET /api/v1/query_range) in chunks of at most 11,000 points (range.ts), the same way.
 import { request } from 'undici';
-import type { MetricSample, MetricsSource } from '../../../ports/metrics.ts';
+import type { MetricSample, MetricsSource, RangeAnswer, RangeSource } from '../../../ports/metrics.ts';
+import { chunkRange, mergeChunks, type RangeSeries } from './range.ts';
 
 export interface PrometheusConfig {
   /** Base URL, e.g. http://127.0.0.1:9090 (a path prefix such as /prometheus is kept). */
@@ -22,7 +24,12 @@ interface PromResponse {
 
 type PromValue = [number, string];
 
-export class PrometheusSource implements MetricsSource {
+/** What one GET answered: the `data` of a success, or why not. */
+type Answer =
+  | { kind: 'ok'; data: PromResponse['data'] }
+  | { kind: 'error'; reason: string; status?: number; unreachable?: boolean };
+
+export class PrometheusSource implements MetricsSource, RangeSource {
   readonly #base: string;
   readonly #timeoutMs: number;
   readonly #headers: Record<string, string>;
@@ -34,8 +41,46 @@ export class PrometheusSource implements MetricsSource {
   }
 
   async sample(query: string, options: { signal?: AbortSignal } = {}): Promise<MetricSample> {
-    const url = `${this.#base}/api/v1/query?${new URLSearchParams({ query }).toString()}`;
-    const signals = [AbortSignal.timeout(this.#timeoutMs), ...(options.signal ? [options.signal] : [])];
+    const a = await this.#get('/api/v1/query', { query }, options.signal);
+    if (a.kind === 'error')
+      return { kind: 'error', reason: a.reason, ...(a.status !== undefined ? { status: a.status } : {}) };
+    return interpret(a.data);
+  }
+
+  /**
+   * The series of `query` at start, start + step, … ≤ end (seconds), one request per 11,000
+   * points, each with the per-query timeout. The first failing chunk is the answer (no partial
+   * matrix: a half-read history would look like a gap).
+   */
+  async range(
+    query: string,
+    r: { start: number; end: number; step: number },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RangeAnswer> {
+    const chunks: RangeSeries[][] = [];
+    for (const c of chunkRange(r.start, r.end, r.step)) {
+      const params = { query, start: String(c.start), end: String(c.end), step: String(r.step) };
+      const a = await this.#get('/api/v1/query_range', params, options.signal);
+      if (a.kind === 'error') return a;
+      if (a.data?.resultType !== 'matrix' || !Array.isArray(a.data.result)) {
+        return {
+          kind: 'error',
+          reason: `query_range answered a ${a.data?.resultType ?? 'missing'} result, not a matrix`,
+        };
+      }
+      chunks.push(
+        (a.data.result as Array<{ metric?: Record<string, string>; values?: PromValue[] }>).map((m) => ({
+          labels: m.metric ?? {},
+          values: (m.values ?? []).map(([t, v]): [number, number] => [t, Number(v)]),
+        })),
+      );
+    }
+    return { kind: 'ok', series: mergeChunks(chunks) };
+  }
+
+  async #get(path: string, params: Record<string, string>, signal: AbortSignal | undefined): Promise<Answer> {
+    const url = `${this.#base}${path}?${new URLSearchParams(params).toString()}`;
+    const signals = [AbortSignal.timeout(this.#timeoutMs), ...(signal ? [signal] : [])];
     let status: number;
     let body: PromResponse;
     try {
@@ -48,7 +93,7 @@ export class PrometheusSource implements MetricsSource {
         return { kind: 'error', status, reason: `HTTP ${status}: not a Prometheus API answer: ${text.slice(0, 200)}` };
       }
     } catch (err) {
-      return { kind: 'error', reason: `Prometheus at ${this.#base} unreachable: ${describe(err)}` };
+      return { kind: 'error', unreachable: true, reason: `Prometheus at ${this.#base} unreachable: ${describe(err)}` };
     }
     if (body.status !== 'success' || status >= 400) {
       return {
@@ -57,7 +102,7 @@ export class PrometheusSource implements MetricsSource {
         reason: `HTTP ${status}: ${body.errorType ?? 'error'}: ${body.error ?? ''}`.trim(),
       };
     }
-    return interpret(body.data);
+    return { kind: 'ok', data: body.data };
   }
 
   async close(): Promise<void> {
