@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseAlertConfig } from '../src/alerting/config.ts';
 import { createAlerting } from '../src/alerting/runtime.ts';
 import type { ServiceSnapshot } from '../src/alerting/types.ts';
+import { systemClock } from '../src/ports/clock.ts';
 import type { Notification, Notifier } from '../src/ports/notifier.ts';
 
 const { values } = parseArgs({
@@ -40,7 +41,7 @@ const cfg = parseAlertConfig({
 });
 const hung = new HungNotifier();
 let now = 1_700_000_000;
-const alerting = createAlerting(cfg, { notifiers: [hung], clock: () => now });
+const alerting = createAlerting(cfg, { notifiers: [hung], clock: { ...systemClock, now: () => now } });
 
 // Deterministic load: a third of the instances run hot (CPU alerts), every 7th service cannot fit.
 function snapshots(tick: number): ServiceSnapshot[] {

@@ -8,6 +8,7 @@
 import { Router, type ReceiverTraits } from './router.ts';
 import type { DeliveryConfig, ReceiverConfig, Route } from './config.ts';
 import type { Evaluation } from './types.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
 import type { Notification, Notifier } from '../ports/notifier.ts';
 import { Redactor } from './secrets.ts';
 
@@ -37,8 +38,8 @@ export interface DispatcherOptions {
   receivers: readonly ReceiverConfig[];
   notifiers: readonly Notifier[];
   delivery: DeliveryConfig;
-  /** Seconds; the same clock the engine's `now` comes from. Default: wall time. */
-  clock?: () => number;
+  /** Group timers run on `now` (the clock the engine's `now` comes from), retries on `monotonic`. */
+  clock?: Clock;
   logger?: AlertLogger;
   redactor?: Redactor;
   /** How often group timers are checked when started (ms). */
@@ -53,7 +54,7 @@ interface Job {
   receiver: string;
   notification: Notification;
   attempts: number;
-  /** ms (performance.now timeline). */
+  /** Seconds on clock.monotonic(). */
   enqueuedAt: number;
   nextAttemptAt: number;
   inFlight: boolean;
@@ -69,7 +70,7 @@ export class AlertDispatcher {
   private readonly opts: DispatcherOptions;
   private readonly log: AlertLogger;
   private readonly redactor: Redactor;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly stat: DeliveryStats = {
     queued: 0,
     inFlight: 0,
@@ -89,7 +90,7 @@ export class AlertDispatcher {
     this.opts = opts;
     this.log = opts.logger ?? noop;
     this.redactor = opts.redactor ?? new Redactor();
-    this.clock = opts.clock ?? (() => Date.now() / 1000);
+    this.clock = opts.clock ?? systemClock;
     this.notifiers = new Map(opts.notifiers.map((n) => [n.receiver, n]));
     const traits = new Map<string, ReceiverTraits>();
     for (const r of opts.receivers) {
@@ -105,14 +106,14 @@ export class AlertDispatcher {
   /** Checks group timers every tickMs (unref'd: it never keeps the process alive). */
   start(): this {
     if (!this.ticker && !this.closed) {
-      this.ticker = setInterval(() => this.flush(this.clock()), this.opts.tickMs ?? 1000);
+      this.ticker = setInterval(() => this.flush(this.clock.now()), this.opts.tickMs ?? 1000);
       this.ticker.unref();
     }
     return this;
   }
 
   /** Routes an evaluation and queues what is due. Synchronous; never throws, never waits on I/O. */
-  dispatch(evaluation: Evaluation, now: number = this.clock()): void {
+  dispatch(evaluation: Evaluation, now: number = this.clock.now()): void {
     if (!this.router || this.closed) return;
     try {
       this.router.ingest(evaluation.alerts, now);
@@ -180,7 +181,7 @@ export class AlertDispatcher {
       this.stat.coalesced++;
       return;
     }
-    const t = performance.now();
+    const t = this.clock.monotonic();
     this.queue.push({
       receiver: n.receiver,
       notification: n,
@@ -222,11 +223,11 @@ export class AlertDispatcher {
     if (this.closed) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    const now = performance.now();
+    const now = this.clock.monotonic();
     let nextAt = Infinity;
     for (const job of [...this.queue]) {
       if (job.inFlight || this.busy.has(job.receiver)) continue;
-      if (now - job.enqueuedAt > this.opts.delivery.maxAge * 1000) {
+      if (now - job.enqueuedAt > this.opts.delivery.maxAge) {
         this.queue.splice(this.queue.indexOf(job), 1);
         this.giveUp(job, 'expired');
         continue;
@@ -240,7 +241,7 @@ export class AlertDispatcher {
       void this.send(job);
     }
     if (nextAt < Infinity) {
-      this.retryTimer = setTimeout(() => this.pump(), Math.max(1, nextAt - now));
+      this.retryTimer = setTimeout(() => this.pump(), Math.max(1, (nextAt - now) * 1000));
       this.retryTimer.unref();
     }
     if (this.queue.length === 0) {
@@ -284,7 +285,7 @@ export class AlertDispatcher {
       const { retryInitial, retryMax } = this.opts.delivery;
       // 1 s, 2 s, 4 s … ≤ retryMax, with ±20 % jitter so receivers coming back are not stampeded.
       const delay = Math.min(retryMax, retryInitial * 2 ** (job.attempts - 1)) * (0.8 + 0.4 * Math.random());
-      job.nextAttemptAt = performance.now() + delay * 1000;
+      job.nextAttemptAt = this.clock.monotonic() + delay;
       // A newer notification for this group is already waiting: fold this one into it (alerts only
       // this one carried, e.g. a resolved notice, are kept) rather than send stale state after it.
       const newer = this.queue.find(

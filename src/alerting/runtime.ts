@@ -5,12 +5,13 @@
 // then every tick: alerting.tick(snapshots, nowSeconds) — evaluates (pure) and hands transitions to
 // the dispatcher, which sends in the background; it returns at once. alerting.status() is what the
 // status API shows; await alerting.close() on shutdown. `now` must be on the same clock as
-// opts.clock (default: wall time in seconds), since group timers run on that clock between ticks.
+// opts.clock.now() (default: wall time in seconds), since group timers run on that clock between ticks.
 import { parseAlertConfig, type AlertConfig } from './config.ts';
 import { AlertDispatcher, type AlertLogger, type DeliveryStats } from './dispatcher.ts';
 import { AlertEngine } from './engine.ts';
 import type { Redactor } from './secrets.ts';
 import type { Alert, Evaluation, ServiceSnapshot } from './types.ts';
+import type { Clock } from '../ports/clock.ts';
 import type { Notification, Notifier } from '../ports/notifier.ts';
 
 export interface AlertStatus {
@@ -34,8 +35,8 @@ export interface AlertingOptions {
   redactor?: Redactor;
   /** pino-compatible; firing/resolved transitions and delivery failures are logged here. */
   logger?: AlertLogger;
-  /** Seconds; the clock `tick(…, now)` uses. Default: Date.now() / 1000. */
-  clock?: () => number;
+  /** `clock.now()` is the clock `tick(…, now)` uses (seconds). Default: systemClock. */
+  clock?: Clock;
   /** Called for each notification dropped (full queue) or expired (retries ran out), e.g. for a metric. */
   onGiveUp?: (n: Notification, reason: 'dropped' | 'expired') => void;
 }

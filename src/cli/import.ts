@@ -6,7 +6,6 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { HeadroomError, formatProblem, type ProblemDetail } from '../core/errors.ts';
 import { expandLists, importHpas, type HpaInput, type ImportedPolicy } from '../import/hpa.ts';
-import { readLiveHpas } from '../import/kube.ts';
 import { fillIn, policiesYaml, policyYaml } from '../import/render.ts';
 import { parseInputDocuments } from '../spec/load.ts';
 import { readInputFile, SPEC_MAX_BYTES } from '../spec/read.ts';
@@ -62,6 +61,8 @@ async function runImport(names: string[], opts: Options): Promise<void> {
     inputs = readFiles(opts.filename);
     if (names.length > 0) inputs = pick(inputs, names);
   } else {
+    // Loaded here: `-f` (files) never needs the Kubernetes client, whose import is most of the start-up.
+    const { readLiveHpas } = await import('../import/kube.ts');
     const live = await readLiveHpas({
       ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
       ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),

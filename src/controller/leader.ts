@@ -6,9 +6,9 @@
 // is replaced after ≤ 15 + 2 s; a leader that cannot renew for 10 s stops acting before anyone
 // else may start (10 < 15).
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClients } from '../adapters/actuators/kubernetes/client.ts';
 import { messageOf, statusOf } from '../adapters/actuators/kubernetes/client.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
 
 export interface LeaderOptions {
   namespace: string;
@@ -20,14 +20,19 @@ export interface LeaderOptions {
   onStartedLeading?: () => void;
   onStoppedLeading?: () => void;
   log?: (msg: string) => void;
+  /** Lease times are wall time; the expiry and renew-deadline checks run on `monotonic`. */
+  clock?: Clock;
 }
 
 export class LeaderElector {
   readonly #k: KubeClients;
-  readonly #o: Required<Omit<LeaderOptions, 'onStartedLeading' | 'onStoppedLeading' | 'log'>> & LeaderOptions;
+  readonly #clock: Clock;
+  readonly #o: Required<Omit<LeaderOptions, 'onStartedLeading' | 'onStoppedLeading' | 'log' | 'clock'>> & LeaderOptions;
   #leader = false;
   #observed = '';
+  /** Seconds, monotonic: when #observed last changed (or we wrote it). */
   #observedAt = 0;
+  /** Seconds, monotonic. */
   #lastRenew = 0;
   #stopped = false;
   #wake: AbortController = new AbortController();
@@ -35,6 +40,7 @@ export class LeaderElector {
 
   constructor(clients: KubeClients, opts: LeaderOptions) {
     this.#k = clients;
+    this.#clock = opts.clock ?? systemClock;
     this.#o = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, ...opts };
     if (this.#o.renewDeadlineSeconds >= this.#o.leaseDurationSeconds) {
       throw new Error('renewDeadlineSeconds must be below leaseDurationSeconds');
@@ -57,7 +63,7 @@ export class LeaderElector {
       } catch (err) {
         this.#o.log?.(`lease ${this.#o.namespace}/${this.#o.name}: ${messageOf(err)}`);
       }
-      const now = Date.now();
+      const now = this.#clock.monotonic();
       if (ok) {
         this.#lastRenew = now;
         if (!this.#leader) {
@@ -65,10 +71,10 @@ export class LeaderElector {
           this.#o.log?.(`became leader (${this.#o.identity})`);
           this.#o.onStartedLeading?.();
         }
-      } else if (this.#leader && now - this.#lastRenew > this.#o.renewDeadlineSeconds * 1000) {
+      } else if (this.#leader && now - this.#lastRenew > this.#o.renewDeadlineSeconds) {
         this.#lose('could not renew the lease within the renew deadline');
       }
-      await sleep(this.#o.retryPeriodSeconds * 1000, undefined, { signal: this.#wake.signal }).catch(() => undefined);
+      await this.#clock.sleep(this.#o.retryPeriodSeconds, this.#wake.signal);
     }
   }
 
@@ -82,7 +88,7 @@ export class LeaderElector {
   /** One round: create, renew, or take over an expired lease. True when we hold it afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity, leaseDurationSeconds } = this.#o;
-    const now = new V1MicroTime(Date.now());
+    const now = this.#microTime();
     let lease: V1Lease;
     try {
       lease = await this.#k.coordination.readNamespacedLease({ name, namespace });
@@ -112,12 +118,12 @@ export class LeaderElector {
     const record = `${spec.holderIdentity ?? ''}|${spec.renewTime ? new Date(spec.renewTime).toISOString() : ''}`;
     if (record !== this.#observed) {
       this.#observed = record;
-      this.#observedAt = Date.now();
+      this.#observedAt = this.#clock.monotonic();
     }
     const holder = spec.holderIdentity ?? '';
-    const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+    const duration = spec.leaseDurationSeconds ?? leaseDurationSeconds;
     const mine = holder === identity;
-    if (!mine && holder !== '' && this.#observedAt + duration > Date.now()) {
+    if (!mine && holder !== '' && this.#observedAt + duration > this.#clock.monotonic()) {
       if (this.#leader) this.#lose(`lease held by ${holder}`);
       return false;
     }
@@ -134,7 +140,7 @@ export class LeaderElector {
     try {
       const saved = await this.#k.coordination.replaceNamespacedLease({ name, namespace, body: next });
       this.#observed = `${identity}|${saved.spec?.renewTime ? new Date(saved.spec.renewTime).toISOString() : ''}`;
-      this.#observedAt = Date.now();
+      this.#observedAt = this.#clock.monotonic();
       return true;
     } catch (err) {
       if (statusOf(err) === 409) return false; // lost the race; re-read next round
@@ -158,11 +164,16 @@ export class LeaderElector {
         namespace,
         body: {
           ...lease,
-          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now()) },
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: this.#microTime() },
         },
       });
     } catch (err) {
       this.#o.log?.(`could not release the lease: ${messageOf(err)}`);
     }
+  }
+
+  /** Wall time in whole ms: the API server keeps microseconds, Date keeps ms. */
+  #microTime(): V1MicroTime {
+    return new V1MicroTime(Math.round(this.#clock.now() * 1000));
   }
 }

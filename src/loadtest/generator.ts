@@ -11,6 +11,9 @@
 // at 1.000…1.035 s together at 1.040 s; each is recorded with latency (response − its due time), so
 // the pause adds 40, 35, …, 5 ms to those samples instead of vanishing.
 //
+// performance.now() here, not the Clock port: these are latency measurements in µs, and a port
+// (seconds, possibly faked) would only add a conversion on the hot path; tests fake `performance`.
+//
 // Requests go through a raw-socket HTTP/1.1 keep-alive pool (http1-client.ts): the request bytes
 // are built once per step and each response is parsed in place, the body skipped. With undici's
 // dispatch API the generator topped out at 10.6k rps against a no-work target where autocannon

@@ -88,7 +88,10 @@ class Connection {
   readonly buf = Buffer.allocUnsafe(16 * 1024);
 }
 
-/** Timeouts are checked by one sweep over the connections, not a timer per request. */
+/**
+ * Timeouts are checked by one sweep over the connections, not a timer per request. Deadlines use
+ * performance.now() directly (not the Clock port): this is the load generator's hot path.
+ */
 const SWEEP_MS = 10;
 
 export class Http1Client {

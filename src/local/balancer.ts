@@ -3,6 +3,8 @@
 // one with the fewest requests outstanding (leastRequests: the pool behaves like one queue, M/M/(N·c))
 // or a random one (random: N separate M/M/c queues, as the core models kube-proxy), and measures
 // what it sees: arrivals, in flight, latency, errors (RequestWindows).
+// Latency and connection idle times are measured with performance.now() (ms, per request), not
+// the Clock port: they are measurements of real requests, and the port would only convert units.
 //
 // Retries: only requests that never reached an instance (connection refused/reset before any
 // byte of the answer, on a reused keep-alive socket or a fresh connect) and only idempotent

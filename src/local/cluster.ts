@@ -38,6 +38,7 @@ import { hostFitLimit } from './capacity.ts';
 import type { RunConfig } from './config.ts';
 import { ControlLoop, type Observed, type TickRecord } from './loop.ts';
 import { Supervisor } from './supervisor.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
 
 export interface LocalClusterOptions {
   model: ServiceModel;
@@ -50,6 +51,8 @@ export interface LocalClusterOptions {
   /** Host resources (tests pin them); default: this machine. */
   host?: HostResources;
   onTick?: (r: TickRecord) => void;
+  /** Default: systemClock. */
+  clock?: Clock;
 }
 
 const HISTORY_POINTS = 900;
@@ -76,7 +79,9 @@ export class LocalCluster {
   private server?: StatusServer;
   private readonly history: HistoryPoint[] = [];
   private readonly decisions: DecisionStatus[] = [];
-  private readonly startedAt = Date.now();
+  private readonly clock: Clock;
+  /** Seconds, clock.monotonic(). */
+  private readonly startedAt: number;
   private learned?: { serviceTimeMs: number; concurrency: number };
   private stopping?: Promise<void>;
   // Requests finished since the last tick, and how many of them broke the SLO or failed (burn rate).
@@ -85,21 +90,23 @@ export class LocalCluster {
 
   private constructor(opts: LocalClusterOptions) {
     this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.startedAt = this.clock.monotonic();
     this.model = opts.model;
     const r = opts.run;
     this.host = opts.host ?? hostResources();
     this.fitLimit = hostFitLimit(this.host, opts.model.instance);
     // A monotonic ms clock on the epoch scale, so 1 s buckets line up with wall-clock seconds.
-    const origin = Date.now() - performance.now();
+    const origin = this.clock.now() - this.clock.monotonic();
     this.burstWindowSeconds = Math.min(r.stableWindowSeconds, opts.model.behavior.burst.windowSeconds);
     this.windows = new RequestWindows(
       {
         stableSeconds: r.stableWindowSeconds,
         burstSeconds: this.burstWindowSeconds,
       },
-      () => origin + performance.now(),
+      () => (origin + this.clock.monotonic()) * 1000,
     );
-    this.source = new ProxyMetricsSource(this.windows);
+    this.source = new ProxyMetricsSource(this.windows, this.clock);
     this.metrics = createServiceMetrics(opts.model.name);
     this.supervisor = new Supervisor({
       command: r.command,
@@ -120,6 +127,7 @@ export class LocalCluster {
           }
         : {}),
       inheritOutput: r.logs === 'inherit',
+      clock: this.clock,
     });
     this.balancer = new LoadBalancer({
       host: r.host,
@@ -147,6 +155,7 @@ export class LocalCluster {
       observe: () => this.observe(),
       actuator,
       target: actuator.target(),
+      clock: this.clock,
       onTick: (rec) => {
         this.record(rec);
         opts.onTick?.(rec);
@@ -401,8 +410,8 @@ export class LocalCluster {
     return {
       kind: STATUS_KIND,
       mode: 'local',
-      time: new Date().toISOString(),
-      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      time: new Date(this.clock.now() * 1000).toISOString(),
+      uptimeSeconds: this.clock.monotonic() - this.startedAt,
       service: {
         name: m.name,
         url: this.url,

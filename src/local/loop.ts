@@ -7,6 +7,7 @@ import type { DecideState, Decision, Observation } from '../core/decide.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { initialLoopState, step, type LoopState, type Measured } from '../loop/step.ts';
 import type { Actuator, ScaleTargetRef } from '../ports/actuator.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
 
 export interface TickRecord {
   /** Seconds since the epoch. */
@@ -37,13 +38,14 @@ export interface LoopOptions {
   observe: () => Observed | Promise<Observed>;
   actuator: Actuator;
   target: ScaleTargetRef;
-  /** ms since the epoch. */
-  clock?: () => number;
+  /** decide()'s `now` is clock.now(); the fixed tick rate runs on clock.monotonic(). */
+  clock?: Clock;
   onTick?: (r: TickRecord) => void;
 }
 
 export class ControlLoop {
   private readonly opts: LoopOptions;
+  private readonly clock: Clock;
   private state: LoopState = initialLoopState();
   private timer?: NodeJS.Timeout;
   private running = false;
@@ -58,6 +60,7 @@ export class ControlLoop {
     if (!(opts.tickMs > 0 && opts.tickMs <= 1000))
       throw new RangeError(`tickMs must be in (0, 1000], got ${opts.tickMs}`);
     this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
     this.shadow = opts.shadow;
   }
 
@@ -70,11 +73,11 @@ export class ControlLoop {
     this.running = true;
     const loop = (): void => {
       if (!this.running) return;
-      const t0 = performance.now();
+      const t0 = this.clock.monotonic();
       void this.tick().finally(() => {
         if (!this.running) return;
         // Fixed rate: the next tick is tickMs after this one started, whatever it cost.
-        this.timer = setTimeout(loop, Math.max(0, this.opts.tickMs - (performance.now() - t0)));
+        this.timer = setTimeout(loop, Math.max(0, this.opts.tickMs - (this.clock.monotonic() - t0) * 1000));
       });
     };
     loop();
@@ -95,7 +98,7 @@ export class ControlLoop {
 
   private async runTick(): Promise<TickRecord> {
     const o = this.opts;
-    const now = (o.clock ?? Date.now)() / 1000;
+    const now = this.clock.now();
     const { observation, measured } = await o.observe();
     if (this.paused) {
       const decision: Decision = this.last?.decision ?? {

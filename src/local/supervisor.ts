@@ -15,6 +15,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { HeadroomError } from '../core/errors.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
 
 export type InstanceState = 'starting' | 'ready' | 'unready' | 'draining' | 'stopping' | 'backoff';
 
@@ -48,8 +49,8 @@ export interface SupervisorOptions {
   tailLines?: number;
   /** Print instance output with an `[id]` prefix instead of only keeping the tail. */
   inheritOutput?: boolean;
-  /** Wall clock for event times (ms since the epoch). */
-  clock?: () => number;
+  /** Event, start and ready times on `now`; deadlines and how long an instance is unready on `monotonic`. */
+  clock?: Clock;
 }
 
 export interface InstanceInfo {
@@ -109,7 +110,7 @@ interface Instance {
   lastExit?: string;
   lastProbe?: string;
   probeFailures: number;
-  /** ms (wall clock) when it last became unready. */
+  /** ms (monotonic) when it last became unready. */
   unreadySince?: number;
   tail: string[];
   timer?: NodeJS.Timeout;
@@ -213,7 +214,7 @@ export class Supervisor {
     inFlight: (id: string) => number;
     cwd: string;
     env: Readonly<Record<string, string>>;
-    clock: () => number;
+    clock: Clock;
   };
   private readonly instances = new Map<string, Instance>();
   private readonly eventLog: SupervisorEvent[] = [];
@@ -249,9 +250,19 @@ export class Supervisor {
       inFlight: o.inFlight ?? (() => 0),
       cwd: o.cwd ?? process.cwd(),
       env: o.env ?? {},
-      clock: o.clock ?? Date.now,
+      clock: o.clock ?? systemClock,
     };
     process.on('exit', this.onExit);
+  }
+
+  /** Wall time, whole ms since the epoch (event times, startedAt and readySince are shown as dates). */
+  private wallMs(): number {
+    return Math.round(this.opts.clock.now() * 1000);
+  }
+
+  /** Monotonic ms, for deadlines: a wall-clock step must not cut a drain or a kill grace short. */
+  private monoMs(): number {
+    return this.opts.clock.monotonic() * 1000;
   }
 
   /** The balancer calls this per request: instances that are ready and not draining. */
@@ -325,13 +336,13 @@ export class Supervisor {
     this.probeTimer.unref();
     this.starting = true;
     this.setDesired(Math.max(1, initial));
-    const deadline = performance.now() + startupTimeoutMs;
+    const deadline = this.monoMs() + startupTimeoutMs;
     await new Promise<void>((res, rej) => {
       const check = (): void => {
         if (this.spawnFailure) return done(this.spawnError(this.spawnFailure));
         if (this.readyCache.length > 0) return done();
         if (this.startupExit !== undefined) return done(this.healthError(startupTimeoutMs, this.startupExit));
-        if (performance.now() >= deadline) return done(this.healthError(startupTimeoutMs));
+        if (this.monoMs() >= deadline) return done(this.healthError(startupTimeoutMs));
       };
       const timer = setInterval(check, 50);
       const off = this.onChange(check);
@@ -438,7 +449,7 @@ export class Supervisor {
       detached: true,
     });
     inst.child = child;
-    inst.startedAt = this.opts.clock();
+    inst.startedAt = this.wallMs();
     const keep = (chunk: Buffer): void => {
       const lines = chunk
         .toString('utf8')
@@ -473,20 +484,20 @@ export class Supervisor {
   }
 
   private async awaitReady(inst: Instance, child: ChildProcess): Promise<void> {
-    const deadline = performance.now() + this.opts.startupTimeoutMs;
+    const deadline = this.monoMs() + this.opts.startupTimeoutMs;
     while (inst.child === child && inst.state === 'starting' && !this.stopped) {
       const reason = await probe(this.opts.host, inst.port!, this.opts.healthPath, 1000);
       if (inst.child !== child || inst.state !== 'starting' || this.stopped) return;
       if (reason === null) {
         inst.state = 'ready';
-        inst.readySince = this.opts.clock();
+        inst.readySince = this.wallMs();
         const took = ((inst.readySince - (inst.startedAt ?? inst.readySince)) / 1000).toFixed(1);
         this.record('Ready', inst.id, `ready after ${took} s on port ${inst.port}`, false);
         this.changed();
         return;
       }
       inst.lastProbe = reason;
-      if (performance.now() >= deadline) {
+      if (this.monoMs() >= deadline) {
         this.record(
           'StartupTimeout',
           inst.id,
@@ -530,7 +541,7 @@ export class Supervisor {
       this.changed();
       return;
     }
-    const now = this.opts.clock();
+    const now = this.wallMs();
     // Ran fine for a while: start the backoff from the beginning (Kubernetes resets after 10 min).
     if (inst.readySince !== undefined && now - inst.readySince >= this.opts.backoff.resetAfterMs) {
       inst.consecutiveFailures = 0;
@@ -566,8 +577,8 @@ export class Supervisor {
     inst.state = 'draining';
     this.record('Draining', inst.id, `draining: ${this.opts.inFlight(inst.id)} in flight`, false);
     this.changed();
-    const deadline = performance.now() + this.opts.drainTimeoutMs;
-    while (this.opts.inFlight(inst.id) > 0 && performance.now() < deadline && !this.stopped) {
+    const deadline = this.monoMs() + this.opts.drainTimeoutMs;
+    while (this.opts.inFlight(inst.id) > 0 && this.monoMs() < deadline && !this.stopped) {
       await new Promise((r) => setTimeout(r, 25));
     }
     const left = this.opts.inFlight(inst.id);
@@ -604,7 +615,7 @@ export class Supervisor {
     const leaderAlive = child.exitCode === null && child.signalCode === null;
     if (pid === undefined || (!leaderAlive && !signalGroup(pid, 0))) return this.closeOutput(child);
     if (!signalGroup(pid, 'SIGTERM')) child.kill('SIGTERM');
-    const deadline = performance.now() + this.opts.killGraceMs;
+    const deadline = this.monoMs() + this.opts.killGraceMs;
     let timer: NodeJS.Timeout | undefined;
     const killed = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), this.opts.killGraceMs);
@@ -613,7 +624,7 @@ export class Supervisor {
     clearTimeout(timer);
     // The leader is gone; wait (within the same grace) for the rest of its group.
     while (result === 'exited' && signalGroup(pid, 0)) {
-      if (performance.now() >= deadline) result = 'timeout';
+      if (this.monoMs() >= deadline) result = 'timeout';
       else await new Promise((r) => setTimeout(r, 50));
     }
     if (result === 'timeout') {
@@ -636,10 +647,10 @@ export class Supervisor {
   private reapGroup(pid: number | undefined): void {
     if (pid === undefined || !signalGroup(pid, 0)) return;
     signalGroup(pid, 'SIGTERM');
-    const deadline = performance.now() + this.opts.killGraceMs;
+    const deadline = this.monoMs() + this.opts.killGraceMs;
     const poll = (): void => {
       if (!signalGroup(pid, 0)) return;
-      if (performance.now() >= deadline) {
+      if (this.monoMs() >= deadline) {
         signalGroup(pid, 'SIGKILL');
         return;
       }
@@ -662,7 +673,7 @@ export class Supervisor {
         inst.state === 'unready' &&
         child &&
         inst.unreadySince !== undefined &&
-        this.opts.clock() - inst.unreadySince >= this.opts.unreadyTimeoutMs
+        this.monoMs() - inst.unreadySince >= this.opts.unreadyTimeoutMs
       ) {
         void this.replace(inst, child);
         continue;
@@ -673,13 +684,13 @@ export class Supervisor {
           inst.probeFailures = 0;
           if (inst.state === 'unready') {
             inst.state = 'ready';
-            inst.readySince = this.opts.clock();
+            inst.readySince = this.wallMs();
             this.record('Ready', inst.id, 'health check passes again', false);
             this.changed();
           }
         } else if (++inst.probeFailures >= UNREADY_AFTER_FAILURES && inst.state === 'ready') {
           inst.state = 'unready';
-          inst.unreadySince = this.opts.clock();
+          inst.unreadySince = this.monoMs();
           inst.lastProbe = reason;
           this.record('Unready', inst.id, `${inst.probeFailures} failed health checks: ${reason}`, true);
           this.changed();
@@ -695,7 +706,7 @@ export class Supervisor {
    * instance is unready after 3 failed 2 s probes (~6 s), replaced 10 s later.
    */
   private async replace(inst: Instance, child: ChildProcess): Promise<void> {
-    const unreadyFor = ((this.opts.clock() - (inst.unreadySince ?? this.opts.clock())) / 1000).toFixed(1);
+    const unreadyFor = ((this.monoMs() - (inst.unreadySince ?? this.monoMs())) / 1000).toFixed(1);
     inst.state = 'stopping';
     inst.unreadySince = undefined;
     inst.lastExit = `unready for ${unreadyFor} s while its process was alive (${inst.lastProbe ?? 'no answer'})`;
@@ -722,7 +733,7 @@ export class Supervisor {
 
   private record(type: SupervisorEventType, instance: string | undefined, message: string, warning: boolean): void {
     this.recorded++;
-    this.eventLog.push({ at: this.opts.clock(), type, ...(instance ? { instance } : {}), message, warning });
+    this.eventLog.push({ at: this.wallMs(), type, ...(instance ? { instance } : {}), message, warning });
     if (this.eventLog.length > MAX_EVENTS) this.eventLog.splice(0, this.eventLog.length - MAX_EVENTS);
   }
 

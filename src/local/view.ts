@@ -1,5 +1,6 @@
 // The live terminal view of `headroom run`: a block redrawn in place on a TTY (cursor up, clear
 // lines), or one plain line per period when the output is a file or a pipe (CI logs stay readable).
+import { systemClock } from '../ports/clock.ts';
 import type { StatusSnapshot } from '../server/status.ts';
 
 const MiB = 1024 * 1024;
@@ -109,7 +110,7 @@ export function renderLine(s: StatusSnapshot, extra: ViewExtra = {}): string {
 export class LiveView {
   private readonly out: NodeJS.WriteStream;
   private drawn = 0;
-  private lastPlain = 0;
+  private lastPlain = -Infinity;
   private readonly plainEveryMs: number;
   private readonly redraw: boolean;
 
@@ -136,7 +137,7 @@ export class LiveView {
       this.drawn = lines.length;
       return;
     }
-    const now = Date.now();
+    const now = systemClock.monotonic() * 1000;
     if (now - this.lastPlain >= this.plainEveryMs) {
       this.lastPlain = now;
       this.out.write(`${renderLine(s, extra)}\n`);

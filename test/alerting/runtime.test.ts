@@ -1,12 +1,14 @@
 // The integration API other modes call: parseAlertConfig from an already-parsed spec object (file
-// and key path in errors) and createAlerting with no config (built-in rules), ticking on a fake clock.
+// and key path in errors) and createAlerting with no config (built-in rules), ticking on a fake clock
+// (vitest's fake timers, which the default systemClock reads).
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseAlertConfig } from '../../src/alerting/config.ts';
 import { defaultRules } from '../../src/alerting/defaults.ts';
 import { createAlerting } from '../../src/alerting/runtime.ts';
 import type { ServiceSnapshot } from '../../src/alerting/types.ts';
 import { HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
+import { systemClock } from '../../src/ports/clock.ts';
 import type { Notification, Notifier } from '../../src/ports/notifier.ts';
 
 function problemsOf(f: () => unknown): ProblemDetail[] {
@@ -83,9 +85,13 @@ class Recorder implements Notifier {
 }
 
 describe('createAlerting', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('with no config evaluates the built-in rules and shows them in status(), sending nothing', async () => {
     let now = 1_000;
-    const alerting = createAlerting(undefined, { clock: () => now });
+    const alerting = createAlerting(undefined, { clock: { ...systemClock, now: () => now } });
     try {
       expect(alerting.engine.rules.map((r) => r.name)).toEqual(defaultRules().map((r) => r.name));
       const snap = (fits: boolean): ServiceSnapshot[] => [{ service: 'api', time: now, fits }];
@@ -109,8 +115,9 @@ describe('createAlerting', () => {
     }
   });
 
-  it('routes through the given notifiers on the given clock, and logs transitions', async () => {
-    let now = 5_000;
+  it('routes through the given notifiers on the clock, and logs transitions', async () => {
+    vi.useFakeTimers({ now: 5_000_000 });
+    const now = Date.now() / 1000;
     const cfg = parseAlertConfig({
       defaults: false,
       rules: [{ name: 'Errors', expr: 'service.errorRate > 5%' }],
@@ -122,21 +129,22 @@ describe('createAlerting', () => {
     const log = (_o: object, m: string): void => void lines.push(m);
     const alerting = createAlerting(cfg, {
       notifiers: [rec],
-      clock: () => now,
       logger: { info: log, warn: log, error: log },
     });
     try {
       alerting.tick([{ service: 'pay', time: now, errorRate: 0.2 }], now);
       expect(lines).toContain('alert firing');
-      // groupWait 30 s on the fake clock: a flush 29 s in sends nothing, one at 30 s sends one.
-      alerting.dispatcher.flush(now + 29);
-      await alerting.dispatcher.idle(2000);
+      // groupWait 30 s: the dispatcher's own 1 s ticker flushes the group at 30 s, not before.
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect(alerting.status().groups).toMatchObject([{ receiver: 'hook', alerts: 1 }]);
+      expect(alerting.status().delivery).toMatchObject({ queued: 0, sent: 0 });
       expect(rec.got).toEqual([]);
-      now += 30;
-      alerting.dispatcher.flush(now);
-      await alerting.dispatcher.idle(2000);
-      expect(rec.got.map((n) => `${n.status}:${n.alerts.length}`)).toEqual(['firing:1']);
-      expect(alerting.status().groups).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1_010); // the send starts on the next turn
+      expect(rec.got.map((n) => `${n.status}:${n.alerts.length}:${n.time}`)).toEqual([`firing:1:${now + 30}`]);
+      expect(alerting.status().delivery).toMatchObject({ queued: 0, sent: 1 });
+      // groupInterval 1 m: nothing new, so nothing more is sent in the next 10 minutes.
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(rec.got).toHaveLength(1);
     } finally {
       await alerting.close();
     }

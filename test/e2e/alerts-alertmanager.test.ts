@@ -11,6 +11,7 @@ import { buildNotifiers } from '../../src/adapters/notifiers/index.ts';
 import { parseAlertConfig } from '../../src/alerting/config.ts';
 import { createAlerting } from '../../src/alerting/runtime.ts';
 import type { ServiceSnapshot } from '../../src/alerting/types.ts';
+import { systemClock } from '../../src/ports/clock.ts';
 import { ensureDebs } from './support/debs.ts';
 import { captureLogger, freePort, waitFor } from './support/alerts.ts';
 
@@ -87,7 +88,7 @@ describe('Alertmanager notifier against a real Alertmanager', () => {
     // dispatcher's group timers run on the same clock as the ticks.
     const t0 = Math.floor(Date.now() / 1000) - 120;
     let clock = t0;
-    const alerting = createAlerting(cfg, { notifiers, redactor, logger, clock: () => clock });
+    const alerting = createAlerting(cfg, { notifiers, redactor, logger, clock: { ...systemClock, now: () => clock } });
     try {
       const snap = (t: number, fits: boolean): ServiceSnapshot[] => [
         { service: 'checkout', time: t, fits, desired: 12, max: 12, needed: 12, demandTrendRpsPerSec: 0 },

@@ -2,7 +2,7 @@
 // exact send counts, drops at the in-flight bound, latency from the intended time, error kinds.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
 import { classifyError, createClient, probe, runStep, type RequestTemplate } from '../../src/loadtest/generator.ts';
 
@@ -11,6 +11,8 @@ let base = '';
 const held: ServerResponse[] = [];
 let lastBody = '';
 let lastHeaders: Record<string, unknown> = {};
+/** Called for every request the server reads (a test's hook). */
+let onRequest: (() => void) | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -19,6 +21,7 @@ beforeAll(async () => {
     req.on('end', () => {
       lastBody = body;
       lastHeaders = req.headers;
+      onRequest?.();
       if (req.url === '/hang') held.push(res);
       else if (req.url === '/fail') res.writeHead(503).end();
       else res.end('ok');
@@ -108,13 +111,19 @@ describe('runStep', () => {
   it('an aborted signal stops the step at once and cuts it', async () => {
     const pool = createClient(new URL(base), { connections: 4 });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 100);
-    const t0 = performance.now();
-    const m = await runStep(pool, tmpl('/'), { ...step, rateRps: 50, holdS: 5, signal: ac.signal });
-    await pool.destroy();
-    expect(performance.now() - t0).toBeLessThan(1000);
-    expect(m.cut).toBe('aborted');
-    expect(m.sent).toBeLessThan(20);
+    let seen = 0;
+    onRequest = () => {
+      if (++seen === 3) ac.abort(); // 3 of the 250 that 50 rps × 5 s would send
+    };
+    try {
+      const m = await runStep(pool, tmpl('/'), { ...step, rateRps: 50, holdS: 5, signal: ac.signal });
+      expect(m.cut).toBe('aborted');
+      expect(m.sent).toBeGreaterThanOrEqual(3);
+      expect(m.sent).toBeLessThan(20);
+    } finally {
+      onRequest = undefined;
+      await pool.destroy();
+    }
   });
 });
 
@@ -132,14 +141,23 @@ describe('probe', () => {
   });
 
   it('stops at its request count or its time bound, whichever comes first', async () => {
+    // A fake performance.now that the server moves 10 ms per request: the 200 ms bound is reached
+    // after exactly 20 timed requests (the first, the connection check, is not timed).
+    vi.useFakeTimers({ toFake: ['performance'] });
+    onRequest = () => vi.advanceTimersByTime(10);
     const pool = createClient(new URL(base), { connections: 1 });
-    const t0 = performance.now();
-    const p = await probe(pool, tmpl('/'), { requests: 1_000_000, maxMs: 200 });
-    await pool.destroy();
-    expect(performance.now() - t0).toBeLessThan(1000);
-    expect(p.samples).toBeGreaterThan(10);
-    expect(p.samples).toBeLessThan(1_000_000);
-    expect(p.latenciesMs).toHaveLength(p.samples);
+    try {
+      const p = await probe(pool, tmpl('/'), { requests: 1_000_000, maxMs: 200 });
+      expect(p.samples).toBe(20);
+      expect(p.latenciesMs).toEqual(Array(20).fill(10));
+      expect(p.meanMs).toBe(10);
+      const q = await probe(pool, tmpl('/'), { requests: 5, maxMs: 200 });
+      expect(q.samples).toBe(5);
+    } finally {
+      onRequest = undefined;
+      vi.useRealTimers();
+      await pool.destroy();
+    }
   });
 
   it('keeps only successful latencies, and gives up after 20 failures with none succeeding', async () => {

@@ -8,10 +8,11 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classifyError } from '../../src/loadtest/generator.ts';
 import { Http1Client, prepareRequest, type PreparedRequest } from '../../src/loadtest/http1-client.ts';
 
+const realSetTimeout = globalThis.setTimeout;
 const servers: Array<Server | NetServer | HttpsServer> = [];
 const sockets: Socket[] = [];
 let base = '';
@@ -176,7 +177,7 @@ describe('Http1Client', () => {
     await client.destroy();
   });
 
-  it('error kinds: refused, not HTTP, TLS to a plain port, timeout, closed mid-body', async () => {
+  it('error kinds: refused, not HTTP, TLS to a plain port, closed mid-body', async () => {
     const tmp = createNetServer();
     const refusedPort = await new Promise<number>((r) =>
       tmp.listen(0, '127.0.0.1', () => r((tmp.address() as AddressInfo).port)),
@@ -205,15 +206,6 @@ describe('Http1Client', () => {
       'tls',
     );
 
-    const client = new Http1Client(new URL(base), { connections: 1 });
-    const t0 = performance.now();
-    const hang = prepareRequest(new URL(`${base}/hang`), { method: 'GET', headers: {}, timeoutMs: 300 });
-    expect(await failure(client, hang)).toEqual({ code: 'REQUEST_TIMEOUT', kind: 'timeout' });
-    const took = performance.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(290);
-    expect(took).toBeLessThan(2000);
-    await client.destroy();
-
     const cutPort = await listen(
       createNetServer((sock) => {
         sock.on('error', () => undefined);
@@ -225,6 +217,28 @@ describe('Http1Client', () => {
       code: 'CONNECTION_CLOSED',
       kind: 'reset',
     });
+  });
+
+  it('a request with no answer fails with REQUEST_TIMEOUT at its timeout, not before (fake clock)', async () => {
+    // Fake performance.now and the sweep's interval; the socket and the server are real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    try {
+      const client = new Http1Client(new URL(base), { connections: 1 });
+      const hang = prepareRequest(new URL(`${base}/hang`), { method: 'GET', headers: {}, timeoutMs: 300 });
+      lastRequest.url = '';
+      let result: unknown;
+      void failure(client, hang).then((r) => (result = r));
+      // Real time passes until the server holds it (vi.waitFor would step the fake clock).
+      for (let i = 0; i < 500 && lastRequest.url !== '/hang'; i++) await new Promise((r) => realSetTimeout(r, 10));
+      expect(lastRequest.url).toBe('/hang');
+      await vi.advanceTimersByTimeAsync(290);
+      expect(result).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(20); // the first 10 ms sweep at or after 300 ms
+      expect(result).toEqual({ code: 'REQUEST_TIMEOUT', kind: 'timeout' });
+      await client.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a body delimited by the close completes the response', async () => {
@@ -246,10 +260,14 @@ describe('Http1Client', () => {
     const p = prep(`${base}/hang`);
     const pending = Array.from({ length: 5 }, () => client.request(p).catch((e: unknown) => classifyError(e).kind));
     await new Promise((r) => setTimeout(r, 50));
-    const t0 = performance.now();
-    client.abortAll();
-    expect(await Promise.all(pending)).toEqual(Array(5).fill('aborted'));
-    expect(performance.now() - t0).toBeLessThan(500);
+    // At once: with the clock stopped (no sweep, no timeout can run), all five settle as aborted.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      client.abortAll();
+      expect(await Promise.all(pending)).toEqual(Array(5).fill('aborted'));
+    } finally {
+      vi.useRealTimers();
+    }
     // The client still works afterwards.
     expect(await client.request(prep(`${base}/`))).toBe(200);
     await client.destroy();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalActuator } from '../../src/adapters/actuators/local/actuator.ts';
 import type { Observation } from '../../src/core/decide.ts';
 import { ControlLoop, type LoopOptions } from '../../src/local/loop.ts';
+import { systemClock } from '../../src/ports/clock.ts';
 import { model } from './helpers.ts';
 
 function fakeSupervisor(initial: number) {
@@ -34,7 +35,7 @@ function setup(shadow: boolean) {
     model: m,
     tickMs: 1000,
     shadow,
-    clock: () => nowMs,
+    clock: { ...systemClock, now: () => nowMs / 1000 },
     observe: (): { observation: Observation } => ({
       observation: {
         ...(demand !== undefined ? { demandRps: demand } : {}),

@@ -5,6 +5,7 @@ import { RequestWindows } from '../../src/adapters/metrics/proxy/windows.ts';
 import { createServiceMetrics } from '../../src/server/prometheus.ts';
 import { buildStatusApp } from '../../src/server/server.ts';
 import { STATUS_KIND, type StatusSnapshot } from '../../src/server/status.ts';
+import { systemClock } from '../../src/ports/clock.ts';
 import { renderLine, renderStatus } from '../../src/local/view.ts';
 
 function snapshot(): StatusSnapshot {
@@ -86,7 +87,7 @@ describe('proxy metrics source (MetricsSource port)', () => {
   it('answers ok / no-data / error', async () => {
     let now = 0;
     const w = new RequestWindows({ stableSeconds: 60, burstSeconds: 6 }, () => now);
-    const src = new ProxyMetricsSource(w, () => 42);
+    const src = new ProxyMetricsSource(w, { ...systemClock, now: () => 42 });
     expect((await src.sample('rate:stable')).kind).toBe('no-data');
     now = 100;
     for (let k = 0; k < 5; k++) w.arrive();

@@ -9,6 +9,7 @@
 // and window `stable` (~60 s) or `burst` (~6 s); plus `inflight` (now). E.g. `rate:stable`.
 // Right after start (< 0.5 s of data) every windowed query answers no-data; a latency with no
 // completed request in the window is no-data too, while a rate of 0 is a real 0.
+import { systemClock, type Clock } from '../../../ports/clock.ts';
 import type { MetricSample, MetricsSource } from '../../../ports/metrics.ts';
 import type { RequestWindows, WindowStats } from './windows.ts';
 
@@ -25,10 +26,10 @@ const METRICS: Record<string, (w: WindowStats) => number | undefined> = {
 
 export class ProxyMetricsSource implements MetricsSource {
   private readonly windows: RequestWindows;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
 
-  /** `clock` gives seconds since the epoch for sample times. */
-  constructor(windows: RequestWindows, clock: () => number = () => Date.now() / 1000) {
+  /** Sample times are `clock.now()`. */
+  constructor(windows: RequestWindows, clock: Clock = systemClock) {
     this.windows = windows;
     this.clock = clock;
   }
@@ -38,7 +39,7 @@ export class ProxyMetricsSource implements MetricsSource {
   }
 
   sampleNow(query: string): MetricSample {
-    const at = this.clock();
+    const at = this.clock.now();
     if (query === 'inflight') return { kind: 'ok', value: this.windows.currentInFlight, at, series: 1 };
     const [metric, window] = query.split(':');
     const read = metric !== undefined ? METRICS[metric] : undefined;
