@@ -6,7 +6,7 @@ import type { MetricSample } from '../ports/metrics.ts';
 import type { ScaleOutcome, ScaleReading } from '../ports/actuator.ts';
 import type { Hold, Pause } from './hold.ts';
 import { PAUSE_ANNOTATION, pauseValue } from './hold.ts';
-import type { DecisionView } from '../server/status.ts';
+import { decisionView, type DecisionView } from '../server/status.ts';
 import type { ModelStatus, PolicyCondition, PolicyStatus } from './policy.ts';
 
 export interface Outcome {
@@ -270,18 +270,13 @@ export function storedDecision(v: DecisionView, nowIso: string, demandRps: numbe
  * adds what it saw this round: the demand it sized for and whether it wrote the scale.
  */
 export function viewOfStored(d: StoredDecision, seen?: { sizedForRps?: number; applied: boolean }): DecisionView {
-  return {
-    at: d.time,
-    desired: d.desired,
-    recommended: d.recommended,
-    valid: d.valid,
-    binding: d.binding,
-    mode: d.mode,
-    reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
+  const sizedForRps = seen?.sizedForRps ?? d.demandRps;
+  const fields = {
+    ...d,
     predicted: { utilization: d.predictedUtilization, latencyMs: d.predictedLatencyMs },
-    sizedForRps: seen?.sizedForRps ?? d.demandRps,
-    applied: seen?.applied ?? false,
+    ...(sizedForRps !== null ? { sizedForRps } : {}),
   };
+  return decisionView(fields, d.time, seen?.applied ?? false);
 }
 
 const ORDER = ['Ready', 'AbleToScale', 'ScalingActive', 'ScalingLimited', 'MetricsAvailable', 'FallbackActive'];

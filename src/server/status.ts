@@ -55,14 +55,21 @@ export interface DecisionView {
   applied: boolean;
 }
 
+/** What decisionView reads: the core's Decision, or one stored in a policy's status and read back. */
+export type DecisionFields = Pick<Decision, 'desired' | 'recommended' | 'valid' | 'predicted' | 'sizedForRps'> & {
+  binding: string;
+  mode: string;
+  reasons: readonly ReasonStatus[];
+};
+
 /**
- * The one mapper from the core's Decision to its view. `at` in ms since the epoch. A utilization
+ * The one mapper to the view. `at`: ms since the epoch, or an ISO time kept as it is. A utilization
  * that is not finite (0 ready instances under load) shows as null, as JSON would write it anyway.
  */
-export function decisionView(d: Decision, atMs: number, applied: boolean): DecisionView {
+export function decisionView(d: DecisionFields, at: number | string, applied: boolean): DecisionView {
   const u = d.predicted.utilization;
   return {
-    at: new Date(atMs).toISOString(),
+    at: typeof at === 'string' ? at : new Date(at).toISOString(),
     desired: d.desired,
     recommended: d.recommended,
     valid: d.valid,
