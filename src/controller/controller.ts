@@ -221,9 +221,9 @@ export class Controller {
     this.#inflight.add(uid);
     const end = this.#m.duration.startTimer();
     try {
+      const now = this.#now();
       const model = await this.#models.get(p, uid);
       const conflict = conflictOf(p, this.policies(), this.#informers?.hpas.list(this.#o.namespace) ?? []);
-      const now = this.#now();
       const r = await reconcilePolicy(this.#ports, {
         policy: p,
         model,
