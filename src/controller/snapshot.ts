@@ -8,12 +8,13 @@ import type { ServiceSnapshot } from '../alerting/types.ts';
 import type { ServiceModel } from '../core/model.ts';
 import {
   STATUS_KIND,
-  type DecisionStatus,
+  type DecisionView,
   type HistoryPoint,
   type StatusEvent,
   type StatusSnapshot,
 } from '../server/status.ts';
 import type { HeadroomPolicy, PolicyStatus } from './policy.ts';
+import { viewOfStored } from './status.ts';
 
 /** What the leader observed in its last reconcile of a policy (absent on a standby). */
 export interface Observed {
@@ -47,7 +48,7 @@ export interface PolicyView {
   history: readonly HistoryPoint[];
   events: readonly StatusEvent[];
   /** Recent distinct decisions, newest first (the leader's; empty on a standby). */
-  decisions?: readonly DecisionStatus[];
+  decisions?: readonly DecisionView[];
 }
 
 /** The service name alerts and the dashboard use: namespace/name (policy names repeat across namespaces). */
@@ -103,7 +104,7 @@ export function policyStatusSnapshot(
       max: m?.replicas.max ?? num(svc.replicas?.max),
       fitLimit: null,
     },
-    decision: d ? decisionOf(d, o) : null,
+    decision: d ? viewOfStored(d, o) : null,
     ...(v.decisions && v.decisions.length > 0 ? { decisions: [...v.decisions] } : {}),
     ...(status?.model
       ? {
@@ -135,22 +136,6 @@ export function policyStatusSnapshot(
     events: [...v.events],
     history: [...v.history],
     ...(mine ? { alerts: mine } : {}),
-  };
-}
-
-/** A policy's last decision as the status API shows it. */
-export function decisionOf(d: NonNullable<PolicyStatus['lastDecision']>, o?: Observed): DecisionStatus {
-  return {
-    at: d.time,
-    desired: d.desired,
-    recommended: d.recommended,
-    valid: d.valid,
-    binding: d.binding,
-    mode: d.mode,
-    reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
-    predicted: { utilization: d.predictedUtilization, latencyMs: d.predictedLatencyMs },
-    sizedForRps: o?.sizedForRps ?? d.demandRps,
-    applied: o?.applied ?? false,
   };
 }
 

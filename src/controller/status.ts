@@ -6,18 +6,8 @@ import type { MetricSample } from '../ports/metrics.ts';
 import type { ScaleOutcome, ScaleReading } from '../ports/actuator.ts';
 import type { Hold, Pause } from './hold.ts';
 import { PAUSE_ANNOTATION, pauseValue } from './hold.ts';
+import { decisionView, type DecisionView } from '../server/status.ts';
 import type { ModelStatus, PolicyCondition, PolicyStatus } from './policy.ts';
-
-/** The part of the core's Decision that status reports (src/core/decide.ts). */
-export interface DecisionView {
-  desired: number;
-  recommended: number;
-  valid: boolean;
-  binding: string;
-  mode: string;
-  reasons: { code: string; message: string }[];
-  predicted: { utilization: number | null; latencyMs: number | null };
-}
 
 export interface Outcome {
   generation: number;
@@ -150,18 +140,7 @@ export function nextStatus(
     status.desiredReplicas = dec.desired;
     status.recommendedReplicas = dec.recommended;
     status.binding = dec.binding;
-    status.lastDecision = {
-      time: nowIso,
-      desired: dec.desired,
-      recommended: dec.recommended,
-      valid: dec.valid,
-      binding: dec.binding,
-      mode: dec.mode,
-      demandRps: d?.kind === 'ok' ? round(d.value) : null,
-      predictedUtilization: dec.predicted.utilization === null ? null : round(dec.predicted.utilization),
-      predictedLatencyMs: dec.predicted.latencyMs === null ? null : round(dec.predicted.latencyMs),
-      reasons: dec.reasons.map((r) => ({ code: r.code, message: r.message })),
-    };
+    status.lastDecision = storedDecision(dec, nowIso, d?.kind === 'ok' ? d.value : null);
     if (o.decideState !== undefined) status.decideState = o.decideState;
     const m = o.model;
     if (m) {
@@ -263,6 +242,41 @@ export function nextStatus(
     o.shadow ? 'shadow mode: deciding and reporting, never writing the scale' : 'deciding and scaling',
   );
   return { status: finish(status, conds), events };
+}
+
+type StoredDecision = NonNullable<PolicyStatus['lastDecision']>;
+
+/**
+ * A decision view as status.lastDecision stores it (the CRD's schema, src/controller/crd.ts), with
+ * 3 significant digits so that a status write is not due every round: 41.666 rps → 41.7.
+ */
+export function storedDecision(v: DecisionView, nowIso: string, demandRps: number | null): StoredDecision {
+  return {
+    time: nowIso,
+    desired: v.desired,
+    recommended: v.recommended,
+    valid: v.valid,
+    binding: v.binding,
+    mode: v.mode,
+    demandRps: demandRps === null ? null : round(demandRps),
+    predictedUtilization: v.predicted.utilization === null ? null : round(v.predicted.utilization),
+    predictedLatencyMs: v.predicted.latencyMs === null ? null : round(v.predicted.latencyMs),
+    reasons: v.reasons.map((r) => ({ code: r.code, message: r.message })),
+  };
+}
+
+/**
+ * The stored decision read back as a view (a standby shows what the leader stored). The leader
+ * adds what it saw this round: the demand it sized for and whether it wrote the scale.
+ */
+export function viewOfStored(d: StoredDecision, seen?: { sizedForRps?: number; applied: boolean }): DecisionView {
+  const sizedForRps = seen?.sizedForRps ?? d.demandRps;
+  const fields = {
+    ...d,
+    predicted: { utilization: d.predictedUtilization, latencyMs: d.predictedLatencyMs },
+    ...(sizedForRps !== null ? { sizedForRps } : {}),
+  };
+  return decisionView(fields, d.time, seen?.applied ?? false);
 }
 
 const ORDER = ['Ready', 'AbleToScale', 'ScalingActive', 'ScalingLimited', 'MetricsAvailable', 'FallbackActive'];

@@ -27,8 +27,9 @@ import { createServiceMetrics, type ServiceMetrics } from '../server/prometheus.
 import { startStatusServer, type StatusServer } from '../server/server.ts';
 import {
   STATUS_KIND,
+  decisionView,
   keepDecision,
-  type DecisionStatus,
+  type DecisionView,
   type HistoryPoint,
   type StatusSnapshot,
   type WindowStatus,
@@ -78,7 +79,7 @@ export class LocalCluster {
   private usage = new Map<number, ProcessUsage>();
   private server?: StatusServer;
   private readonly history: HistoryPoint[] = [];
-  private readonly decisions: DecisionStatus[] = [];
+  private readonly decisions: DecisionView[] = [];
   private readonly clock: Clock;
   /** Seconds, clock.monotonic(). */
   private readonly startedAt: number;
@@ -309,7 +310,7 @@ export class LocalCluster {
       ready: this.supervisor.ready,
       ...this.meanUsage(),
     });
-    keepDecision(this.decisions, decisionStatus(rec));
+    keepDecision(this.decisions, decisionView(rec.decision, rec.at * 1000, rec.applied));
     if (this.history.length > HISTORY_POINTS) this.history.splice(0, this.history.length - HISTORY_POINTS);
     // Built every tick, with or without an engine: /metrics exports it for the exported rules.
     const alertSnap = this.alertSnapshot(rec, snap);
@@ -439,7 +440,7 @@ export class LocalCluster {
             },
           }
         : {}),
-      decision: last ? decisionStatus(last) : null,
+      decision: last ? decisionView(last.decision, last.at * 1000, last.applied) : null,
       decisions: [...this.decisions],
       traffic: {
         inFlight: snap.inFlight,
@@ -505,22 +506,5 @@ function windowStatus(w: WindowStats | undefined, windowSeconds: number): Window
           max: w.latency.maxMs,
         }
       : null,
-  };
-}
-
-/** A tick's decision as the status API shows it. */
-function decisionStatus(rec: TickRecord): DecisionStatus {
-  const d = rec.decision;
-  return {
-    at: new Date(rec.at * 1000).toISOString(),
-    desired: d.desired,
-    recommended: d.recommended,
-    valid: d.valid,
-    binding: d.binding,
-    mode: d.mode,
-    reasons: d.reasons.map((x) => ({ code: x.code, message: x.message })),
-    predicted: { ...d.predicted },
-    sizedForRps: d.sizedForRps ?? null,
-    applied: rec.applied,
   };
 }

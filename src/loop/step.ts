@@ -79,6 +79,15 @@ export function guard(d: Decision, current: number): Decision {
   return d;
 }
 
+/** The persisted decide state, or a fresh one when it is missing or from an incompatible version. */
+export function restoreState(saved: unknown): DecideState {
+  const s = saved as Partial<DecideState> | undefined;
+  if (s && Array.isArray(s.recommendations) && Array.isArray(s.events) && typeof s.failures === 'number' && s.demand) {
+    return s as DecideState;
+  }
+  return initialDecideState();
+}
+
 /** The persisted calibration, or a fresh one when missing or from another version. */
 export function restoreCalibration(saved: unknown): CalibrationState {
   const s = saved as Partial<CalibrationState> | undefined;

@@ -2,6 +2,7 @@
 // Local mode (`headroom run`) fills it today; the dashboard reads it, and the Kubernetes controller
 // can fill the same shape (instances = pods). Plain JSON, versioned by `kind`.
 import type { AlertStatus } from '../alerting/runtime.ts';
+import type { Decision } from '../core/decide.ts';
 
 export const STATUS_KIND = 'headroom.dev/status/v1';
 
@@ -32,7 +33,13 @@ export interface ReasonStatus {
   message: string;
 }
 
-export interface DecisionStatus {
+/**
+ * A decision as every mode shows it: /api/status (local and Kubernetes), the dashboard, the
+ * controller's in-memory outcome. The core's `Decision` (src/core/decide.ts) becomes one through
+ * `decisionView`; the only other shape is its stored form in a HeadroomPolicy's
+ * status.lastDecision (src/controller/status.ts writes it, src/controller/snapshot.ts reads it back).
+ */
+export interface DecisionView {
   /** ISO time of the tick. */
   at: string;
   desired: number;
@@ -46,6 +53,33 @@ export interface DecisionStatus {
   sizedForRps: number | null;
   /** True when the decision was applied (false in shadow mode or when desired = current). */
   applied: boolean;
+}
+
+/** What decisionView reads: the core's Decision, or one stored in a policy's status and read back. */
+export type DecisionFields = Pick<Decision, 'desired' | 'recommended' | 'valid' | 'predicted' | 'sizedForRps'> & {
+  binding: string;
+  mode: string;
+  reasons: readonly ReasonStatus[];
+};
+
+/**
+ * The one mapper to the view. `at`: ms since the epoch, or an ISO time kept as it is. A utilization
+ * that is not finite (0 ready instances under load) shows as null, as JSON would write it anyway.
+ */
+export function decisionView(d: DecisionFields, at: number | string, applied: boolean): DecisionView {
+  const u = d.predicted.utilization;
+  return {
+    at: typeof at === 'string' ? at : new Date(at).toISOString(),
+    desired: d.desired,
+    recommended: d.recommended,
+    valid: d.valid,
+    binding: d.binding,
+    mode: d.mode,
+    reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
+    predicted: { utilization: u === null || !Number.isFinite(u) ? null : u, latencyMs: d.predicted.latencyMs },
+    sizedForRps: d.sizedForRps ?? null,
+    applied,
+  };
 }
 
 export interface WindowStatus {
@@ -113,12 +147,12 @@ export interface StatusSnapshot {
     /** How many instances the host can fit (cores and memory per instance); null when unknown. */
     fitLimit: number | null;
   };
-  decision: DecisionStatus | null;
+  decision: DecisionView | null;
   /**
    * The recent decisions that differed from the one before (count, binding, mode or reason codes),
    * newest first, at most RECENT_DECISIONS: a page opened later shows how the count got here.
    */
-  decisions?: DecisionStatus[];
+  decisions?: DecisionView[];
   /**
    * The latency model against measured latency at the SLO percentile (src/core/calibrate.ts):
    * predicted by the spec's model, by the calibrated one, measured; error = measured ÷ predicted
@@ -157,8 +191,8 @@ export interface StatusSnapshot {
 export const RECENT_DECISIONS = 30;
 
 /** Adds `d` to `list` (newest first) unless it repeats the newest one; keeps RECENT_DECISIONS. */
-export function keepDecision(list: DecisionStatus[], d: DecisionStatus): void {
-  const key = (x: DecisionStatus): string =>
+export function keepDecision(list: DecisionView[], d: DecisionView): void {
+  const key = (x: DecisionView): string =>
     [x.desired, x.recommended, x.binding, x.mode, x.valid, x.reasons.map((r) => r.code).join(',')].join('|');
   const newest = list[0];
   if (newest && key(newest) === key(d)) return; // the same decision again: it keeps its first time

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { externallyWritten, holdOf, pauseOf, PAUSE_ANNOTATION } from '../../src/controller/hold.ts';
 import type { PolicyStatus } from '../../src/controller/policy.ts';
-import { nextStatus, type DecisionView, type Outcome } from '../../src/controller/status.ts';
+import type { DecisionView } from '../../src/server/status.ts';
+import { nextStatus, type Outcome } from '../../src/controller/status.ts';
 
 const NOW = Date.parse('2026-12-02T10:00:00Z');
 const T = new Date(NOW).toISOString();
@@ -75,6 +76,9 @@ describe('status and events', () => {
     mode: 'normal',
     reasons: [{ code: 'Sized', message: 'needs 5' }],
     predicted: { utilization: 0.5, latencyMs: 40 },
+    at: '2026-12-01T10:00:00.000Z',
+    sizedForRps: 100,
+    applied: false,
   };
   const base: Outcome = {
     generation: 1,

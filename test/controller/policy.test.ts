@@ -9,7 +9,7 @@ import { initialDecideState } from '../../src/core/decide.ts';
 import { planService } from '../../src/core/plan.ts';
 import { PROFILE_KIND } from '../../src/spec/profile.ts';
 import { interpret } from '../../src/adapters/metrics/prometheus/index.ts';
-import { restoreState } from '../../src/controller/controller.ts';
+import { restoreState } from '../../src/loop/step.ts';
 import { crdManifest, crdYaml, toStructural } from '../../src/controller/crd.ts';
 import {
   buildModel,

@@ -1,15 +1,8 @@
 // Pure status/condition/event logic of the controller (src/controller/status.ts).
 import { describe, expect, it } from 'vitest';
-import {
-  needsWrite,
-  nextStatus,
-  persistedAt,
-  round,
-  sameStatus,
-  type DecisionView,
-  type Outcome,
-} from '../../src/controller/status.ts';
+import { needsWrite, nextStatus, persistedAt, round, sameStatus, type Outcome } from '../../src/controller/status.ts';
 import type { PolicyStatus } from '../../src/controller/policy.ts';
+import type { DecisionView } from '../../src/server/status.ts';
 
 const T0 = '2026-12-01T10:00:00.000Z';
 const T1 = '2026-12-01T10:00:15.000Z';
@@ -24,6 +17,9 @@ function decision(over: Partial<DecisionView> = {}): DecisionView {
     mode: 'normal',
     reasons: [{ code: 'Sized', message: 'utilization 0.5 needs 4' }],
     predicted: { utilization: 0.4567891, latencyMs: 41.23456 },
+    at: '2026-12-01T10:00:00.000Z',
+    sizedForRps: 100,
+    applied: false,
     ...over,
   };
 }

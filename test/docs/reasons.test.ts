@@ -19,18 +19,20 @@ describe('docs/reasons.md catalogue', () => {
     for (const code of documented) expect(codes, `docs/reasons.md has ${code}`).toContain(code);
   });
 
-  it('every reason code written in src/core and src/loop and src/local is in the catalogue', () => {
-    const files = ['src/core', 'src/loop', 'src/local'].flatMap((d) =>
-      readdirSync(join(ROOT, d))
-        .filter((f) => f.endsWith('.ts'))
-        .map((f) => join(ROOT, d, f)),
-    );
+  it('every reason code written anywhere in src/ is in the catalogue', () => {
+    // Every mode (the controller, the simulator's policies, the servers), not only the core: a mode
+    // that made up its own code would show users a reason docs/reasons.md does not explain.
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join(ROOT, 'src', f));
+    expect(files.length).toBeGreaterThan(100);
     const used = new Set<string>();
     for (const f of files) {
       const text = readFileSync(f, 'utf8');
       for (const m of text.matchAll(/code: '([A-Z][a-z][A-Za-z]+)'/g)) used.add(m[1]!);
-      // No code built from pieces at run time (grep must find each).
-      expect(text, f).not.toMatch(/code: `/);
+      // No decision reason built from pieces at run time (grep must find each). The load tester's
+      // error codes (HTTP_503) are not decision reasons.
+      if (!f.includes('/src/loadtest/')) expect(text, f).not.toMatch(/code: `/);
     }
     expect(used.size).toBeGreaterThan(10);
     for (const code of used) expect(codes, `${code} is used but not in src/core/reasons.ts`).toContain(code);

@@ -1,0 +1,65 @@
+// The controller's two list+watch caches (watch.ts): its HeadroomPolicies, and the
+// HorizontalPodAutoscalers that may own the same targets (conflict.ts). Both are listed before the
+// first round, and each restarts on its own after an apiserver restart.
+import type { V1HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubeClients } from '../adapters/actuators/kubernetes/client.ts';
+import { GROUP, PLURAL, VERSION } from './crd.ts';
+import type { HeadroomPolicy } from './policy.ts';
+import { Watch } from './watch.ts';
+
+export interface Informers {
+  policies: Watch<HeadroomPolicy>;
+  hpas: Watch<V1HorizontalPodAutoscaler>;
+}
+
+export interface InformerOptions {
+  /** One namespace; undefined = all namespaces (ClusterRole). */
+  namespace?: string | undefined;
+  log: { warn(obj: object, msg: string): void };
+  /** A policy was added or updated (a spec change, or a status write of ours). */
+  onPolicy: (p: HeadroomPolicy) => void;
+  onPolicyDeleted: (p: HeadroomPolicy) => void;
+}
+
+export function makeInformers(k: KubeClients, o: InformerOptions): Informers {
+  const ns = o.namespace;
+  const policies = new Watch<HeadroomPolicy>({
+    kc: k.kc,
+    path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+    list: () =>
+      (ns
+        ? k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
+        : k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<{
+        items: HeadroomPolicy[];
+      }>,
+    what: 'HeadroomPolicy',
+    log: o.log,
+    onAdd: o.onPolicy,
+    onUpdate: o.onPolicy,
+    onDelete: o.onPolicyDeleted,
+  });
+  // autoscaling/v1 shows the HPAs made with v2 too.
+  const hpas = new Watch<V1HorizontalPodAutoscaler>({
+    kc: k.kc,
+    path: ns
+      ? `/apis/autoscaling/v1/namespaces/${ns}/horizontalpodautoscalers`
+      : '/apis/autoscaling/v1/horizontalpodautoscalers',
+    list: () =>
+      ns
+        ? k.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: ns })
+        : k.autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
+    what: 'HorizontalPodAutoscaler',
+    log: o.log,
+  });
+  return { policies, hpas };
+}
+
+/** List both before the first round: a policy must not write a target an HPA already owns. */
+export async function startInformers(i: Informers): Promise<void> {
+  await Promise.all([i.policies.start(), i.hpas.start()]);
+}
+
+export async function stopInformers(i: Informers): Promise<void> {
+  await i.policies.stop();
+  await i.hpas.stop();
+}

@@ -1,0 +1,298 @@
+// One HeadroomPolicy's round, over small ports so a unit test can drive it with fakes
+// (test/controller/reconcile.test.ts); the controller (controller.ts) supplies the Kubernetes and
+// Prometheus adapters and keeps the memory between rounds.
+//
+//   conflict / invalid? ─▶ read the target's scale ─▶ query demand, burst, service time, latency
+//   ─▶ step() (calibrate, decide, guard: src/loop/step.ts) with the state persisted in status
+//   ─▶ hold? (pause annotation, back-off after another writer: hold.ts) ─▶ write the scale if it changes
+//   ─▶ status (only when it changed, or the decide state is older than stateRefreshMs) and Events.
+//
+// Never scales in shadow mode, never below the current count without valid metrics (the guard).
+// Time is the `now` argument (ms); nothing here reads a clock.
+import type { ServiceModel } from '../core/model.ts';
+import { restoreCalibration, restoreState, step, type Measured } from '../loop/step.ts';
+import type { Actuator, ScaleReading } from '../ports/actuator.ts';
+import type { MetricSample, MetricsSource } from '../ports/metrics.ts';
+import { decisionView } from '../server/status.ts';
+import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
+import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, externallyWritten, holdOf, pauseOf } from './hold.ts';
+import { demandQueries, targetOf, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
+import type { Observed } from './snapshot.ts';
+import { needsWrite, nextStatus, persistedAt, type Outcome, type PolicyEvent } from './status.ts';
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+}
+
+export const silent: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+type PolicyRef = HeadroomPolicy['metadata'];
+
+/** Writes a policy's status whole; false when it was not written (retried next round). Never rejects. */
+export interface StatusWriter {
+  writeStatus(policy: PolicyRef, status: PolicyStatus): Promise<boolean>;
+}
+
+/** Records a Kubernetes Event about a policy. Never rejects. */
+export interface EventRecorder {
+  recordEvent(policy: PolicyRef, event: PolicyEvent, nowMs: number): Promise<void>;
+}
+
+export interface ReconcilePorts {
+  metrics: Pick<MetricsSource, 'sample'>;
+  /** Reads and writes the target's scale (the actuator port). */
+  scale: Actuator;
+  status: StatusWriter;
+  events: EventRecorder;
+  log?: Logger;
+}
+
+/** What the controller remembers of a policy between rounds. */
+export interface PolicyMemory {
+  status: PolicyStatus;
+  generation: number;
+  /** ms */
+  nextDue: number;
+  /** What was last written to the object, and when (ms). */
+  written: PolicyStatus | undefined;
+  writtenAt: number;
+}
+
+export interface ReconcileInput {
+  policy: HeadroomPolicy;
+  /** The policy's model, or why it has none (policy.ts buildModel; the controller caches it). */
+  model: { model: ServiceModel } | { error: string };
+  /** Another writer owns the target (conflict.ts): this policy yields. */
+  conflict?: { message: string } | undefined;
+  /** Last round's memory; undefined after a start or a change of leader (status is read back). */
+  memory?: PolicyMemory | undefined;
+  /** ms since the epoch. */
+  now: number;
+  /** Longest time an unchanged status (only the decide state moved) goes unwritten, ms (default 60 000). */
+  stateRefreshMs?: number | undefined;
+}
+
+export interface ReconcileResult {
+  result: 'ok' | 'error' | 'invalid' | 'conflict';
+  outcome: Outcome;
+  status: PolicyStatus;
+  events: PolicyEvent[];
+  /** What was observed this round (absent when the target was not read). */
+  observed?: Observed;
+  memory: PolicyMemory;
+  scaled: boolean;
+  statusWritten: boolean;
+  error?: string;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** One policy: read, measure, decide, act, report. Rejects only if a port breaks its promise not to. */
+export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInput): Promise<ReconcileResult> {
+  const { policy: p, model, memory: mem, now } = input;
+  const log = ports.log ?? silent;
+  const id = { namespace: p.metadata.namespace, policy: p.metadata.name };
+  const prev = mem?.status ?? p.status;
+  const generation = p.metadata.generation ?? 0;
+  const shadow = p.spec.mode === 'shadow';
+  const outcome: Outcome = { generation, shadow, metricFailures: prev?.consecutiveMetricFailures ?? 0 };
+  let result: ReconcileResult['result'] = 'ok';
+  let scaled = false;
+  let error: string | undefined;
+  let observed: Observed | undefined;
+
+  const pause = pauseOf(p.metadata.annotations);
+  if ('error' in model || pause.error !== undefined) {
+    outcome.invalid = 'error' in model ? model.error : pause.error;
+    error = outcome.invalid;
+    result = 'invalid';
+  } else if (input.conflict) {
+    // Another writer owns the target: no read, no query, no write; status and an Event say who.
+    outcome.conflict = input.conflict.message;
+    result = 'conflict';
+  } else {
+    let reading: ScaleReading | undefined;
+    try {
+      reading = await ports.scale.read(targetOf(p));
+    } catch (err) {
+      outcome.targetError = message(err);
+      error = outcome.targetError;
+    }
+    if (reading) {
+      outcome.reading = reading;
+      const seen = await observe(ports.metrics, p, model.model, reading);
+      const { demand, burst, obs, measured, pct } = seen;
+      outcome.demand = demand;
+      const r = step(
+        model.model,
+        { decide: restoreState(prev?.decideState), calibration: restoreCalibration(prev?.model?.state) },
+        obs,
+        now / 1000,
+        measured,
+      );
+      const decision = r.decision;
+      if (r.calibration && measured) {
+        outcome.model = {
+          percentile: pct,
+          ...r.calibration,
+          calibrating: measured.correct,
+          state: r.state.calibration,
+        };
+      }
+      observed = {
+        at: now,
+        specReplicas: reading.specReplicas,
+        statusReplicas: reading.statusReplicas,
+        readyReplicas: obs.readyReplicas,
+        ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
+        ...(burst?.kind === 'ok' ? { burstRps: burst.value } : {}),
+        ...(obs.capacity ? { serviceTimeMs: obs.capacity.serviceTimeMs } : {}),
+        ...(measured?.sample ? { latencyMs: measured.sample.measuredMs } : {}),
+        ...(r.calibration?.predictedMs != null ? { predictedLatencyMs: r.calibration.predictedMs } : {}),
+        ...(decision.valid && decision.plan ? { needed: decision.plan.needed } : {}),
+        ...(decision.sizedForRps !== undefined ? { sizedForRps: decision.sizedForRps } : {}),
+        applied: false,
+      };
+      outcome.decision = decisionView(decision, now, false);
+      outcome.decideState = r.state.decide;
+      outcome.metricFailures = r.state.decide.failures;
+      if (!shadow) hold(outcome, p, prev, pause.pause, reading, decision.desired, now, log);
+      if (!shadow && !outcome.hold && decision.desired !== reading.specReplicas) {
+        try {
+          const res = await ports.scale.scale(targetOf(p), decision.desired, reading);
+          outcome.scale = res;
+          if (res.kind === 'scaled') {
+            outcome.applied = res.to;
+            outcome.decision.applied = true;
+            scaled = true;
+            observed = { ...observed, specReplicas: res.to, applied: true };
+            log.info({ ...id, from: res.from, to: res.to, reasons: decision.reasons.map((x) => x.code) }, 'scaled');
+          }
+        } catch (err) {
+          outcome.scaleError = message(err);
+          error = outcome.scaleError;
+        }
+      }
+    }
+    if (error) result = 'error';
+  }
+
+  const { status, events } = nextStatus(prev, outcome, new Date(now).toISOString());
+  let statusWritten = false;
+  let written = mem ? mem.written : p.status;
+  let writtenAt = mem ? mem.writtenAt : persistedAt(p.status);
+  if (needsWrite(written, status, writtenAt, now, input.stateRefreshMs ?? 60_000)) {
+    statusWritten = await ports.status.writeStatus(p.metadata, status);
+    if (statusWritten) {
+      written = status;
+      writtenAt = now;
+    }
+  }
+  for (const e of events) await ports.events.recordEvent(p.metadata, e, now);
+  const interval = (p.spec.intervalSeconds ?? 15) * 1000;
+  // A failed round retries sooner: a third of the interval, at least 1 s (15 s → 5 s).
+  const delay = error && !outcome.invalid ? Math.max(1000, interval / 3) : interval;
+  if (error) log.warn({ ...id, err: error }, 'reconcile problem');
+  return {
+    result,
+    outcome,
+    status,
+    events,
+    ...(observed ? { observed } : {}),
+    memory: { status, generation, nextDue: now + delay, written, writtenAt },
+    scaled,
+    statusWritten,
+    ...(error ? { error } : {}),
+  };
+}
+
+/** The round's queries (all at once) and the observation decide() gets from them. */
+async function observe(
+  metrics: ReconcilePorts['metrics'],
+  p: HeadroomPolicy,
+  model: ServiceModel,
+  reading: ScaleReading,
+) {
+  const pct = model.slo?.percentile ?? 99;
+  const q = demandQueries(p.spec, pct);
+  const sample = (query: string | undefined): Promise<MetricSample> | undefined =>
+    query ? metrics.sample(query) : undefined;
+  const [demand, burst, serviceTime, latency, latencyRequests, completions] = await Promise.all([
+    metrics.sample(q.demand),
+    sample(q.burst),
+    sample(q.serviceTime),
+    sample(q.latency),
+    sample(q.latencyRequests),
+    sample(q.completions),
+  ]);
+  const obs = {
+    ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
+    ...(burst?.kind === 'ok'
+      ? {
+          burstDemandRps: burst.value,
+          ...(q.burstWindowSeconds !== undefined ? { burstWindowSeconds: q.burstWindowSeconds } : {}),
+        }
+      : {}),
+    // Ready pods only: created-but-not-ready pods are not capacity.
+    readyReplicas: readyOf(reading),
+    currentReplicas: reading.specReplicas,
+    ...(serviceTime?.kind === 'ok' && serviceTime.value > 0
+      ? { capacity: { serviceTimeMs: serviceTime.value, concurrency: model.instance.concurrency } }
+      : {}),
+  };
+  // The latency the service measured, at the demand and ready count of this round.
+  const measured: Measured | undefined = q.latency
+    ? {
+        sample:
+          latency?.kind === 'ok' && latencyRequests?.kind === 'ok' && demand.kind === 'ok'
+            ? {
+                demandRps: demand.value,
+                ready: obs.readyReplicas,
+                measuredMs: latency.value * (q.latencyUnit === 'ms' ? 1 : 1000),
+                requests: latencyRequests.value,
+                percentile: pct,
+                ...(completions?.kind === 'ok' ? { completionRps: completions.value } : {}),
+                ...(q.latencyWindowSeconds !== undefined ? { windowSeconds: q.latencyWindowSeconds } : {}),
+              }
+            : undefined,
+        // Learned capacity already follows the service; calibrating on top would count it twice.
+        correct: p.spec.latency?.calibrate !== false && !obs.capacity,
+        ...(p.spec.latency?.halfLifeSeconds ? { halfLifeSeconds: p.spec.latency.halfLifeSeconds } : {}),
+      }
+    : undefined;
+  return { demand, burst, obs, measured, pct };
+}
+
+/** Hold back what a pause or another writer asks (hold.ts); remember what was written. */
+function hold(
+  outcome: Outcome,
+  p: HeadroomPolicy,
+  prev: PolicyStatus | undefined,
+  pause: ReturnType<typeof pauseOf>['pause'],
+  reading: ScaleReading,
+  desired: number,
+  now: number,
+  log: Logger,
+): void {
+  const backoffS = p.spec.externalWriteBackoffSeconds ?? DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS;
+  // A setting lowered since (to 0: write back now) shortens a back-off already running.
+  const until = Math.min(Date.parse(prev?.backoffUntil ?? ''), now + backoffS * 1000);
+  let backoffUntilMs = Number.isFinite(until) && until > now ? until : undefined;
+  outcome.applied = prev?.appliedReplicas;
+  if (externallyWritten(prev?.appliedReplicas, reading.specReplicas)) {
+    outcome.externalWrite = { from: prev?.appliedReplicas ?? 0, to: reading.specReplicas, backoffSeconds: backoffS };
+    outcome.applied = undefined;
+    backoffUntilMs = backoffS > 0 ? now + backoffS * 1000 : undefined;
+    log.warn(
+      { namespace: p.metadata.namespace, policy: p.metadata.name, ...outcome.externalWrite },
+      'replicas changed by another writer',
+    );
+  }
+  if (backoffUntilMs !== undefined) outcome.backoffUntilMs = backoffUntilMs;
+  if (pause) outcome.pause = pause;
+  const h = holdOf({ pause, backoffUntilMs, nowMs: now, current: reading.specReplicas, desired });
+  if (h) outcome.hold = h;
+}

@@ -1,0 +1,374 @@
+// One policy's round (src/controller/reconcile.ts) with fake ports: a metrics source answering from a
+// table, a scale target in memory, and recorders for status writes and Events. The expected counts
+// come from the sizing rule, not from decide(): 40 ms per request, 1 at a time, target utilization
+// 0.5 → one instance carries 0.5 / 0.04 s = 12.5 rps, so 100 rps needs ⌈100 / 12.5⌉ = 8 and 20 rps
+// needs ⌈20 / 12.5⌉ = 2. Behaviour is set to act at once (no stabilization, no tolerance, 100 pods
+// a second) so that each count below is that rule, and only the loop's own choices are tested.
+import { ApiException } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { KubeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
+import { KubernetesScaleActuator, TargetError } from '../../src/adapters/actuators/kubernetes/index.ts';
+import { PAUSE_ANNOTATION } from '../../src/controller/hold.ts';
+import { buildModel, type HeadroomPolicy, type PolicySpec, type PolicyStatus } from '../../src/controller/policy.ts';
+import {
+  reconcilePolicy,
+  type PolicyMemory,
+  type ReconcilePorts,
+  type ReconcileResult,
+} from '../../src/controller/reconcile.ts';
+import type { PolicyEvent } from '../../src/controller/status.ts';
+import type { Actuator, ScaleOutcome, ScaleReading, ScaleTargetRef } from '../../src/ports/actuator.ts';
+import type { MetricSample } from '../../src/ports/metrics.ts';
+
+const NOW = Date.parse('2026-12-02T10:00:00Z');
+const DEMAND = 'sum(rate(http_requests_total[1m]))';
+const needed = (rps: number): number => Math.ceil(rps / (0.5 / 0.04));
+
+function policy(over: Partial<PolicySpec> = {}, annotations?: Record<string, string>): HeadroomPolicy {
+  const fast = { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 100, periodSeconds: 1 }] };
+  return {
+    metadata: { name: 'web', namespace: 'shop', uid: 'u1', generation: 1, ...(annotations ? { annotations } : {}) },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      service: {
+        instance: { serviceTimeMs: 40, concurrency: 1 },
+        targetUtilization: 0.5,
+        replicas: { min: 1, max: 20 },
+        behavior: { tolerance: 0, scaleUp: fast, scaleDown: fast },
+      },
+      demand: { query: DEMAND },
+      ...over,
+    },
+  };
+}
+
+const ok = (value: number): MetricSample => ({ kind: 'ok', value, at: NOW / 1000, series: 1 });
+
+/** A scale target in memory; `failRead` / `failScale` make the next calls throw. */
+class FakeTarget implements Actuator {
+  replicas: number;
+  reads = 0;
+  writes: number[] = [];
+  failRead?: Error;
+  failScale?: Error;
+  constructor(replicas: number) {
+    this.replicas = replicas;
+  }
+  read(_t: ScaleTargetRef): Promise<ScaleReading> {
+    this.reads++;
+    if (this.failRead) return Promise.reject(this.failRead);
+    return Promise.resolve({ specReplicas: this.replicas, statusReplicas: this.replicas, version: '1' });
+  }
+  scale(_t: ScaleTargetRef, replicas: number): Promise<ScaleOutcome> {
+    if (this.failScale) return Promise.reject(this.failScale);
+    const from = this.replicas;
+    this.replicas = replicas;
+    this.writes.push(replicas);
+    return Promise.resolve({ kind: 'scaled', from, to: replicas, attempts: 1 });
+  }
+}
+
+function ports(target: Actuator, answers: Record<string, MetricSample>) {
+  const queried: string[] = [];
+  const statuses: PolicyStatus[] = [];
+  const events: PolicyEvent[] = [];
+  const p: ReconcilePorts = {
+    metrics: {
+      sample: (q) => {
+        queried.push(q);
+        return Promise.resolve(answers[q] ?? { kind: 'no-data', reason: 'empty result' });
+      },
+    },
+    scale: target,
+    status: {
+      writeStatus: (_ref, s) => {
+        statuses.push(s);
+        return Promise.resolve(true);
+      },
+    },
+    events: {
+      recordEvent: (_ref, e) => {
+        events.push(e);
+        return Promise.resolve();
+      },
+    },
+  };
+  return { p, queried, statuses, events };
+}
+
+function run(
+  pol: HeadroomPolicy,
+  target: Actuator,
+  answers: Record<string, MetricSample>,
+  memory?: PolicyMemory,
+  now = NOW,
+) {
+  const f = ports(target, answers);
+  const result = reconcilePolicy(f.p, { policy: pol, model: { model: buildModel(pol) }, memory, now });
+  return { ...f, result };
+}
+
+const cond = (r: ReconcileResult, type: string) => r.status.conditions?.find((c) => c.type === type);
+const reasons = (r: ReconcileResult) => r.status.lastDecision?.reasons.map((x) => x.code) ?? [];
+
+describe('reconcilePolicy', () => {
+  it('with demand: writes the count the sizing rule gives, up (100 rps) and down (20 rps)', async () => {
+    const target = new FakeTarget(6);
+    const up = run(policy(), target, { [DEMAND]: ok(100) });
+    const r = await up.result;
+    expect(needed(100)).toBe(8);
+    expect(target.writes).toEqual([8]);
+    expect(r.result).toBe('ok');
+    expect(r.scaled).toBe(true);
+    expect(r.status.currentReplicas).toBe(8);
+    expect(r.status.appliedReplicas).toBe(8);
+    expect(up.events.map((e) => e.reason)).toContain('Scaled');
+    expect(up.statuses).toHaveLength(1);
+    expect(r.memory.nextDue).toBe(NOW + 15_000);
+
+    const down = run(policy(), target, { [DEMAND]: ok(20) }, r.memory, NOW + 15_000);
+    expect((await down.result).status.desiredReplicas).toBe(needed(20));
+    expect(target.writes).toEqual([8, 2]);
+  });
+
+  it.each([
+    ['no data', { kind: 'no-data', reason: 'empty result' } as MetricSample, 'NoData'],
+    ['Prometheus down', { kind: 'error', reason: 'connection refused' } as MetricSample, 'QueryFailed'],
+  ])('%s: never scales down on missing data, holds the count and says why', async (_what, sample, condReason) => {
+    // With data the same target would go 6 → 2 (previous test); without it, it stays at 6.
+    const target = new FakeTarget(6);
+    const { result, events } = run(policy(), target, { [DEMAND]: sample });
+    const r = await result;
+    expect(target.writes).toEqual([]);
+    expect(r.status.desiredReplicas).toBe(6);
+    expect(r.status.lastDecision?.valid).toBe(false);
+    expect(reasons(r)).toContain('NoMetrics');
+    expect(cond(r, 'MetricsAvailable')).toMatchObject({ status: 'False', reason: condReason });
+    expect(events.map((e) => e.reason)).toContain('MetricsUnavailable');
+    expect(r.status.consecutiveMetricFailures).toBe(1);
+  });
+
+  it('403 reading the scale subresource: nothing queried or written, FailedGetScale, retried sooner', async () => {
+    const target = new FakeTarget(6);
+    target.failRead = new TargetError(
+      'forbidden to read or scale Deployment shop/web, or to list its pods (RBAC)',
+      403,
+    );
+    const { result, queried, events, statuses } = run(policy(), target, { [DEMAND]: ok(100) });
+    const r = await result;
+    expect(queried).toEqual([]);
+    expect(target.writes).toEqual([]);
+    expect(r.result).toBe('error');
+    expect(r.error).toMatch(/forbidden .* \(RBAC\)/);
+    expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason: 'FailedGetScale' });
+    expect(cond(r, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'FailedGetScale' });
+    expect(events).toEqual([{ type: 'Warning', reason: 'FailedGetScale', message: r.error }]);
+    expect(statuses).toHaveLength(1);
+    // 15-s interval: a failed round comes back after a third of it.
+    expect(r.memory.nextDue).toBe(NOW + 5_000);
+  });
+
+  it('403 writing the scale: the decision stands, FailedUpdateScale and a FailedRescale Warning', async () => {
+    const target = new FakeTarget(6);
+    target.failScale = new TargetError(
+      'forbidden to read or scale Deployment shop/web, or to list its pods (RBAC)',
+      403,
+    );
+    const { result, events } = run(policy(), target, { [DEMAND]: ok(100) });
+    const r = await result;
+    expect(r.result).toBe('error');
+    expect(r.scaled).toBe(false);
+    expect(r.status.desiredReplicas).toBe(8);
+    expect(r.status.currentReplicas).toBe(6);
+    expect(r.status.appliedReplicas).toBeUndefined();
+    expect(cond(r, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'FailedUpdateScale' });
+    expect(events.find((e) => e.reason === 'FailedRescale')?.type).toBe('Warning');
+  });
+
+  it('shadow mode: decides and records the decision, never writes the scale', async () => {
+    const target = new FakeTarget(6);
+    const { result, events, statuses } = run(policy({ mode: 'shadow' }), target, { [DEMAND]: ok(100) });
+    const r = await result;
+    expect(target.writes).toEqual([]);
+    expect(r.scaled).toBe(false);
+    expect(statuses).toHaveLength(1);
+    expect(statuses[0]?.lastDecision).toMatchObject({ desired: 8, valid: true, demandRps: 100 });
+    expect(statuses[0]?.currentReplicas).toBe(6);
+    expect(cond(r, 'Ready')).toMatchObject({ status: 'True', reason: 'Shadow' });
+    expect(events.find((e) => e.reason === 'WouldScale')?.message).toMatch(/^shadow mode: would scale 6 → 8: /);
+    // Shadow never counts a write of its own, so a later hand-scale is not "another writer".
+    expect(r.status.appliedReplicas).toBeUndefined();
+  });
+
+  it('another autoscaler owns the target: no read, no query, no write; Conflict in status and an Event', async () => {
+    const target = new FakeTarget(6);
+    const f = ports(target, { [DEMAND]: ok(100) });
+    const pol = policy();
+    const r = await reconcilePolicy(f.p, {
+      policy: pol,
+      model: { model: buildModel(pol) },
+      conflict: { message: 'HorizontalPodAutoscaler shop/web scales Deployment web' },
+      now: NOW,
+    });
+    expect(target.reads).toBe(0);
+    expect(f.queried).toEqual([]);
+    expect(r.result).toBe('conflict');
+    expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason: 'Conflict' });
+    expect(f.events.map((e) => e.reason)).toEqual(['Conflict']);
+  });
+
+  describe('409 Conflict on the scale write (the Kubernetes actuator over a fake apiserver)', () => {
+    /** A Deployment in memory: every write bumps resourceVersion; a write on an old one is a 409. */
+    function apiserver(replicas: number, onRead?: (d: { replicas: number; version: number }) => void) {
+      const dep = { replicas, version: 1 };
+      let patches = 0;
+      const conflict = () => new ApiException(409, 'Conflict', { message: 'the object has been modified' }, {});
+      const clients = {
+        counter: { total: 0, byMethod: {} },
+        custom: {
+          getNamespacedCustomObject: () => {
+            const obj = {
+              metadata: { resourceVersion: String(dep.version) },
+              spec: { replicas: dep.replicas },
+              status: { replicas: dep.replicas, readyReplicas: dep.replicas },
+            };
+            onRead?.(dep);
+            return Promise.resolve(obj);
+          },
+          patchNamespacedCustomObjectScale: (req: {
+            body: { metadata: { resourceVersion: string }; spec: { replicas: number } };
+          }) => {
+            patches++;
+            if (req.body.metadata.resourceVersion !== String(dep.version)) return Promise.reject(conflict());
+            dep.replicas = req.body.spec.replicas;
+            dep.version++;
+            return Promise.resolve({});
+          },
+        },
+      } as unknown as KubeClients;
+      return { dep, clients, patches: () => patches };
+    }
+
+    it('re-read after the 409 and written again: scaled on the second attempt', async () => {
+      // Someone scales 6 → 7 right after our first read: our patch carries the old version.
+      let first = true;
+      const api = apiserver(6, (d) => {
+        if (!first) return;
+        first = false;
+        d.replicas = 7;
+        d.version++;
+      });
+      const { result, events } = run(policy(), new KubernetesScaleActuator(api.clients), { [DEMAND]: ok(100) });
+      const r = await result;
+      expect(api.patches()).toBe(2);
+      expect(r.outcome.scale).toEqual({ kind: 'scaled', from: 7, to: 8, attempts: 2 });
+      expect(api.dep.replicas).toBe(8);
+      expect(events.find((e) => e.reason === 'Scaled')?.message).toMatch(/^scaled 7 → 8 /);
+    });
+
+    it('the other writer already set our count: unchanged, no second write', async () => {
+      let first = true;
+      const api = apiserver(6, (d) => {
+        if (!first) return;
+        first = false;
+        d.replicas = 8;
+        d.version++;
+      });
+      const { result } = run(policy(), new KubernetesScaleActuator(api.clients), { [DEMAND]: ok(100) });
+      const r = await result;
+      expect(api.patches()).toBe(1);
+      expect(r.outcome.scale).toEqual({ kind: 'unchanged', replicas: 8, attempts: 2 });
+      expect(r.scaled).toBe(false);
+      expect(r.error).toBeUndefined();
+    });
+
+    it('a 409 on every attempt: reported as FailedUpdateScale after 3 writes, retried sooner', async () => {
+      // Every read sees a newer version than the one the next patch carries.
+      const api = apiserver(6, (d) => {
+        d.version++;
+      });
+      const { result } = run(policy(), new KubernetesScaleActuator(api.clients), { [DEMAND]: ok(100) });
+      const r = await result;
+      expect(api.patches()).toBe(3);
+      expect(api.dep.replicas).toBe(6);
+      expect(r.error).toBe('Deployment shop/web changed while scaling (409 Conflict)');
+      expect(cond(r, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'FailedUpdateScale' });
+      expect(r.memory.nextDue).toBe(NOW + 5_000);
+    });
+  });
+
+  describe(`pause (${PAUSE_ANNOTATION}) and the back-off after another writer`, () => {
+    it('"true": decides (status shows 8) but writes nothing; lifting it writes and says Resumed', async () => {
+      const target = new FakeTarget(6);
+      const paused = run(policy({}, { [PAUSE_ANNOTATION]: 'true' }), target, { [DEMAND]: ok(100) });
+      const r = await paused.result;
+      expect(target.writes).toEqual([]);
+      expect(r.status.desiredReplicas).toBe(8);
+      expect(r.status.paused).toBe('true');
+      expect(cond(r, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'Paused' });
+      expect(paused.events.map((e) => e.reason)).toContain('Paused');
+
+      const lifted = run(policy(), target, { [DEMAND]: ok(100) }, r.memory, NOW + 15_000);
+      const r2 = await lifted.result;
+      expect(target.writes).toEqual([8]);
+      expect(r2.status.paused).toBeUndefined();
+      expect(lifted.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['Scaled', 'Resumed']));
+    });
+
+    it('"up" holds a scale-up but lets a scale-down through', async () => {
+      const up = new FakeTarget(6);
+      await run(policy({}, { [PAUSE_ANNOTATION]: 'up' }), up, { [DEMAND]: ok(100) }).result;
+      expect(up.writes).toEqual([]);
+      const down = new FakeTarget(6);
+      await run(policy({}, { [PAUSE_ANNOTATION]: 'up' }), down, { [DEMAND]: ok(20) }).result;
+      expect(down.writes).toEqual([2]);
+    });
+
+    it('an unknown value makes the policy invalid: nothing read, written or retried early', async () => {
+      const target = new FakeTarget(6);
+      const { result } = run(policy({}, { [PAUSE_ANNOTATION]: 'yes' }), target, { [DEMAND]: ok(100) });
+      const r = await result;
+      expect(r.result).toBe('invalid');
+      expect(target.reads).toBe(0);
+      expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidPolicy' });
+      expect(r.memory.nextDue).toBe(NOW + 15_000);
+    });
+
+    it('a hand-scale of our count: ExternalWrite, no write for 300 s, then written back', async () => {
+      const target = new FakeTarget(6);
+      const first = await run(policy(), target, { [DEMAND]: ok(100) }).result;
+      expect(target.writes).toEqual([8]);
+      target.replicas = 3; // kubectl scale --replicas 3 (or a GitOps sync)
+
+      const seen = run(policy(), target, { [DEMAND]: ok(100) }, first.memory, NOW + 15_000);
+      const r = await seen.result;
+      expect(target.writes).toEqual([8]);
+      expect(seen.events.find((e) => e.reason === 'ExternalWrite')?.message).toMatch(/^replicas changed 8 → 3 /);
+      expect(r.status.backoffUntil).toBe(new Date(NOW + 15_000 + 300_000).toISOString());
+      expect(cond(r, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'BackingOff' });
+
+      const during = await run(policy(), target, { [DEMAND]: ok(100) }, r.memory, NOW + 300_000).result;
+      expect(target.writes).toEqual([8]);
+      expect(during.outcome.externalWrite).toBeUndefined();
+
+      const after = await run(policy(), target, { [DEMAND]: ok(100) }, during.memory, NOW + 15_000 + 300_000).result;
+      expect(target.writes).toEqual([8, 8]);
+      expect(after.status.backoffUntil).toBeUndefined();
+      expect(after.status.appliedReplicas).toBe(8);
+    });
+  });
+
+  it('an unchanged round does not write status again within stateRefreshMs', async () => {
+    const target = new FakeTarget(8);
+    const first = run(policy(), target, { [DEMAND]: ok(100) });
+    const r1 = await first.result;
+    expect(first.statuses).toHaveLength(1);
+    const second = run(policy(), target, { [DEMAND]: ok(100) }, r1.memory, NOW + 15_000);
+    const r2 = await second.result;
+    expect(second.statuses).toHaveLength(0);
+    expect(r2.statusWritten).toBe(false);
+    // 60 s after the last write the decide state is refreshed even though nothing else changed.
+    const third = run(policy(), target, { [DEMAND]: ok(100) }, r2.memory, NOW + 60_000);
+    expect((await third.result).statusWritten).toBe(true);
+  });
+});
