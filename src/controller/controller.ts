@@ -23,6 +23,7 @@ import type { StatusSnapshot } from '../server/status.ts';
 import { conflictOf } from './conflict.ts';
 import { GROUP, KIND, PLURAL, VERSION } from './crd.ts';
 import { makeInformers, startInformers, stopInformers, type Informers } from './informers.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
 import { LeaderElector } from './leader.ts';
 import { makeMetrics, recordReconcile, type ControllerMetrics } from './metrics.ts';
 import { ModelCache } from './models.ts';
@@ -67,8 +68,8 @@ export interface ControllerOptions {
   /** Decisions kept per policy for the dashboard's charts (default 300). */
   historyPoints?: number;
   log?: Logger;
-  /** Wall clock, ms (tests may pass a fake). */
-  now?: () => number;
+  /** The clock (src/ports/clock.ts; tests step it with vitest's fake timers). */
+  clock?: Clock;
 }
 
 export class Controller {
@@ -77,6 +78,8 @@ export class Controller {
   readonly #o: ControllerOptions;
   readonly #k: KubeClients;
   readonly #log: Logger;
+  readonly #clock: Clock;
+  /** Wall clock, ms. */
   readonly #now: () => number;
   readonly #leader: LeaderElector | undefined;
   readonly #ports: ReconcilePorts;
@@ -95,7 +98,9 @@ export class Controller {
     this.#o = opts;
     this.#k = opts.clients;
     this.#log = opts.log ?? silent;
-    this.#now = opts.now ?? Date.now;
+    const clock = opts.clock ?? systemClock;
+    this.#clock = clock;
+    this.#now = () => clock.now() * 1000; // the rounds and the status keep ms
     this.identity = opts.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
     this.#startedAt = this.#now();
     const objects = new KubernetesObjects(opts.clients, {
@@ -128,6 +133,7 @@ export class Controller {
         namespace: le.namespace,
         name: le.name ?? 'headroom-controller',
         identity: this.identity,
+        clock: this.#clock,
         ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
         ...(le.renewDeadlineSeconds !== undefined ? { renewDeadlineSeconds: le.renewDeadlineSeconds } : {}),
         ...(le.retryPeriodSeconds !== undefined ? { retryPeriodSeconds: le.retryPeriodSeconds } : {}),
@@ -203,7 +209,7 @@ export class Controller {
 
   /** One round over `policies` (default: all cached), `concurrency` at a time. */
   async reconcileAll(policies: HeadroomPolicy[] = this.policies()): Promise<RoundStats> {
-    const t0 = performance.now();
+    const t0 = this.#clock.monotonic();
     const req0 = this.#k.counter.total;
     const stats = await runRound(
       policies,
@@ -211,7 +217,7 @@ export class Controller {
       (p) => this.reconcile(p),
       () => this.#ticker.stopping,
     );
-    return { ...stats, apiRequests: this.#k.counter.total - req0, ms: performance.now() - t0 };
+    return { ...stats, apiRequests: this.#k.counter.total - req0, ms: (this.#clock.monotonic() - t0) * 1000 };
   }
 
   /** One policy (reconcile.ts), with this controller's memory, models and views. Never throws. */

@@ -40,6 +40,7 @@ import type { RunConfig } from './config.ts';
 import { ControlLoop, type Observed, type TickRecord } from './loop.ts';
 import { Supervisor } from './supervisor.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
+import type { MetricsSource } from '../ports/metrics.ts';
 
 export interface LocalClusterOptions {
   model: ServiceModel;
@@ -74,7 +75,7 @@ export class LocalCluster {
   private readonly fitLimit: number | undefined;
   /** The balancer's burst window (the Burst reason names it). */
   private readonly burstWindowSeconds: number;
-  private readonly source: ProxyMetricsSource;
+  private readonly source: MetricsSource;
   private readonly sampler = new ProcessSampler();
   private usage = new Map<number, ProcessUsage>();
   private server?: StatusServer;
@@ -220,14 +221,14 @@ export class LocalCluster {
     return this.loop.last?.calibration;
   }
 
-  private observe(): Observed {
+  /** Through the MetricsSource port, as the controller observes Prometheus. */
+  private async observe(): Promise<Observed> {
     const pids = this.supervisor
       .list()
       .map((i) => i.pid)
       .filter((p): p is number => p !== undefined);
     this.usage = this.sampler.sample(pids);
-    const stable = this.source.sampleNow('rate:stable');
-    const burst = this.source.sampleNow('rate:burst');
+    const [stable, burst] = await Promise.all([this.source.sample('rate:stable'), this.source.sample('rate:burst')]);
     const capacity = this.opts.capacitySource === 'learned' ? this.learn() : undefined;
     return {
       observation: {
