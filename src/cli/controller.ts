@@ -5,6 +5,9 @@ import { HeadroomError } from '../core/errors.ts';
 import { PrometheusSource } from '../adapters/metrics/prometheus/index.ts';
 import { loadKubeConfig, makeClients } from '../adapters/actuators/kubernetes/client.ts';
 import { Controller } from '../controller/controller.ts';
+import { shadowTotals, type ShadowRow } from '../controller/shadow.ts';
+import { formatMoney, formatMoneyDelta } from '../core/cost.ts';
+import { renderTable } from './table.ts';
 import { crdYaml } from '../controller/crd.ts';
 import { serveController } from '../controller/server.ts';
 import { loadAlertConfig, parseAlertConfig } from '../alerting/config.ts';
@@ -37,6 +40,8 @@ interface Options {
   alerts?: string;
   token?: string;
   dashboard: boolean;
+  shadow?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -66,6 +71,11 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'policies reconciled at once', '32')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .option('--print-crd', 'print the HeadroomPolicy CustomResourceDefinition (YAML) and exit')
+    .option(
+      '--shadow',
+      'one dry run over every policy: per target what Headroom would set and the money difference; writes nothing, then exits',
+    )
+    .option('--json', 'with --shadow: print the report as JSON')
     .action(async (opts: Options) => {
       if (opts.printCrd) {
         process.stdout.write(crdYaml());
@@ -128,6 +138,10 @@ async function runController(opts: Options): Promise<void> {
     });
   }
   const clients = makeClients(kc);
+  if (opts.shadow) {
+    await shadowReport(clients, opts, concurrency, log);
+    return;
+  }
   const alerting = createAlerting(alertConfig, { notifiers, redactor, logger: log });
   const metrics = new PrometheusSource({ url: opts.prometheus });
   const controller = new Controller({
@@ -199,4 +213,76 @@ async function runController(opts: Options): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   await controller.start();
   log.info({ policies: controller.policies().length }, 'watching HeadroomPolicies');
+}
+
+/** `--shadow`: list the policies, run one round that writes nothing, print the report (shadow.ts). */
+async function shadowReport(
+  clients: ReturnType<typeof makeClients>,
+  opts: Options,
+  concurrency: number,
+  log: pino.Logger,
+): Promise<void> {
+  const metrics = new PrometheusSource({ url: opts.prometheus });
+  const controller = new Controller({
+    clients,
+    metrics,
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    manual: true,
+    dryRun: true,
+    concurrency,
+    log,
+  });
+  try {
+    await controller.start();
+    const rows = await controller.shadowRound();
+    const totals = shadowTotals(rows);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ targets: rows, totals }, null, 2)}\n`);
+    else process.stdout.write(`${renderShadow(rows, totals)}\n`);
+  } finally {
+    await controller.stop();
+    await metrics.close();
+  }
+}
+
+function renderShadow(rows: readonly ShadowRow[], totals: ReturnType<typeof shadowTotals>): string {
+  const money = (x: number | undefined, c: string | undefined): string =>
+    x === undefined || c === undefined ? '' : formatMoney(x, c);
+  const table = renderTable(
+    [
+      'namespace',
+      'policy',
+      'target',
+      'mode',
+      'now',
+      'would set',
+      'binding',
+      'now / month',
+      'would / month',
+      'difference',
+      'why',
+    ],
+    rows.map((r) => [
+      r.namespace,
+      r.policy,
+      r.target,
+      r.mode,
+      r.current === undefined ? '?' : String(r.current),
+      r.wouldSet === undefined ? '—' : String(r.wouldSet),
+      r.binding ?? '',
+      money(r.money?.now, r.money?.currency),
+      money(r.money?.wouldBe, r.money?.currency),
+      r.money?.difference === undefined ? '' : formatMoneyDelta(r.money.difference, r.money.currency),
+      r.reason,
+    ]),
+  );
+  const decided = rows.filter((r) => r.wouldSet !== undefined).length;
+  const lines = [
+    `shadow: ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}, ${decided} decided; nothing was written`,
+    table,
+  ];
+  for (const t of totals)
+    lines.push(
+      `${t.targets} priced ${t.targets === 1 ? 'target' : 'targets'}: ${formatMoney(t.now, t.currency)} a month now, ${formatMoney(t.wouldBe, t.currency)} with Headroom (${formatMoneyDelta(t.difference, t.currency)})`,
+    );
+  return lines.join('\n');
 }

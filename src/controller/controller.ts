@@ -24,11 +24,19 @@ import { conflictOf } from './conflict.ts';
 import { GROUP, KIND, PLURAL, VERSION } from './crd.ts';
 import { makeInformers, startInformers, stopInformers, type Informers } from './informers.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
+import { shadowRow, type ShadowRow } from './shadow.ts';
 import { LeaderElector } from './leader.ts';
 import { makeMetrics, recordReconcile, type ControllerMetrics } from './metrics.ts';
 import { ModelCache } from './models.ts';
 import type { HeadroomPolicy } from './policy.ts';
-import { reconcilePolicy, silent, type Logger, type PolicyMemory, type ReconcilePorts } from './reconcile.ts';
+import {
+  reconcilePolicy,
+  silent,
+  type Logger,
+  type PolicyMemory,
+  type ReconcilePorts,
+  type ReconcileResult,
+} from './reconcile.ts';
 import { duePolicies, runRound, Ticker, type RoundStats } from './rounds.ts';
 import { policyAlertSnapshot, policyStatusSnapshot, serviceName, type PolicyView } from './snapshot.ts';
 import { PolicyViews } from './views.ts';
@@ -68,6 +76,8 @@ export interface ControllerOptions {
   /** Decisions kept per policy for the dashboard's charts (default 300). */
   historyPoints?: number;
   log?: Logger;
+  /** Write nothing (no scale, status or Event) and run every policy as shadow: `controller --shadow`. */
+  dryRun?: boolean;
   /** The clock (src/ports/clock.ts; tests step it with vitest's fake timers). */
   clock?: Clock;
 }
@@ -85,6 +95,8 @@ export class Controller {
   readonly #ports: ReconcilePorts;
   readonly #memory = new Map<string, PolicyMemory>();
   readonly #inflight = new Set<string>();
+  /** dryRun: each policy's last round, for shadowRound(). */
+  readonly #shadow = new Map<string, { result: ReconcileResult; model?: ServiceModel }>();
   readonly #models: ModelCache;
   readonly #views: PolicyViews;
   readonly #ticker = new Ticker();
@@ -115,8 +127,8 @@ export class Controller {
     this.#ports = {
       metrics: opts.metrics,
       scale: opts.actuator ?? new KubernetesScaleActuator(opts.clients, opts.retry ? { retry: opts.retry } : {}),
-      status: objects,
-      events: objects,
+      status: opts.dryRun ? { writeStatus: () => Promise.resolve(true) } : objects,
+      events: opts.dryRun ? { recordEvent: () => Promise.resolve() } : objects,
       log: this.#log,
     };
     this.#models = new ModelCache((ns, name, key) => objects.readConfigMapKey(ns, name, key));
@@ -220,8 +232,27 @@ export class Controller {
     return { ...stats, apiRequests: this.#k.counter.total - req0, ms: (this.#clock.monotonic() - t0) * 1000 };
   }
 
+  /**
+   * One dry-run round over every policy (`controller --shadow`, with `dryRun`): per target what
+   * Headroom would set, why, and the money difference (shadow.ts). Nothing is written.
+   */
+  async shadowRound(): Promise<ShadowRow[]> {
+    if (!this.#o.dryRun) throw new Error('shadowRound needs dryRun: it must not write');
+    const policies = this.policies();
+    await this.reconcileAll(policies);
+    return policies
+      .map((p) => {
+        const uid = p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`;
+        const last = this.#shadow.get(uid);
+        return shadowRow(p, last?.result, last?.model);
+      })
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.policy.localeCompare(b.policy));
+  }
+
   /** One policy (reconcile.ts), with this controller's memory, models and views. Never throws. */
-  async reconcile(p: HeadroomPolicy): Promise<{ scaled: boolean; statusWritten: boolean; error?: string }> {
+  async reconcile(policy: HeadroomPolicy): Promise<{ scaled: boolean; statusWritten: boolean; error?: string }> {
+    // A dry run decides every policy as shadow mode does: no write to its target.
+    const p = this.#o.dryRun ? { ...policy, spec: { ...policy.spec, mode: 'shadow' as const } } : policy;
     const uid = p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`;
     const id = { namespace: p.metadata.namespace, policy: p.metadata.name };
     this.#inflight.add(uid);
@@ -239,6 +270,7 @@ export class Controller {
         stateRefreshMs: this.#o.stateRefreshMs,
       });
       recordReconcile(this.#m, id, r);
+      if (this.#o.dryRun) this.#shadow.set(uid, { result: r, ...('model' in model ? { model: model.model } : {}) });
       this.#views.show(uid, now, r.status, r.observed, r.events);
       this.#memory.set(uid, r.memory);
       return { scaled: r.scaled, statusWritten: r.statusWritten, ...(r.error ? { error: r.error } : {}) };

@@ -1,0 +1,156 @@
+// `headroom controller --shadow` (issue 17, item 5) against a real kube-apiserver and a real
+// Prometheus scraping a real service under load: the report says per target what Headroom would
+// set and the money difference, and nothing is written (no scale, no status, no Event).
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
+import type { HeadroomPolicy } from '../../src/controller/policy.ts';
+import { cli } from './support/cli.ts';
+import {
+  createDeployment,
+  createNamespace,
+  deleteNamespace,
+  ensureCluster,
+  replicasOf,
+  type Cluster,
+} from './support/kube.ts';
+import {
+  driveLoad,
+  startCountingService,
+  startPrometheus,
+  type CountingService,
+  type Prometheus,
+} from './support/prometheus.ts';
+
+let cluster: Cluster;
+let ns: string;
+let service: CountingService;
+let prom: Prometheus;
+
+// 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance. 0.05 USD per
+// instance-hour: 5 replicas cost 5 × 0.05 × 730 = 182.50 USD a month.
+const policy = (name: string, target: string, pricing: boolean) => ({
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: 'HeadroomPolicy',
+  metadata: { name, namespace: ns },
+  spec: {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+    service: {
+      instance: { serviceTimeMs: 40, concurrency: 1 },
+      targetUtilization: 0.5,
+      replicas: { min: 1, max: 10 },
+      behavior: { forecast: { enabled: false } },
+      ...(pricing ? { pricing: { currency: 'USD', instanceHour: 0.05 } } : {}),
+    },
+    demand: {
+      template: { name: 'requestRate', metric: 'http_requests_total', selector: { job: 'web' }, window: '10s' },
+    },
+  },
+});
+
+beforeAll(async () => {
+  cluster = await ensureCluster();
+  ns = await createNamespace(cluster.kc, 'hr-shadow');
+  service = await startCountingService();
+  prom = await startPrometheus({ web: [service.target] });
+  await createDeployment(cluster.kc, ns, 'web', 5);
+  await createDeployment(cluster.kc, ns, 'api', 2);
+  const custom = cluster.kc.makeApiClient(CustomObjectsApi);
+  for (const body of [policy('web', 'web', true), policy('api', 'api', false)])
+    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body });
+}, 1_200_000);
+
+afterAll(async () => {
+  await prom?.dispose().catch(() => undefined);
+  await service?.close().catch(() => undefined);
+  if (cluster && ns) await deleteNamespace(cluster.kc, ns);
+});
+
+describe('controller --shadow', () => {
+  it('reports what it would set and the money difference per target, and writes nothing', async () => {
+    // ~20 rps for long enough that Prometheus has a 10-s rate: 20 ÷ 12.5 → 2 instances.
+    const load = driveLoad(service.url, 20, 60);
+    type Report = { targets: Array<Record<string, unknown>>; totals: Array<Record<string, unknown>> };
+    const found: { report?: Report } = {};
+    try {
+      for (let i = 0; i < 20 && !found.report; i++) {
+        await new Promise((r) => setTimeout(r, 2000));
+        const out = await cli(
+          [
+            'controller',
+            '--shadow',
+            '--json',
+            '--namespace',
+            ns,
+            '--prometheus',
+            prom.url,
+            '--kubeconfig',
+            cluster.kubeconfig,
+          ],
+          undefined,
+          60_000,
+        );
+        expect(out.code, out.stderr).toBe(0);
+        const r = JSON.parse(out.stdout) as Report;
+        if (r.targets.find((t) => t.policy === 'web')?.wouldSet !== undefined) found.report = r;
+      }
+    } finally {
+      await load.stop();
+    }
+    const report = found.report;
+    expect(report, 'a decision within 40 s of load').toBeDefined();
+    const web = report!.targets.find((t) => t.policy === 'web')!;
+    const api = report!.targets.find((t) => t.policy === 'api')!;
+    expect(web).toMatchObject({ namespace: ns, target: 'Deployment/web', mode: 'active', current: 5 });
+    const would = web.wouldSet as number;
+    expect(would).toBeGreaterThanOrEqual(1);
+    expect(would).toBeLessThanOrEqual(4); // 20 rps needs 2; well below the 5 it runs
+    const money = web.money as { currency: string; now: number; wouldBe: number; difference: number };
+    expect(money.currency).toBe('USD');
+    expect(money.now).toBeCloseTo(5 * 0.05 * 730, 2);
+    expect(money.wouldBe).toBeCloseTo(would * 0.05 * 730, 2);
+    expect(money.difference).toBeCloseTo((would - 5) * 0.05 * 730, 2);
+    // No pricing: the row has no money, and the totals count only the priced target.
+    expect(api).toMatchObject({ target: 'Deployment/api', current: 2 });
+    expect(api.money).toBeUndefined();
+    expect(report!.totals).toEqual([
+      { currency: 'USD', now: money.now, wouldBe: money.wouldBe, difference: money.difference, targets: 1 },
+    ]);
+
+    // Nothing was written: the replicas, the policies' status and Events are as they were.
+    expect(await replicasOf(cluster.kc, ns, 'web')).toBe(5);
+    expect(await replicasOf(cluster.kc, ns, 'api')).toBe(2);
+    const custom = cluster.kc.makeApiClient(CustomObjectsApi);
+    for (const name of ['web', 'api']) {
+      const p = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name,
+      })) as HeadroomPolicy;
+      expect(p.status, name).toBeUndefined();
+    }
+    const events = await cluster.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
+    expect(
+      events.items.filter(
+        (e) => e.source?.component?.includes('headroom') || e.reportingComponent?.includes('headroom'),
+      ),
+    ).toEqual([]);
+
+    // The table says the same numbers.
+    const text = await cli([
+      'controller',
+      '--shadow',
+      '--namespace',
+      ns,
+      '--prometheus',
+      prom.url,
+      '--kubeconfig',
+      cluster.kubeconfig,
+    ]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('nothing was written');
+    expect(text.stdout).toContain('182.50 USD');
+  }, 180_000);
+});
