@@ -1,7 +1,8 @@
 // `headroom plan FILE [--json]`: how many instances each service needs, and why.
 import type { Command } from 'commander';
 import { renderTable } from './table.ts';
-import { planServices, formatNumber as fmt, type ServicePlan } from '../core/plan.ts';
+import { planGraph, type GraphPlan } from '../core/graph.ts';
+import { planServices, formatNumber as fmt, type PlanContext, type ServicePlan } from '../core/plan.ts';
 import { HOURS_PER_MONTH, formatMoney, instanceHourCost, roundMoney } from '../core/cost.ts';
 import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
@@ -19,33 +20,67 @@ export interface PlanOutput {
   services: Array<ServicePlan & { demandRps: number; vertical?: VerticalAdvice; cost?: PlanCost }>;
   /** The priced services together (absent when none is priced). */
   cost?: { perMonth: number; currency: string; services: number };
+  /** The call graph below an end-to-end SLO, when the spec has one (docs/graph.md). */
+  graph?: GraphPlan;
 }
 
 export const NO_DEMAND_WARNING = 'no demand given: sized for 0 rps (give demand.rps, or --demand)';
 
 /** Plans every service of a loaded spec. `now` (seconds) dates the vertical advice. */
 export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number): PlanOutput {
-  const plans = planServices(spec.services, spec.cluster, () =>
-    demandOverride !== undefined ? { demandRps: demandOverride } : {},
-  );
+  // A call graph: --demand is the entry's, and reaches the others along the calls; each member is
+  // planned with its share of the end-to-end SLO (money when every member is priced, else instances).
+  const entry = spec.services.find((m) => m.endToEndSlo);
+  const graph = entry
+    ? planGraph(spec.services, {
+        entry: entry.name,
+        ...(demandOverride !== undefined ? { entryDemandRps: demandOverride } : {}),
+        objective: graphMembersPriced(spec, entry.name) ? 'money' : 'instances',
+        equalSplit: true,
+      })
+    : undefined;
+  const members = new Map(graph?.services.map((s) => [s.name, s]));
+  const called = new Set(spec.services.flatMap((m) => (m.calls ?? []).map((c) => c.service)));
+  const plans = planServices(spec.services, spec.cluster, (m): PlanContext => {
+    const g = members.get(m.name);
+    if (g) return { demandRps: g.demandRps, ...(g.budget ? { budget: g.budget } : {}) };
+    return demandOverride !== undefined && !called.has(m.name) ? { demandRps: demandOverride } : {};
+  });
   const out: PlanOutput = {
     services: plans.map((p, i) => {
       const model = spec.services[i];
       const usage = model ? spec.usage.get(model.name) : undefined;
       // Only `plan` sizes for the spec's demand (live modes measure it): a missing one is 0 rps.
       const noDemand =
-        demandOverride === undefined && model !== undefined && spec.raw.services[i]?.demand === undefined;
+        demandOverride === undefined &&
+        model !== undefined &&
+        spec.raw.services[i]?.demand === undefined &&
+        !called.has(model.name);
       return {
         // A plan renders its text on first read (getters): a spread copies only the counts.
         ...p,
         details: p.details,
         warnings: noDemand ? [NO_DEMAND_WARNING, ...p.warnings] : p.warnings,
-        demandRps: demandOverride ?? model?.demandRps ?? 0,
+        demandRps: (model && members.get(model.name)?.demandRps) ?? demandOverride ?? model?.demandRps ?? 0,
         ...(usage && usage.length > 0 ? { vertical: verticalAdvice(usage, now) } : {}),
         ...(model?.pricing ? { cost: planCost(model.pricing, model.instance, p.replicas) } : {}),
       };
     }),
   };
+  if (graph) {
+    // What the cluster fits may cap a member below its share: then the split no longer holds.
+    const capped = out.services.find((s) => members.has(s.name) && s.replicas < (members.get(s.name)?.replicas ?? 0));
+    out.graph = capped
+      ? {
+          ...graph,
+          feasible: false,
+          binding: {
+            service: capped.name,
+            detail: `${capped.name} is capped at ${capped.replicas} (${capped.binding})`,
+          },
+        }
+      : graph;
+  }
   const priced = out.services.filter((s) => s.cost !== undefined);
   const first = priced[0]?.cost;
   if (first) {
@@ -54,6 +89,20 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
     out.cost = { perMonth, currency: first.currency, services: priced.length };
   }
   return out;
+}
+
+function graphMembersPriced(spec: LoadedSpec, entry: string): boolean {
+  const byName = new Map(spec.services.map((m) => [m.name, m]));
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const m = byName.get(todo.pop() as string);
+    if (!m || seen.has(m.name)) continue;
+    seen.add(m.name);
+    if (!m.pricing) return false;
+    todo.push(...(m.calls ?? []).map((c) => c.service));
+  }
+  return true;
 }
 
 function planCost(
@@ -104,6 +153,38 @@ export function planJson(out: PlanOutput): unknown {
           },
         }
       : {}),
+    ...(out.graph ? { graph: graphJson(out) } : {}),
+  };
+}
+
+function graphJson(out: PlanOutput): unknown {
+  const g = out.graph as GraphPlan;
+  const plan = new Map(out.services.map((s) => [s.name, s]));
+  return {
+    entry: g.entry,
+    sloMs: g.slo.latencyMs,
+    percentile: g.slo.percentile,
+    predictedMs: g.predictedMs === null ? null : round(g.predictedMs, 2),
+    feasible: g.feasible,
+    ...(g.binding ? { binding: g.binding } : {}),
+    objective: g.objective,
+    total: round(g.total, 6),
+    services: g.services.map((s) => ({
+      name: s.name,
+      budgetMs: s.budgetMs === null ? null : round(s.budgetMs, 2),
+      demandRps: round(s.demandRps, 4),
+      replicas: plan.get(s.name)?.replicas ?? s.replicas,
+      ownReplicas: s.ownReplicas,
+      binding: plan.get(s.name)?.binding,
+    })),
+    equalSplit: g.equalSplit
+      ? {
+          budgetMs: round(g.equalSplit.budgetMs, 2),
+          total: round(g.equalSplit.total, 6),
+          predictedMs: round(g.equalSplit.predictedMs, 2),
+          replicas: g.equalSplit.replicas,
+        }
+      : null,
   };
 }
 
@@ -186,7 +267,40 @@ export function planText(out: PlanOutput): string {
       '',
     );
   }
+  if (out.graph) lines.push(...graphText(out), '');
   return lines.join('\n');
+}
+
+/** The graph section: each member's demand, budget, count and binding; the prediction; the equal split. */
+function graphText(out: PlanOutput): string[] {
+  const g = out.graph as GraphPlan;
+  const plan = new Map(out.services.map((s) => [s.name, s]));
+  const p = `p${g.slo.percentile}`;
+  const rows = [...g.services].reverse().map((s) => {
+    const sp = plan.get(s.name);
+    return [
+      s.name,
+      `${fmt(s.demandRps, 4)} rps`,
+      s.budgetMs === null ? 'overloaded' : `${p} ${fmt(s.budgetMs)} ms`,
+      String(sp?.replicas ?? s.replicas),
+      sp?.binding ?? '',
+    ];
+  });
+  const unit = g.objective === 'instances' ? 'instances' : g.objective === 'cpu' ? 'CPU cores' : 'per hour';
+  const lines = [
+    `call graph from ${g.entry}: end-to-end ${p} ≤ ${fmt(g.slo.latencyMs)} ms, predicted ${g.predictedMs === null ? `> ${fmt(2 * g.slo.latencyMs)}` : fmt(g.predictedMs)} ms (${g.feasible ? 'meets it' : 'NOT met'})`,
+    renderTable(['service', 'demand', 'budget (queue + own work)', 'replicas', 'binding'], rows),
+  ];
+  if (g.binding) lines.push(`  infeasible: ${g.binding.detail}`);
+  const total = `${fmt(g.total, 6)} ${unit}`;
+  const eq = g.equalSplit;
+  lines.push(
+    eq
+      ? `total ${total}; an equal split (every service ${p} ≤ ${fmt(eq.budgetMs)} ms) would need ${fmt(eq.total, 6)} ${unit}${eq.total > g.total ? ` (${fmt((1 - g.total / eq.total) * 100)} % saved)` : ''}`
+      : `total ${total}; no equal split (one ${p} target for every service) meets the SLO within replicas.max`,
+    `budgets are each service's own response time at ${p}; they need not add up to the SLO (docs/graph.md)`,
+  );
+  return lines;
 }
 
 export function register(program: Command): void {

@@ -19,6 +19,13 @@ export const ERROR_CODES = {
     'A pricing block is ambiguous or incomplete: instanceHour mixed with cpuHour/memoryGiBHour, no price, no currency, a price for a request the service does not give, or two currencies in one file.',
   HR_DUPLICATE_NAME:
     'Two services in one spec, or two HorizontalPodAutoscalers imported together, have the same (namespace and) name.',
+  HR_GRAPH_CYCLE: 'A call graph has a cycle: a service calls, directly or through others, back to itself.',
+  HR_GRAPH_UNKNOWN_SERVICE: 'A service calls a service that the spec does not define.',
+  HR_GRAPH_PER_REQUEST: 'A call has perRequest ≤ 0 or not a finite number.',
+  HR_GRAPH_ENTRY: 'An end-to-end SLO is not on an entry (a service that something calls), or a file has more than one.',
+  HR_GRAPH_DEMAND: "A called service's own demand.rps disagrees with the demand its callers send it.",
+  HR_GRAPH_SLO_FLOOR:
+    'The end-to-end SLO is below what the call graph takes even with no queueing at any service (its floor).',
   HR_LOADTEST_TARGET: 'The load-test target cannot be reached: refused, not HTTP, TLS failure or bad URL.',
   HR_LOADTEST_ABORTED:
     'The load test stopped early (Ctrl-C, error-rate limit or time limit); the partial result is reported.',

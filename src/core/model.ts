@@ -100,6 +100,15 @@ export interface BehaviorModel {
   fallback?: { afterFailures: number; replicas: number };
 }
 
+/** One edge of a call graph: what a service calls for each request it serves (docs/graph.md). */
+export interface CallModel {
+  service: string;
+  /** Mean calls per request (> 0); a fraction means ⌊p⌋ or ⌈p⌉ calls. */
+  perRequest: number;
+  /** sequential: one after another, after the service's own work; parallel: all together, the slowest counts. */
+  mode: 'sequential' | 'parallel';
+}
+
 export interface ServiceModel {
   name: string;
   /** Planned demand (plan/what-if). Live modes observe demand instead. */
@@ -107,6 +116,10 @@ export interface ServiceModel {
   instance: InstanceModel;
   loadBalancing: LoadBalancing;
   slo?: LatencySlo;
+  /** What this service calls per request (a call graph); absent = calls nothing. */
+  calls?: CallModel[];
+  /** An SLO on the whole request as the caller sees it (this service and everything it calls). */
+  endToEndSlo?: LatencySlo;
   /** Target average utilization in (0, 1]. Defaults: 0.7 without an SLO, 0.9 (a cap) with one. */
   targetUtilization: number;
   replicas: { min: number; max: number };

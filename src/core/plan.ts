@@ -16,14 +16,19 @@ import {
   queueLabel,
   serviceTimeFloorMs,
   sloAttainment,
+  type LatencySlo,
   type PoolShape,
   type SloSearch,
 } from './pool.ts';
 
-export type ConstraintName = 'latency' | 'utilization' | 'availability' | 'minReplicas' | 'capacity' | 'maxReplicas';
+export type ConstraintName =
+  'latency' | 'endToEnd' | 'utilization' | 'availability' | 'minReplicas' | 'capacity' | 'maxReplicas';
 
-/** Tie-break order among lower bounds: demand-driven constraints explain a count best. */
-const LOWER_ORDER: readonly ConstraintName[] = ['latency', 'utilization', 'availability', 'minReplicas'];
+/**
+ * Tie-break order among lower bounds: demand-driven constraints explain a count best; a call graph's
+ * share of an end-to-end SLO binds only when it asks for more than the service's own constraints.
+ */
+const LOWER_ORDER: readonly ConstraintName[] = ['latency', 'utilization', 'availability', 'minReplicas', 'endToEnd'];
 
 export interface ConstraintResult {
   name: ConstraintName;
@@ -64,6 +69,17 @@ export interface PlanContext {
   capacity?: { serviceTimeMs: number; concurrency: number; serviceTime?: ServiceTimeModel };
   /** Upper bound from what the cluster or host can fit, with its explanation. */
   fit?: { replicas: number; detail: string };
+  /**
+   * This service's share of a call graph's end-to-end SLO (src/core/graph.ts): its own response time
+   * (queue + work, not its calls) at the entry's percentile must stay within latencyMs.
+   */
+  budget?: EndToEndBudget;
+}
+
+export interface EndToEndBudget extends LatencySlo {
+  /** The entry service whose end-to-end SLO this is a share of, and that SLO. */
+  entry: string;
+  endToEnd: LatencySlo;
 }
 
 export function poolShape(model: ServiceModel, ctx: PlanContext = {}): PoolShape {
@@ -130,6 +146,8 @@ interface Why {
   perInstance: number;
   /** The SLO search (when the model has an SLO). */
   search: SloSearch | undefined;
+  /** The search for the end-to-end budget (ctx.budget). */
+  budget: { slo: EndToEndBudget; search: SloSearch } | undefined;
   availability: { count: number; base: number } | undefined;
   fit: PlanContext['fit'];
   /** The capacity came from a loadtest profile (not the spec, nor learned live). */
@@ -193,6 +211,7 @@ class PlanResult implements ServicePlan {
 const DETAIL_ORDER: readonly ConstraintName[] = [
   'utilization',
   'latency',
+  'endToEnd',
   'availability',
   'minReplicas',
   'capacity',
@@ -228,6 +247,11 @@ function constraintDetail(name: ConstraintName, n: number, w: Why): string {
     }
     case 'latency':
       return w.model.slo && w.search ? latencyDetail(w.shape, w.model.slo, w.search) : '';
+    case 'endToEnd': {
+      if (!w.budget) return '';
+      const b = w.budget.slo;
+      return `share of ${b.entry}'s end-to-end ${pct(b.endToEnd.percentile)} ≤ ${fmt(b.endToEnd.latencyMs)} ms (queue + own work): ${latencyDetail(w.shape, b, w.budget.search)}`;
+    }
     case 'availability':
       return w.availability ? availabilityDetail(n, w.availability.base, w.model.availability) : '';
     case 'minReplicas':
@@ -332,7 +356,17 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
     }
   }
 
-  const base = Math.max(utilCount, latencyCount);
+  let budget: Why['budget'];
+  let budgetCount = 0;
+  if (ctx.budget) {
+    budget = { slo: ctx.budget, search: minInstancesForSlo(shape, ctx.budget) };
+    if (budget.search.ok) {
+      budgetCount = budget.search.instances;
+      constraints.endToEnd = budgetCount;
+    }
+  }
+
+  const base = Math.max(utilCount, latencyCount, budgetCount);
   const av = model.availability;
   let availability: Why['availability'];
   if (av.zones > 1 || av.zoneFailures > 0 || av.instanceFailures > 0) {
@@ -366,7 +400,7 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
     binding = 'maxReplicas';
   }
 
-  const sloReachable = search === undefined || search.ok;
+  const sloReachable = (search === undefined || search.ok) && (budget === undefined || budget.search.ok);
   const feasible = (fit === undefined || needed <= fit.replicas) && needed <= max && sloReachable;
   const percentile = model.slo?.percentile ?? 99;
   const reuse = search?.ok === true && search.instances === replicas;
@@ -380,6 +414,7 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
     lambda,
     perInstance,
     search,
+    budget,
     availability,
     fit,
     fromProfile: ctx.capacity === undefined && model.instance.capacitySource === 'profile',

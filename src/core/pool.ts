@@ -153,6 +153,23 @@ export function sloAttainment(shape: PoolShape, instances: number, latencyMs: nu
   return 1 - tail(q, poolDistribution(shape), latencyMs / 1000, c);
 }
 
+/**
+ * P(T > t) as a function of t in ms, with one Erlang C for every t (src/core/graph.ts reads it on a
+ * grid of ~1000 points); null when overloaded. With no demand, the service time alone.
+ */
+export function responseTailMs(shape: PoolShape, instances: number): ((tMs: number) => number) | null {
+  const d = poolDistribution(shape);
+  if (shape.demandRps <= 0) {
+    const idle = { servers: 1, arrivalRate: 0, serviceRate: 1 / d.mean };
+    return (tMs) => tail(idle, d, tMs / 1000, 0);
+  }
+  if (instances <= 0) return null;
+  const q = poolQueue(shape, instances);
+  if (!isStable(q)) return null;
+  const c = erlangC(q.servers, q.arrivalRate / q.serviceRate);
+  return (tMs) => tail(q, d, tMs / 1000, c);
+}
+
 /** The response-time percentile (ms) with `instances`; Infinity when overloaded. */
 export function latencyPercentileMs(shape: PoolShape, instances: number, percentile: number): number {
   return poolPrediction(shape, instances, percentile).latencyMs;

@@ -8,6 +8,7 @@ export const REASON_CODES = {
   // What the count was sized by (decide() step 2), one per binding constraint.
   SizedByLatency: 'the latency SLO, through the queueing model, set the count',
   SizedByUtilization: 'the target utilization set the count',
+  SizedByEndToEnd: "the service's share of a call graph's end-to-end SLO set the count (src/core/graph.ts)",
   SizedByAvailability: 'surviving zone and instance failures set the count',
   SizedByMinReplicas: 'replicas.min is above what the demand needs',
   SizedByCapacity: 'what the host or cluster fits capped the count',
@@ -39,6 +40,7 @@ export type ReasonCode = keyof typeof REASON_CODES;
 
 const SIZED_BY: Record<ConstraintName, ReasonCode> = {
   latency: 'SizedByLatency',
+  endToEnd: 'SizedByEndToEnd',
   utilization: 'SizedByUtilization',
   availability: 'SizedByAvailability',
   minReplicas: 'SizedByMinReplicas',

@@ -105,9 +105,32 @@ export const serviceSpecSchema = z.strictObject({
     .strictObject({
       latencyMs: z.number().positive().max(3_600_000).describe('Response-time bound, ms'),
       percentile: z.number().gt(0).lt(100).describe('Share of requests within the bound, e.g. 99 or 99.9'),
+      scope: z
+        .enum(['service', 'endToEnd'])
+        .optional()
+        .describe(
+          "service (default): this service's own response time; endToEnd: the whole request through everything it calls (on the entry of a call graph, docs/graph.md)",
+        ),
     })
     .optional()
     .describe('Latency SLO: P(response time ≤ latencyMs) ≥ percentile %'),
+  calls: z
+    .array(
+      z.strictObject({
+        service: z.string().min(1).max(63).describe('The service called (a name in this file)'),
+        perRequest: z
+          .number()
+          .max(1000)
+          .describe('Mean calls per request, > 0; a fraction such as 1.5 means 1 or 2 calls, 1.5 on average'),
+        mode: z
+          .enum(['sequential', 'parallel'])
+          .optional()
+          .describe('sequential (default): one after another; parallel: all together, the slowest counts'),
+      }),
+    )
+    .max(1000)
+    .optional()
+    .describe('What this service calls for each request it serves, after its own work (a call graph: docs/graph.md)'),
   targetUtilization: z
     .number()
     .gt(0)

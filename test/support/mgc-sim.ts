@@ -337,8 +337,8 @@ export function simulateFifo(opts: FifoOptions): FifoResult {
   };
 }
 
-// Replace the minimum of the heap h[off, off+n) with v and sift it down.
-function replaceTop(h: Float64Array, off: number, n: number, v: number): void {
+/** Replace the minimum of the heap h[off, off+n) with v and sift it down (graph-sim.ts uses it too). */
+export function replaceTop(h: Float64Array, off: number, n: number, v: number): void {
   let i = 0;
   for (;;) {
     const l = 2 * i + 1;
