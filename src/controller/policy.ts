@@ -3,7 +3,7 @@
 import { parseDuration } from '../alerting/config.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
-import { serviceModelFromSpec } from '../spec/load.ts';
+import { graphUnsupported, serviceModelFromSpec } from '../spec/load.ts';
 import { capacityProfileSchema, type CapacityProfile } from '../spec/profile.ts';
 import type { ScaleTargetRef } from '../ports/actuator.ts';
 
@@ -249,6 +249,8 @@ export function buildModel(p: HeadroomPolicy, profileJson?: string): ServiceMode
     svc.behavior = behavior;
   }
   const model = serviceModelFromSpec(svc, { path: 'spec.service', ...(profile ? { profile } : {}) });
+  const graph = graphUnsupported(model, { path: 'spec.service' }, 'the controller');
+  if (graph) throw new HeadroomError(graph);
   latencyQueries(p.spec.latency, model.slo?.percentile ?? 99); // throws on a latency section without queries
   return model;
 }

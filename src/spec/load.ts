@@ -942,3 +942,21 @@ export function deepFreeze<T>(o: T): T {
   }
   return o;
 }
+
+/**
+ * A service that is part of a call graph (`calls`, or an SLO with `scope: endToEnd`) in a mode that
+ * sizes one service on its own (`run`, the controller): refused, not sized without its SLO.
+ * `headroom plan` plans graphs (docs/graph.md); the live modes do not yet (issue 16, items 3–4).
+ */
+export function graphUnsupported(model: ServiceModel, where: Where, mode: string): ProblemDetail | undefined {
+  const field = model.endToEndSlo ? 'slo.scope' : model.calls?.length ? 'calls' : undefined;
+  if (!field) return undefined;
+  const base = where.path ? `${where.path}.` : '';
+  return {
+    code: 'HR_SPEC_INVALID',
+    ...(where.file ? { file: where.file } : {}),
+    path: `${base}${field}`,
+    message: `${mode} sizes one service on its own SLO; call graphs (calls, scope: endToEnd) are planned by \`headroom plan\` (docs/graph.md), not yet by ${mode}`,
+    allowed: 'a service without calls and with a service-scope slo',
+  };
+}

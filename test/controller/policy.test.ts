@@ -119,6 +119,17 @@ describe('buildModel', () => {
     expect(planService(m, { demandRps: 100 }).replicas).toBe(8);
   });
 
+  it('refuses an end-to-end SLO (a call graph) instead of sizing without it', () => {
+    const p = policy({
+      service: {
+        instance: { serviceTimeMs: 40, concurrency: 1 },
+        slo: { latencyMs: 100, percentile: 99, scope: 'endToEnd' },
+        replicas: { min: 1, max: 10 },
+      },
+    });
+    expect(problemOf(() => buildModel(p))).toMatchObject({ code: 'HR_SPEC_INVALID', path: 'spec.service.slo.scope' });
+  });
+
   it('reports inconsistent specs with the spec.service path (min > max)', () => {
     const p = policy({ service: { instance: { serviceTimeMs: 40, concurrency: 1 }, replicas: { min: 5, max: 2 } } });
     const prob = problemOf(() => buildModel(p));

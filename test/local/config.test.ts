@@ -28,6 +28,29 @@ function problemsOf(path: string) {
   throw new Error('expected an error');
 }
 
+describe('run: a call graph is refused (plan plans graphs; run does not yet)', () => {
+  it('an end-to-end SLO or calls: HR_SPEC_INVALID naming the field, not a run without the SLO', () => {
+    const graph = `services:
+  - name: gw
+    demand: { rps: 100 }
+    instance: { serviceTimeMs: 10, concurrency: 1 }
+    slo: { latencyMs: 100, percentile: 99, scope: endToEnd }
+    calls: [{ service: db, perRequest: 2 }]
+  - name: db
+    instance: { serviceTimeMs: 5, concurrency: 1 }
+run: { command: [./svc], service: SVC }
+`;
+    expect(problemsOf(file('g1.yaml', graph.replace('SVC', 'gw')))).toMatchObject([
+      { code: 'HR_SPEC_INVALID', path: 'services[0].slo.scope' },
+    ]);
+    expect(problemsOf(file('g2.yaml', graph.replace('SVC', 'gw').replace(', scope: endToEnd', '')))).toMatchObject([
+      { code: 'HR_SPEC_INVALID', path: 'services[0].calls' },
+    ]);
+    // The callee alone (no calls, its demand from the graph) still runs.
+    expect(loadRunConfig(file('g3.yaml', graph.replace('SVC', 'db'))).model.name).toBe('db');
+  });
+});
+
 describe('run: section', () => {
   it('the shipped example parses, with `node` mapped to the running Node.js and cwd to its folder', () => {
     const example = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
