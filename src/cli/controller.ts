@@ -73,7 +73,7 @@ export function register(program: Command): void {
     .option('--print-crd', 'print the HeadroomPolicy CustomResourceDefinition (YAML) and exit')
     .option(
       '--shadow',
-      'one dry run over every policy: per target what Headroom would set and the money difference; writes nothing, then exits',
+      'one dry run over every policy: per target the count Headroom recommends and the money difference; writes nothing, then exits',
     )
     .option('--json', 'with --shadow: print the report as JSON')
     .action(async (opts: Options) => {
@@ -139,7 +139,9 @@ async function runController(opts: Options): Promise<void> {
   }
   const clients = makeClients(kc);
   if (opts.shadow) {
-    await shadowReport(clients, opts, concurrency, log);
+    // The report is stdout; the log goes to stderr.
+    const errLog = pino({ level: opts.logLevel, base: { component: 'headroom-controller' } }, pino.destination(2));
+    await shadowReport(clients, opts, concurrency, errLog);
     return;
   }
   const alerting = createAlerting(alertConfig, { notifiers, redactor, logger: log });
@@ -254,10 +256,11 @@ function renderShadow(rows: readonly ShadowRow[], totals: ReturnType<typeof shad
       'target',
       'mode',
       'now',
-      'would set',
+      'recommends',
+      'this round',
       'binding',
       'now / month',
-      'would / month',
+      'recommended / month',
       'difference',
       'why',
     ],
@@ -267,6 +270,7 @@ function renderShadow(rows: readonly ShadowRow[], totals: ReturnType<typeof shad
       r.target,
       r.mode,
       r.current === undefined ? '?' : String(r.current),
+      r.recommended === undefined ? '—' : String(r.recommended),
       r.wouldSet === undefined ? '—' : String(r.wouldSet),
       r.binding ?? '',
       money(r.money?.now, r.money?.currency),
@@ -275,14 +279,14 @@ function renderShadow(rows: readonly ShadowRow[], totals: ReturnType<typeof shad
       r.reason,
     ]),
   );
-  const decided = rows.filter((r) => r.wouldSet !== undefined).length;
+  const decided = rows.filter((r) => r.recommended !== undefined).length;
   const lines = [
     `shadow: ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}, ${decided} decided; nothing was written`,
     table,
   ];
   for (const t of totals)
     lines.push(
-      `${t.targets} priced ${t.targets === 1 ? 'target' : 'targets'}: ${formatMoney(t.now, t.currency)} a month now, ${formatMoney(t.wouldBe, t.currency)} with Headroom (${formatMoneyDelta(t.difference, t.currency)})`,
+      `${t.targets} priced ${t.targets === 1 ? 'target' : 'targets'}: ${formatMoney(t.now, t.currency)} a month now, ${formatMoney(t.wouldBe, t.currency)} at Headroom's recommendation (${formatMoneyDelta(t.difference, t.currency)})`,
     );
   return lines.join('\n');
 }

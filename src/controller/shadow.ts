@@ -1,8 +1,8 @@
 // `headroom controller --shadow`: one dry-run round over every policy (issue 17, item 5). It writes
-// nothing (no scale, no status, no Event); per target it reports what Headroom would set, why, and
-// what that changes in money per month, from the policy's own `pricing` (src/core/cost.ts).
+// nothing (no scale, no status, no Event); per target it reports the count Headroom recommends, why,
+// and what that changes in money per month, from the policy's own `pricing` (src/core/cost.ts).
 //
-// E.g. checkout at 10 replicas where Headroom would set 6, at 0.02 USD per instance-hour:
+// E.g. checkout at 10 replicas where Headroom recommends 6, at 0.02 USD per instance-hour:
 //   now 10 × 0.02 × 730 = 146.00 USD/month, would be 6 × … = 87.60, difference −58.40 USD/month.
 import { monthlyCost, roundMoney } from '../core/cost.ts';
 import type { ServiceModel } from '../core/model.ts';
@@ -18,12 +18,20 @@ export interface ShadowRow {
   mode: 'active' | 'shadow';
   /** The target's replicas now (spec), when it could be read. */
   current?: number;
-  /** What Headroom would set; absent when it could not decide (the reason says why). */
+  /**
+   * What Headroom recommends for the demand now (its sizing, before behaviour): where it would
+   * settle. Absent when it could not decide (the reason says why).
+   */
+  recommended?: number;
+  /**
+   * What it would write this round: a first round holds scale-downs for the stabilization window
+   * (a fresh state counts the current count as recommended), so this is often the current count.
+   */
   wouldSet?: number;
   binding?: string;
   /** The decision's first reason, or why there is no decision. */
   reason: string;
-  /** Money per month at the current and the would-be count, with the policy's pricing. */
+  /** Money per month at the current and the recommended count, with the policy's pricing. */
   money?: { currency: string; now?: number; wouldBe?: number; difference?: number };
 }
 
@@ -51,14 +59,14 @@ export function shadowRow(
     target: `${ref.kind}/${ref.name}`,
     mode: p.spec.mode === 'shadow' ? 'shadow' : 'active',
     ...(current !== undefined ? { current } : {}),
-    ...(d ? { wouldSet: d.desired, binding: d.binding } : {}),
+    ...(d ? { recommended: d.recommended, wouldSet: d.desired, binding: d.binding } : {}),
     reason,
   };
   const price = model?.pricing;
   if (price && model) {
     const size = { cpuMillis: model.instance.cpuMillis, memoryBytes: model.instance.memoryBytes };
     const now = current !== undefined ? monthlyCost(price, size, current) : undefined;
-    const wouldBe = d ? monthlyCost(price, size, d.desired) : undefined;
+    const wouldBe = d ? monthlyCost(price, size, d.recommended) : undefined;
     row.money = {
       currency: price.currency,
       ...(now !== undefined ? { now: roundMoney(now) } : {}),
