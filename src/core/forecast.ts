@@ -404,7 +404,6 @@ function at(h: DemandHistory, idx: number): number | null {
   return h.values[pos] ?? null;
 }
 
-/** The highest observation of bucket `idx`, when kept (the last 2 days). */
 /** Mean of the known 5-minute means of buckets from..to (inclusive), or undefined without data. */
 function meanOf(h: DemandHistory, from: number, to: number): number | undefined {
   let sum = 0;
@@ -419,6 +418,7 @@ function meanOf(h: DemandHistory, from: number, to: number): number | undefined 
   return n === 0 || sum <= 0 ? undefined : sum / n;
 }
 
+/** The highest observation of bucket `idx`, when kept (the last 2 days). */
 function peakAt(h: DemandHistory, idx: number): number | null {
   const peaks = h.peaks ?? [];
   const pos = peaks.length - 1 - (h.last - idx);
@@ -478,8 +478,8 @@ export const PERIOD_SLACK_S = 120;
  * The detected period's term: the highest 5-minute mean in the buckets from `then`'s to
  * then + horizon + one bucket, one period ago and two periods ago, each scaled by the level ratio
  * as the daily term (over closed half hours); a rise counts only when both cycles show it (so one
- * odd cycle does not repeat) and is then the higher of the two, else the lower; over base. The bucket of `then` itself counts (its rest is still ahead) and the extra
- * bucket covers jitter: with a spike due at 3:00:00 ± 2 min on a 5-minute grid, the term rises from
+ * odd cycle does not repeat) and is then the higher of the two, else the lower; over base. The
+ * bucket of `then` itself counts (its rest is still ahead) and the extra bucket covers jitter: with a spike due at 3:00:00 ± 2 min on a 5-minute grid, the term rises from
  * 2:53 on, so instances (60-s startup) are ready by 2:54–2:59 and the spike may come early. A
  * period within 10 % of a day is the daily term's.
  */
