@@ -479,8 +479,8 @@ export const PERIOD_SLACK_S = 120;
  * then + horizon + one bucket, one period ago and two periods ago, each scaled by the level ratio
  * as the daily term (over closed half hours); a rise counts only when both cycles show it (so one
  * odd cycle does not repeat) and is then the higher of the two, else the lower; over base. The
- * bucket of `then` itself counts (its rest is still ahead) and the extra bucket covers jitter: with a spike due at 3:00:00 ± 2 min on a 5-minute grid, the term rises from
- * 2:53 on, so instances (60-s startup) are ready by 2:54–2:59 and the spike may come early. A
+ * bucket of `then` itself counts (its rest is still ahead) and the extra bucket covers jitter:
+ * with a spike due at 3:00:00 ± 2 min on a 5-minute grid, the term rises from 2:53 on, so instances (60-s startup) are ready by 2:54–2:59 and the spike may come early. A
  * period within 10 % of a day is the daily term's.
  */
 function periodicRise(
