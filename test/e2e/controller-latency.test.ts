@@ -14,20 +14,22 @@
 //     the headroom_model_error_factor the HeadroomModelDrift rule reads) and recommends the spec's 2.
 // This control plane has no kubelet: a stand-in marks pods Ready, as readiness probes would, and
 // each service's slots follow its Deployment's readyReplicas (calibration counts ready pods only).
-import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planService } from '../../src/core/plan.ts';
 import { Controller } from '../../src/controller/controller.ts';
-import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
+import { GROUP, VERSION } from '../../src/controller/crd.ts';
 import { buildModel, type HeadroomPolicy } from '../../src/controller/policy.ts';
 import { serveProbes } from '../../src/controller/server.ts';
 import {
   createDeployment,
   createNamespace,
+  createPolicy as createPolicyIn,
   deleteNamespace,
   ensureCluster,
+  readPolicy,
   replicasOf,
   standInKubelet,
   waitFor,
@@ -87,15 +89,7 @@ function policy(name: string, calibrate: boolean) {
   };
 }
 
-const custom = (): CustomObjectsApi => kc.makeApiClient(CustomObjectsApi);
-const getPolicy = async (name: string): Promise<HeadroomPolicy> =>
-  (await custom().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace: ns,
-    plural: PLURAL,
-    name,
-  })) as HeadroomPolicy;
+const getPolicy = (name: string): Promise<HeadroomPolicy> => readPolicy(kc, ns, name);
 
 function startController(): Controller {
   const c = testController(kc, prom.url, ns, 'headroom-lat');
@@ -149,20 +143,8 @@ async function readyOf(name: string): Promise<number> {
 
 describe('the controller checks its latency model against a real latency histogram', () => {
   it('calibrate: sizes with the measured service; report-only: exports the error and sizes by the spec; a new leader carries the correction on', async () => {
-    await custom().createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      body: policy('cal', true),
-    });
-    await custom().createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      body: policy('report', false),
-    });
+    await createPolicyIn(kc, ns, policy('cal', true));
+    await createPolicyIn(kc, ns, policy('report', false));
     // Load first, so Prometheus has a full 10-s window when the controller starts.
     const loads = ['cal', 'report'].map((name, i) =>
       driveLoad(services[name]!.url, LOAD_RPS, 200, { poissonSeed: 100 + i }),

@@ -28,9 +28,11 @@ import type { HeadroomPolicy, PolicyStatus } from '../../src/controller/policy.t
 import {
   createDeployment,
   createNamespace,
+  createPolicy as createPolicyIn,
   deleteNamespace,
   ensureCluster,
   KUBECTL,
+  readPolicy,
   replicasOf,
   setReplicas,
   waitFor,
@@ -70,19 +72,9 @@ function policy(name: string, target: string, demand: Record<string, string>, se
 const custom = (): CustomObjectsApi => kc.makeApiClient(CustomObjectsApi);
 const apps = (): AppsV1Api => kc.makeApiClient(AppsV1Api);
 
-async function createPolicy(body: unknown): Promise<void> {
-  await custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body });
-}
+const createPolicy = (body: unknown): Promise<void> => createPolicyIn(kc, ns, body);
 
-async function getPolicy(name: string): Promise<HeadroomPolicy> {
-  return (await custom().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace: ns,
-    plural: PLURAL,
-    name,
-  })) as HeadroomPolicy;
-}
+const getPolicy = (name: string): Promise<HeadroomPolicy> => readPolicy(kc, ns, name);
 
 const ready = (s: PolicyStatus | undefined) => s?.conditions?.find((c) => c.type === 'Ready');
 const able = (s: PolicyStatus | undefined) => s?.conditions?.find((c) => c.type === 'AbleToScale');

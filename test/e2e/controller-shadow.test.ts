@@ -1,16 +1,17 @@
 // `headroom controller --shadow` (issue 17, item 5) against a real kube-apiserver and a real
 // Prometheus scraping a real service under load: the report says per target what Headroom would
 // set and the money difference, and nothing is written (no scale, no status, no Event).
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
-import type { HeadroomPolicy } from '../../src/controller/policy.ts';
+import { GROUP, VERSION } from '../../src/controller/crd.ts';
 import { cli } from './support/cli.ts';
 import {
   createDeployment,
   createNamespace,
   deleteNamespace,
+  createPolicy as createPolicyIn,
   ensureCluster,
+  readPolicy,
   replicasOf,
   type Cluster,
 } from './support/kube.ts';
@@ -48,6 +49,17 @@ const policy = (name: string, target: string, pricing: boolean) => ({
   },
 });
 
+const shadowArgs = (): string[] => [
+  'controller',
+  '--shadow',
+  '--namespace',
+  ns,
+  '--prometheus',
+  prom.url,
+  '--kubeconfig',
+  cluster.kubeconfig,
+];
+
 beforeAll(async () => {
   cluster = await ensureCluster();
   ns = await createNamespace(cluster.kc, 'hr-shadow');
@@ -55,9 +67,8 @@ beforeAll(async () => {
   prom = await startPrometheus({ web: [service.target] });
   await createDeployment(cluster.kc, ns, 'web', 5);
   await createDeployment(cluster.kc, ns, 'api', 2);
-  const custom = cluster.kc.makeApiClient(CustomObjectsApi);
   for (const body of [policy('web', 'web', true), policy('api', 'api', false)])
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body });
+    await createPolicyIn(cluster.kc, ns, body);
 }, 1_200_000);
 
 afterAll(async () => {
@@ -75,21 +86,7 @@ describe('controller --shadow', () => {
     try {
       for (let i = 0; i < 20 && !found.report; i++) {
         await new Promise((r) => setTimeout(r, 2000));
-        const out = await cli(
-          [
-            'controller',
-            '--shadow',
-            '--json',
-            '--namespace',
-            ns,
-            '--prometheus',
-            prom.url,
-            '--kubeconfig',
-            cluster.kubeconfig,
-          ],
-          undefined,
-          60_000,
-        );
+        const out = await cli([...shadowArgs(), '--json'], undefined, 60_000);
         expect(out.code, out.stderr).toBe(0);
         const r = JSON.parse(out.stdout) as Report;
         if (r.targets.find((t) => t.policy === 'web')?.recommended !== undefined) found.report = r;
@@ -122,17 +119,7 @@ describe('controller --shadow', () => {
     // Nothing was written: the replicas, the policies' status and Events are as they were.
     expect(await replicasOf(cluster.kc, ns, 'web')).toBe(5);
     expect(await replicasOf(cluster.kc, ns, 'api')).toBe(2);
-    const custom = cluster.kc.makeApiClient(CustomObjectsApi);
-    for (const name of ['web', 'api']) {
-      const p = (await custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: PLURAL,
-        name,
-      })) as HeadroomPolicy;
-      expect(p.status, name).toBeUndefined();
-    }
+    for (const name of ['web', 'api']) expect((await readPolicy(cluster.kc, ns, name)).status, name).toBeUndefined();
     const events = await cluster.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
     expect(
       events.items.filter(
@@ -141,16 +128,7 @@ describe('controller --shadow', () => {
     ).toEqual([]);
 
     // The table says the same numbers.
-    const text = await cli([
-      'controller',
-      '--shadow',
-      '--namespace',
-      ns,
-      '--prometheus',
-      prom.url,
-      '--kubeconfig',
-      cluster.kubeconfig,
-    ]);
+    const text = await cli(shadowArgs());
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('nothing was written');
     expect(text.stdout).toContain('182.50 USD');

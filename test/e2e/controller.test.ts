@@ -23,8 +23,10 @@ import { serveProbes } from '../../src/controller/server.ts';
 import {
   createDeployment,
   createNamespace,
+  createPolicy as createPolicyIn,
   deleteNamespace,
   ensureCluster,
+  readPolicy,
   replicasOf,
   restartApiserver,
   setReplicas,
@@ -81,19 +83,9 @@ function policy(
 
 const custom = (): CustomObjectsApi => kc.makeApiClient(CustomObjectsApi);
 
-async function createPolicy(body: unknown): Promise<void> {
-  await custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body });
-}
+const createPolicy = (body: unknown): Promise<void> => createPolicyIn(kc, ns, body);
 
-async function getPolicy(name: string): Promise<HeadroomPolicy> {
-  return (await custom().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace: ns,
-    plural: PLURAL,
-    name,
-  })) as HeadroomPolicy;
-}
+const getPolicy = (name: string): Promise<HeadroomPolicy> => readPolicy(kc, ns, name);
 
 const cond = (s: PolicyStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
 

@@ -4,7 +4,7 @@
 // and read back through the controller's own policy code with the capacity ConfigMap the page
 // says to create. Also: a ServiceAccount without RBAC gets HR_KUBE_FORBIDDEN, a missing name
 // HR_HPA_NOT_FOUND, and a broken policy is refused by the apiserver (the CRD check is real).
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubeConfig as Kc } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type KubeConfig as Kc } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
 import { buildModel, type HeadroomPolicy } from '../../src/controller/policy.ts';
 import { PROFILE_KIND } from '../../src/spec/profile.ts';
 import {
@@ -21,6 +20,7 @@ import {
   deleteNamespace,
   ensureCluster,
   KUBECTL,
+  readPolicy,
   waitFor,
   type Cluster,
 } from './support/kube.ts';
@@ -57,15 +57,7 @@ const headroom = (args: string[], env: NodeJS.ProcessEnv = {}) =>
 const kubectl = (args: string[]) => run(existsSync(KUBECTL) ? KUBECTL : 'kubectl', args);
 
 /** A HeadroomPolicy as the apiserver stored it. */
-async function getPolicy(name: string): Promise<HeadroomPolicy> {
-  return (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace: ns,
-    plural: PLURAL,
-    name,
-  })) as HeadroomPolicy;
-}
+const getPolicy = (name: string): Promise<HeadroomPolicy> => readPolicy(kc, ns, name);
 
 beforeAll(async () => {
   cluster = await ensureCluster();

@@ -6,6 +6,7 @@ import {
   ApiextensionsV1Api,
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   loadYaml,
   setHeaderOptions,
@@ -17,7 +18,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { crdManifest, CRD_NAME } from '../../../src/controller/crd.ts';
+import { crdManifest, CRD_NAME, GROUP, PLURAL, VERSION } from '../../../src/controller/crd.ts';
+import type { HeadroomPolicy } from '../../../src/controller/policy.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/k8s-control-plane.sh', import.meta.url));
 const K8S_DIR =
@@ -214,4 +216,18 @@ export function standInKubelet(
       await loop;
     },
   };
+}
+
+/** Create a HeadroomPolicy from `body` (any body: tests also send ones the CRD must refuse). */
+export async function createPolicy(kc: KubeConfig, namespace: string, body: unknown): Promise<void> {
+  await kc
+    .makeApiClient(CustomObjectsApi)
+    .createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body });
+}
+
+/** A HeadroomPolicy as the apiserver stored it. */
+export async function readPolicy(kc: KubeConfig, namespace: string, name: string): Promise<HeadroomPolicy> {
+  return (await kc
+    .makeApiClient(CustomObjectsApi)
+    .getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as HeadroomPolicy;
 }
