@@ -24,7 +24,7 @@ import {
 import { actualPolicy } from '../simulator/policies/actual.ts';
 import { runSimulation, type SimulationResult } from '../simulator/run.ts';
 import { TRACE_MAX_SECONDS } from '../simulator/trace.ts';
-import { parseNumberFlag } from './flags.ts';
+import { parseNumberFlag, prometheusUrlFlag, usageError } from './flags.ts';
 import {
   addReplayOptions,
   replaySetup,
@@ -47,16 +47,12 @@ interface BacktestFlags extends ReplayFlags {
   timeout?: string;
 }
 
-function usage(path: string, value: unknown, message: string, allowed?: string): HeadroomError {
-  return new HeadroomError({ code: 'HR_USAGE', path, value, message, ...(allowed ? { allowed } : {}) });
-}
-
 /** `14d` → 1,209,600 s; HR_USAGE unless it is a Prometheus duration within [min, max] seconds. */
 function durationFlag(flag: string, raw: string, min: number, max: number): number {
   const allowed = `a duration such as 60s, 5m, 1h30m, 14d, from ${min} s to ${max} s`;
-  if (!DURATION_RE.test(raw)) throw usage(flag, raw, 'not a duration', allowed);
+  if (!DURATION_RE.test(raw)) throw usageError(flag, raw, 'not a duration', allowed);
   const s = parseDuration(raw);
-  if (!(s >= min && s <= max)) throw usage(flag, raw, 'out of range', allowed);
+  if (!(s >= min && s <= max)) throw usageError(flag, raw, 'out of range', allowed);
   return s;
 }
 
@@ -65,7 +61,7 @@ function parseEnd(raw: string | undefined): number {
   if (raw === undefined) return Math.floor(Date.now() / 1000);
   const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Date.parse(raw) / 1000;
   if (!Number.isFinite(n) || n <= 0) {
-    throw usage('--end', raw, 'not a time', 'RFC 3339 (2026-11-20T03:00:00Z) or seconds since the epoch');
+    throw usageError('--end', raw, 'not a time', 'RFC 3339 (2026-11-20T03:00:00Z) or seconds since the epoch');
   }
   return n;
 }
@@ -192,17 +188,15 @@ export function register(program: Command): void {
     )
     .option('--timeout <seconds>', 'per request to Prometheus (default 30)');
   addReplayOptions(cmd).action(async (opts: BacktestFlags) => {
-    if (!/^https?:\/\/[^/]+/.test(opts.prometheus)) {
-      throw usage('--prometheus', opts.prometheus, 'not an http(s) URL', 'e.g. http://127.0.0.1:9090');
-    }
+    prometheusUrlFlag(opts.prometheus);
     const since = durationFlag('--since', opts.since, 60, TRACE_MAX_SECONDS);
     const step = durationFlag('--step', opts.step, 1, 86400);
-    if (!Number.isInteger(step)) throw usage('--step', opts.step, 'not a whole number of seconds');
-    if (step > since) throw usage('--step', opts.step, `longer than --since ${opts.since}`);
+    if (!Number.isInteger(step)) throw usageError('--step', opts.step, 'not a whole number of seconds');
+    if (step > since) throw usageError('--step', opts.step, `longer than --since ${opts.since}`);
     const timeout = parseNumberFlag('--timeout', opts.timeout, { min: 1, max: 600, unit: 's' }) ?? 30;
     const { model, options } = replaySetup(opts);
     if (opts.latencyQuery !== undefined && !model.slo) {
-      throw usage(
+      throw usageError(
         '--latency-query',
         opts.latencyQuery,
         `the service ${model.name} has no slo in ${opts.spec} to measure against`,

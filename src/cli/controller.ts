@@ -14,7 +14,7 @@ import { loadAlertConfig, parseAlertConfig } from '../alerting/config.ts';
 import { createAlerting } from '../alerting/runtime.ts';
 import { buildNotifiers } from '../adapters/notifiers/index.ts';
 import { isLoopbackHost, resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
-import { parseNumberFlag } from './flags.ts';
+import { parseNumberFlag, prometheusUrlFlag } from './flags.ts';
 
 /**
  * Defaults chosen so nothing collides on one machine: `headroom run` listens on 8080 (balancer) and
@@ -93,15 +93,7 @@ async function runController(opts: Options): Promise<void> {
   const port = intFlag('--metrics-port', opts.metricsPort, 0, 65535);
   const concurrency = intFlag('--concurrency', opts.concurrency, 1, 1000);
   const lease = intFlag('--lease-duration', opts.leaseDuration, 3, 3600);
-  if (!/^https?:\/\/[^/]+/.test(opts.prometheus)) {
-    throw new HeadroomError({
-      code: 'HR_USAGE',
-      path: '--prometheus',
-      value: opts.prometheus,
-      message: 'not an http(s) URL',
-      allowed: 'e.g. http://prometheus:9090',
-    });
-  }
+  prometheusUrlFlag(opts.prometheus);
   const log = pino({ level: opts.logLevel, base: { component: 'headroom-controller' } });
   // Loopback for development; all interfaces in a pod, where the kubelet probes the pod IP.
   const host = opts.metricsHost ?? (process.env.KUBERNETES_SERVICE_HOST ? '0.0.0.0' : '127.0.0.1');

@@ -54,3 +54,15 @@ export function parseNumberFlag(flag: string, raw: string | undefined, rule: Num
 export function numberFlag(flag: string, rule: NumberRule): (raw: string) => number {
   return (raw) => parseNumberFlag(flag, raw, rule);
 }
+
+/** An HR_USAGE error naming the flag, its value and what is allowed. */
+export function usageError(path: string, value: unknown, message: string, allowed?: string): HeadroomError {
+  return new HeadroomError({ code: 'HR_USAGE', path, value, message, ...(allowed ? { allowed } : {}) });
+}
+
+/** `--prometheus`: an http(s) base URL (controller, backtest). */
+export function prometheusUrlFlag(raw: string): string {
+  if (!/^https?:\/\/[^/]+/.test(raw))
+    throw usageError('--prometheus', raw, 'not an http(s) URL', 'e.g. http://prometheus:9090');
+  return raw;
+}
