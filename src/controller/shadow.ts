@@ -44,15 +44,16 @@ export function shadowRow(
   const o = r?.outcome;
   const current = o?.reading?.specReplicas;
   const d = o?.decision?.valid ? o.decision : undefined;
-  const reason = !r
-    ? 'not reconciled'
-    : (o?.invalid ??
+  const first = o?.decision?.reasons[0]?.message;
+  const reason = r
+    ? (o?.invalid ??
       o?.conflict ??
       o?.targetError ??
       r.error ??
-      (d
-        ? (d.reasons[0]?.message ?? d.binding)
-        : (o?.decision?.reasons[0]?.message ?? 'no decision (no valid metrics)')));
+      first ??
+      d?.binding ??
+      'no decision (no valid metrics)')
+    : 'not reconciled';
   const row: ShadowRow = {
     namespace: p.metadata.namespace,
     policy: p.metadata.name,
