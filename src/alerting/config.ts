@@ -8,11 +8,11 @@
 //     delivery: {...}           # retry queue size, backoff, send timeout
 //
 // Validated once with zod; every problem names the file, key path, value and what is allowed.
-import { parseInputText } from '../spec/load.ts';
-import { readInputFile, SPEC_MAX_BYTES } from '../spec/read.ts';
+import { parseInputText } from '../input/load.ts';
+import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
 import { z } from 'zod';
 import { HeadroomError, keyPath, type ErrorCode, type ProblemDetail } from '../core/errors.ts';
-import { deepFreeze, valueAt } from '../spec/load.ts';
+import { deepFreeze, valueAt } from '../input/load.ts';
 import { defaultRules } from './defaults.ts';
 import { templateProblems } from './template.ts';
 import type { AlertRule, Comparison, MetricName } from './types.ts';

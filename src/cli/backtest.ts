@@ -23,7 +23,7 @@ import {
 } from '../simulator/history.ts';
 import { actualPolicy } from '../simulator/policies/actual.ts';
 import { runSimulation, type SimulationResult } from '../simulator/run.ts';
-import { TRACE_MAX_SECONDS } from '../simulator/trace.ts';
+import { TRACE_MAX_SECONDS } from '../input/trace.ts';
 import { parseNumberFlag, prometheusUrlFlag, usageError } from './flags.ts';
 import {
   addReplayOptions,

@@ -1,9 +1,10 @@
-// `headroom controller`: run the Kubernetes controller from a kubeconfig (development) or in-cluster.
+// `headroom controller` (the composition root of cluster mode): run the Kubernetes controller from a
+// kubeconfig (development) or in-cluster.
 import type { Command } from 'commander';
 import pino from 'pino';
 import { HeadroomError } from '../core/errors.ts';
 import { PrometheusSource } from '../adapters/metrics/prometheus/index.ts';
-import { loadKubeConfig, makeClients } from '../adapters/actuators/kubernetes/client.ts';
+import { loadKubeConfig, makeClients } from '../adapters/kubernetes/client.ts';
 import { Controller } from '../controller/controller.ts';
 import { shadowTotals, type ShadowRow } from '../controller/shadow.ts';
 import { formatMoney, formatMoneyDelta } from '../core/cost.ts';

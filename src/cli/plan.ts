@@ -7,7 +7,7 @@ import { HOURS_PER_MONTH, formatMoney, instanceHourCost, roundMoney } from '../c
 import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
 import { parseNumberFlag } from './flags.ts';
-import { loadSpecFile, loadSpecStdin, type LoadedSpec } from '../spec/load.ts';
+import { loadSpecFile, loadSpecStdin, type LoadedSpec } from '../input/load.ts';
 
 /** What a service's planned count costs (with pricing): one instance-hour, and a 730-h month. */
 export interface PlanCost {

@@ -20,7 +20,7 @@ import {
   traceRequests,
   type TrafficRun,
 } from '../local/traffic.ts';
-import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../simulator/trace.ts';
+import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
 import { LiveView } from '../local/view.ts';
 import { numberFlag } from './flags.ts';
 

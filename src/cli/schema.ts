@@ -1,6 +1,6 @@
 // `headroom schema`: the JSON Schema of the spec file, for editors (yaml-language-server).
 import type { Command } from 'commander';
-import { specJsonSchema } from '../spec/schema.ts';
+import { specJsonSchema } from '../input/schema.ts';
 
 export function register(program: Command): void {
   program

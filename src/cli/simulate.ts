@@ -8,7 +8,7 @@ import { HeadroomError } from '../core/errors.ts';
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
-import { loadSpecFile } from '../spec/load.ts';
+import { loadSpecFile } from '../input/load.ts';
 import { parseNumberFlag } from './flags.ts';
 import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
@@ -22,7 +22,7 @@ import {
   type SimulationResult,
 } from '../simulator/run.ts';
 import { isSynthetic, syntheticTrace } from '../simulator/synthetic.ts';
-import { loadTraceFile, rescaleToPeak } from '../simulator/trace.ts';
+import { loadTraceFile, rescaleToPeak } from '../input/trace.ts';
 import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
 
 /** The flags `simulate` and `backtest` share: the service model, the policies, the output. */

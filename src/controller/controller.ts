@@ -1,5 +1,6 @@
-// The Kubernetes controller: cluster mode's composition root. It wires the adapters (Kubernetes
-// clients, Prometheus, the scale actuator) to the jobs, each in its own file:
+// The Kubernetes controller. src/cli/controller.ts builds it (the composition root); this class
+// hands the adapters (Kubernetes clients, Prometheus, the scale actuator) to the jobs, each in its
+// own file:
 //
 //   informers.ts  list+watch HeadroomPolicies and HPAs
 //   rounds.ts     every tick, the policies that are due, 32 at a time
@@ -16,7 +17,7 @@ import type { Alerting } from '../alerting/runtime.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { KubernetesScaleActuator } from '../adapters/actuators/kubernetes/index.ts';
 import { KubernetesObjects } from '../adapters/actuators/kubernetes/objects.ts';
-import { messageOf, type KubeClients, type RetryOptions } from '../adapters/actuators/kubernetes/client.ts';
+import { messageOf, type KubeClients, type RetryOptions } from '../adapters/kubernetes/client.ts';
 import type { Actuator } from '../ports/actuator.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
 import type { StatusSnapshot } from '../server/status.ts';

@@ -1,10 +1,10 @@
 // The HeadroomPolicy CustomResourceDefinition, generated from code so that `spec.service` has
 // exactly the keys, types and ranges of one service in the `headroom plan` spec (the zod schema
-// in src/spec/schema.ts, converted to a Kubernetes structural OpenAPI v3 schema).
+// in src/input/schema.ts, converted to a Kubernetes structural OpenAPI v3 schema).
 // deploy/crds/ and the Helm chart hold its YAML; a test checks they match this function.
 import { z } from 'zod';
 import { stringify } from 'yaml';
-import { serviceSpecSchema } from '../spec/schema.ts';
+import { serviceSpecSchema } from '../input/schema.ts';
 
 export const GROUP = 'headroom.dev';
 export const VERSION = 'v1alpha1';

@@ -2,7 +2,7 @@
 // HorizontalPodAutoscalers that may own the same targets (conflict.ts). Both are listed before the
 // first round, and each restarts on its own after an apiserver restart.
 import type { V1HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import type { KubeClients } from '../adapters/actuators/kubernetes/client.ts';
+import type { KubeClients } from '../adapters/kubernetes/client.ts';
 import { GROUP, PLURAL, VERSION } from './crd.ts';
 import type { HeadroomPolicy } from './policy.ts';
 import { Watch } from './watch.ts';

@@ -6,8 +6,8 @@
 // is replaced after ≤ 15 + 2 s; a leader that cannot renew for 10 s stops acting before anyone
 // else may start (10 < 15).
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import type { KubeClients } from '../adapters/actuators/kubernetes/client.ts';
-import { messageOf, statusOf } from '../adapters/actuators/kubernetes/client.ts';
+import type { KubeClients } from '../adapters/kubernetes/client.ts';
+import { messageOf, statusOf } from '../adapters/kubernetes/client.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 
 export interface LeaderOptions {

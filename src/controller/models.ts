@@ -3,7 +3,7 @@
 // is validated once. An invalid policy caches its error (the same problems until it changes).
 import { HeadroomError, formatProblem } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
-import { messageOf } from '../adapters/actuators/kubernetes/client.ts';
+import { messageOf } from '../adapters/kubernetes/client.ts';
 import { buildModel, type HeadroomPolicy } from './policy.ts';
 
 /** A ConfigMap's key; undefined when the ConfigMap is missing. */

@@ -3,8 +3,8 @@
 import { parseDuration } from '../alerting/config.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
-import { graphUnsupported, serviceModelFromSpec } from '../spec/load.ts';
-import { capacityProfileSchema, type CapacityProfile } from '../spec/profile.ts';
+import { graphUnsupported, serviceModelFromSpec } from '../input/load.ts';
+import { capacityProfileSchema, type CapacityProfile } from '../input/profile.ts';
 import type { ScaleTargetRef } from '../ports/actuator.ts';
 
 export interface PolicyCondition {

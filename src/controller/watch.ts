@@ -4,7 +4,7 @@
 // and the HorizontalPodAutoscalers (conflict.ts).
 import { makeInformer, type Informer, type KubeConfig, type ObjectCache } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { messageOf } from '../adapters/actuators/kubernetes/client.ts';
+import { messageOf } from '../adapters/kubernetes/client.ts';
 
 interface Named {
   metadata?: { name?: string; namespace?: string; uid?: string } | undefined;

@@ -1,5 +1,5 @@
 // The validated, normalized description of a service that every mode works from: `plan`, `run`,
-// the Kubernetes controller and the simulator. The spec loader (src/spec) turns YAML/JSON into this;
+// the Kubernetes controller and the simulator. The spec loader (src/input) turns YAML/JSON into this;
 // the core trusts it (ranges already checked) and never reads files.
 import type { PricingModel } from './cost.ts';
 import type { LatencySlo, LoadBalancing } from './pool.ts';

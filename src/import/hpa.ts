@@ -11,7 +11,7 @@
 // and always mode: shadow, a suggested demand query, and a capacity profile ConfigMap to fill in.
 import { GROUP, KIND, VERSION } from '../controller/crd.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
-import { serviceModelFromSpec } from '../spec/load.ts';
+import { serviceModelFromSpec } from '../input/load.ts';
 
 /** One HPA to import, and where it came from (for messages). */
 export interface HpaInput {

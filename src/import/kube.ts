@@ -3,13 +3,7 @@
 // show the same stored objects without behavior or metrics beyond CPU.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
-import {
-  loadKubeConfig,
-  makeClients,
-  messageOf,
-  statusOf,
-  withRetry,
-} from '../adapters/actuators/kubernetes/client.ts';
+import { loadKubeConfig, makeClients, messageOf, statusOf, withRetry } from '../adapters/kubernetes/client.ts';
 import type { HpaInput } from './hpa.ts';
 
 export interface LiveOptions {

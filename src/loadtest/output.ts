@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { HeadroomError } from '../core/errors.ts';
 import type { ServiceTimeQuantiles } from '../core/model.ts';
-import { MIN_PROBE_SAMPLES, PROFILE_KIND, capacityProfileSchema, type CapacityProfile } from '../spec/profile.ts';
+import { MIN_PROBE_SAMPLES, PROFILE_KIND, capacityProfileSchema, type CapacityProfile } from '../input/profile.ts';
 import type { QueueFit } from './fit.ts';
 import type { ProbeResult } from './generator.ts';
 import type { SearchResult, Slo, StepResult } from './search.ts';

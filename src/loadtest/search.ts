@@ -12,7 +12,7 @@
 // a lower bound (`kneeIsLowerBound`): against nginx the default --max-rps 10000 recorded a knee of
 // 10,000 rps where a higher ceiling found 25,313. Each step also measures the generator's own CPU
 // (cores), since a generator sharing a small machine with its target takes cores the target needs.
-import type { ProfileStep } from '../spec/profile.ts';
+import type { ProfileStep } from '../input/profile.ts';
 import type { ErrorKind, StepMeasurement } from './generator.ts';
 
 export interface Slo {

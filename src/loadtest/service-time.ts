@@ -16,10 +16,10 @@
 //
 // A p999 needs samples: with n samples, x[(n − 1)·0.999] lies between the two largest when n < 1000
 // and is then mostly one sample's luck. Below MIN_PROBE_SAMPLES (200: p99 then rests on the 3
-// largest samples) the distribution is reported but not written to the profile (src/spec/profile.ts).
+// largest samples) the distribution is reported but not written to the profile (src/input/profile.ts).
 import type { ServiceTimeQuantiles } from '../core/model.ts';
 import { minimumMeanMs } from '../core/service-time.ts';
-import { MIN_PROBE_SAMPLES } from '../spec/profile.ts';
+import { MIN_PROBE_SAMPLES } from '../input/profile.ts';
 
 export { MIN_PROBE_SAMPLES };
 

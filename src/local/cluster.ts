@@ -307,7 +307,7 @@ export class LocalCluster {
       p99Ms: snap.burst?.latency?.p99Ms ?? null,
       predictedP99Ms: this.calibration?.predictedMs ?? null,
       desired: this.supervisor.desired,
-      current: this.supervisor.current,
+      current: this.supervisor.running,
       ready: this.supervisor.ready,
       ...this.meanUsage(),
     });
@@ -376,7 +376,7 @@ export class LocalCluster {
         };
       }),
       desired: this.supervisor.desired,
-      current: this.supervisor.current,
+      current: this.supervisor.running,
       ready: this.supervisor.ready,
       min: m.replicas.min,
       max: m.replicas.max,
@@ -426,7 +426,7 @@ export class LocalCluster {
       paused: this.loop.paused,
       replicas: {
         desired: this.supervisor.desired,
-        current: this.supervisor.current,
+        current: this.supervisor.running,
         ready: this.supervisor.ready,
         min: m.replicas.min,
         max: m.replicas.max,

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { parseAlertConfig, type AlertConfig } from '../alerting/config.ts';
 import { HeadroomError } from '../core/errors.ts';
 import type { ServiceModel } from '../core/model.ts';
-import { graphUnsupported, loadSpecFile, zodProblems } from '../spec/load.ts';
+import { graphUnsupported, loadSpecFile, zodProblems } from '../input/load.ts';
 
 const port = z.number().int().min(0).max(65535);
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));

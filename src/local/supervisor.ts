@@ -298,7 +298,7 @@ export class Supervisor {
   }
 
   /** Instances that count toward the desired number (everything not on its way out). */
-  get current(): number {
+  get running(): number {
     let n = 0;
     for (const i of this.instances.values()) if (i.state !== 'draining' && i.state !== 'stopping') n++;
     return n;

@@ -9,7 +9,7 @@
 // `headroom run --traffic TRACE.csv` replaces the demo pattern with a trace: one phase per run of
 // equal per-second rates (a CSV row, as the simulator expands it), so the same file drives both.
 import { Pool } from 'undici';
-import type { Trace } from '../simulator/trace.ts';
+import type { Trace } from '../input/trace.ts';
 
 export interface TrafficPhase {
   name: string;

@@ -21,7 +21,7 @@ import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
 import { oracleSchedule } from './policies/oracle.ts';
 import type { OfflinePolicy } from './policies/types.ts';
-import type { Trace } from './trace.ts';
+import type { Trace } from '../input/trace.ts';
 
 export type NoiseShape = 'relative' | 'counting';
 export const NOISE_SHAPES: readonly NoiseShape[] = ['relative', 'counting'];

@@ -10,7 +10,7 @@ import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { MetricsRecorder, MetricsView } from './metrics.ts';
 import { clampReplicas, type Policy } from './policies/types.ts';
-import type { Trace } from './trace.ts';
+import type { Trace } from '../input/trace.ts';
 
 export interface SeriesBuckets {
   bucketSeconds: number;

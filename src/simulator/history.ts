@@ -2,7 +2,7 @@
 // the demand as a Trace, and the replicas the cluster ran as a fixed schedule. A step whose demand
 // or replicas are missing (no sample, NaN, negative) is skipped, never read as zero, and counted:
 // each missing run is named with its times. Pure: the CLI fetches, this aligns.
-import { TRACE_MAX_RPS, type Trace } from './trace.ts';
+import { TRACE_MAX_RPS, type Trace } from '../input/trace.ts';
 
 /** Evaluation times start, start + step, …, start + (steps − 1)·step, seconds since the epoch. */
 export interface StepGrid {

@@ -14,7 +14,7 @@ import { kpaPolicy } from './policies/kpa.ts';
 import { oraclePolicy } from './policies/oracle.ts';
 import { staticPolicy } from './policies/static.ts';
 import type { Policy, PolicyOptions } from './policies/types.ts';
-import { tracePeak, type Trace } from './trace.ts';
+import { tracePeak, type Trace } from '../input/trace.ts';
 import { modelErrorText, toldLabel, trueLatencyMeter, trueModel, truthLabel, type TrueServiceTime } from './truth.ts';
 
 export const POLICY_NAMES = ['headroom', 'hpa', 'kpa', 'keda', 'static', 'oracle'] as const;

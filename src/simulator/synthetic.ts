@@ -13,7 +13,7 @@
 // crowd may move from its slot, default 0), seed (default 1). One value per minute, held for its
 // 60 s, like the shared traces. Bad keys or values: HR_USAGE naming the key, value and range.
 import { HeadroomError } from '../core/errors.ts';
-import { TRACE_MAX_SECONDS, type Trace } from './trace.ts';
+import { TRACE_MAX_SECONDS, type Trace } from '../input/trace.ts';
 
 export const SYNTHETIC_FAMILIES = ['spikes', 'flash', 'diurnal', 'step'] as const;
 type Family = (typeof SYNTHETIC_FAMILIES)[number];

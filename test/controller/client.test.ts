@@ -2,7 +2,7 @@
 // while the TLS material is unchanged, a new one when it changes, and per-request headers intact.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ReusedDispatcher } from '../../src/adapters/actuators/kubernetes/client.ts';
+import { ReusedDispatcher } from '../../src/adapters/kubernetes/client.ts';
 
 function config(caData: string, token: string): KubeConfig {
   const kc = new KubeConfig();

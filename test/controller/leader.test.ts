@@ -4,7 +4,7 @@
 // apiserver runs in test/e2e/controller.test.ts; here the point is the deadlines, stepped exactly.
 import { ApiException, type V1Lease } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { KubeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
+import type { KubeClients } from '../../src/adapters/kubernetes/client.ts';
 import { LeaderElector } from '../../src/controller/leader.ts';
 
 class LeaseStore {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
 import { initialDecideState } from '../../src/core/decide.ts';
 import { planService } from '../../src/core/plan.ts';
-import { PROFILE_KIND } from '../../src/spec/profile.ts';
+import { PROFILE_KIND } from '../../src/input/profile.ts';
 import { interpret } from '../../src/adapters/metrics/prometheus/index.ts';
 import { restoreState } from '../../src/loop/step.ts';
 import { crdManifest, crdYaml, toStructural } from '../../src/controller/crd.ts';

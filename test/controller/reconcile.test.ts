@@ -6,7 +6,7 @@
 // a second) so that each count below is that rule, and only the loop's own choices are tested.
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { KubeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
+import type { KubeClients } from '../../src/adapters/kubernetes/client.ts';
 import { KubernetesScaleActuator, TargetError } from '../../src/adapters/actuators/kubernetes/index.ts';
 import { PAUSE_ANNOTATION } from '../../src/controller/hold.ts';
 import { buildModel, type HeadroomPolicy, type PolicySpec, type PolicyStatus } from '../../src/controller/policy.ts';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { planGraph } from '../../src/core/graph.ts';
 import type { ServiceModel } from '../../src/core/model.ts';
-import { loadSpecFile, parseSpecText } from '../../src/spec/load.ts';
+import { loadSpecFile, parseSpecText } from '../../src/input/load.ts';
 import { simulateGraph } from '../support/graph-sim.ts';
 import { parseServiceTime, percentile } from '../support/mgc-sim.ts';
 

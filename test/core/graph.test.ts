@@ -14,7 +14,7 @@ import { HeadroomError } from '../../src/core/errors.ts';
 import { planGraph, predictGraph } from '../../src/core/graph.ts';
 import type { ServiceModel } from '../../src/core/model.ts';
 import { planService } from '../../src/core/plan.ts';
-import { loadSpecFile, parseSpecText } from '../../src/spec/load.ts';
+import { loadSpecFile, parseSpecText } from '../../src/input/load.ts';
 
 const FIXTURE = 'examples/graph.yaml';
 

@@ -1,5 +1,5 @@
 // A status snapshot for unit tests of the dashboard's routes (the real one comes from LocalCluster).
-import { serviceModelFromSpec } from '../../src/spec/load.ts';
+import { serviceModelFromSpec } from '../../src/input/load.ts';
 import type { ServiceModel } from '../../src/core/model.ts';
 import { STATUS_KIND, type HistoryPoint, type StatusSnapshot } from '../../src/server/status.ts';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { planGraph } from '../../src/core/graph.ts';
-import { loadSpecFile } from '../../src/spec/load.ts';
+import { loadSpecFile } from '../../src/input/load.ts';
 
 describe('docs/graph.md worked example', () => {
   const doc = readFileSync(new URL('../../docs/graph.md', import.meta.url), 'utf8');

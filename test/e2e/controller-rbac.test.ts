@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
+import { makeClients } from '../../src/adapters/kubernetes/client.ts';
 import { PrometheusSource } from '../../src/adapters/metrics/prometheus/index.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';

@@ -12,7 +12,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeClients } from '../../src/adapters/actuators/kubernetes/client.ts';
+import { makeClients } from '../../src/adapters/kubernetes/client.ts';
 import { KubernetesScaleActuator } from '../../src/adapters/actuators/kubernetes/index.ts';
 import { PrometheusSource } from '../../src/adapters/metrics/prometheus/index.ts';
 import { planService } from '../../src/core/plan.ts';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { buildModel, type HeadroomPolicy } from '../../src/controller/policy.ts';
-import { PROFILE_KIND } from '../../src/spec/profile.ts';
+import { PROFILE_KIND } from '../../src/input/profile.ts';
 import {
   createDeployment,
   createNamespace,

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capacityProfileSchema, type CapacityProfile } from '../../src/spec/profile.ts';
+import { capacityProfileSchema, type CapacityProfile } from '../../src/input/profile.ts';
 import { runCli, startService, type Service } from './support/loadtest.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-probe-'));

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capacityProfileSchema } from '../../src/spec/profile.ts';
+import { capacityProfileSchema } from '../../src/input/profile.ts';
 import { runCli, runHeadroom, startService, type Service } from './support/loadtest.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-loadtest-'));

@@ -131,7 +131,7 @@ describe('headroom run: scaling with real processes', () => {
     expect(result.errors).toBe(0);
     expect(result.ok).toBe(result.sent);
     // After the load: the stable window (6 s) empties, then 3 s of stabilization, then down to min.
-    const down = await waitFor(() => c.supervisor.desired === 1 && c.supervisor.current === 1, 20_000);
+    const down = await waitFor(() => c.supervisor.desired === 1 && c.supervisor.running === 1, 20_000);
     clearInterval(watch);
     expect(down).toBe(true);
     // Every scale-down kept at least the highest recommendation of the previous 3 s.

@@ -11,7 +11,7 @@ import { buildModel, demandQueries, type HeadroomPolicy } from '../../src/contro
 import { conflictOf } from '../../src/controller/conflict.ts';
 import { HeadroomError } from '../../src/core/errors.ts';
 import { importHpas } from '../../src/import/hpa.ts';
-import { PROFILE_KIND } from '../../src/spec/profile.ts';
+import { PROFILE_KIND } from '../../src/input/profile.ts';
 import { expectGolden } from '../support/golden.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,6 +1,6 @@
 // Output formatting: the --json result, the capacity profile, step lines, the table, the HTML report.
 import { describe, expect, it } from 'vitest';
-import { capacityProfileSchema } from '../../src/spec/profile.ts';
+import { capacityProfileSchema } from '../../src/input/profile.ts';
 import {
   buildProfile,
   buildResult,

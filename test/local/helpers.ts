@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServiceModel } from '../../src/core/model.ts';
 import { runSectionSchema, type RunConfig } from '../../src/local/config.ts';
-import { serviceModelFromSpec } from '../../src/spec/load.ts';
+import { serviceModelFromSpec } from '../../src/input/load.ts';
 
 export const EXAMPLE_SERVICE = fileURLToPath(new URL('../../examples/service.ts', import.meta.url));
 

@@ -9,7 +9,7 @@ import { model } from './helpers.ts';
 function fakeSupervisor(initial: number) {
   const s = {
     desired: initial,
-    get current() {
+    get running() {
       return s.desired;
     },
     setDesired(n: number) {

@@ -17,7 +17,7 @@ import {
   tracePhases,
   traceRequests,
 } from '../../src/local/traffic.ts';
-import { parseTraceCsv, rescaleToPeak, traceFromSeconds } from '../../src/simulator/trace.ts';
+import { parseTraceCsv, rescaleToPeak, traceFromSeconds } from '../../src/input/trace.ts';
 
 describe('tracePhases', () => {
   it('one phase per CSV row, holding its rate for the row', () => {

@@ -8,7 +8,7 @@ import { HpaController, hpaDefaultBehavior, hpaPolicy } from '../../src/simulato
 import { KEDA_POLLING_SECONDS, kedaPolicy } from '../../src/simulator/policies/keda.ts';
 import { KPA, kpaPolicy } from '../../src/simulator/policies/kpa.ts';
 import type { OnlinePolicy } from '../../src/simulator/policies/types.ts';
-import { stepTrace, type Trace } from '../../src/simulator/trace.ts';
+import { stepTrace, type Trace } from '../../src/input/trace.ts';
 import { service } from './helpers.ts';
 
 const m = service({ startupSeconds: 30 });

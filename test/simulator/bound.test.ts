@@ -10,7 +10,7 @@ import { CapacityTable } from '../../src/simulator/capacity.ts';
 import { simulate } from '../../src/simulator/engine.ts';
 import { centredTrend, noiseBound, trendPolicy } from '../../src/simulator/bound.ts';
 import { oraclePolicy } from '../../src/simulator/policies/oracle.ts';
-import { stepTrace, traceFromSeconds } from '../../src/simulator/trace.ts';
+import { stepTrace, traceFromSeconds } from '../../src/input/trace.ts';
 import { service } from './helpers.ts';
 
 describe('noise bound', () => {

@@ -7,7 +7,7 @@ import { CapacityTable } from '../../src/simulator/capacity.ts';
 import { simulate } from '../../src/simulator/engine.ts';
 import { FutureReadError, MetricsRecorder, MetricsView } from '../../src/simulator/metrics.ts';
 import { makePolicy, type PolicyName } from '../../src/simulator/run.ts';
-import { traceFromSeconds } from '../../src/simulator/trace.ts';
+import { traceFromSeconds } from '../../src/input/trace.ts';
 import { benchService } from './helpers.ts';
 
 describe('no policy can read the future', () => {

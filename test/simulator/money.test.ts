@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseSpecText } from '../../src/spec/load.ts';
+import { parseSpecText } from '../../src/input/load.ts';
 import { runSimulation } from '../../src/simulator/run.ts';
 import { syntheticTrace } from '../../src/simulator/synthetic.ts';
-import { rescaleToPeak } from '../../src/simulator/trace.ts';
+import { rescaleToPeak } from '../../src/input/trace.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'headroom-money-'));

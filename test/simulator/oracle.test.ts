@@ -5,7 +5,7 @@ import { minInstancesForSlo } from '../../src/core/pool.ts';
 import { CapacityTable } from '../../src/simulator/capacity.ts';
 import { simulate } from '../../src/simulator/engine.ts';
 import { oraclePolicy, oracleSchedule } from '../../src/simulator/policies/oracle.ts';
-import { stepTrace } from '../../src/simulator/trace.ts';
+import { stepTrace } from '../../src/input/trace.ts';
 import { benchService, service } from './helpers.ts';
 
 describe('oracle', () => {

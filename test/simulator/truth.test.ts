@@ -9,7 +9,7 @@ import { CapacityTable } from '../../src/simulator/capacity.ts';
 import { simulate } from '../../src/simulator/engine.ts';
 import { hpaPolicy } from '../../src/simulator/policies/hpa.ts';
 import { runSimulation, type PolicyResult, type SimulationResult } from '../../src/simulator/run.ts';
-import { loadTraceFile, rescaleToPeak, sliceTrace, stepTrace } from '../../src/simulator/trace.ts';
+import { loadTraceFile, rescaleToPeak, sliceTrace, stepTrace } from '../../src/input/trace.ts';
 import { trueLatencyMeter, trueModel } from '../../src/simulator/truth.ts';
 import { benchService, service } from './helpers.ts';
 

@@ -16,7 +16,7 @@ import type { OnlinePolicy, PolicyOptions } from './types.ts';
 
 export const HEADROOM_STABLE_WINDOW_SECONDS = 60;
 
-export interface HeadroomPolicy extends OnlinePolicy {
+export interface HeadroomReplayPolicy extends OnlinePolicy {
   /** The last decision (tests, reports). */
   readonly last: Decision | undefined;
   readonly state: DecideState;
@@ -25,7 +25,7 @@ export interface HeadroomPolicy extends OnlinePolicy {
 /** The latency percentile (ms, the SLO's) a pool of `ready` instances shows at `demandRps`. */
 export type LatencyMeter = (demandRps: number, ready: number) => number;
 
-export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): HeadroomPolicy {
+export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): HeadroomReplayPolicy {
   const model = opts.model;
   const burstWindow = Math.max(model.behavior.burst.windowSeconds, opts.scrapeSeconds);
   let state = initialDecideState();

@@ -1,7 +1,7 @@
 // An in-process controller for e2e tests: real clients against the test's apiserver, a real
 // Prometheus, a fast tick and short retries; with `lease`, leader election on a short Lease.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { makeClients } from '../../../src/adapters/actuators/kubernetes/client.ts';
+import { makeClients } from '../../../src/adapters/kubernetes/client.ts';
 import { PrometheusSource } from '../../../src/adapters/metrics/prometheus/index.ts';
 import { Controller } from '../../../src/controller/controller.ts';
 

@@ -28,7 +28,7 @@ import { CapacityTable } from '../../../src/simulator/capacity.ts';
 import { simulate } from '../../../src/simulator/engine.ts';
 import { headroomPolicy } from '../../../src/simulator/policies/headroom.ts';
 import { clampReplicas } from '../../../src/simulator/policies/types.ts';
-import { loadTraceFile, rescaleToPeak, type Trace } from '../../../src/simulator/trace.ts';
+import { loadTraceFile, rescaleToPeak, type Trace } from '../../../src/input/trace.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');

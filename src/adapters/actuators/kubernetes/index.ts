@@ -7,7 +7,7 @@
 // pods through the scale's status.selector.
 import { setHeaderOptions } from '@kubernetes/client-node';
 import type { Actuator, ScaleOutcome, ScaleReading, ScaleTargetRef } from '../../../ports/actuator.ts';
-import { type KubeClients, statusOf, withRetry, type RetryOptions } from './client.ts';
+import { type KubeClients, statusOf, withRetry, type RetryOptions } from '../../kubernetes/client.ts';
 import { countReadyPods, readingOfWorkload, WORKLOADS, type WorkloadObject } from './ready.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', 'application/merge-patch+json');

@@ -3,7 +3,7 @@
 // Events never throw: a lost status write is retried next round, a lost Event is only logged.
 import { setHeaderOptions } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { messageOf, statusOf, withRetry, type KubeClients, type RetryOptions } from './client.ts';
+import { messageOf, statusOf, withRetry, type KubeClients, type RetryOptions } from '../../kubernetes/client.ts';
 
 const JSON_PATCH = setHeaderOptions('Content-Type', 'application/json-patch+json');
 

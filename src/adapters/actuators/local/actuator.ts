@@ -6,7 +6,7 @@ import type { Actuator, ScaleOutcome, ScaleReading, ScaleTargetRef } from '../..
 /** What the actuator needs from the supervisor (src/local/supervisor.ts). */
 export interface ScalableSupervisor {
   readonly desired: number;
-  readonly current: number;
+  readonly running: number;
   setDesired(n: number): void;
 }
 
@@ -29,7 +29,7 @@ export class LocalActuator implements Actuator {
     this.check(target);
     return Promise.resolve({
       specReplicas: this.supervisor.desired,
-      statusReplicas: this.supervisor.current,
+      statusReplicas: this.supervisor.running,
       version: String(this.version),
     });
   }

@@ -10,7 +10,7 @@ import {
   stepTrace,
   tracePeak,
   TRACE_MAX_SECONDS,
-} from '../../src/simulator/trace.ts';
+} from '../../src/input/trace.ts';
 
 function code(fn: () => unknown): string | undefined {
   try {

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
-import { parseSpecText, serviceModelFromSpec } from '../../src/spec/load.ts';
+import { parseSpecText, serviceModelFromSpec } from '../../src/input/load.ts';
 
 function problems(text: string): ProblemDetail[] {
   try {

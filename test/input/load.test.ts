@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
-import { loadSpecFile, parseSpecText, serviceModelFromSpec } from '../../src/spec/load.ts';
+import { loadSpecFile, parseSpecText, serviceModelFromSpec } from '../../src/input/load.ts';
 
 function problems(text: string): ProblemDetail[] {
   try {

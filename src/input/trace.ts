@@ -2,7 +2,7 @@
 // value per second (the simulator's step). The last row holds for the trace's usual row interval,
 // e.g. 10,080 rows at 60 s → 604,800 seconds.
 import { HeadroomError } from '../core/errors.ts';
-import { readInputFile } from '../spec/read.ts';
+import { readInputFile } from './read.ts';
 
 export interface Trace {
   /** Demand in requests per second for second i = [i, i+1). */
