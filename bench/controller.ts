@@ -25,7 +25,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeClients } from '../src/adapters/actuators/kubernetes/client.ts';
+import { makeClients } from '../src/adapters/kubernetes/client.ts';
 import { clockTicksPerSecond, readCpuTicks } from '../src/adapters/metrics/process/proc.ts';
 import { PrometheusSource } from '../src/adapters/metrics/prometheus/index.ts';
 import { Controller, type RoundStats } from '../src/controller/controller.ts';

@@ -21,7 +21,7 @@ import {
   type PolicyResult,
   type SimulationResult,
 } from '../src/simulator/run.ts';
-import { loadTraceFile, rescaleToPeak, type Trace } from '../src/simulator/trace.ts';
+import { loadTraceFile, rescaleToPeak, type Trace } from '../src/input/trace.ts';
 
 const { values } = parseArgs({
   options: { trace: { type: 'string', multiple: true }, peak: { type: 'string', default: '2000' } },
