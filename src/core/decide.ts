@@ -19,7 +19,7 @@
 // 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
 import { emptyHistory, forecastPeak, recordDemand, type DemandHistory } from './forecast.ts';
 import type { DirectionBehavior, ServiceModel } from './model.ts';
-import { planService, poolShape, type ConstraintName, type ServicePlan } from './plan.ts';
+import { planService, poolShape, type ConstraintName, type EndToEndBudget, type ServicePlan } from './plan.ts';
 import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
 import type { Calibration } from './calibrate.ts';
 import { sizedBy, type ReasonCode } from './reasons.ts';
@@ -41,6 +41,11 @@ export interface Observation {
   capacity?: { serviceTimeMs: number; concurrency: number };
   /** The latency model checked against measured latency (src/core/calibrate.ts). */
   calibration?: Calibration;
+  /**
+   * This service's share of a call graph's end-to-end SLO, from this round's graph plan
+   * (GraphServicePlan.budget): sized so its own response time stays within it (binding `endToEnd`).
+   */
+  budget?: EndToEndBudget;
 }
 
 export interface DecideState {
@@ -201,6 +206,7 @@ export function decide(
     demandRps: sizeFor,
     ...(capacity ? { capacity } : {}),
     ...(fitLimit !== undefined ? { fit: { replicas: fitLimit, detail: `the host fits ${fitLimit}` } } : {}),
+    ...(obs.budget ? { budget: obs.budget } : {}),
   });
   const recommended = plan.replicas;
   const bindingDetail = plan.details.find((d) => d.name === plan.binding);

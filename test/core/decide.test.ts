@@ -276,3 +276,23 @@ describe('the Burst reason names the window the burst was measured over', () => 
     expect(at({})).toMatch(/^last 6 s at 400 rps/);
   });
 });
+
+describe('decide: a share of an end-to-end SLO (observation.budget)', () => {
+  it('sizes for the budget the graph plan gives, names endToEnd, and a looser budget needs fewer', () => {
+    // 150 rps of fixed 20-ms work: utilization alone needs ⌈150/50⌉ = 3. Own p99 ≤ 30 ms (a 10-ms
+    // wait; leastRequests pools the servers) needs more than 3, and ≤ 60 ms fewer than that.
+    const obs = (latencyMs: number): Partial<Observation> => ({
+      demandRps: 150,
+      budget: { latencyMs, percentile: 99, entry: 'gateway', endToEnd: { latencyMs: 200, percentile: 99 } },
+    });
+    const m = model({}, { instance: { serviceTimeMs: 20, concurrency: 1, serviceTime: { cv: 0, source: 'spec' } } });
+    const none = run(m, [[0, { demandRps: 150 }]], 20)[0]!;
+    const tight = run(m, [[0, obs(30)]], 20)[0]!;
+    const loose = run(m, [[0, obs(60)]], 20)[0]!;
+    expect(none.recommended).toBe(3);
+    expect(tight.recommended).toBeGreaterThan(loose.recommended);
+    expect(loose.recommended).toBeGreaterThanOrEqual(none.recommended);
+    expect(tight.binding).toBe('endToEnd');
+    expect(tight.reasons.map((r) => r.code)).toContain('SizedByEndToEnd');
+  });
+});
