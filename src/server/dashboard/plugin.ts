@@ -3,7 +3,7 @@
 //
 //   GET  /                     the page (service list, live charts, decisions, alerts, what-if)
 //   GET  /assets/<name>        our JS/CSS and uPlot's, read from disk at startup (no CDN)
-//   GET  /api/services         every service's snapshot, once
+//   GET  /api/services         every service's snapshot (and call graph), once
 //   GET  /api/events           Server-Sent Events: one `snapshot` event per push (history as deltas)
 //   POST /api/what-if          plan for other demand / SLO values (see whatif.ts)
 //   POST /api/actions/shadow   { service?, shadow: bool }   only with allowWrite, else 403
@@ -18,6 +18,7 @@ import { HeadroomError } from '../../core/errors.ts';
 import type { ServiceModel } from '../../core/model.ts';
 import type { AlertStatus } from '../../alerting/runtime.ts';
 import type { Alert } from '../../alerting/types.ts';
+import type { GraphView } from '../graph-view.ts';
 import type { HistoryPoint, StatusSnapshot } from '../status.ts';
 import { escapeHtml } from '../html.ts';
 import { loadAssets, pageTemplate } from './assets.ts';
@@ -49,6 +50,8 @@ export interface DashboardOptions {
   title?: string;
   /** Current alerts (e.g. `alerting.status()` or its `alerts`), shown with their state. */
   alerts?: () => AlertStatus | readonly Alert[];
+  /** Call graphs (a graph run, HeadroomApplications), drawn as a picture; absent = none. */
+  graphs?: () => readonly GraphView[];
 }
 
 /** With pricing (the model's): what the running and the desired instances cost per 730-h month. */
@@ -150,7 +153,13 @@ const dashboardPluginImpl: FastifyPluginAsync<DashboardOptions> = async (app: Fa
 
   app.get('/api/services', async (_req, reply) => {
     void reply.header('cache-control', 'no-store');
-    return { services: list(opts), allowWrite, whatIf: opts.models !== undefined, alerts: alertsOf(opts) };
+    return {
+      services: list(opts),
+      allowWrite,
+      whatIf: opts.models !== undefined,
+      alerts: alertsOf(opts),
+      graphs: opts.graphs?.() ?? [],
+    };
   });
 
   // Server-Sent Events. The first event carries each service's whole history; later ones only the
@@ -189,6 +198,7 @@ const dashboardPluginImpl: FastifyPluginAsync<DashboardOptions> = async (app: Fa
         allowWrite,
         whatIf: opts.models !== undefined,
         alerts: alertsOf(opts),
+        graphs: opts.graphs?.() ?? [],
         services: out,
       });
       res.write(`id: ${seq}\nevent: snapshot\ndata: ${body}\n\n`);
