@@ -1,6 +1,7 @@
 // `headroom plan FILE [--json]`: how many instances each service needs, and why.
 import type { Command } from 'commander';
 import { renderTable } from './table.ts';
+import { graphAtCounts } from '../core/graph-at.ts';
 import { planGraph, type GraphPlan } from '../core/graph.ts';
 import { planServices, formatNumber as fmt, type PlanContext, type ServicePlan } from '../core/plan.ts';
 import { HOURS_PER_MONTH, formatMoney, instanceHourCost, roundMoney } from '../core/cost.ts';
@@ -70,9 +71,18 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
   if (graph) {
     // What the cluster fits may cap a member below its share: then the split no longer holds.
     const capped = out.services.find((s) => members.has(s.name) && s.replicas < (members.get(s.name)?.replicas ?? 0));
+    // The prediction follows the capped counts; the budgets stay the split's.
+    const at = capped
+      ? graphAtCounts(
+          spec.services,
+          graph,
+          Object.fromEntries(out.services.filter((s) => members.has(s.name)).map((s) => [s.name, s.replicas])),
+          demandOverride !== undefined ? { entryDemandRps: demandOverride } : {},
+        )
+      : graph;
     out.graph = capped
       ? {
-          ...graph,
+          ...at,
           feasible: false,
           binding: {
             service: capped.name,

@@ -76,7 +76,7 @@ export interface GraphPlan {
 }
 
 /** Cost of one instance in the objective's unit. */
-function unitCost(m: ServiceModel, objective: GraphObjective): number {
+export function unitCost(m: ServiceModel, objective: GraphObjective): number {
   if (objective === 'cpu') return (m.instance.cpuMillis ?? 1000) / 1000;
   if (objective === 'money' && m.pricing) return instanceHourCost(m.pricing, m.instance);
   return 1;

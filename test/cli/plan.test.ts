@@ -65,6 +65,34 @@ describe('headroom plan (the real CLI)', () => {
     expect(api).toMatchObject({ binding: 'capacity', feasible: false, replicas: 17, needed: 50 });
   });
 
+  it('a call graph whose member the cluster caps: the end-to-end prediction is the one at the capped count', () => {
+    // examples/graph.yaml splits into gateway 1, cart 9, search 38, db 3. At 1 core each on one
+    // 50-core node, the services listed first take 48 and db gets 2: below its share.
+    const graph = readFileSync(join(root, 'examples/graph.yaml'), 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'hr-graph-capped-'));
+    const file = join(dir, 'capped.yaml');
+    writeFileSync(
+      file,
+      `${graph.replace(/instance: \{ /g, "instance: { cpu: '1', ")}\ncluster:\n  nodes: [{ name: a, cpu: '50', memory: 64Gi }]\n`,
+    );
+    const free = JSON.parse(headroom('plan', 'examples/graph.yaml', '--json').stdout);
+    const r = headroom('plan', file, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const db = out.services.find((s: { name: string }) => s.name === 'db');
+    const share = free.graph.services.find((s: { name: string }) => s.name === 'db');
+    expect(db.binding).toBe('capacity');
+    expect(db.replicas).toBeLessThan(share.replicas);
+    // The graph table shows the counts the services get, and predicts at them.
+    for (const s of out.graph.services) {
+      expect(s.replicas).toBe(out.services.find((x: { name: string }) => x.name === s.name).replicas);
+    }
+    expect(out.graph.feasible).toBe(false);
+    expect(out.graph.predictedMs === null || out.graph.predictedMs > free.graph.predictedMs).toBe(true);
+    expect(out.graph.predictedMs === null || out.graph.predictedMs > 200).toBe(true);
+    expect(r.stdout).not.toContain('198.1');
+  });
+
   it('--fail-infeasible exits 3 when a service does not fit; stdin works with -', () => {
     expect(headroom('plan', 'examples/tight-cluster.yaml', '--fail-infeasible').status).toBe(3);
     expect(headroom('plan', 'examples/plan.yaml', '--fail-infeasible', '--now', NOW).status).toBe(0);
