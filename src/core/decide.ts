@@ -17,6 +17,7 @@
 // Worked example, HPA default scale-up policies {4 pods, 100 %} per 15 s, selectPolicy Max:
 // current 3, recommended 20, no events in the last 15 s → max(3 + 4, ceil(3 × 2)) = 7 now, then
 // 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
+import { burstDemand } from './burst.ts';
 import { emptyHistory, forecastPeak, recordDemand, type DemandHistory } from './forecast.ts';
 import type { DirectionBehavior, ServiceModel } from './model.ts';
 import { planService, poolShape, type ConstraintName, type EndToEndBudget, type ServicePlan } from './plan.ts';
@@ -31,6 +32,8 @@ export interface Observation {
   burstDemandRps?: number;
   /** The window burstDemandRps was measured over, s, when it is not behavior.burst.windowSeconds. */
   burstWindowSeconds?: number;
+  /** The window demandRps was averaged over, s (default 60): a rise's slope is measured against it. */
+  stableWindowSeconds?: number;
   /** Instances ready and serving. */
   readyReplicas: number;
   /** The count currently asked for (scale spec.replicas, supervisor's desired). */
@@ -173,19 +176,18 @@ export function decide(
   }
   const shape = poolShape(model, capacity ? { capacity } : {});
   const perInstance = instanceCapacityRps(shape);
-  const burst = obs.burstDemandRps;
-  if (b.burst.enabled && burst !== undefined && Number.isFinite(burst) && burst > demand) {
-    // Burst when the short window asks more than the ready instances carry at the target.
-    const carry = ready * perInstance * model.targetUtilization;
-    if (burst >= b.burst.threshold * carry) {
-      sizeFor = burst;
-      mode = 'burst';
-      burstAt = now;
-      reasons.push({
-        code: 'Burst',
-        message: `last ${fmt(obs.burstWindowSeconds ?? b.burst.windowSeconds)} s at ${fmt(burst)} rps ≥ ${b.burst.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps): sizing for the burst, no scale-up rate limit`,
-      });
-    }
+  const burst = burstDemand(
+    model,
+    obs,
+    demand,
+    { ready, carry: ready * perInstance * model.targetUtilization },
+    horizon,
+  );
+  if (burst) {
+    sizeFor = burst.rps;
+    mode = 'burst';
+    burstAt = now;
+    reasons.push(...burst.reasons);
   }
   let calibrated = false;
   if (b.forecast.enabled) {

@@ -123,7 +123,7 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
 
   it('burst path skips the scale-up rate limit when the short window exceeds what ready instances carry', () => {
     const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } });
-    const d = run(m, [[0, { demandRps: 200, burstDemandRps: 1000 }]], 3);
+    const d = run(m, [[0, { demandRps: 800, burstDemandRps: 1000 }]], 3);
     expect(d[0]?.mode).toBe('burst');
     expect(d[0]?.desired).toBe(20);
     const calm = run(m, [[0, { demandRps: 120, burstDemandRps: 140 }]], 3); // 3 × 50 carries 140
@@ -294,5 +294,39 @@ describe('decide: a share of an end-to-end SLO (observation.budget)', () => {
     expect(loose.recommended).toBeGreaterThanOrEqual(none.recommended);
     expect(tight.binding).toBe('endToEnd');
     expect(tight.reasons.map((r) => r.code)).toContain('SizedByEndToEnd');
+  });
+});
+
+describe('decide: a rise under way is sized at its slope over the horizon (issue 15, flash crowds)', () => {
+  // 50 rps per instance at target 1, startup 60 s → horizon 120 s. Ready 10 carry 500 rps.
+  const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } }, { startupSeconds: 60 });
+  const at = (stable: number, burst: number, extra: Partial<Observation> = {}): Decision =>
+    run(m, [[0, { demandRps: stable, burstDemandRps: burst, ...extra }]], 10)[0]!;
+
+  it('burst ≥ 1.5× stable: stable 644, burst 1,069 → 1,069 + 425 × 120/30, capped at 2 × 1,069', () => {
+    const d = at(644, 1069);
+    expect(d.mode).toBe('burst');
+    expect(d.sizedForRps).toBeCloseTo(2138, 6);
+    expect(d.recommended).toBe(Math.ceil(2138 / 50));
+    expect(d.reasons.some((r) => r.code === 'Burst' && /rise under way/.test(r.message))).toBe(true);
+  });
+
+  it('a gentler rise is extended by its slope, below the cap: stable 700, burst 1,050', () => {
+    // slope (1,050 − 700) / 30 s = 11.67 rps/s; over 120 s → 1,050 + 1,400 = 2,450 > 2,100: capped.
+    // With a 240-s stable window the slope halves: 1,050 + 350/120 × 120 = 1,400.
+    expect(at(700, 1050).sizedForRps).toBeCloseTo(2100, 6);
+    expect(at(700, 1050, { stableWindowSeconds: 240 }).sizedForRps).toBeCloseTo(1400, 6);
+  });
+
+  it('noise is not a rise: burst 1.4× stable sizes for the burst alone', () => {
+    const d = at(700, 980);
+    expect(d.mode).toBe('burst');
+    expect(d.sizedForRps).toBeCloseTo(980, 6);
+    expect(d.reasons.some((r) => /rise under way/.test(r.message))).toBe(false);
+  });
+
+  it('no burst path, no projection: burst below what the ready instances carry', () => {
+    const d = run(m, [[0, { demandRps: 100, burstDemandRps: 200 }]], 10)[0]!;
+    expect(d.sizedForRps).toBeCloseTo(100, 6);
   });
 });
