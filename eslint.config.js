@@ -43,7 +43,7 @@ export default tseslint.config(
   },
   {
     // `headroom import hpa`'s mapping is pure too (src/import/kube.ts reads the apiserver).
-    files: ['src/import/hpa.ts', 'src/import/render.ts'],
+    files: ['src/import/hpa.ts', 'src/import/hpa-sections.ts', 'src/import/render.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

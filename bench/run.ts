@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { LocalCluster } from '../src/local/cluster.ts';
 import { loadRunConfig } from '../src/local/config.ts';
-import { freePort } from '../src/local/supervisor.ts';
+import { freePort } from '../src/local/processes.ts';
 import { driveTraffic } from '../src/local/traffic.ts';
 import { createClient, runStep } from '../src/loadtest/generator.ts';
 

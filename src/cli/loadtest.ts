@@ -5,82 +5,30 @@
 // Exit codes: 0 knee found; 2 bad input, unreachable target or no knee (HR_LOADTEST_TARGET,
 // HR_LOADTEST_TIMEOUT, HR_LOADTEST_ERROR_RATE, HR_LOADTEST_NO_KNEE); 3 stopped early (Ctrl-C,
 // --max-duration, --max-requests: HR_LOADTEST_ABORTED, partial output written).
-import { readFileSync, writeFileSync } from 'node:fs';
+// The flags are parsed and checked in loadtest-config.ts.
+import { writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
-import { HeadroomError, formatProblem, redactUrl, type ProblemDetail } from '../core/errors.ts';
-import { checkNumberFlag, type NumberRule } from './flags.ts';
+import { HeadroomError, formatProblem, redactUrl } from '../core/errors.ts';
 import { fitQueueModel } from '../loadtest/fit.ts';
+import { createClient, describeKind, probe, runStep, type ErrorKind, type ProbeResult } from '../loadtest/generator.ts';
 import {
-  createClient,
-  describeKind,
-  probe,
-  runStep,
-  type ErrorKind,
-  type ProbeResult,
-  type RequestTemplate,
-} from '../loadtest/generator.ts';
-import {
-  StepProgress,
   buildProfile,
   buildResult,
   generatorCpuWarning,
   isLocalHost,
   probeDistributionWarning,
-  renderTable,
-  stepLine,
   type LoadtestResult,
 } from '../loadtest/output.ts';
+import { StepProgress, renderTable, stepLine } from '../loadtest/output-text.ts';
 import { loadReportAssets, renderReport } from '../loadtest/report.ts';
 import { searchCapacity, type SearchPlan, type SearchResult } from '../loadtest/search.ts';
+import { PROBE_REQUESTS, parseConfig, probeBounds, type RawOptions } from './loadtest-config.ts';
 import { distributionIssue, serviceTimeStats } from '../loadtest/service-time.ts';
-
-interface RawOptions {
-  sloLatencyMs: string;
-  sloPercentile: string;
-  startRps: string;
-  factor: string;
-  incrementRps?: string;
-  maxRps: string;
-  warmup: string;
-  hold: string;
-  refine: string;
-  cooldown: string;
-  maxErrorRate: string;
-  maxDuration: string;
-  maxRequests: string;
-  maxInFlight: string;
-  connections?: string;
-  timeout: string;
-  lateMs: string;
-  probeRequests: string;
-  method: string;
-  header: string[];
-  body?: string;
-  bodyFile?: string;
-  json?: boolean;
-  profile?: string;
-  report?: string;
-  progress: boolean;
-}
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-/** Default sequential probe requests, and the probe's time cap (it also gets ≤ 10 % of the budgets). */
-export const PROBE_REQUESTS = 2000;
-export const PROBE_MAX_MS = 20_000;
-
-/**
- * The probe's own bounds: at most `requests`, at most 20 s, and at most 10 % of --max-duration and
- * of --max-requests, so the steps keep their budget. E.g. defaults (300 s, 1,000,000): 2,000
- * requests or 20 s; --max-duration 60: 6 s; --max-requests 700: 70 requests.
- */
-export function probeBounds(cfg: Pick<Config, 'probeRequests' | 'plan'>): { requests: number; maxMs: number } {
-  return {
-    requests: Math.min(cfg.probeRequests, Math.floor(cfg.plan.maxRequests / 10)),
-    maxMs: Math.min(PROBE_MAX_MS, cfg.plan.maxDurationS * 100),
-  };
-}
+export { PROBE_MAX_MS, PROBE_REQUESTS, parseConfig, probeBounds } from './loadtest-config.ts';
 
 export function register(program: Command): void {
   program
@@ -122,116 +70,6 @@ export function register(program: Command): void {
     .action(async (url: string, raw: RawOptions) => {
       await runLoadtest(url, raw);
     });
-}
-
-function usage(flag: string, value: unknown, allowed: string): ProblemDetail {
-  return { code: 'HR_USAGE', message: `${flag} is out of range`, path: flag, value, allowed };
-}
-
-interface Config {
-  template: RequestTemplate;
-  plan: SearchPlan;
-  maxInFlight: number;
-  connections: number;
-  lateMs: number;
-  probeRequests: number;
-}
-
-export function parseConfig(url: string, raw: RawOptions): Config {
-  const problems: ProblemDetail[] = [];
-  const num = (flag: string, v: string | undefined, rule: NumberRule): number => {
-    const r = checkNumberFlag(flag, v, rule);
-    if (r.problem) problems.push(r.problem);
-    return r.value ?? NaN;
-  };
-  let target: URL | undefined;
-  try {
-    target = new URL(url);
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-      throw new Error('scheme');
-    }
-  } catch {
-    throw new HeadroomError({
-      code: 'HR_LOADTEST_TARGET',
-      message: 'the target is not an http:// or https:// URL',
-      value: redactUrl(url),
-      allowed: 'http://host:port/path or https://host:port/path',
-    });
-  }
-  // Upper bounds are the schema's (an SLO of at most an hour) or what one generator can do.
-  const sloLatencyMs = num('--slo-latency-ms', raw.sloLatencyMs, { min: 0, minExclusive: true, max: 3_600_000 });
-  const percentile = num('--slo-percentile', raw.sloPercentile, { min: 0, minExclusive: true, max: 99.9999 });
-  const startRps = num('--start-rps', raw.startRps, { min: 0, minExclusive: true, max: 1_000_000 });
-  const factor = num('--factor', raw.factor, { min: 1, minExclusive: true, max: 100 });
-  const incrementRps =
-    raw.incrementRps !== undefined
-      ? num('--increment-rps', raw.incrementRps, { min: 0, minExclusive: true, max: 1_000_000 })
-      : undefined;
-  const maxRps = num('--max-rps', raw.maxRps, { min: 0, minExclusive: true, max: 1_000_000 });
-  if (startRps > maxRps) problems.push(usage('--start-rps', raw.startRps, `<= --max-rps (${raw.maxRps})`));
-  const warmupS = num('--warmup', raw.warmup, { min: 0, max: 3600, unit: 's' });
-  const holdS = num('--hold', raw.hold, { min: 0.1, max: 3600, unit: 's' });
-  const refine = num('--refine', raw.refine, { min: 0, max: 20, int: true });
-  const cooldownS = num('--cooldown', raw.cooldown, { min: 0, max: 600, unit: 's' });
-  const errPct = num('--max-error-rate', raw.maxErrorRate, { min: 0, max: 100, unit: '%' });
-  const maxDurationS = num('--max-duration', raw.maxDuration, { min: 0, minExclusive: true, max: 86_400, unit: 's' });
-  const maxRequests = num('--max-requests', raw.maxRequests, { min: 1, max: 1e12, int: true });
-  const maxInFlight = num('--max-in-flight', raw.maxInFlight, { min: 1, max: 100_000, int: true });
-  const connections =
-    raw.connections !== undefined
-      ? num('--connections', raw.connections, { min: 1, max: 100_000, int: true })
-      : maxInFlight;
-  const timeoutMs = num('--timeout', raw.timeout, { min: 1, max: 600_000, unit: 'ms' });
-  const lateMs = num('--late-ms', raw.lateMs, { min: 0, max: 600_000, unit: 'ms' });
-  const probeRequests = num('--probe-requests', raw.probeRequests, { min: 0, max: 10_000, int: true });
-  const method = raw.method.toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) problems.push(usage('--method', raw.method, 'an HTTP method, e.g. GET, POST'));
-  const headers: Record<string, string> = {};
-  for (const h of raw.header) {
-    const i = h.indexOf(':');
-    const name = i > 0 ? h.slice(0, i).trim() : '';
-    // A CR or LF in the value would inject headers into the raw request bytes.
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(h)) {
-      problems.push(usage('--header', h, "'Name: value'"));
-      continue;
-    }
-    headers[name.toLowerCase()] = h.slice(i + 1).trim();
-  }
-  let body = raw.body;
-  if (raw.bodyFile !== undefined) {
-    if (body !== undefined) problems.push(usage('--body-file', raw.bodyFile, 'either --body or --body-file'));
-    try {
-      body = readFileSync(raw.bodyFile, 'utf8');
-    } catch (err) {
-      problems.push({
-        code: 'HR_FILE_READ',
-        message: `cannot read --body-file: ${(err as Error).message}`,
-        file: raw.bodyFile,
-      });
-    }
-  }
-  if (problems.length) throw new HeadroomError(problems);
-  return {
-    template: { url: target, method, headers, ...(body !== undefined ? { body } : {}), timeoutMs },
-    plan: {
-      slo: { latencyMs: sloLatencyMs, percentile },
-      startRps,
-      factor,
-      ...(incrementRps !== undefined ? { incrementRps } : {}),
-      maxRps,
-      warmupS,
-      holdS,
-      refine,
-      cooldownS,
-      errorRateLimit: errPct / 100,
-      maxDurationS,
-      maxRequests,
-    },
-    maxInFlight,
-    connections,
-    lateMs,
-    probeRequests,
-  };
 }
 
 async function runLoadtest(url: string, raw: RawOptions): Promise<void> {

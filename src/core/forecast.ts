@@ -59,11 +59,27 @@
 // 5 × 8 × 2 × 108 numbers, and the period: 4 numbers; 23–50 KB after a week of 15-s samples).
 // The period search costs ~2 M multiply-adds (2–8 ms) once per closed bucket per service; a
 // decision adds a few bucket look-ups.
+//
+// Modules: forecast-history.ts (the history's shape and bucket look-ups), forecast-periodic.ts
+// (period detection and phase), this file (recording, the seasonal terms, the margin, the peak).
 
-export const FORECAST_BUCKET_S = 300;
+import {
+  DAY,
+  FORECAST_BUCKET_S,
+  RISE_GROWTH,
+  WEEK,
+  at,
+  fmt,
+  meanOf,
+  periodActive,
+  type DemandHistory,
+} from './forecast-history.ts';
+import { PERIOD_SLACK_S, periodicRise, periodicity, type PeriodicRise } from './forecast-periodic.ts';
+
+export { FORECAST_BUCKET_S, RISE_GROWTH, type DemandHistory, type Periodicity } from './forecast-history.ts';
+export { PERIOD_MIN_R, PERIOD_SLACK_S, detectPeriod, type PeriodicRise } from './forecast-periodic.ts';
+
 const KEEP_BUCKETS = (8 * 86400) / FORECAST_BUCKET_S;
-const DAY = 86400 / FORECAST_BUCKET_S;
-const WEEK = 7 * DAY;
 /** Bucket peaks are kept 2 days: enough for two periods back of any period the daily term does not cover. */
 const KEEP_PEAKS = 2 * DAY;
 
@@ -83,54 +99,11 @@ export const MARGIN_QUANTILE = 0.99;
 const BAND_EDGES = [0.6, 0.9, 1.2, 1.6];
 /** The level (a slow mean of minute peaks) forgets with a 1-day half-life. */
 const LEVEL_DECAY = Math.pow(0.5, 1 / 1440);
-/**
- * A minute whose seasonal growth was at least this is a predicted rise: its misses go to their own
- * histogram (RISE_BAND), so quiet phases do not pay for the spikes' margin, nor spikes for the quiet.
- */
-export const RISE_GROWTH = 1.5;
 const RISE_BAND = BAND_EDGES.length + 2;
 /** The other minutes of a service with a detected period (its spikes' bodies and its quiet phases). */
 const PERIODIC_BAND = RISE_BAND + 1;
 /** Scored minutes needed before the margin (and the forecast) is used. */
 export const MIN_SCORED_MINUTES = 30;
-
-export interface DemandHistory {
-  /** Index (time / bucket) of the newest 5-minute bucket, or -1 when empty. */
-  last: number;
-  /** 5-minute means, oldest first; values[values.length − 1] is bucket `last`. null = no data. */
-  values: Array<number | null>;
-  /** Running sum and count of the newest (partial) 5-minute bucket. */
-  sum: number;
-  count: number;
-  /** The last minutes: [minute index, highest observation, seasonal growth predicted then]. */
-  minutes?: Array<[number, number, number]>;
-  /** Per calibrated horizon, per band (0 = all), the decayed counts of log-ratio bins: [bin, weight]. */
-  misses?: Array<Array<Array<[number, number]>>>;
-  /** Scored minutes per horizon and band (decayed weight). */
-  scored?: number[][];
-  /** Slow mean of minute peaks (the day's level), for the bands. */
-  level?: number;
-  /**
-   * Highest observation per 5-minute bucket, the last 2 days only (aligned with `values`: the last
-   * is bucket `last`). The periodic term looks one and two periods back at these: a 5× spike that
-   * rises in 2.5 minutes and decays in 7 averages ~2.4× over its 5 minutes, peaks at 5×.
-   */
-  peaks?: Array<number | null>;
-  /** The dominant period found when bucket `at` closed (detectPeriod); lag 0 = none. */
-  period?: Periodicity;
-}
-
-/** A detected period: `lag` buckets, its autocorrelation `r`, the bucket phase its rise starts at. */
-export interface Periodicity {
-  /** The newest closed bucket it was computed over. */
-  at: number;
-  /** Period in 5-minute buckets (0 = no period). */
-  lag: number;
-  /** Autocorrelation at one period (of the detrended 5-minute means). */
-  r: number;
-  /** Bucket index mod lag where the folded profile rises most (phase 0:00 of the reason). */
-  origin: number;
-}
 
 export function emptyHistory(): DemandHistory {
   return { last: -1, values: [], sum: 0, count: 0, minutes: [] };
@@ -239,12 +212,6 @@ function marginBand(h: DemandHistory, base: number | undefined, level: number | 
   return base === undefined ? 0 : bandOf(base, level);
 }
 
-/** A period is detected and it is not the daily term's (within 10 % of a day). */
-function periodActive(h: DemandHistory): boolean {
-  const lag = h.period?.lag ?? 0;
-  return lag > 0 && Math.abs(lag - DAY) > DAY / 10;
-}
-
 function bandOf(base: number, level: number | undefined): number {
   if (level === undefined || level <= 0) return 0;
   const r = base / level;
@@ -263,167 +230,6 @@ function addToBin(bins: Array<[number, number]>, bin: number): Array<[number, nu
   }
   if (!found) out.push([bin, 1]);
   return out.sort((a, b) => a[0] - b[0]);
-}
-
-/** Shortest period looked for: 15 minutes (3 buckets). */
-const MIN_LAG = 3;
-/** Candidates up to a day: longer ones cannot show 3 periods in 8 days (the weekly term covers a week). */
-const MAX_LAG = DAY;
-/** Evidence for a period: the autocorrelation at one and at two periods both at least this. */
-export const PERIOD_MIN_R = 0.5;
-/** Of the candidates within this fraction of the best score, the shortest (the fundamental) wins. */
-const PERIOD_NEAR_BEST = 0.85;
-/** Pairs needed at two periods back: at least a period and at least 2 hours of buckets. */
-const MIN_PAIRS = 24;
-
-/**
- * The dominant period of 5-minute means (oldest first, null = no data), or lag 0 if none shows
- * real evidence. For each candidate lag L of 15 minutes to a day with at least 3 periods of
- * history: detrend with a moving mean over L (what varies slower than the period goes; a
- * period-L pattern survives, its mean over one period is constant), then the autocorrelation r(L)
- * and r(2L) of the residual. Score = min(r(L), r(2L)): the pattern must repeat over three periods,
- * as the daily term needs two days to agree, so two flash crowds that happen to be L apart score
- * ~0 at 2L. The period is the shortest local maximum with score ≥ PERIOD_MIN_R and ≥ 0.85× the best
- * (multiples of the period score as well; the shortest is the fundamental). E.g. a 2-h grid of 5×
- * spikes with ±10 % noise and ±2 min jitter: r(24) ≈ 0.8, r(48) ≈ 0.8, r(12) < 0 → 2 h; pure
- * noise: |r| ≈ 1/√n ≈ 0.03 → none; a day/night sine: residuals of the short lags are noise, the
- * first peak is 288 buckets → daily (left to the daily term).
- *
- * Cost: ~3 passes over n ≤ 2,304 buckets per candidate, 286 candidates: ~2 M multiply-adds, about
- * 2–3 ms, once per closed bucket (every 5 minutes), not per decision.
- */
-export function detectPeriod(values: ReadonlyArray<number | null>): { lag: number; r: number; origin: number } {
-  const n = values.length;
-  const x = new Float64Array(n);
-  const ok = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v !== null && v !== undefined && Number.isFinite(v)) {
-      x[i] = v;
-      ok[i] = 1;
-    }
-  }
-  const y = new Float64Array(n);
-  const yok = new Uint8Array(n);
-  const corr = (lag: number): { r: number; pairs: number } => {
-    let sxy = 0;
-    let sxx = 0;
-    let syy = 0;
-    let pairs = 0;
-    for (let i = 0; i + lag < n; i++) {
-      if (!yok[i] || !yok[i + lag]) continue;
-      const a = y[i]!;
-      const b = y[i + lag]!;
-      sxy += a * b;
-      sxx += a * a;
-      syy += b * b;
-      pairs++;
-    }
-    return { r: sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0, pairs };
-  };
-  const top = Math.min(MAX_LAG, Math.floor(n / 3));
-  const score = new Float64Array(top + 2);
-  const r1 = new Float64Array(top + 2);
-  for (let lag = MIN_LAG; lag <= top; lag++) {
-    // Centered moving mean over one period (window [i − ⌊L/2⌋, i − ⌊L/2⌋ + L)), at least half present.
-    const half = Math.floor(lag / 2);
-    let sum = 0;
-    let cnt = 0;
-    for (let j = 0; j < Math.min(n, lag - half); j++) {
-      if (!ok[j]) continue;
-      sum += x[j]!;
-      cnt++;
-    }
-    for (let i = 0; i < n; i++) {
-      if (i > 0) {
-        const add = i - half + lag - 1;
-        const drop = i - half - 1;
-        if (add < n && ok[add]) {
-          sum += x[add]!;
-          cnt++;
-        }
-        if (drop >= 0 && ok[drop]) {
-          sum -= x[drop]!;
-          cnt--;
-        }
-      }
-      const full = i - half >= 0 && i - half + lag <= n;
-      yok[i] = ok[i] && full && cnt * 2 >= lag ? 1 : 0;
-      y[i] = yok[i] ? x[i]! - sum / cnt : 0;
-    }
-    const a = corr(lag);
-    const b = corr(2 * lag);
-    r1[lag] = a.r;
-    score[lag] = b.pairs >= Math.max(lag, MIN_PAIRS) ? Math.min(a.r, b.r) : 0;
-  }
-  let best = 0;
-  for (let lag = MIN_LAG; lag <= top; lag++) best = Math.max(best, score[lag]!);
-  if (best < PERIOD_MIN_R) return { lag: 0, r: 0, origin: 0 };
-  for (let lag = MIN_LAG; lag <= top; lag++) {
-    const s = score[lag]!;
-    if (s < Math.max(PERIOD_MIN_R, PERIOD_NEAR_BEST * best)) continue;
-    if (s < score[lag - 1]! || s < score[lag + 1]!) continue;
-    return { lag, r: r1[lag]!, origin: riseOrigin(x, ok, lag) };
-  }
-  return { lag: 0, r: 0, origin: 0 };
-}
-
-/** The phase (array index mod lag) where the folded mean profile rises most: where a spike starts. */
-function riseOrigin(x: Float64Array, ok: Uint8Array, lag: number): number {
-  const sum = new Float64Array(lag);
-  const cnt = new Float64Array(lag);
-  for (let i = 0; i < x.length; i++) {
-    if (!ok[i]) continue;
-    sum[i % lag] = sum[i % lag]! + x[i]!;
-    cnt[i % lag] = cnt[i % lag]! + 1;
-  }
-  const mean = (p: number): number => (cnt[p]! > 0 ? sum[p]! / cnt[p]! : 0);
-  let origin = 0;
-  let rise = -Infinity;
-  for (let p = 0; p < lag; p++) {
-    const d = mean(p) - mean((p + lag - 1) % lag);
-    if (d > rise) {
-      rise = d;
-      origin = p;
-    }
-  }
-  return origin;
-}
-
-/** detectPeriod over closed buckets ending at bucket `at`, with the origin as a bucket index mod lag. */
-function periodicity(closed: ReadonlyArray<number | null>, at: number): Periodicity {
-  const d = detectPeriod(closed);
-  if (d.lag === 0) return { at, lag: 0, r: 0, origin: 0 };
-  const first = at - closed.length + 1;
-  return { at, lag: d.lag, r: Number(d.r.toFixed(3)), origin: (((first + d.origin) % d.lag) + d.lag) % d.lag };
-}
-
-function at(h: DemandHistory, idx: number): number | null {
-  const pos = h.values.length - 1 - (h.last - idx);
-  if (pos < 0 || pos >= h.values.length) return null;
-  return h.values[pos] ?? null;
-}
-
-/** Mean of the known 5-minute means of buckets from..to (inclusive), or undefined without data. */
-function meanOf(h: DemandHistory, from: number, to: number): number | undefined {
-  let sum = 0;
-  let n = 0;
-  for (let i = from; i <= to; i++) {
-    const v = at(h, i);
-    if (v !== null) {
-      sum += v;
-      n++;
-    }
-  }
-  return n === 0 || sum <= 0 ? undefined : sum / n;
-}
-
-/** The highest observation of bucket `idx`, when kept (the last 2 days). */
-function peakAt(h: DemandHistory, idx: number): number | null {
-  const peaks = h.peaks ?? [];
-  const pos = peaks.length - 1 - (h.last - idx);
-  if (pos < 0 || pos >= peaks.length) return null;
-  return peaks[pos] ?? null;
 }
 
 /**
@@ -469,98 +275,6 @@ function seasonalGrowth(
   const p = periodicRise(h, now, horizonSeconds, base);
   if (p !== undefined && p.growth > best.growth) best = p;
   return best;
-}
-
-/** Slack past the horizon the periodic term looks: one bucket, for jitter and the 5-minute grain. */
-export const PERIOD_SLACK_S = 120;
-
-/**
- * The detected period's term: the highest 5-minute mean in the buckets from `then`'s to
- * then + horizon + one bucket, one period ago and two periods ago, each scaled by the level ratio
- * as the daily term (over closed half hours); a rise counts only when both cycles show it (so one
- * odd cycle does not repeat) and is then the higher of the two, else the lower; over base. The
- * bucket of `then` itself counts (its rest is still ahead) and the extra bucket covers jitter:
- * with a spike due at 3:00:00 ± 2 min on a 5-minute grid, the term rises from 2:53 on, so instances (60-s startup) are ready by 2:54–2:59 and the spike may come early. A
- * period within 10 % of a day is the daily term's.
- */
-function periodicRise(
-  h: DemandHistory,
-  now: number,
-  horizonSeconds: number,
-  base: number,
-): { growth: number; label: string; rise: PeriodicRise } | undefined {
-  const per = h.period;
-  if (!per || !periodActive(h) || base <= 0) return;
-  const lag = per.lag;
-  const idx = Math.floor(now / FORECAST_BUCKET_S);
-  // The level compares closed half hours, the six buckets before now's and before then's: now's
-  // partial bucket against then's whole one cut a spike starting at this phase by ~1.35× (1,400 rps
-  // foreseen, 1,850 came). (A whole period as the level: 1-h spikes 0.097 → 0.149 % violating.)
-  const levelNow = meanOf(h, idx - 6, idx - 1);
-  if (levelNow === undefined) return;
-  const last = Math.floor((now + horizonSeconds + PERIOD_SLACK_S) / FORECAST_BUCKET_S);
-  const cycle = (k: number): { peak: number; bucket: number } | undefined => {
-    const levelThen = meanOf(h, idx - 6 - k * lag, idx - 1 - k * lag);
-    if (levelThen === undefined) return undefined;
-    let peak = 0;
-    let bucket = idx;
-    for (let i = idx; i <= last; i++) {
-      const v = peakAt(h, i - k * lag) ?? 0;
-      if (v > peak) {
-        peak = v;
-        bucket = i;
-      }
-    }
-    return { peak: peak * (levelNow / levelThen), bucket };
-  };
-  const c1 = cycle(1);
-  const c2 = cycle(2);
-  if (!c1 || !c2) return undefined;
-  // Both cycles must show the rise for it to count (one odd cycle does not repeat); when both do,
-  // the higher is expected: with ±2-min jitter one cycle's window often holds only the spike's edge,
-  // and the lower one under-sized those spikes.
-  const rises = Math.min(c1.peak, c2.peak) >= RISE_GROWTH * base;
-  const expected = rises ? Math.max(c1.peak, c2.peak) : Math.min(c1.peak, c2.peak);
-  const growth = Math.min(10, Math.max(1, expected / base));
-  const phase =
-    (((now - per.origin * FORECAST_BUCKET_S) % (lag * FORECAST_BUCKET_S)) + lag * FORECAST_BUCKET_S) %
-    (lag * FORECAST_BUCKET_S);
-  const inSeconds = Math.max(0, c1.bucket * FORECAST_BUCKET_S - now);
-  const rise: PeriodicRise = {
-    periodSeconds: lag * FORECAST_BUCKET_S,
-    r: per.r,
-    phaseSeconds: phase,
-    expectedRps: expected,
-    inSeconds,
-  };
-  const label = `period ${duration(rise.periodSeconds)} (autocorrelation ${fmt(per.r)}), phase ${clock(phase)} of ${clock(rise.periodSeconds)}: ${growth >= RISE_GROWTH ? 'spike' : 'peak'} of ${fmt(expected)} rps expected ${inSeconds > 0 ? `in ${Math.round(inSeconds)} s` : 'now'}`;
-  return { growth, label, rise };
-}
-
-/** What the periodic term matched, for the reason. */
-export interface PeriodicRise {
-  periodSeconds: number;
-  /** Autocorrelation at one period. */
-  r: number;
-  /** Seconds since the period's rise phase (the folded profile's steepest rise). */
-  phaseSeconds: number;
-  /** The scaled 5-minute mean the matched phase had (lower of one and two periods back). */
-  expectedRps: number;
-  /** Seconds until the bucket that had it starts (0 = this bucket). */
-  inSeconds: number;
-}
-
-/** 7200 → "2 h", 5400 → "1 h 30 min", 900 → "15 min". */
-function duration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.round((seconds % 3600) / 60);
-  return [h > 0 ? `${h} h` : '', m > 0 ? `${m} min` : ''].filter(Boolean).join(' ') || '0 min';
-}
-
-/** 6900 → "1:55". */
-function clock(seconds: number): string {
-  const m = Math.floor(seconds / 60);
-  return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}`;
 }
 
 /**
@@ -644,8 +358,4 @@ export function forecastPeak(
       `capped at ${FORECAST_CEILING}× the highest demand seen in 8 days (${fmt(record)} rps) from ${fmt(wanted)}`,
     );
   return { rps, reason: parts.join('; '), ...(rise && growth > 1 ? { period: rise } : {}) };
-}
-
-function fmt(x: number): string {
-  return String(Number(x.toPrecision(3)));
 }

@@ -7,19 +7,23 @@
 //   latency      M/M/(N·1): 20 instances give P(T ≤ 100 ms) = 98.96 %, 21 give 99.19 % → 21
 //   availability 39 spread 13/13/13 keeps 26 after losing a zone → 39
 //   → needed 39, binding availability.
+//
+// Modules: this file computes the counts; plan-explain.ts renders their details and warnings;
+// availability.ts is the zone-loss arithmetic.
 import { fitPerZone, maxEvenSpread, place, type ClusterModel } from './cluster.ts';
 import type { ServiceModel, ServiceTimeModel } from './model.ts';
 import {
   instanceCapacityRps,
   minInstancesForSlo,
   poolPrediction,
-  queueLabel,
-  serviceTimeFloorMs,
-  sloAttainment,
   type LatencySlo,
   type PoolShape,
   type SloSearch,
 } from './pool.ts';
+import { availabilityCount } from './availability.ts';
+import { PlanResult, type Why } from './plan-explain.ts';
+
+export { availabilityCount, survivors } from './availability.ts';
 
 export type ConstraintName =
   'latency' | 'endToEnd' | 'utilization' | 'availability' | 'minReplicas' | 'capacity' | 'maxReplicas';
@@ -104,234 +108,6 @@ function scaled(st: ServiceTimeModel | undefined, k: number): ServiceTimeModel |
 /** ceil that ignores floating-point dust: 900 / (50 × 0.72) = 25.000000000000004 → 25. */
 function ceilClean(x: number): number {
   return Math.ceil(x - 1e-9);
-}
-
-/** `digits` significant digits, no trailing zeros: 25.714 → "25.7", 1800 → "1800". Cheap: no toPrecision. */
-function fmt(x: number, digits = 3): string {
-  if (Number.isInteger(x) || !Number.isFinite(x)) return String(x);
-  const k = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(x))));
-  const m = 10 ** k;
-  return String(Math.round(x * m) / m);
-}
-const pct = (p: number): string => `p${fmt(p, 6)}`;
-
-/** Instances surviving the loss of the f fullest zones and then k more instances. */
-export function survivors(n: number, zones: number, zoneFailures: number, instanceFailures: number): number {
-  const q = Math.floor(n / zones);
-  const r = n % zones;
-  const lost = Math.min(zoneFailures, r) * (q + 1) + Math.max(0, zoneFailures - r) * q;
-  return n - lost - instanceFailures;
-}
-
-/** Smallest N ≥ base whose survivors still cover base (survivors is non-decreasing in N). */
-export function availabilityCount(base: number, zones: number, zoneFailures: number, instanceFailures: number): number {
-  if (base <= 0 && instanceFailures === 0) return base;
-  const z = Math.max(1, zones);
-  let lo = base;
-  let hi = Math.max(base, 1);
-  while (survivors(hi, z, zoneFailures, instanceFailures) < base) hi *= 2;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (survivors(mid, z, zoneFailures, instanceFailures) >= base) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-/** What the explanations need: kept per plan instead of one closure per line (see PlanResult). */
-interface Why {
-  model: ServiceModel;
-  shape: PoolShape;
-  lambda: number;
-  perInstance: number;
-  /** The SLO search (when the model has an SLO). */
-  search: SloSearch | undefined;
-  /** The search for the end-to-end budget (ctx.budget). */
-  budget: { slo: EndToEndBudget; search: SloSearch } | undefined;
-  availability: { count: number; base: number } | undefined;
-  fit: PlanContext['fit'];
-  /** The capacity came from a loadtest profile (not the spec, nor learned live). */
-  fromProfile: boolean;
-  measured: ServiceModel['instance']['profile'];
-}
-
-// Explanations are rendered on first read: sizing 10,000 services computes counts; only the plans
-// someone prints or serializes pay for their text. A plan keeps one `Why` record for that, not a
-// closure per line: closures and their contexts were ~20 objects per plan, which the garbage
-// collector then copied and swept (41 % of bench/plan.ts; docs/benchmarks.md has the numbers).
-class PlanResult implements ServicePlan {
-  readonly name: string;
-  readonly replicas: number;
-  readonly needed: number;
-  readonly binding: ConstraintName;
-  readonly feasible: boolean;
-  readonly constraints: Partial<Record<ConstraintName, number>>;
-  readonly predicted: ServicePlan['predicted'];
-  readonly #why: Why;
-  #details: ConstraintResult[] | undefined;
-  #warnings: string[] | undefined;
-  constructor(
-    why: Why,
-    replicas: number,
-    needed: number,
-    binding: ConstraintName,
-    feasible: boolean,
-    constraints: Partial<Record<ConstraintName, number>>,
-    predicted: ServicePlan['predicted'],
-  ) {
-    this.name = why.model.name;
-    this.replicas = replicas;
-    this.needed = needed;
-    this.binding = binding;
-    this.feasible = feasible;
-    this.constraints = constraints;
-    this.predicted = predicted;
-    this.#why = why;
-  }
-  get details(): ConstraintResult[] {
-    if (this.#details) return this.#details;
-    const c = this.constraints;
-    const list: ConstraintResult[] = [];
-    for (const name of DETAIL_ORDER) {
-      const n = c[name];
-      if (n !== undefined) list.push(new LazyConstraint(name, UPPER.has(name) ? 'upper' : 'lower', n, this.#why));
-    }
-    return (this.#details = list);
-  }
-  get warnings(): string[] {
-    return (this.#warnings ??= planWarnings(this, this.#why));
-  }
-  /** JSON and object spread see only own fields: the rendered text is added here (and by copiers). */
-  toJSON(): ServicePlan {
-    return { ...this, details: this.details, warnings: this.warnings };
-  }
-}
-
-/** The order constraints are listed in (and the upper bounds: ties go to the first). */
-const DETAIL_ORDER: readonly ConstraintName[] = [
-  'utilization',
-  'latency',
-  'endToEnd',
-  'availability',
-  'minReplicas',
-  'capacity',
-  'maxReplicas',
-];
-const UPPER: ReadonlySet<ConstraintName> = new Set(['capacity', 'maxReplicas']);
-
-class LazyConstraint implements ConstraintResult {
-  #text: string | undefined;
-  readonly name: ConstraintName;
-  readonly bound: 'lower' | 'upper';
-  readonly replicas: number;
-  readonly #why: Why;
-  constructor(name: ConstraintName, bound: 'lower' | 'upper', replicas: number, why: Why) {
-    this.name = name;
-    this.bound = bound;
-    this.replicas = replicas;
-    this.#why = why;
-  }
-  get detail(): string {
-    return (this.#text ??= constraintDetail(this.name, this.replicas, this.#why));
-  }
-  toJSON(): { name: ConstraintName; bound: 'lower' | 'upper'; replicas: number; detail: string } {
-    return { name: this.name, bound: this.bound, replicas: this.replicas, detail: this.detail };
-  }
-}
-
-function constraintDetail(name: ConstraintName, n: number, w: Why): string {
-  switch (name) {
-    case 'utilization': {
-      const u = w.model.targetUtilization;
-      return `${fmt(w.lambda, 4)} rps ÷ (${fmt(w.perInstance, 4)} rps per instance × ${fmt(u)}) = ${fmt(w.lambda / (w.perInstance * u), 4)} → ${n}`;
-    }
-    case 'latency':
-      return w.model.slo && w.search ? latencyDetail(w.shape, w.model.slo, w.search) : '';
-    case 'endToEnd': {
-      if (!w.budget) return '';
-      const b = w.budget.slo;
-      return `share of ${b.entry}'s end-to-end ${pct(b.endToEnd.percentile)} ≤ ${fmt(b.endToEnd.latencyMs)} ms (queue + own work): ${latencyDetail(w.shape, b, w.budget.search)}`;
-    }
-    case 'availability':
-      return w.availability ? availabilityDetail(n, w.availability.base, w.model.availability) : '';
-    case 'minReplicas':
-      return `replicas.min = ${n}`;
-    case 'capacity':
-      return w.fit?.detail ?? '';
-    case 'maxReplicas':
-      return `replicas.max = ${n}`;
-  }
-}
-
-/** Everything worth a person's attention about one plan, in a stable order. */
-function planWarnings(plan: PlanResult, w: Why): string[] {
-  const out: string[] = [];
-  const { model, shape, lambda, search, measured, fromProfile } = w;
-  if (measured?.kneeIsLowerBound) {
-    const knee = measured.kneeRps;
-    out.push(
-      measured.partial
-        ? `the knee ${fmt(knee, 6)} rps is a lower bound: the load test stopped early, before any rate broke the SLO; rerun it to completion (the fitted capacity is extrapolated from latencies that never rose)`
-        : `the knee ${fmt(knee, 6)} rps is a lower bound: the load test hit --max-rps; rerun with a higher ceiling (the fitted capacity is extrapolated from latencies that never rose)`,
-    );
-  }
-  const slo = model.slo;
-  if (measured && slo && (measured.slo.latencyMs !== slo.latencyMs || measured.slo.percentile !== slo.percentile)) {
-    const was = measured.slo;
-    out.push(
-      `the profile was measured for ${pct(was.percentile)} ≤ ${fmt(was.latencyMs)} ms; this spec's SLO is ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms: the knee does not apply, the fitted service time does`,
-    );
-  }
-  if (slo && search?.ok) {
-    const floorMs = serviceTimeFloorMs(shape, slo.percentile);
-    if (slo.latencyMs < 1.25 * floorMs) {
-      out.push(
-        `the SLO ${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms is within ${fmt(slo.latencyMs / floorMs)}× of the ${fmt(floorMs)} ms the service time alone takes at that percentile: small service-time increases need many more instances`,
-      );
-    }
-    if (shape.loadBalancing === 'random' && lambda > 0) {
-      const lr = minInstancesForSlo({ ...shape, loadBalancing: 'leastRequests' }, slo);
-      if (lr.ok && lr.instances < search.instances) {
-        out.push(
-          `random load balancing needs ${search.instances} instances for the SLO; leastRequests would need ${lr.instances}`,
-        );
-      }
-    }
-    if (shape.serviceTime === undefined) {
-      out.push(
-        fromProfile
-          ? `service times assumed exponential (CV 1): the profile has no service-time distribution (written before it had one, or its probe was too short or unstable); rerun \`headroom loadtest\` with --probe-requests ≥ 200, or set instance.serviceTimeCv (a steady service needs fewer instances, a heavy-tailed one more)`
-          : `service times assumed exponential (CV 1): set instance.serviceTimeCv or serviceTimeQuantilesMs, or use a \`headroom loadtest\` profile (a steady service needs fewer instances, a heavy-tailed one more)`,
-      );
-    }
-  } else if (slo && search && !search.ok) {
-    out.push(
-      search.reason === 'unreachable'
-        ? `SLO unreachable: the service time alone takes ${fmt(search.minLatencyMs)} ms at ${pct(slo.percentile)}, above ${fmt(slo.latencyMs)} ms; no instance count meets it`
-        : `SLO not met within ${search.limit} instances`,
-    );
-  }
-  const { replicas, needed } = plan;
-  if (replicas < needed) {
-    const capped = plan.binding;
-    const upper = plan.details.find((d) => d.name === capped);
-    out.push(
-      `${capped === 'capacity' ? 'the cluster fits only' : 'replicas.max caps the count at'} ${replicas}, below the ${needed} needed${upper ? ` (${upper.detail})` : ''}`,
-    );
-  }
-  const utilization = plan.predicted.utilization;
-  if (utilization >= 1) {
-    out.push(`overloaded: ${replicas} instances at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`);
-  }
-  const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
-  if (cpuCores !== undefined && shape.concurrency > Math.max(1, Math.ceil(cpuCores))) {
-    out.push(
-      fromProfile
-        ? `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; check that the load test ran the instance with the same CPU (${fmt(cpuCores)})`
-        : `concurrency ${shape.concurrency} on ${fmt(cpuCores)} CPU: if requests are CPU-bound an instance serves fewer at once than modelled; measure it with \`headroom loadtest\``,
-    );
-  }
-  return out;
 }
 
 export function planService(model: ServiceModel, ctx: PlanContext = {}): ServicePlan {
@@ -432,32 +208,6 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
   });
 }
 
-function availabilityDetail(count: number, base: number, av: ServiceModel['availability']): string {
-  const z = Math.max(1, av.zones);
-  const q = Math.floor(count / z);
-  const r = count % z;
-  const spread = z > 1 ? ` spread ${Array.from({ length: z }, (_, i) => q + (i < r ? 1 : 0)).join('/')}` : '';
-  const lose = [
-    av.zoneFailures > 0 ? `${av.zoneFailures} zone${av.zoneFailures > 1 ? 's' : ''}` : '',
-    av.instanceFailures > 0 ? `${av.instanceFailures} instance${av.instanceFailures > 1 ? 's' : ''}` : '',
-  ]
-    .filter(Boolean)
-    .join(' then ');
-  return `${count}${spread} keeps ${survivors(count, z, av.zoneFailures, av.instanceFailures)} ≥ ${base} after losing ${lose || 'nothing'}`;
-}
-
-function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: number }, search: SloSearch): string {
-  if (!search.ok) return '';
-  const n = search.instances;
-  const queue = queueLabel(shape);
-  // Enough decimals to tell the attainment from the target: p99.9 → 99.87 % vs 99.91 %.
-  const decimals = Math.max(2, (String(slo.percentile).split('.')[1] ?? '').length + 2);
-  const pc = (x: number): string => `${(x * 100).toFixed(decimals)} %`;
-  const below = search.attainmentBelow ?? sloAttainment(shape, n - 1, slo.latencyMs);
-  const before = n > 1 ? `${n - 1} give ${pc(below)}, ` : '';
-  return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms, ${shape.loadBalancing} as ${queue}: P(T ≤ ${fmt(slo.latencyMs)} ms) with ${before}${n} give ${pc(search.attainment)} ≥ ${slo.percentile} % → ${n}`;
-}
-
 export interface ClusterFit {
   replicas: number;
   detail: string;
@@ -503,4 +253,4 @@ export function planServices(
   });
 }
 
-export { fmt as formatNumber };
+export { fmt as formatNumber } from './plan-explain.ts';

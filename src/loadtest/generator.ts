@@ -20,8 +20,12 @@
 // reached 19.2k (0.55×); with the raw client it reaches 1.22× autocannon (21.8k vs 17.9k rps, same
 // run) at ~32 vs ~52 µs of CPU per request (docs/benchmarks.md#loadtest).
 import * as hdr from 'hdr-histogram-js';
-import { HeadroomError, redactUrl } from '../core/errors.ts';
+import { classifyError, type ClassifiedError, type ErrorKind } from './errors.ts';
 import { Http1Client, prepareRequest, type ResponseHandler } from './http1-client.ts';
+
+// Moved out (errors.ts, probe.ts); re-exported for the many importers.
+export { classifyError, describeKind, targetError, type ClassifiedError, type ErrorKind } from './errors.ts';
+export { PROBE_CHECK_REQUESTS, probe, type ProbeResult } from './probe.ts';
 
 export interface RequestTemplate {
   url: URL;
@@ -30,56 +34,6 @@ export interface RequestTemplate {
   body?: string;
   /** Per-request timeout: connect, headers and body must all complete within this many ms. */
   timeoutMs: number;
-}
-
-export type ErrorKind =
-  | 'refused'
-  | 'dns'
-  | 'unreachable'
-  | 'not-http'
-  | 'tls'
-  | 'timeout'
-  | 'reset'
-  | 'aborted'
-  | 'http-5xx'
-  | 'http-4xx'
-  | 'other';
-
-export interface ClassifiedError {
-  kind: ErrorKind;
-  code: string;
-  message: string;
-}
-
-/** What kind of failure a client/node error is, from its code (and its cause's code). */
-export function classifyError(err: unknown): ClassifiedError {
-  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
-  const code = String(e?.code ?? e?.cause?.code ?? (err as { name?: string })?.name ?? 'UNKNOWN');
-  const message = String(e?.message ?? err);
-  const causeMsg = e?.cause?.message ? `: ${String(e.cause.message)}` : '';
-  const full = `${message}${causeMsg}`;
-  const kind = ((): ErrorKind => {
-    if (code === 'ECONNREFUSED') return 'refused';
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') return 'unreachable';
-    // HPE_* are the response parser's codes (llhttp's names); HTTPParserError is undici's, kept for callers.
-    if (code.startsWith('HPE_') || (e as { name?: string })?.name === 'HTTPParserError') return 'not-http';
-    if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'EPROTO' || /\b(SSL|TLS)\b/.test(full))
-      return 'tls';
-    if (/TIMEOUT/.test(code)) return 'timeout';
-    if (
-      code === 'ECONNRESET' ||
-      code === 'EPIPE' ||
-      code === 'CONNECTION_CLOSED' ||
-      code === 'UND_ERR_SOCKET' ||
-      code === 'UND_ERR_CLOSED'
-    )
-      return 'reset';
-    if (code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || (e as { name?: string })?.name === 'AbortError')
-      return 'aborted';
-    return 'other';
-  })();
-  return { kind, code, message: full };
 }
 
 /** Latencies are recorded in microseconds, 3 significant digits, up to one hour. */
@@ -346,105 +300,5 @@ export function runStep(pool: Http1Client, req: RequestTemplate, opts: StepOptio
       return;
     }
     tick();
-  });
-}
-
-export interface ProbeResult {
-  /**
-   * Mean latency of the sequential requests after the first (one at a time: no queueing), over the
-   * successful ones (HTTP < 400) when there are any.
-   */
-  meanMs: number;
-  /** Requests timed (the first, which opens the connection, is not one of them). */
-  samples: number;
-  statuses: Record<string, number>;
-  firstMs: number;
-  /** Latency (ms) of each timed request answered with HTTP < 400, in the order sent. */
-  latenciesMs: number[];
-}
-
-/** Responses after which the probe stops if none of them succeeded (probeErrors then fails the run). */
-export const PROBE_CHECK_REQUESTS = 20;
-
-/**
- * Check the target answers HTTP, then send requests one at a time (no queueing anywhere) to
- * measure the unloaded service time and its distribution: at most `requests` of them and for at
- * most `maxMs`, stopping early when aborted or when the first 20 all failed with HTTP ≥ 400.
- * The first request opens the connection and is not timed.
- * Throws HR_LOADTEST_TARGET / HR_LOADTEST_TIMEOUT with the reason when the first request fails.
- */
-export async function probe(
-  pool: Http1Client,
-  req: RequestTemplate,
-  opts: { requests: number; maxMs: number; signal?: AbortSignal },
-): Promise<ProbeResult> {
-  const statuses: Record<string, number> = {};
-  const prepared = prepareRequest(req.url, req);
-  const one = async (): Promise<{ ms: number; ok: boolean }> => {
-    const t = performance.now();
-    const status = await pool.request(prepared, opts.signal);
-    const ms = performance.now() - t;
-    statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
-    return { ms, ok: status < 400 };
-  };
-  let firstMs: number;
-  try {
-    firstMs = (await one()).ms;
-  } catch (err) {
-    throw targetError(req, err);
-  }
-  const start = performance.now();
-  const latenciesMs: number[] = [];
-  let sumAll = 0;
-  let sumOk = 0;
-  let n = 0;
-  while (n < opts.requests && performance.now() - start < opts.maxMs && !opts.signal?.aborted) {
-    if (n === PROBE_CHECK_REQUESTS && latenciesMs.length === 0) break;
-    try {
-      const { ms, ok } = await one();
-      n++;
-      sumAll += ms;
-      if (ok) {
-        latenciesMs.push(ms);
-        sumOk += ms;
-      }
-    } catch (err) {
-      if (opts.signal?.aborted) break;
-      throw targetError(req, err);
-    }
-  }
-  const meanMs = latenciesMs.length > 0 ? sumOk / latenciesMs.length : n > 0 ? sumAll / n : firstMs;
-  return { meanMs, samples: n, statuses, firstMs, latenciesMs };
-}
-
-const KIND_TEXT: Record<ErrorKind, string> = {
-  refused: 'connection refused: nothing listens on that port',
-  dns: 'the host name does not resolve',
-  unreachable: 'the host is unreachable',
-  'not-http': 'the port answered, but not with HTTP (is it an SSH, database or TLS port?)',
-  tls: 'TLS handshake failed (an https:// URL to a plain-HTTP port, or a bad certificate)',
-  timeout: 'no response within the request timeout',
-  reset: 'the connection was closed or reset before a response',
-  aborted: 'the request was aborted',
-  'http-5xx': 'server error',
-  'http-4xx': 'client error',
-  other: 'the request failed',
-};
-
-/** Human text for an error kind, e.g. `refused` → "connection refused: nothing listens on that port". */
-export function describeKind(kind: ErrorKind): string {
-  return KIND_TEXT[kind];
-}
-
-export function targetError(req: RequestTemplate, err: unknown): HeadroomError {
-  const ce = classifyError(err);
-  if (ce.kind === 'aborted') {
-    return new HeadroomError({ code: 'HR_LOADTEST_ABORTED', message: 'interrupted before the first response' });
-  }
-  const timeout = ce.kind === 'timeout';
-  return new HeadroomError({
-    code: timeout ? 'HR_LOADTEST_TIMEOUT' : 'HR_LOADTEST_TARGET',
-    message: `${req.method} ${redactUrl(req.url)}: ${KIND_TEXT[ce.kind]}${timeout ? ` (${req.timeoutMs} ms)` : ''} [${ce.code}]`,
-    value: redactUrl(req.url),
   });
 }

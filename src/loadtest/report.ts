@@ -3,7 +3,8 @@
 // the knee, the fit and the step table.
 import { assetText } from '../server/dashboard/assets.ts';
 import { escapeHtml as esc, inlineCode as inline, scriptJson } from '../server/html.ts';
-import { generatorCpuWarning, modelText, type LoadtestResult } from './output.ts';
+import { generatorCpuWarning, type LoadtestResult } from './output.ts';
+import { modelText } from './output-text.ts';
 
 export interface ReportAssets {
   uplotJs: string;

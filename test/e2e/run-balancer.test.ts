@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestWindows } from '../../src/adapters/metrics/proxy/windows.ts';
 import { LoadBalancer, type BalancingMode, type TargetSource } from '../../src/local/balancer.ts';
-import { freePort, type Target } from '../../src/local/supervisor.ts';
+import { freePort } from '../../src/local/processes.ts';
+import type { Target } from '../../src/local/supervisor.ts';
 
 interface Upstream {
   id: string;

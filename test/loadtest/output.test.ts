@@ -7,10 +7,8 @@ import {
   generatorCpuWarning,
   isLocalHost,
   probeDistributionWarning,
-  renderTable,
-  stepLine,
-  summaryLines,
 } from '../../src/loadtest/output.ts';
+import { renderTable, stepLine, summaryLines } from '../../src/loadtest/output-text.ts';
 import { serviceTimeStats } from '../../src/loadtest/service-time.ts';
 import { loadReportAssets, renderReport } from '../../src/loadtest/report.ts';
 import type { SearchResult, StepResult } from '../../src/loadtest/search.ts';

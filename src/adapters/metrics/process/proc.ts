@@ -33,13 +33,17 @@ export function clockTicksPerSecond(): number {
 
 /** utime + stime of `pid` in clock ticks, or undefined when the process is gone / not Linux. */
 export function readCpuTicks(pid: number): number | undefined {
-  let text: string;
+  const text = readProc(pid, 'stat');
+  return text === undefined ? undefined : parseCpuTicks(text);
+}
+
+/** /proc/<pid>/<file>, or undefined when the process is gone (or this is not Linux). */
+function readProc(pid: number, file: string): string | undefined {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch {
     return undefined;
   }
-  return parseCpuTicks(text);
 }
 
 /** Parse /proc/<pid>/stat. The command name (field 2) is in parentheses and may hold spaces. */
@@ -55,13 +59,8 @@ export function parseCpuTicks(stat: string): number | undefined {
 
 /** Resident memory of `pid` in bytes (VmRSS), or undefined. */
 export function readRssBytes(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return parseRssBytes(text);
+  const text = readProc(pid, 'status');
+  return text === undefined ? undefined : parseRssBytes(text);
 }
 
 export function parseRssBytes(status: string): number | undefined {
