@@ -262,6 +262,14 @@ describe('call graph on the dashboard, in Chromium', () => {
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(dialogs).toEqual([]);
 
+    // Phone width: the picture shrinks to fit, the page does not scroll sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect
+      .poll(() => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'), { timeout: 5_000 })
+      .toBeLessThanOrEqual(1);
+    const pic = await page.locator('#graphs svg.graph').boundingBox();
+    expect(pic!.width).toBeLessThanOrEqual(390);
+
     // No graphs served: no panel.
     graphs = [];
     await expect.poll(() => page.locator('#graphs').isHidden(), { timeout: 10_000 }).toBe(true);

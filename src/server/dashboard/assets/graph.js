@@ -179,33 +179,25 @@
 
   // ---- drawing ---------------------------------------------------------------------------------
 
-  /** app.js's el(), for SVG: attrs.text becomes textContent, attrs.className the class. */
-  function svg(tag, attrs, children) {
-    var e = document.createElementNS(SVG, tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (k) {
-        if (k === 'text') e.textContent = attrs[k];
-        else if (k === 'className') e.setAttribute('class', attrs[k]);
-        else e.setAttribute(k, attrs[k]);
-      });
-    }
-    (children || []).forEach(function (c) {
-      if (c != null) e.appendChild(c);
-    });
-    return e;
-  }
-
-  function html(tag, attrs, children) {
-    var e = document.createElement(tag);
+  /** app.js's el() for either namespace: attrs.text becomes textContent, attrs.className the class. */
+  function make(ns, tag, attrs, children) {
+    var e = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
       if (k === 'text') e.textContent = attrs[k];
-      else if (k === 'className') e.className = attrs[k];
-      else e.setAttribute(k, attrs[k]);
+      else e.setAttribute(k === 'className' ? 'class' : k, attrs[k]);
     });
     (children || []).forEach(function (c) {
       if (c != null) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
     });
     return e;
+  }
+
+  function svg(tag, attrs, children) {
+    return make(SVG, tag, attrs, children);
+  }
+
+  function html(tag, attrs, children) {
+    return make(null, tag, attrs, children);
   }
 
   /** Builds one graph's figure; returns handles to the texts that change between updates. */
