@@ -17,7 +17,7 @@ import { graphView, type GraphView, type GraphViewExtras } from '../../src/serve
 import { startStatusServer, type StatusServer } from '../../src/server/server.ts';
 import type { StatusSnapshot } from '../../src/server/status.ts';
 import { snapshot } from '../dashboard/fixtures.ts';
-import { launchChromium } from './support/chromium.ts';
+import { launchChromium, openOfflinePage } from './support/chromium.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SPEC = fileURLToPath(new URL('../../examples/graph.yaml', import.meta.url));
@@ -280,5 +280,40 @@ describe('call graph on the dashboard, in Chromium', () => {
     expect(requests.some((u) => u.includes('/assets/dagre.min.js'))).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('`plan --html` draws the same picture offline, from one file', async () => {
+    const truth = planCli(SPEC).graph;
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-graph-html-'));
+    try {
+      const file = join(dir, 'graph.html');
+      const r = spawnSync(
+        process.execPath,
+        ['--disable-warning=ExperimentalWarning', MAIN, 'plan', SPEC, '--html', file],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const { page, requests, errors } = await openOfflinePage(ctx, file);
+      await page.locator('svg.graph').waitFor({ timeout: 15_000 });
+      expect(await page.locator('g.node').count()).toBe(truth.services.length);
+      for (const s of truth.services) {
+        const g = page.locator(`g.node[data-node="${s.name}"]`);
+        expect(await g.locator('[data-field="count"]').textContent()).toBe(
+          `${s.replicas} instance${s.replicas === 1 ? '' : 's'}`,
+        );
+      }
+      const predicted = (await page.locator('[data-field="predicted"]').textContent()) ?? '';
+      expect(near(numberIn(predicted), truth.predictedMs!), predicted).toBe(true);
+      // The plan's binding constraint is in each node's title (cart is sized by its end-to-end share).
+      expect(await page.locator('g.node[data-node="cart"] title').textContent()).toContain('binding endToEnd');
+      expect(requests).toEqual([]);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
