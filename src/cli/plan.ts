@@ -9,6 +9,10 @@ import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
 import { parseNumberFlag } from './flags.ts';
 import { loadSpecFile, loadSpecStdin, type LoadedSpec } from '../input/load.ts';
+import { writeFileSync } from 'node:fs';
+import { HeadroomError } from '../core/errors.ts';
+import { graphView } from '../server/graph-view.ts';
+import { renderGraphReport } from '../server/dashboard/graph-report.ts';
 
 /** What a service's planned count costs (with pricing): one instance-hour, and a 730-h month. */
 export interface PlanCost {
@@ -313,6 +317,41 @@ function graphText(out: PlanOutput): string[] {
   return lines;
 }
 
+interface PlanFlags {
+  json?: boolean;
+  demand?: string;
+  now?: string;
+  failInfeasible?: boolean;
+  html?: string;
+}
+
+/** `--html FILE`: the graph as the dashboard draws it, with each member's count and binding from the plan. */
+function writeGraphHtml(file: string, spec: LoadedSpec, out: PlanOutput): void {
+  const g = out.graph;
+  if (!g) {
+    throw new HeadroomError({
+      code: 'HR_USAGE',
+      path: '--html',
+      value: file,
+      message: '--html draws a call graph: the spec has none (no service has `slo.scope: endToEnd`)',
+    });
+  }
+  const planned = new Map(out.services.map((s) => [s.name, s]));
+  const pick = <T>(f: (s: PlanOutput['services'][number]) => T): Record<string, T> =>
+    Object.fromEntries(g.services.flatMap((s) => (planned.has(s.name) ? [[s.name, f(planned.get(s.name)!)]] : [])));
+  const view = graphView(spec.services, g, { replicas: pick((s) => s.replicas), binding: pick((s) => s.binding) });
+  try {
+    writeFileSync(file, renderGraphReport([view], `Call graph from ${g.entry}`));
+  } catch (err) {
+    throw new HeadroomError({
+      code: 'HR_USAGE',
+      path: '--html',
+      value: file,
+      message: `cannot write the HTML file: ${(err as Error).message}`,
+    });
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('plan')
@@ -322,12 +361,14 @@ export function register(program: Command): void {
     .option('--fail-infeasible', 'exit 3 when any service is not feasible (for CI checks)')
     .option('--demand <rps>', 'size every service for this demand instead of demand.rps (what-if)')
     .option('--now <seconds>', 'unix time the vertical advice is computed at (default: now)')
-    .action((file: string, opts: { json?: boolean; demand?: string; now?: string; failInfeasible?: boolean }) => {
+    .option('--html <file>', 'also write the call graph as a picture, one self-contained HTML file (docs/graph.md)')
+    .action((file: string, opts: PlanFlags) => {
       // The same cap as the spec's demand.rps: a what-if cannot ask for more than a spec could.
       const demand = parseNumberFlag('--demand', opts.demand, { min: 0, max: 1e9, unit: 'rps' });
       const now = parseNumberFlag('--now', opts.now, { min: 0, max: 1e10, unit: 'unix seconds' }) ?? Date.now() / 1000;
       const spec = file === '-' ? loadSpecStdin() : loadSpecFile(file);
       const out = planSpec(spec, now, demand);
+      if (opts.html !== undefined) writeGraphHtml(opts.html, spec, out);
       process.stdout.write(opts.json ? `${JSON.stringify(planJson(out), null, 2)}\n` : `${planText(out)}`);
       if (opts.failInfeasible && out.services.some((s) => !s.feasible)) process.exitCode = 3;
     });

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -71,5 +74,47 @@ describe('headroom plan on a call graph (the real CLI)', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('HR_GRAPH_CYCLE');
     expect(r.stderr).toContain('b → a closes a cycle a → b → a');
+  });
+
+  it('--html writes the graph as one self-contained page, with the counts of --json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-plan-html-'));
+    try {
+      const file = join(dir, 'graph.html');
+      const r = headroom('', 'plan', 'examples/graph.yaml', '--html', file);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('call graph from gateway');
+      const html = readFileSync(file, 'utf8');
+      expect(html.startsWith('<!doctype html>')).toBe(true);
+      // Nothing loaded from elsewhere: no src= or href= at all (scripts and style are inline).
+      expect(html).not.toMatch(/\s(src|href)=/);
+      const data = /<script type="application\/json" id="graphs-data">(.*?)<\/script>/s.exec(html)?.[1];
+      const views = JSON.parse(data!) as Array<{ entry: string; nodes: Array<{ name: string; replicas: number }> }>;
+      const json = JSON.parse(headroom('', 'plan', 'examples/graph.yaml', '--json').stdout) as {
+        graph: { entry: string; services: Array<{ name: string; replicas: number }> };
+      };
+      expect(views).toHaveLength(1);
+      expect(views[0]!.entry).toBe(json.graph.entry);
+      const counts = (l: Array<{ name: string; replicas: number }>) =>
+        Object.fromEntries(l.map((n) => [n.name, n.replicas]));
+      expect(counts(views[0]!.nodes)).toEqual(counts(json.graph.services));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--html on a spec without a graph: HR_USAGE naming --html, exit 2, no file, nothing on stdout', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-plan-html-'));
+    try {
+      const file = join(dir, 'graph.html');
+      const r = headroom('', 'plan', 'examples/run.yaml', '--html', file);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('HR_USAGE --html');
+      expect(r.stderr).toContain('endToEnd');
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

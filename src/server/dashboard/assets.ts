@@ -1,5 +1,5 @@
-// The dashboard's static files, read once at startup: our own (assets/) and uPlot's from
-// node_modules/uplot/dist. Nothing is fetched from the internet; the page works offline.
+// The dashboard's static files, read once at startup: our own (assets/), uPlot's from
+// node_modules/uplot/dist and dagre's (the call-graph layout) from node_modules/@dagrejs/dagre/dist. Nothing is fetched from the internet; the page works offline.
 //
 // Reusing the charts elsewhere (`headroom simulate --report`): `inlineChartAssets()` returns one
 // `<style>` + `<script>` block (uPlot + assets/charts.js, ~60 KB) to paste into a self-contained
@@ -29,6 +29,11 @@ function uplotDir(): string {
   return dirname(createRequire(import.meta.url).resolve('uplot'));
 }
 
+function dagreDir(): string {
+  // `require` resolves to dist/dagre.cjs; dist/dagre.min.js beside it is the IIFE (global `dagre`).
+  return dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre'));
+}
+
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -44,7 +49,9 @@ function files(): Record<string, string> {
   return {
     'uPlot.iife.min.js': join(u, 'uPlot.iife.min.js'),
     'uPlot.min.css': join(u, 'uPlot.min.css'),
+    'dagre.min.js': join(dagreDir(), 'dagre.min.js'),
     'charts.js': join(OWN, 'charts.js'),
+    'graph.js': join(OWN, 'graph.js'),
     'app.js': join(OWN, 'app.js'),
     'style.css': join(OWN, 'style.css'),
     'favicon.svg': join(OWN, 'favicon.svg'),

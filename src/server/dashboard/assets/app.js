@@ -1,7 +1,7 @@
 // The dashboard page: one EventSource (/api/events) feeds every panel; no full reloads.
 // Data from the server is only ever written with textContent (no HTML injection). With a token the
 // page was opened as /?token=X: fetches send it as a Bearer header, the EventSource in the URL.
-/* global document, location, URLSearchParams, fetch, alert, requestAnimationFrame, EventSource, HeadroomCharts */
+/* global document, location, URLSearchParams, fetch, alert, requestAnimationFrame, EventSource, HeadroomCharts, HeadroomGraph */
 (function () {
   'use strict';
 
@@ -15,6 +15,7 @@
     allowWrite: false,
     whatIf: false,
     alerts: null,
+    graphs: [], // GraphView[] (src/server/graph-view.ts), drawn by graph.js
     charts: null,
     chartsFor: null,
   };
@@ -88,6 +89,7 @@
     state.allowWrite = !!msg.allowWrite;
     state.whatIf = !!msg.whatIf;
     if (msg.alerts !== undefined) state.alerts = msg.alerts;
+    if (Array.isArray(msg.graphs)) state.graphs = msg.graphs;
     var now = Date.now() / 1000;
     (msg.services || []).forEach(function (s) {
       var name = s.service.name;
@@ -157,6 +159,7 @@
 
   function render() {
     renderServices();
+    renderGraphs();
     var e = state.selected !== null ? state.services.get(state.selected) : undefined;
     $('detail').hidden = !e;
     $('whatif').hidden = !e || !state.whatIf;
@@ -201,6 +204,11 @@
     });
     body.replaceChildren.apply(body, rows);
     $('empty').hidden = state.services.size > 0;
+  }
+
+  function renderGraphs() {
+    $('graphs').hidden = state.graphs.length === 0;
+    if (typeof HeadroomGraph !== 'undefined') HeadroomGraph.update($('graph-list'), state.graphs);
   }
 
   function select(name) {
