@@ -74,16 +74,17 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
   };
   if (graph) {
     // What the cluster fits may cap a member below its share: then the split no longer holds.
-    const capped = out.services.find((s) => members.has(s.name) && s.replicas < (members.get(s.name)?.replicas ?? 0));
-    // The prediction follows the capped counts; the budgets stay the split's.
-    const at = capped
-      ? graphAtCounts(
-          spec.services,
-          graph,
-          Object.fromEntries(out.services.filter((s) => members.has(s.name)).map((s) => [s.name, s.replicas])),
-          demandOverride !== undefined ? { entryDemandRps: demandOverride } : {},
-        )
-      : graph;
+    const capped = out.services.find(
+      (s) => s.binding === 'capacity' && members.has(s.name) && s.replicas < (members.get(s.name)?.replicas ?? 0),
+    );
+    // The graph shows the counts the services get (the cluster may cap one, availability may raise
+    // one) and predicts at them; the budgets stay the split's.
+    const at = graphAtCounts(
+      spec.services,
+      graph,
+      Object.fromEntries(out.services.filter((s) => members.has(s.name)).map((s) => [s.name, s.replicas])),
+      demandOverride !== undefined ? { entryDemandRps: demandOverride } : {},
+    );
     out.graph = capped
       ? {
           ...at,
@@ -93,7 +94,7 @@ export function planSpec(spec: LoadedSpec, now: number, demandOverride?: number)
             detail: `${capped.name} is capped at ${capped.replicas} (${capped.binding})`,
           },
         }
-      : graph;
+      : at;
   }
   const priced = out.services.filter((s) => s.cost !== undefined);
   const first = priced[0]?.cost;

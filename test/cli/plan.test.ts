@@ -93,6 +93,17 @@ describe('headroom plan (the real CLI)', () => {
     expect(r.stdout).not.toContain('198.1');
   });
 
+  it('a graph past what replicas.max allows names the member at its max, not one its budget sized', () => {
+    // At 5,000 rps search needs more than its replicas.max 100; gateway's own count (9) is below the
+    // split's but nothing capped it: the binding names search, and the table shows the counts planned.
+    const out = JSON.parse(headroom('plan', 'examples/graph.yaml', '--demand', '5000', '--json').stdout);
+    expect(out.graph.feasible).toBe(false);
+    expect(out.graph.binding.service).toBe('search');
+    for (const s of out.graph.services) {
+      expect(s.replicas).toBe(out.services.find((x: { name: string }) => x.name === s.name).replicas);
+    }
+  });
+
   it('--fail-infeasible exits 3 when a service does not fit; stdin works with -', () => {
     expect(headroom('plan', 'examples/tight-cluster.yaml', '--fail-infeasible').status).toBe(3);
     expect(headroom('plan', 'examples/plan.yaml', '--fail-infeasible', '--now', NOW).status).toBe(0);
