@@ -220,6 +220,15 @@ function statusSchema(): Json {
         description: 'Another writer changed the replicas: no writes until then.',
       }),
       paused: str({ description: 'The headroom.dev/paused annotation in effect: true, up or down.' }),
+      graph: {
+        type: 'object',
+        description: "A HeadroomApplication member: its share of the application's end-to-end SLO.",
+        properties: {
+          application: str(),
+          entry: str(),
+          budgetMs: { type: 'number', nullable: true, description: 'Own response time at the SLO percentile, ms.' },
+        },
+      },
       lastDecision: {
         type: 'object',
         properties: {
