@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { stringify } from 'yaml';
 import { applicationSpecSchema } from './application.ts';
-import { GROUP, VERSION, toStructural } from './crd.ts';
+import { GROUP, READY_REASON, READY_STATUS, conditionsSchema, customResourceDefinition, toStructural } from './crd.ts';
 
 export const APP_PLURAL = 'headroomapplications';
 export const APP_KIND = 'HeadroomApplication';
@@ -34,79 +34,29 @@ function statusSchema(): Json {
         },
       },
       lastPlanTime: { type: 'string', format: 'date-time' },
-      conditions: {
-        type: 'array',
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['type'],
-        items: {
-          type: 'object',
-          required: ['type', 'status'],
-          properties: {
-            type: str(),
-            status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
-            reason: str(),
-            message: str(),
-            lastTransitionTime: { type: 'string', format: 'date-time' },
-            observedGeneration: { type: 'integer', format: 'int64' },
-          },
-        },
-      },
+      conditions: conditionsSchema(),
     },
   };
 }
 
-const READY = (field: string): string => `.status.conditions[?(@.type=="Ready")].${field}`;
-
 export function applicationCrdManifest(): Json {
-  const spec = toStructural(z.toJSONSchema(applicationSpecSchema, { io: 'input' })) as Json;
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: APP_CRD_NAME, labels: { 'app.kubernetes.io/name': 'headroom' } },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: APP_KIND,
-        listKind: `${APP_KIND}List`,
-        plural: APP_PLURAL,
-        singular: 'headroomapplication',
-        shortNames: ['hra'],
-        categories: ['autoscaling'],
-      },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Entry', type: 'string', jsonPath: '.spec.entry' },
-            { name: 'SLO', type: 'string', jsonPath: '.status.slo' },
-            { name: 'Predicted', type: 'string', jsonPath: '.status.predicted' },
-            { name: 'Feasible', type: 'boolean', jsonPath: '.status.feasible' },
-            { name: 'Ready', type: 'string', jsonPath: READY('status') },
-            { name: 'Reason', type: 'string', jsonPath: READY('reason') },
-            { name: 'Demand', type: 'number', jsonPath: '.status.entryDemandRps', priority: 1 },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              required: ['spec'],
-              properties: {
-                apiVersion: str(),
-                kind: str(),
-                metadata: { type: 'object' },
-                spec,
-                status: statusSchema(),
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+  return customResourceDefinition({
+    kind: APP_KIND,
+    plural: APP_PLURAL,
+    shortName: 'hra',
+    columns: [
+      { name: 'Entry', type: 'string', jsonPath: '.spec.entry' },
+      { name: 'SLO', type: 'string', jsonPath: '.status.slo' },
+      { name: 'Predicted', type: 'string', jsonPath: '.status.predicted' },
+      { name: 'Feasible', type: 'boolean', jsonPath: '.status.feasible' },
+      { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
+      { name: 'Reason', type: 'string', jsonPath: READY_REASON },
+      { name: 'Demand', type: 'number', jsonPath: '.status.entryDemandRps', priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+    spec: toStructural(z.toJSONSchema(applicationSpecSchema, { io: 'input' })) as Json,
+    status: statusSchema(),
+  });
 }
 
 export function applicationCrdYaml(): string {

@@ -29,32 +29,13 @@ export interface InformerOptions {
 
 export function makeInformers(k: KubeClients, o: InformerOptions): Informers {
   const ns = o.namespace;
-  const policies = new Watch<HeadroomPolicy>({
-    kc: k.kc,
-    path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-    list: () =>
-      (ns
-        ? k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
-        : k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<{
-        items: HeadroomPolicy[];
-      }>,
-    what: 'HeadroomPolicy',
-    log: o.log,
+  const policies = customWatch<HeadroomPolicy>(k, ns, PLURAL, 'HeadroomPolicy', o.log, {
     onAdd: o.onPolicy,
     onUpdate: o.onPolicy,
     onDelete: o.onPolicyDeleted,
   });
-  const applications = new Watch<HeadroomApplication>({
-    kc: k.kc,
-    path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${APP_PLURAL}` : `/apis/${GROUP}/${VERSION}/${APP_PLURAL}`,
-    list: () =>
-      (ns
-        ? k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: APP_PLURAL })
-        : k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: APP_PLURAL })) as Promise<{
-        items: HeadroomApplication[];
-      }>,
-    what: 'HeadroomApplication (is its CRD installed? deploy/crds/)',
-    log: o.log,
+  const what = 'HeadroomApplication (is its CRD installed? deploy/crds/)';
+  const applications = customWatch<HeadroomApplication>(k, ns, APP_PLURAL, what, o.log, {
     onAdd: o.onApplication,
     onUpdate: o.onApplication,
     onDelete: o.onApplication,
@@ -73,6 +54,28 @@ export function makeInformers(k: KubeClients, o: InformerOptions): Informers {
     log: o.log,
   });
   return { policies, applications, hpas };
+}
+
+/** A list+watch of one headroom.dev resource, in one namespace or all. */
+function customWatch<T extends { metadata?: { name?: string } }>(
+  k: KubeClients,
+  ns: string | undefined,
+  plural: string,
+  what: string,
+  log: InformerOptions['log'],
+  on: Pick<ConstructorParameters<typeof Watch<T>>[0], 'onAdd' | 'onUpdate' | 'onDelete'>,
+): Watch<T> {
+  return new Watch<T>({
+    kc: k.kc,
+    path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`,
+    list: () =>
+      (ns
+        ? k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
+        : k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as Promise<{ items: T[] }>,
+    what,
+    log,
+    ...on,
+  });
 }
 
 /**
