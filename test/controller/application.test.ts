@@ -263,6 +263,24 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     expect(f.written.at(-1)?.status?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'EntryDemandMissing' });
   });
 
+  it('a member whose own demand is missing holds, even with a budget from the plan', async () => {
+    const { app, policies } = example();
+    const [gateway, cart] = policies as [HeadroomPolicy, HeadroomPolicy];
+    const answers = new Map([[q(gateway), ok(100)]]); // the entry answers; cart's own query does not
+    const shares = await new Applications().round(appPorts(answers).ports, [app], policies, policies, NOW);
+    const s = shares.get('uid-cart');
+    expect(s?.share.budget).toBeDefined();
+    const target = new FakeTarget(5); // the plan says 3: a write would be a scale-down on missing data
+    const r = await reconcilePolicy(reconcilePorts(target, answers), {
+      policy: cart,
+      model: { model: s?.model ?? buildModel(cart) },
+      now: NOW,
+      graph: s?.share,
+    });
+    expect(target.writes).toEqual([]);
+    expect(r.status.lastDecision?.valid).toBe(false);
+  });
+
   it('an invalid application (a cycle) gives no shares and says why, naming the edge', async () => {
     const { app, policies } = example();
     const cyclic = withSpec(app, { calls: [...app.spec.calls, { from: 'db', to: 'cart', perRequest: 1 }] });
