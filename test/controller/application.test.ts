@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse } from 'yaml';
 import { applicationCrdManifest, applicationCrdYaml } from '../../src/controller/application-crd.ts';
 import { applicationGraph, type HeadroomApplication, type Member } from '../../src/controller/application.ts';
-import { Applications, type ApplicationPorts } from '../../src/controller/applications.ts';
+import { Applications, type ApplicationPorts, type MemberShare } from '../../src/controller/applications.ts';
 import { buildModel, demandQueries, type HeadroomPolicy } from '../../src/controller/policy.ts';
 import { reconcilePolicy, silent, type ReconcilePorts } from '../../src/controller/reconcile.ts';
 import { planGraph } from '../../src/core/graph.ts';
@@ -97,6 +97,16 @@ function reconcilePorts(target: Actuator, answers: Map<string, MetricSample>): R
     status: { writeStatus: () => Promise.resolve(true) },
     events: { recordEvent: () => Promise.resolve() },
   };
+}
+
+/** A member's round as the controller runs it: with its graph model and share when it has one. */
+function reconcileMember(target: Actuator, answers: Map<string, MetricSample>, p: HeadroomPolicy, s?: MemberShare) {
+  return reconcilePolicy(reconcilePorts(target, answers), {
+    policy: p,
+    model: { model: s?.model ?? buildModel(p) },
+    now: NOW,
+    graph: s?.share,
+  });
 }
 
 const members = (policies: HeadroomPolicy[]) => {
@@ -209,14 +219,7 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     const want = planCounts(100);
     expect(want).toEqual({ gateway: 1, cart: 3, db: 1 }); // cart is raised above its own 2 by the split
     for (const p of policies) {
-      const target = new FakeTarget(1);
-      const s = shares.get(p.metadata.uid ?? '');
-      const r = await reconcilePolicy(reconcilePorts(target, answers), {
-        policy: p,
-        model: { model: s?.model ?? buildModel(p) },
-        now: NOW,
-        graph: s?.share,
-      });
+      const r = await reconcileMember(new FakeTarget(1), answers, p, shares.get(p.metadata.uid ?? ''));
       expect(r.status.desiredReplicas, p.metadata.name).toBe(want[p.metadata.name]);
       expect(r.status.graph).toMatchObject({ application: 'shop', entry: 'gateway' });
       if (p === cart) {
@@ -248,15 +251,9 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     const answers = new Map([[q(cart), ok(10)]]);
     const f = appPorts(answers);
     const shares = await new Applications().round(f.ports, [app], policies, policies, NOW);
-    const s = shares.get('uid-cart');
-    expect(s?.share.missing).toContain('gateway');
+    expect(shares.get('uid-cart')?.share.missing).toContain('gateway');
     const target = new FakeTarget(5);
-    const r = await reconcilePolicy(reconcilePorts(target, answers), {
-      policy: cart,
-      model: { model: s?.model ?? buildModel(cart) },
-      now: NOW,
-      graph: s?.share,
-    });
+    const r = await reconcileMember(target, answers, cart, shares.get('uid-cart'));
     expect(target.writes).toEqual([]);
     expect(r.status.desiredReplicas).toBe(5);
     expect(r.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'False' });
@@ -268,15 +265,9 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     const [gateway, cart] = policies as [HeadroomPolicy, HeadroomPolicy];
     const answers = new Map([[q(gateway), ok(100)]]); // the entry answers; cart's own query does not
     const shares = await new Applications().round(appPorts(answers).ports, [app], policies, policies, NOW);
-    const s = shares.get('uid-cart');
-    expect(s?.share.budget).toBeDefined();
+    expect(shares.get('uid-cart')?.share.budget).toBeDefined();
     const target = new FakeTarget(5); // the plan says 3: a write would be a scale-down on missing data
-    const r = await reconcilePolicy(reconcilePorts(target, answers), {
-      policy: cart,
-      model: { model: s?.model ?? buildModel(cart) },
-      now: NOW,
-      graph: s?.share,
-    });
+    const r = await reconcileMember(target, answers, cart, shares.get('uid-cart'));
     expect(target.writes).toEqual([]);
     expect(r.status.lastDecision?.valid).toBe(false);
   });
