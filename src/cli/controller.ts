@@ -9,6 +9,7 @@ import { Controller } from '../controller/controller.ts';
 import { shadowTotals, type ShadowRow } from '../controller/shadow.ts';
 import { formatMoney, formatMoneyDelta } from '../core/cost.ts';
 import { renderTable } from './table.ts';
+import { applicationCrdYaml } from '../controller/application-crd.ts';
 import { crdYaml } from '../controller/crd.ts';
 import { serveController } from '../controller/server.ts';
 import { loadAlertConfig, parseAlertConfig } from '../alerting/config.ts';
@@ -71,7 +72,7 @@ export function register(program: Command): void {
     .option('--lease-duration <s>', 'lease duration, seconds (renew deadline 2/3 of it, retry 2/15)', '15')
     .option('--concurrency <n>', 'policies reconciled at once', '32')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
-    .option('--print-crd', 'print the HeadroomPolicy CustomResourceDefinition (YAML) and exit')
+    .option('--print-crd', 'print the HeadroomPolicy and HeadroomApplication CustomResourceDefinitions (YAML) and exit')
     .option(
       '--shadow',
       'one dry run over every policy: per target the count Headroom recommends and the money difference; writes nothing, then exits',
@@ -79,7 +80,7 @@ export function register(program: Command): void {
     .option('--json', 'with --shadow: print the report as JSON')
     .action(async (opts: Options) => {
       if (opts.printCrd) {
-        process.stdout.write(crdYaml());
+        process.stdout.write(`${crdYaml()}---\n${applicationCrdYaml()}`);
         return;
       }
       await runController(opts);

@@ -2,8 +2,9 @@
 // hands the adapters (Kubernetes clients, Prometheus, the scale actuator) to the jobs, each in its
 // own file:
 //
-//   informers.ts  list+watch HeadroomPolicies and HPAs
+//   informers.ts  list+watch HeadroomPolicies, HeadroomApplications and HPAs
 //   rounds.ts     every tick, the policies that are due, 32 at a time
+//   applications.ts  before them, each HeadroomApplication's graph plan: its members' shares
 //   reconcile.ts  one policy's round: read the scale ─▶ query ─▶ step() (src/loop/step.ts, the same
 //                 step as `headroom run`) ─▶ hold? ─▶ write the scale ─▶ status and Events
 //   views.ts      what the dashboard and alerts see; metrics.ts the Prometheus series
@@ -20,7 +21,11 @@ import { KubernetesObjects } from '../adapters/actuators/kubernetes/objects.ts';
 import { messageOf, type KubeClients, type RetryOptions } from '../adapters/kubernetes/client.ts';
 import type { Actuator } from '../ports/actuator.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
+import type { GraphView } from '../server/graph-view.ts';
 import type { StatusSnapshot } from '../server/status.ts';
+import { APP_KIND, APP_PLURAL } from './application-crd.ts';
+import type { HeadroomApplication } from './application.ts';
+import { Applications, type ApplicationPorts, type MemberShare } from './applications.ts';
 import { conflictOf } from './conflict.ts';
 import { GROUP, KIND, PLURAL, VERSION } from './crd.ts';
 import { makeInformers, startInformers, stopInformers, type Informers } from './informers.ts';
@@ -100,6 +105,8 @@ export class Controller {
   readonly #shadow = new Map<string, { result: ReconcileResult; model?: ServiceModel }>();
   readonly #models: ModelCache;
   readonly #views: PolicyViews;
+  readonly #apps = new Applications();
+  readonly #appPorts: ApplicationPorts;
   readonly #ticker = new Ticker();
   readonly #startedAt: number;
   readonly #m: ControllerMetrics;
@@ -133,6 +140,21 @@ export class Controller {
       log: this.#log,
     };
     this.#models = new ModelCache((ns, name, key) => objects.readConfigMapKey(ns, name, key));
+    const appObjects = new KubernetesObjects(opts.clients, {
+      group: GROUP,
+      version: VERSION,
+      plural: APP_PLURAL,
+      kind: APP_KIND,
+      identity: this.identity,
+      retry: opts.retry,
+      log: this.#log,
+    });
+    this.#appPorts = {
+      metrics: opts.metrics,
+      status: opts.dryRun ? { writeStatus: () => Promise.resolve(true) } : appObjects,
+      model: (p) => this.#models.get(p, p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`),
+      log: this.#log,
+    };
     this.#views = new PolicyViews(opts.historyPoints);
     this.registry = opts.registry ?? new Registry();
     this.#m = makeMetrics(
@@ -156,6 +178,7 @@ export class Controller {
         onStoppedLeading: () => {
           this.#memory.clear();
           this.#views.clear();
+          this.#apps.clear();
         },
       });
     }
@@ -179,6 +202,15 @@ export class Controller {
     return this.#informers?.policies.list(this.#o.namespace) ?? [];
   }
 
+  applications(): HeadroomApplication[] {
+    return this.#informers?.applications.list(this.#o.namespace) ?? [];
+  }
+
+  /** The call graphs the dashboard draws: each application's last plan. */
+  graphs(): GraphView[] {
+    return this.#apps.views(this.applications());
+  }
+
   async start(): Promise<void> {
     this.#informers = makeInformers(this.#k, {
       namespace: this.#o.namespace,
@@ -188,6 +220,7 @@ export class Controller {
         // A spec change (new generation) is due at once; our own status writes are not.
         if (!mem || mem.generation !== (p.metadata.generation ?? 0)) this.#ticker.wake();
       },
+      onApplication: () => this.#ticker.wake(),
       onPolicyDeleted: (p) => {
         if (p.metadata.uid) {
           this.#memory.delete(p.metadata.uid);
@@ -217,17 +250,28 @@ export class Controller {
 
   /** Reconcile the policies whose interval has passed (or whose spec changed). */
   async reconcileDue(): Promise<RoundStats> {
-    return this.reconcileAll(duePolicies(this.policies(), this.#memory, this.#inflight, this.#now()));
+    const all = this.policies();
+    const due = duePolicies(all, this.#memory, this.#inflight, this.#now());
+    // A changed application makes all its members due (those not already in flight).
+    const withApps = this.#apps.due(this.applications(), all, due);
+    return this.reconcileAll(withApps.filter((p) => !this.#inflight.has(p.metadata.uid ?? '')));
   }
 
   /** One round over `policies` (default: all cached), `concurrency` at a time. */
   async reconcileAll(policies: HeadroomPolicy[] = this.policies()): Promise<RoundStats> {
     const t0 = this.#clock.monotonic();
     const req0 = this.#k.counter.total;
+    // The graphs first: each member's share of its application's plan goes into its reconcile.
+    let shares = new Map<string, MemberShare>();
+    try {
+      shares = await this.#apps.round(this.#appPorts, this.applications(), this.policies(), policies, this.#now());
+    } catch (err) {
+      this.#log.error({ err: messageOf(err) }, 'application round failed');
+    }
     const stats = await runRound(
       policies,
       this.#o.concurrency ?? 32,
-      (p) => this.reconcile(p),
+      (p) => this.reconcile(p, shares.get(p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`)),
       () => this.#ticker.stopping,
     );
     return { ...stats, apiRequests: this.#k.counter.total - req0, ms: (this.#clock.monotonic() - t0) * 1000 };
@@ -251,7 +295,10 @@ export class Controller {
   }
 
   /** One policy (reconcile.ts), with this controller's memory, models and views. Never throws. */
-  async reconcile(policy: HeadroomPolicy): Promise<{ scaled: boolean; statusWritten: boolean; error?: string }> {
+  async reconcile(
+    policy: HeadroomPolicy,
+    member?: MemberShare,
+  ): Promise<{ scaled: boolean; statusWritten: boolean; error?: string }> {
     // A dry run decides every policy as shadow mode does: no write to its target.
     const p = this.#o.dryRun ? { ...policy, spec: { ...policy.spec, mode: 'shadow' as const } } : policy;
     const uid = p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`;
@@ -260,7 +307,8 @@ export class Controller {
     const end = this.#m.duration.startTimer();
     try {
       const now = this.#now();
-      const model = await this.#models.get(p, uid);
+      // A graph member sizes with its graph model (the entry's SLO; 0.9 utilization unless its own).
+      const model = member ? { model: member.model } : await this.#models.get(p, uid);
       const conflict = conflictOf(p, this.policies(), this.#informers?.hpas.list(this.#o.namespace) ?? []);
       const r = await reconcilePolicy(this.#ports, {
         policy: p,
@@ -269,6 +317,7 @@ export class Controller {
         memory: this.#memory.get(uid),
         now,
         stateRefreshMs: this.#o.stateRefreshMs,
+        ...(member ? { graph: member.share } : {}),
       });
       recordReconcile(this.#m, id, r);
       if (this.#o.dryRun) this.#shadow.set(uid, { result: r, ...('model' in model ? { model: model.model } : {}) });

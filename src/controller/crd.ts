@@ -220,6 +220,15 @@ function statusSchema(): Json {
         description: 'Another writer changed the replicas: no writes until then.',
       }),
       paused: str({ description: 'The headroom.dev/paused annotation in effect: true, up or down.' }),
+      graph: {
+        type: 'object',
+        description: "A HeadroomApplication member: its share of the application's end-to-end SLO.",
+        properties: {
+          application: str(),
+          entry: str(),
+          budgetMs: { type: 'number', nullable: true, description: 'Own response time at the SLO percentile, ms.' },
+        },
+      },
       lastDecision: {
         type: 'object',
         properties: {
@@ -235,23 +244,7 @@ function statusSchema(): Json {
           reasons: { type: 'array', items: reason },
         },
       },
-      conditions: {
-        type: 'array',
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['type'],
-        items: {
-          type: 'object',
-          required: ['type', 'status'],
-          properties: {
-            type: str(),
-            status: str({ enum: ['True', 'False', 'Unknown'] }),
-            reason: str(),
-            message: str(),
-            lastTransitionTime: str({ format: 'date-time' }),
-            observedGeneration: { type: 'integer', format: 'int64' },
-          },
-        },
-      },
+      conditions: conditionsSchema(),
       decideState: {
         description: "The decider's state (stabilization history, failure count), so a restart does not flap.",
         type: 'object',
@@ -276,22 +269,51 @@ function statusSchema(): Json {
   };
 }
 
-const READY_STATUS = '.status.conditions[?(@.type=="Ready")].status';
-const READY_REASON = '.status.conditions[?(@.type=="Ready")].reason';
+export const READY_STATUS = '.status.conditions[?(@.type=="Ready")].status';
+export const READY_REASON = '.status.conditions[?(@.type=="Ready")].reason';
 
-export function crdManifest(): Json {
+/** Conditions as Kubernetes lists them (a map keyed by type), for both CRDs. */
+export function conditionsSchema(): Json {
+  return {
+    type: 'array',
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['type'],
+    items: {
+      type: 'object',
+      required: ['type', 'status'],
+      properties: {
+        type: str(),
+        status: str({ enum: ['True', 'False', 'Unknown'] }),
+        reason: str(),
+        message: str(),
+        lastTransitionTime: str({ format: 'date-time' }),
+        observedGeneration: { type: 'integer', format: 'int64' },
+      },
+    },
+  };
+}
+
+/** A namespaced headroom.dev CRD with a status subresource (HeadroomPolicy, HeadroomApplication). */
+export function customResourceDefinition(o: {
+  kind: string;
+  plural: string;
+  shortName: string;
+  columns: Json[];
+  spec: Json;
+  status: Json;
+}): Json {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: CRD_NAME, labels: { 'app.kubernetes.io/name': 'headroom' } },
+    metadata: { name: `${o.plural}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'headroom' } },
     spec: {
       group: GROUP,
       names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: 'headroompolicy',
-        shortNames: ['hrp'],
+        kind: o.kind,
+        listKind: `${o.kind}List`,
+        plural: o.plural,
+        singular: o.kind.toLowerCase(),
+        shortNames: [o.shortName],
         categories: ['autoscaling'],
       },
       scope: 'Namespaced',
@@ -301,20 +323,7 @@ export function crdManifest(): Json {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Target', type: 'string', jsonPath: '.spec.scaleTargetRef.name' },
-            // Ready and its reason: an invalid or conflicting policy has no counts, only these.
-            { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
-            { name: 'Reason', type: 'string', jsonPath: READY_REASON },
-            { name: 'Mode', type: 'string', jsonPath: '.spec.mode', priority: 1 },
-            { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
-            { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
-            { name: 'Binding', type: 'string', jsonPath: '.status.binding' },
-            { name: 'Demand', type: 'string', jsonPath: '.status.demand', priority: 1 },
-            { name: 'Model-Error', type: 'number', jsonPath: '.status.model.error', priority: 1 },
-            { name: 'Paused', type: 'string', jsonPath: '.status.paused', priority: 1 },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
+          additionalPrinterColumns: o.columns,
           schema: {
             openAPIV3Schema: {
               type: 'object',
@@ -323,8 +332,8 @@ export function crdManifest(): Json {
                 apiVersion: str(),
                 kind: str(),
                 metadata: { type: 'object' },
-                spec: specSchema(),
-                status: statusSchema(),
+                spec: o.spec,
+                status: o.status,
               },
             },
           },
@@ -332,6 +341,30 @@ export function crdManifest(): Json {
       ],
     },
   };
+}
+
+export function crdManifest(): Json {
+  return customResourceDefinition({
+    kind: KIND,
+    plural: PLURAL,
+    shortName: 'hrp',
+    columns: [
+      { name: 'Target', type: 'string', jsonPath: '.spec.scaleTargetRef.name' },
+      // Ready and its reason: an invalid or conflicting policy has no counts, only these.
+      { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
+      { name: 'Reason', type: 'string', jsonPath: READY_REASON },
+      { name: 'Mode', type: 'string', jsonPath: '.spec.mode', priority: 1 },
+      { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
+      { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
+      { name: 'Binding', type: 'string', jsonPath: '.status.binding' },
+      { name: 'Demand', type: 'string', jsonPath: '.status.demand', priority: 1 },
+      { name: 'Model-Error', type: 'number', jsonPath: '.status.model.error', priority: 1 },
+      { name: 'Paused', type: 'string', jsonPath: '.status.paused', priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+    spec: specSchema(),
+    status: statusSchema(),
+  });
 }
 
 export function crdYaml(): string {

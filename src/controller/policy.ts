@@ -47,6 +47,8 @@ export interface PolicyStatus {
   backoffUntil?: string;
   /** The `headroom.dev/paused` annotation in effect: "true", "up" or "down". */
   paused?: string;
+  /** A HeadroomApplication member: its share of the end-to-end SLO (own p99 at its count, ms; null: none). */
+  graph?: { application: string; entry: string; budgetMs: number | null };
 }
 
 /**

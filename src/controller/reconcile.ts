@@ -17,6 +17,7 @@ import { decisionView } from '../server/status.ts';
 import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
 import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, externallyWritten, holdOf, pauseOf } from './hold.ts';
 import { demandQueries, targetOf, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
+import type { GraphShare } from './application-round.ts';
 import type { Observed } from './snapshot.ts';
 import { needsWrite, nextStatus, persistedAt, type Outcome, type PolicyEvent } from './status.ts';
 
@@ -73,6 +74,8 @@ export interface ReconcileInput {
   now: number;
   /** Longest time an unchanged status (only the decide state moved) goes unwritten, ms (default 60 000). */
   stateRefreshMs?: number | undefined;
+  /** The policy is a member of a HeadroomApplication: its share of this round's graph plan (application-round.ts). */
+  graph?: GraphShare | undefined;
 }
 
 export interface ReconcileResult {
@@ -123,9 +126,10 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
     }
     if (reading) {
       outcome.reading = reading;
-      const seen = await observe(ports.metrics, p, model.model, reading);
+      const seen = await observe(ports.metrics, p, model.model, reading, input.graph);
       const { demand, burst, obs, measured, pct } = seen;
       outcome.demand = demand;
+      if (input.graph) outcome.graph = input.graph;
       const r = step(
         model.model,
         { decide: restoreState(prev?.decideState), calibration: restoreCalibration(prev?.model?.state) },
@@ -215,12 +219,13 @@ async function observe(
   p: HeadroomPolicy,
   model: ServiceModel,
   reading: ScaleReading,
+  graph: GraphShare | undefined,
 ) {
   const pct = model.slo?.percentile ?? 99;
   const q = demandQueries(p.spec, pct);
   const sample = (query: string | undefined): Promise<MetricSample> | undefined =>
     query ? metrics.sample(query) : undefined;
-  const [demand, burst, serviceTime, latency, latencyRequests, completions] = await Promise.all([
+  const [own, burst, serviceTime, latency, latencyRequests, completions] = await Promise.all([
     metrics.sample(q.demand),
     sample(q.burst),
     sample(q.serviceTime),
@@ -228,6 +233,9 @@ async function observe(
     sample(q.latencyRequests),
     sample(q.completions),
   ]);
+  // No plan for the graph (its entry's demand is missing): this member's demand counts as missing
+  // too, so the guard holds its count instead of sizing it without its share of the SLO.
+  const demand: MetricSample = graph?.missing ? { kind: 'no-data', reason: graph.missing } : own;
   const obs = {
     ...(demand.kind === 'ok' ? { demandRps: demand.value } : {}),
     ...(burst?.kind === 'ok'
@@ -242,6 +250,7 @@ async function observe(
     ...(serviceTime?.kind === 'ok' && serviceTime.value > 0
       ? { capacity: { serviceTimeMs: serviceTime.value, concurrency: model.instance.concurrency } }
       : {}),
+    ...(graph?.budget ? { budget: graph.budget } : {}),
   };
   // The latency the service measured, at the demand and ready count of this round.
   const measured: Measured | undefined = q.latency

@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import type { AlertStatus } from '../alerting/runtime.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { dashboard } from '../server/dashboard/plugin.ts';
+import type { GraphView } from '../server/graph-view.ts';
 import type { StatusSnapshot } from '../server/status.ts';
 
 export interface Probe {
@@ -26,6 +27,8 @@ export interface Probe {
 export interface StatusSource extends Probe {
   statusSnapshots(): StatusSnapshot[];
   models(): ServiceModel[];
+  /** The call graphs (HeadroomApplications) the dashboard draws. */
+  graphs?(): GraphView[];
 }
 
 export interface ServeOptions {
@@ -99,6 +102,7 @@ export async function serveController(probe: Probe, opts: ServeOptions): Promise
       dashboard({
         status: () => src.statusSnapshots(),
         models: () => src.models(),
+        graphs: () => src.graphs?.() ?? [],
         listenHost: host,
         token: opts.token,
         allowWrite: false,

@@ -7,6 +7,7 @@ import type { ScaleOutcome, ScaleReading } from '../ports/actuator.ts';
 import type { Hold, Pause } from './hold.ts';
 import { PAUSE_ANNOTATION, pauseValue } from './hold.ts';
 import { decisionView, type DecisionView } from '../server/status.ts';
+import type { GraphShare } from './application-round.ts';
 import type { ModelStatus, PolicyCondition, PolicyStatus } from './policy.ts';
 
 export interface Outcome {
@@ -39,6 +40,8 @@ export interface Outcome {
   /** The count this controller last wrote and still expects to find; until when it backs off (ms). */
   applied?: number;
   backoffUntilMs?: number;
+  /** This round's share of a HeadroomApplication's end-to-end SLO. */
+  graph?: GraphShare;
 }
 
 export interface PolicyEvent {
@@ -114,6 +117,14 @@ export function nextStatus(
           : 'Headroom writes its count back (spec.externalWriteBackoffSeconds: 0)'),
     });
   }
+  const g = o.graph;
+  if (g) {
+    status.graph = {
+      application: g.application,
+      entry: g.entry,
+      budgetMs: g.budgetMs === null ? null : round(g.budgetMs),
+    };
+  } else delete status.graph;
   const d = o.demand;
   if (d?.kind === 'ok') {
     status.demand = `${round(d.value)} rps`;

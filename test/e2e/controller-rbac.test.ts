@@ -1,6 +1,7 @@
 // The least-privilege RBAC of deploy/manifests/rbac.yaml is enough: a controller authenticated as
 // that ServiceAccount (token from the REAL kube-controller-manager's token controller) takes the
-// Lease, reads Prometheus, scales a Deployment, writes status and records an Event.
+// Lease, reads Prometheus, scales a Deployment, writes status (a policy's and an application's) and
+// records an Event.
 import {
   AuthorizationV1Api,
   CoordinationV1Api,
@@ -19,6 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClients } from '../../src/adapters/kubernetes/client.ts';
 import { PrometheusSource } from '../../src/adapters/metrics/prometheus/index.ts';
 import { Controller } from '../../src/controller/controller.ts';
+import { APP_PLURAL } from '../../src/controller/application-crd.ts';
+import type { HeadroomApplication } from '../../src/controller/application.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
 import type { HeadroomPolicy } from '../../src/controller/policy.ts';
 import {
@@ -117,6 +120,20 @@ describe('deploy/manifests/rbac.yaml', () => {
     await kc
       .makeApiClient(CustomObjectsApi)
       .createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: policy });
+    // A one-member application (a loose SLO: the count stays 3): the controller watches it and writes its status.
+    const application = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'HeadroomApplication',
+      metadata: { name: 'shop', namespace: ns },
+      spec: { entry: 'app', slo: { latencyMs: 2000, percentile: 99 }, calls: [] },
+    };
+    await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: APP_PLURAL,
+      body: application,
+    });
 
     controller = new Controller({
       clients: makeClients(saKc),
@@ -147,6 +164,21 @@ describe('deploy/manifests/rbac.yaml', () => {
       })) as HeadroomPolicy;
     const statusWritten = await waitFor('status', getPolicy, (x) => x.status?.currentReplicas === 3, 15_000);
     expect(statusWritten.status?.conditions?.find((c) => c.type === 'AbleToScale')?.status).toBe('True');
+    expect(statusWritten.status?.graph?.application).toBe('shop');
+    const app = await waitFor(
+      'application status',
+      async () =>
+        (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: APP_PLURAL,
+          name: 'shop',
+        })) as HeadroomApplication,
+      (a) => a.status?.conditions?.[0]?.reason === 'Planned',
+      15_000,
+    );
+    expect(app.status?.members?.[0]).toMatchObject({ name: 'app', replicas: 3 });
     const lease = await kc
       .makeApiClient(CoordinationV1Api)
       .readNamespacedLease({ name: 'headroom-controller', namespace: ns });
@@ -178,6 +210,9 @@ describe('deploy/manifests/rbac.yaml', () => {
     };
     expect(await can('patch', 'apps', 'deployments', 'scale')).toBe(true);
     expect(await can('patch', GROUP, PLURAL, 'status')).toBe(true);
+    expect(await can('watch', GROUP, APP_PLURAL)).toBe(true);
+    expect(await can('patch', GROUP, APP_PLURAL, 'status')).toBe(true);
+    expect(await can('update', GROUP, APP_PLURAL)).toBe(false);
     expect(await can('patch', 'apps', 'deployments')).toBe(false);
     expect(await can('update', GROUP, PLURAL)).toBe(false);
     expect(await can('get', '', 'secrets')).toBe(false);

@@ -13,12 +13,12 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { crdManifest, CRD_NAME, GROUP, PLURAL, VERSION } from '../../../src/controller/crd.ts';
+import { GROUP, PLURAL, VERSION } from '../../../src/controller/crd.ts';
 import type { HeadroomPolicy } from '../../../src/controller/policy.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/k8s-control-plane.sh', import.meta.url));
@@ -50,27 +50,39 @@ export async function ensureCluster(): Promise<Cluster> {
   return { kubeconfig, kc, local: !external };
 }
 
-/** Create or update the CRD from src/controller/crd.ts and wait until it is Established. */
+/**
+ * Create or update the CRDs as shipped: every file of deploy/crds/ (the HeadroomPolicy and the
+ * HeadroomApplication; unit tests check they equal src/controller/crd.ts and application-crd.ts),
+ * and wait until each is Established.
+ */
 export async function applyCrd(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  // Through the client's deserializer: its typed model spells x-kubernetes-* keys differently.
-  const body = loadYaml<V1CustomResourceDefinition>(JSON.stringify(crdManifest()));
-  try {
-    const existing = await api.readCustomResourceDefinition({ name: CRD_NAME });
-    await api.replaceCustomResourceDefinition({
-      name: CRD_NAME,
-      body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } },
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 404) throw err;
-    await api.createCustomResourceDefinition({ body });
+  const dir = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    // Through the client's deserializer: its typed model spells x-kubernetes-* keys differently.
+    const body = loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8'));
+    const name = body.metadata?.name ?? '';
+    try {
+      const existing = await api.readCustomResourceDefinition({ name });
+      await api.replaceCustomResourceDefinition({
+        name,
+        body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } },
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+      await api.createCustomResourceDefinition({ body });
+    }
+    await established(api, name);
   }
+}
+
+async function established(api: ApiextensionsV1Api, name: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const crd = await api.readCustomResourceDefinition({ name: CRD_NAME });
+    const crd = await api.readCustomResourceDefinition({ name });
     if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
     await sleep(100);
   }
-  throw new Error('CRD not established');
+  throw new Error(`CRD ${name} not established`);
 }
 
 export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
