@@ -128,7 +128,8 @@ export function loadRunConfig(file: string): RunConfig {
       allowed: `one of ${names.join(', ')}`,
     });
   }
-  const model = spec?.services[index];
+  // Only when every service mapped: a service that failed leaves no model, and the indexes would shift.
+  const model = spec?.services.length === names.length ? spec.services[index] : undefined;
   const graph = model && graphUnsupported(model, { file, path: `services[${index}]` }, '`headroom run`');
   if (graph) problems.push(graph);
   const backoff = run?.restartBackoff;

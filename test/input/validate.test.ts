@@ -168,4 +168,20 @@ describe('one validation path: every problem together, with line and column', ()
       expect.objectContaining({ code: 'HR_ALERT_RULE_INVALID', path: 'alerts.rules[0].expr', ...at(6, '"nonsense"') }),
     ]);
   });
+
+  it('run: a service that failed its checks does not shift which service run: names', () => {
+    // a fails (cpu: lots), so only b maps to a model; run.service: a must not be checked as b (a graph).
+    const { file } = write('shift.yaml', [
+      'services:',
+      '  - name: a',
+      '    instance: { serviceTimeMs: 5, cpu: lots }',
+      '  - name: b',
+      '    instance: { serviceTimeMs: 5 }',
+      '    calls: [{ service: a, perRequest: 1 }]',
+      'run: { command: [./svc], service: a }',
+    ]);
+    expect(problemsOf(() => loadRunConfig(file))).toEqual([
+      expect.objectContaining({ code: 'HR_QUANTITY', path: 'services[0].instance.cpu', line: 3 }),
+    ]);
+  });
 });
