@@ -149,12 +149,11 @@ export function valueAt(input: unknown, path: Array<string | number>): unknown {
 
 /**
  * The problems with the line and column each is written at in `source` (problems of that file with
- * a key path; a path such as `line 3, column 5` from the YAML parser already says it).
+ * a key path; a parse error has its line and column already).
  */
 export function located(problems: readonly ProblemDetail[], source: InputSource | undefined): ProblemDetail[] {
   return problems.map((p) => {
     if (!source || p.file !== source.file || p.path === undefined || p.line !== undefined) return p;
-    if (/^line \d+/.test(p.path)) return p;
     const at = source.position(pathSegments(p.path));
     return at ? { ...p, line: at.line, column: at.column } : p;
   });

@@ -63,7 +63,7 @@ function yamlErrors(
       return {
         code: 'HR_SPEC_PARSE' as const,
         ...(file !== undefined ? { file } : {}),
-        ...(pos ? { path: `line ${pos.line}, column ${pos.col}` } : {}),
+        ...(pos ? { line: pos.line, column: pos.col } : {}),
         message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
       };
     }),
@@ -147,16 +147,15 @@ function strictJson(text: string, file: string): unknown {
         ?.replace(/ in JSON at position.*$/, '')
         .trim() || 'invalid';
     const at = /position (\d+)/.exec(msg);
-    let path: string | undefined;
+    let pos: { line: number; column: number } | undefined;
     if (at) {
       const before = text.slice(0, Number(at[1]));
-      const line = before.split('\n').length;
-      path = `line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+      pos = { line: before.split('\n').length, column: before.length - before.lastIndexOf('\n') };
     }
     throw new HeadroomError({
       code: 'HR_SPEC_PARSE',
       file,
-      ...(path ? { path } : {}),
+      ...pos,
       message: `not valid JSON: ${what}`,
       allowed: 'strict JSON (no trailing commas or comments) in a .json file; YAML in .yaml',
     });
