@@ -7,287 +7,43 @@
 //     route: {...}              # Alertmanager-style: receiver, groupBy, groupWait, routes...
 //     delivery: {...}           # retry queue size, backoff, send timeout
 //
-// Validated once with zod; every problem names the file, key path, value and what is allowed.
-import { parseInputText } from '../input/load.ts';
+// The schema is in config-schema.ts. Validated through the one input path (src/input/validate.ts):
+// every problem names the file, line:column, key path, value and what is allowed, all together.
+import { HeadroomError, keyPath, type ProblemDetail } from '../core/errors.ts';
 import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
-import { z } from 'zod';
-import { HeadroomError, keyPath, type ErrorCode, type ProblemDetail } from '../core/errors.ts';
-import { deepFreeze, valueAt } from '../input/load.ts';
+import { checkSchema, deepFreeze, pathSegments, throwProblems, type IssueMapping } from '../input/validate.ts';
+import { readSource } from '../input/yaml.ts';
+import {
+  alertsConfigSchema,
+  EXPR_RE,
+  INLINE_SECRET_KEYS,
+  METRICS,
+  OPS,
+  parseMatcher,
+  SECRET_HEADER_RE,
+  type AlertConfig,
+  type RawRoute,
+  type Route,
+} from './config-schema.ts';
 import { defaultRules } from './defaults.ts';
-import { templateProblems } from './template.ts';
 import type { AlertRule, Comparison, MetricName } from './types.ts';
 
-export const METRICS = [
-  'instance.cpuUtilization',
-  'instance.memoryUtilization',
-  'instance.restarts',
-  'service.cpuUtilization',
-  'service.memoryUtilization',
-  'service.latencyMs',
-  'service.latencyRatio',
-  'service.burnRate',
-  'service.errorRate',
-  'service.desired',
-  'service.current',
-  'service.ready',
-  'service.unready',
-  'service.needed',
-  'service.fits',
-  'service.demandRps',
-  'service.demandTrend',
-  'service.atMaxWhileGrowing',
-  'service.modelError',
-] as const satisfies readonly MetricName[];
-
-const OPS = ['>', '>=', '<', '<=', '==', '!='] as const satisfies readonly Comparison[];
-/** Prometheus-style durations: 90s, 5m, 1h30m, 14d, 250ms. */
-export const DURATION_RE = /^(\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
-const LABEL_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Keys that would put a secret in the YAML; they are refused (with no value echoed). */
-const INLINE_SECRET_KEYS = new Set(['password', 'token', 'bearerToken', 'authorization', 'apiKey', 'secret']);
-/** Header names that carry credentials. */
-const SECRET_HEADER_RE = /authorization|token|secret|password|api[-_]?key|cookie/i;
-
-/** '1h30m' → 5400, '250ms' → 0.25, 90 → 90 (seconds). */
-export function parseDuration(v: string | number): number {
-  if (typeof v === 'number') return v;
-  let s = 0;
-  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
-    const n = Number(m[1]);
-    s += m[2] === 'ms' ? n / 1000 : m[2] === 's' ? n : m[2] === 'm' ? n * 60 : m[2] === 'h' ? n * 3600 : n * 86400;
-  }
-  return s;
-}
-
-/** 300 → "5m", 5400 → "1h30m", 0.5 → "500ms": the form Prometheus accepts. */
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return '0s';
-  if (!Number.isInteger(seconds)) return `${Math.round(seconds * 1000)}ms`;
-  let s = seconds;
-  let out = '';
-  for (const [unit, n] of [
-    ['d', 86400],
-    ['h', 3600],
-    ['m', 60],
-    ['s', 1],
-  ] as const) {
-    if (s >= n) {
-      out += `${Math.floor(s / n)}${unit}`;
-      s %= n;
-    }
-  }
-  return out;
-}
-
-const duration = z
-  .union([z.number().nonnegative(), z.string().regex(DURATION_RE, 'must be a duration like 30s, 5m, 1h30m')])
-  .transform(parseDuration);
-const labelMap = z.record(z.string().regex(LABEL_RE, 'label names match [A-Za-z_][A-Za-z0-9_]*'), z.string());
-
-const ruleSchema = z
-  .strictObject({
-    name: z.string().regex(LABEL_RE, 'alert names match [A-Za-z_][A-Za-z0-9_]*'),
-    enabled: z.boolean().default(true),
-    expr: z.string().optional(),
-    metric: z.enum(METRICS).optional(),
-    op: z.enum(OPS).optional(),
-    threshold: z.number().optional(),
-    clearThreshold: z.number().optional(),
-    window: duration.optional(),
-    windows: z
-      .array(duration.refine((s) => s > 0, 'must be above 0'))
-      .min(1)
-      .max(4)
-      .optional(),
-    for: duration.default(0),
-    keepFiringFor: duration.default(0),
-    severity: z.enum(['critical', 'warning', 'info']).default('warning'),
-    labels: labelMap.default({}),
-    annotations: z.record(z.string(), z.string()).default({}),
-    services: z.array(z.string().min(1)).min(1).optional(),
-  })
-  .superRefine((r, ctx) => {
-    for (const k of ['alertname', 'severity', 'service', 'instance']) {
-      if (k in r.labels)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['labels', k],
-          message: `label "${k}" is set by Headroom; use another name`,
-        });
-    }
-    for (const [k, t] of Object.entries(r.annotations)) {
-      for (const p of templateProblems(t)) ctx.addIssue({ code: 'custom', path: ['annotations', k], message: p });
-    }
-  });
-
-const EXPR_RE = /^\s*([a-zA-Z.]+)\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)(%?)\s*$/;
-
-const timeout = duration.refine((s) => s > 0 && s <= 300, 'must be in (0s, 5m]');
-const envName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
-  .optional();
-const filePath = z.string().min(1).optional();
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
-
-const emailSchema = z.strictObject({
-  to: z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]),
-  from: z.string().min(3),
-  /** host:port of the SMTP server. */
-  smarthost: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. smtp.example.com:587'),
-  username: z.string().optional(),
-  passwordEnv: envName,
-  passwordFile: filePath,
-  /** TLS from the first byte (port 465). Otherwise STARTTLS when the server offers it. */
-  secure: z.boolean().default(false),
-  requireTls: z.boolean().default(false),
-  /** Accept any TLS certificate (test servers only). */
-  insecureSkipVerify: z.boolean().default(false),
-  subjectPrefix: z.string().default('[headroom]'),
-  timeout: timeout.default(10),
-});
-const webhookSchema = z.strictObject({
-  url: httpUrl,
-  /** Sent as `Authorization: Bearer <token>`. */
-  tokenEnv: envName,
-  tokenFile: filePath,
-  headers: z.record(z.string(), z.string()).default({}),
-  timeout: timeout.default(10),
-});
-const slackSchema = z.strictObject({
-  url: httpUrl.optional(),
-  /** Slack incoming-webhook URLs carry their secret in the path: prefer urlEnv/urlFile. */
-  urlEnv: envName,
-  urlFile: filePath,
-  channel: z.string().optional(),
-  username: z.string().default('headroom'),
-  timeout: timeout.default(10),
-});
-const alertmanagerSchema = z.strictObject({
-  /** Base URL, e.g. http://alertmanager:9093 (POST {url}/api/v2/alerts). */
-  url: httpUrl,
-  tokenEnv: envName,
-  tokenFile: filePath,
-  /** Link back to Headroom put in each alert's generatorURL. */
-  generatorURL: httpUrl.optional(),
-  /** Firing alerts are re-sent this often (Alertmanager expires them after endsAt = 4× this). */
-  resendInterval: duration.refine((s) => s > 0, 'must be above 0').default(60),
-  timeout: timeout.default(10),
-});
-
-const receiverSchema = z
-  .strictObject({
-    name: z.string().min(1),
-    sendResolved: z.boolean().default(true),
-    email: emailSchema.optional(),
-    webhook: webhookSchema.optional(),
-    slack: slackSchema.optional(),
-    alertmanager: alertmanagerSchema.optional(),
-  })
-  .superRefine((r, ctx) => {
-    const kinds = (['email', 'webhook', 'slack', 'alertmanager'] as const).filter((k) => r[k] !== undefined);
-    if (kinds.length !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message: 'a receiver has exactly one of email, webhook, slack, alertmanager',
-      });
-    if (r.slack && [r.slack.url, r.slack.urlEnv, r.slack.urlFile].filter((x) => x !== undefined).length !== 1) {
-      ctx.addIssue({ code: 'custom', path: ['slack'], message: 'give exactly one of url, urlEnv, urlFile' });
-    }
-    for (const [k, v] of [
-      ['email', r.email],
-      ['webhook', r.webhook],
-      ['alertmanager', r.alertmanager],
-    ] as const) {
-      const o = v as Record<string, unknown> | undefined;
-      if (o && Object.keys(o).filter((x) => /(Env|File)$/.test(x) && o[x] !== undefined).length > 1) {
-        ctx.addIssue({ code: 'custom', path: [k], message: 'give the secret once: either ...Env or ...File' });
-      }
-    }
-  });
-
-interface RawRoute {
-  receiver?: string | undefined;
-  matchers?: string[] | undefined;
-  groupBy?: string[] | undefined;
-  groupWait?: number | undefined;
-  groupInterval?: number | undefined;
-  repeatInterval?: number | undefined;
-  continue: boolean;
-  routes: RawRoute[];
-}
-const MATCHER_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$/;
-const routeSchema: z.ZodType<RawRoute, unknown> = z.lazy(() =>
-  z.strictObject({
-    receiver: z.string().optional(),
-    matchers: z
-      .array(z.string().regex(MATCHER_RE, 'must be a matcher like severity="critical" or service=~"api|web"'))
-      .optional(),
-    groupBy: z.array(z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*|\.\.\.)$/, 'label names or "..."')).optional(),
-    groupWait: duration.optional(),
-    groupInterval: duration.refine((s) => s > 0, 'must be above 0').optional(),
-    repeatInterval: duration.refine((s) => s > 0, 'must be above 0').optional(),
-    continue: z.boolean().default(false),
-    routes: z.array(routeSchema).default([]),
-  }),
-);
-
-const deliverySchema = z.strictObject({
-  /** Notifications waiting to be sent or retried; when full the oldest is dropped, counted, logged. */
-  queueSize: z.number().int().min(1).max(100_000).default(1000),
-  retryInitial: duration.refine((s) => s > 0 && s <= 3600, 'must be in (0s, 1h]').default(1),
-  retryMax: duration.refine((s) => s > 0 && s <= 86400, 'must be in (0s, 1d]').default(300),
-  /** Give up on one notification after this long (then it is reported as failed). */
-  maxAge: duration.refine((s) => s > 0, 'must be above 0').default(86400),
-});
-
-export const alertsConfigSchema = z.strictObject({
-  defaults: z.boolean().default(true),
-  rules: z.array(ruleSchema).default([]),
-  receivers: z.array(receiverSchema).default([]),
-  route: routeSchema.optional(),
-  delivery: deliverySchema.default({ queueSize: 1000, retryInitial: 1, retryMax: 300, maxAge: 86400 }),
-});
-
-export type EmailConfig = z.infer<typeof emailSchema>;
-export type WebhookConfig = z.infer<typeof webhookSchema>;
-export type SlackConfig = z.infer<typeof slackSchema>;
-export type AlertmanagerConfig = z.infer<typeof alertmanagerSchema>;
-export type ReceiverConfig = z.infer<typeof receiverSchema>;
-export type DeliveryConfig = z.infer<typeof deliverySchema>;
-
-export interface Matcher {
-  name: string;
-  op: '=' | '!=' | '=~' | '!~';
-  value: string;
-}
-/** A route with its inherited settings filled in (Alertmanager semantics). */
-export interface Route {
-  receiver: string;
-  matchers: Matcher[];
-  /** Label names; ['...'] groups by all labels (one alert per group). */
-  groupBy: string[];
-  groupWaitSeconds: number;
-  groupIntervalSeconds: number;
-  repeatIntervalSeconds: number;
-  continue: boolean;
-  routes: Route[];
-}
-
-export interface AlertConfig {
-  rules: AlertRule[];
-  receivers: ReceiverConfig[];
-  /** Absent when there are no receivers: alerts are only shown (status API, logs). */
-  route?: Route;
-  delivery: DeliveryConfig;
-}
-
-export function parseMatcher(s: string): Matcher {
-  const m = MATCHER_RE.exec(s);
-  if (!m) throw new Error(`bad matcher ${s}`);
-  return { name: m[1] ?? '', op: (m[2] ?? '=') as Matcher['op'], value: m[3] ?? '' };
-}
+export {
+  DURATION_RE,
+  formatDuration,
+  METRICS,
+  parseDuration,
+  parseMatcher,
+  type AlertConfig,
+  type AlertmanagerConfig,
+  type DeliveryConfig,
+  type EmailConfig,
+  type Matcher,
+  type ReceiverConfig,
+  type Route,
+  type SlackConfig,
+  type WebhookConfig,
+} from './config-schema.ts';
 
 /** Where an `alerts:` object came from, for error messages. */
 export interface AlertConfigSource {
@@ -295,14 +51,6 @@ export interface AlertConfigSource {
   file?: string | undefined;
   /** Its key path in that file: 'alerts' (default), 'spec.alerts', or segments ['spec', 'alerts']. */
   path?: string | ReadonlyArray<string | number> | undefined;
-}
-
-/** 'spec.services[2].alerts' → ['spec', 'services', 2, 'alerts']. */
-function pathSegments(p: string | ReadonlyArray<string | number>): Array<string | number> {
-  if (typeof p !== 'string') return [...p];
-  const out: Array<string | number> = [];
-  for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : (m[1] ?? ''));
-  return out;
 }
 
 /**
@@ -315,15 +63,22 @@ export function parseAlertConfig(
   source?: string | AlertConfigSource,
   rootPath: ReadonlyArray<string | number> = ['alerts'],
 ): AlertConfig {
+  const r = checkAlertConfig(raw, source, rootPath);
+  throwProblems(r.problems);
+  return r.config as AlertConfig;
+}
+
+/** As parseAlertConfig, with the problems returned rather than thrown (`config` when there are none). */
+export function checkAlertConfig(
+  raw: unknown,
+  source?: string | AlertConfigSource,
+  rootPath: ReadonlyArray<string | number> = ['alerts'],
+): { config?: AlertConfig; problems: ProblemDetail[] } {
   const file = typeof source === 'object' ? source.file : source;
   const root = pathSegments(typeof source === 'object' && source.path !== undefined ? source.path : rootPath);
   const problems: ProblemDetail[] = [];
-  const res = alertsConfigSchema.safeParse(raw ?? {});
-  if (!res.success) {
-    for (const issue of res.error.issues) problems.push(issueProblem(issue, raw, file, root));
-    throw new HeadroomError(problems);
-  }
-  const cfg = res.data;
+  const cfg = checkSchema(alertsConfigSchema, raw ?? {}, { file, path: keyPath(root) }, problems, ALERT_ISSUES);
+  if (!cfg) return { problems };
   const at = (...p: Array<string | number>): string => keyPath([...root, ...p]);
 
   // Rules: expr shorthand, metric-specific fields, unique names, merged over the defaults.
@@ -486,13 +241,16 @@ export function parseAlertConfig(
       names,
     );
   }
-  if (problems.length) throw new HeadroomError(problems);
-  return deepFreeze({
-    rules: [...rules.values()],
-    receivers: cfg.receivers,
-    ...(route ? { route } : {}),
-    delivery: cfg.delivery,
-  });
+  if (problems.length) return { problems };
+  return {
+    config: deepFreeze({
+      rules: [...rules.values()],
+      receivers: cfg.receivers,
+      ...(route ? { route } : {}),
+      delivery: cfg.delivery,
+    }),
+    problems,
+  };
 }
 
 function resolveRoute(
@@ -528,62 +286,34 @@ function resolveRoute(
   return out;
 }
 
-function issueProblem(
-  issue: z.core.$ZodIssue,
-  raw: unknown,
-  file: string | undefined,
-  root: Array<string | number>,
-): ProblemDetail {
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  const section =
-    path[0] === 'rules'
-      ? 'HR_ALERT_RULE_INVALID'
-      : path[0] === 'receivers' || path[0] === 'route'
-        ? 'HR_ALERT_ROUTE_INVALID'
-        : 'HR_ALERT_RULE_INVALID';
-  if (issue.code === 'unrecognized_keys') {
+/**
+ * How alert issues read: the code by section, a secret key refused without its value, and only
+ * scalars echoed — never a secret reference, a Slack URL (the URL is the credential) or a header.
+ */
+const ALERT_ISSUES: IssueMapping = {
+  code: (path) => (path[0] === 'receivers' || path[0] === 'route' ? 'HR_ALERT_ROUTE_INVALID' : 'HR_ALERT_RULE_INVALID'),
+  special: (issue, path) => {
+    if (issue.code !== 'unrecognized_keys') return undefined;
     const secret = issue.keys.find((k) => INLINE_SECRET_KEYS.has(k));
-    if (secret) {
-      // Never echo the value: it is the secret.
-      return {
-        code: 'HR_ALERT_SECRET',
-        file,
-        path: keyPath([...root, ...path, secret]),
-        message: `secrets are never read from the YAML itself; use ${secret === 'password' ? 'passwordEnv or passwordFile' : secret === 'token' ? 'tokenEnv or tokenFile' : 'an ...Env or ...File key'}`,
-      };
-    }
+    if (!secret) return undefined;
     return {
-      code: section as ErrorCode,
-      file,
-      path: keyPath([...root, ...path]),
-      message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`,
-      value: issue.keys,
+      code: 'HR_ALERT_SECRET',
+      path: keyPath([...path, secret]),
+      message: `secrets are never read from the YAML itself; use ${secret === 'password' ? 'passwordEnv or passwordFile' : secret === 'token' ? 'tokenEnv or tokenFile' : 'an ...Env or ...File key'}`,
     };
-  }
-  // Only scalars are echoed as the value written.
-  const at = valueAt(raw, path);
-  const value = at !== null && typeof at === 'object' ? undefined : at;
-  const allowed = issue.code === 'invalid_value' ? `one of ${issue.values.map(String).join(', ')}` : undefined;
-  return {
-    code: section as ErrorCode,
-    file,
-    path: keyPath([...root, ...path]),
-    message: issue.message,
-    // Not echoed: secret references, Slack URLs (the URL is the credential) and header values.
-    ...(value === undefined ||
-    /(Env|File)$/.test(String(path.at(-1))) ||
-    path.includes('slack') ||
-    path.includes('headers')
-      ? {}
-      : { value }),
-    ...(allowed ? { allowed } : {}),
-  };
-}
+  },
+  showValue: (path, value) =>
+    (value === null || typeof value !== 'object') &&
+    !/(Env|File)$/.test(String(path.at(-1))) &&
+    !path.includes('slack') &&
+    !path.includes('headers'),
+};
 
 /** Reads a YAML/JSON file and validates its top-level `alerts:` (other keys are the spec's). */
 export function loadAlertConfig(file: string): AlertConfig {
   // The spec's bounded read and parser: /dev/zero or a FIFO gets a coded error, parse errors a line.
-  const data = parseInputText(readInputFile(file, { what: 'the alert config', maxBytes: SPEC_MAX_BYTES }), file);
+  const source = readSource(readInputFile(file, { what: 'the alert config', maxBytes: SPEC_MAX_BYTES }), file);
+  const data = source.data;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new HeadroomError({
       code: 'HR_ALERT_RULE_INVALID',
@@ -601,5 +331,7 @@ export function loadAlertConfig(file: string): AlertConfig {
       allowed: 'alerts: { rules, receivers, route }',
     });
   }
-  return parseAlertConfig((data as { alerts: unknown }).alerts, file);
+  const r = checkAlertConfig((data as { alerts: unknown }).alerts, file);
+  throwProblems(r.problems, source);
+  return r.config as AlertConfig;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { HeadroomError, formatProblem, type ProblemDetail } from '../core/errors.ts';
 import { expandLists, importHpas, type HpaInput, type ImportedPolicy } from '../import/hpa.ts';
 import { fillIn, policiesYaml, policyYaml } from '../import/render.ts';
-import { parseInputDocuments } from '../input/load.ts';
+import { parseInputDocuments } from '../input/yaml.ts';
 import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
 
 interface Options {

@@ -13,7 +13,7 @@ import { graphProblems, type GraphNode } from '../core/call-graph.ts';
 import type { ProblemDetail } from '../core/errors.ts';
 import { graphFloor } from '../core/graph.ts';
 import type { CallModel, ServiceModel } from '../core/model.ts';
-import { zodProblems } from '../input/load.ts';
+import { zodProblems } from '../input/validate.ts';
 import type { HeadroomPolicy, PolicyCondition } from './policy.ts';
 
 export const applicationSpecSchema = z.strictObject({

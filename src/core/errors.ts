@@ -85,6 +85,9 @@ export interface ProblemDetail {
   value?: unknown;
   /** The allowed range or form, e.g. ">= 92.1" or "one of leastRequests, random". */
   allowed?: string;
+  /** Line and column (1-based) where `path` is written in `file`, when known. */
+  line?: number;
+  column?: number;
 }
 
 export class HeadroomError extends Error {
@@ -101,13 +104,16 @@ export class HeadroomError extends Error {
 }
 
 /**
- * One line: `CODE file: path: message (value: X; allowed: Y)`. Everything that came from outside
+ * One line: `CODE file:line:column: path: message (value: X; allowed: Y)` (the file:line:column
+ * that editors and terminals open). Everything that came from outside
  * (file name, key path, value) is escaped — a newline or ESC in a file name cannot forge a second
  * error line or recolour the terminal — and a value is cut at 200 characters (a 5 MB name prints
  * 200 characters and its length).
  */
 export function formatProblem(p: ProblemDetail): string {
-  const where = [p.file, p.path]
+  const line = p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : '';
+  const file = p.file !== undefined ? `${p.file}${line}` : line ? `line ${p.line}, column ${p.column ?? 1}` : undefined;
+  const where = [file, p.path]
     .filter((s) => s !== undefined && s !== '')
     .map((s) => escapeText(String(s)))
     .join(': ');

@@ -7,13 +7,16 @@
 //     port: 8080                        # the load balancer (clients use this)
 //     statusPort: 9470                  # /api/status and /metrics (9090 is Prometheus's)
 //
-// Every error names the file, key path, value and allowed range, as `plan` does.
+// Every error names the file, line:column, key path, value and allowed range, as `plan` does; the
+// spec's problems, the run: section's and the alerts: section's are reported together.
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseAlertConfig, type AlertConfig } from '../alerting/config.ts';
-import { HeadroomError } from '../core/errors.ts';
+import { checkAlertConfig, type AlertConfig } from '../alerting/config.ts';
 import type { ServiceModel } from '../core/model.ts';
-import { graphUnsupported, loadSpecFile, zodProblems } from '../input/load.ts';
+import { graphUnsupported } from '../input/graph-rules.ts';
+import { checkSpec, readSpecSource } from '../input/load.ts';
+import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
+import { checkSchema, deepFreeze, throwProblems } from '../input/validate.ts';
 
 const port = z.number().int().min(0).max(65535);
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
@@ -80,12 +83,17 @@ export interface RunConfig {
   alerts: AlertConfig;
 }
 
-/** Load a spec with a `run:` section. Throws HeadroomError naming file, key, value and range. */
+/**
+ * Load a spec with a `run:` section. Throws one HeadroomError with every problem of the file (spec,
+ * run:, alerts:), each naming file, line:column, key, value and range.
+ */
 export function loadRunConfig(file: string): RunConfig {
-  const spec = loadSpecFile(file);
-  const raw = spec.raw.run;
+  const source = readSpecSource(readInputFile(file, { what: 'the spec', maxBytes: SPEC_MAX_BYTES }), file);
+  const { spec, problems } = checkSpec(source, dirname(resolve(file)));
+  const data = source.data as { run?: unknown; alerts?: unknown; services?: unknown };
+  const raw = data.run;
   if (raw === undefined) {
-    throw new HeadroomError({
+    problems.push({
       code: 'HR_SPEC_INVALID',
       file,
       path: 'run',
@@ -93,37 +101,40 @@ export function loadRunConfig(file: string): RunConfig {
       allowed: 'run: { command: [program, arg, ...], port: 8080, ... }',
     });
   }
-  const parsed = runSectionSchema.safeParse(raw);
-  if (!parsed.success) throw new HeadroomError(zodProblems(parsed.error, raw, { file, path: 'run' }));
-  const run = parsed.data;
+  const run = raw === undefined ? undefined : checkSchema(runSectionSchema, raw, { file, path: 'run' }, problems);
+  // The service names as written: the run: section is checked against them even when a service is wrong.
+  const names = (Array.isArray(data.services) ? (data.services as Array<{ name?: unknown }>) : []).map((s) =>
+    typeof s?.name === 'string' ? s.name : '',
+  );
   let index = 0;
-  if (run.service !== undefined) {
-    index = spec.services.findIndex((s) => s.name === run.service);
+  if (run?.service !== undefined) {
+    index = names.indexOf(run.service);
     if (index < 0) {
-      throw new HeadroomError({
+      problems.push({
         code: 'HR_SPEC_INVALID',
         file,
         path: 'run.service',
         value: run.service,
         message: 'no service of that name',
-        allowed: `one of ${spec.services.map((s) => s.name).join(', ')}`,
+        allowed: `one of ${names.join(', ')}`,
       });
     }
-  } else if (spec.services.length > 1) {
-    throw new HeadroomError({
+  } else if (run && names.length > 1) {
+    problems.push({
       code: 'HR_SPEC_INVALID',
       file,
       path: 'run.service',
       message: 'the spec has several services: name the one to run',
-      allowed: `one of ${spec.services.map((s) => s.name).join(', ')}`,
+      allowed: `one of ${names.join(', ')}`,
     });
   }
-  const model = spec.services[index]!;
-  const graph = graphUnsupported(model, { file, path: `services[${index}]` }, '`headroom run`');
-  if (graph) throw new HeadroomError(graph);
-  const backoff = run.restartBackoff;
+  // Only when every service mapped: a service that failed leaves no model, and the indexes would shift.
+  const model = spec?.services.length === names.length ? spec.services[index] : undefined;
+  const graph = model && graphUnsupported(model, { file, path: `services[${index}]` }, '`headroom run`');
+  if (graph) problems.push(graph);
+  const backoff = run?.restartBackoff;
   if (backoff && backoff.maxSeconds < backoff.initialSeconds) {
-    throw new HeadroomError({
+    problems.push({
       code: 'HR_SPEC_INVALID',
       file,
       path: 'run.restartBackoff.maxSeconds',
@@ -132,8 +143,8 @@ export function loadRunConfig(file: string): RunConfig {
       allowed: `>= ${backoff.initialSeconds}`,
     });
   }
-  if (run.port !== 0 && run.port === run.statusPort) {
-    throw new HeadroomError({
+  if (run && run.port !== 0 && run.port === run.statusPort) {
+    problems.push({
       code: 'HR_SPEC_INVALID',
       file,
       path: 'run.statusPort',
@@ -142,17 +153,21 @@ export function loadRunConfig(file: string): RunConfig {
       allowed: `a port other than ${run.port}`,
     });
   }
-  const alerts = parseAlertConfig(spec.raw.alerts, file);
+  const alerts = checkAlertConfig(data.alerts, file);
+  problems.push(...alerts.problems);
+  throwProblems(problems, source);
+  if (!run || !model || !spec || !alerts.config) throw new Error('unreachable: no problems, but nothing loaded');
   const baseDir = dirname(resolve(file));
   const effective: ServiceModel = run.loadBalancing ? { ...model, loadBalancing: run.loadBalancing } : model;
   const fromProfile = spec.raw.services[index]?.instance.profile !== undefined;
   // `node` means the Node.js running Headroom (24+, runs .ts files), not whatever `node` is on PATH.
   const command = run.command[0] === 'node' ? [process.execPath, ...run.command.slice(1)] : run.command;
+  deepFreeze(spec);
   return {
     file,
     model: effective,
     run: Object.freeze({ ...run, command, cwd: resolve(baseDir, run.cwd ?? '.') }),
     capacitySource: run.capacity === 'learned' ? 'learned' : fromProfile ? 'profile' : 'spec',
-    alerts,
+    alerts: alerts.config,
   };
 }

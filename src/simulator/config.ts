@@ -3,7 +3,7 @@
 // Command-line flags override it; the service's own `startupSeconds` is the default for startup.
 import { z } from 'zod';
 import { HeadroomError } from '../core/errors.ts';
-import { zodProblems } from '../input/load.ts';
+import { zodProblems } from '../input/validate.ts';
 import { POLICY_NAMES } from './run.ts';
 
 export const simulateSectionSchema = z.strictObject({

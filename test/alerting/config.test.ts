@@ -248,7 +248,7 @@ describe('alerts config', () => {
     expect(loadAlertConfig(ok).rules.at(-1)).toMatchObject({ name: 'Hot', op: '>=', threshold: 0.75 });
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'alerts:\n  rules: [\n');
-    expect(() => loadAlertConfig(bad)).toThrow(/HR_SPEC_PARSE .*bad\.yaml.*line/);
+    expect(() => loadAlertConfig(bad)).toThrow(/HR_SPEC_PARSE .*bad\.yaml:\d+:\d+: /);
     const none = join(dir, 'none.yaml');
     writeFileSync(none, 'services: []\n');
     expect(() => loadAlertConfig(none)).toThrow(/HR_ALERT_RULE_INVALID .*no top-level alerts/);

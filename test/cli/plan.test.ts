@@ -129,11 +129,14 @@ describe('headroom plan (the real CLI)', () => {
     const r = headroom('plan', 'test/golden/bad-spec.yaml');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
+    // Line 4 holds both values; their columns (1-based) are found in the file's text, not taken from the code.
+    const line4 = readFileSync(join(root, 'test/golden/bad-spec.yaml'), 'utf8').split('\n')[3] ?? '';
+    const col = (s: string): number => line4.indexOf(s) + 1;
     expect(r.stderr).toContain(
-      'HR_SERVICE_TIME test/golden/bad-spec.yaml: services[0].instance.serviceTimeQuantilesMs.p99: the quantiles do not increase: p99 is not above p90 (30 ms) (value: 25; allowed: > 30 ms (p50 < p90 < p99 < p999))',
+      `HR_SERVICE_TIME test/golden/bad-spec.yaml:4:${col('25,')}: services[0].instance.serviceTimeQuantilesMs.p99: the quantiles do not increase: p99 is not above p90 (30 ms) (value: 25; allowed: > 30 ms (p50 < p90 < p99 < p999))`,
     );
     expect(r.stderr).toContain(
-      'HR_QUANTITY test/golden/bad-spec.yaml: services[0].instance.memory: not a memory quantity (value: "lots"',
+      `HR_QUANTITY test/golden/bad-spec.yaml:4:${col('lots')}: services[0].instance.memory: not a memory quantity (value: "lots"`,
     );
   });
 
@@ -328,7 +331,8 @@ services:
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      'HR_PRICING <stdin>: services[0].instance.cpu: service cache: required by pricing.cpuHour (a price per CPU core of instance.cpu) (allowed: instance.cpu (500m, 2), or instanceHour instead)\n',
+      // instance.cpu is missing: the problem points at line 4, column 5, where `instance:` is.
+      'HR_PRICING <stdin>:4:5: services[0].instance.cpu: service cache: required by pricing.cpuHour (a price per CPU core of instance.cpu) (allowed: instance.cpu (500m, 2), or instanceHour instead)\n',
     );
   });
 

@@ -3,7 +3,7 @@
 // pending → firing after `for`, hysteresis through ALERTS, multiwindow burn rate, crash loops.
 // Also `headroom alerts check` on good and bad files (exit codes, error codes, no secret echoed).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -229,11 +229,14 @@ describe('alerts check', () => {
     const r = headroom('alerts', 'check', '--rules', bad);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
+    // Line:column of each mistake, found in the file's text (1-based).
+    const lines = readFileSync(bad, 'utf8').split('\n');
+    const at = (line: number, s: string): string => `${line}:${(lines[line - 1] ?? '').indexOf(s) + 1}`;
     expect(r.stderr).toContain(
-      `HR_ALERT_RULE_INVALID ${bad}: alerts.rules[0].for: must be a duration like 30s, 5m, 1h30m (value: "5 minutes")`,
+      `HR_ALERT_RULE_INVALID ${bad}:${at(3, '5 minutes')}: alerts.rules[0].for: must be a duration like 30s, 5m, 1h30m (value: "5 minutes")`,
     );
     expect(r.stderr).toContain(
-      `HR_ALERT_SECRET ${bad}: alerts.receivers[0].email.password: secrets are never read from the YAML itself; use passwordEnv or passwordFile`,
+      `HR_ALERT_SECRET ${bad}:${at(6, '"inline-s3cret-value"')}: alerts.receivers[0].email.password: secrets are never read from the YAML itself; use passwordEnv or passwordFile`,
     );
     expect(r.stderr).not.toContain('inline-s3cret-value');
     const usage = headroom('alerts', 'export', '--format', 'grafana');

@@ -1,7 +1,7 @@
 // `headroom run` as a user runs it: the demo exits 0 by itself, the status API answers while it
 // runs, and bad input exits 2 with a coded message.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,15 +169,38 @@ describe('headroom run (CLI)', () => {
     }
   });
 
-  it('a bad run: value: HR_SPEC_INVALID naming file, key, value and range', async () => {
+  it('three mistakes in three sections (services, run, alerts): all listed with line:column, exit 2, nothing started', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'headroom-run-cli-'));
     const spec = join(dir, 'bad.yaml');
+    // The command would leave a marker if it were ever started.
+    const marker = join(dir, 'started');
+    writeFileSync(
+      join(dir, 'svc.mjs'),
+      `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(marker)}, 'x');\n`,
+    );
     writeFileSync(
       spec,
-      `services:\n  - name: web\n    instance: { serviceTimeMs: 20 }\nrun: { command: [x], tickSeconds: 3 }\n`,
+      [
+        'services:',
+        '  - name: web',
+        '    instance: { serviceTimeMs: -5 }',
+        'run: { command: [node, svc.mjs], tickSeconds: 3 }',
+        'alerts:',
+        '  rules:',
+        '    - { name: Hot, expr: "instance.cpuUtilization > 90%", for: soon }',
+        '',
+      ].join('\n'),
     );
+    const lines = readFileSync(spec, 'utf8').split('\n');
+    const at = (line: number, s: string): string => `${line}:${(lines[line - 1] ?? '').indexOf(s) + 1}`;
     const r = await cli(['run', spec]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`HR_SPEC_INVALID ${spec}: run.tickSeconds: too large (value: 3; allowed: <= 1)`);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `HR_SPEC_INVALID ${spec}:${at(3, '-5')}: services[0].instance.serviceTimeMs: too small (value: -5; allowed: >= 0.001)`,
+      `HR_SPEC_INVALID ${spec}:${at(4, '3 }')}: run.tickSeconds: too large (value: 3; allowed: <= 1)`,
+      `HR_ALERT_RULE_INVALID ${spec}:${at(7, 'soon')}: alerts.rules[0].for: must be a duration like 30s, 5m, 1h30m (value: "soon")`,
+    ]);
+    expect(existsSync(marker)).toBe(false);
   });
 });

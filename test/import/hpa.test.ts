@@ -301,7 +301,7 @@ describe('headroom import hpa: errors and -o DIR', () => {
       'apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: { name: x }\nspec: { maxReplicas: 3 }\n---\nkey: [unclosed\n',
     );
     const r = headroom(['import', 'hpa', '-f', bad]);
-    expect(r.stderr).toMatch(/^HR_SPEC_PARSE .*bad\.yaml: line \d+, column \d+: /);
+    expect(r.stderr).toMatch(/^HR_SPEC_PARSE .*bad\.yaml:\d+:\d+: /);
   });
 
   it('the apiserver unreachable: HR_KUBE_UNREACHABLE naming the server', () => {

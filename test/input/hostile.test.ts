@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError, formatProblem, type ProblemDetail } from '../../src/core/errors.ts';
-import { loadSpecFile, MAX_CLUSTER_NODES, parseSpecText } from '../../src/input/load.ts';
+import { MAX_CLUSTER_NODES } from '../../src/input/cluster.ts';
+import { loadSpecFile, parseSpecText } from '../../src/input/load.ts';
 import { readInputFile, SPEC_MAX_BYTES } from '../../src/input/read.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-hostile-'));
