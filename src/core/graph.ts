@@ -238,11 +238,15 @@ export function planGraph(models: readonly ServiceModel[], opts: GraphOptions = 
       ownReplicas: start.get(n) ?? 0,
       replicas: c.count(n),
       budgetMs,
-      // A hair above the percentile at the count, so the budget's own search lands on that count.
       budget:
         budgetMs === null
           ? undefined
-          : { latencyMs: budgetMs * (1 + 1e-6), percentile: slo.percentile, entry: e.name, endToEnd: slo },
+          : {
+              latencyMs: budgetLimit(shape, c.count(n), budgetMs, slo.percentile),
+              percentile: slo.percentile,
+              entry: e.name,
+              endToEnd: slo,
+            },
     };
   });
   let total = 0;
@@ -260,6 +264,17 @@ export function planGraph(models: readonly ServiceModel[], opts: GraphOptions = 
     total,
     ...(opts.equalSplit ? { equalSplit: equalSplit(c, shapes, start, cost, slo) } : {}),
   };
+}
+
+/**
+ * The latency a live loop sizes the member for: any value from its percentile at `count` up to the
+ * one at count − 1 gives that count at the planned demand; the midpoint keeps it when the member
+ * measures a little more than its callers send, instead of adding an instance for 1 % more demand.
+ * E.g. examples/graph.yaml's db: 16.86 ms at 3 instances, 17.98 at 2 → 17.42. No lower count: +10 %.
+ */
+function budgetLimit(shape: PoolShape, count: number, atCount: number, percentile: number): number {
+  const below = count > 1 ? latencyPercentileMs(shape, count - 1, percentile) : Infinity;
+  return Number.isFinite(below) && below > atCount ? (atCount + below) / 2 : atCount * 1.1;
 }
 
 /** Mean own response time (ms): the M/M/c mean wait × (1 + CV²)/2, plus the service time; Infinity if overloaded. */

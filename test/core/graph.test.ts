@@ -127,6 +127,19 @@ describe('planGraph on the fixture (examples/graph.yaml)', () => {
     expect(1 - plan.total / eq.total).toBeGreaterThanOrEqual(0.15);
   });
 
+  it('a budget gives each member its count at the planned demand, and holds it at 1 % more (no knife edge)', () => {
+    const byName = new Map(spec.services.map((m) => [m.name, m]));
+    for (const s of plan.services) {
+      const m = byName.get(s.name) as ServiceModel;
+      const at = (rps: number): number =>
+        planService(m, { demandRps: rps, ...(s.budget ? { budget: s.budget } : {}) }).replicas;
+      expect(at(s.demandRps), s.name).toBe(s.replicas);
+      expect(at(s.demandRps * 1.01), s.name).toBe(s.replicas);
+      // ... and it is a limit, not a floor: the member still grows with real growth.
+      expect(at(s.demandRps * 2), s.name).toBeGreaterThan(s.replicas);
+    }
+  });
+
   it('reports budgets as each service’s own p99 at its count (they need not add up)', () => {
     for (const s of plan.services) expect(s.budgetMs).toBeGreaterThan(0);
     const sum = plan.services.reduce((a, s) => a + (s.budgetMs ?? 0), 0);
