@@ -11,7 +11,9 @@ import { HeadroomError } from '../core/errors.ts';
 import { LocalCluster } from '../local/cluster.ts';
 import { dashboard } from '../server/dashboard/plugin.ts';
 import { resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
-import { loadRunConfig, type RunConfig } from '../local/config.ts';
+import type { RunConfig } from '../local/config.ts';
+import { loadRunOrGraph } from '../local/graph-config.ts';
+import { runGraph } from './run-graph.ts';
 import {
   demoPattern,
   driveTraffic,
@@ -115,10 +117,14 @@ Examples:
           message: '--rate sets the built-in pattern, which --traffic replaces: use --peak to scale a trace',
         });
       }
-      const cfg = loadRunConfig(spec ?? DEMO_SPEC);
+      const loaded = loadRunOrGraph(spec ?? DEMO_SPEC);
       // Read the trace before anything starts: a bad file exits 2 with nothing running.
       const trace = flags.traffic !== undefined ? loadTrace(flags.traffic, flags.peak) : undefined;
-      await runLocal(applyFlags(cfg, flags), flags, trace);
+      if (loaded.kind === 'graph') {
+        // A graph's demo pattern starts at 10 rps at the entry (its calls multiply it).
+        const rate = cmd.getOptionValueSource('rate') === 'cli' ? flags.rate : 10;
+        await runGraph(applyFlags(loaded.cfg, flags), { ...flags, rate }, trace);
+      } else await runLocal(applyFlags(loaded.cfg, flags), flags, trace);
       // Never hang after "done": whatever still holds the event loop (a pipe a service's escaped
       // helper keeps open, a stuck socket) gets 2 s, then the process exits. unref: a clean run
       // exits at once, as before.
@@ -132,7 +138,10 @@ function loadTrace(file: string, peak: number | undefined): Trace {
   return peak !== undefined ? rescaleToPeak(trace, peak) : trace;
 }
 
-function applyFlags(cfg: RunConfig, f: RunFlags): RunConfig {
+function applyFlags<C extends { run: Pick<RunConfig['run'], 'port' | 'statusPort' | 'host' | 'shadow'> }>(
+  cfg: C,
+  f: RunFlags,
+): C {
   return {
     ...cfg,
     run: {

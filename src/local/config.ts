@@ -81,8 +81,7 @@ export interface RunConfig {
 }
 
 /** Load a spec with a `run:` section. Throws HeadroomError naming file, key, value and range. */
-export function loadRunConfig(file: string): RunConfig {
-  const spec = loadSpecFile(file);
+export function loadRunConfig(file: string, spec = loadSpecFile(file)): RunConfig {
   const raw = spec.raw.run;
   if (raw === undefined) {
     throw new HeadroomError({
@@ -120,7 +119,14 @@ export function loadRunConfig(file: string): RunConfig {
   }
   const model = spec.services[index]!;
   const graph = graphUnsupported(model, { file, path: `services[${index}]` }, '`headroom run`');
-  if (graph) throw new HeadroomError(graph);
+  // Without run.service, a spec with an end-to-end entry runs as a whole graph (graph-config.ts).
+  if (graph) {
+    throw new HeadroomError({
+      ...graph,
+      message:
+        'run.service runs one service on its own SLO; a service with calls or an end-to-end SLO runs with its whole graph: leave run.service out (docs/graph.md)',
+    });
+  }
   const backoff = run.restartBackoff;
   if (backoff && backoff.maxSeconds < backoff.initialSeconds) {
     throw new HeadroomError({
