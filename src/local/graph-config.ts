@@ -78,9 +78,9 @@ function loadGraphRunConfig(file: string, spec: LoadedSpec, entry: ServiceModel)
     if (name === entry.name && m.port !== undefined) {
       at(`run.services.${name}.port`, m.port, "the entry's balancer is run.port", 'leave it out; set run.port');
     }
-    const env = { ...run.env, ...m.env };
-    if (env.CALLS !== undefined && (byName.get(name)?.calls?.length ?? 0) > 0) {
-      at(`run.services.${name}.env.CALLS`, env.CALLS, "headroom sets CALLS from the spec's calls", 'leave it out');
+    // Calls the spec does not list would be load the plan does not see.
+    if (m.env?.CALLS !== undefined) {
+      at(`run.services.${name}.env.CALLS`, m.env.CALLS, "headroom sets CALLS from the spec's calls", 'leave it out');
     }
   }
   if (run.env?.CALLS !== undefined)
