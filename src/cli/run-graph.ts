@@ -91,7 +91,7 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let traffic: TrafficRun | undefined;
-  const phases = trace ? tracePhases(trace) : flags.demo ? demoPattern(flags.rate ?? 10) : undefined;
+  const phases = trace ? tracePhases(trace) : flags.demo ? demoPattern(flags.rate ?? 8) : undefined;
   if (phases) {
     traffic = driveTraffic(entry.url, phases, {
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
