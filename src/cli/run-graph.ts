@@ -8,6 +8,7 @@ import type { GraphRunConfig } from '../local/graph-config.ts';
 import { LocalGraph } from '../local/graph.ts';
 import { demoPattern, driveTraffic, tracePhases, traceRequests, type TrafficRun } from '../local/traffic.ts';
 import type { Trace } from '../input/trace.ts';
+import { stopOrExit } from './run-stop.ts';
 
 export interface GraphRunFlags {
   demo?: boolean;
@@ -139,15 +140,7 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   const final = g.statuses();
   if (json) emit({ type: 'stopping' });
   else out.write('\nstopping: draining every service, callers first …\n');
-  const stopLimitMs = (cfg.run.killGraceSeconds + 15) * 1000;
-  const stopped = await Promise.race([
-    g.stop().then(() => true),
-    new Promise<false>((res) => setTimeout(() => res(false), stopLimitMs).unref()),
-  ]);
-  if (!stopped) {
-    process.stderr.write(`headroom run: stop did not finish within ${stopLimitMs / 1000} s; killing instances\n`);
-    process.exit(1);
-  }
+  await stopOrExit(() => g.stop(), cfg.run.killGraceSeconds);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   const seconds = Number(((performance.now() - started) / 1000).toFixed(3));

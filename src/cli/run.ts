@@ -25,6 +25,7 @@ import {
 import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
 import { LiveView } from '../local/view.ts';
 import { numberFlag } from './flags.ts';
+import { stopOrExit } from './run-stop.ts';
 
 export const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
 
@@ -360,17 +361,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   const final = cluster.status();
   if (json) emit({ type: 'stopping' });
   else out.write('\nstopping: draining instances …\n');
-  // A stop that hangs must not leave orphans: after the kill grace and a margin, exit; the
-  // supervisor's 'exit' hook SIGKILLs every instance still running.
-  const stopLimitMs = (cfg.run.killGraceSeconds + 15) * 1000;
-  const stopped = await Promise.race([
-    cluster.stop().then(() => true),
-    new Promise<false>((res) => setTimeout(() => res(false), stopLimitMs).unref()),
-  ]);
-  if (!stopped) {
-    process.stderr.write(`headroom run: stop did not finish within ${stopLimitMs / 1000} s; killing instances\n`);
-    process.exit(1);
-  }
+  await stopOrExit(() => cluster.stop(), cfg.run.killGraceSeconds);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   const scaled = final.events.filter((e) => e.type === 'Decision').length;
