@@ -122,7 +122,7 @@ function parseCalls(raw: string | undefined): z.output<typeof callsSchema> {
   const r = callsSchema.safeParse(json);
   if (!r.success) {
     const where = r.error.issues.map(
-      (i) => `CALLS${i.path.map((k) => `[${JSON.stringify(k)}]`).join('')}: ${i.message}`,
+      (i) => `CALLS${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${i.message}`,
     );
     fail(`${where.join('; ')} (each call: url http(s)://host:port, perRequest > 0, mode sequential|parallel)`);
   }
