@@ -23,6 +23,14 @@
 //   --seed / SEED                integer 0..4294967295: draw service times (and failures) from a
 //                                seeded generator, so two runs draw the same sequence (default: random)
 //   --fail-rate / FAIL_RATE      fraction of work requests answered 500 (default 0), for error tests
+//   --calls / CALLS              what each request calls after its own work (a call graph, docs/graph.md),
+//                                JSON: [{"url":"http://127.0.0.1:PORT","perRequest":1.5,"mode":"sequential"}]
+//                                (`headroom run` sets it to the callees' balancers). As src/core/graph.ts
+//                                and test/support/graph-sim.ts model it: the own work holds a slot; the
+//                                calls come after the slot is released; perRequest 1.5 = 1 or 2 calls
+//                                (2 with probability 0.5); sequential calls one after another in list
+//                                order, then all parallel ones together (the slowest counts). Any call
+//                                failing (not 2xx, or no answer) → 502, counted in http_calls_total.
 //
 // E.g. WORK_MS=20 CONCURRENCY=4 WORK_MODE=sleep → 4 · 1000/20 = 200 rps; above that the queue grows.
 // The distribution changes the tail, not the capacity (which depends on the mean only):
@@ -39,11 +47,12 @@
 // demand and latency templates read on Kubernetes (examples/k8s). Any other path does the work
 // and answers 200 with a small JSON body. SIGTERM/SIGINT: stop accepting, finish in-flight and queued
 // requests, exit 0. One JSON line on stdout when listening.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { z } from 'zod';
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +65,7 @@ const { values } = parseArgs({
     'work-cv': { type: 'string' },
     seed: { type: 'string' },
     'fail-rate': { type: 'string' },
+    calls: { type: 'string' },
   },
   strict: true,
 });
@@ -88,6 +98,36 @@ const cvRaw = values['work-cv'] ?? process.env.WORK_CV;
 const seedRaw = values.seed ?? process.env.SEED;
 const failRate = num('FAIL_RATE', setting(values['fail-rate'], 'FAIL_RATE', '0'), 0, 1);
 if (mode !== 'sleep' && mode !== 'cpu') fail(`WORK_MODE must be sleep or cpu, got ${JSON.stringify(mode)}`);
+
+const callsSchema = z
+  .array(
+    z.strictObject({
+      url: z.url({ protocol: /^https?$/ }),
+      perRequest: z.number().positive().max(1000),
+      mode: z.enum(['sequential', 'parallel']).default('sequential'),
+    }),
+  )
+  .max(100);
+
+function parseCalls(raw: string | undefined): z.output<typeof callsSchema> {
+  if (raw === undefined || raw.trim() === '') return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    fail(
+      `CALLS must be JSON, e.g. [{"url":"http://127.0.0.1:8081","perRequest":1.5,"mode":"sequential"}]: ${String(err)}`,
+    );
+  }
+  const r = callsSchema.safeParse(json);
+  if (!r.success) {
+    const where = r.error.issues.map(
+      (i) => `CALLS${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${i.message}`,
+    );
+    fail(`${where.join('; ')} (each call: url http(s)://host:port, perRequest > 0, mode sequential|parallel)`);
+  }
+  return r.data;
+}
 
 type Dist =
   | { kind: 'fixed' | 'exponential' }
@@ -126,6 +166,7 @@ function parseDist(raw: string): Dist {
   return { kind: 'bimodal', share, fastMs, slowMs };
 }
 const dist = parseDist(distRaw);
+const calls = parseCalls(values.calls ?? process.env.CALLS);
 
 // mulberry32: a small seeded generator (uniform in [0, 1)) when SEED is given.
 function seeded(seed: number): () => number {
@@ -245,6 +286,48 @@ const duration = new Histogram({
   registers: [registry],
 });
 
+const callsTotal = new Counter({
+  name: 'http_calls_total',
+  help: 'Calls to callees (CALLS), by callee URL and outcome (ok, or failed: not 2xx or no answer)',
+  labelNames: ['callee', 'outcome'],
+  registers: [registry],
+});
+// Keep-alive, unbounded: the callee's balancer queues, not this client.
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
+/** One call through the callee's balancer: resolves true on 2xx, false otherwise (never rejects). */
+function call(base: string, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(new URL(path, base), { agent }, (r) => {
+      r.resume();
+      r.on('end', () => {
+        const ok = r.statusCode !== undefined && r.statusCode >= 200 && r.statusCode < 300;
+        callsTotal.inc({ callee: base, outcome: ok ? 'ok' : 'failed' });
+        resolve(ok);
+      });
+      r.on('error', () => resolve(false));
+    });
+    req.on('error', () => {
+      callsTotal.inc({ callee: base, outcome: 'failed' });
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+/** This request's calls: ⌊p⌋ or ⌈p⌉ copies of each; sequential ones in order, then the parallel group. */
+async function makeCalls(path: string): Promise<boolean> {
+  const seq: string[] = [];
+  const par: string[] = [];
+  for (const c of calls) {
+    const n = Math.floor(c.perRequest) + (random() < c.perRequest - Math.floor(c.perRequest) ? 1 : 0);
+    for (let i = 0; i < n; i++) (c.mode === 'parallel' ? par : seq).push(c.url);
+  }
+  for (const url of seq) if (!(await call(url, path))) return false;
+  const results = await Promise.all(par.map((url) => call(url, path)));
+  return results.every(Boolean);
+}
+
 function handle(req: IncomingMessage, res: ServerResponse): void {
   if (req.url === '/healthz') {
     finish(res, shuttingDown ? 503 : 200, '{"ok":true}');
@@ -269,7 +352,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     served++;
     if (shuttingDown) maybeExit();
   };
-  if (workMs === 0) {
+  if (workMs === 0 && calls.length === 0) {
     respond(failRate > 0 && random() < failRate ? 500 : 200, '{"ok":true}');
     return;
   }
@@ -279,9 +362,16 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       release(slot);
       const now = performance.now();
       const failed = failRate > 0 && random() < failRate;
-      respond(
-        failed ? 500 : 200,
-        `{"ok":${!failed},"waitMs":${(started - arrived).toFixed(2)},"workMs":${(now - started).toFixed(2)}}`,
+      const body = `"waitMs":${(started - arrived).toFixed(2)},"workMs":${(now - started).toFixed(2)}`;
+      if (failed || calls.length === 0) {
+        respond(failed ? 500 : 200, `{"ok":${!failed},${body}}`);
+        return;
+      }
+      void makeCalls(req.url ?? '/').then((ok) =>
+        respond(
+          ok ? 200 : 502,
+          `{"ok":${ok},${body},"callsMs":${(performance.now() - now).toFixed(2)}${ok ? '' : ',"error":"a call failed"'}}`,
+        ),
       );
     });
   });
@@ -328,6 +418,7 @@ server.listen(port, host, () => {
       workDist: distRaw,
       ...(dist.kind === 'lognormal' ? { workCv: dist.cv } : {}),
       failRate,
+      ...(calls.length > 0 ? { calls } : {}),
       capacityRps,
     })}\n`,
   );

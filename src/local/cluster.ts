@@ -20,9 +20,10 @@ import {
   type ProcessUsage,
 } from '../adapters/metrics/process/proc.ts';
 import { ProxyMetricsSource } from '../adapters/metrics/proxy/source.ts';
-import { RequestWindows, type WindowStats } from '../adapters/metrics/proxy/windows.ts';
+import { RequestWindows } from '../adapters/metrics/proxy/windows.ts';
 import type { Calibration, LatencySample } from '../core/calibrate.ts';
 import type { ServiceModel } from '../core/model.ts';
+import type { EndToEndBudget } from '../core/plan.ts';
 import { createServiceMetrics, type ServiceMetrics } from '../server/prometheus.ts';
 import { startStatusServer, type StatusServer } from '../server/server.ts';
 import {
@@ -32,13 +33,13 @@ import {
   type DecisionView,
   type HistoryPoint,
   type StatusSnapshot,
-  type WindowStatus,
 } from '../server/status.ts';
 import { LoadBalancer } from './balancer.ts';
 import { hostFitLimit } from './capacity.ts';
 import type { RunConfig } from './config.ts';
 import { ControlLoop, type Observed, type TickRecord } from './loop.ts';
 import { Supervisor } from './supervisor.ts';
+import { windowStatus } from './window-status.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
 
@@ -55,6 +56,8 @@ export interface LocalClusterOptions {
   onTick?: (r: TickRecord) => void;
   /** Default: systemClock. */
   clock?: Clock;
+  /** A graph member's share of the end-to-end SLO, from the latest graph plan (src/local/graph.ts). */
+  budget?: () => EndToEndBudget | undefined;
 }
 
 const HISTORY_POINTS = 900;
@@ -230,6 +233,7 @@ export class LocalCluster {
     this.usage = this.sampler.sample(pids);
     const [stable, burst] = await Promise.all([this.source.sample('rate:stable'), this.source.sample('rate:burst')]);
     const capacity = this.opts.capacitySource === 'learned' ? this.learn() : undefined;
+    const budget = this.opts.budget?.();
     return {
       observation: {
         ...(stable.kind === 'ok' ? { demandRps: stable.value } : {}),
@@ -239,6 +243,7 @@ export class LocalCluster {
         currentReplicas: this.supervisor.desired,
         ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),
         ...(capacity ? { capacity } : {}),
+        ...(budget ? { budget } : {}),
       },
       measured: {
         sample: this.latencySample(),
@@ -488,25 +493,4 @@ export class LocalCluster {
       ...(this.opts.alerting ? { alerts: this.opts.alerting.status() } : {}),
     };
   }
-}
-
-function windowStatus(w: WindowStats | undefined, windowSeconds: number): WindowStatus | null {
-  if (!w) return null;
-  return {
-    windowSeconds,
-    seconds: w.seconds,
-    arrivalRps: w.arrivalRps,
-    completionRps: w.completionRps,
-    errorRatio: w.errorRatio,
-    meanConcurrency: w.meanConcurrency,
-    latencyMs: w.latency
-      ? {
-          p50: w.latency.p50Ms,
-          p90: w.latency.p90Ms,
-          p99: w.latency.p99Ms,
-          mean: w.latency.meanMs,
-          max: w.latency.maxMs,
-        }
-      : null,
-  };
 }

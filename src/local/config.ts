@@ -131,7 +131,14 @@ export function loadRunConfig(file: string): RunConfig {
   // Only when every service mapped: a service that failed leaves no model, and the indexes would shift.
   const model = spec?.services.length === names.length ? spec.services[index] : undefined;
   const graph = model && graphUnsupported(model, { file, path: `services[${index}]` }, '`headroom run`');
-  if (graph) problems.push(graph);
+  // Without run.service, a spec with an end-to-end entry runs as a whole graph (graph-config.ts).
+  if (graph) {
+    problems.push({
+      ...graph,
+      message:
+        'run.service runs one service on its own SLO; a service with calls or an end-to-end SLO runs with its whole graph: leave run.service out (docs/graph.md)',
+    });
+  }
   const backoff = run?.restartBackoff;
   if (backoff && backoff.maxSeconds < backoff.initialSeconds) {
     problems.push({

@@ -8,6 +8,7 @@
 //
 // `headroom run --traffic TRACE.csv` replaces the demo pattern with a trace: one phase per run of
 // equal per-second rates (a CSV row, as the simulator expands it), so the same file drives both.
+import { mulberry32 } from '../simulator/synthetic.ts';
 import { Pool } from 'undici';
 import type { Trace } from '../input/trace.ts';
 
@@ -120,6 +121,11 @@ export interface TrafficOptions {
   signal?: AbortSignal;
   /** Per-request timeout, ms. */
   timeoutMs?: number;
+  /**
+   * Poisson arrivals (exponential gaps at the pattern's rate, seeded), each sent at its own time,
+   * as queueing models assume (M/G/c); default: evenly spread, the pattern's integral per 10 ms.
+   */
+  poisson?: { seed: number };
 }
 
 export interface TrafficRun {
@@ -167,6 +173,35 @@ export function driveTraffic(url: string, phases: readonly TrafficPhase[], opts:
     }
   };
 
+  // Poisson: arrival times drawn ahead, each sent by its own timer (cleared when the run ends).
+  const rng = opts.poisson ? mulberry32(opts.poisson.seed) : undefined;
+  const arrivalCursor = phaseCursor(phases);
+  const timers = new Set<NodeJS.Timeout>();
+  let nextAt = 0;
+  const gap = (from: number): number => {
+    const rate = arrivalCursor(from)?.rps ?? 0;
+    // A quiet phase (0 rps) is stepped over 10 ms at a time.
+    return rate > 0 ? -Math.log(1 - (rng as () => number)()) / rate : 0.01;
+  };
+  if (rng) nextAt = gap(0);
+  const schedule = (t: number): void => {
+    while (rng && nextAt < Math.min(t + 0.01, total) && progress.sent + progress.dropped + timers.size < maxRequests) {
+      const rate = arrivalCursor(nextAt)?.rps ?? 0;
+      if (rate > 0) {
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            if (inFlight >= maxInFlight) progress.dropped++;
+            else send();
+          },
+          Math.max(0, (nextAt - t) * 1000),
+        );
+        timers.add(timer);
+      }
+      nextAt += gap(nextAt);
+    }
+  };
+
   const send = (): void => {
     inFlight++;
     progress.sent++;
@@ -188,6 +223,8 @@ export function driveTraffic(url: string, phases: readonly TrafficPhase[], opts:
   const done = new Promise<TrafficResult>((resolve) => {
     const finish = (): void => {
       clearInterval(timer);
+      for (const x of timers) clearTimeout(x);
+      timers.clear();
       opts.signal?.removeEventListener('abort', finish);
       progress.seconds = (performance.now() - t0) / 1000;
       // Let outstanding requests end (each is bounded by the timeout), then close.
@@ -210,13 +247,18 @@ export function driveTraffic(url: string, phases: readonly TrafficPhase[], opts:
       const t = (now - t0) / 1000;
       progress.elapsed = t;
       // Up to the end: the last tick sends what the final few ms asked for.
-      integrate(Math.min(t, total));
-      while (progress.sent + progress.dropped < Math.floor(due + 1e-9) && progress.sent < maxRequests) {
+      if (rng) schedule(t);
+      else integrate(Math.min(t, total));
+      while (!rng && progress.sent + progress.dropped < Math.floor(due + 1e-9) && progress.sent < maxRequests) {
         if (inFlight >= maxInFlight) progress.dropped++;
         else send();
       }
       const cur = at(t);
-      if (!cur || t >= total || progress.sent >= maxRequests) return finish();
+      if (!cur || t >= total || progress.sent >= maxRequests) {
+        // Poisson: the last arrivals already drawn go out before the run ends.
+        if (rng && timers.size > 0 && t < total + 0.05 && progress.sent < maxRequests) return;
+        return finish();
+      }
       progress.phase = cur.phase.name;
       progress.rps = cur.rps;
     }, 10);

@@ -28,7 +28,7 @@ function problemsOf(path: string) {
   throw new Error('expected an error');
 }
 
-describe('run: a call graph is refused (plan plans graphs; run does not yet)', () => {
+describe('run.service on a graph member with calls or an end-to-end SLO is refused (the whole graph runs without run.service)', () => {
   it('an end-to-end SLO or calls: HR_SPEC_INVALID naming the field, not a run without the SLO', () => {
     const graph = `services:
   - name: gw

@@ -149,3 +149,44 @@ describe('headroom run --traffic: bad input exits 2 before anything starts', { t
     }
   });
 });
+
+describe('driveTraffic: Poisson arrivals (the graph run and its bench)', () => {
+  let server: Server;
+  let url = '';
+  const arrivals: number[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      arrivals.push(performance.now());
+      req.resume();
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('sends about rate × seconds requests with exponential gaps (not evenly spread)', async () => {
+    const r = await driveTraffic(url, [{ name: 'p', seconds: 3, rps: () => 200 }], {
+      poisson: { seed: 5 },
+      maxRequests: 2000,
+    }).done;
+    // 600 expected; Poisson σ = √600 ≈ 24.5: ±5σ.
+    expect(r.sent).toBeGreaterThan(600 - 125);
+    expect(r.sent).toBeLessThan(600 + 125);
+    expect(r.ok).toBe(r.sent);
+    const gaps = arrivals.slice(1).map((t, i) => t - (arrivals[i] as number));
+    // Exponential gaps at 200 rps: P(gap > 15 ms) = e^−3 ≈ 5 % (~30 of 600, σ ≈ 5.4). Evenly spread
+    // (one or two per 10-ms tick) no gap exceeds ~10 ms plus timer lag.
+    const long = gaps.filter((g) => g > 15).length / gaps.length;
+    expect(long).toBeGreaterThan(0.02);
+    expect(long).toBeLessThan(0.2); // loose: the sender and this server share one event loop
+  });
+
+  it('stops at maxRequests', async () => {
+    const r = await driveTraffic(url, [{ name: 'p', seconds: 3, rps: () => 200 }], {
+      poisson: { seed: 6 },
+      maxRequests: 50,
+    }).done;
+    expect(r.sent).toBe(50);
+  });
+});

@@ -1,0 +1,189 @@
+// Local mode for a call graph (docs/graph.md): one LocalCluster per service (its own supervisor,
+// balancer and loop), callees first so each caller starts knowing its callees' balancer URLs (the
+// example service's CALLS). Each round the graph is planned at the entry's measured stable demand
+// (planGraph) and every member's loop step gets its share of the end-to-end SLO (Observation.budget):
+// the same step and decide() as one service, no second decider.
+//
+//   client ─▶ gateway balancer ─▶ gateway i1…iN ─CALLS─▶ cart balancer ─▶ cart i1…iM ─▶ db balancer …
+//                 │ measured end-to-end                        │                         │
+//   each round: planGraph(entryDemandRps = gateway's stable rate) ─▶ budget per member ─▶ its loop
+//
+// No demand measured at the entry (no data): the last plan's budgets stand; a member's own decide
+// never scales down without its own valid data either (src/loop/step.ts guard).
+import type { FastifyPluginAsync } from 'fastify';
+import { planGraph, predictGraph, type GraphPlan } from '../core/graph.ts';
+import type { EndToEndBudget } from '../core/plan.ts';
+import { graphView, type GraphView } from '../server/graph-view.ts';
+import type { StatusSnapshot } from '../server/status.ts';
+import { LocalCluster } from './cluster.ts';
+import { GraphPlanner } from './graph-planner.ts';
+import type { RunConfig } from './config.ts';
+import type { GraphRunConfig } from './graph-config.ts';
+
+export interface LocalGraphOptions {
+  /** Dashboard and other routes on the entry's status server (run.statusPort). */
+  plugins?: (g: LocalGraph) => FastifyPluginAsync[];
+}
+
+/** One round: the plan at the measured entry demand, and when it was made. */
+export interface GraphRound {
+  /** The entry demand it was planned for (the spec's until the entry measures one). */
+  entryDemandRps: number;
+  plan: GraphPlan;
+  /** Seconds since the epoch. */
+  at: number;
+}
+
+export class LocalGraph {
+  readonly cfg: GraphRunConfig;
+  /** Callees first, the entry last. */
+  readonly clusters = new Map<string, LocalCluster>();
+  round?: GraphRound;
+  /** The last planning failure (the previous round's budgets stand). */
+  planError?: string;
+  private timer?: NodeJS.Timeout;
+  private readonly planner = new GraphPlanner();
+  private stopping?: Promise<void>;
+
+  private constructor(cfg: GraphRunConfig) {
+    this.cfg = cfg;
+  }
+
+  get entry(): LocalCluster {
+    return this.clusters.get(this.cfg.entry) as LocalCluster;
+  }
+
+  /** Start every member, callees first; on failure stop what started and rethrow. */
+  static async start(cfg: GraphRunConfig, opts: LocalGraphOptions = {}): Promise<LocalGraph> {
+    const g = new LocalGraph(cfg);
+    const entryModel = cfg.models.find((m) => m.name === cfg.entry);
+    // The spec's demand (if any) plans the initial counts: the run starts where `plan` says.
+    if (entryModel?.demandRps !== undefined) g.replanAt(entryModel.demandRps, Date.now() / 1000);
+    try {
+      for (const model of cfg.models) {
+        const run = cfg.members.get(model.name) as RunConfig['run'];
+        const calls = (model.calls ?? []).map((c) => ({
+          url: (g.clusters.get(c.service) as LocalCluster).url,
+          perRequest: c.perRequest,
+          mode: c.mode,
+        }));
+        const planned = g.round?.plan.services.find((s) => s.name === model.name)?.replicas;
+        const initial = run.initialReplicas ?? planned;
+        const cluster = await LocalCluster.start({
+          model,
+          run: {
+            ...run,
+            ...(calls.length > 0 ? { env: { ...run.env, CALLS: JSON.stringify(calls) } } : {}),
+            ...(initial !== undefined ? { initialReplicas: Math.max(1, initial) } : {}),
+            // Flags change the shared section: the entry's address, and shadow for every member.
+            ...(model.name === cfg.entry
+              ? { host: cfg.run.host, port: cfg.run.port, statusPort: cfg.run.statusPort }
+              : {}),
+            shadow: cfg.run.shadow || run.shadow,
+          },
+          capacitySource: 'spec',
+          budget: () => g.budgetOf(model.name),
+          ...(model.name === cfg.entry && opts.plugins ? { plugins: () => opts.plugins?.(g) ?? [] } : {}),
+        });
+        g.clusters.set(model.name, cluster);
+      }
+    } catch (err) {
+      await g.stop();
+      throw err;
+    }
+    g.timer = setInterval(() => g.replan(), cfg.run.tickSeconds * 1000);
+    return g;
+  }
+
+  /**
+   * A round: plan at the entry's measured stable demand (in the worker); no measurement keeps the
+   * last plan, and so does a demand within 2 % of the last plan's (the window's noise at 40 rps
+   * over 30 s is ~3 %; a 2 % change moves no count).
+   */
+  replan(): void {
+    const demand = this.entry.windows.snapshot().stable?.arrivalRps;
+    if (demand === undefined || !Number.isFinite(demand) || demand < 0) return;
+    const last = this.round?.entryDemandRps;
+    if (last !== undefined && Math.abs(demand - last) <= 0.02 * Math.max(last, 1)) return;
+    const at = Date.now() / 1000;
+    this.planner
+      .plan({ models: this.cfg.models, entry: this.cfg.entry, entryDemandRps: demand })
+      .then((plan) => {
+        if (!plan || this.stopping) return;
+        this.round = { entryDemandRps: demand, plan, at };
+        this.planError = undefined;
+      })
+      .catch((err: unknown) => {
+        this.planError = err instanceof Error ? err.message : String(err);
+      });
+  }
+
+  private replanAt(entryDemandRps: number, at: number): void {
+    try {
+      const plan = planGraph(this.cfg.models, { entry: this.cfg.entry, entryDemandRps });
+      this.round = { entryDemandRps, plan, at };
+      this.planError = undefined;
+    } catch (err) {
+      this.planError = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  budgetOf(name: string): EndToEndBudget | undefined {
+    return this.round?.plan.services.find((s) => s.name === name)?.budget;
+  }
+
+  /** The entry's end-to-end latency at the SLO percentile over the burst window (null: no requests). */
+  measuredMs(): number | null {
+    const lat = this.entry.windows.snapshot().burst?.latency;
+    const pct = this.round?.plan.slo.percentile ?? 99;
+    return lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : null;
+  }
+
+  /** The model's end-to-end prediction at the counts ready now and the measured entry demand. */
+  predictedNowMs(): number | null {
+    const r = this.round;
+    if (!r) return null;
+    const counts: Record<string, number> = {};
+    for (const [n, c] of this.clusters) counts[n] = c.supervisor.ready;
+    return predictGraph(this.cfg.models, counts, { entry: this.cfg.entry, entryDemandRps: r.entryDemandRps })
+      .predictedMs;
+  }
+
+  statuses(): StatusSnapshot[] {
+    return [...this.clusters.values()].map((c) => c.status());
+  }
+
+  /** What the dashboard draws: the plan, the counts the loops set, and the measured end-to-end. */
+  views(): GraphView[] {
+    const r = this.round;
+    if (!r) return [];
+    const replicas: Record<string, number> = {};
+    const ready: Record<string, number> = {};
+    const binding: Record<string, string> = {};
+    for (const [n, c] of this.clusters) {
+      replicas[n] = c.supervisor.desired;
+      ready[n] = c.supervisor.ready;
+      const b = c.loop.last?.decision.binding;
+      if (b !== undefined) binding[n] = b;
+    }
+    return [graphView(this.cfg.models, r.plan, { replicas, ready, binding, measuredMs: this.measuredMs() })];
+  }
+
+  setShadow(on: boolean): void {
+    for (const c of this.clusters.values()) c.setShadow(on);
+  }
+
+  setPaused(on: boolean): void {
+    for (const c of this.clusters.values()) c.setPaused(on);
+  }
+
+  /** Stop the rounds, then the members callers first (a caller drains before its callees go). */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      await this.planner.close();
+      for (const c of [...this.clusters.values()].reverse()) await c.stop();
+    })();
+    return this.stopping;
+  }
+}

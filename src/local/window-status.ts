@@ -1,0 +1,24 @@
+// A request window as /api/status shows it (local mode).
+import type { WindowStats } from '../adapters/metrics/proxy/windows.ts';
+import type { WindowStatus } from '../server/status.ts';
+
+export function windowStatus(w: WindowStats | undefined, windowSeconds: number): WindowStatus | null {
+  if (!w) return null;
+  return {
+    windowSeconds,
+    seconds: w.seconds,
+    arrivalRps: w.arrivalRps,
+    completionRps: w.completionRps,
+    errorRatio: w.errorRatio,
+    meanConcurrency: w.meanConcurrency,
+    latencyMs: w.latency
+      ? {
+          p50: w.latency.p50Ms,
+          p90: w.latency.p90Ms,
+          p99: w.latency.p99Ms,
+          mean: w.latency.meanMs,
+          max: w.latency.maxMs,
+        }
+      : null,
+  };
+}
