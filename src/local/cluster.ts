@@ -1,4 +1,5 @@
-// Composition root of local mode: one service, N processes, one load balancer, one control loop.
+// One local service: N processes, one load balancer, one control loop (src/cli/run.ts composes it;
+// a graph run, src/local/graph.ts, one per service). What it shows is in cluster-views.ts.
 //
 //   clients ──▶ LoadBalancer (run.port) ──▶ instance i1 … iN   (Supervisor: spawn, ready, drain)
 //                    │ RequestWindows (1 s buckets)                     ▲
@@ -11,7 +12,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Alerting } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
-import { demandTrend } from '../controller/snapshot.ts';
 import { LocalActuator } from '../adapters/actuators/local/actuator.ts';
 import {
   hostResources,
@@ -27,7 +27,6 @@ import type { EndToEndBudget } from '../core/plan.ts';
 import { createServiceMetrics, type ServiceMetrics } from '../server/prometheus.ts';
 import { startStatusServer, type StatusServer } from '../server/server.ts';
 import {
-  STATUS_KIND,
   decisionView,
   keepDecision,
   type DecisionView,
@@ -39,7 +38,7 @@ import { hostFitLimit } from './capacity.ts';
 import type { RunConfig } from './config.ts';
 import { ControlLoop, type Observed, type TickRecord } from './loop.ts';
 import { Supervisor } from './supervisor.ts';
-import { windowStatus } from './window-status.ts';
+import { alertSnapshotOf, clusterStatus, type ClusterView } from './cluster-views.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
 
@@ -353,144 +352,38 @@ export class LocalCluster {
     return n > 0 ? { cpuCores: cpu / n, memoryBytes: mem / n } : { cpuCores: null, memoryBytes: null };
   }
 
-  /** What the alert engine sees this tick. Unknown values are left out (no data ≠ zero). */
+  /** What the alert engine sees this tick (cluster-views.ts); resets the per-tick request counts. */
   alertSnapshot(rec: TickRecord, snap = this.windows.snapshot()): ServiceSnapshot {
-    const m = this.model;
-    const done = this.tickDone;
-    const bad = this.tickBad;
+    const [done, bad] = [this.tickDone, this.tickBad];
     this.tickDone = 0;
     this.tickBad = 0;
-    const burst = snap.burst;
-    const lat = burst?.latency;
-    const pct = m.slo?.percentile ?? 99;
-    const latencyMs = lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : undefined;
-    // Before the max and host caps: needed > max means "capped", needed > fit means "does not fit".
-    const needed = rec.paused || !rec.decision.valid ? undefined : rec.decision.plan?.needed;
-    // Slope of the stable-window demand over the last 5 min (as the controller does): without it
-    // HeadroomAtMaxReplicas ("at max while demand grows") could never fire locally.
-    const trend = demandTrend(this.history);
-    return {
-      service: m.name,
-      time: rec.at,
-      instances: this.supervisor.list().map((i) => {
-        const u = i.pid !== undefined ? this.usage.get(i.pid) : undefined;
-        return {
-          id: i.id,
-          restarts: i.restarts,
-          ...(u && m.instance.cpuMillis ? { cpuUtilization: u.cpuCores / (m.instance.cpuMillis / 1000) } : {}),
-          ...(u && m.instance.memoryBytes ? { memoryUtilization: u.memoryBytes / m.instance.memoryBytes } : {}),
-        };
-      }),
-      desired: this.supervisor.desired,
-      current: this.supervisor.running,
-      ready: this.supervisor.ready,
-      min: m.replicas.min,
-      max: m.replicas.max,
-      ...(needed !== undefined ? { needed } : {}),
-      ...(needed !== undefined && this.fitLimit !== undefined ? { fits: needed <= this.fitLimit } : {}),
-      ...(snap.stable ? { demandRps: snap.stable.arrivalRps } : {}),
-      ...(trend !== undefined ? { demandTrendRpsPerSec: trend } : {}),
-      ...(latencyMs !== undefined ? { latencyMs } : {}),
-      ...(m.slo ? { slo: { ...m.slo } } : {}),
-      ...(done > 0 ? { sloBadFraction: bad / done } : {}),
-      ...(burst && burst.completionRps > 0 ? { errorRate: burst.errorRatio } : {}),
-      ...(this.calibration && this.calibration.samples > 0
-        ? { modelErrorFactor: Math.max(this.calibration.error, 1 / this.calibration.error) }
-        : {}),
-    };
+    return alertSnapshotOf(this.view(), rec, snap, done, bad);
   }
 
   status(): StatusSnapshot {
-    const snap = this.windows.snapshot();
-    const last = this.loop.last;
-    const r = this.opts.run;
-    const m = this.model;
-    const capacity =
-      this.opts.capacitySource === 'learned' && this.learned
-        ? { ...this.learned, source: 'learned' as const }
-        : {
-            serviceTimeMs: m.instance.serviceTimeMs,
-            concurrency: m.instance.concurrency,
-            source: this.opts.capacitySource === 'profile' ? ('profile' as const) : ('spec' as const),
-          };
-    const iso = (ms: number | undefined): string | undefined =>
-      ms !== undefined ? new Date(ms).toISOString() : undefined;
+    return clusterStatus(this.view());
+  }
+
+  private view(): ClusterView {
     return {
-      kind: STATUS_KIND,
-      mode: 'local',
-      time: new Date(this.clock.now() * 1000).toISOString(),
+      model: this.model,
+      run: this.opts.run,
+      capacitySource: this.opts.capacitySource,
+      learned: this.learned,
+      url: this.url,
+      nowSeconds: this.clock.now(),
       uptimeSeconds: this.clock.monotonic() - this.startedAt,
-      service: {
-        name: m.name,
-        url: this.url,
-        command: [...r.command],
-        loadBalancing: m.loadBalancing,
-        ...(m.slo ? { slo: { ...m.slo } } : {}),
-        capacity,
-      },
-      shadow: this.loop.shadow,
-      paused: this.loop.paused,
-      replicas: {
-        desired: this.supervisor.desired,
-        current: this.supervisor.running,
-        ready: this.supervisor.ready,
-        min: m.replicas.min,
-        max: m.replicas.max,
-        fitLimit: this.fitLimit ?? null,
-      },
-      ...(this.calibration
-        ? {
-            model: {
-              percentile: m.slo?.percentile ?? 99,
-              ...this.calibration,
-              calibrating: this.opts.run.calibrate && this.opts.capacitySource !== 'learned',
-            },
-          }
-        : {}),
-      decision: last ? decisionView(last.decision, last.at * 1000, last.applied) : null,
-      decisions: [...this.decisions],
-      traffic: {
-        inFlight: snap.inFlight,
-        stable: windowStatus(snap.stable, r.stableWindowSeconds),
-        burst: windowStatus(snap.burst, this.windows.config.burstSeconds),
-        totals: { requests: snap.totals.arrivals, errors: snap.totals.errors },
-      },
-      instances: this.supervisor.list().map((i) => {
-        const t = this.balancer.trafficOf(i.id);
-        const u = i.pid !== undefined ? this.usage.get(i.pid) : undefined;
-        const startedAt = iso(i.startedAt);
-        const readySince = iso(i.readySince);
-        return {
-          id: i.id,
-          state: i.state,
-          ...(i.pid !== undefined ? { pid: i.pid } : {}),
-          ...(i.port !== undefined ? { port: i.port } : {}),
-          restarts: i.restarts,
-          ...(startedAt ? { startedAt } : {}),
-          ...(readySince ? { readySince } : {}),
-          ...(i.lastExit ? { lastExit: i.lastExit } : {}),
-          inFlight: t.inFlight,
-          requests: t.requests,
-          errors: t.errors,
-          cpuCores: u ? u.cpuCores : null,
-          memoryBytes: u ? u.memoryBytes : null,
-        };
-      }),
-      host: {
-        cores: this.host.cores,
-        memoryBytes: this.host.memoryBytes,
-        cpuMillisPerInstance: m.instance.cpuMillis ?? null,
-        memoryBytesPerInstance: m.instance.memoryBytes ?? null,
-      },
-      events: this.supervisor.events(50).map((e) => ({
-        at: new Date(e.at).toISOString(),
-        type: e.type,
-        ...(e.instance ? { instance: e.instance } : {}),
-        message: e.message,
-        warning: e.warning,
-      })),
-      history: [...this.history],
-      ...(this.opts.alerting ? { alerts: this.opts.alerting.status() } : {}),
+      loop: this.loop,
+      supervisor: this.supervisor,
+      balancer: this.balancer,
+      windows: this.windows,
+      usage: this.usage,
+      calibration: this.calibration,
+      decisions: this.decisions,
+      history: this.history,
+      fitLimit: this.fitLimit,
+      host: this.host,
+      alerting: this.opts.alerting,
     };
   }
 }
