@@ -115,37 +115,26 @@ export function decide(
   if (demand === undefined || !Number.isFinite(demand) || demand < 0) {
     const failures = state.failures + 1;
     const fb = b.fallback;
-    if (fb && failures >= fb.afterFailures) {
-      const desired = clamp(Math.max(current, fb.replicas));
-      reasons.push({
-        code: 'Fallback',
-        message: `no metrics for ${failures} consecutive decisions (≥ ${fb.afterFailures}): holding at least fallback ${fb.replicas}`,
-      });
-      return {
-        decision: {
-          desired,
-          recommended: desired,
-          valid: false,
-          binding: 'none',
-          mode: 'fallback',
-          reasons,
-          predicted: blind(),
-        },
-        state: { ...state, failures },
-      };
-    }
-    const desired = clamp(current);
-    reasons.push({
-      code: 'NoMetrics',
-      message: `no demand metrics (${failures} in a row): holding ${desired}, never scaling down without data`,
-    });
+    const fallback = fb !== undefined && failures >= fb.afterFailures;
+    const desired = fallback ? clamp(Math.max(current, fb.replicas)) : clamp(current);
+    reasons.push(
+      fallback
+        ? {
+            code: 'Fallback',
+            message: `no metrics for ${failures} consecutive decisions (≥ ${fb.afterFailures}): holding at least fallback ${fb.replicas}`,
+          }
+        : {
+            code: 'NoMetrics',
+            message: `no demand metrics (${failures} in a row): holding ${desired}, never scaling down without data`,
+          },
+    );
     return {
       decision: {
         desired,
         recommended: desired,
         valid: false,
         binding: 'none',
-        mode: 'hold',
+        mode: fallback ? 'fallback' : 'hold',
         reasons,
         predicted: blind(),
       },
