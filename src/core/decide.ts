@@ -348,6 +348,11 @@ function changeWithin(events: ReadonlyArray<[number, number]>, now: number, peri
   return sum;
 }
 
+/** The count when a policy's period began: now's, less what this decider added since, plus what it removed. */
+function periodStart(current: number, events: ReadonlyArray<[number, number]>, now: number, period: number): number {
+  return current - changeWithin(events, now, period, 1) + changeWithin(events, now, period, -1);
+}
+
 /** HPA calculateScaleUpLimitWithScalingRules. */
 export function scaleUpLimit(
   current: number,
@@ -358,8 +363,7 @@ export function scaleUpLimit(
   if (rules.select === 'disabled') return current;
   let result = rules.select === 'min' ? Infinity : -Infinity;
   for (const p of rules.policies) {
-    const start =
-      current - changeWithin(events, now, p.periodSeconds, 1) + changeWithin(events, now, p.periodSeconds, -1);
+    const start = periodStart(current, events, now, p.periodSeconds);
     // From zero a percentage adds nothing; count the start as one instance so 0 → 1 is possible.
     const proposed = p.type === 'pods' ? start + p.value : Math.ceil(Math.max(1, start) * (1 + p.value / 100));
     result = rules.select === 'min' ? Math.min(result, proposed) : Math.max(result, proposed);
@@ -377,8 +381,7 @@ export function scaleDownLimit(
   if (rules.select === 'disabled') return current;
   let result = rules.select === 'min' ? -Infinity : Infinity;
   for (const p of rules.policies) {
-    const start =
-      current - changeWithin(events, now, p.periodSeconds, 1) + changeWithin(events, now, p.periodSeconds, -1);
+    const start = periodStart(current, events, now, p.periodSeconds);
     const proposed = p.type === 'pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
     result = rules.select === 'min' ? Math.max(result, proposed) : Math.min(result, proposed);
   }

@@ -3,6 +3,7 @@
 // the test drives Poisson traffic at the gateway and checks, through the status API, that the
 // processes run, that the counts and the graph agree with `headroom plan --json` at the demand the
 // run measured, and the measured end-to-end p99 against the plan's prediction at the counts running.
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,5 +143,18 @@ describe('headroom run on a call graph (examples/graph-run.yaml)', () => {
   it.skipIf(loadPerCore > 1)('on a quiet machine, within the sampling range of the prediction (+20 %)', () => {
     const { measured, hi } = band();
     expect(measured).toBeLessThanOrEqual(hi * 1.2);
+  });
+});
+
+describe("the README's graph demo", () => {
+  it('is `run examples/graph-run.yaml --demo`; it runs all four services under traffic and exits 0 by itself', async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const line = readme.split('\n').find((l) => l.includes('examples/graph-run.yaml'));
+    expect(line).toMatch(/^npm run headroom -- run examples\/graph-run\.yaml --demo\b/);
+    // The same command, shortened (the demo's own length is about three minutes), on free ports.
+    const r = await cli(['run', SPEC, '--demo', '--duration', '8', '--port', '0', '--status-port', '0']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const name of ['gateway', 'cart', 'search', 'db']) expect(r.stdout).toContain(name);
   });
 });
