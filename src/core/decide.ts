@@ -32,8 +32,6 @@ export interface Observation {
   burstDemandRps?: number;
   /** The window burstDemandRps was measured over, s, when it is not behavior.burst.windowSeconds. */
   burstWindowSeconds?: number;
-  /** The window demandRps was averaged over, s (default 60): a rise's slope is measured against it. */
-  stableWindowSeconds?: number;
   /** Instances ready and serving. */
   readyReplicas: number;
   /** The count currently asked for (scale spec.replicas, supervisor's desired). */
@@ -165,13 +163,7 @@ export function decide(
   }
   const shape = poolShape(model, capacity ? { capacity } : {});
   const perInstance = instanceCapacityRps(shape);
-  const burst = burstDemand(
-    model,
-    obs,
-    demand,
-    { ready, carry: ready * perInstance * model.targetUtilization },
-    horizon,
-  );
+  const burst = burstDemand(model, obs, demand, { ready, carry: ready * perInstance * model.targetUtilization });
   if (burst) {
     sizeFor = burst.rps;
     mode = 'burst';

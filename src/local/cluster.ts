@@ -237,7 +237,6 @@ export class LocalCluster {
       observation: {
         ...(stable.kind === 'ok' ? { demandRps: stable.value } : {}),
         ...(burst.kind === 'ok' ? { burstDemandRps: burst.value, burstWindowSeconds: this.burstWindowSeconds } : {}),
-        stableWindowSeconds: this.opts.run.stableWindowSeconds,
         readyReplicas: this.supervisor.ready,
         currentReplicas: this.supervisor.desired,
         ...(this.fitLimit !== undefined ? { fitLimit: this.fitLimit } : {}),

@@ -123,7 +123,7 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
 
   it('burst path skips the scale-up rate limit when the short window exceeds what ready instances carry', () => {
     const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } });
-    const d = run(m, [[0, { demandRps: 800, burstDemandRps: 1000 }]], 3);
+    const d = run(m, [[0, { demandRps: 200, burstDemandRps: 1000 }]], 3);
     expect(d[0]?.mode).toBe('burst');
     expect(d[0]?.desired).toBe(20);
     const calm = run(m, [[0, { demandRps: 120, burstDemandRps: 140 }]], 3); // 3 × 50 carries 140
@@ -294,48 +294,5 @@ describe('decide: a share of an end-to-end SLO (observation.budget)', () => {
     expect(loose.recommended).toBeGreaterThanOrEqual(none.recommended);
     expect(tight.binding).toBe('endToEnd');
     expect(tight.reasons.map((r) => r.code)).toContain('SizedByEndToEnd');
-  });
-});
-
-describe('decide: a rise under way is sized at its slope over the horizon (issue 15, flash crowds)', () => {
-  // 50 rps per instance at target 1, startup 60 s → horizon 120 s. Ready 10 carry 500 rps.
-  const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } }, { startupSeconds: 60 });
-  const at = (stable: number, burst: number, extra: Partial<Observation> = {}): Decision =>
-    run(m, [[0, { demandRps: stable, burstDemandRps: burst, ...extra }]], 10)[0]!;
-
-  it('a clear rise: stable 644, burst 1,069 (1.66×, weight 0.82) → 1,069 + 0.82 × 425 × 120/30, capped at 2 × 1,069', () => {
-    const d = at(644, 1069);
-    expect(d.mode).toBe('burst');
-    expect(d.sizedForRps).toBeCloseTo(2138, 6);
-    expect(d.recommended).toBe(Math.ceil(2138 / 50));
-    expect(d.reasons.some((r) => r.code === 'Burst' && /rise under way/.test(r.message))).toBe(true);
-  });
-
-  it('a gentler rise is extended in proportion: stable 700, burst 1,050 (1.5×, weight 0.5)', () => {
-    // slope (1,050 − 700) / 30 s = 11.67 rps/s; × 120 s × 0.5 → 1,050 + 700 = 1,750.
-    // With a 240-s stable window the slope is a quarter: 1,050 + 175 = 1,225.
-    expect(at(700, 1050).sizedForRps).toBeCloseTo(1750, 6);
-    expect(at(700, 1050, { stableWindowSeconds: 240 }).sizedForRps).toBeCloseTo(1225, 6);
-  });
-
-  it('noise is not a rise: a burst 1.2× the stable sizes for the burst alone', () => {
-    const d = at(700, 840);
-    expect(d.mode).toBe('burst');
-    expect(d.sizedForRps).toBeCloseTo(840, 6);
-    expect(d.reasons.some((r) => /rise under way/.test(r.message))).toBe(false);
-  });
-
-  it('no hair trigger: a burst 0.2 % higher never sizes more than 1 % higher, from 1.1× to 2.5× the stable', () => {
-    for (let r = 1.1; r < 2.5; r += 0.01) {
-      const lo = at(1000, r * 1000).sizedForRps!;
-      const hi = at(1000, (r + 0.002) * 1000).sizedForRps!;
-      expect(hi / lo, `at ${r.toFixed(2)}×`).toBeLessThan(1.01);
-      expect(hi, `at ${r.toFixed(2)}×`).toBeGreaterThanOrEqual(lo);
-    }
-  });
-
-  it('no burst path, no projection: burst below what the ready instances carry', () => {
-    const d = run(m, [[0, { demandRps: 100, burstDemandRps: 200 }]], 10)[0]!;
-    expect(d.sizedForRps).toBeCloseTo(100, 6);
   });
 });

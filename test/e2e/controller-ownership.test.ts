@@ -294,9 +294,9 @@ describe('ready pods are capacity, created pods are not', () => {
       60_000,
     );
     expect(dep.status?.readyReplicas ?? 0).toBe(0);
-    // Demand 25 rps, burst 30 rps (under 1.5×: not a rise under way). 3 ready pods would carry
-    // 3 × 12.5 = 37.5 rps (no burst); 0 ready carry nothing, so the burst path sizes for 30 rps.
-    await createPolicy(policy('unready', 'unready', { query: 'vector(25)', burstQuery: 'vector(30)' }));
+    // Demand 10 rps, burst 30 rps. 3 ready pods would carry 3 × 12.5 = 37.5 rps (no burst);
+    // 0 ready carry nothing, so the burst path sizes for 30 rps.
+    await createPolicy(policy('unready', 'unready', { query: 'vector(10)', burstQuery: 'vector(30)' }));
     const p = await waitFor(
       'unready decided',
       () => getPolicy('unready'),

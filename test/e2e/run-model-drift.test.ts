@@ -64,9 +64,6 @@ async function start(calibrate: boolean): Promise<{ base: string; url: string; f
       `    slo: { latencyMs: ${SLO_MS}, percentile: 99 }`,
       '    targetUtilization: 0.7',
       '    replicas: { min: 1, max: 10 }',
-      // Off: the warm-up → steady step (25 → 85 rps) would be sized as a rise under way (2× the
-      // burst, src/core/burst.ts) and held; this test is about the model, not about bursts.
-      '    behavior: { burst: { enabled: false } }',
       '    startupSeconds: 2',
       'run:',
       `  command: [sh, -c, ${JSON.stringify(script)}]`,

@@ -53,7 +53,6 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
       const burst = view.requestRate(burstWindow);
       if (demand !== undefined) obs.demandRps = demand;
       if (burst !== undefined) obs.burstDemandRps = burst;
-      obs.stableWindowSeconds = HEADROOM_STABLE_WINDOW_SECONDS;
       if (meter) {
         const requests = (burst ?? 0) * opts.scrapeSeconds;
         const ready = view.readyReplicas;
