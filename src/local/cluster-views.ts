@@ -4,7 +4,7 @@ import type { Alerting } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
 import { demandTrend } from '../controller/snapshot.ts';
 import type { HostResources, ProcessUsage } from '../adapters/metrics/process/proc.ts';
-import type { RequestWindows } from '../adapters/metrics/proxy/windows.ts';
+import { measuredAt, type RequestWindows } from '../adapters/metrics/proxy/windows.ts';
 import type { Calibration } from '../core/calibrate.ts';
 import type { ServiceModel } from '../core/model.ts';
 import {
@@ -58,7 +58,7 @@ export function alertSnapshotOf(
   const burst = snap.burst;
   const lat = burst?.latency;
   const pct = m.slo?.percentile ?? 99;
-  const latencyMs = lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : undefined;
+  const latencyMs = lat ? measuredAt(lat, pct).ms : undefined;
   // Before the max and host caps: needed > max means "capped", needed > fit means "does not fit".
   const needed = rec.paused || !rec.decision.valid ? undefined : rec.decision.plan?.needed;
   // Slope of the stable-window demand over the last 5 min (as the controller does): without it

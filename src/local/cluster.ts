@@ -20,7 +20,7 @@ import {
   type ProcessUsage,
 } from '../adapters/metrics/process/proc.ts';
 import { ProxyMetricsSource } from '../adapters/metrics/proxy/source.ts';
-import { RequestWindows } from '../adapters/metrics/proxy/windows.ts';
+import { measuredAt, RequestWindows } from '../adapters/metrics/proxy/windows.ts';
 import type { Calibration, LatencySample } from '../core/calibrate.ts';
 import type { ServiceModel } from '../core/model.ts';
 import type { EndToEndBudget } from '../core/plan.ts';
@@ -259,18 +259,17 @@ export class LocalCluster {
     const w = this.windows.snapshot().burst;
     const pct = this.model.slo?.percentile ?? 99;
     const lat = w?.latency;
-    const measured = lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : undefined;
-    return w && lat && measured !== undefined
-      ? {
-          demandRps: w.arrivalRps,
-          ready: this.supervisor.ready,
-          measuredMs: measured,
-          requests: lat.count,
-          completionRps: w.completionRps,
-          windowSeconds: this.burstWindowSeconds,
-          percentile: pct >= 99 ? 99 : pct >= 90 ? 90 : 50,
-        }
-      : undefined;
+    if (!w || !lat) return undefined;
+    const measured = measuredAt(lat, pct);
+    return {
+      demandRps: w.arrivalRps,
+      ready: this.supervisor.ready,
+      measuredMs: measured.ms,
+      requests: lat.count,
+      completionRps: w.completionRps,
+      windowSeconds: this.burstWindowSeconds,
+      percentile: measured.percentile,
+    };
   }
 
   /**

@@ -11,10 +11,12 @@
 // No demand measured at the entry (no data): the last plan's budgets stand; a member's own decide
 // never scales down without its own valid data either (src/loop/step.ts guard).
 import type { FastifyPluginAsync } from 'fastify';
+import { measuredAt } from '../adapters/metrics/proxy/windows.ts';
 import { planGraph, predictGraph, type GraphPlan } from '../core/graph.ts';
 import type { EndToEndBudget } from '../core/plan.ts';
 import { graphView, type GraphView } from '../server/graph-view.ts';
 import type { StatusSnapshot } from '../server/status.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
 import { LocalCluster } from './cluster.ts';
 import { GraphPlanner } from './graph-planner.ts';
 import type { RunConfig } from './config.ts';
@@ -23,6 +25,8 @@ import type { GraphRunConfig } from './graph-config.ts';
 export interface LocalGraphOptions {
   /** Dashboard and other routes on the entry's status server (run.statusPort). */
   plugins?: (g: LocalGraph) => FastifyPluginAsync[];
+  /** Default: systemClock (every member gets the same one). */
+  clock?: Clock;
 }
 
 /** One round: the plan at the measured entry demand, and when it was made. */
@@ -45,8 +49,11 @@ export class LocalGraph {
   private readonly planner = new GraphPlanner();
   private stopping?: Promise<void>;
 
-  private constructor(cfg: GraphRunConfig) {
+  private readonly clock: Clock;
+
+  private constructor(cfg: GraphRunConfig, clock: Clock) {
     this.cfg = cfg;
+    this.clock = clock;
   }
 
   get entry(): LocalCluster {
@@ -55,10 +62,10 @@ export class LocalGraph {
 
   /** Start every member, callees first; on failure stop what started and rethrow. */
   static async start(cfg: GraphRunConfig, opts: LocalGraphOptions = {}): Promise<LocalGraph> {
-    const g = new LocalGraph(cfg);
+    const g = new LocalGraph(cfg, opts.clock ?? systemClock);
     const entryModel = cfg.models.find((m) => m.name === cfg.entry);
     // The spec's demand (if any) plans the initial counts: the run starts where `plan` says.
-    if (entryModel?.demandRps !== undefined) g.replanAt(entryModel.demandRps, Date.now() / 1000);
+    if (entryModel?.demandRps !== undefined) g.replanAt(entryModel.demandRps, g.clock.now());
     try {
       for (const model of cfg.models) {
         const run = cfg.members.get(model.name) as RunConfig['run'];
@@ -82,6 +89,7 @@ export class LocalGraph {
             shadow: cfg.run.shadow || run.shadow,
           },
           capacitySource: 'spec',
+          clock: g.clock,
           budget: () => g.budgetOf(model.name),
           ...(model.name === cfg.entry && opts.plugins ? { plugins: () => opts.plugins?.(g) ?? [] } : {}),
         });
@@ -105,7 +113,7 @@ export class LocalGraph {
     if (demand === undefined || !Number.isFinite(demand) || demand < 0) return;
     const last = this.round?.entryDemandRps;
     if (last !== undefined && Math.abs(demand - last) <= 0.02 * Math.max(last, 1)) return;
-    const at = Date.now() / 1000;
+    const at = this.clock.now();
     this.planner
       .plan({ models: this.cfg.models, entry: this.cfg.entry, entryDemandRps: demand })
       .then((plan) => {
@@ -136,7 +144,7 @@ export class LocalGraph {
   measuredMs(): number | null {
     const lat = this.entry.windows.snapshot().burst?.latency;
     const pct = this.round?.plan.slo.percentile ?? 99;
-    return lat ? (pct >= 99 ? lat.p99Ms : pct >= 90 ? lat.p90Ms : lat.p50Ms) : null;
+    return lat ? measuredAt(lat, pct).ms : null;
   }
 
   /** The model's end-to-end prediction at the counts ready now and the measured entry demand. */

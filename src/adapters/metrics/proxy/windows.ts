@@ -24,6 +24,16 @@ export interface LatencySummary {
   maxMs: number;
 }
 
+/**
+ * The measured percentile the balancer has nearest below an SLO's (it keeps p50, p90 and p99): what
+ * the model check, the alerts and a graph's end-to-end measurement compare with.
+ */
+export function measuredAt(lat: LatencySummary, percentile: number): { percentile: 99 | 90 | 50; ms: number } {
+  if (percentile >= 99) return { percentile: 99, ms: lat.p99Ms };
+  if (percentile >= 90) return { percentile: 90, ms: lat.p90Ms };
+  return { percentile: 50, ms: lat.p50Ms };
+}
+
 export interface WindowStats {
   /** Seconds of data behind the numbers (less than the window right after start). */
   seconds: number;
