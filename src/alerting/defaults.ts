@@ -9,35 +9,42 @@ function rule(r: Omit<AlertRule, 'labels' | 'keepFiringForSeconds'> & Partial<Al
   return { labels: {}, keepFiringForSeconds: 0, ...r };
 }
 
+/** An instance above 90 % of a resource for 5 minutes (cleared below 85 %, so it does not flap). */
+function instanceUsageRule(
+  name: string,
+  metric: AlertRule['metric'],
+  resource: string,
+  description: string,
+): AlertRule {
+  return rule({
+    name,
+    metric,
+    op: '>',
+    threshold: 0.9,
+    clearThreshold: 0.85,
+    forSeconds: 5 * m,
+    severity: 'warning',
+    annotations: {
+      summary: `Instance {{ $labels.instance }} of {{ $labels.service }} uses {{ $value | humanizePercentage }} ${resource}`,
+      description,
+    },
+  });
+}
+
 export function defaultRules(): AlertRule[] {
   return [
-    rule({
-      name: 'HeadroomInstanceCpuHigh',
-      metric: 'instance.cpuUtilization',
-      op: '>',
-      threshold: 0.9,
-      clearThreshold: 0.85,
-      forSeconds: 5 * m,
-      severity: 'warning',
-      annotations: {
-        summary: 'Instance {{ $labels.instance }} of {{ $labels.service }} uses {{ $value | humanizePercentage }} CPU',
-        description: 'CPU above {{ $threshold | humanizePercentage }} of its request for 5 minutes.',
-      },
-    }),
-    rule({
-      name: 'HeadroomInstanceMemoryHigh',
-      metric: 'instance.memoryUtilization',
-      op: '>',
-      threshold: 0.9,
-      clearThreshold: 0.85,
-      forSeconds: 5 * m,
-      severity: 'warning',
-      annotations: {
-        summary:
-          'Instance {{ $labels.instance }} of {{ $labels.service }} uses {{ $value | humanizePercentage }} memory',
-        description: 'Memory above {{ $threshold | humanizePercentage }} of its limit for 5 minutes: OOM kill risk.',
-      },
-    }),
+    instanceUsageRule(
+      'HeadroomInstanceCpuHigh',
+      'instance.cpuUtilization',
+      'CPU',
+      'CPU above {{ $threshold | humanizePercentage }} of its request for 5 minutes.',
+    ),
+    instanceUsageRule(
+      'HeadroomInstanceMemoryHigh',
+      'instance.memoryUtilization',
+      'memory',
+      'Memory above {{ $threshold | humanizePercentage }} of its limit for 5 minutes: OOM kill risk.',
+    ),
     // The loop corrects its model (src/core/calibrate.ts), but a model 1.5× off for 2 minutes means
     // the spec or a release no longer describes the service: someone should look.
     rule({

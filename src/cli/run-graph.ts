@@ -8,7 +8,7 @@ import type { GraphRunConfig } from '../local/graph-config.ts';
 import { LocalGraph } from '../local/graph.ts';
 import { demoPattern, driveTraffic, tracePhases, traceRequests, type TrafficRun } from '../local/traffic.ts';
 import type { Trace } from '../input/trace.ts';
-import { stopOrExit } from './run-stop.ts';
+import { RunLifetime } from './run-stop.ts';
 
 export interface GraphRunFlags {
   demo?: boolean;
@@ -87,23 +87,20 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
         [...g.clusters].map(([name, c]) => `  ${name.padEnd(17)} ${c.url}\n`).join(''),
     );
   }
-  const stopCtl = new AbortController();
-  const onSignal = (): void => stopCtl.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const life = new RunLifetime();
   let traffic: TrafficRun | undefined;
   const phases = trace ? tracePhases(trace) : flags.demo ? demoPattern(flags.rate ?? 8) : undefined;
   if (phases) {
     traffic = driveTraffic(entry.url, phases, {
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
-      signal: stopCtl.signal,
+      signal: life.signal,
       maxRequests: trace ? traceRequests(trace, flags.duration) : 200_000,
       // Poisson at the entry, as the graph model assumes (M/G/c at every pool).
       poisson: { seed: 1 },
     });
-    void traffic.done.then(() => stopCtl.abort());
+    void traffic.done.then(() => life.end());
   }
-  if (flags.duration !== undefined) setTimeout(() => stopCtl.abort(), flags.duration * 1000).unref();
+  if (flags.duration !== undefined) life.endAfter(flags.duration);
 
   const started = performance.now();
   let ticks = 0;
@@ -131,18 +128,13 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   };
   const ticker = setInterval(draw, 1000);
   draw();
-  await new Promise<void>((res) => {
-    if (stopCtl.signal.aborted) res();
-    else stopCtl.signal.addEventListener('abort', () => res(), { once: true });
-  });
+  await life.ended;
   clearInterval(ticker);
   const result = traffic ? await traffic.done : undefined;
   const final = g.statuses();
   if (json) emit({ type: 'stopping' });
   else out.write('\nstopping: draining every service, callers first …\n');
-  await stopOrExit(() => g.stop(), cfg.run.killGraceSeconds);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  await life.finish(() => g.stop(), cfg.run.killGraceSeconds);
   const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
   const services = final.map((s) => ({
     name: s.service.name,

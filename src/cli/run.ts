@@ -25,7 +25,7 @@ import {
 import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
 import { LiveView } from '../local/view.ts';
 import { numberFlag } from './flags.ts';
-import { stopOrExit } from './run-stop.ts';
+import { RunLifetime } from './run-stop.ts';
 
 export const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
 
@@ -232,10 +232,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
         `  Prometheus        ${cluster.statusUrl}/metrics\n`,
     );
   }
-  const stopCtl = new AbortController();
-  const onSignal = (): void => stopCtl.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const life = new RunLifetime();
 
   let traffic: TrafficRun | undefined;
   let total: number | undefined = flags.duration;
@@ -265,14 +262,14 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     }
     traffic = driveTraffic(cluster.url, phases, {
       durationSeconds: sending,
-      signal: stopCtl.signal,
+      signal: life.signal,
       // Never more than the trace asks for.
       maxRequests: traceRequests(trace, sending),
     });
     // The run ends with the trace, unless --duration asks for longer (e.g. to watch scale-down).
     if (flags.duration !== undefined && flags.duration > seconds) {
-      setTimeout(() => stopCtl.abort(), flags.duration * 1000).unref();
-    } else void traffic.done.then(() => stopCtl.abort());
+      life.endAfter(flags.duration);
+    } else void traffic.done.then(() => life.end());
   } else if (flags.demo) {
     const phases = demoPattern(flags.rate ?? 40);
     total = Math.min(patternSeconds(phases), flags.duration ?? Infinity);
@@ -280,12 +277,12 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     else out.write(`  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}\n\n`);
     traffic = driveTraffic(cluster.url, phases, {
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
-      signal: stopCtl.signal,
+      signal: life.signal,
       maxRequests: 200_000,
     });
-    void traffic.done.then(() => stopCtl.abort());
+    void traffic.done.then(() => life.end());
   } else if (total !== undefined) {
-    setTimeout(() => stopCtl.abort(), total * 1000).unref();
+    life.endAfter(total);
   }
 
   const view = json ? undefined : new LiveView(out, { tty: flags.live !== false, plainEverySeconds: 5 });
@@ -351,19 +348,14 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   const ticker = setInterval(draw, view?.tty ? 500 : 1000);
   draw();
 
-  await new Promise<void>((res) => {
-    if (stopCtl.signal.aborted) res();
-    else stopCtl.signal.addEventListener('abort', () => res(), { once: true });
-  });
+  await life.ended;
   clearInterval(ticker);
   draw();
   const result = traffic ? await traffic.done : undefined;
   const final = cluster.status();
   if (json) emit({ type: 'stopping' });
   else out.write('\nstopping: draining instances …\n');
-  await stopOrExit(() => cluster.stop(), cfg.run.killGraceSeconds);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  await life.finish(() => cluster.stop(), cfg.run.killGraceSeconds);
   const scaled = final.events.filter((e) => e.type === 'Decision').length;
   if (json) {
     flushEvents();

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { stringify } from 'yaml';
 import { applicationSpecSchema } from './application.ts';
-import { GROUP, READY_REASON, READY_STATUS, conditionsSchema, customResourceDefinition, toStructural } from './crd.ts';
+import { GROUP, READY_COLUMNS, conditionsSchema, customResourceDefinition, toStructural } from './crd.ts';
 
 export const APP_PLURAL = 'headroomapplications';
 export const APP_KIND = 'HeadroomApplication';
@@ -41,18 +41,14 @@ function statusSchema(): Json {
 
 export function applicationCrdManifest(): Json {
   return customResourceDefinition({
-    kind: APP_KIND,
-    plural: APP_PLURAL,
-    shortName: 'hra',
+    names: { kind: APP_KIND, plural: APP_PLURAL, shortName: 'hra' },
     columns: [
       { name: 'Entry', type: 'string', jsonPath: '.spec.entry' },
       { name: 'SLO', type: 'string', jsonPath: '.status.slo' },
       { name: 'Predicted', type: 'string', jsonPath: '.status.predicted' },
       { name: 'Feasible', type: 'boolean', jsonPath: '.status.feasible' },
-      { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
-      { name: 'Reason', type: 'string', jsonPath: READY_REASON },
+      ...READY_COLUMNS,
       { name: 'Demand', type: 'number', jsonPath: '.status.entryDemandRps', priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
     spec: toStructural(z.toJSONSchema(applicationSpecSchema, { io: 'input' })) as Json,
     status: statusSchema(),

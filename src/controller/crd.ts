@@ -294,10 +294,14 @@ export function conditionsSchema(): Json {
 }
 
 /** A namespaced headroom.dev CRD with a status subresource (HeadroomPolicy, HeadroomApplication). */
+/** The Ready condition and its reason, as printer columns: both resources show them. */
+export const READY_COLUMNS: Json[] = [
+  { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
+  { name: 'Reason', type: 'string', jsonPath: READY_REASON },
+];
+
 export function customResourceDefinition(o: {
-  kind: string;
-  plural: string;
-  shortName: string;
+  names: { kind: string; plural: string; shortName: string };
   columns: Json[];
   spec: Json;
   status: Json;
@@ -305,15 +309,15 @@ export function customResourceDefinition(o: {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${o.plural}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'headroom' } },
+    metadata: { name: `${o.names.plural}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'headroom' } },
     spec: {
       group: GROUP,
       names: {
-        kind: o.kind,
-        listKind: `${o.kind}List`,
-        plural: o.plural,
-        singular: o.kind.toLowerCase(),
-        shortNames: [o.shortName],
+        kind: o.names.kind,
+        listKind: `${o.names.kind}List`,
+        plural: o.names.plural,
+        singular: o.names.kind.toLowerCase(),
+        shortNames: [o.names.shortName],
         categories: ['autoscaling'],
       },
       scope: 'Namespaced',
@@ -323,7 +327,11 @@ export function customResourceDefinition(o: {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: o.columns,
+          // With columns of its own a list loses kubectl's Age: every Headroom list ends with it.
+          additionalPrinterColumns: [
+            ...o.columns,
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
           schema: {
             openAPIV3Schema: {
               type: 'object',
@@ -345,14 +353,11 @@ export function customResourceDefinition(o: {
 
 export function crdManifest(): Json {
   return customResourceDefinition({
-    kind: KIND,
-    plural: PLURAL,
-    shortName: 'hrp',
+    names: { kind: KIND, plural: PLURAL, shortName: 'hrp' },
     columns: [
       { name: 'Target', type: 'string', jsonPath: '.spec.scaleTargetRef.name' },
       // Ready and its reason: an invalid or conflicting policy has no counts, only these.
-      { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
-      { name: 'Reason', type: 'string', jsonPath: READY_REASON },
+      ...READY_COLUMNS,
       { name: 'Mode', type: 'string', jsonPath: '.spec.mode', priority: 1 },
       { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
       { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
@@ -360,7 +365,6 @@ export function crdManifest(): Json {
       { name: 'Demand', type: 'string', jsonPath: '.status.demand', priority: 1 },
       { name: 'Model-Error', type: 'number', jsonPath: '.status.model.error', priority: 1 },
       { name: 'Paused', type: 'string', jsonPath: '.status.paused', priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
     spec: specSchema(),
     status: statusSchema(),

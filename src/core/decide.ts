@@ -345,37 +345,50 @@ function periodStart(current: number, events: ReadonlyArray<[number, number]>, n
   return current - changeWithin(events, now, period, 1) + changeWithin(events, now, period, -1);
 }
 
-/** HPA calculateScaleUpLimitWithScalingRules. */
+/**
+ * HPA calculateScaleUpLimitWithScalingRules (dir 1) and calculateScaleDownLimitWithBehaviors (dir
+ * −1): each policy proposes a count from the count its period started at; `select` picks the most
+ * (max) or the least (min) change among them, and the limit never moves against the direction.
+ */
+function scaleLimit(
+  dir: 1 | -1,
+  current: number,
+  events: ReadonlyArray<[number, number]>,
+  now: number,
+  rules: DirectionBehavior,
+): number {
+  if (rules.select === 'disabled') return current;
+  const pick = (a: number, b: number) => ((rules.select === 'max') === (dir === 1) ? Math.max(a, b) : Math.min(a, b));
+  let result = (rules.select === 'max') === (dir === 1) ? -Infinity : Infinity;
+  for (const p of rules.policies) {
+    const start = periodStart(current, events, now, p.periodSeconds);
+    // Up from zero a percentage adds nothing: count the start as one instance so 0 → 1 is possible.
+    const proposed =
+      p.type === 'pods'
+        ? start + dir * p.value
+        : dir === 1
+          ? Math.ceil(Math.max(1, start) * (1 + p.value / 100))
+          : Math.trunc(start * (1 - p.value / 100));
+    result = pick(result, proposed);
+  }
+  if (!Number.isFinite(result)) return current;
+  return dir === 1 ? Math.max(current, result) : Math.min(current, Math.max(0, result));
+}
+
 export function scaleUpLimit(
   current: number,
   events: ReadonlyArray<[number, number]>,
   now: number,
   rules: DirectionBehavior,
 ): number {
-  if (rules.select === 'disabled') return current;
-  let result = rules.select === 'min' ? Infinity : -Infinity;
-  for (const p of rules.policies) {
-    const start = periodStart(current, events, now, p.periodSeconds);
-    // From zero a percentage adds nothing; count the start as one instance so 0 → 1 is possible.
-    const proposed = p.type === 'pods' ? start + p.value : Math.ceil(Math.max(1, start) * (1 + p.value / 100));
-    result = rules.select === 'min' ? Math.min(result, proposed) : Math.max(result, proposed);
-  }
-  return Number.isFinite(result) ? Math.max(current, result) : current;
+  return scaleLimit(1, current, events, now, rules);
 }
 
-/** HPA calculateScaleDownLimitWithBehaviors. */
 export function scaleDownLimit(
   current: number,
   events: ReadonlyArray<[number, number]>,
   now: number,
   rules: DirectionBehavior,
 ): number {
-  if (rules.select === 'disabled') return current;
-  let result = rules.select === 'min' ? -Infinity : Infinity;
-  for (const p of rules.policies) {
-    const start = periodStart(current, events, now, p.periodSeconds);
-    const proposed = p.type === 'pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
-    result = rules.select === 'min' ? Math.max(result, proposed) : Math.min(result, proposed);
-  }
-  return Number.isFinite(result) ? Math.min(current, Math.max(0, result)) : current;
+  return scaleLimit(-1, current, events, now, rules);
 }
