@@ -1,6 +1,6 @@
 // The pure parts of the dashboard's call-graph picture (src/server/dashboard/assets/graph.js): its
-// texts and its dagre layout, run in a bare JS context (no DOM) on a GraphView that graphView()
-// builds from planGraph() on examples/graph.yaml. Drawing in a real browser: test/e2e/dashboard-graph.
+// texts (graph-text.js, re-exported) and its dagre layout, run in a bare JS context (no DOM) on a
+// GraphView that graphView() builds from planGraph() on examples/graph.yaml. Drawing in a real browser: test/e2e/dashboard-graph.
 import { fileURLToPath } from 'node:url';
 import { createContext, runInContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +39,7 @@ interface HeadroomGraph {
 // The same files the server sends the page (assets.ts), so the test runs what the browser runs.
 const ctx = createContext({ structuredClone });
 runInContext(assetText('dagre.min.js'), ctx);
+runInContext(assetText('graph-text.js'), ctx); // graph.js reads its texts from it, as on the page
 runInContext(assetText('graph.js'), ctx);
 const G = (ctx as { HeadroomGraph: HeadroomGraph }).HeadroomGraph;
 const dagre = (ctx as { dagre: unknown }).dagre;

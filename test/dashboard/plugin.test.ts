@@ -1,4 +1,5 @@
 // The dashboard's routes through fastify inject: page, assets, API, SSE, auth and write actions.
+import { createContext, runInContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildStatusApp } from '../../src/server/server.ts';
@@ -69,9 +70,14 @@ describe('dashboard plugin', () => {
     expect(cost.desiredPerMonth).toBeCloseTo(73, 9);
     const plain = await appWith({ models: () => [webModel()] }, snap);
     expect((await plain.inject({ url: '/api/services' })).json().services[0]).not.toHaveProperty('cost');
-    const page = await app.inject({ url: '/assets/app.js' });
-    expect(page.body).toContain("stat('cost / month', costText(s.cost), 'cost')");
-    expect(page.body).toContain('costTitle(s.cost)');
+    // The page's texts for it, from the panels.js the server sends (run without a DOM).
+    const page = await app.inject({ url: '/assets/panels.js' });
+    const ctx = createContext({});
+    runInContext(page.body, ctx);
+    const panels = (ctx as { HeadroomPanels: { costText(c: unknown): string; costTitle(c: unknown): string } })
+      .HeadroomPanels;
+    expect(panels.costText(cost)).toBe('58.40 USD now, 73.00 USD at desired');
+    expect(panels.costTitle(cost)).toBe('0.02 USD per instance-hour × 730 h a month');
   });
 
   it('alerts are passed through as a list, from a status object or a list', async () => {

@@ -1,6 +1,6 @@
 // `headroom plan FILE --html OUT`: the dashboard's call-graph picture as one self-contained HTML file
-// (the page's style.css, dagre and graph.js inlined; no request leaves the file), for a review or a
-// ticket. The same HeadroomGraph.update() as the live page draws it.
+// (the page's style.css, dagre, graph-text.js and graph.js inlined; no request leaves the file), for
+// a review or a ticket. The same HeadroomGraph.update() as the live page draws it.
 import { escapeHtml, inlineCode, scriptJson } from '../html.ts';
 import type { GraphView } from '../graph-view.ts';
 import { assetText } from './assets.ts';
@@ -15,6 +15,7 @@ export function renderGraphReport(views: readonly GraphView[], title: string): s
 <title>${escapeHtml(title)}</title>
 <style>${inlineCode(assetText('style.css'), 'style')}</style>
 <script>${inlineCode(assetText('dagre.min.js'), 'script')}</script>
+<script>${inlineCode(assetText('graph-text.js'), 'script')}</script>
 <script>${inlineCode(assetText('graph.js'), 'script')}</script>
 </head>
 <body>

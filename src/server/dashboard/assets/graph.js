@@ -1,11 +1,13 @@
 // The call-graph picture on the dashboard (docs/graph.md): one SVG per GraphView
 // (src/server/graph-view.ts), laid out left to right from the entry by dagre. Plain browser script:
-// defines window.HeadroomGraph.
+// defines window.HeadroomGraph. Its texts come from graph-text.js (window.HeadroomGraphText),
+// which must load first.
 //
 //   HeadroomGraph.update(container, graphs)  // draw, or update in place when the shape is the same
 //
 // Names from the server only ever go in as text (textContent), never as markup. The pure parts
-// (texts, layout) are exported too, for tests: HeadroomGraph.nodeLines(node, view) etc.
+// (texts, re-exported from graph-text.js, and layout) are exported too, for tests:
+// HeadroomGraph.nodeLines(node, view) etc.
 /* global document, window */
 (function (root) {
   'use strict';
@@ -14,119 +16,18 @@
   var LINE = 16; // px between text lines in a node
   var CHAR = 7; // px per character at 12–13 px system-ui, to size boxes before they are drawn
   var LABEL_W = 20 * CHAR; // an edge label's box: "2250 calls/s · ×3 ∥"
-  var NAME_MAX = 32; // longer names are cut with "…" (the full name is in the node's <title>)
   var uid = 0; // marker ids: from a counter, never from a name
 
-  /** 3 significant digits, as `headroom plan` prints: 7.75, 70, 149, 16.9; integers as they are. */
-  function num(x) {
-    if (x == null || !isFinite(x)) return '–';
-    if (Number.isInteger(x)) return String(x);
-    var k = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(x))));
-    var m = Math.pow(10, k);
-    return String(Math.round(x * m) / m);
-  }
-
-  function shortName(name) {
-    return name.length > NAME_MAX ? name.slice(0, NAME_MAX - 1) + '…' : name;
-  }
-
-  function pct(view) {
-    return 'p' + view.slo.percentile;
-  }
-
-  /** "3 instances" or "2 / 3 ready". */
-  function countText(node) {
-    if (node.ready != null) return node.ready + ' / ' + node.replicas + ' ready';
-    return node.replicas + (node.replicas === 1 ? ' instance' : ' instances');
-  }
-
-  /** "p99 ≤ 16.9 ms"; null budget: no count keeps it from queueing without bound. */
-  function budgetText(node, view) {
-    return node.budgetMs == null ? 'overloaded' : pct(view) + ' ≤ ' + num(node.budgetMs) + ' ms';
-  }
-
-  /** The lines a node shows, in order: name, count, budget, demand. */
-  function nodeLines(node, view) {
-    return [
-      { field: 'name', text: shortName(node.name) },
-      { field: 'count', text: countText(node) },
-      { field: 'budget', text: budgetText(node, view) },
-      { field: 'demand', text: num(node.demandRps) + ' req/s' },
-    ];
-  }
-
-  /** "750 calls/s · ×1.5" (parallel: "500 calls/s · ×1 ∥"). */
-  function edgeLabel(edge) {
-    return num(edge.rps) + ' calls/s · ×' + num(edge.perRequest) + (edge.mode === 'parallel' ? ' ∥' : '');
-  }
-
-  function edgeTitle(edge) {
-    return (
-      edge.from +
-      ' → ' +
-      edge.to +
-      ': ' +
-      num(edge.rps) +
-      ' calls/s, ' +
-      num(edge.perRequest) +
-      ' per request, ' +
-      edge.mode
-    );
-  }
-
-  function nodeTitle(node, view) {
-    return (
-      node.name +
-      (node.name === view.entry ? ' (entry)' : '') +
-      ': ' +
-      countText(node) +
-      ', own ' +
-      budgetText(node, view) +
-      ' (queue + own work), ' +
-      num(node.demandRps) +
-      ' req/s' +
-      (node.binding ? ', binding ' + node.binding : '')
-    );
-  }
-
-  /** The header's parts: SLO, predicted, measured (when the mode measures), and whether it is met. */
-  function headline(view) {
-    var slo = 'end-to-end ' + pct(view) + ' ≤ ' + num(view.slo.latencyMs) + ' ms at ' + view.entry;
-    var predicted =
-      view.predictedMs == null
-        ? 'predicted > ' + num(2 * view.slo.latencyMs) + ' ms'
-        : 'predicted ' + num(view.predictedMs) + ' ms';
-    var measured =
-      view.measuredMs === undefined
-        ? null
-        : view.measuredMs == null
-          ? 'measured – (no traffic yet)'
-          : 'measured ' + num(view.measuredMs) + ' ms';
-    var total = 0;
-    view.nodes.forEach(function (n) {
-      total += n.replicas;
-    });
-    return {
-      slo: slo,
-      predicted: predicted,
-      measured: measured,
-      total: total + (total === 1 ? ' instance' : ' instances'),
-      status: view.feasible ? 'meets the SLO' : 'infeasible: no count within replicas.max meets the SLO',
-    };
-  }
-
-  /** What decides the drawing's shape: when it is unchanged, only texts are updated. */
-  function shapeKey(view) {
-    return JSON.stringify([
-      view.entry,
-      view.nodes.map(function (n) {
-        return n.name;
-      }),
-      view.edges.map(function (e) {
-        return [e.from, e.to, e.mode];
-      }),
-    ]);
-  }
+  // The texts (graph-text.js, loaded before this file).
+  var T = root.HeadroomGraphText;
+  var num = T.num;
+  var shortName = T.shortName;
+  var nodeLines = T.nodeLines;
+  var edgeLabel = T.edgeLabel;
+  var edgeTitle = T.edgeTitle;
+  var nodeTitle = T.nodeTitle;
+  var headline = T.headline;
+  var shapeKey = T.shapeKey;
 
   /**
    * Positions from dagre, left to right. Box sizes come from the longest line a node or edge could

@@ -1,0 +1,262 @@
+// The dashboard's helpers that do not touch the page's live state (src/server/dashboard/assets/
+// panels.js), run in a bare JS context as graph.test.ts runs graph.js: the texts from a snapshot
+// (fixtures.ts), and the list renderers on a small stand-in document that records what is written.
+// The page in a real browser: test/e2e/dashboard.
+import { createContext, runInContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { assetText } from '../../src/server/dashboard/assets.ts';
+import type { DashboardCost, DashboardSnapshot } from '../../src/server/dashboard/plugin.ts';
+import type { HistoryPoint, WindowStatus } from '../../src/server/status.ts';
+import { history, snapshot } from './fixtures.ts';
+
+interface Texts {
+  text: string;
+  cls: string;
+}
+interface ChartData {
+  demand: { t: number[]; demand: Array<number | null>; capacity: Array<number | null> };
+  instances: { t: number[]; ready: number[]; starting: number[]; desired: number[] };
+  latency: { t: number[]; latency: Array<number | null>; slo: Array<number | null> };
+  resources: { t: number[]; cpu: Array<number | null>; memoryMiB: Array<number | null> };
+}
+interface Entry {
+  snap: DashboardSnapshot;
+  history: HistoryPoint[];
+  resources: Array<{ t: number; cpu: number | null; memoryMiB: number | null }>;
+}
+interface Panels {
+  fmt(v: number | null, digits?: number): string;
+  plural(n: number, word: string): string;
+  sloKey(slo: { percentile: number } | undefined): string;
+  sloStatus(s: DashboardSnapshot): Texts;
+  perInstanceRps(s: DashboardSnapshot): number | null;
+  latencyCaption(s: DashboardSnapshot): string;
+  costText(c: DashboardCost): string;
+  costTitle(c: DashboardCost): string;
+  chartData(e: Entry): ChartData;
+  chartNotes(e: Entry, d: ChartData): { latency: string | null; resources: string | null };
+  renderAlerts(ul: FakeNode, alerts: unknown[]): void;
+  renderEvents(ol: FakeNode, events: unknown[] | undefined): void;
+}
+
+/** Just enough of a DOM for el(): elements keep their attributes, class and children; no markup is parsed. */
+class FakeNode {
+  attrs: Record<string, string> = {};
+  className = '';
+  children: FakeNode[] = [];
+  tag: string;
+  ownText: string;
+  constructor(tag: string, text = '') {
+    this.tag = tag;
+    this.ownText = text;
+  }
+  set textContent(t: string) {
+    this.ownText = t;
+    this.children = [];
+  }
+  get textContent(): string {
+    return this.ownText + this.children.map((c) => c.textContent).join('');
+  }
+  setAttribute(k: string, v: string): void {
+    this.attrs[k] = String(v);
+  }
+  appendChild(c: FakeNode): void {
+    this.children.push(c);
+  }
+  replaceChildren(...c: FakeNode[]): void {
+    this.children = c;
+  }
+}
+const document = {
+  createElement: (tag: string) => new FakeNode(tag),
+  createTextNode: (text: string) => new FakeNode('#text', text),
+};
+
+// The same file the server sends the page (assets.ts).
+const ctx = createContext({ document });
+runInContext(assetText('panels.js'), ctx);
+const P = (ctx as { HeadroomPanels: Panels }).HeadroomPanels;
+
+const win = (p99: number, over: Partial<WindowStatus> = {}): WindowStatus => ({
+  windowSeconds: 60,
+  seconds: 60,
+  arrivalRps: 100,
+  completionRps: 100,
+  errorRatio: 0,
+  meanConcurrency: 2,
+  latencyMs: { p50: p99 / 4, p90: p99 / 2, p99, mean: p99 / 3, max: p99 * 2 },
+  ...over,
+});
+const traffic = (stable: WindowStatus | null, burst: WindowStatus | null = null): DashboardSnapshot['traffic'] => ({
+  inFlight: 0,
+  stable,
+  burst,
+  totals: { requests: 0, errors: 0 },
+});
+const model = (over: Partial<NonNullable<DashboardSnapshot['model']>>): DashboardSnapshot['model'] => ({
+  percentile: 99,
+  predictedMs: 100,
+  calibratedMs: 100,
+  measuredMs: 100,
+  error: 1,
+  scale: 1,
+  samples: 10,
+  calibrating: false,
+  ...over,
+});
+
+describe('panels.js texts', () => {
+  it('reads the window percentile closest to the SLO percentile', () => {
+    expect([99.9, 95, 91, 90, 75, 51, 50, 10].map((percentile) => P.sloKey({ percentile }))).toEqual([
+      'p99',
+      'p99',
+      'p99',
+      'p90',
+      'p90',
+      'p90',
+      'p50',
+      'p50',
+    ]);
+    expect(P.sloKey(undefined)).toBe('p99');
+  });
+
+  it('SLO status: met at the limit, missed above it, the burst window before the stable one', () => {
+    // SLO p99 ≤ 500 ms (fixtures.ts).
+    expect(P.sloStatus(snapshot({ traffic: traffic(win(500)) }))).toEqual({
+      text: 'met (p99 500 / 500 ms)',
+      cls: 'ok',
+    });
+    expect(P.sloStatus(snapshot({ traffic: traffic(win(500.6)) }))).toEqual({
+      text: 'missed (p99 501 / 500 ms)',
+      cls: 'bad',
+    });
+    expect(P.sloStatus(snapshot({ traffic: traffic(win(100), win(900)) })).cls).toBe('bad');
+    // A p90 SLO is judged on the window's p90 (here half its p99).
+    const p90 = snapshot({ traffic: traffic(win(800)) });
+    p90.service.slo = { latencyMs: 450, percentile: 90 };
+    expect(P.sloStatus(p90)).toEqual({ text: 'met (p90 400 / 450 ms)', cls: 'ok' });
+    expect(P.sloStatus(snapshot({ traffic: traffic(win(100, { latencyMs: null })) })).text).toBe('no data');
+    expect(P.sloStatus(snapshot({ traffic: traffic(null) })).text).toBe('no data');
+    const none = snapshot({ traffic: traffic(win(100)) });
+    delete none.service.slo;
+    expect(P.sloStatus(none)).toEqual({ text: 'none', cls: 'muted' });
+  });
+
+  it('capacity per instance is concurrency ÷ service time; none without a service time', () => {
+    expect(P.perInstanceRps(snapshot())).toBe(80); // 4 at 50 ms
+    const s = snapshot();
+    s.service.capacity = { serviceTimeMs: 0, concurrency: 4, source: 'spec' };
+    expect(P.perInstanceRps(s)).toBeNull();
+  });
+
+  it('latency caption: the SLO, then the model check once it has samples', () => {
+    expect(P.latencyCaption(snapshot())).toBe('Latency p99 vs SLO (p99 ≤ 500 ms)');
+    expect(P.latencyCaption(snapshot({ model: model({ samples: 0, error: 3 }) }))).toBe(
+      'Latency p99 vs SLO (p99 ≤ 500 ms)',
+    );
+    // Off is the ratio either way round: measured at half the prediction is 2× off too.
+    expect(P.latencyCaption(snapshot({ model: model({ measuredMs: 49.6, predictedMs: 99.4, error: 0.5 }) }))).toBe(
+      'Latency p99 vs SLO (p99 ≤ 500 ms) · measured 50 ms, model 99 ms (2.00× off)',
+    );
+    const calibrating = (scale: number) =>
+      P.latencyCaption(snapshot({ model: model({ measuredMs: null, error: 1.9, scale, calibrating: true }) }));
+    expect(calibrating(1.9)).toBe(
+      'Latency p99 vs SLO (p99 ≤ 500 ms) · measured – ms, model 100 ms (1.90× off), sizing with service time ×1.90',
+    );
+    expect(calibrating(1.04)).not.toContain('sizing'); // within 5 %: not worth a mention
+    const noSlo = snapshot();
+    delete noSlo.service.slo;
+    expect(P.latencyCaption(noSlo)).toBe('Latency p99 vs SLO');
+  });
+
+  it('cost: two decimals with thousands separators; desired only when it differs; the price in the title', () => {
+    const c = { currency: 'EUR', perInstanceHour: 0.0416666, currentPerMonth: 1234.5, desiredPerMonth: 2469 };
+    expect(P.costText(c)).toBe('1,234.50 EUR now, 2,469.00 EUR at desired');
+    expect(P.costText({ ...c, desiredPerMonth: 1234.5 })).toBe('1,234.50 EUR now');
+    expect(P.costTitle(c)).toBe('0.04167 EUR per instance-hour × 730 h a month');
+  });
+
+  it('number helpers', () => {
+    expect([P.fmt(null), P.fmt(NaN), P.fmt(Infinity), P.fmt(2.46, 1), P.fmt(7.6)]).toEqual(['–', '–', '–', '2.5', '8']);
+    expect([P.plural(1, 'instance'), P.plural(0, 'instance'), P.plural(2, 'instance')]).toEqual([
+      '1 instance',
+      '0 instances',
+      '2 instances',
+    ]);
+  });
+});
+
+describe('panels.js chart data', () => {
+  const h = history(8);
+
+  it('capacity is ready × per-instance capacity; starting is running − ready; the SLO on every point', () => {
+    const e: Entry = { snap: snapshot(), history: h, resources: [] };
+    const d = P.chartData(e);
+    expect(d.demand.t).toEqual(h.map((p) => p.t));
+    expect(d.demand.capacity).toEqual(h.map((p) => p.ready * 80));
+    expect(d.instances.starting).toEqual(h.map((p) => p.current - p.ready));
+    expect(d.latency.slo).toEqual(h.map(() => 500));
+  });
+
+  it('CPU and memory from the tick history when it has them, else from what each push showed', () => {
+    const pushed = [{ t: 5, cpu: 0.5, memoryMiB: 64 }];
+    const measured = h.map((p, i) => ({ ...p, cpuCores: i === 0 ? null : 0.25, memoryBytes: 2 * 1048576 }));
+    const fromTicks = P.chartData({ snap: snapshot(), history: measured, resources: pushed }).resources;
+    expect(fromTicks.t).toEqual(h.map((p) => p.t));
+    expect(fromTicks.cpu[0]).toBeNull();
+    expect(fromTicks.memoryMiB).toEqual(h.map(() => 2));
+    expect(P.chartData({ snap: snapshot(), history: h, resources: pushed }).resources).toEqual({
+      t: [5],
+      cpu: [0.5],
+      memoryMiB: [64],
+    });
+  });
+
+  it('explains an empty chart only in controller mode, and only while it is empty', () => {
+    const empty = h.map((p) => ({ ...p, p99Ms: null }));
+    const notes = (mode: 'local' | 'kubernetes', hist: HistoryPoint[]) => {
+      const e: Entry = { snap: snapshot({ mode }), history: hist, resources: [] };
+      return P.chartNotes(e, P.chartData(e));
+    };
+    expect(notes('local', empty)).toEqual({ latency: null, resources: null });
+    expect(notes('kubernetes', empty).latency).toContain('No measured latency');
+    expect(notes('kubernetes', empty).resources).toContain('not collected');
+    expect(notes('kubernetes', h).latency).toBeNull();
+  });
+});
+
+describe('panels.js lists', () => {
+  it('alerts: firing first, then pending, then resolved; names written as text; the input not reordered', () => {
+    const alerts = [
+      { state: 'resolved', rule: 'Old', labels: {} },
+      { state: 'pending', rule: 'Soon', labels: { service: 'web' }, value: 0.123 },
+      { state: 'firing', rule: '<img src=x onerror=alert(1)>', labels: { severity: 'page' } },
+    ];
+    const ul = new FakeNode('ul');
+    P.renderAlerts(ul, alerts);
+    expect(ul.children.map((li) => li.attrs['data-state'])).toEqual(['firing', 'pending', 'resolved']);
+    expect(ul.children[0]!.textContent).toBe('firing <img src=x onerror=alert(1)> · page');
+    expect(ul.children[0]!.children.some((c) => c.tag === 'img')).toBe(false);
+    expect(ul.children[1]!.textContent).toBe('pending Soon · web · value 0.12');
+    expect(alerts.map((a) => a.state)).toEqual(['resolved', 'pending', 'firing']);
+    P.renderAlerts(ul, []);
+    expect(ul.children.map((li) => li.textContent)).toEqual(['No alerts.']);
+  });
+
+  it('events: the last 30, newest first; none → a placeholder', () => {
+    const events = Array.from({ length: 35 }, (_, i) => ({
+      at: 'not a time',
+      type: 'scale',
+      message: 'event ' + i,
+      warning: i === 34,
+    }));
+    const ol = new FakeNode('ol');
+    P.renderEvents(ol, events);
+    expect(ol.children).toHaveLength(30);
+    expect(ol.children[0]!.textContent).toBe('not a time scale event 34');
+    expect(ol.children[0]!.className).toBe('warn');
+    expect(ol.children[29]!.textContent).toBe('not a time scale event 5');
+    P.renderEvents(ol, undefined);
+    expect(ol.children.map((li) => li.textContent)).toEqual(['No events.']);
+  });
+});
