@@ -293,13 +293,13 @@ export function conditionsSchema(): Json {
   };
 }
 
-/** A namespaced headroom.dev CRD with a status subresource (HeadroomPolicy, HeadroomApplication). */
 /** The Ready condition and its reason, as printer columns: both resources show them. */
 export const READY_COLUMNS: Json[] = [
   { name: 'Ready', type: 'string', jsonPath: READY_STATUS },
   { name: 'Reason', type: 'string', jsonPath: READY_REASON },
 ];
 
+/** A namespaced headroom.dev CRD with a status subresource (HeadroomPolicy, HeadroomApplication). */
 export function customResourceDefinition(o: {
   names: { kind: string; plural: string; shortName: string };
   columns: Json[];

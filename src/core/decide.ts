@@ -358,8 +358,9 @@ function scaleLimit(
   rules: DirectionBehavior,
 ): number {
   if (rules.select === 'disabled') return current;
-  const pick = (a: number, b: number) => ((rules.select === 'max') === (dir === 1) ? Math.max(a, b) : Math.min(a, b));
-  let result = (rules.select === 'max') === (dir === 1) ? -Infinity : Infinity;
+  // The most change is the highest count going up and the lowest going down.
+  const highest = (rules.select === 'max') === (dir === 1);
+  let result = highest ? -Infinity : Infinity;
   for (const p of rules.policies) {
     const start = periodStart(current, events, now, p.periodSeconds);
     // Up from zero a percentage adds nothing: count the start as one instance so 0 → 1 is possible.
@@ -369,7 +370,7 @@ function scaleLimit(
         : dir === 1
           ? Math.ceil(Math.max(1, start) * (1 + p.value / 100))
           : Math.trunc(start * (1 - p.value / 100));
-    result = pick(result, proposed);
+    result = highest ? Math.max(result, proposed) : Math.min(result, proposed);
   }
   if (!Number.isFinite(result)) return current;
   return dir === 1 ? Math.max(current, result) : Math.min(current, Math.max(0, result));
