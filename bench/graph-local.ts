@@ -10,6 +10,15 @@
 // balancer measures the end-to-end p99 over the measured seconds. Each is compared with
 // predictGraph at those counts and with the project's discrete-event simulation of the same graph
 // (test/support/graph-sim.ts, 200,000 requests). Results go to docs/benchmarks.md (by hand).
+//
+//   node scripts/bootstrap.mjs bench/graph-local.ts --resolution [--seconds 60] [--windows 400]
+//
+// No processes: how many requests it takes to tell the planned counts from one instance fewer. For
+// each case, P(end-to-end ≤ SLO) from the model and from one long seeded simulation; the share of
+// consecutive windows of rate × seconds requests (what one local measurement holds) whose p99 misses
+// the SLO; and the requests a measurement needs to read the planned counts as met and the case as
+// missed, each with 95 % probability: the p99 of n requests is ≤ SLO when at least ⌈0.99 n⌉ of them
+// are, so with F = P(≤ SLO), n ≥ (1.645 · √(0.99 · 0.01) / (F − 0.99))².
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +36,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '15' },
     rate: { type: 'string', default: '20' },
     only: { type: 'string' },
+    resolution: { type: 'boolean', default: false },
+    windows: { type: 'string', default: '400' },
     spec: { type: 'string', default: fileURLToPath(new URL('../examples/graph-run.yaml', import.meta.url)) },
   },
 });
@@ -97,6 +108,48 @@ const cases: Array<{ name: string; counts: Record<string, number> }> = [{ name: 
 for (const s of plan.services) {
   if (s.replicas > 1) cases.push({ name: `${s.name} −1`, counts: { ...planned, [s.name]: s.replicas - 1 } });
 }
+/** Requests a p99 measurement needs to land on F's side of the percentile with 95 % probability. */
+function requestsToResolve(f: number, p: number): number {
+  return Math.ceil(((1.645 * Math.sqrt(p * (1 - p))) / (f - p)) ** 2);
+}
+
+if (values.resolution) {
+  const perWindow = Math.round(rate * seconds);
+  const windows = Number(values.windows);
+  const p = slo.percentile / 100;
+  console.log(
+    `${perWindow} requests per window (${seconds} s at ${rate} rps), ${windows} windows per case; DES seed 7\n` +
+      '| counts | model P(≤ SLO) | DES P(≤ SLO) | DES p99 | windows missing the SLO | requests to resolve (model) | at the rate |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const c of cases) {
+    const at = predictGraph(cfg.models, c.counts, { entry: cfg.entry, entryDemandRps: rate });
+    const des = simulateGraph({
+      services: simServices(cfg.models, c.counts),
+      entry: cfg.entry,
+      arrivalRps: rate,
+      requests: perWindow * windows,
+      seed: 7,
+    });
+    let within = 0;
+    for (const x of des) if (x <= slo.latencyMs) within++;
+    let missed = 0;
+    for (let w = 0; w < windows; w++) {
+      if (p99(des.subarray(w * perWindow, (w + 1) * perWindow)) > slo.latencyMs) missed++;
+    }
+    const n = requestsToResolve(at.attainment, p);
+    const counts = Object.entries(c.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    console.log(
+      `| ${c.name}: ${counts} | ${(100 * at.attainment).toFixed(3)} % | ${((100 * within) / des.length).toFixed(3)} % | ` +
+        `${p99(des).toFixed(1)} ms | ${((100 * missed) / windows).toFixed(0)} % | ${n.toLocaleString('en')} | ` +
+        `${(n / rate / 3600).toFixed(1)} h |`,
+    );
+  }
+  process.exit(0);
+}
+
 console.log('| counts | predicted p99 | DES p99 | measured p99 (requests, rps) | measured ÷ predicted | SLO |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 let seed = 1;

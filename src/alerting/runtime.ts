@@ -41,6 +41,19 @@ export interface AlertingOptions {
   onGiveUp?: (n: Notification, reason: 'dropped' | 'expired') => void;
 }
 
+/**
+ * One service's part of an engine's status: the alerts labelled with it, and the groups that are
+ * not another service's. An engine shared by several services (the controller, a call graph run)
+ * shows each service its own alerts.
+ */
+export function alertStatusOf(s: AlertStatus, service: string): AlertStatus {
+  return {
+    ...s,
+    alerts: s.alerts.filter((a) => a.labels.service === service),
+    groups: s.groups.filter((g) => g.groupLabels.service === undefined || g.groupLabels.service === service),
+  };
+}
+
 /** With no config: the built-in rules (src/alerting/defaults.ts), no receivers. */
 export function createAlerting(
   config: AlertConfig = parseAlertConfig(undefined),

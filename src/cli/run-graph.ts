@@ -2,12 +2,14 @@
 // balancer, scaled each round from the graph plan (src/local/graph.ts). Requests go to the entry's
 // balancer (run.port); /api/status is the entry's, /api/services every member's and the graph.
 // Traffic: none (send your own), --demo (the built-in pattern at --rate) or --traffic TRACE.csv.
+// Alerts: the spec's alerts: section over every member, as for one service.
 import { dashboard } from '../server/dashboard/plugin.ts';
 import { resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
 import type { GraphRunConfig } from '../local/graph-config.ts';
 import { LocalGraph } from '../local/graph.ts';
 import { demoPattern, driveTraffic, tracePhases, traceRequests, type TrafficRun } from '../local/traffic.ts';
 import type { Trace } from '../input/trace.ts';
+import { startAlerting } from './run-alerts.ts';
 import { RunLifetime } from './run-stop.ts';
 
 export interface GraphRunFlags {
@@ -47,7 +49,12 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   const token = resolveToken(cfg.run.host, flags.token ?? cfg.run.token ?? process.env[TOKEN_ENV], {
     flag: flags.token !== undefined ? '--token' : 'run.token',
   });
+  // One engine for the graph (the spec's alerts: section, or the built-in rules); delivery problems
+  // are the entry's events.
+  const live: { graph?: LocalGraph } = {};
+  const alerting = startAlerting(cfg.alerts, { note: (m, w) => live.graph?.entry.supervisor.note('Alert', m, w) });
   const g = await LocalGraph.start(cfg, {
+    alerting,
     plugins: (graph) => [
       dashboard({
         status: () => graph.statuses(),
@@ -64,6 +71,7 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
       }),
     ],
   });
+  live.graph = g;
   const entry = g.entry;
   const json = flags.json === true;
   const emit = (o: Record<string, unknown>): void => void out.write(`${JSON.stringify(o)}\n`);

@@ -5,8 +5,6 @@
 // `headroom simulate` reads), with or without --demo, and stops when the trace ends.
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { buildNotifiers } from '../adapters/notifiers/index.ts';
-import { createAlerting, type Alerting } from '../alerting/runtime.ts';
 import { HeadroomError } from '../core/errors.ts';
 import { LocalCluster } from '../local/cluster.ts';
 import { dashboard } from '../server/dashboard/plugin.ts';
@@ -25,6 +23,7 @@ import {
 import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
 import { LiveView } from '../local/view.ts';
 import { numberFlag } from './flags.ts';
+import { startAlerting } from './run-alerts.ts';
 import { RunLifetime } from './run-stop.ts';
 
 export const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
@@ -158,28 +157,6 @@ function applyFlags<C extends { run: Pick<RunConfig['run'], 'port' | 'statusPort
   };
 }
 
-/**
- * Alerting from the spec's alerts: section (default rules without one). The cluster records firing
- * and resolved alerts as events itself; delivery problems reported by the dispatcher become events too.
- */
-function startAlerting(cfg: RunConfig, events: { note(msg: string, warning: boolean): void }): Alerting {
-  const { notifiers, redactor } = buildNotifiers(cfg.alerts.receivers);
-  const say =
-    (warning: boolean) =>
-    (obj: object, msg: string): void => {
-      const o = obj as { receiver?: unknown; err?: unknown };
-      // Transitions (no receiver) are already events; these are deliveries and their failures.
-      if (o.receiver === undefined && !warning) return;
-      const detail = [o.receiver, o.err].filter((x) => x !== undefined).map(String);
-      events.note(redactor.redact(detail.length ? `${msg} (${detail.join(': ')})` : msg), warning);
-    };
-  return createAlerting(cfg.alerts, {
-    notifiers,
-    redactor,
-    logger: { info: say(false), warn: say(true), error: say(true) },
-  });
-}
-
 async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise<void> {
   const out = process.stdout;
   // Check the token before anything starts: off loopback without one is refused (HR_TOKEN_REQUIRED).
@@ -187,7 +164,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     flag: flags.token !== undefined ? '--token' : 'run.token',
   });
   const live: { cluster?: LocalCluster } = {};
-  const alerting = startAlerting(cfg, { note: (m, w) => live.cluster?.supervisor.note('Alert', m, w) });
+  const alerting = startAlerting(cfg.alerts, { note: (m, w) => live.cluster?.supervisor.note('Alert', m, w) });
   const cluster = await LocalCluster.start({
     model: cfg.model,
     run: cfg.run,

@@ -3,7 +3,7 @@
 //   policyAlertSnapshot  → one ServiceSnapshot (src/alerting/types.ts) for the alert engine
 // The decision comes from the policy's status (in memory on the leader, else the persisted
 // status the leader wrote), so a standby shows the same last decision as the leader.
-import type { AlertStatus } from '../alerting/runtime.ts';
+import { alertStatusOf, type AlertStatus } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
 import type { ServiceModel } from '../core/model.ts';
 import {
@@ -73,13 +73,7 @@ export function policyStatusSnapshot(
   const d = status?.lastDecision;
   const current = o?.specReplicas ?? status?.currentReplicas ?? 0;
   const name = serviceName(p);
-  const mine = alerts
-    ? {
-        ...alerts,
-        alerts: alerts.alerts.filter((a) => a.labels.service === name),
-        groups: alerts.groups.filter((g) => g.groupLabels.service === undefined || g.groupLabels.service === name),
-      }
-    : undefined;
+  const mine = alerts ? alertStatusOf(alerts, name) : undefined;
   return {
     kind: STATUS_KIND,
     mode: 'kubernetes',

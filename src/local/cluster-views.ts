@@ -1,6 +1,6 @@
 // What one local service shows: GET /api/status and the alert engine's snapshot, read from the parts
 // of a LocalCluster (cluster.ts keeps the parts and the lifecycle; this file only reads them).
-import type { Alerting } from '../alerting/runtime.ts';
+import { alertStatusOf, type Alerting } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
 import { demandTrend } from '../controller/snapshot.ts';
 import type { HostResources, ProcessUsage } from '../adapters/metrics/process/proc.ts';
@@ -186,6 +186,6 @@ export function clusterStatus(v: ClusterView): StatusSnapshot {
       warning: e.warning,
     })),
     history: [...v.history],
-    ...(v.alerting ? { alerts: v.alerting.status() } : {}),
+    ...(v.alerting ? { alerts: alertStatusOf(v.alerting.status(), v.model.name) } : {}),
   };
 }

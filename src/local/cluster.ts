@@ -243,11 +243,17 @@ export class LocalCluster {
         ...(capacity ? { capacity } : {}),
         ...(budget ? { budget } : {}),
       },
-      measured: {
-        sample: this.latencySample(),
-        correct: this.opts.run.calibrate,
-        halfLifeSeconds: this.opts.run.calibrateHalfLifeSeconds,
-      },
+      // A graph member that calls others: its balancer's latency includes the calls, its model
+      // predicts its own work only, so the two are not compared (no model error, no drift alert).
+      ...((this.model.calls?.length ?? 0) > 0
+        ? {}
+        : {
+            measured: {
+              sample: this.latencySample(),
+              correct: this.opts.run.calibrate,
+              halfLifeSeconds: this.opts.run.calibrateHalfLifeSeconds,
+            },
+          }),
     };
   }
 

@@ -11,6 +11,7 @@
 // No demand measured at the entry (no data): the last plan's budgets stand; a member's own decide
 // never scales down without its own valid data either (src/loop/step.ts guard).
 import type { FastifyPluginAsync } from 'fastify';
+import type { Alerting } from '../alerting/runtime.ts';
 import { measuredAt } from '../adapters/metrics/proxy/windows.ts';
 import { planGraph, predictGraph, type GraphPlan } from '../core/graph.ts';
 import type { EndToEndBudget } from '../core/plan.ts';
@@ -27,6 +28,12 @@ export interface LocalGraphOptions {
   plugins?: (g: LocalGraph) => FastifyPluginAsync[];
   /** Default: systemClock (every member gets the same one). */
   clock?: Clock;
+  /**
+   * One alert engine for every member (docs/alerts.md): each member's loop ticks it with its own
+   * snapshot (a service absent from a tick holds), so a route groups across services as the
+   * controller's does. The graph closes it after the last member stops.
+   */
+  alerting?: Alerting;
 }
 
 /** One round: the plan at the measured entry demand, and when it was made. */
@@ -50,10 +57,12 @@ export class LocalGraph {
   private stopping?: Promise<void>;
 
   private readonly clock: Clock;
+  private readonly alerting: Alerting | undefined;
 
-  private constructor(cfg: GraphRunConfig, clock: Clock) {
+  private constructor(cfg: GraphRunConfig, clock: Clock, alerting: Alerting | undefined) {
     this.cfg = cfg;
     this.clock = clock;
+    this.alerting = alerting;
   }
 
   get entry(): LocalCluster {
@@ -62,7 +71,9 @@ export class LocalGraph {
 
   /** Start every member, callees first; on failure stop what started and rethrow. */
   static async start(cfg: GraphRunConfig, opts: LocalGraphOptions = {}): Promise<LocalGraph> {
-    const g = new LocalGraph(cfg, opts.clock ?? systemClock);
+    const g = new LocalGraph(cfg, opts.clock ?? systemClock, opts.alerting);
+    // Members tick the shared engine; only the graph closes it (after the last member stopped).
+    const shared = opts.alerting && { ...opts.alerting, close: () => Promise.resolve() };
     const entryModel = cfg.models.find((m) => m.name === cfg.entry);
     // The spec's demand (if any) plans the initial counts: the run starts where `plan` says.
     if (entryModel?.demandRps !== undefined) g.replanAt(entryModel.demandRps, g.clock.now());
@@ -90,6 +101,7 @@ export class LocalGraph {
           },
           capacitySource: 'spec',
           clock: g.clock,
+          ...(shared ? { alerting: shared } : {}),
           budget: () => g.budgetOf(model.name),
           ...(model.name === cfg.entry && opts.plugins ? { plugins: () => opts.plugins?.(g) ?? [] } : {}),
         });
@@ -161,7 +173,10 @@ export class LocalGraph {
     return [...this.clusters.values()].map((c) => c.status());
   }
 
-  /** What the dashboard draws: the plan, the counts the loops set, and the measured end-to-end. */
+  /**
+   * What the dashboard draws: the plan, the counts the loops set, the measured end-to-end and the
+   * prediction at the counts ready (the measurement's like-for-like).
+   */
   views(): GraphView[] {
     const r = this.round;
     if (!r) return [];
@@ -174,7 +189,15 @@ export class LocalGraph {
       const b = c.loop.last?.decision.binding;
       if (b !== undefined) binding[n] = b;
     }
-    return [graphView(this.cfg.models, r.plan, { replicas, ready, binding, measuredMs: this.measuredMs() })];
+    return [
+      graphView(this.cfg.models, r.plan, {
+        replicas,
+        ready,
+        binding,
+        measuredMs: this.measuredMs(),
+        predictedNowMs: this.predictedNowMs(),
+      }),
+    ];
   }
 
   setShadow(on: boolean): void {
@@ -191,6 +214,7 @@ export class LocalGraph {
       if (this.timer) clearInterval(this.timer);
       await this.planner.close();
       for (const c of [...this.clusters.values()].reverse()) await c.stop();
+      await this.alerting?.close();
     })();
     return this.stopping;
   }

@@ -32,6 +32,12 @@ export interface GraphView {
   slo: { latencyMs: number; percentile: number };
   /** End-to-end latency at the SLO percentile the model predicts at these counts; null past 2 × SLO. */
   predictedMs: number | null;
+  /**
+   * The same prediction at the counts ready now, where the mode runs the graph (a local graph run):
+   * what the measured latency is to be read against while members are still starting or draining.
+   * null: past 2 × SLO.
+   */
+  predictedNowMs?: number | null;
   /** Measured at the entry, where the mode measures it (null: no traffic yet). */
   measuredMs?: number | null;
   feasible: boolean;
@@ -46,6 +52,7 @@ export interface GraphViewExtras {
   ready?: Readonly<Record<string, number>>;
   binding?: Readonly<Record<string, string>>;
   measuredMs?: number | null;
+  predictedNowMs?: number | null;
 }
 
 export function graphView(models: readonly ServiceModel[], plan: GraphPlan, extra: GraphViewExtras = {}): GraphView {
@@ -62,6 +69,7 @@ export function graphView(models: readonly ServiceModel[], plan: GraphPlan, extr
     entry: plan.entry,
     slo: { latencyMs: plan.slo.latencyMs, percentile: plan.slo.percentile },
     predictedMs: plan.predictedMs,
+    ...(extra.predictedNowMs !== undefined ? { predictedNowMs: extra.predictedNowMs } : {}),
     ...(extra.measuredMs !== undefined ? { measuredMs: extra.measuredMs } : {}),
     feasible: plan.feasible,
     nodes: plan.services.map((s) => ({

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { createContext, runInContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { planGraph } from '../../src/core/graph.ts';
+import { planGraph, predictGraph } from '../../src/core/graph.ts';
 import { formatNumber } from '../../src/core/plan.ts';
 import { loadSpecFile } from '../../src/input/load.ts';
 import { assetText } from '../../src/server/dashboard/assets.ts';
@@ -93,6 +93,21 @@ describe('graph.js texts', () => {
     expect(hb.predicted).toBe('predicted > 400 ms');
     expect(hb.measured).toBe('measured 187 ms');
     expect(G.headline({ ...clone(), measuredMs: null }).measured).toBe('measured – (no traffic yet)');
+  });
+
+  it('a running graph also shows the prediction at the counts ready, which the measurement compares with', () => {
+    // One cart instance still starting: the model at the counts ready, not the plan's.
+    const ready = Object.fromEntries(plan.services.map((s) => [s.name, s.replicas - (s.name === 'cart' ? 1 : 0)]));
+    const now = predictGraph(spec.services, ready, { entry: 'gateway' }).predictedMs;
+    expect(now).not.toBe(plan.predictedMs);
+    const running = graphView(spec.services, plan, { predictedNowMs: now, measuredMs: 250 });
+    const h = G.headline(running);
+    expect(h.predicted).toBe(
+      `predicted ${formatNumber(plan.predictedMs!)} ms (plan), ${now === null ? '> 400 ms' : `${formatNumber(now)} ms`} at the counts ready`,
+    );
+    expect(G.headline({ ...running, predictedNowMs: null }).predicted).toBe(
+      `predicted ${formatNumber(plan.predictedMs!)} ms (plan), > 400 ms at the counts ready`,
+    );
   });
 
   it('the shape key ignores counts and rates, not names, calls or modes', () => {

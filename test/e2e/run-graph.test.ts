@@ -1,10 +1,14 @@
-// `headroom run examples/graph-run.yaml` as a user runs it: every service of the call graph runs as
-// real processes behind its own balancer, the callers calling their callees through those balancers;
-// the test drives Poisson traffic at the gateway and checks, through the status API, that the
-// processes run, that the counts and the graph agree with `headroom plan --json` at the demand the
-// run measured, and the measured end-to-end p99 against the plan's prediction at the counts running.
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+// `headroom run examples/graph-run.yaml` as a user runs it (plus an alerts: section delivering to a
+// webhook on 127.0.0.1): every service of the call graph runs as real processes behind its own
+// balancer, the callers calling their callees through those balancers; the test drives Poisson
+// traffic at the gateway and checks, through the status API, that the processes run, that the counts
+// and the graph agree with `headroom plan --json` at the demand the run measured, the measured
+// end-to-end p99 against the plan's prediction at the counts running, and that one alert engine
+// serves every member.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictGraph } from '../../src/core/graph.ts';
@@ -22,6 +26,9 @@ interface Snap {
   replicas: { desired: number; ready: number };
   instances: Array<{ state: string; pid?: number }>;
   traffic: { stable: { arrivalRps: number; latencyMs: { p99: number } | null } | null };
+  model?: { predictedMs: number | null; measuredMs: number | null };
+  alerts?: { alerts: Array<{ rule: string; state: string; labels: Record<string, string> }> };
+  events: Array<{ type: string; message: string }>;
 }
 interface Services {
   services: Snap[];
@@ -29,6 +36,22 @@ interface Services {
 }
 
 let run: Promise<{ code: number | null; stdout: string; stderr: string }>;
+// The example as a user has it, plus an alerts: section: db's demand over 10 rps (it gets ~60) fires
+// at once and goes to a webhook here; the other members have no rule that fires.
+let dir = '';
+let hook: Server;
+const hits: Array<{ alerts?: Array<{ labels?: Record<string, string>; status?: string }> }> = [];
+const ALERTS = (url: string): string =>
+  [
+    'alerts:',
+    '  defaults: false',
+    '  rules:',
+    '    - { name: DbBusy, metric: service.demandRps, op: ">", threshold: 10, for: 0s, severity: warning, services: [db] }',
+    '  receivers:',
+    `    - { name: hook, webhook: { url: ${JSON.stringify(url)} } }`,
+    '  route: { receiver: hook, groupWait: 0s }',
+    '',
+  ].join('\n');
 let seen: Services | undefined;
 let status: { service: { name: string } } | undefined;
 let sent = 0;
@@ -36,12 +59,33 @@ let sent = 0;
 const loadPerCore = loadavg()[0]! / cpus().length;
 
 beforeAll(async () => {
+  hook = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      hits.push(JSON.parse(data) as (typeof hits)[number]);
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const { port } = hook.address() as { port: number };
+  dir = mkdtempSync(join(tmpdir(), 'headroom-graph-run-'));
+  const spec = join(dir, 'graph-run.yaml');
+  // The copy lives elsewhere: its service.ts is the example's, by absolute path.
+  const text = readFileSync(SPEC, 'utf8');
+  const command = 'command: [node, service.ts]';
+  if (!text.includes(command)) throw new Error(`examples/graph-run.yaml no longer has "${command}"`);
+  const service = JSON.stringify(join(dirname(SPEC), 'service.ts'));
+  writeFileSync(
+    spec,
+    `${text.replace(command, `command: [node, ${service}]`)}\n${ALERTS(`http://127.0.0.1:${port}/hook`)}`,
+  );
   let servicesApi: string | undefined;
   let started: () => void = () => undefined;
   const ready = new Promise<void>((res) => (started = res));
   let entryUrl = '';
   run = cli(
-    ['run', SPEC, '--port', '0', '--status-port', '0', '--json', '--duration', String(TRAFFIC_SECONDS + 25)],
+    ['run', spec, '--port', '0', '--status-port', '0', '--json', '--duration', String(TRAFFIC_SECONDS + 25)],
     (out) => {
       const line = out.split('\n').find((l) => l.includes('"type":"started"'));
       if (line && !servicesApi) {
@@ -66,6 +110,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await run;
+  await new Promise((r) => hook.close(r));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('headroom run on a call graph (examples/graph-run.yaml)', () => {
@@ -113,6 +159,39 @@ describe('headroom run on a call graph (examples/graph-run.yaml)', () => {
       expect(snap.replicas.desired).toBeGreaterThanOrEqual(s.replicas as number);
       expect(snap.replicas.desired).toBeLessThanOrEqual((s.replicas as number) + 1);
     }
+  });
+
+  it('the graph view predicts at the counts ready too: what the measured end-to-end is read against', () => {
+    const loaded = loadRunOrGraph(SPEC);
+    if (loaded.kind !== 'graph') throw new Error('not a graph');
+    const g = seen!.graphs[0]!;
+    const ready = Object.fromEntries(seen!.services.map((s) => [s.service.name, s.replicas.ready]));
+    const demand = g.nodes.find((n) => n.name === 'gateway')!.demandRps;
+    const p = predictGraph(loaded.cfg.models, ready, { entry: 'gateway', entryDemandRps: demand }).predictedMs;
+    if (p === null) expect(g.predictedNowMs).toBeNull();
+    else expect(g.predictedNowMs).toBeCloseTo(p, 6);
+  });
+
+  it("one alert engine serves every member: db's alert fires, is delivered, and shows on db only", () => {
+    const db = seen!.services.find((s) => s.service.name === 'db')!;
+    expect(db.alerts?.alerts.some((a) => a.rule === 'DbBusy' && a.state === 'firing')).toBe(true);
+    expect(db.events.some((e) => e.type === 'Alert' && /DbBusy.*firing/.test(e.message))).toBe(true);
+    for (const s of seen!.services.filter((x) => x.service.name !== 'db')) {
+      expect(s.alerts?.alerts, s.service.name).toEqual([]);
+    }
+    const sent = hits.flatMap((h) => h.alerts ?? []).filter((a) => a.labels?.alertname === 'DbBusy');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((a) => a.labels?.service === 'db')).toBe(true);
+  });
+
+  it("callers are not checked against their own model (their balancer's latency includes their calls); a leaf is", () => {
+    for (const name of ['gateway', 'cart']) {
+      expect(seen!.services.find((s) => s.service.name === name)!.model, name).toBeUndefined();
+    }
+    // db (a leaf at ~60 rps: windows of enough requests to check) is compared with its model.
+    const db = seen!.services.find((s) => s.service.name === 'db')!.model;
+    expect(db?.predictedMs ?? 0).toBeGreaterThan(0);
+    expect(db?.measuredMs ?? 0).toBeGreaterThan(0);
   });
 
   // The p99 of ~600 requests is the 594th: its 95 % range is ranks 589–599 (±1.96·√(600·0.99·0.01)),

@@ -82,10 +82,12 @@
   /** The header's parts: SLO, predicted, measured (when the mode measures), and whether it is met. */
   function headline(view) {
     var slo = 'end-to-end ' + pct(view) + ' ≤ ' + num(view.slo.latencyMs) + ' ms at ' + view.entry;
-    var predicted =
-      view.predictedMs == null
-        ? 'predicted > ' + num(2 * view.slo.latencyMs) + ' ms'
-        : 'predicted ' + num(view.predictedMs) + ' ms';
+    var over = '> ' + num(2 * view.slo.latencyMs) + ' ms';
+    var predicted = 'predicted ' + (view.predictedMs == null ? over : num(view.predictedMs) + ' ms');
+    // A running graph: the same prediction at the counts ready, what the measurement compares with.
+    if (view.predictedNowMs !== undefined)
+      predicted +=
+        ' (plan), ' + (view.predictedNowMs == null ? over : num(view.predictedNowMs) + ' ms') + ' at the counts ready';
     var measured =
       view.measuredMs === undefined
         ? null
