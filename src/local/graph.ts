@@ -58,6 +58,7 @@ export class LocalGraph {
 
   private readonly clock: Clock;
   private readonly alerting: Alerting | undefined;
+  private predictedNow?: { key: string; ms: number | null };
 
   private constructor(cfg: GraphRunConfig, clock: Clock, alerting: Alerting | undefined) {
     this.cfg = cfg;
@@ -159,14 +160,22 @@ export class LocalGraph {
     return lat ? measuredAt(lat, pct).ms : null;
   }
 
-  /** The model's end-to-end prediction at the counts ready now and the measured entry demand. */
+  /**
+   * The model's end-to-end prediction at the counts ready now and the measured entry demand. Kept
+   * until either changes: it costs ~2 ms on the event loop every balancer shares, and the view line,
+   * the --json tick and each dashboard push all ask for it every second.
+   */
   predictedNowMs(): number | null {
     const r = this.round;
     if (!r) return null;
     const counts: Record<string, number> = {};
     for (const [n, c] of this.clusters) counts[n] = c.supervisor.ready;
-    return predictGraph(this.cfg.models, counts, { entry: this.cfg.entry, entryDemandRps: r.entryDemandRps })
-      .predictedMs;
+    const key = JSON.stringify([r.entryDemandRps, counts]);
+    if (this.predictedNow?.key !== key) {
+      const p = predictGraph(this.cfg.models, counts, { entry: this.cfg.entry, entryDemandRps: r.entryDemandRps });
+      this.predictedNow = { key, ms: p.predictedMs };
+    }
+    return this.predictedNow.ms;
   }
 
   statuses(): StatusSnapshot[] {
