@@ -1,11 +1,95 @@
-// The burst path: when the short window asks more than the ready instances carry at the target,
-// size for it at once, with no scale-up rate limit (Knative's panic mode has none either).
-// (Sizing a rise under way at its slope was tried and not adopted: docs/benchmarks.md, "Flash
-// crowds".)
+// The burst path: when the short window asks more than the ready instances carry at the target (or
+// would break the latency SLO on them: below the target utilization a small pool may), size for it
+// at once, with no scale-up rate limit (Knative's panic mode has none either).
+//
+// A burst seen once is a rise already under way: an instance asked for now is ready after
+// `startupSeconds`, by when the rise may have gone on. How far past bursts of this service went on
+// is learned, not guessed: each burst episode is followed for the forecast horizon (startup + 60 s)
+// and scored peak ÷ the burst rate at first sight; the burst path then sizes for the burst times
+// the highest of the last BURST_KEEP scores (at most BURST_GROWTH_CAP, forgotten after 8 days).
+// E.g. a flash crowd seen at 878 rps that peaked at 1,786 rps within 120 s scores 2.03; the next
+// burst seen at 900 rps is sized for 1,800 rps at once instead of 900 and chasing the rise one
+// startup late. A fresh service has no scores and sizes for the burst alone, as before.
+// (Sizing a rise at its slope within one burst was tried and not adopted: docs/benchmarks.md,
+// "Flash crowds".)
 import type { Observation, Reason } from './decide.ts';
+import { FORECAST_CEILING } from './forecast.ts';
 import type { ServiceModel } from './model.ts';
+import { sloAttainment, type PoolShape } from './pool.ts';
 
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
+
+/** Scores kept: the last 8 burst episodes. */
+export const BURST_KEEP = 8;
+/** A score above this is an odd reading, not a rise (the seasonal growth's cap too). */
+export const BURST_GROWTH_CAP = 10;
+/** Scores older than 8 days are forgotten (the forecast's history length). */
+const BURST_FORGET_S = 8 * 86400;
+
+/** The ready instances, what they carry at the target utilization, and their pool (for the SLO). */
+export interface BurstPool {
+  ready: number;
+  carry: number;
+  shape?: PoolShape;
+}
+
+/** Would the ready instances miss the latency SLO at `rps`? (Below the target utilization, they may.) */
+function missesSlo(model: ServiceModel, pool: BurstPool, rps: number): boolean {
+  if (!model.slo || !pool.shape || pool.ready <= 0) return false;
+  const attained = sloAttainment({ ...pool.shape, demandRps: rps }, pool.ready, model.slo.latencyMs);
+  return attained < model.slo.percentile / 100;
+}
+
+/** Burst episodes: the one being followed, and the scores of the last BURST_KEEP. */
+export interface BurstHistory {
+  /**
+   * The episode under way: [first seen, rps at first sight, highest demand within the horizon,
+   * last time the burst path fired, scored (1) or not (0)]. It ends once the burst path has not
+   * fired for a horizon: the steps of one rise are one episode, sized once.
+   */
+  open?: [number, number, number, number, number];
+  /** [time, peak ÷ first sight] of scored episodes, oldest first. */
+  scores: Array<[number, number]>;
+}
+
+/** Follows the episode under way with this tick's demand; scores it `horizon` seconds after first sight. */
+export function followBursts(h: BurstHistory | undefined, now: number, seen: number, horizon: number): BurstHistory {
+  let scores = (h?.scores ?? []).filter(([t]) => t > now - BURST_FORGET_S);
+  const open = h?.open;
+  if (!open) return { scores };
+  const [t0, first, peak, fired, scored] = open;
+  if (now <= t0 + horizon) return { open: [t0, first, Math.max(peak, seen), fired, scored], scores };
+  if (!scored) {
+    const score = first > 0 ? peak / first : 1;
+    scores = [...scores, [t0, Number(score.toPrecision(4))] as [number, number]].slice(-BURST_KEEP);
+  }
+  return now > fired + horizon ? { scores } : { open: [t0, first, peak, fired, 1], scores };
+}
+
+/** The episode's bookkeeping after the burst path fired at `now` with `rps`. */
+export function burstFired(h: BurstHistory, now: number, rps: number, windowSeconds: number): BurstHistory {
+  const o = h.open;
+  if (!o) return { ...h, open: [now, rps, rps, now, 0] };
+  return { ...h, open: [o[0], firstSight(o, now, rps, windowSeconds), Math.max(o[2], rps), now, o[4]] };
+}
+
+/**
+ * The episode's first sight: the highest burst rate over its first burst window. A window that
+ * straddles the step shows part of it (1 s into a step from 60 to 700 rps a 6-s window reads 167),
+ * and a score over that part would say 4.2× where the step itself went on 1×: the real cluster's
+ * 1-s ticks must score like the simulator's whole-window ones.
+ */
+function firstSight(open: readonly number[], now: number, rps: number, windowSeconds: number): number {
+  const [t0 = now, first = rps] = open;
+  return now <= t0 + windowSeconds ? Math.max(first, rps) : first;
+}
+
+/** The growth past bursts showed (1 when none is known). */
+export function burstGrowth(h: BurstHistory | undefined): { growth: number; episodes: number } {
+  let g = 1;
+  for (const [, s] of h?.scores ?? []) g = Math.max(g, s);
+  return { growth: Math.min(BURST_GROWTH_CAP, g), episodes: h?.scores.length ?? 0 };
+}
 
 /**
  * The demand the burst path sizes for, with its reasons; undefined when it does not fire.
@@ -15,17 +99,79 @@ export function burstDemand(
   model: ServiceModel,
   obs: Observation,
   stable: number,
-  { ready, carry }: { ready: number; carry: number },
+  pool: BurstPool,
+  learned?: { history: BurstHistory; horizon: number; highest: number; now: number },
 ): { rps: number; reasons: Reason[] } | undefined {
+  const { ready, carry } = pool;
   const b = model.behavior.burst;
   const burst = obs.burstDemandRps;
   if (!b.enabled || burst === undefined || !Number.isFinite(burst) || burst <= stable) return undefined;
-  if (burst < b.threshold * carry) return undefined;
+  const over = burst >= b.threshold * carry;
+  if (!over && !missesSlo(model, pool, burst)) return undefined;
+  const { growth, episodes } = b.learn ? burstGrowth(learned?.history) : { growth: 1, episodes: 0 };
+  // Within an episode the rise is sized once, from its first sight (later steps add only what goes
+  // past it), and never past the forecast's ceiling: twice the highest demand seen.
+  const window = obs.burstWindowSeconds ?? b.windowSeconds;
+  const open = learned?.history.open;
+  const first = open ? firstSight(open, learned.now, burst, window) : burst;
+  const ceiling = FORECAST_CEILING * Math.max(learned?.highest ?? 0, burst);
+  const rps = Math.max(burst, Math.min(first * growth, ceiling));
   const reasons: Reason[] = [
     {
       code: 'Burst',
-      message: `last ${fmt(obs.burstWindowSeconds ?? b.windowSeconds)} s at ${fmt(burst)} rps ≥ ${b.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps): sizing for the burst, no scale-up rate limit`,
+      message: `last ${fmt(obs.burstWindowSeconds ?? b.windowSeconds)} s at ${fmt(burst)} rps ${
+        over
+          ? `≥ ${b.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps)`
+          : `would break the p${model.slo?.percentile} ≤ ${model.slo?.latencyMs} ms SLO on ${ready} ready instances`
+      }: sizing for the burst${
+        rps > burst
+          ? ` as it may go on, ${fmt(rps)} rps: ${episodes === 1 ? 'the last burst rose to' : `the last ${episodes} bursts rose up to`} ${fmt(growth)}× ${episodes === 1 ? 'its' : 'their'} first sight within ${learned?.horizon ?? 0} s`
+          : ''
+      }, no scale-up rate limit`,
     },
   ];
-  return { rps: burst, reasons };
+  return { rps, reasons };
+}
+
+/**
+ * One decision's burst path: follows the episode under way, sizes a burst (undefined when it does
+ * not fire) and records that it fired. `highest`: the highest demand the forecast history holds.
+ */
+export function burstPath(
+  model: ServiceModel,
+  obs: Observation,
+  stable: number,
+  pool: BurstPool,
+  at: { bursts: BurstHistory | undefined; now: number; horizon: number; highest: number },
+): { burst?: { rps: number; reasons: Reason[]; held?: true }; bursts: BurstHistory } {
+  const seen = Math.max(stable, obs.burstDemandRps ?? 0);
+  const followed = followBursts(at.bursts, at.now, seen, at.horizon);
+  const learned = { history: followed, horizon: at.horizon, highest: at.highest, now: at.now };
+  const burst = burstDemand(model, obs, stable, pool, learned);
+  if (!burst) {
+    const held = heldBurst(model, followed, at);
+    return held ? { burst: held, bursts: followed } : { bursts: followed };
+  }
+  const window = obs.burstWindowSeconds ?? model.behavior.burst.windowSeconds;
+  return { burst, bursts: burstFired(followed, at.now, obs.burstDemandRps ?? stable, window) };
+}
+
+/**
+ * While an episode is within its horizon and the ready instances carry it (so the burst path does
+ * not fire), what it was sized for at first sight still holds: the rise it foresaw may not have come
+ * yet, and the stable window lags it by a minute. Without this the count asked for at first sight
+ * was taken back a scale-down window later, in the middle of the rise.
+ */
+function heldBurst(
+  model: ServiceModel,
+  h: BurstHistory,
+  at: { now: number; horizon: number; highest: number },
+): { rps: number; reasons: Reason[]; held: true } | undefined {
+  const o = h.open;
+  if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
+  const { growth } = burstGrowth(h);
+  if (growth <= 1) return undefined;
+  const rps = Math.min(o[1] * growth, FORECAST_CEILING * Math.max(at.highest, o[1]));
+  const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(growth)}× as past bursts did) until ${fmt(at.horizon)} s after its first sight`;
+  return { rps, reasons: [{ code: 'Burst', message }], held: true };
 }

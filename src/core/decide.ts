@@ -8,7 +8,8 @@
 //               ─▶ rate policies*
 //               ─▶ desired, with a reason for every limit that applied
 //   (* burst: when short-window demand exceeds what the ready instances carry, rate limits on
-//    scale-up are skipped; forecast: start instances `startupSeconds` before predicted demand)
+//    scale-up are skipped, and it is sized for as far as this service's past bursts went on;
+//    forecast: start instances `startupSeconds` before predicted demand)
 //
 // Missing metrics are a result, not an exception: the decision is `valid: false` and holds the
 // current count (never scales down), and after `fallback.afterFailures` such ticks it rises to
@@ -17,8 +18,8 @@
 // Worked example, HPA default scale-up policies {4 pods, 100 %} per 15 s, selectPolicy Max:
 // current 3, recommended 20, no events in the last 15 s → max(3 + 4, ceil(3 × 2)) = 7 now, then
 // 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
-import { burstDemand } from './burst.ts';
-import { emptyHistory, forecastPeak, recordDemand, type DemandHistory } from './forecast.ts';
+import { burstPath, type BurstHistory } from './burst.ts';
+import { emptyHistory, forecastPeak, highestSeen, recordDemand, type DemandHistory } from './forecast.ts';
 import type { DirectionBehavior, ServiceModel } from './model.ts';
 import { planService, poolShape, type ConstraintName, type EndToEndBudget, type ServicePlan } from './plan.ts';
 import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
@@ -58,8 +59,8 @@ export interface DecideState {
   failures: number;
   /** Demand history for the forecast. */
   demand: DemandHistory;
-  /** When the burst path last fired. */
-  burstAt?: number;
+  /** The burst episode under way and how far past ones went on (src/core/burst.ts). */
+  bursts?: BurstHistory;
 }
 
 export interface Reason {
@@ -147,7 +148,6 @@ export function decide(
   const history = recordDemand(state.demand, now, demand, horizon);
   let sizeFor = demand;
   let mode: DecisionMode = 'normal';
-  let burstAt = state.burstAt;
   // Calibration scales the service time the model sizes with (unless capacity is learned instead).
   const cal = obs.calibration;
   const capacity =
@@ -163,11 +163,12 @@ export function decide(
   }
   const shape = poolShape(model, capacity ? { capacity } : {});
   const perInstance = instanceCapacityRps(shape);
-  const burst = burstDemand(model, obs, demand, { ready, carry: ready * perInstance * model.targetUtilization });
-  if (burst) {
+  const pool = { ready, carry: ready * perInstance * model.targetUtilization, shape };
+  const at = { bursts: state.bursts, now, horizon, highest: highestSeen(history) };
+  const { burst, bursts } = burstPath(model, obs, demand, pool, at);
+  if (burst && burst.rps > sizeFor) {
     sizeFor = burst.rps;
-    mode = 'burst';
-    burstAt = now;
+    if (!burst.held) mode = 'burst';
     reasons.push(...burst.reasons);
   }
   let calibrated = false;
@@ -297,7 +298,7 @@ export function decide(
       events: newEvents,
       failures: 0,
       demand: history,
-      ...(burstAt !== undefined ? { burstAt } : {}),
+      bursts,
     },
   };
 }

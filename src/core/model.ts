@@ -93,7 +93,8 @@ export interface BehaviorModel {
   scaleUp: DirectionBehavior;
   scaleDown: DirectionBehavior;
   /** Burst path: when short-window demand ≥ threshold × what the ready instances can carry. */
-  burst: { enabled: boolean; windowSeconds: number; threshold: number };
+  /** learn: size a burst for how far this service's past bursts went on (src/core/burst.ts). */
+  burst: { enabled: boolean; windowSeconds: number; threshold: number; learn: boolean };
   /** Forecast path: start instances `startupSeconds` ahead of predicted demand (daily/weekly). */
   forecast: { enabled: boolean };
   /** After this many consecutive decisions without metrics, go to `replicas` (KEDA-style). */
@@ -148,7 +149,7 @@ export function defaultBehavior(): BehaviorModel {
       policies: [{ type: 'percent', value: 100, periodSeconds: 15 }],
       select: 'max',
     },
-    burst: { enabled: true, windowSeconds: 6, threshold: 1.0 },
+    burst: { enabled: true, windowSeconds: 6, threshold: 1.0, learn: true },
     forecast: { enabled: true },
   };
 }

@@ -14,7 +14,8 @@ export const REASON_CODES = {
   SizedByCapacity: 'what the host or cluster fits capped the count',
   SizedByMaxReplicas: 'replicas.max capped the count',
   // What the count was sized for (step 1).
-  Burst: 'the short window asked more than the ready instances carry: sized for the burst',
+  Burst:
+    'the short window asked more than the ready instances carry: sized for the burst (and how far past bursts went on)',
   Forecast: 'the forecast peak over the startup horizon is above the demand: sized for it',
   ForecastPeriodic:
     'a detected period (e.g. a spike every 2 h) says demand rises within the startup horizon: sized for the matched phase',

@@ -32,6 +32,7 @@ export const behaviorSchema = z.strictObject({
       enabled: z.boolean().optional(),
       windowSeconds: z.number().int().min(1).max(600).optional(),
       threshold: z.number().min(1).max(10).optional(),
+      learn: z.boolean().optional(),
     })
     .optional(),
   forecast: z.strictObject({ enabled: z.boolean().optional() }).optional(),

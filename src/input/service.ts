@@ -314,6 +314,7 @@ function normalizeBehavior(b: ServiceSpec['behavior']): BehaviorModel {
       enabled: b.burst?.enabled ?? d.burst.enabled,
       windowSeconds: b.burst?.windowSeconds ?? d.burst.windowSeconds,
       threshold: b.burst?.threshold ?? d.burst.threshold,
+      learn: b.burst?.learn ?? d.burst.learn,
     },
     forecast: { enabled: b.forecast?.enabled ?? d.forecast.enabled },
     ...(b.fallback ? { fallback: { afterFailures: b.fallback.afterFailures, replicas: b.fallback.replicas } } : {}),

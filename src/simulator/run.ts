@@ -267,6 +267,20 @@ export function compare(hr: PolicyRun, sweep: readonly PolicyRun[]): Comparison[
   return out;
 }
 
+/**
+ * A family's fewest violating seconds among its settings that cost no more than `cost`
+ * instance-seconds (issue 15: "strictly fewer violations than KPA's best at equal cost"); undefined
+ * when every setting costs more.
+ */
+export function fewestAtCost<P extends PolicyRun>(cost: number, sweep: readonly P[], family: string): P | undefined {
+  let best: P | undefined;
+  for (const p of sweep) {
+    if (p.policy !== family || p.replicaSeconds > cost) continue;
+    if (!best || p.sloViolationSeconds < best.sloViolationSeconds) best = p;
+  }
+  return best;
+}
+
 /** The Pareto frontier (fewest violations for the cost) of one family's points, by cost. */
 export function frontier<P extends PolicyRun>(points: readonly P[]): P[] {
   const sorted = [...points].sort(

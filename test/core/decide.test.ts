@@ -24,7 +24,7 @@ function model(behavior: Partial<BehaviorModel> = {}, over: Partial<ServiceModel
     startupSeconds: 60,
     behavior: {
       ...defaultBehavior(),
-      burst: { enabled: false, windowSeconds: 6, threshold: 1 },
+      burst: { enabled: false, windowSeconds: 6, threshold: 1, learn: true },
       forecast: { enabled: false },
       ...behavior,
     },
@@ -122,7 +122,7 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
   });
 
   it('burst path skips the scale-up rate limit when the short window exceeds what ready instances carry', () => {
-    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } });
+    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } });
     const d = run(m, [[0, { demandRps: 200, burstDemandRps: 1000 }]], 3);
     expect(d[0]?.mode).toBe('burst');
     expect(d[0]?.desired).toBe(20);
@@ -220,7 +220,7 @@ describe('never over-react (issue 15)', () => {
   it('property: with forecast and burst on, a decision never sizes for more than twice the highest demand observed', () => {
     const m = model(
       {
-        burst: { enabled: true, windowSeconds: 6, threshold: 1 },
+        burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },
         forecast: { enabled: true },
       },
       { replicas: { min: 1, max: 100_000 } },
@@ -264,7 +264,7 @@ describe('never over-react (issue 15)', () => {
 
 describe('the Burst reason names the window the burst was measured over', () => {
   it('the observation window when given (a controller burst template of 10 s), else behavior.burst.windowSeconds', () => {
-    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1 } });
+    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } });
     const at = (o: Partial<Observation>) =>
       decide(
         m,

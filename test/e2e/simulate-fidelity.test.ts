@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, jsonLine, runFidelity, type FidelityRun } from './support/fidelity.ts';
+import { DEFAULT_CONFIG, jsonLine, runFidelity, type FidelityConfig, type FidelityRun } from './support/fidelity.ts';
 
 /** Instance-seconds: simulated ÷ measured must be in [1 − TOLERANCE, 1 + TOLERANCE]. */
 const TOLERANCE = 0.15;
@@ -18,18 +18,22 @@ const meanOver = (xs: ReadonlyArray<{ instances: number }>, from: number, to: nu
   return w.reduce((a, s) => a + s.instances, 0) / w.length;
 };
 
+/** One fidelity run in a temporary directory, removed afterwards. */
+async function fidelityInTemp(cfg: FidelityConfig): Promise<FidelityRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-fidelity-test-'));
+  try {
+    return await runFidelity(cfg, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('simulate fidelity: simulator vs the real local cluster', () => {
   it(
     `instance-seconds within ±${TOLERANCE * 100} % of the measured, and both scale up on the peak`,
     { timeout: 175_000 },
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'headroom-fidelity-test-'));
-      let r: FidelityRun;
-      try {
-        r = await runFidelity({ ...DEFAULT_CONFIG, fromRow: 3 * 1440 + 14 * 24, rows: 30 }, dir);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const r = await fidelityInTemp({ ...DEFAULT_CONFIG, fromRow: 3 * 1440 + 14 * 24, rows: 30 });
       const c = r.comparison;
       const m = r.measured;
       // The numbers behind a failure (and for tuning the bounds).
@@ -62,6 +66,54 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
         expect(peak, name).toBeGreaterThanOrEqual(c.initial + 2);
         expect(meanOver(secs, peakAt - 5, peakAt + 15), name).toBeGreaterThan(meanOver(secs, 0, 10) + 1);
       }
+    },
+  );
+
+  // Issue 15: the burst path learns from a first flash crowd how far a burst goes on and sizes the
+  // second at its first sight for that (src/core/burst.ts). The real cluster must do what the
+  // simulator predicts: close instance-seconds, and more instances over the second crowd's rise
+  // than over the first's, in both. Rows of 4 s, rescaled to a 700-rps peak: quiet 60, a crowd rising
+  // 250 → 450 → 700 over 16 s and holding 16 s, 80 s quiet (the episode is scored 60 s after its
+  // first sight and ends 60 s after the last burst), the same crowd again.
+  it(
+    'two flash crowds: the second is sized at first sight for how far the first went, in both',
+    { timeout: 300_000 },
+    async () => {
+      const quiet = (n: number): number[] => Array.from({ length: n }, () => 60);
+      const crowd = [250, 250, 450, 450, 700, 700, 700, 700];
+      const rowsRps = [...quiet(6), ...crowd, ...quiet(20), ...crowd, ...quiet(3)];
+      const starts = [6 * 4, (6 + crowd.length + 20) * 4];
+      const r = await fidelityInTemp({ ...DEFAULT_CONFIG, rowsRps, rows: rowsRps.length, peak: 700 });
+      const c = r.comparison;
+      const m = r.measured;
+      console.log(jsonLine(r));
+      expect(m.exitCode, m.stderr).toBe(0);
+      expect(c.seconds).toBe(rowsRps.length * 4);
+
+      for (const [name, secs] of [
+        ['predicted', r.predicted.seconds],
+        ['measured', m.seconds],
+      ] as const) {
+        // The most instances in each crowd's first 10 s, before its 450-rps step shows: the first
+        // crowd is chased step by step (2 for its 250-rps step), the second is asked for at its
+        // first sight, ~5 s in (4, what 700 rps needs).
+        const peakWithin = (from: number): number => Math.max(...secs.slice(from, from + 10).map((x) => x.instances));
+        const [first, second] = [peakWithin(starts[0]!), peakWithin(starts[1]!)];
+        console.log(JSON.stringify({ name, first, second }));
+        expect(second, name).toBeGreaterThanOrEqual(first + 1.5);
+      }
+      // The real run says why: a Burst decision naming what the first crowd taught.
+      const learned = m.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { type: string; message?: string })
+        .filter((o) => o.type === 'event' && /as it may go on, .* rps: the last burst rose to/.test(o.message ?? ''));
+      expect(learned.length).toBeGreaterThan(0);
+
+      // Measured 0.86–0.93 here: on steps this large the real service measures ~9 % slower than its
+      // spec and calibration adds an instance the simulator (told the spec) does not.
+      expect(c.ratio).toBeGreaterThan(0.8);
+      expect(c.ratio).toBeLessThan(1 + TOLERANCE);
     },
   );
 });

@@ -53,6 +53,7 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
       const burst = view.requestRate(burstWindow);
       if (demand !== undefined) obs.demandRps = demand;
       if (burst !== undefined) obs.burstDemandRps = burst;
+      if (burstWindow !== model.behavior.burst.windowSeconds) obs.burstWindowSeconds = burstWindow;
       if (meter) {
         const requests = (burst ?? 0) * opts.scrapeSeconds;
         const ready = view.readyReplicas;

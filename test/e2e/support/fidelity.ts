@@ -47,6 +47,8 @@ export interface FidelityConfig {
   peak: number;
   /** Report windows, seconds. */
   windowSeconds: number;
+  /** The short trace's rows themselves (before rescaling to `peak`), instead of a slice of `source`. */
+  rowsRps?: readonly number[];
 }
 
 export const DEFAULT_CONFIG: FidelityConfig = {
@@ -71,9 +73,15 @@ export const SLO_MS = 250;
 
 /** Write the short trace (unscaled means of `group` source rows each) as CSV; returns its path. */
 export function writeShortTrace(cfg: FidelityConfig, dir: string): string {
+  const lines = ['t_seconds,rps'];
+  const path = join(dir, 'fidelity-trace.csv');
+  if (cfg.rowsRps) {
+    cfg.rowsRps.forEach((v, i) => lines.push(`${i * cfg.rowSeconds},${v}`));
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return path;
+  }
   const src = loadTraceFile(cfg.source);
   const step = src.rowSeconds * cfg.group;
-  const lines = ['t_seconds,rps'];
   for (let i = 0; i < cfg.rows; i++) {
     const from = cfg.fromRow * src.rowSeconds + i * step;
     if (from + step > src.rps.length) throw new Error(`the slice runs past the end of ${cfg.source}`);
@@ -81,7 +89,6 @@ export function writeShortTrace(cfg: FidelityConfig, dir: string): string {
     for (let t = from; t < from + step; t++) sum += src.rps[t] ?? 0;
     lines.push(`${i * cfg.rowSeconds},${(sum / step).toFixed(4)}`);
   }
-  const path = join(dir, 'fidelity-trace.csv');
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
 }

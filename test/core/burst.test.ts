@@ -1,0 +1,195 @@
+// The burst path learns how far this service's bursts went on (src/core/burst.ts): a burst episode
+// is scored peak ÷ first sight one horizon (startup + 60 s) after it was first seen, and the next
+// first sight is sized for that much at once.
+import { describe, expect, it } from 'vitest';
+import { BURST_KEEP, burstDemand, followBursts, type BurstHistory } from '../../src/core/burst.ts';
+import { decide, initialDecideState, type Decision, type DecideState } from '../../src/core/decide.ts';
+import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
+
+// 50 rps per instance at target 1.0, no SLO; startup 60 s → horizon 120 s.
+const model: ServiceModel = {
+  name: 'svc',
+  demandRps: 0,
+  instance: { serviceTimeMs: 20, concurrency: 1 },
+  loadBalancing: 'leastRequests',
+  targetUtilization: 1,
+  replicas: { min: 1, max: 100 },
+  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
+  startupSeconds: 60,
+  behavior: {
+    ...defaultBehavior(),
+    burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },
+    forecast: { enabled: false },
+  },
+};
+
+/** Ticks every 15 s over [from, to) with (stable, burst) demand; the count asked for is ready at once unless `ready` says otherwise. */
+function feed(
+  s: { state: DecideState; current: number; out: Decision[] },
+  from: number,
+  to: number,
+  stable: number,
+  burst: number,
+  ready?: number,
+): void {
+  for (let t = from; t < to; t += 15) {
+    const o = {
+      readyReplicas: ready ?? s.current,
+      currentReplicas: s.current,
+      demandRps: stable,
+      burstDemandRps: burst,
+    };
+    const r = decide(model, s.state, o, t);
+    s.state = r.state;
+    s.current = r.decision.desired;
+    s.out.push(r.decision);
+  }
+}
+
+/** A quiet 100 rps, then a burst seen at 300 rps that goes on to 600 rps. */
+function afterOneEpisode(): { state: DecideState; current: number; out: Decision[] } {
+  const s = { state: initialDecideState(), current: 2, out: [] as Decision[] };
+  feed(s, 0, 600, 100, 100);
+  feed(s, 600, 615, 150, 300); // first sight: 300 rps
+  feed(s, 615, 630, 300, 450);
+  feed(s, 630, 735, 600, 600); // the peak, within 120 s of the first sight
+  feed(s, 735, 2400, 100, 100); // quiet again: the episode is scored and ends
+  return s;
+}
+
+describe('burst path: how far past bursts went on (issue 15, flash crowds)', () => {
+  it('a fresh service sizes a burst for what it shows', () => {
+    const s = { state: initialDecideState(), current: 2, out: [] as Decision[] };
+    feed(s, 0, 600, 100, 100);
+    feed(s, 600, 615, 150, 300);
+    const d = s.out.at(-1)!;
+    expect(d.mode).toBe('burst');
+    expect(d.sizedForRps).toBe(300);
+    expect(d.desired).toBe(6);
+    expect(d.reasons.find((r) => r.code === 'Burst')?.message).not.toMatch(/rose/);
+  });
+
+  it('scores an episode peak ÷ first sight one horizon after it was first seen', () => {
+    const s = afterOneEpisode();
+    expect(s.state.bursts?.scores).toEqual([[600, 2]]);
+    expect(s.state.bursts?.open).toBeUndefined();
+  });
+
+  it('the next burst is sized at first sight for as far as the last ones went', () => {
+    const s = afterOneEpisode();
+    const before = s.out.length;
+    feed(s, 2400, 2415, 150, 300);
+    const d = s.out[before]!;
+    expect(d.mode).toBe('burst');
+    // 300 rps × 2 = 600 rps → 12 instances at once (6 without what the first burst taught).
+    expect(d.sizedForRps).toBe(600);
+    expect(d.desired).toBe(12);
+    expect(d.reasons.find((r) => r.code === 'Burst')?.message).toMatch(
+      /as it may go on, 600 rps: the last burst rose to 2× its first sight within 120 s/,
+    );
+  });
+
+  it('the steps of one rise are one episode: a later step is not multiplied again', () => {
+    const s = afterOneEpisode();
+    const before = s.out.length;
+    feed(s, 2400, 2415, 150, 300);
+    // The 12 asked for are still starting: 2 ready.
+    feed(s, 2415, 2430, 300, 450, 2); // 450 × 2 would be 900
+    expect(s.out[before + 1]?.mode).toBe('burst');
+    expect(s.out[before + 1]?.sizedForRps).toBe(600);
+    feed(s, 2430, 2445, 450, 700, 2); // past what was foreseen: sized for what it shows
+    expect(s.out[before + 2]?.sizedForRps).toBe(700);
+  });
+
+  it('what a burst was sized for at first sight holds until a horizon after it, though the ready instances carry the burst', () => {
+    const s = afterOneEpisode();
+    const before = s.out.length;
+    feed(s, 2400, 2415, 150, 300); // first sight: 600 rps, 12 instances (ready at once here)
+    feed(s, 2415, 2520, 200, 450); // 12 ready carry 450: the burst path does not fire
+    const held = s.out[before + 1]!;
+    expect(held.mode).toBe('normal');
+    expect(held.sizedForRps).toBe(600);
+    expect(held.reasons.find((r) => r.code === 'Burst')?.message).toMatch(
+      /^a burst first seen 15 s ago at 300 rps may still rise to 600 rps \(2× as past bursts did\) until 120 s after its first sight$/,
+    );
+    feed(s, 2520, 2550, 200, 190); // past 120 s after the first sight: the stable window again
+    expect(s.out.at(-1)?.sizedForRps).toBe(200);
+  });
+
+  it('never sizes past twice the highest demand seen, however far a past burst went', () => {
+    const history: BurstHistory = { scores: [[0, 8]] };
+    const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
+    const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, { history, horizon: 120, highest: 200, now: 0 });
+    expect(r?.rps).toBe(400); // not 150 × 8 = 1,200
+  });
+
+  it('behavior.burst.learn: false sizes every burst for what it shows', () => {
+    const history: BurstHistory = { scores: [[0, 2]] };
+    const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
+    const pool = { ready: 2, carry: 100 };
+    const learned = { history, horizon: 120, highest: 600, now: 0 };
+    expect(burstDemand(model, obs, 100, pool, learned)?.rps).toBe(300);
+    const off = { ...model, behavior: { ...model.behavior, burst: { ...model.behavior.burst, learn: false } } };
+    expect(burstDemand(off, obs, 100, pool, learned)?.rps).toBe(150);
+  });
+
+  it('keeps the last 8 scores and forgets those older than 8 days', () => {
+    let h: BurstHistory = { scores: [] };
+    for (let i = 0; i < 12; i++) {
+      const t = i * 1000;
+      h = { ...h, open: [t, 100, 100 + i * 10, t, 0] };
+      h = followBursts(h, t + 500, 0, 120); // scored and, 500 s after the last firing, ended
+      expect(h.open).toBeUndefined();
+    }
+    expect(h.scores).toHaveLength(BURST_KEEP);
+    expect(h.scores[0]).toEqual([4000, 1.4]);
+    expect(followBursts(h, 11_000 + 8 * 86400 + 1, 0, 120).scores).toHaveLength(0);
+  });
+
+  it('fires when the burst would break the latency SLO on the ready instances, though under the target utilization', () => {
+    // 20 ms, concurrency 4, p99 ≤ 100 ms, target 0.9: 2 instances carry 360 rps at the target,
+    // but at 318 rps their p99 is over 100 ms (3 are needed).
+    const slo: ServiceModel = {
+      ...model,
+      instance: { serviceTimeMs: 20, concurrency: 4 },
+      slo: { latencyMs: 100, percentile: 99 },
+      targetUtilization: 0.9,
+    };
+    const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 298, burstDemandRps: 318 };
+    const d = decide(slo, initialDecideState(), obs, 0).decision;
+    expect(d.mode).toBe('burst');
+    expect(d.desired).toBe(3);
+    expect(d.reasons.find((r) => r.code === 'Burst')?.message).toMatch(
+      /^last 6 s at 318 rps would break the p99 ≤ 100 ms SLO on 2 ready instances: sizing for the burst, no scale-up rate limit$/,
+    );
+    // The same burst on 3 ready instances keeps within the SLO: no burst.
+    const calm = decide(slo, initialDecideState(), { ...obs, readyReplicas: 3, currentReplicas: 3 }, 0).decision;
+    expect(calm.mode).toBe('normal');
+  });
+
+  it('scores from the whole first burst window: 1-s ticks reading a window that straddles the step score like one whole-window tick', () => {
+    // A step from 60 to 700 rps read by a 6-s window every second: 167, 273, 380, 487, 593, 700.
+    const s = { state: initialDecideState(), current: 2, out: [] as Decision[] };
+    for (let t = 0; t < 600; t++) feedOne(s, t, 60, 60);
+    const seen = [167, 273, 380, 487, 593, 700];
+    seen.forEach((rps, i) => feedOne(s, 600 + i, 60 + (rps - 60) / 10, rps, 2));
+    for (let t = 606; t < 900; t++) feedOne(s, t, t < 730 ? 700 : 60, t < 730 ? 700 : 60);
+    // Peak 700 ÷ first sight 700 (not ÷ 167 = 4.2): the step did not go on.
+    expect(s.state.bursts?.scores).toEqual([[600, 1]]);
+  });
+});
+
+/** One tick at `t` (1-s ticks), the count asked for ready at once unless `ready` says otherwise. */
+function feedOne(
+  s: { state: DecideState; current: number; out: Decision[] },
+  t: number,
+  stable: number,
+  burst: number,
+  ready?: number,
+): void {
+  const o = { readyReplicas: ready ?? s.current, currentReplicas: s.current, demandRps: stable, burstDemandRps: burst };
+  const r = decide(model, s.state, o, t);
+  s.state = r.state;
+  s.current = r.decision.desired;
+  s.out.push(r.decision);
+}
