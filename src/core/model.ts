@@ -92,8 +92,10 @@ export interface BehaviorModel {
   tolerance: number;
   scaleUp: DirectionBehavior;
   scaleDown: DirectionBehavior;
-  /** Burst path: when short-window demand ≥ threshold × what the ready instances can carry. */
-  /** learn: size a burst for how far this service's past bursts went on (src/core/burst.ts). */
+  /**
+   * Burst path: when short-window demand ≥ threshold × what the ready instances can carry. `learn`:
+   * size a burst for how far this service's past bursts went on (src/core/burst.ts).
+   */
   burst: { enabled: boolean; windowSeconds: number; threshold: number; learn: boolean };
   /** Forecast path: start instances `startupSeconds` ahead of predicted demand (daily/weekly). */
   forecast: { enabled: boolean };
