@@ -4,24 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { BURST_KEEP, burstDemand, followBursts, type BurstHistory } from '../../src/core/burst.ts';
 import { decide, initialDecideState, type Decision, type DecideState } from '../../src/core/decide.ts';
-import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
+import type { ServiceModel } from '../../src/core/model.ts';
+import { model as deciderModel } from './decide-model.ts';
 
 // 50 rps per instance at target 1.0, no SLO; startup 60 s → horizon 120 s.
-const model: ServiceModel = {
-  name: 'svc',
-  demandRps: 0,
-  instance: { serviceTimeMs: 20, concurrency: 1 },
-  loadBalancing: 'leastRequests',
-  targetUtilization: 1,
-  replicas: { min: 1, max: 100 },
-  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
-  startupSeconds: 60,
-  behavior: {
-    ...defaultBehavior(),
-    burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },
-    forecast: { enabled: false },
-  },
-};
+const model = deciderModel({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } });
 
 /** Ticks every 15 s over [from, to) with (stable, burst) demand; the count asked for is ready at once unless `ready` says otherwise. */
 function feed(

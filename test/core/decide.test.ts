@@ -9,28 +9,8 @@ import {
   type DecideState,
   type Observation,
 } from '../../src/core/decide.ts';
-import { defaultBehavior, type BehaviorModel, type ServiceModel } from '../../src/core/model.ts';
-
-// 50 rps per instance at target 1.0 with no SLO: recommended = ceil(demand / 50).
-function model(behavior: Partial<BehaviorModel> = {}, over: Partial<ServiceModel> = {}): ServiceModel {
-  return {
-    name: 'svc',
-    demandRps: 0,
-    instance: { serviceTimeMs: 20, concurrency: 1 },
-    loadBalancing: 'leastRequests',
-    targetUtilization: 1,
-    replicas: { min: 1, max: 100 },
-    availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
-    startupSeconds: 60,
-    behavior: {
-      ...defaultBehavior(),
-      burst: { enabled: false, windowSeconds: 6, threshold: 1, learn: true },
-      forecast: { enabled: false },
-      ...behavior,
-    },
-    ...over,
-  };
-}
+import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
+import { model } from './decide-model.ts';
 
 /** Runs ticks [t, observation] feeding each decision's desired back as the current count. */
 function run(m: ServiceModel, ticks: Array<[number, Partial<Observation>]>, start = 1): Decision[] {
