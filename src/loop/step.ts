@@ -15,6 +15,7 @@ import {
   type CalibrationState,
   type LatencySample,
 } from '../core/calibrate.ts';
+import type { BurstHistory } from '../core/burst.ts';
 import { decide, initialDecideState, type DecideState, type Decision, type Observation } from '../core/decide.ts';
 import type { ServiceModel } from '../core/model.ts';
 
@@ -83,9 +84,27 @@ export function guard(d: Decision, current: number): Decision {
 export function restoreState(saved: unknown): DecideState {
   const s = saved as Partial<DecideState> | undefined;
   if (s && Array.isArray(s.recommendations) && Array.isArray(s.events) && typeof s.failures === 'number' && s.demand) {
+    // Burst episodes that are not the shape this version writes start afresh (a fresh service's).
+    if (s.bursts !== undefined && !validBursts(s.bursts)) {
+      const { bursts: _dropped, ...rest } = s as DecideState;
+      return rest;
+    }
     return s as DecideState;
   }
   return initialDecideState();
+}
+
+function validBursts(b: unknown): boolean {
+  const h = b as Partial<BurstHistory> | null;
+  const nums = (x: unknown, n: number): boolean =>
+    Array.isArray(x) && x.length === n && x.every((v) => typeof v === 'number' && Number.isFinite(v));
+  return (
+    typeof h === 'object' &&
+    h !== null &&
+    Array.isArray(h.scores) &&
+    h.scores.every((x) => nums(x, 2)) &&
+    (h.open === undefined || nums(h.open, 5))
+  );
 }
 
 /** The persisted calibration, or a fresh one when missing or from another version. */

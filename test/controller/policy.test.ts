@@ -288,4 +288,15 @@ describe('restoreState', () => {
     expect(restoreState(undefined)).toEqual(initialDecideState());
     expect(restoreState({ failures: 'x' })).toEqual(initialDecideState());
   });
+
+  it('keeps well-formed burst episodes and drops malformed ones (the rest of the state stays)', () => {
+    const bursts = { open: [900, 300, 600, 915, 0], scores: [[100, 2.03]] };
+    const saved = { ...initialDecideState(), failures: 1, bursts };
+    expect(restoreState(JSON.parse(JSON.stringify(saved)))).toEqual(saved);
+    for (const bad of [{ scores: 'x' }, { scores: [[1]] }, { scores: [], open: [1, 2] }, null, 5]) {
+      const r = restoreState({ ...saved, bursts: bad });
+      expect(r.bursts).toBeUndefined();
+      expect(r.failures).toBe(1);
+    }
+  });
 });
