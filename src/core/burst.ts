@@ -144,7 +144,9 @@ export function burstPath(
   pool: BurstPool,
   at: { bursts: BurstHistory | undefined; now: number; horizon: number; highest: number },
 ): { burst?: { rps: number; reasons: Reason[]; held?: true }; bursts: BurstHistory } {
-  const seen = Math.max(stable, obs.burstDemandRps ?? 0);
+  const b = obs.burstDemandRps;
+  // A burst reading that is not a rate (NaN, negative) never enters an episode's peak.
+  const seen = Math.max(stable, b !== undefined && b >= 0 && b <= Number.MAX_VALUE ? b : 0);
   const followed = followBursts(at.bursts, at.now, seen, at.horizon);
   const learned = { history: followed, horizon: at.horizon, highest: at.highest, now: at.now };
   const burst = burstDemand(model, obs, stable, pool, learned);

@@ -103,6 +103,24 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     expect(s.out.at(-1)?.sizedForRps).toBe(200);
   });
 
+  it('a burst reading that is not a rate (NaN, Infinity, negative) never enters an episode: counts and scores stay finite', () => {
+    const s = afterOneEpisode();
+    const before = s.out.length;
+    feed(s, 2400, 2415, 150, 300, 2); // an episode opens
+    for (const [t, bad] of [
+      [2415, NaN],
+      [2430, Infinity],
+      [2445, -5],
+    ] as const)
+      feed(s, t, t + 15, 150, bad, 2);
+    feed(s, 2460, 2700, 100, 100); // scored and ended
+    for (const d of s.out.slice(before)) {
+      expect(Number.isInteger(d.desired), String(d.desired)).toBe(true);
+      expect(Number.isFinite(d.sizedForRps ?? 0)).toBe(true);
+    }
+    expect(s.state.bursts?.scores.at(-1)).toEqual([2400, 1]); // peak 300 ÷ first sight 300
+  });
+
   it('never sizes past twice the highest demand seen, however far a past burst went', () => {
     const history: BurstHistory = { scores: [[0, 8]] };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };

@@ -211,6 +211,8 @@ describe('never over-react (issue 15)', () => {
         nil: undefined,
       }),
       burstFactor: fc.double({ min: 0, max: 6, noNaN: true }),
+      // Now and then a burst reading that is not a rate: it must never reach a count.
+      odd: fc.constantFrom(undefined, undefined, undefined, undefined, NaN, Infinity, -1),
     });
     fc.assert(
       fc.property(fc.array(obs, { minLength: 50, maxLength: 300 }), (ticks) => {
@@ -220,14 +222,14 @@ describe('never over-react (issue 15)', () => {
         let t = 500_000;
         for (const k of ticks) {
           t += k.dt;
-          const burst = k.demand === undefined ? undefined : k.demand * k.burstFactor;
+          const burst = k.demand === undefined ? undefined : (k.odd ?? k.demand * k.burstFactor);
           const o: Observation = {
             readyReplicas: current,
             currentReplicas: current,
             ...(k.demand !== undefined ? { demandRps: k.demand } : {}),
             ...(burst !== undefined ? { burstDemandRps: burst } : {}),
           };
-          top = Math.max(top, k.demand ?? 0, burst ?? 0);
+          top = Math.max(top, k.demand ?? 0, burst !== undefined && Number.isFinite(burst) ? burst : 0);
           const r = decide(m, state, o, t);
           state = r.state;
           const d = r.decision;
