@@ -197,9 +197,11 @@ function section(r: SimulationResult, cpuSeconds: number, nb: Bounds): { text: s
  */
 function issue15(r: SimulationResult, hr: PolicyResult): { cheapest?: PolicyResult; kpa?: PolicyResult } {
   const sweep = r.sweep ?? [];
-  const cheapest = sweep
-    .filter((p) => p.sloViolationSeconds <= hr.sloViolationSeconds)
+  // compare() already found each family's cheapest setting at ≤ Headroom's violations.
+  const best = (r.comparisons ?? [])
+    .flatMap((c) => (c.bestAtEqualViolations ? [c.bestAtEqualViolations] : []))
     .sort((a, b) => a.replicaSeconds - b.replicaSeconds)[0];
+  const cheapest = best && sweep.find((p) => p.label === best.label);
   const kpa = fewestAtCost(hr.replicaSeconds, sweep, 'kpa');
   return { ...(cheapest ? { cheapest } : {}), ...(kpa ? { kpa } : {}) };
 }

@@ -84,6 +84,11 @@ function firstSight(open: readonly number[], now: number, rps: number, windowSec
   return now <= t0 + windowSeconds ? Math.max(first, rps) : first;
 }
 
+/** A first sight times the learned growth, never past the forecast's ceiling over `top`. */
+function projected(first: number, growth: number, top: number): number {
+  return Math.min(first * growth, FORECAST_CEILING * top);
+}
+
 /** The growth past bursts showed (1 when none is known). */
 export function burstGrowth(h: BurstHistory | undefined): { growth: number; episodes: number } {
   let g = 1;
@@ -114,8 +119,7 @@ export function burstDemand(
   const window = obs.burstWindowSeconds ?? b.windowSeconds;
   const open = learned?.history.open;
   const first = open ? firstSight(open, learned.now, burst, window) : burst;
-  const ceiling = FORECAST_CEILING * Math.max(learned?.highest ?? 0, burst);
-  const rps = Math.max(burst, Math.min(first * growth, ceiling));
+  const rps = Math.max(burst, projected(first, growth, Math.max(learned?.highest ?? 0, burst)));
   const reasons: Reason[] = [
     {
       code: 'Burst',
@@ -173,7 +177,7 @@ function heldBurst(
   if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
   const { growth } = burstGrowth(h);
   if (growth <= 1) return undefined;
-  const rps = Math.min(o[1] * growth, FORECAST_CEILING * Math.max(at.highest, o[1]));
+  const rps = projected(o[1], growth, Math.max(at.highest, o[1]));
   const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(growth)}× as past bursts did) until ${fmt(at.horizon)} s after its first sight`;
   return { rps, reasons: [{ code: 'Burst', message }], held: true };
 }
