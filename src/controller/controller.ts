@@ -18,9 +18,10 @@ import type { Alerting } from '../alerting/runtime.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { KubernetesScaleActuator } from '../adapters/actuators/kubernetes/index.ts';
 import { KubernetesObjects } from '../adapters/actuators/kubernetes/objects.ts';
+import { kubernetesPodScraper } from '../adapters/metrics/pods/index.ts';
 import { messageOf, type KubeClients, type RetryOptions } from '../adapters/kubernetes/client.ts';
 import type { Actuator } from '../ports/actuator.ts';
-import type { MetricsSource } from '../ports/metrics.ts';
+import type { MetricsSource, PodRateSource } from '../ports/metrics.ts';
 import type { GraphView } from '../server/graph-view.ts';
 import type { StatusSnapshot } from '../server/status.ts';
 import { APP_KIND, APP_PLURAL } from './application-crd.ts';
@@ -54,6 +55,8 @@ export interface ControllerOptions {
   clients: KubeClients;
   metrics: MetricsSource;
   actuator?: Actuator;
+  /** Reads pods for spec.demand.pods (default: list through the apiserver, GET each ready pod). */
+  pods?: PodRateSource;
   /** Watch one namespace; undefined = all namespaces (ClusterRole). */
   namespace?: string;
   identity?: string;
@@ -134,6 +137,7 @@ export class Controller {
     });
     this.#ports = {
       metrics: opts.metrics,
+      pods: opts.pods ?? kubernetesPodScraper(opts.clients),
       scale: opts.actuator ?? new KubernetesScaleActuator(opts.clients, opts.retry ? { retry: opts.retry } : {}),
       status: opts.dryRun ? { writeStatus: () => Promise.resolve(true) } : objects,
       events: opts.dryRun ? { recordEvent: () => Promise.resolve() } : objects,

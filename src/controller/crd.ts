@@ -66,6 +66,7 @@ export function serviceSchema(): Json {
 }
 
 const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
+const stringMap = (): Json => ({ type: 'object', additionalProperties: { type: 'string' } });
 const int = (min: number, max: number, extra: Json = {}): Json => ({
   type: 'integer',
   minimum: min,
@@ -138,9 +139,27 @@ function specSchema(): Json {
                 enum: ['requestRate'],
               },
               metric: str({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }),
-              selector: { type: 'object', additionalProperties: { type: 'string' } },
+              selector: stringMap(),
               window: { ...duration, default: '1m' },
               burstWindow: duration,
+            },
+          },
+          pods: {
+            description:
+              "The burst path reads the target's ready pods itself each round (GET http://<podIP>:<port><path>, as Knative's autoscaler reads its queue-proxies), not a Prometheus burst query: a burst is seen within a round instead of a scrape interval or two. The stable demand stays the query's or template's. Needs RBAC to list pods and network access to them.",
+            type: 'object',
+            required: ['port', 'metric'],
+            properties: {
+              port: {
+                description: 'The container port, by number or name (e.g. metrics).',
+                'x-kubernetes-int-or-string': true,
+              },
+              path: str({ pattern: '^/', default: '/metrics' }),
+              metric: str({
+                pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
+                description: 'A request counter, e.g. http_requests_total; its series are summed.',
+              }),
+              labels: { description: 'Only series with these labels, e.g. { code: "200" }.', ...stringMap() },
             },
           },
         },
@@ -168,7 +187,7 @@ function specSchema(): Json {
                 enum: ['histogram'],
               },
               metric: str({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }),
-              selector: { type: 'object', additionalProperties: { type: 'string' } },
+              selector: stringMap(),
               window: { ...duration, default: '1m' },
             },
           },

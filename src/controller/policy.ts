@@ -6,6 +6,7 @@ import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
 import { graphUnsupported, serviceModelFromSpec } from '../input/load.ts';
 import { capacityProfileSchema, type CapacityProfile } from '../input/profile.ts';
 import type { ScaleTargetRef } from '../ports/actuator.ts';
+import type { PodCounter } from '../ports/metrics.ts';
 
 export interface PolicyCondition {
   type: string;
@@ -96,6 +97,9 @@ export interface DemandTemplate {
   burstWindow?: string;
 }
 
+/** spec.demand.pods; path defaults to /metrics. */
+export type PodsSpec = Omit<PodCounter, 'path'> & { path?: string };
+
 export interface PolicySpec {
   scaleTargetRef: { apiVersion: string; kind: string; name: string };
   mode?: 'active' | 'shadow';
@@ -105,7 +109,11 @@ export interface PolicySpec {
     profile?: { configMapKeyRef: { name: string; key: string } };
     learned?: { serviceTimeQuery: string; concurrency?: number };
   };
-  demand: { query?: string; burstQuery?: string; template?: DemandTemplate };
+  /**
+   * `pods`: the burst path reads the target's ready pods' counter itself each round (1-s fresh,
+   * like Knative's KPA) instead of a Prometheus burst query; the stable demand stays Prometheus'.
+   */
+  demand: { query?: string; burstQuery?: string; template?: DemandTemplate; pods?: PodsSpec };
   latency?: LatencySpec;
   fallback?: { afterFailures: number; replicas: number };
   /** After another writer changes the replicas, leave them alone this long (default 300; 0 = write back). */
@@ -130,6 +138,8 @@ export interface HeadroomPolicy {
 
 export interface Queries {
   demand: string;
+  /** The burst read from the pods (spec.demand.pods, path defaulted), instead of `burst`. */
+  pods?: PodCounter;
   burst?: string;
   /** The burst template's window, s (a raw burstQuery's is not known). */
   burstWindowSeconds?: number;
@@ -153,7 +163,14 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   const d = spec.demand;
   const learned = spec.capacity?.learned?.serviceTimeQuery;
   const extra = { ...(learned ? { serviceTime: learned } : {}), ...latencyQueries(spec.latency, percentile) };
-  if (d.query) return { demand: d.query, ...(d.burstQuery ? { burst: d.burstQuery } : {}), ...extra };
+  if (d.pods && (d.burstQuery || d.template?.burstWindow))
+    throw invalid(
+      'spec.demand.pods',
+      'give one burst source: demand.pods, or burstQuery / template.burstWindow (Prometheus)',
+      d.pods,
+    );
+  const pods = d.pods ? { pods: podCounter(d.pods) } : {};
+  if (d.query) return { demand: d.query, ...(d.burstQuery ? { burst: d.burstQuery } : {}), ...pods, ...extra };
   const t = d.template;
   if (!t) throw invalid('spec.demand', 'give demand.query or demand.template', d);
   const rate = (w: string): string => `sum(rate(${t.metric}{${selector(t.selector)}}[${w}]))`;
@@ -164,8 +181,27 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
       : d.burstQuery
         ? { burst: d.burstQuery }
         : {}),
+    ...pods,
     ...extra,
   };
+}
+
+/** spec.demand.pods checked beyond the CRD: a port number 1–65535 or a port name (IANA_SVC_NAME). */
+function podCounter(c: PodsSpec): PodCounter {
+  const port = c.port;
+  const ok =
+    typeof port === 'number'
+      ? Number.isInteger(port) && port >= 1 && port <= 65535
+      : typeof port === 'string' &&
+        /^(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(port) &&
+        !port.includes('--');
+  if (!ok)
+    throw invalid('spec.demand.pods.port', 'a port number 1–65535 or a container port name (≤ 15 of a-z 0-9 -)', port);
+  if (typeof c.metric !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(c.metric))
+    throw invalid('spec.demand.pods.metric', 'a Prometheus metric name', c.metric);
+  const path = c.path ?? '/metrics';
+  if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('spec.demand.pods.path', 'a path from /', path);
+  return { port, path, metric: c.metric, ...(c.labels ? { labels: c.labels } : {}) };
 }
 
 /**
@@ -253,7 +289,8 @@ export function buildModel(p: HeadroomPolicy, profileJson?: string): ServiceMode
   const model = serviceModelFromSpec(svc, { path: 'spec.service', ...(profile ? { profile } : {}) });
   const graph = graphUnsupported(model, { path: 'spec.service' }, 'the controller');
   if (graph) throw new HeadroomError(graph);
-  latencyQueries(p.spec.latency, model.slo?.percentile ?? 99); // throws on a latency section without queries
+  // Throws on a latency section without queries, or two burst sources.
+  demandQueries(p.spec, model.slo?.percentile ?? 99);
   return model;
 }
 

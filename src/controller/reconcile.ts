@@ -12,7 +12,7 @@
 import type { ServiceModel } from '../core/model.ts';
 import { restoreCalibration, restoreState, step, type Measured } from '../loop/step.ts';
 import type { Actuator, ScaleReading } from '../ports/actuator.ts';
-import type { MetricSample, MetricsSource } from '../ports/metrics.ts';
+import type { MetricSample, MetricsSource, PodCounter, PodRateSource } from '../ports/metrics.ts';
 import { decisionView } from '../server/status.ts';
 import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
 import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, externallyWritten, holdOf, pauseOf } from './hold.ts';
@@ -44,6 +44,8 @@ export interface EventRecorder {
 
 export interface ReconcilePorts {
   metrics: Pick<MetricsSource, 'sample'>;
+  /** Reads the target's pods for spec.demand.pods (none: such a policy has no burst reading). */
+  pods?: PodRateSource;
   /** Reads and writes the target's scale (the actuator port). */
   scale: Actuator;
   status: StatusWriter;
@@ -126,9 +128,12 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
     }
     if (reading) {
       outcome.reading = reading;
-      const seen = await observe(ports.metrics, p, model.model, reading, input.graph);
+      const seen = await observe(ports, p, model.model, reading, input.graph, now);
       const { demand, burst, obs, measured, pct } = seen;
       outcome.demand = demand;
+      // A pod read that failed leaves the burst path without data (never a scale-down): say why.
+      if (burst?.kind === 'error' && p.spec.demand.pods)
+        log.warn({ ...id, err: burst.reason }, 'pod burst read failed');
       if (input.graph) outcome.graph = input.graph;
       const r = step(
         model.model,
@@ -215,19 +220,21 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
 
 /** The round's queries (all at once) and the observation decide() gets from them. */
 async function observe(
-  metrics: ReconcilePorts['metrics'],
+  ports: ReconcilePorts,
   p: HeadroomPolicy,
   model: ServiceModel,
   reading: ScaleReading,
   graph: GraphShare | undefined,
+  nowMs: number,
 ) {
+  const { metrics } = ports;
   const pct = model.slo?.percentile ?? 99;
   const q = demandQueries(p.spec, pct);
   const sample = (query: string | undefined): Promise<MetricSample> | undefined =>
     query ? metrics.sample(query) : undefined;
   const [own, burst, serviceTime, latency, latencyRequests, completions] = await Promise.all([
     metrics.sample(q.demand),
-    sample(q.burst),
+    q.pods ? podBurst(ports.pods, p, q.pods, reading, model, nowMs) : sample(q.burst),
     sample(q.serviceTime),
     sample(q.latency),
     sample(q.latencyRequests),
@@ -273,6 +280,28 @@ async function observe(
       }
     : undefined;
   return { demand, burst, obs, measured, pct };
+}
+
+/** spec.demand.pods: the burst over the behaviour's window, read from the target's ready pods. */
+function podBurst(
+  pods: PodRateSource | undefined,
+  p: HeadroomPolicy,
+  counter: PodCounter,
+  reading: ScaleReading,
+  model: ServiceModel,
+  nowMs: number,
+): Promise<MetricSample> {
+  if (!pods) return Promise.resolve({ kind: 'no-data', reason: 'this controller reads no pods (no pod source)' });
+  if (reading.selector === undefined)
+    return Promise.resolve({ kind: 'no-data', reason: 'the target publishes no pod selector' });
+  return pods.rate({
+    key: `${p.metadata.namespace}/${p.metadata.name}`,
+    namespace: p.metadata.namespace,
+    selector: reading.selector,
+    counter,
+    windowSeconds: model.behavior.burst.windowSeconds,
+    nowMs,
+  });
 }
 
 /** Hold back what a pause or another writer asks (hold.ts); remember what was written. */

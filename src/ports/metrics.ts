@@ -31,3 +31,37 @@ export interface RangeSource {
     options?: { signal?: AbortSignal },
   ): Promise<RangeAnswer>;
 }
+
+/** Where a scale target's pods export their request counter (HeadroomPolicy spec.demand.pods). */
+export interface PodCounter {
+  /** The container port, by number or by name (e.g. "metrics"). */
+  port: number | string;
+  /** HTTP path of the Prometheus text exposition, e.g. /metrics. */
+  path: string;
+  /** A counter of requests, e.g. http_requests_total; its series are summed. */
+  metric: string;
+  /** Only the series with these labels (e.g. { code: "200" }); none: every series. */
+  labels?: Record<string, string>;
+}
+
+export interface PodRateQuery {
+  /** Whose history this is (one per policy): counters are kept between calls under it. */
+  key: string;
+  namespace: string;
+  /** Label selector of the target's pods (the scale's status.selector). */
+  selector: string;
+  counter: PodCounter;
+  /** The rate is over the last windowSeconds (the burst window). */
+  windowSeconds: number;
+  /** ms since the epoch (the clock port's now). */
+  nowMs: number;
+}
+
+/**
+ * The request rate of a scale target's ready pods, read from the pods themselves each round (as
+ * Knative's autoscaler reads its queue-proxies) rather than from a scrape one interval late.
+ * Never rejects: failures are `error` samples, a first reading (no rate yet) is `no-data`.
+ */
+export interface PodRateSource {
+  rate(q: PodRateQuery): Promise<MetricSample>;
+}

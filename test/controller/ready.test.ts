@@ -5,6 +5,7 @@ import {
   countReadyPods,
   isPodReady,
   readingOfWorkload,
+  selectorString,
   readyOf,
   WORKLOADS,
 } from '../../src/adapters/actuators/kubernetes/ready.ts';
@@ -28,6 +29,23 @@ describe('ready pods', () => {
     const pods = [pod('Running', 'True'), pod('Pending', undefined), pod('Running', 'False'), pod('Running', 'True')];
     expect(countReadyPods(pods)).toBe(2);
     expect(countReadyPods([])).toBe(0);
+  });
+
+  it("a workload's LabelSelector in the string form a pod list takes (what the scale subresource shows)", () => {
+    expect(
+      selectorString({
+        matchLabels: { app: 'web', track: 'stable' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['a', 'b'] },
+          { key: 'zone', operator: 'NotIn', values: ['x'] },
+          { key: 'canary', operator: 'DoesNotExist' },
+          { key: 'team', operator: 'Exists' },
+        ],
+      }),
+    ).toBe('app=web,track=stable,tier in (a,b),zone notin (x),!canary,team');
+    expect(selectorString({})).toBeUndefined();
+    const dep = { spec: { replicas: 2, selector: { matchLabels: { app: 'web' } } } };
+    expect(readingOfWorkload(dep).selector).toBe('app=web');
   });
 
   it('a workload reading takes status.readyReplicas, absent (omitempty) = 0', () => {

@@ -18,7 +18,7 @@ import {
 } from '../../src/controller/reconcile.ts';
 import type { PolicyEvent } from '../../src/controller/status.ts';
 import type { Actuator, ScaleOutcome, ScaleReading, ScaleTargetRef } from '../../src/ports/actuator.ts';
-import type { MetricSample } from '../../src/ports/metrics.ts';
+import type { MetricSample, PodRateQuery, PodRateSource } from '../../src/ports/metrics.ts';
 
 const NOW = Date.parse('2026-12-02T10:00:00Z');
 const DEMAND = 'sum(rate(http_requests_total[1m]))';
@@ -51,13 +51,16 @@ class FakeTarget implements Actuator {
   writes: number[] = [];
   failRead?: Error;
   failScale?: Error;
-  constructor(replicas: number) {
+  readonly selector: string | undefined;
+  constructor(replicas: number, selector?: string) {
     this.replicas = replicas;
+    this.selector = selector;
   }
   read(_t: ScaleTargetRef): Promise<ScaleReading> {
     this.reads++;
     if (this.failRead) return Promise.reject(this.failRead);
-    return Promise.resolve({ specReplicas: this.replicas, statusReplicas: this.replicas, version: '1' });
+    const sel = this.selector !== undefined ? { selector: this.selector } : {};
+    return Promise.resolve({ specReplicas: this.replicas, statusReplicas: this.replicas, version: '1', ...sel });
   }
   scale(_t: ScaleTargetRef, replicas: number): Promise<ScaleOutcome> {
     if (this.failScale) return Promise.reject(this.failScale);
@@ -102,8 +105,10 @@ function run(
   answers: Record<string, MetricSample>,
   memory?: PolicyMemory,
   now = NOW,
+  pods?: PodRateSource,
 ) {
   const f = ports(target, answers);
+  if (pods) f.p.pods = pods;
   const result = reconcilePolicy(f.p, { policy: pol, model: { model: buildModel(pol) }, memory, now });
   return { ...f, result };
 }
@@ -370,5 +375,70 @@ describe('reconcilePolicy', () => {
     // 60 s after the last write the decide state is refreshed even though nothing else changed.
     const third = run(policy(), target, { [DEMAND]: ok(100) }, r2.memory, NOW + 60_000);
     expect((await third.result).statusWritten).toBe(true);
+  });
+
+  describe('spec.demand.pods: the burst read from the pods', () => {
+    const PODS = { port: 'metrics', metric: 'http_requests_total' };
+    const podSource = (answer: MetricSample) => {
+      const asked: PodRateQuery[] = [];
+      const src: PodRateSource = {
+        rate: (q) => {
+          asked.push(q);
+          return Promise.resolve(answer);
+        },
+      };
+      return { src, asked };
+    };
+
+    it("a burst the pods show sizes the target now, though Prometheus' minute still shows 20 rps", async () => {
+      const pol = policy({ demand: { query: DEMAND, pods: PODS } });
+      const target = new FakeTarget(2, 'app=web');
+      const pods = podSource(ok(100));
+      const { result, queried } = run(pol, target, { [DEMAND]: ok(20) }, undefined, NOW, pods.src);
+      const r = await result;
+      // 20 rps alone keeps 2; the pods' 100 rps over the last 6 s asks for ⌈100 / 12.5⌉ = 8 at least.
+      expect(target.writes[0]).toBeGreaterThanOrEqual(needed(100));
+      expect(r.observed?.burstRps).toBe(100);
+      expect(queried).toEqual([DEMAND]); // no Prometheus burst query
+      expect(pods.asked).toEqual([
+        {
+          key: 'shop/web',
+          namespace: 'shop',
+          selector: 'app=web',
+          counter: { ...PODS, path: '/metrics' },
+          windowSeconds: 6,
+          nowMs: NOW,
+        },
+      ]);
+    });
+
+    it('a failed pod read leaves only the stable demand: sized by it, never scaled down for it', async () => {
+      const pol = policy({ demand: { query: DEMAND, pods: PODS } });
+      for (const answer of [
+        { kind: 'error', reason: 'pod web-1 http://10.0.0.5:9090/metrics: ECONNREFUSED' } as MetricSample,
+        { kind: 'no-data', reason: 'first reading' } as MetricSample,
+      ]) {
+        const target = new FakeTarget(6, 'app=web');
+        const r = await run(pol, target, { [DEMAND]: ok(100) }, undefined, NOW, podSource(answer).src).result;
+        expect(r.status.lastDecision?.valid).toBe(true);
+        expect(target.writes).toEqual([needed(100)]);
+        expect(r.observed?.burstRps).toBeUndefined();
+      }
+      // A target without a pod selector: the pod source is not asked.
+      const pods = podSource(ok(500));
+      await run(pol, new FakeTarget(6), { [DEMAND]: ok(100) }, undefined, NOW, pods.src).result;
+      expect(pods.asked).toEqual([]);
+    });
+
+    it.each([
+      [{ demand: { query: DEMAND, burstQuery: 'x', pods: PODS } }, 'spec.demand.pods'],
+      [{ demand: { query: DEMAND, pods: { ...PODS, port: 0 } } }, 'spec.demand.pods.port'],
+      [{ demand: { query: DEMAND, pods: { ...PODS, port: 'Metrics_Port' } } }, 'spec.demand.pods.port'],
+      [{ demand: { query: DEMAND, pods: { ...PODS, path: 'metrics' } } }, 'spec.demand.pods.path'],
+    ])('a bad pods section is refused with HR_SPEC_INVALID at %j', (over, path) => {
+      expect(() => buildModel(policy(over as Partial<PolicySpec>))).toThrow(
+        expect.objectContaining({ code: 'HR_SPEC_INVALID', problems: [expect.objectContaining({ path })] }) as Error,
+      );
+    });
   });
 });

@@ -11,6 +11,7 @@ import {
   loadYaml,
   setHeaderOptions,
   type V1CustomResourceDefinition,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -104,6 +105,7 @@ export async function createDeployment(
   namespace: string,
   name: string,
   replicas: number,
+  ports?: Array<{ name: string; containerPort: number }>,
 ): Promise<void> {
   await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace,
@@ -114,7 +116,7 @@ export async function createDeployment(
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1', ...(ports ? { ports } : {}) }] },
         },
       },
     },
@@ -191,6 +193,8 @@ export function standInKubelet(
   app: string,
   everyMs = 500,
   maxSeconds = 300,
+  /** podIP: the address the pods get (a kubelet sets the pod network's); maxReady: leave the rest Pending. */
+  opts: { podIP?: string; maxReady?: number } = {},
 ): { stop(): Promise<void> } {
   const core = kc.makeApiClient(CoreV1Api);
   let stopped = false;
@@ -199,9 +203,13 @@ export function standInKubelet(
     while (!stopped && Date.now() - t0 < maxSeconds * 1000) {
       try {
         const pods = await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` });
+        const isReady = (p: V1Pod): boolean =>
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+        let readyCount = pods.items.filter(isReady).length;
         for (const pod of pods.items) {
-          const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-          if (ready || pod.metadata?.deletionTimestamp || !pod.metadata?.name) continue;
+          if (isReady(pod) || pod.metadata?.deletionTimestamp || !pod.metadata?.name) continue;
+          if (readyCount >= (opts.maxReady ?? Infinity)) break;
+          readyCount++;
           const now = new Date();
           await core.replaceNamespacedPodStatus({
             name: pod.metadata.name,
@@ -211,6 +219,7 @@ export function standInKubelet(
               status: {
                 phase: 'Running',
                 startTime: now,
+                ...(opts.podIP ? { podIP: opts.podIP, podIPs: [{ ip: opts.podIP }] } : {}),
                 conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
               },
             },

@@ -13,9 +13,14 @@ export const WORKLOADS: Readonly<Record<string, string>> = {
   'apps/v1/ReplicaSet': 'replicasets',
 };
 
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
 export interface WorkloadObject {
   metadata?: { resourceVersion?: string };
-  spec?: { replicas?: number };
+  spec?: { replicas?: number; selector?: LabelSelector };
   status?: { replicas?: number; readyReplicas?: number };
 }
 
@@ -25,14 +30,34 @@ export function readingOfWorkload(obj: WorkloadObject): {
   statusReplicas: number;
   readyReplicas: number;
   version: string;
+  selector?: string;
 } {
+  const selector = selectorString(obj.spec?.selector);
   return {
+    ...(selector ? { selector } : {}),
     // The apiserver defaults spec.replicas to 1; status omits zero counts (omitempty).
     specReplicas: count(obj.spec?.replicas, 1),
     statusReplicas: count(obj.status?.replicas, 0),
     readyReplicas: count(obj.status?.readyReplicas, 0),
     version: obj.metadata?.resourceVersion ?? '',
   };
+}
+
+/**
+ * A LabelSelector in the string form a list's labelSelector takes (the form the scale subresource
+ * shows): { matchLabels: { app: web }, matchExpressions: [{ key: tier, operator: In, values: [a, b] }] }
+ * → "app=web,tier in (a,b)". Empty or absent → undefined.
+ */
+export function selectorString(sel: LabelSelector | undefined): string | undefined {
+  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel?.matchExpressions ?? []) {
+    const vs = `(${(e.values ?? []).join(',')})`;
+    if (e.operator === 'In') parts.push(`${e.key} in ${vs}`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin ${vs}`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.length > 0 ? parts.join(',') : undefined;
 }
 
 export interface PodLike {

@@ -1,0 +1,149 @@
+// The pod scraper (src/adapters/metrics/pods) against real HTTP servers on 127.0.0.1 that export a
+// request counter in the Prometheus text format (prom-client, as a service would). The pods are
+// the list the apiserver would answer; each "pod" is one server, by its container port.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Registry } from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PodHistory } from '../../src/adapters/metrics/pods/history.ts';
+import { PodScraper, type ScrapedPod } from '../../src/adapters/metrics/pods/index.ts';
+import type { PodRateQuery } from '../../src/ports/metrics.ts';
+
+interface FakePodServer {
+  port: number;
+  /** Times /metrics was read. */
+  reads: number;
+  counter: Counter;
+  close(): Promise<void>;
+}
+
+const servers: FakePodServer[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+
+async function podServer(body?: () => string): Promise<FakePodServer> {
+  const registry = new Registry();
+  const counter = new Counter({ name: 'http_requests_total', help: 'x', labelNames: ['code'], registers: [registry] });
+  const s: FakePodServer = { port: 0, reads: 0, counter, close: () => Promise.resolve() };
+  const server: Server = createServer((req, res) => {
+    s.reads++;
+    if (body) return void res.writeHead(200).end(body());
+    void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  s.port = (server.address() as AddressInfo).port;
+  s.close = () => new Promise<void>((r) => server.close(() => r()));
+  servers.push(s);
+  return s;
+}
+
+const pod = (uid: string, port: number, ready = true): ScrapedPod => ({
+  metadata: { uid, name: `web-${uid}` },
+  spec: { containers: [{ ports: [{ name: 'metrics', containerPort: port }] }] },
+  status: {
+    phase: 'Running',
+    podIP: '127.0.0.1',
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+  },
+});
+
+const query = (nowMs: number, over: Partial<PodRateQuery> = {}): PodRateQuery => ({
+  key: 'shop/web',
+  namespace: 'shop',
+  selector: 'app=web',
+  counter: { port: 'metrics', path: '/metrics', metric: 'http_requests_total' },
+  windowSeconds: 6,
+  nowMs,
+  ...over,
+});
+
+describe('PodHistory', () => {
+  it('rate over the window from the newest reading at or before now − window (the worked example)', () => {
+    const h = new PodHistory();
+    expect(h.record('k', 10, new Map([['a', 1000]]), 6).size).toBe(0); // one reading: no rate
+    expect(h.record('k', 13, new Map([['a', 1300]]), 6).get('a')).toBe(100); // 300 / 3 (shorter span)
+    expect(h.record('k', 17, new Map([['a', 1720]]), 6).get('a')).toBeCloseTo(720 / 7, 9); // base t = 10
+    expect(h.record('k', 20, new Map([['a', 2020]]), 6).get('a')).toBeCloseTo(720 / 7, 9); // base t = 13 (≤ 14)
+    expect(h.record('k', 24, new Map([['a', 2420]]), 6).get('a')).toBeCloseTo(700 / 7, 9); // base t = 17 (≤ 18)
+  });
+
+  it('a counter that went down (restart) starts over; a pod gone and back starts over; keys are apart', () => {
+    const h = new PodHistory();
+    h.record('k', 0, new Map([['a', 500]]), 6);
+    h.record('k', 2, new Map([['a', 700]]), 6);
+    expect(h.record('k', 4, new Map([['a', 30]]), 6).has('a')).toBe(false);
+    expect(h.record('k', 6, new Map([['a', 130]]), 6).get('a')).toBe(50);
+    h.record('k', 8, new Map([['b', 1]]), 6); // a not read this round: forgotten
+    expect(h.record('k', 10, new Map([['a', 400]]), 6).has('a')).toBe(false);
+    expect(h.record('other', 10, new Map([['a', 400]]), 6).size).toBe(0);
+  });
+});
+
+describe('PodScraper against real HTTP servers', () => {
+  it('sums the ready pods, makes up for one that does not answer, never reads a pod that is not ready', async () => {
+    const a = await podServer();
+    const b = await podServer();
+    const notReady = await podServer();
+    const down = await podServer();
+    await down.close(); // its port now refuses
+    const pods = [pod('a', a.port), pod('b', b.port), pod('c', down.port), pod('d', notReady.port, false)];
+    const scraper = new PodScraper({ listPods: () => Promise.resolve(pods) });
+    a.counter.inc({ code: '200' }, 100);
+    b.counter.inc({ code: '200' }, 40);
+    const first = await scraper.rate(query(0));
+    expect(first).toMatchObject({ kind: 'no-data' }); // one reading per pod: no rate yet
+    a.counter.inc({ code: '200' }, 240); // 40 rps over 6 s
+    a.counter.inc({ code: '500' }, 60); // +10 rps: every series counts without a label filter
+    b.counter.inc({ code: '200' }, 180); // 30 rps
+    const r = await scraper.rate(query(6000));
+    // 3 ready pods, 2 answered with 50 + 30 rps → 80 × 3 / 2 = 120 rps.
+    expect(r).toMatchObject({ kind: 'ok', series: 2 });
+    expect(r.kind === 'ok' && r.value).toBeCloseTo(120, 9);
+    expect(notReady.reads).toBe(0);
+    // Only code="200": a 40, b 30 → 70 × 3 / 2.
+    const counter = { port: 'metrics', path: '/metrics', metric: 'http_requests_total', labels: { code: '200' } };
+    const only200 = new PodScraper({ listPods: () => Promise.resolve(pods) });
+    await only200.rate(query(0, { counter }));
+    a.counter.inc({ code: '200' }, 60);
+    a.counter.inc({ code: '500' }, 600);
+    b.counter.inc({ code: '200' }, 30);
+    const r200 = await only200.rate(query(3000, { counter }));
+    expect(r200.kind === 'ok' && r200.value).toBeCloseTo(((60 + 30) / 3) * 1.5, 9);
+  });
+
+  it('says what went wrong: no ready pod, the list failed, every pod failed, no such metric, not a port', async () => {
+    const a = await podServer();
+    const q = query(0);
+    const none = new PodScraper({ listPods: () => Promise.resolve([pod('a', a.port, false)]) });
+    expect(await none.rate(q)).toEqual({ kind: 'no-data', reason: 'no ready pods app=web in shop' });
+    const broken = new PodScraper({ listPods: () => Promise.reject(new Error('pods is forbidden')) });
+    expect(await broken.rate(q)).toEqual({ kind: 'error', reason: 'listing pods app=web in shop: pods is forbidden' });
+    const wrongMetric = new PodScraper({ listPods: () => Promise.resolve([pod('a', a.port)]) });
+    const counter = { port: 'metrics', path: '/metrics', metric: 'requests_served_total' };
+    const r = await wrongMetric.rate(query(0, { counter }));
+    expect(r.kind).toBe('error');
+    expect(r.kind === 'error' && r.reason).toContain(
+      `pod web-a http://127.0.0.1:${a.port}/metrics: no requests_served_total`,
+    );
+    const noPort = new PodScraper({ listPods: () => Promise.resolve([pod('a', a.port)]) });
+    const r2 = await noPort.rate(query(0, { counter: { ...counter, port: 'admin' } }));
+    expect(r2.kind === 'error' && r2.reason).toContain('pod web-a has no container port named admin');
+    const byNumber = new PodScraper({ listPods: () => Promise.resolve([pod('a', 1)]) });
+    const r3 = await byNumber.rate(
+      query(0, { counter: { port: a.port, path: '/metrics', metric: 'http_requests_total' } }),
+    );
+    expect(r3).toMatchObject({ kind: 'no-data' }); // read fine by number (first reading)
+  });
+
+  it('refuses an answer larger than maxBytes and a counter that is not a count', async () => {
+    const big = await podServer(() => `http_requests_total ${'1'.repeat(10)}\n# ${'x'.repeat(5000)}\n`);
+    const neg = await podServer(() => 'http_requests_total -5\n');
+    const scraper = new PodScraper({ listPods: () => Promise.resolve([pod('a', big.port)]), maxBytes: 1000 });
+    const r = await scraper.rate(query(0));
+    expect(r.kind === 'error' && r.reason).toMatch(/bytes > 1000/);
+    const negative = new PodScraper({ listPods: () => Promise.resolve([pod('a', neg.port)]) });
+    const r2 = await negative.rate(query(0));
+    expect(r2.kind === 'error' && r2.reason).toContain('http_requests_total = -5 is not a count');
+  });
+});
