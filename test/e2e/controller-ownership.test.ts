@@ -38,7 +38,7 @@ import {
   waitFor,
   type Cluster,
 } from './support/kube.ts';
-import { testController } from './support/controller.ts';
+import { e2ePolicy, testController } from './support/controller.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
 
 let cluster: Cluster;
@@ -49,25 +49,8 @@ let controller: Controller;
 
 // 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance.
 // vector(30) → 3 replicas, vector(60) → 5.
-function policy(name: string, target: string, demand: Record<string, string>, service: Record<string, unknown> = {}) {
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'HeadroomPolicy',
-    metadata: { name, namespace: ns },
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
-      intervalSeconds: 1,
-      service: {
-        instance: { serviceTimeMs: 40, concurrency: 1 },
-        targetUtilization: 0.5,
-        replicas: { min: 1, max: 10 },
-        behavior: { forecast: { enabled: false } },
-        ...service,
-      },
-      demand,
-    },
-  };
-}
+const policy = (name: string, target: string, demand: Record<string, string>, service: Record<string, unknown> = {}) =>
+  e2ePolicy(ns, name, target, demand, service);
 
 const custom = (): CustomObjectsApi => kc.makeApiClient(CustomObjectsApi);
 const apps = (): AppsV1Api => kc.makeApiClient(AppsV1Api);
@@ -155,7 +138,14 @@ describe('one writer per scale target', () => {
       30_000,
     );
     const gen1 = await generationOf('dup');
-    const writes1 = await metric('headroom_controller_scale_writes_total');
+    // The write is counted when its round ends (after the status write and Event), a moment after
+    // the Deployment shows it.
+    const writes1 = await waitFor(
+      'the write counted',
+      () => metric('headroom_controller_scale_writes_total'),
+      (n) => n > writes0,
+      10_000,
+    );
     expect(gen1 - gen0).toBe(1);
     expect(writes1 - writes0).toBe(1);
 

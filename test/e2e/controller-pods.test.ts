@@ -7,7 +7,6 @@
 // rest Pending, so the test also sees that pods not ready are never read nor counted.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, VERSION } from '../../src/controller/crd.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import {
   createDeployment,
@@ -21,7 +20,7 @@ import {
   waitFor,
   type Cluster,
 } from './support/kube.ts';
-import { testController } from './support/controller.ts';
+import { e2ePolicy, testController } from './support/controller.ts';
 import { driveLoad, startCountingService, type CountingService, type Prometheus } from './support/prometheus.ts';
 import { startPrometheus } from './support/prometheus.ts';
 
@@ -34,24 +33,7 @@ const kubelets: Array<{ stop(): Promise<void> }> = [];
 
 const LOAD_RPS = 60; // 40 ms each, one at a time, utilization 0.5: 12.5 rps per instance → 5
 
-function policy(name: string, demand: Record<string, unknown>) {
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'HeadroomPolicy',
-    metadata: { name, namespace: ns },
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-      intervalSeconds: 1,
-      service: {
-        instance: { serviceTimeMs: 40, concurrency: 1 },
-        targetUtilization: 0.5,
-        replicas: { min: 1, max: 10 },
-        behavior: { forecast: { enabled: false } },
-      },
-      demand,
-    },
-  };
-}
+const policy = (name: string, demand: Record<string, unknown>) => e2ePolicy(ns, name, name, demand);
 
 beforeAll(async () => {
   cluster = await ensureCluster();
