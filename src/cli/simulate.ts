@@ -12,7 +12,7 @@ import { loadSpecFile } from '../input/load.ts';
 import { parseNumberFlag } from './flags.ts';
 import { marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
-import { parseSimulateSection, type SimulateSection } from '../simulator/config.ts';
+import { parseSimulateSection, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport, savingsText, type ReportExtra } from '../simulator/report.ts';
 import {
   POLICY_NAMES,
@@ -33,6 +33,8 @@ export interface ReplayFlags {
   startup?: string;
   scrape?: string;
   target?: string;
+  /** `--pod-burst [seconds]`: true when given without a value. */
+  podBurst?: true | string;
   sweep?: boolean;
   json?: boolean;
   report?: string;
@@ -133,6 +135,7 @@ export function simulateJson(r: SimulationResult): unknown {
     trace: r.trace,
     startupSeconds: r.startupSeconds,
     scrapeSeconds: r.scrapeSeconds,
+    ...(r.podBurstIntervalSeconds !== undefined ? { podBurstIntervalSeconds: r.podBurstIntervalSeconds } : {}),
     ...(r.modelError ? { modelError: r.modelError } : {}),
     ...(r.pricing
       ? {
@@ -167,7 +170,7 @@ export function simulateJson(r: SimulationResult): unknown {
 export function simulateText(r: SimulationResult): string {
   const t = r.trace;
   const lines = [
-    `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s`,
+    `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s${r.podBurstIntervalSeconds !== undefined ? `; headroom's burst from the pods, a round every ${r.podBurstIntervalSeconds} s` : ''}`,
   ];
   if (r.modelError) lines.push(r.modelError.text);
   const money = r.pricing;
@@ -253,7 +256,7 @@ function pickService(services: readonly ServiceModel[], name: string | undefined
   return found;
 }
 
-/** `--spec`, `--service`, `--policy`, `--startup`, `--scrape`, `--target`, `--sweep`, `--json`, `--report`. */
+/** `--spec`, `--service`, `--policy`, `--startup`, `--scrape`, `--target`, `--pod-burst`, `--sweep`, `--json`, `--report`. */
 export function addReplayOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--spec <file>', 'service spec (YAML or JSON), the same as `plan`; optional `simulate:` section')
@@ -264,6 +267,10 @@ export function addReplayOptions(cmd: Command): Command {
     .option('--startup <seconds>', 'decision → ready (default: the spec, else 60)')
     .option('--scrape <seconds>', 'metrics scrape interval the policies see (default 15)')
     .option('--target <percent>', 'target utilization of hpa, kpa and keda (default 70)')
+    .option(
+      '--pod-burst [seconds]',
+      "headroom reads its burst from the pods' counters (spec.demand.pods), a decision every this many seconds (default 1)",
+    )
     .option('--sweep', 'also run hpa, kpa and keda at targets 50–95 % and compare at equal violations')
     .option('--json', 'print JSON instead of a table')
     .option('--report <file.html>', 'write a self-contained HTML report with plots');
@@ -272,7 +279,10 @@ export function addReplayOptions(cmd: Command): Command {
 export interface ReplaySetup {
   model: ServiceModel;
   section: SimulateSection;
-  options: Pick<SimulationOptions, 'model' | 'policies' | 'scrapeSeconds' | 'baselineTarget' | 'sweep' | 'series'>;
+  options: Pick<
+    SimulationOptions,
+    'model' | 'policies' | 'scrapeSeconds' | 'podBurst' | 'baselineTarget' | 'sweep' | 'series'
+  >;
 }
 
 /** The shared flags and the spec → the service model and the simulation options (flags override the spec's `simulate:`). */
@@ -280,10 +290,13 @@ export function replaySetup(opts: ReplayFlags): ReplaySetup {
   const startup = parseNumberFlag('--startup', opts.startup, { min: 0, max: 3600, int: true, unit: 's' });
   const scrape = parseNumberFlag('--scrape', opts.scrape, { min: 1, max: 600, int: true, unit: 's' });
   const target = parseNumberFlag('--target', opts.target, { min: 0, minExclusive: true, max: 100, unit: '%' });
+  const podBurstRule = { ...POD_BURST_INTERVAL, int: true, unit: 's' };
+  const podBurst = opts.podBurst === true ? 1 : parseNumberFlag('--pod-burst', opts.podBurst, podBurstRule);
   const spec = loadSpecFile(opts.spec);
   const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);
   const chosen = pickService(spec.services, opts.service, opts.spec);
   const startupSeconds = startup ?? section.startupSeconds ?? chosen.startupSeconds;
+  const podBurstSeconds = podBurst ?? section.podBurstIntervalSeconds;
   const model: ServiceModel = { ...chosen, startupSeconds };
   if (model.slo && new CapacityTable(model).threshold(1) <= 0) {
     throw new HeadroomError({
@@ -301,6 +314,7 @@ export function replaySetup(opts: ReplayFlags): ReplaySetup {
       model,
       policies: opts.policy ?? section.policies ?? [...POLICY_NAMES],
       scrapeSeconds: scrape ?? section.scrapeSeconds ?? 15,
+      ...(podBurstSeconds !== undefined ? { podBurst: { intervalSeconds: podBurstSeconds } } : {}),
       baselineTarget: target !== undefined ? target / 100 : (section.baselineTarget ?? 0.7),
       sweep: opts.sweep === true,
       series: opts.report !== undefined,

@@ -1,10 +1,13 @@
 // The spec file's optional `simulate:` section (the spec loader leaves it to this command):
-//   simulate: { scrapeSeconds: 15, startupSeconds: 60, baselineTarget: 0.7, peakRps: 2000 }
+//   simulate: { scrapeSeconds: 15, startupSeconds: 60, baselineTarget: 0.7, peakRps: 2000, podBurstIntervalSeconds: 1 }
 // Command-line flags override it; the service's own `startupSeconds` is the default for startup.
 import { z } from 'zod';
 import { HeadroomError } from '../core/errors.ts';
 import { zodProblems } from '../input/validate.ts';
 import { POLICY_NAMES } from './run.ts';
+
+/** Headroom's round interval with the burst from the pods (`--pod-burst`), seconds: whole, 1–60. */
+export const POD_BURST_INTERVAL = { min: 1, max: 60 } as const;
 
 export const simulateSectionSchema = z.strictObject({
   /** Prometheus / metrics-server scrape interval the policies see, seconds (default 15). */
@@ -15,6 +18,8 @@ export const simulateSectionSchema = z.strictObject({
   baselineTarget: z.number().gt(0).max(1).optional(),
   /** Rescale the trace so its maximum is this many rps. */
   peakRps: z.number().positive().max(1e9).optional(),
+  /** Headroom reads its burst from the pods' counters, deciding every this many seconds (`--pod-burst`). */
+  podBurstIntervalSeconds: z.number().int().min(POD_BURST_INTERVAL.min).max(POD_BURST_INTERVAL.max).optional(),
   /** Policies to run (default: all). */
   policies: z.array(z.enum(POLICY_NAMES)).min(1).optional(),
 });

@@ -89,6 +89,19 @@ export class MetricsView {
     this.currentReplicas = currentReplicas;
   }
 
+  /**
+   * The same counters at the same `now` through a slower pipeline (never fresher: its delay is at
+   * least this one's). E.g. the pod-burst Headroom reads its burst from 1-s pod counters and its
+   * stable demand through the 15-s Prometheus pipeline: `view.through({ scrapeSeconds: 15,
+   * delaySeconds: 15 }).requestRate(60)` at now = 100 averages [15, 75), what a 15-s view shows.
+   */
+  through(pipeline: Pipeline): MetricsView {
+    if (pipeline.delaySeconds < this.pipeline.delaySeconds) {
+      throw new Error(`a view ${this.pipeline.delaySeconds} s late cannot give one ${pipeline.delaySeconds} s late`);
+    }
+    return new MetricsView(this.#rec, this.now, pipeline, this.readyReplicas, this.currentReplicas);
+  }
+
   #window(windowSeconds: number, end: number): [number, number] | undefined {
     if (end > this.latest) throw new FutureReadError(end, this.latest, this.now);
     const s = this.pipeline.scrapeSeconds;

@@ -7,13 +7,13 @@ import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
 import { noiseBound, type NoiseBound, type NoiseShape } from './bound.ts';
-import { headroomPolicy } from './policies/headroom.ts';
+import { headroomBurstWindow, headroomPolicy } from './policies/headroom.ts';
 import { hpaPolicy } from './policies/hpa.ts';
 import { kedaPolicy } from './policies/keda.ts';
 import { kpaPolicy } from './policies/kpa.ts';
 import { oraclePolicy } from './policies/oracle.ts';
 import { staticPolicy } from './policies/static.ts';
-import type { Policy, PolicyOptions } from './policies/types.ts';
+import type { PodBurst, Policy, PolicyOptions } from './policies/types.ts';
 import { tracePeak, type Trace } from '../input/trace.ts';
 import { modelErrorText, toldLabel, trueLatencyMeter, trueModel, truthLabel, type TrueServiceTime } from './truth.ts';
 
@@ -74,6 +74,8 @@ export interface SimulationResult {
   trace: { source: string; seconds: number; rowSeconds: number; peakRps: number; meanRps: number };
   startupSeconds: number;
   scrapeSeconds: number;
+  /** With `podBurst`: Headroom's round interval, its burst read from the pods' counters. */
+  podBurstIntervalSeconds?: number;
   policies: PolicyResult[];
   sweep?: PolicyResult[];
   comparisons?: Comparison[];
@@ -107,6 +109,15 @@ export interface SimulationOptions {
   model: ServiceModel;
   policies?: readonly PolicyName[];
   scrapeSeconds?: number;
+  /**
+   * Headroom reads its burst from the pods' own counters, as the controller does with
+   * `spec.demand.pods`: a decision every `intervalSeconds`, the burst (the rate over
+   * `behavior.burst.windowSeconds`, 6 s) from counters scraped every second and seen 1 s late; the
+   * stable demand (60 s) still through the Prometheus pipeline, `scrapeSeconds` late. E.g.
+   * `{ intervalSeconds: 1 }` with scrape 15 s at t = 100: the burst spans [93, 99), the stable
+   * demand [15, 75), as the 15-s Headroom reads it. The baselines are unchanged.
+   */
+  podBurst?: PodBurst;
   /** Target for the baselines when not sweeping (default 0.7). */
   baselineTarget?: number;
   sweep?: boolean;
@@ -131,6 +142,8 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   const scrapeSeconds = o.scrapeSeconds ?? 15;
   const table = new CapacityTable(o.truth ? trueModel(o.model, o.truth) : o.model);
   const base: PolicyOptions = { model: o.model, scrapeSeconds };
+  // Only Headroom reads the pods; the baselines keep their own pipelines.
+  const hrOpts: PolicyOptions = { ...base, ...(o.podBurst ? { podBurst: o.podBurst } : {}) };
   const target = o.baselineTarget ?? 0.7;
   const run = (p: Policy, series: boolean): PolicyRun => {
     const r = simulate(o.trace, o.model, p, { table, series });
@@ -146,11 +159,13 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   for (const p of o.extra ?? []) policies.push(withRatio(run(p, o.series === true)));
   for (const name of names) {
     if (name === 'oracle') policies.push(withRatio(oracle));
-    else policies.push(withRatio(run(makePolicy(name, { ...base, target }), o.series === true)));
+    else {
+      const opts = name === 'headroom' ? hrOpts : base;
+      policies.push(withRatio(run(makePolicy(name, { ...opts, target }), o.series === true)));
+    }
     if (name === 'headroom' && o.truth) {
-      const window = Math.max(o.model.behavior.burst.windowSeconds, scrapeSeconds);
-      const meter = trueLatencyMeter(table, window);
-      policies.push(withRatio(run(headroomPolicy({ ...base, target }, meter), o.series === true)));
+      const meter = trueLatencyMeter(table, headroomBurstWindow(hrOpts));
+      policies.push(withRatio(run(headroomPolicy({ ...hrOpts, target }, meter), o.series === true)));
     }
   }
   const peak = tracePeak(o.trace);
@@ -167,6 +182,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     },
     startupSeconds: o.model.startupSeconds,
     scrapeSeconds,
+    ...(o.podBurst ? { podBurstIntervalSeconds: o.podBurst.intervalSeconds } : {}),
     policies,
   };
   if (o.truth) {

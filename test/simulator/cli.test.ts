@@ -101,6 +101,17 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     expect(readFileSync(report, 'utf8')).toContain(`<b>${(b?.costVsOracle ?? NaN).toFixed(3)} × oracle</b>`);
   });
 
+  it('--pod-burst alone is a round every 1 s, --pod-burst 2 every 2 s: in the JSON and the header', () => {
+    const args = ['--trace', trace, '--spec', spec, '--policy', 'headroom', '--policy', 'oracle'];
+    const json = cli([...args, '--pod-burst', '--json']);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { podBurstIntervalSeconds?: number }).podBurstIntervalSeconds).toBe(1);
+    const text = cli([...args, '--pod-burst', '2']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("scrape 15 s; headroom's burst from the pods, a round every 2 s");
+    expect(cli(args).stdout).not.toContain('from the pods');
+  });
+
   it('bad input exits 2 with a coded message and writes nothing', () => {
     const report = join(dir, 'never.html');
     const bad: Array<[string[], RegExp]> = [
@@ -110,6 +121,7 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
       [['--trace', spec, '--spec', spec, '--report', report], /HR_TRACE_INVALID/],
       [['--trace', trace, '--spec', spec, '--service', 'nope', '--report', report], /HR_USAGE.*--service/],
       [['--trace', trace, '--spec', spec, '--policy', 'magic', '--report', report], /magic/],
+      [['--trace', trace, '--spec', spec, '--pod-burst', '0', '--report', report], /HR_USAGE.*--pod-burst.*1\.\.60/],
     ];
     for (const [args, msg] of bad) {
       const r = cli(args);

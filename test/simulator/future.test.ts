@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CapacityTable } from '../../src/simulator/capacity.ts';
 import { simulate } from '../../src/simulator/engine.ts';
 import { FutureReadError, MetricsRecorder, MetricsView } from '../../src/simulator/metrics.ts';
+import type { PolicyOptions } from '../../src/simulator/policies/types.ts';
 import { makePolicy, type PolicyName } from '../../src/simulator/run.ts';
 import { traceFromSeconds } from '../../src/input/trace.ts';
 import { benchService } from './helpers.ts';
@@ -19,6 +20,13 @@ describe('no policy can read the future', () => {
     expect(view.requestRate(60)).toBeCloseTo(10);
     expect(() => view.requestRate(60, 90)).toThrow(FutureReadError);
     expect(() => rec.counter('requests', 101)).toThrow(FutureReadError);
+    // A 1-s pod view at the same now, through the 15-s pipeline: the same latest scrape, no later.
+    const pods = new MetricsView(rec, 100, { scrapeSeconds: 1, delaySeconds: 1 }, 1, 1);
+    expect(pods.latest).toBe(99);
+    expect(() => pods.requestRate(6, 100)).toThrow(FutureReadError);
+    const prom = pods.through({ scrapeSeconds: 15, delaySeconds: 15 });
+    expect(prom.latest).toBe(75);
+    expect(() => prom.requestRate(60, 90)).toThrow(FutureReadError);
   });
 
   const m = benchService({ startupSeconds: 60 });
@@ -36,11 +44,20 @@ describe('no policy can read the future', () => {
   for (let t = cut; t < T; t++) b[t] = t % 300 < 150 ? 2000 : 50; // a different future
   const table = new CapacityTable(m);
 
-  for (const name of ['headroom', 'hpa', 'kpa', 'keda'] as PolicyName[]) {
-    it(`${name}: identical decisions up to T whatever follows T`, () => {
+  // headroom+pods: the burst from the pods' 1-s counters every second (--pod-burst), the stable
+  // demand through the 15-s pipeline.
+  const cases: Array<[string, PolicyName, Partial<PolicyOptions>]> = [
+    ['headroom', 'headroom', {}],
+    ['headroom+pods', 'headroom', { podBurst: { intervalSeconds: 1 } }],
+    ['hpa', 'hpa', {}],
+    ['kpa', 'kpa', {}],
+    ['keda', 'keda', {}],
+  ];
+  for (const [label, name, extra] of cases) {
+    it(`${label}: identical decisions up to T whatever follows T`, () => {
       const run = (values: Float64Array): Array<[number, number]> => {
         const out: Array<[number, number]> = [];
-        const p = makePolicy(name, { model: m, scrapeSeconds: 15, target: 0.7 });
+        const p = makePolicy(name, { model: m, scrapeSeconds: 15, target: 0.7, ...extra });
         simulate(traceFromSeconds(values), m, p, { table, onTick: (t, _v, d) => out.push([t, d]) });
         return out;
       };

@@ -4,6 +4,11 @@
 // as the HPA sees, plus the ready and asked-for counts. Its state (stabilization, forecast history)
 // lives between ticks exactly as the controller persists it.
 //
+// With `podBurst` (the controller's `spec.demand.pods`) it ticks every `intervalSeconds` and reads
+// the burst over the behaviour's window (6 s) from pod counters scraped every second, one second
+// late, as Knative's KPA reads queue-proxy stats; the stable demand is still what the Prometheus
+// pipeline shows at that moment (the same value the 15-s Headroom reads at a shared tick).
+//
 // `headroom+calibrated` also checks its latency model each tick as the local loop does (src/core/
 // calibrate.ts): the latency it "measures" over the burst window is what the simulation's TRUE
 // service-time model predicts at that window's demand and the ready count (the simulator has no
@@ -11,7 +16,7 @@
 // calibrated service-time scale.
 import { calibrate, initialCalibration, CALIBRATION, type Calibration } from '../../core/calibrate.ts';
 import { decide, initialDecideState, type Decision, type DecideState, type Observation } from '../../core/decide.ts';
-import type { MetricsView } from '../metrics.ts';
+import type { MetricsView, Pipeline } from '../metrics.ts';
 import type { OnlinePolicy, PolicyOptions } from './types.ts';
 
 export const HEADROOM_STABLE_WINDOW_SECONDS = 60;
@@ -25,9 +30,23 @@ export interface HeadroomReplayPolicy extends OnlinePolicy {
 /** The latency percentile (ms, the SLO's) a pool of `ready` instances shows at `demandRps`. */
 export type LatencyMeter = (demandRps: number, ready: number) => number;
 
+/** The pod counters' pipeline under `podBurst`: scraped by the controller every second, 1 s late. */
+export const POD_PIPELINE: Pipeline = { scrapeSeconds: 1, delaySeconds: 1 };
+
+/**
+ * The window Headroom's burst reading spans: the behaviour's (6 s) from pod counters, else at least
+ * one Prometheus scrape (rate() cannot see less).
+ */
+export function headroomBurstWindow(opts: PolicyOptions): number {
+  const w = opts.model.behavior.burst.windowSeconds;
+  return opts.podBurst ? w : Math.max(w, opts.scrapeSeconds);
+}
+
 export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): HeadroomReplayPolicy {
   const model = opts.model;
-  const burstWindow = Math.max(model.behavior.burst.windowSeconds, opts.scrapeSeconds);
+  const burstWindow = headroomBurstWindow(opts);
+  const prometheus: Pipeline = { scrapeSeconds: opts.scrapeSeconds, delaySeconds: opts.scrapeSeconds };
+  const tickSeconds = opts.podBurst?.intervalSeconds ?? opts.scrapeSeconds;
   let state = initialDecideState();
   let calState = initialCalibration();
   let calibration: Calibration | undefined;
@@ -36,8 +55,8 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
     kind: 'online',
     name: 'headroom',
     label: meter ? 'headroom+calibrated' : 'headroom',
-    tickSeconds: opts.scrapeSeconds,
-    pipeline: { scrapeSeconds: opts.scrapeSeconds, delaySeconds: opts.scrapeSeconds },
+    tickSeconds,
+    pipeline: opts.podBurst ? POD_PIPELINE : prometheus,
     get last() {
       return last;
     },
@@ -49,13 +68,14 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
         readyReplicas: view.readyReplicas,
         currentReplicas: view.currentReplicas,
       };
-      const demand = view.requestRate(HEADROOM_STABLE_WINDOW_SECONDS);
+      const stable = opts.podBurst ? view.through(prometheus) : view;
+      const demand = stable.requestRate(HEADROOM_STABLE_WINDOW_SECONDS);
       const burst = view.requestRate(burstWindow);
       if (demand !== undefined) obs.demandRps = demand;
       if (burst !== undefined) obs.burstDemandRps = burst;
       if (burstWindow !== model.behavior.burst.windowSeconds) obs.burstWindowSeconds = burstWindow;
       if (meter) {
-        const requests = (burst ?? 0) * opts.scrapeSeconds;
+        const requests = (burst ?? 0) * tickSeconds;
         const ready = view.readyReplicas;
         if (burst !== undefined && burst > 0 && ready >= 1 && requests >= CALIBRATION.minRequests) {
           const sample = { demandRps: burst, ready, measuredMs: meter(burst, ready), requests };

@@ -40,6 +40,19 @@ export interface PolicyOptions {
   scrapeSeconds: number;
   /** Target utilization for the baselines (HPA CPU, KEDA rps per pod, KPA concurrency), 0..1. */
   target?: number;
+  /** Headroom only: the burst from the pods' own counters (`spec.demand.pods`); see SimulationOptions. */
+  podBurst?: PodBurst;
+}
+
+/**
+ * The controller's `spec.demand.pods`: it scrapes the ready pods' /metrics itself every round and
+ * gives decide() the burst reading (the rate over `behavior.burst.windowSeconds`) from 1-s-fresh
+ * counters, while the stable demand still comes from Prometheus (one scrape interval late). Rounds
+ * run every `intervalSeconds`.
+ */
+export interface PodBurst {
+  /** Seconds between controller rounds (the user sets 1–2 s). */
+  intervalSeconds: number;
 }
 
 export function clampReplicas(model: ServiceModel, n: number): number {
