@@ -132,8 +132,10 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
       const { demand, burst, obs, measured, pct } = seen;
       outcome.demand = demand;
       // A pod read that failed leaves the burst path without data (never a scale-down): say why.
-      if (burst?.kind === 'error' && p.spec.demand.pods)
-        log.warn({ ...id, err: burst.reason }, 'pod burst read failed');
+      if (p.spec.demand.pods && burst) {
+        outcome.podBurst = burst;
+        if (burst.kind === 'error') log.warn({ ...id, err: burst.reason }, 'pod burst read failed');
+      }
       if (input.graph) outcome.graph = input.graph;
       const r = step(
         model.model,

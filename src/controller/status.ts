@@ -20,6 +20,8 @@ export interface Outcome {
   targetError?: string;
   reading?: ScaleReading;
   demand?: MetricSample;
+  /** spec.demand.pods: this round's burst reading from the pods. */
+  podBurst?: MetricSample;
   decision?: DecisionView;
   decideState?: unknown;
   /** The latency model against measured latency (spec.latency), with the calibrator's state. */
@@ -145,6 +147,20 @@ export function nextStatus(
     status.demand = d.kind === 'no-data' ? 'no data' : 'error';
     set('MetricsAvailable', false, reason, msg, { type: 'Warning', reason: 'MetricsUnavailable', message: msg });
   }
+  const pb = o.podBurst;
+  if (pb?.kind === 'ok') set('PodMetricsAvailable', true, 'PodsRead', `the burst is read from ${pb.series} ready pods`);
+  else if (pb) {
+    const failed = pb.kind === 'error';
+    const msg = failed ? `the burst cannot be read from the pods: ${pb.reason}` : pb.reason;
+    // A first reading or no ready pod is no failure; a pod that does not answer is (NetworkPolicy? port?).
+    set(
+      'PodMetricsAvailable',
+      false,
+      failed ? 'PodReadFailed' : 'NoPodData',
+      msg,
+      failed ? { type: 'Warning', reason: 'PodReadFailed', message: msg } : undefined,
+    );
+  } else conds.delete('PodMetricsAvailable');
 
   const dec = o.decision;
   if (dec) {

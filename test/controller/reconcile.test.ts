@@ -399,6 +399,7 @@ describe('reconcilePolicy', () => {
       // 20 rps alone keeps 2; the pods' 100 rps over the last 6 s asks for ⌈100 / 12.5⌉ = 8 at least.
       expect(target.writes[0]).toBeGreaterThanOrEqual(needed(100));
       expect(r.observed?.burstRps).toBe(100);
+      expect(cond(r, 'PodMetricsAvailable')).toMatchObject({ status: 'True', reason: 'PodsRead' });
       expect(queried).toEqual([DEMAND]); // no Prometheus burst query
       expect(pods.asked).toEqual([
         {
@@ -414,16 +415,25 @@ describe('reconcilePolicy', () => {
 
     it('a failed pod read leaves only the stable demand: sized by it, never scaled down for it', async () => {
       const pol = policy({ demand: { query: DEMAND, pods: PODS } });
-      for (const answer of [
-        { kind: 'error', reason: 'pod web-1 http://10.0.0.5:9090/metrics: ECONNREFUSED' } as MetricSample,
-        { kind: 'no-data', reason: 'first reading' } as MetricSample,
-      ]) {
+      for (const [answer, reason, warned] of [
+        [{ kind: 'error', reason: 'pod web-1 http://10.0.0.5:9090/metrics: ECONNREFUSED' }, 'PodReadFailed', true],
+        [{ kind: 'no-data', reason: 'first reading' }, 'NoPodData', false],
+      ] as const) {
         const target = new FakeTarget(6, 'app=web');
-        const r = await run(pol, target, { [DEMAND]: ok(100) }, undefined, NOW, podSource(answer).src).result;
+        const f = run(pol, target, { [DEMAND]: ok(100) }, undefined, NOW, podSource(answer).src);
+        const r = await f.result;
         expect(r.status.lastDecision?.valid).toBe(true);
         expect(target.writes).toEqual([needed(100)]);
         expect(r.observed?.burstRps).toBeUndefined();
+        // Said where `kubectl describe` shows it: a condition, and a Warning Event when pods fail.
+        expect(cond(r, 'PodMetricsAvailable')).toMatchObject({ status: 'False', reason });
+        expect(cond(r, 'PodMetricsAvailable')?.message).toContain(answer.reason);
+        expect(f.events.some((e) => e.type === 'Warning' && e.reason === 'PodReadFailed')).toBe(warned);
       }
+      // Without demand.pods there is no such condition.
+      expect(cond(await run(policy(), new FakeTarget(6), { [DEMAND]: ok(100) }).result, 'PodMetricsAvailable')).toBe(
+        undefined,
+      );
       // A target without a pod selector: the pod source is not asked.
       const pods = podSource(ok(500));
       await run(pol, new FakeTarget(6), { [DEMAND]: ok(100) }, undefined, NOW, pods.src).result;

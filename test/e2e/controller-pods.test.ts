@@ -79,6 +79,10 @@ describe('spec.demand.pods: the burst read from the pods', () => {
       90_000,
     );
     expect([await replicasOf(cluster.kc, ns, 'fast'), await replicasOf(cluster.kc, ns, 'slow')]).toEqual([1, 1]);
+    const podCondition = (await readPolicy(cluster.kc, ns, 'fast')).status?.conditions?.find(
+      (c) => c.type === 'PodMetricsAvailable',
+    );
+    expect(podCondition).toMatchObject({ status: 'True', reason: 'PodsRead' });
 
     const t0 = Date.now();
     const load = driveLoad(service.url, LOAD_RPS, 75);
@@ -91,7 +95,14 @@ describe('spec.demand.pods: the burst read from the pods', () => {
           if (firstUp[name] === undefined && (await replicasOf(cluster.kc, ns, name)) > 1) {
             firstUp[name] = Date.now() - t0;
             if (name === 'fast') {
-              reasonsAtUp = (await readPolicy(cluster.kc, ns, 'fast')).status?.lastDecision?.reasons ?? [];
+              // The status is written just after the scale, in the same round.
+              const up = await waitFor(
+                'the decision behind the scale-up in status',
+                () => readPolicy(cluster.kc, ns, 'fast'),
+                (p) => (p.status?.lastDecision?.desired ?? 0) > 1,
+                10_000,
+              );
+              reasonsAtUp = up.status?.lastDecision?.reasons ?? [];
             }
           }
         }
