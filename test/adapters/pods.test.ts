@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PodHistory } from '../../src/adapters/metrics/pods/history.ts';
-import { PodScraper, type ScrapedPod } from '../../src/adapters/metrics/pods/index.ts';
+import { kubernetesPodScraper, PodScraper, type ScrapedPod } from '../../src/adapters/metrics/pods/index.ts';
+import type { KubeClients } from '../../src/adapters/kubernetes/client.ts';
 import type { PodRateQuery } from '../../src/ports/metrics.ts';
 
 interface FakePodServer {
@@ -145,5 +146,17 @@ describe('PodScraper against real HTTP servers', () => {
     const negative = new PodScraper({ listPods: () => Promise.resolve([pod('a', neg.port)]) });
     const r2 = await negative.rate(query(0));
     expect(r2.kind === 'error' && r2.reason).toContain('http_requests_total = -5 is not a count');
+  });
+
+  it("the controller's scraper lists the target's pods from the apiserver's watch cache (resourceVersion 0)", async () => {
+    const asked: unknown[] = [];
+    const core = {
+      listNamespacedPod: (req: unknown) => {
+        asked.push(req);
+        return Promise.resolve({ items: [] });
+      },
+    } as unknown as KubeClients['core'];
+    expect(await kubernetesPodScraper({ core }).rate(query(0))).toMatchObject({ kind: 'no-data' });
+    expect(asked).toEqual([{ namespace: 'shop', labelSelector: 'app=web', resourceVersion: '0' }]);
   });
 });
