@@ -11,6 +11,8 @@ export const VERSION = 'v1alpha1';
 export const PLURAL = 'headroompolicies';
 export const KIND = 'HeadroomPolicy';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
+/** A Prometheus metric name (the CRD's pattern, and the check of spec.demand.pods.metric). */
+export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 type Json = Record<string, unknown>;
 
@@ -138,7 +140,7 @@ function specSchema(): Json {
                 type: 'string',
                 enum: ['requestRate'],
               },
-              metric: str({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }),
+              metric: str({ pattern: METRIC_NAME.source }),
               selector: stringMap(),
               window: { ...duration, default: '1m' },
               burstWindow: duration,
@@ -156,7 +158,7 @@ function specSchema(): Json {
               },
               path: str({ pattern: '^/', default: '/metrics' }),
               metric: str({
-                pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
+                pattern: METRIC_NAME.source,
                 description: 'A request counter, e.g. http_requests_total; its series are summed.',
               }),
               labels: { description: 'Only series with these labels, e.g. { code: "200" }.', ...stringMap() },
@@ -186,7 +188,7 @@ function specSchema(): Json {
                 type: 'string',
                 enum: ['histogram'],
               },
-              metric: str({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }),
+              metric: str({ pattern: METRIC_NAME.source }),
               selector: stringMap(),
               window: { ...duration, default: '1m' },
             },

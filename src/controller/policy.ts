@@ -7,6 +7,7 @@ import { graphUnsupported, serviceModelFromSpec } from '../input/load.ts';
 import { capacityProfileSchema, type CapacityProfile } from '../input/profile.ts';
 import type { ScaleTargetRef } from '../ports/actuator.ts';
 import type { PodCounter } from '../ports/metrics.ts';
+import { METRIC_NAME } from './crd.ts';
 
 export interface PolicyCondition {
   type: string;
@@ -197,7 +198,7 @@ function podCounter(c: PodsSpec): PodCounter {
         !port.includes('--');
   if (!ok)
     throw invalid('spec.demand.pods.port', 'a port number 1–65535 or a container port name (≤ 15 of a-z 0-9 -)', port);
-  if (typeof c.metric !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(c.metric))
+  if (typeof c.metric !== 'string' || !METRIC_NAME.test(c.metric))
     throw invalid('spec.demand.pods.metric', 'a Prometheus metric name', c.metric);
   const path = c.path ?? '/metrics';
   if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('spec.demand.pods.path', 'a path from /', path);

@@ -33,7 +33,7 @@ import {
   waitFor,
   type Cluster,
 } from './support/kube.ts';
-import { testController } from './support/controller.ts';
+import { e2ePolicy, testController } from './support/controller.ts';
 import {
   driveLoad,
   startCountingService,
@@ -58,27 +58,13 @@ function policy(
   extra: Record<string, unknown> = {},
   service: Record<string, unknown> = {},
 ) {
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'HeadroomPolicy',
-    metadata: { name, namespace: ns },
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
-      intervalSeconds: 1,
-      // 40 ms per request, one at a time: 25 rps per instance, 12.5 rps at utilization 0.5.
-      service: {
-        instance: { serviceTimeMs: 40, concurrency: 1 },
-        targetUtilization: 0.5,
-        replicas: { min: 1, max: 10 },
-        behavior: { scaleDown: { stabilizationWindowSeconds: 3 }, forecast: { enabled: false } },
-        ...service,
-      },
-      demand: {
-        template: { name: 'requestRate', metric: 'http_requests_total', selector: { job: 'web' }, window: '5s' },
-      },
-      ...extra,
-    },
+  // 40 ms per request, one at a time: 25 rps per instance, 12.5 rps at utilization 0.5.
+  const demand = {
+    template: { name: 'requestRate', metric: 'http_requests_total', selector: { job: 'web' }, window: '5s' },
   };
+  const behavior = { scaleDown: { stabilizationWindowSeconds: 3 }, forecast: { enabled: false } };
+  const base = e2ePolicy(ns, name, target, demand, { behavior, ...service });
+  return { ...base, spec: { ...base.spec, ...extra } };
 }
 
 const custom = (): CustomObjectsApi => kc.makeApiClient(CustomObjectsApi);
