@@ -213,7 +213,7 @@ export function simulateText(r: SimulationResult): string {
   const b = r.noiseBound;
   if (b) {
     lines.push(
-      `noise bound: ${b.costVsOracle.toFixed(3)} × oracle with ${b.sloViolationSeconds} violating s (budget ${b.budgetSeconds} s): knowing the ${b.windowSeconds / 60}-min mean demand ahead but not the noise around it, covered by ${marginText(b.shape, b.z)}`,
+      `noise bound: ${b.costVsOracle.toFixed(3)} × oracle with ${b.sloViolationSeconds} violating s (budget ${b.budgetSeconds} s): knowing the ${b.windowSeconds / 60}-min mean demand ahead but not the noise around it, covered by ${marginText(b.shape, b.z)}${b.utilization !== undefined ? `, at most ${Number((b.utilization * 100).toFixed(1))} % busy on the mean (the spec's targetUtilization)` : ''}`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -5,7 +5,12 @@
 //
 //   peak = min(base × seasonal growth × calibrated margin, 2 × the highest demand seen in 8 days)
 //
-// - base: the latest minute's demand (the highest observation in it);
+// - base: the highest observation of the current minute, or the mean of the highest observations of
+//   the 3 minutes before it if that is higher (BASE_MINUTES). One noisy minute no longer sets the base
+//   for the next two (the previous minute's highest did): on the bench's diurnal trace (±10 % per
+//   minute) that was a 1.04× base on average before the margin; the margin is scored on the same
+//   base, so what it learns is the same quantity. E.g. minutes peaking at 100, 100, 160 and now 110:
+//   base max(110, 120) = 120 rps (was 160);
 // - seasonal growth (daily and weekly, Crane/GCP style): the highest 5-minute mean in
 //   (then, then + horizon] a day ago (and, once two days are known, two days ago: a rise counts as
 //   daily only when both days had it, so a one-off flash crowd is not replayed every day) and a week
@@ -86,7 +91,10 @@ const KEEP_PEAKS = 2 * DAY;
 const MINUTE = 60;
 /** Horizons (in minutes) the margin is calibrated for. */
 export const MARGIN_HORIZONS = [1, 2, 4, 8, 16] as const;
-const KEEP_MINUTES = 20;
+/** Minutes whose mean of highest observations is the base's floor. */
+export const BASE_MINUTES = 3;
+/** The longest horizon (16 min), the base's minutes before its start, and the open one. */
+const KEEP_MINUTES = 16 + BASE_MINUTES + 1;
 /** Histogram of log(ratio): bins of 2 % from ratio 0.5 to ~4.2. */
 const BIN_LOG = Math.log(1.02);
 const BIN_FROM = Math.log(0.5);
@@ -169,8 +177,7 @@ function recordMinute(h: DemandHistory, now: number, rps: number, horizonSeconds
     MARGIN_HORIZONS.forEach((k, i) => {
       const start = minutes.find((e) => e[0] === closed - k);
       if (!start) return;
-      const before = minutes.find((e) => e[0] === closed - k - 1);
-      const base = Math.max(start[1], before?.[1] ?? 0);
+      const base = baseAt(minutes, start[0], start[1]);
       const predicted = base * start[2];
       if (predicted <= 0) return;
       let realized = 0;
@@ -187,14 +194,28 @@ function recordMinute(h: DemandHistory, now: number, rps: number, horizonSeconds
     });
   }
   // The seasonal growth the forecast uses in this minute, to be scored later.
-  const prevPeak = lastEntry && lastEntry[0] === m - 1 ? lastEntry[1] : 0;
   // With a period, the growth scored is the one for the decisions' horizon: a predicted rise is
   // scored over horizon + slack, and a 1-minute growth scored over 4 minutes counted every spike
   // that came in minute 4 as a miss (1.8–2.2× each: the rises' margin was 1.78, now 1.13).
   const scoredHorizon = periodActive(h) ? horizonSeconds : MINUTE;
-  minutes.push([m, rps, seasonalGrowth(h, now, scoredHorizon, Math.max(rps, prevPeak)).growth]);
+  minutes.push([m, rps, seasonalGrowth(h, now, scoredHorizon, baseAt(minutes, m, rps)).growth]);
   const keep = minutes.filter((e) => e[0] > m - KEEP_MINUTES);
   return { ...h, minutes: keep, misses, scored, ...(level !== undefined ? { level } : {}) };
+}
+
+/**
+ * The forecast's base in minute `m` whose highest observation (so far) is `peak`: that, or the mean
+ * of the highest observations of the BASE_MINUTES minutes before it (those known), if higher.
+ */
+function baseAt(minutes: ReadonlyArray<[number, number, number]>, m: number, peak: number): number {
+  let sum = 0;
+  let n = 0;
+  for (const e of minutes)
+    if (e[0] < m && e[0] >= m - BASE_MINUTES) {
+      sum += e[1];
+      n++;
+    }
+  return n === 0 ? peak : Math.max(peak, sum / n);
 }
 
 /**
@@ -335,9 +356,8 @@ export function forecastPeak(
 ): { rps: number; reason: string; period?: PeriodicRise } | undefined {
   const latest = h.minutes?.[h.minutes.length - 1];
   if (!latest) return undefined;
-  // Base: the highest observation of this minute and the last (a minute just begun says little).
-  const prev = h.minutes?.[h.minutes.length - 2];
-  const base = Math.max(latest[1], prev && prev[0] === latest[0] - 1 ? prev[1] : 0);
+  // Base: this minute's highest observation, or the last minutes' mean of theirs (a minute just begun says little).
+  const base = baseAt(h.minutes ?? [], latest[0], latest[1]);
   const { growth, label, rise } = seasonalGrowth(h, now, horizonSeconds, base);
   const rising = growth >= RISE_GROWTH;
   const margin = forecastMargin(h, horizonSeconds, base, rising);
@@ -347,7 +367,11 @@ export function forecastPeak(
   const ceiling = FORECAST_CEILING * record;
   const rps = Math.min(wanted, ceiling);
   const parts = rise && growth > 1 ? [label] : [];
-  parts.push(`last minute peaked at ${fmt(base)} rps`);
+  parts.push(
+    base > latest[1]
+      ? `the last ${BASE_MINUTES} minutes peaked at ${fmt(base)} rps on average`
+      : `this minute peaked at ${fmt(base)} rps`,
+  );
   if (growth > 1 && !rise)
     parts.push(`${label} ago the next ${horizonSeconds} s peaked ${fmt(growth)}× this, at today's level`);
   parts.push(

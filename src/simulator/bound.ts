@@ -14,8 +14,16 @@
 // (one margin for the week). Why 15 min: on the shared traces the residual around a centred 15-min
 // mean has lag-2-minute autocorrelation ≈ 0 (WorldCup98 0.00, NASA 0.00; Azure, 5-min rows, 0.04 at
 // two rows), so the past does not predict it at the 2 minutes a 60-s startup has to see ahead. E.g. WorldCup98 at 2,000 rps:
-// within Headroom's 180 violating seconds, a relative margin of 23.6 % costs 1.163 × the oracle
-// (168 s) and the counting margin 0.232 √(trend × mean) 1.156 × (171 s); Headroom costs 1.310 ×.
+// within Headroom's 240 violating seconds the counting margin 0.2246 √(trend × mean) costs 1.149 ×
+// the oracle (223 s; the cheaper shape there); Headroom costs 1.278 ×.
+//
+// The same reference for every policy (issue 15, item 4): `utilization` charges a policy its own
+// ceiling — Headroom's targetUtilization, an HPA/KPA/KEDA setting's target — as at least
+// ceil(trend(t) ÷ (u × one instance's rps)) instances, and `budgetSeconds` is that policy's own
+// violating seconds. E.g. 18,000 rps of trend at u = 0.9 on 200-rps instances: at least 100
+// instances, where the SLO alone needs 91. A policy above its bound pays for something other than
+// the unforeseeable noise and its own ceiling; one below it foresaw more than the trend or ran
+// busier than its ceiling.
 import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
@@ -34,6 +42,8 @@ export interface NoiseBoundOptions {
   windowSeconds?: number;
   shapes?: readonly NoiseShape[];
   table?: CapacityTable;
+  /** The policy's utilization ceiling, 0 < u ≤ 1 (default: none, the SLO alone). */
+  utilization?: number;
 }
 
 export interface NoiseBound {
@@ -42,6 +52,7 @@ export interface NoiseBound {
   z: number;
   windowSeconds: number;
   budgetSeconds: number;
+  utilization?: number;
   run: PolicyRun;
 }
 
@@ -74,12 +85,25 @@ export function marginText(shape: NoiseShape, z: number): string {
   return shape === 'relative' ? `${(z * 100).toFixed(1)} % over the trend` : `${Number(z.toFixed(4))} √(trend × mean)`;
 }
 
-export function trendPolicy(trend: Float64Array, mean: number, shape: NoiseShape, z: number): OfflinePolicy {
+/** The fewest instances that keep the trend at or under utilization `u`, per second. */
+export function utilizationFloor(trend: Float64Array, instanceRps: number, u: number): Int32Array {
+  const out = new Int32Array(trend.length);
+  for (let i = 0; i < trend.length; i++) out[i] = Math.ceil((trend[i] ?? 0) / (u * instanceRps) - 1e-9);
+  return out;
+}
+
+export function trendPolicy(
+  trend: Float64Array,
+  mean: number,
+  shape: NoiseShape,
+  z: number,
+  floor?: Int32Array,
+): OfflinePolicy {
   return {
     kind: 'offline',
     name: 'noise-bound',
     label: `noise-bound(${shape} ${Number(z.toFixed(3))})`,
-    schedule: (_demand, table, model) => oracleSchedule(sized(trend, mean, shape, z), table, model),
+    schedule: (_demand, table, model) => oracleSchedule(sized(trend, mean, shape, z), table, model, floor),
   };
 }
 
@@ -96,9 +120,11 @@ export function noiseBound(trace: Trace, model: ServiceModel, o: NoiseBoundOptio
   let sum = 0;
   for (const v of trace.rps) sum += v;
   const mean = trace.rps.length ? sum / trace.rps.length : 0;
+  const u = o.utilization;
+  const floor = u === undefined ? undefined : utilizationFloor(trend, table.instanceRps, u);
   let best: NoiseBound | undefined;
   for (const shape of o.shapes ?? NOISE_SHAPES) {
-    const at = (z: number): PolicyRun => simulate(trace, model, trendPolicy(trend, mean, shape, z), { table });
+    const at = (z: number): PolicyRun => simulate(trace, model, trendPolicy(trend, mean, shape, z, floor), { table });
     let lo = 0;
     let hi = 0;
     let hiRun = at(0);
@@ -122,7 +148,14 @@ export function noiseBound(trace: Trace, model: ServiceModel, o: NoiseBoundOptio
       }
     }
     if (!best || hiRun.replicaSeconds < best.run.replicaSeconds)
-      best = { shape, z: hi, windowSeconds, budgetSeconds: o.budgetSeconds, run: hiRun };
+      best = {
+        shape,
+        z: hi,
+        windowSeconds,
+        budgetSeconds: o.budgetSeconds,
+        ...(u !== undefined ? { utilization: u } : {}),
+        run: hiRun,
+      };
   }
   return best;
 }

@@ -99,6 +99,8 @@ export interface NoiseBoundResult {
   z: number;
   windowSeconds: number;
   budgetSeconds: number;
+  /** The utilization ceiling charged (bound.ts), when one was. */
+  utilization?: number;
   replicaSeconds: number;
   sloViolationSeconds: number;
   costVsOracle: number;
@@ -211,7 +213,8 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   if (o.bound) {
     const hr = policies.find((p) => p.policy === 'headroom');
     const budgetSeconds = hr ? hr.sloViolationSeconds : Math.floor(0.001 * o.trace.rps.length);
-    const b = noiseBound(o.trace, o.model, { budgetSeconds, table });
+    // Charged Headroom's own ceiling, as the bench charges every policy its own (bound.ts).
+    const b = noiseBound(o.trace, o.model, { budgetSeconds, table, utilization: o.model.targetUtilization });
     if (b) result.noiseBound = boundResult(b, oracle.replicaSeconds);
   }
   return result;
@@ -251,6 +254,7 @@ export function boundResult(b: NoiseBound, oracleReplicaSeconds: number): NoiseB
     z: b.z,
     windowSeconds: b.windowSeconds,
     budgetSeconds: b.budgetSeconds,
+    ...(b.utilization !== undefined ? { utilization: b.utilization } : {}),
     replicaSeconds: b.run.replicaSeconds,
     sloViolationSeconds: b.run.sloViolationSeconds,
     costVsOracle: oracleReplicaSeconds > 0 ? b.run.replicaSeconds / oracleReplicaSeconds : 1,

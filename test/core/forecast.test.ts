@@ -65,6 +65,22 @@ describe('forecastPeak', () => {
     expect(f?.reason).toMatch(/two days/);
   });
 
+  it("the base is this minute's highest or the last 3 minutes' mean of theirs: one noisy minute does not set it", () => {
+    // An hour at 100 rps, then minutes peaking at 100, 100, 160, and now one reading of 110.
+    let h = emptyHistory();
+    const peakOf = (m: number): number => (m === 62 ? 160 : 100);
+    for (let t = 0; t < 63 * 60; t += 15) h = recordDemand(h, t, peakOf(Math.floor(t / 60)), 120);
+    h = recordDemand(h, 63 * 60, 110, 120);
+    const f = forecastPeak(h, 63 * 60, 120);
+    // max(110, (100 + 100 + 160) / 3 = 120) = 120; the previous minute's highest alone said 160.
+    expect(f?.reason).toContain('the last 3 minutes peaked at 120 rps on average');
+    const margin = forecastMargin(h, 120, 120) ?? NaN;
+    expect(f?.rps).toBeCloseTo(120 * margin, 6);
+    // A minute whose own highest is above that mean is the base itself.
+    const h2 = recordDemand(h, 63 * 60 + 15, 150, 120);
+    expect(forecastPeak(h2, 63 * 60 + 15, 120)?.reason).toContain('this minute peaked at 150 rps');
+  });
+
   it('without enough scored minutes there is no forecast', () => {
     expect(
       forecastPeak(

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { CapacityTable } from '../../src/simulator/capacity.ts';
 import { simulate } from '../../src/simulator/engine.ts';
-import { centredTrend, noiseBound, trendPolicy } from '../../src/simulator/bound.ts';
+import { centredTrend, noiseBound, trendPolicy, utilizationFloor } from '../../src/simulator/bound.ts';
 import { oraclePolicy } from '../../src/simulator/policies/oracle.ts';
 import { stepTrace, traceFromSeconds } from '../../src/input/trace.ts';
 import { service } from './helpers.ts';
@@ -63,6 +63,22 @@ describe('noise bound', () => {
     const rel = noiseBound(trace, m, { budgetSeconds: 0, shapes: ['relative'], table });
     const cnt = noiseBound(trace, m, { budgetSeconds: 0, shapes: ['counting'], table });
     expect(both?.run.replicaSeconds).toBe(Math.min(rel?.run.replicaSeconds ?? NaN, cnt?.run.replicaSeconds ?? NaN));
+  });
+
+  it('charges a policy its own utilization ceiling: u = 0.8 needs 4 where the SLO needs 3; u = 0.9 changes nothing', () => {
+    // The trend never drops below 500 rps: at u = 0.8 that is ⌈500 / 160⌉ = 4 instances at every
+    // second, which also carry the 700-rps minute (< 800), so no margin is needed: 3,600 × 4.
+    const at08 = noiseBound(trace, m, { budgetSeconds: 0, utilization: 0.8, table });
+    expect(at08?.utilization).toBe(0.8);
+    expect(at08?.z).toBe(0);
+    expect(at08?.run.sloViolationSeconds).toBe(0);
+    expect(at08?.run.replicaSeconds).toBe(3600 * 4);
+    // At u = 0.9 the floor is ⌈513.32 / 180⌉ = 3, the SLO's own count: the same bound as without one.
+    const at09 = noiseBound(trace, m, { budgetSeconds: 0, shapes: ['relative'], utilization: 0.9, table });
+    const none = noiseBound(trace, m, { budgetSeconds: 0, shapes: ['relative'], table });
+    expect(at09?.run.replicaSeconds).toBe(none?.run.replicaSeconds);
+    expect(at09?.z).toBe(none?.z);
+    expect(utilizationFloor(Float64Array.from([0, 160, 160.5, 500]), 200, 0.8)).toEqual(Int32Array.from([0, 1, 2, 4]));
   });
 
   it('says undefined when replicas.max cannot meet the budget', () => {

@@ -91,11 +91,15 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     expect(b?.budgetSeconds).toBe(hr?.sloViolationSeconds);
     expect(b?.sloViolationSeconds).toBeLessThanOrEqual(b?.budgetSeconds ?? -1);
     expect(b?.windowSeconds).toBe(900);
+    // Charged Headroom's own ceiling: the spec's targetUtilization (0.9, the default with an SLO).
+    expect(b?.utilization).toBe(0.9);
     expect(['relative', 'counting']).toContain(b?.shape);
     expect(b?.z).toBeGreaterThanOrEqual(0);
     expect(b?.costVsOracle).toBeCloseTo((b?.replicaSeconds ?? NaN) / (oracle?.replicaSeconds ?? NaN), 5);
     expect(cli(args).stdout).not.toContain('noise bound');
-    expect(cli([...args, '--bound']).stdout).toMatch(/noise bound: \d+\.\d{3} × oracle with \d+ violating s/);
+    expect(cli([...args, '--bound']).stdout).toMatch(
+      /noise bound: \d+\.\d{3} × oracle with \d+ violating s.*, at most 90 % busy on the mean \(the spec's targetUtilization\)/,
+    );
     const report = join(dir, 'bound.html');
     expect(cli([...args, '--bound', '--report', report]).code).toBe(0);
     expect(readFileSync(report, 'utf8')).toContain(`<b>${(b?.costVsOracle ?? NaN).toFixed(3)} × oracle</b>`);

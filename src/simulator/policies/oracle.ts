@@ -14,7 +14,16 @@ export function oraclePolicy(): OfflinePolicy {
   return { kind: 'offline', name: 'oracle', label: 'oracle', schedule: oracleSchedule };
 }
 
-export function oracleSchedule(demand: Float64Array, table: CapacityTable, model: ServiceModel): Int32Array {
+/**
+ * `floor` (optional): at least this many instances at each second, within replicas.min..max (the
+ * noise bound's utilization ceiling, bound.ts).
+ */
+export function oracleSchedule(
+  demand: Float64Array,
+  table: CapacityTable,
+  model: ServiceModel,
+  floor?: Int32Array,
+): Int32Array {
   const T = demand.length;
   const S = Math.max(0, Math.round(model.startupSeconds));
   const need = new Int32Array(T);
@@ -23,10 +32,10 @@ export function oracleSchedule(demand: Float64Array, table: CapacityTable, model
   for (let t = 0; t < T; t++) {
     const d = demand[t] ?? 0;
     if (d !== last) {
-      lastNeed = Math.min(model.replicas.max, Math.max(model.replicas.min, table.need(d)));
+      lastNeed = table.need(d);
       last = d;
     }
-    need[t] = lastNeed;
+    need[t] = Math.min(model.replicas.max, Math.max(model.replicas.min, lastNeed, floor?.[t] ?? 0));
   }
   // Sliding max over [t, t+S] with a monotone deque of indices, scanning t downwards.
   const out = new Int32Array(T);
