@@ -8,7 +8,7 @@
 // - base: the highest observation of the current minute, or the mean of the highest observations of
 //   the 3 minutes before it if that is higher (BASE_MINUTES). One noisy minute no longer sets the base
 //   for the next two (the previous minute's highest did): on the bench's diurnal trace (±10 % per
-//   minute) that was a 1.04× base on average before the margin; the margin is scored on the same
+//   minute) that was a ~1.03× base on average before the margin; the margin is scored on the same
 //   base, so what it learns is the same quantity. E.g. minutes peaking at 100, 100, 160 and now 110:
 //   base max(110, 120) = 120 rps (was 160);
 // - seasonal growth (daily and weekly, Crane/GCP style): the highest 5-minute mean in
@@ -356,7 +356,8 @@ export function forecastPeak(
 ): { rps: number; reason: string; period?: PeriodicRise } | undefined {
   const latest = h.minutes?.[h.minutes.length - 1];
   if (!latest) return undefined;
-  // Base: this minute's highest observation, or the last minutes' mean of theirs (a minute just begun says little).
+  // Base: this minute's highest observation, or the last minutes' mean of theirs (a minute just
+  // begun says little).
   const base = baseAt(h.minutes ?? [], latest[0], latest[1]);
   const { growth, label, rise } = seasonalGrowth(h, now, horizonSeconds, base);
   const rising = growth >= RISE_GROWTH;

@@ -102,7 +102,9 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     );
     const report = join(dir, 'bound.html');
     expect(cli([...args, '--bound', '--report', report]).code).toBe(0);
-    expect(readFileSync(report, 'utf8')).toContain(`<b>${(b?.costVsOracle ?? NaN).toFixed(3)} × oracle</b>`);
+    const page = readFileSync(report, 'utf8');
+    expect(page).toContain(`<b>${(b?.costVsOracle ?? NaN).toFixed(3)} × oracle</b>`);
+    expect(page).toContain("at most 90 % busy on the mean (the spec's targetUtilization)");
   });
 
   it('--pod-burst alone is a round every 1 s, --pod-burst 2 every 2 s: in the JSON and the header', () => {
