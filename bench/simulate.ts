@@ -117,10 +117,13 @@ const ceilingOf = (p: PolicyResult): number =>
 /**
  * The bound charged the same way to every policy (issue 15, item 4): the noise bound at the
  * policy's own violating seconds and its own utilization ceiling (bound.ts). Memoized per trace by
- * (ceiling, budget): Headroom's two runs and the baselines often share one.
+ * (ceiling, budget): Headroom's two runs and the baselines often share one, and runSimulation's
+ * `bound` already is Headroom's.
  */
 function chargedBounds(trace: Trace, r: SimulationResult): (p: PolicyResult) => NoiseBoundResult | undefined {
   const memo = new Map<string, NoiseBoundResult | undefined>();
+  const own = r.noiseBound;
+  if (own?.utilization !== undefined) memo.set(`${own.utilization}:${own.budgetSeconds}`, own);
   return (p) => {
     const u = ceilingOf(p);
     const key = `${u}:${p.sloViolationSeconds}`;
@@ -132,10 +135,14 @@ function chargedBounds(trace: Trace, r: SimulationResult): (p: PolicyResult) => 
   };
 }
 
+/** Cost ÷ its charged bound, "1.02" (— without one). */
+const ratioTo = (p: PolicyResult, b: NoiseBoundResult | undefined): string =>
+  b ? (p.replicaSeconds / b.replicaSeconds).toFixed(2) : '—';
+
 /** "1.120 / 1.094 = 1.02": cost, its charged bound, and the ratio. */
 function vsBound(p: PolicyResult, b: NoiseBoundResult | undefined): string {
   if (!b) return `${p.costVsOracle.toFixed(3)} / —`;
-  return `${p.costVsOracle.toFixed(3)} / ${b.costVsOracle.toFixed(3)} = ${(p.replicaSeconds / b.replicaSeconds).toFixed(2)}`;
+  return `${p.costVsOracle.toFixed(3)} / ${b.costVsOracle.toFixed(3)} = ${ratioTo(p, b)}`;
 }
 
 const boundRow = (what: string, b: NoiseBoundResult): string =>
@@ -336,10 +343,7 @@ function summaryRow(
   const name = r.trace.source.replace(/^.*\//, '');
   const boundX = bound ? bound.costVsOracle.toFixed(3) : '—';
   const ratios = [hr, ...(cheapest ? [cheapest] : [])]
-    .map((p) => {
-      const b = charged(p);
-      return `${p === hr ? 'Headroom' : p.label} ${b ? (p.replicaSeconds / b.replicaSeconds).toFixed(2) : '—'}`;
-    })
+    .map((p) => `${p === hr ? 'Headroom' : p.label} ${ratioTo(p, charged(p))}`)
     .join(', ');
   return `| ${name} | ${source} | ${hr.costVsOracle.toFixed(3)} / ${pct(hr.violationFraction)} | ${mark(hr.violationFraction <= 0.001, hr.violationFraction <= 0.001 ? 'met' : 'missed')} | ${vsCheapest} | ${vsKpa} | ${mark(hr.costVsOracle <= 1.1, hr.costVsOracle.toFixed(3))} (bound ${boundX}) | ${ratios} |`;
 }

@@ -10,7 +10,7 @@ import type { ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
 import { loadSpecFile } from '../input/load.ts';
 import { parseNumberFlag } from './flags.ts';
-import { marginText } from '../simulator/bound.ts';
+import { ceilingText, marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport, savingsText, type ReportExtra } from '../simulator/report.ts';
@@ -213,7 +213,7 @@ export function simulateText(r: SimulationResult): string {
   const b = r.noiseBound;
   if (b) {
     lines.push(
-      `noise bound: ${b.costVsOracle.toFixed(3)} × oracle with ${b.sloViolationSeconds} violating s (budget ${b.budgetSeconds} s): knowing the ${b.windowSeconds / 60}-min mean demand ahead but not the noise around it, covered by ${marginText(b.shape, b.z)}${b.utilization !== undefined ? `, at most ${Number((b.utilization * 100).toFixed(1))} % busy on the mean (the spec's targetUtilization)` : ''}`,
+      `noise bound: ${b.costVsOracle.toFixed(3)} × oracle with ${b.sloViolationSeconds} violating s (budget ${b.budgetSeconds} s): knowing the ${b.windowSeconds / 60}-min mean demand ahead but not the noise around it, covered by ${marginText(b.shape, b.z)}${ceilingText(b.utilization)}`,
     );
   }
   return `${lines.join('\n')}\n`;

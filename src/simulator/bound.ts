@@ -92,6 +92,13 @@ export function utilizationFloor(trend: Float64Array, instanceRps: number, u: nu
   return out;
 }
 
+/** The ceiling in words: ", at most 90 % busy on the mean (the spec's targetUtilization)", or "". */
+export function ceilingText(utilization: number | undefined): string {
+  return utilization === undefined
+    ? ''
+    : `, at most ${Number((utilization * 100).toFixed(1))} % busy on the mean (the spec's targetUtilization)`;
+}
+
 export function trendPolicy(
   trend: Float64Array,
   mean: number,

@@ -5,7 +5,7 @@
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta } from '../core/cost.ts';
 import { inlineChartAssets } from '../server/dashboard/assets.ts';
 import { escapeHtml as esc, scriptJson } from '../server/html.ts';
-import { marginText } from './bound.ts';
+import { ceilingText, marginText } from './bound.ts';
 import type { PolicyRun } from './engine.ts';
 import { frontier, SWEPT, type NoiseBoundResult, type PolicyResult, type SimulationResult } from './run.ts';
 
@@ -135,7 +135,7 @@ function modelErrorHtml(res: SimulationResult): string {
 }
 
 function noiseBoundHtml(b: NoiseBoundResult): string {
-  return `<h2>Noise bound</h2><p class="note">Knowing the demand averaged over a centred ${b.windowSeconds / 60}-min window at every future second, but not the noise around it, covered by one margin (${esc(marginText(b.shape, b.z))})${b.utilization !== undefined ? `, at most ${Number((b.utilization * 100).toFixed(1))} % busy on the mean (the spec's targetUtilization),` : ''} within ${b.budgetSeconds} violating seconds: <b>${b.costVsOracle.toFixed(3)} × oracle</b>, ${b.sloViolationSeconds} violating s. The gap between it and the oracle is noise that nothing in the past predicts.</p>`;
+  return `<h2>Noise bound</h2><p class="note">Knowing the demand averaged over a centred ${b.windowSeconds / 60}-min window at every future second, but not the noise around it, covered by one margin (${esc(marginText(b.shape, b.z))})${ceilingText(b.utilization)}${b.utilization !== undefined ? ',' : ''} within ${b.budgetSeconds} violating seconds: <b>${b.costVsOracle.toFixed(3)} × oracle</b>, ${b.sloViolationSeconds} violating s. The gap between it and the oracle is noise that nothing in the past predicts.</p>`;
 }
 
 /** Cost (× oracle) against violating fraction, one colour per family, frontiers as polylines. */
