@@ -174,7 +174,7 @@ export function decide(
   let calibrated = false;
   if (b.forecast.enabled) {
     const f = forecastPeak(history, now, horizon);
-    calibrated = f !== undefined;
+    calibrated = f?.calibrated ?? false;
     if (f && f.rps > sizeFor) {
       sizeFor = f.rps;
       if (mode === 'normal') mode = 'forecast';

@@ -1,6 +1,18 @@
 // The periodic term of the forecast (issue 15, item 2): detectPeriod() finds the dominant period of
 // the 5-minute means, periodicRise() looks one and two periods back for a rise. forecast.ts
 // explains the whole forecast; this module is its period detection and phase.
+//
+// When a bucket closes (every 5 minutes, not every decision) detectPeriod() looks for the dominant
+// period of 15 min to a day: per candidate lag L, detrend by a moving mean over L, and score
+// min(r(L), r(2L)) of the autocorrelation — the pattern must repeat over 3 periods, so noise
+// (|r| ≈ 0.03) and flash crowds (r(2L) ≈ 0) never count; the shortest lag scoring ≥ 0.5 and
+// ≥ 0.85× the best wins (a 2-h spike grid: r(24 buckets) ≈ 0.9, r(12) < 0 → 2 h). A period within
+// 10 % of a day is left to the daily term. periodicRise() then takes the highest observation of each
+// bucket (kept 2 days: a 5× spike that rises in 2.5 min averages ~2.4× over 5 minutes but peaks at
+// 5×) from then's bucket to then + horizon + 2 minutes (PERIOD_SLACK_S: jitter), one and two periods
+// back, each scaled by the level ratio (closed half hours: before now's bucket and before then's);
+// a rise counts only when both cycles show it, and is then sized for the higher of the two (with
+// ±2 min jitter the lower one often holds only the spike's edge).
 
 import {
   DAY,

@@ -6,11 +6,9 @@
 //   peak = min(base × seasonal growth × calibrated margin, 2 × the highest demand seen in 8 days)
 //
 // - base: the highest observation of the current minute, or the mean of the highest observations of
-//   the 3 minutes before it if that is higher (BASE_MINUTES). One noisy minute no longer sets the base
-//   for the next two (the previous minute's highest did): on the bench's diurnal trace (±10 % per
-//   minute) that was a ~1.03× base on average before the margin; the margin is scored on the same
-//   base, so what it learns is the same quantity. E.g. minutes peaking at 100, 100, 160 and now 110:
-//   base max(110, 120) = 120 rps (was 160);
+//   the 3 minutes before it if that is higher (BASE_MINUTES), so one noisy minute does not set the
+//   base for the next ones; the margin is scored on the same base. E.g. minutes peaking at 100, 100,
+//   160 and now 110: base max(110, 120) = 120 rps;
 // - seasonal growth (daily and weekly, Crane/GCP style): the highest 5-minute mean in
 //   (then, then + horizon] a day ago (and, once two days are known, two days ago: a rise counts as
 //   daily only when both days had it, so a one-off flash crowd is not replayed every day) and a week
@@ -20,18 +18,10 @@
 //   09:00; 10 minutes into a spike that also came yesterday, growth stays near 1 (the spike is
 //   already in the base; see seasonalGrowth). A day has 288 five-minute means, 8 days 2,304: small
 //   enough to persist on a Kubernetes object;
-// - periodic growth (issue 15, item 2, after Crane's DSP predictor): when a bucket closes (every
-//   5 minutes, not every decision) detectPeriod() looks for the dominant period of 15 min to a day
-//   in the 5-minute means: per candidate lag L, detrend by a moving mean over L, and score
-//   min(r(L), r(2L)) of the autocorrelation — the pattern must repeat over 3 periods, so noise
-//   (|r| ≈ 0.03) and flash crowds (r(2L) ≈ 0) never count; the shortest lag scoring ≥ 0.5 and
-//   ≥ 0.85× the best wins (a 2-h spike grid: r(24 buckets) ≈ 0.9, r(12) < 0 → 2 h). A period within
-//   10 % of a day is left to the daily term. The term then takes the highest observation of each
-//   bucket (kept 2 days: a 5× spike that rises in 2.5 min averages ~2.4× over 5 minutes but peaks
-//   at 5×) from then's bucket to then + horizon + 2 minutes (PERIOD_SLACK_S: jitter), one and two
-//   periods back, each scaled by the level ratio (closed half hours: before now's bucket and before
-//   then's); a rise counts only when both cycles show it, and is then sized for the higher of the
-//   two (with ±2 min jitter the lower one often holds only the spike's edge). E.g.
+// - periodic growth (issue 15, item 2, after Crane's DSP predictor; forecast-periodic.ts): the
+//   dominant period of 15 min to a day in the 5-minute means, and the highest observation of each
+//   bucket from then to then + horizon + 2 minutes, one and two periods back, scaled by the level
+//   ratio; a rise counts only when both cycles show it. E.g.
 //   2-h spikes on a ~400-rps base peaking at ~1,750 rps: from 4 minutes before the spike's bucket,
 //   growth = 1,530 ÷ 380 ≈ 4, so instances start before the spike (decision code ForecastPeriodic,
 //   reason "period 2 h (autocorrelation 0.9), phase 1:56 of 2:00: spike of 1530 rps expected in
@@ -43,11 +33,15 @@
 //   ratios go into log-spaced histograms per k — one over all minutes and one per demand band
 //   (base ÷ the day's level: < 0.6, < 0.9, < 1.2, < 1.6, above), because quiet hours are noisier in
 //   relative terms than busy ones — that forget with a 3-day half-life. The margin is the 99th
-//   percentile of the band's misses (of all misses while the band has under 30), never below 1.
+//   percentile of the band's misses (of all misses while the band has under 100: from 30, a band's
+//   99th percentile was its one worst miss — 33 minutes after a 3× step that was the step itself,
+//   1.55×, sizing 17–18 instances for 72 minutes where 11 were needed), never below 1.
 //   E.g. minute-to-minute noise of ±10 % gives a margin near 1.2: the peak of the next 2 minutes was
-//   above 1.2× the last minute once in a hundred. Until 30 minutes have been scored there is no
-//   margin and no forecast (the stable and burst windows decide alone), so a fresh service is
-//   sized for what it sees.
+//   above 1.2× the last minute once in a hundred. A fresh service gets its first forecast after 10
+//   scored minutes (~12 minutes), with the worst miss so far as its margin; until 30 are scored it
+//   is not called calibrated (decide() keeps the scale-down tolerance); before 10 the stable and
+//   burst windows decide alone. On WorldCup98 the early forecast took the first half hour from
+//   120 violating seconds to 0 (docs/benchmarks.md, "The first forecast").
 //   With a period detected, the margin is keyed by phase instead of demand band: minutes that
 //   predicted a rise (growth ≥ 1.5) have their own histogram, scored over horizon + slack (the
 //   window the rise was predicted for), and all other minutes (quiet phases and the spikes'
@@ -55,10 +49,8 @@
 //   a quiet base, so every unforeseen spike start landed in the quiet band. On the 2-h spike trace
 //   of docs/benchmarks.md after 7 days: the quiet band's margin was 1.37 before (~4 spike starts a
 //   day among ~1,400 quiet minutes are above its 1 %), the periodic phases' is now 1.06 and the
-//   predicted rises' 1.13 (±10 % noise and ±2 min jitter; it was 1.78 while a rise was scored
-//   with the 1-minute growth over its 4-minute window) — quiet hours size for 1.06× their demand,
-//   the ~6 minutes per spike for 1.13×. Services without a
-//   period keep the demand bands exactly as before.
+//   predicted rises' 1.13 (±10 % noise and ±2 min jitter) — quiet hours size for 1.06× their
+//   demand, the ~6 minutes per spike for 1.13×. Services without a period keep the demand bands.
 //
 // The whole history is plain JSON and bounded (2,304 means + 576 bucket peaks + 60 + at most
 // 5 × 8 × 2 × 108 numbers, and the period: 4 numbers; 23–50 KB after a week of 15-s samples).
@@ -110,8 +102,12 @@ const LEVEL_DECAY = Math.pow(0.5, 1 / 1440);
 const RISE_BAND = BAND_EDGES.length + 2;
 /** The other minutes of a service with a detected period (its spikes' bodies and its quiet phases). */
 const PERIODIC_BAND = RISE_BAND + 1;
-/** Scored minutes needed before the margin (and the forecast) is used. */
+/** Scored minutes (of all minutes) before the first forecast, whose margin is then their worst miss. */
+export const FIRST_FORECAST_MINUTES = 10;
+/** Scored minutes before the forecast is calibrated, and before a phase's own histogram is used. */
 export const MIN_SCORED_MINUTES = 30;
+/** A demand band's own histogram is used from 100 scored minutes: its 99th percentile is then not its single worst miss. */
+export const BAND_SCORED_MINUTES = 100;
 
 export function emptyHistory(): DemandHistory {
   return { last: -1, values: [], sum: 0, count: 0, minutes: [] };
@@ -328,41 +324,56 @@ export function forecastMargin(
   base?: number,
   rise = false,
 ): number | undefined {
+  return marginOf(h, horizonSeconds, base, rise)?.margin;
+}
+
+/** The margin and how many scored minutes it comes from. */
+function marginOf(
+  h: DemandHistory,
+  horizonSeconds: number,
+  base: number | undefined,
+  rise: boolean,
+): { margin: number; scored: number } | undefined {
   // A predicted rise is a claim about (now, now + horizon + slack]: it is scored over that window.
   const slack = rise && periodActive(h) ? PERIOD_SLACK_S : 0;
   const minutes = Math.max(1, Math.ceil((horizonSeconds + slack) / MINUTE));
   let i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
   if (i < 0) i = MARGIN_HORIZONS.length - 1;
   let band = marginBand(h, base, h.level, rise);
-  if ((h.scored?.[i]?.[band] ?? 0) < MIN_SCORED_MINUTES) band = 0;
+  const own = band > 0 && band < RISE_BAND ? BAND_SCORED_MINUTES : MIN_SCORED_MINUTES;
+  if ((h.scored?.[i]?.[band] ?? 0) < own) band = 0;
   const bins = h.misses?.[i]?.[band];
-  if (!bins || (h.scored?.[i]?.[band] ?? 0) < MIN_SCORED_MINUTES) return undefined;
+  const scored = h.scored?.[i]?.[band] ?? 0;
+  if (!bins || scored < FIRST_FORECAST_MINUTES) return undefined;
   let total = 0;
   for (const [, w] of bins) total += w;
   let above = total * (1 - MARGIN_QUANTILE);
   for (let j = bins.length - 1; j >= 0; j--) {
     const [b, w] = bins[j] ?? [0, 0];
     above -= w;
-    if (above <= 0) return Math.max(1, Math.exp(BIN_FROM + (b + 1) * BIN_LOG));
+    if (above <= 0) return { margin: Math.max(1, Math.exp(BIN_FROM + (b + 1) * BIN_LOG)), scored };
   }
-  return 1;
+  return { margin: 1, scored };
 }
 
-/** The peak demand expected over (now, now + horizon], or undefined before enough history. */
+/**
+ * The peak demand expected over (now, now + horizon], or undefined before enough history.
+ * `calibrated`: its margin comes from at least MIN_SCORED_MINUTES scored minutes.
+ */
 export function forecastPeak(
   h: DemandHistory,
   now: number,
   horizonSeconds: number,
-): { rps: number; reason: string; period?: PeriodicRise } | undefined {
+): { rps: number; reason: string; calibrated: boolean; period?: PeriodicRise } | undefined {
   const latest = h.minutes?.[h.minutes.length - 1];
   if (!latest) return undefined;
-  // Base: this minute's highest observation, or the last minutes' mean of theirs (a minute just
-  // begun says little).
   const base = baseAt(h.minutes ?? [], latest[0], latest[1]);
   const { growth, label, rise } = seasonalGrowth(h, now, horizonSeconds, base);
   const rising = growth >= RISE_GROWTH;
-  const margin = forecastMargin(h, horizonSeconds, base, rising);
-  if (margin === undefined) return undefined;
+  const m = marginOf(h, horizonSeconds, base, rising);
+  if (m === undefined) return undefined;
+  const { margin, scored } = m;
+  const calibrated = scored >= MIN_SCORED_MINUTES;
   const wanted = base * growth * margin;
   const record = Math.max(highestSeen(h), base);
   const ceiling = FORECAST_CEILING * record;
@@ -376,11 +387,13 @@ export function forecastPeak(
   if (growth > 1 && !rise)
     parts.push(`${label} ago the next ${horizonSeconds} s peaked ${fmt(growth)}× this, at today's level`);
   parts.push(
-    `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time ${rising ? 'in predicted rises' : 'at this level'}`,
+    calibrated
+      ? `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time ${rising ? 'in predicted rises' : 'at this level'}`
+      : `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast in all ${Math.round(scored)} minutes scored so far`,
   );
   if (wanted > ceiling)
     parts.push(
       `capped at ${FORECAST_CEILING}× the highest demand seen in 8 days (${fmt(record)} rps) from ${fmt(wanted)}`,
     );
-  return { rps, reason: parts.join('; '), ...(rise && growth > 1 ? { period: rise } : {}) };
+  return { rps, reason: parts.join('; '), calibrated, ...(rise && growth > 1 ? { period: rise } : {}) };
 }

@@ -89,7 +89,8 @@ describe('simulate with pricing', { timeout: 120_000 }, () => {
 
     const plainText = cli(...args, '--spec', plain);
     expect(plainText.code).toBe(0);
-    // test/golden/simulate.txt was written by the code before pricing existed: unchanged byte for byte.
+    // test/golden/simulate.txt is the unpriced output, written by the code before pricing existed and
+    // rewritten (by hand, diff reviewed) only when a policy's decisions change: unchanged byte for byte.
     expect(plainText.stdout).toBe(readFileSync(GOLDEN, 'utf8'));
     expect(plainText.stdout).not.toMatch(/USD|pricing|vs headroom/);
     const plainJson = JSON.parse(cli(...args, '--spec', plain, '--json').stdout) as typeof json;
