@@ -2,7 +2,6 @@
 // of a LocalCluster (cluster.ts keeps the parts and the lifecycle; this file only reads them).
 import { alertStatusOf, type Alerting } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
-import { demandTrend } from '../controller/snapshot.ts';
 import type { HostResources, ProcessUsage } from '../adapters/metrics/process/proc.ts';
 import { measuredAt, type RequestWindows } from '../adapters/metrics/proxy/windows.ts';
 import type { Calibration } from '../core/calibrate.ts';
@@ -10,6 +9,7 @@ import type { ServiceModel } from '../core/model.ts';
 import {
   STATUS_KIND,
   decisionView,
+  demandTrend,
   type DecisionView,
   type HistoryPoint,
   type StatusSnapshot,

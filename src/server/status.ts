@@ -199,3 +199,28 @@ export function keepDecision(list: DecisionView[], d: DecisionView): void {
   list.unshift(d);
   if (list.length > RECENT_DECISIONS) list.length = RECENT_DECISIONS;
 }
+
+/**
+ * Least-squares slope of demand (rps per second) over the last `windowSeconds` of history;
+ * undefined with fewer than 3 points or under 30 s of data (too little to call a trend).
+ */
+export function demandTrend(history: readonly HistoryPoint[], windowSeconds = 300): number | undefined {
+  const last = history.at(-1);
+  if (!last) return undefined;
+  const pts = history.filter(
+    (h) => typeof h.demandRps === 'number' && Number.isFinite(h.demandRps) && h.t >= last.t - windowSeconds,
+  ) as Array<HistoryPoint & { demandRps: number }>;
+  const first = pts[0];
+  if (pts.length < 3 || !first || last.t - first.t < 30) return undefined;
+  const n = pts.length;
+  const mt = pts.reduce((a, p) => a + p.t, 0) / n;
+  const md = pts.reduce((a, p) => a + p.demandRps, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of pts) {
+    num += (p.t - mt) * (p.demandRps - md);
+    den += (p.t - mt) ** 2;
+  }
+  const slope = den > 0 ? num / den : undefined;
+  return slope !== undefined && Number.isFinite(slope) ? slope : undefined;
+}

@@ -5,13 +5,12 @@ import { parseAlertConfig } from '../../src/alerting/config.ts';
 import { createAlerting } from '../../src/alerting/runtime.ts';
 import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
 import {
-  demandTrend,
   policyAlertSnapshot,
   policyStatusSnapshot,
   serviceName,
   type PolicyView,
 } from '../../src/controller/snapshot.ts';
-import type { HistoryPoint } from '../../src/server/status.ts';
+import { demandTrend, type HistoryPoint } from '../../src/server/status.ts';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 
