@@ -65,18 +65,19 @@ export function at(h: DemandHistory, idx: number): number | null {
   return h.values[pos] ?? null;
 }
 
-/** Mean of the known 5-minute means of buckets from..to (inclusive), or undefined without data. */
-export function meanOf(h: DemandHistory, from: number, to: number): number | undefined {
-  let sum = 0;
-  let n = 0;
+/**
+ * Median of the known 5-minute means of buckets from..to (inclusive), or undefined without data: a
+ * crowd filling one or two buckets of a half hour does not move it (the mean it replaced did).
+ */
+export function medianOf(h: DemandHistory, from: number, to: number): number | undefined {
+  const vs: number[] = [];
   for (let i = from; i <= to; i++) {
     const v = at(h, i);
-    if (v !== null) {
-      sum += v;
-      n++;
-    }
+    if (v !== null) vs.push(v);
   }
-  return n === 0 || sum <= 0 ? undefined : sum / n;
+  vs.sort((a, b) => a - b);
+  const m = vs.length % 2 ? vs[(vs.length - 1) / 2] : ((vs[vs.length / 2 - 1] ?? 0) + (vs[vs.length / 2] ?? 0)) / 2;
+  return m === undefined || !(m > 0) ? undefined : m;
 }
 
 /** The highest observation of bucket `idx`, when kept (the last 2 days). */

@@ -19,7 +19,7 @@ import {
   FORECAST_BUCKET_S,
   RISE_GROWTH,
   fmt,
-  meanOf,
+  medianOf,
   peakAt,
   periodActive,
   type DemandHistory,
@@ -184,11 +184,11 @@ export function periodicRise(
   // The level compares closed half hours, the six buckets before now's and before then's: now's
   // partial bucket against then's whole one cut a spike starting at this phase by ~1.35× (1,400 rps
   // foreseen, 1,850 came). (A whole period as the level: 1-h spikes 0.097 → 0.149 % violating.)
-  const levelNow = meanOf(h, idx - 6, idx - 1);
+  const levelNow = medianOf(h, idx - 6, idx - 1);
   if (levelNow === undefined) return;
   const last = Math.floor((now + horizonSeconds + PERIOD_SLACK_S) / FORECAST_BUCKET_S);
   const cycle = (k: number): { peak: number; bucket: number } | undefined => {
-    const levelThen = meanOf(h, idx - 6 - k * lag, idx - 1 - k * lag);
+    const levelThen = medianOf(h, idx - 6 - k * lag, idx - 1 - k * lag);
     if (levelThen === undefined) return undefined;
     let peak = 0;
     let bucket = idx;

@@ -12,7 +12,8 @@
 // - seasonal growth (daily and weekly, Crane/GCP style): the highest 5-minute mean in
 //   (then, then + horizon] a day ago (and, once two days are known, two days ago: a rise counts as
 //   daily only when both days had it, so a one-off flash crowd is not replayed every day) and a week
-//   ago, scaled by today's level ÷ that day's level (the half-hour means up to now and up to then),
+//   ago, scaled by today's level ÷ that day's level (the half hour's median of 5-minute means up to
+//   now and up to then),
 //   over base; at least 1, at most 10. E.g. yesterday 08:55–09:00 averaged 100 rps and 09:00–09:05
 //   1,000 rps → 1,000 rps at 08:57 today (growth 10 over a 100-rps base), so instances start before
 //   09:00; 10 minutes into a spike that also came yesterday, growth stays near 1 (the spike is
@@ -40,8 +41,7 @@
 //   above 1.2× the last minute once in a hundred. A fresh service gets its first forecast after 10
 //   scored minutes (~12 minutes), with the worst miss so far as its margin; until 30 are scored it
 //   is not called calibrated (decide() keeps the scale-down tolerance); before 10 the stable and
-//   burst windows decide alone. On WorldCup98 the early forecast took the first half hour from
-//   120 violating seconds to 0 (docs/benchmarks.md, "The first forecast").
+//   burst windows decide alone (WorldCup98's first half hour: 120 → 60 violating s).
 //   With a period detected, the margin is keyed by phase instead of demand band: minutes that
 //   predicted a rise (growth ≥ 1.5) have their own histogram, scored over horizon + slack (the
 //   window the rise was predicted for), and all other minutes (quiet phases and the spikes'
@@ -67,7 +67,7 @@ import {
   WEEK,
   at,
   fmt,
-  meanOf,
+  medianOf,
   periodActive,
   type DemandHistory,
 } from './forecast-history.ts';
@@ -251,8 +251,8 @@ function addToBin(bins: Array<[number, number]>, bin: number): Array<[number, nu
 
 /**
  * What one day and one week ago say about (now, now + horizon]: the highest 5-minute mean in
- * (then, then + horizon], scaled by how today's level compares with that day's (the mean of the
- * half hour up to now over the half hour up to then), as a factor over `base`, at least 1.
+ * (then, then + horizon], scaled by how today's level compares with that day's (the median of the
+ * half hour up to now over that up to then), as a factor over `base`, at least 1.
  *
  * Scaling the seasonal peak by the level, not the current minute by the seasonal rise, is what keeps
  * a recurring spike from being counted twice: 10 minutes into a spike that also came yesterday, the
@@ -269,11 +269,13 @@ function seasonalGrowth(
 ): { growth: number; label: string; rise?: PeriodicRise } {
   const idx = Math.floor(now / FORECAST_BUCKET_S);
   const ahead = Math.max(1, Math.ceil(horizonSeconds / FORECAST_BUCKET_S));
-  const halfHourMean = (end: number): number | undefined => meanOf(h, end - 5, end);
-  const levelNow = halfHourMean(idx);
+  // A median: 25 minutes after a 10-minute 6× crowd the half hour's mean read yesterday's quiet
+  // next minutes as a 2.6× rise "at today's level".
+  const halfHour = (end: number): number | undefined => medianOf(h, end - 5, end);
+  const levelNow = halfHour(idx);
   const rise = (lag: number): number | undefined => {
     // Against the half hour before `then`, so that one quiet bucket cannot fake a rise.
-    const levelThen = halfHourMean(idx - lag);
+    const levelThen = halfHour(idx - lag);
     if (levelThen === undefined || levelNow === undefined || base <= 0) return undefined;
     let peak = 0;
     for (let i = idx - lag + 1; i <= idx - lag + ahead; i++) peak = Math.max(peak, at(h, i) ?? 0);

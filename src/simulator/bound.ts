@@ -15,7 +15,7 @@
 // mean has lag-2-minute autocorrelation ≈ 0 (WorldCup98 0.00, NASA 0.00; Azure, 5-min rows, 0.04 at
 // two rows), so the past does not predict it at the 2 minutes a 60-s startup has to see ahead. E.g. WorldCup98 at 2,000 rps:
 // within Headroom's 120 violating seconds the counting margin 0.2461 √(trend × mean) costs 1.168 ×
-// the oracle (the cheaper shape there); Headroom costs 1.279 ×.
+// the oracle (the cheaper shape there); Headroom costs 1.280 ×.
 //
 // The same reference for every policy (issue 15, item 4): `utilization` charges a policy its own
 // ceiling — Headroom's targetUtilization, an HPA/KPA/KEDA setting's target — as at least

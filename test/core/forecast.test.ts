@@ -81,6 +81,22 @@ describe('forecastPeak', () => {
     expect(forecastPeak(h2, 63 * 60 + 15, 120)?.reason).toContain('this minute peaked at 150 rps');
   });
 
+  it("a one-off crowd in today's last half hour does not make the daily term claim a rise", () => {
+    // Two days and a morning at ~100 rps; today 09:40–09:50 a crowd of 600 rps. At 10:05 the crowd
+    // is over. The half hour's mean level (2 crowd buckets of 6: ~270 rps) made yesterday's quiet
+    // 10:05 look like a 2.6× rise "at today's level"; its median (~100 rps) does not.
+    let h = emptyHistory();
+    const rnd = mulberry32(11);
+    const now = 2 * DAY + 10 * 3600 + 300;
+    for (let t = 0; t <= now; t += 60) {
+      const crowd = t >= 2 * DAY + NINE + 2400 && t < 2 * DAY + NINE + 3000;
+      h = recordDemand(h, t, (crowd ? 600 : 100) * (0.95 + 0.1 * rnd()), 120);
+    }
+    const f = forecastPeak(h, now, 120);
+    expect(f?.reason).not.toMatch(/peaked [2-9][.\d]*× this/);
+    expect(f!.rps).toBeLessThan(130);
+  });
+
   it('a fresh service: no forecast before 10 scored minutes, then the worst miss so far, calibrated from 30', () => {
     // One reading a minute of 100 rps, 105 every third minute: the base (≥ the 3 minutes' mean, ~102)
     // is missed by ~1.03×.
