@@ -5,6 +5,7 @@
 //   observation ─▶ demand to size for = max(stable window, burst window*, forecast*)
 //               ─▶ planService() → recommended (constraints, min/max, what fits)
 //               ─▶ tolerance (scale-down, until the forecast is calibrated) ─▶ stabilization windows
+//                  (the down window shorter in a detected period's quiet phase)
 //               ─▶ rate policies*
 //               ─▶ desired, with a reason for every limit that applied
 //   (* burst: when short-window demand exceeds what the ready instances carry, rate limits on
@@ -20,7 +21,9 @@
 // 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
 import { burstPath, type BurstHistory } from './burst.ts';
 import { emptyHistory, forecastPeak, highestSeen, recordDemand, type DemandHistory } from './forecast.ts';
-import type { DirectionBehavior, ServiceModel } from './model.ts';
+import { quietAhead } from './forecast-periodic.ts';
+import { scaleDownLimit, scaleUpLimit, stabilize } from './hpa-behavior.ts';
+import type { ServiceModel } from './model.ts';
 import { planService, poolShape, type ConstraintName, type EndToEndBudget, type ServicePlan } from './plan.ts';
 import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
 import type { Calibration } from './calibrate.ts';
@@ -61,6 +64,8 @@ export interface DecideState {
   demand: DemandHistory;
   /** The burst episode under way and how far past ones went on (src/core/burst.ts). */
   bursts?: BurstHistory;
+  /** When the detected period's current quiet phase began (see step 4), s; absent outside one. */
+  quietSince?: number;
 }
 
 export interface Reason {
@@ -222,7 +227,17 @@ export function decide(
     ...state.recommendations.filter(([t]) => t > now - longest && t <= now),
     [now, rec],
   ];
-  const { desired: stabilized, upRec, downRec } = stabilize(recommendations, now, rec, current, b);
+  // In a detected period's quiet phase (the last two cycles stayed under 1.5× today's level from now
+  // to a full down window plus the horizon ahead), the down window holds only what was recommended
+  // since the phase began, and at least the horizon: a spike that is over lets its counts go about
+  // as fast as KPA's 60 s would, while noise within the quiet phase is held the full window. On the
+  // 2-h spike grid that held 10–12 instances ~5 minutes past each spike where 4 were needed.
+  const fullDown = b.scaleDown.stabilizationSeconds;
+  const quiet = b.forecast.enabled ? quietAhead(history, now, fullDown + horizon) : undefined;
+  const quietSince = quiet ? (state.quietSince ?? now) : undefined;
+  const downWindow = quietSince === undefined ? fullDown : Math.min(fullDown, Math.max(horizon, now - quietSince));
+  const windows = downWindow < fullDown ? { ...b, scaleDown: { ...b.scaleDown, stabilizationSeconds: downWindow } } : b;
+  const { desired: stabilized, upRec, downRec } = stabilize(recommendations, now, rec, current, windows);
   let desired = stabilized;
   if (rec > current && desired < rec) {
     reasons.push({
@@ -233,8 +248,16 @@ export function decide(
   if (rec < current && desired > rec) {
     reasons.push({
       code: 'ScaleDownStabilized',
-      message: `highest recommendation in the last ${b.scaleDown.stabilizationSeconds} s is ${downRec}: holding ${desired}`,
+      message: `highest recommendation in the last ${downWindow} s is ${downRec}: holding ${desired}`,
     });
+  }
+  if (quiet && windows !== b) {
+    const held = stabilize(recommendations, now, rec, current, b).desired;
+    if (held > desired)
+      reasons.push({
+        code: 'QuietPhase',
+        message: `${quiet.label}: the scale-down window holds the last ${downWindow} s (this quiet phase), not the ${fullDown} s that would hold ${held}`,
+      });
   }
 
   // 5. Rate policies (HPA): the change allowed since the start of each policy's period.
@@ -299,31 +322,9 @@ export function decide(
       failures: 0,
       demand: history,
       bursts,
+      ...(quietSince !== undefined ? { quietSince } : {}),
     },
   };
-}
-
-/**
- * HPA stabilizeRecommendationWithBehaviors: the current count moved up to the lowest recommendation
- * of the up window and down to the highest of the down window (`rec`, now's, is always in both).
- */
-export function stabilize(
-  recommendations: ReadonlyArray<readonly [number, number]>,
-  now: number,
-  rec: number,
-  current: number,
-  b: { scaleUp: DirectionBehavior; scaleDown: DirectionBehavior },
-): { desired: number; upRec: number; downRec: number } {
-  let upRec = rec;
-  let downRec = rec;
-  for (const [t, r] of recommendations) {
-    if (t > now - b.scaleUp.stabilizationSeconds) upRec = Math.min(upRec, r);
-    if (t > now - b.scaleDown.stabilizationSeconds) downRec = Math.max(downRec, r);
-  }
-  let desired = current;
-  if (desired < upRec) desired = upRec;
-  if (desired > downRec) desired = downRec;
-  return { desired, upRec, downRec };
 }
 
 function blind(): Decision['predicted'] {
@@ -333,64 +334,4 @@ function blind(): Decision['predicted'] {
 function maxPeriod(model: ServiceModel): number {
   const all = [...model.behavior.scaleUp.policies, ...model.behavior.scaleDown.policies].map((p) => p.periodSeconds);
   return Math.max(1, ...all);
-}
-
-function changeWithin(events: ReadonlyArray<[number, number]>, now: number, period: number, sign: 1 | -1): number {
-  let sum = 0;
-  for (const [t, d] of events) if (t > now - period && Math.sign(d) === sign) sum += Math.abs(d);
-  return sum;
-}
-
-/** The count when a policy's period began: now's, less what this decider added since, plus what it removed. */
-function periodStart(current: number, events: ReadonlyArray<[number, number]>, now: number, period: number): number {
-  return current - changeWithin(events, now, period, 1) + changeWithin(events, now, period, -1);
-}
-
-/**
- * HPA calculateScaleUpLimitWithScalingRules (dir 1) and calculateScaleDownLimitWithBehaviors (dir
- * −1): each policy proposes a count from the count its period started at; `select` picks the most
- * (max) or the least (min) change among them, and the limit never moves against the direction.
- */
-function scaleLimit(
-  dir: 1 | -1,
-  current: number,
-  events: ReadonlyArray<[number, number]>,
-  now: number,
-  rules: DirectionBehavior,
-): number {
-  if (rules.select === 'disabled') return current;
-  // The most change is the highest count going up and the lowest going down.
-  const highest = (rules.select === 'max') === (dir === 1);
-  let result = highest ? -Infinity : Infinity;
-  for (const p of rules.policies) {
-    const start = periodStart(current, events, now, p.periodSeconds);
-    // Up from zero a percentage adds nothing: count the start as one instance so 0 → 1 is possible.
-    const proposed =
-      p.type === 'pods'
-        ? start + dir * p.value
-        : dir === 1
-          ? Math.ceil(Math.max(1, start) * (1 + p.value / 100))
-          : Math.trunc(start * (1 - p.value / 100));
-    result = highest ? Math.max(result, proposed) : Math.min(result, proposed);
-  }
-  if (!Number.isFinite(result)) return current;
-  return dir === 1 ? Math.max(current, result) : Math.min(current, Math.max(0, result));
-}
-
-export function scaleUpLimit(
-  current: number,
-  events: ReadonlyArray<[number, number]>,
-  now: number,
-  rules: DirectionBehavior,
-): number {
-  return scaleLimit(1, current, events, now, rules);
-}
-
-export function scaleDownLimit(
-  current: number,
-  events: ReadonlyArray<[number, number]>,
-  now: number,
-  rules: DirectionBehavior,
-): number {
-  return scaleLimit(-1, current, events, now, rules);
 }

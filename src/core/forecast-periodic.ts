@@ -163,7 +163,7 @@ export function periodicity(closed: ReadonlyArray<number | null>, at: number): P
 export const PERIOD_SLACK_S = 120;
 
 /**
- * The detected period's term: the highest 5-minute mean in the buckets from `then`'s to
+ * The detected period's term: the highest observation in the buckets from `then`'s to
  * then + horizon + one bucket, one period ago and two periods ago, each scaled by the level ratio
  * as the daily term (over closed half hours); a rise counts only when both cycles show it (so one
  * odd cycle does not repeat) and is then the higher of the two, else the lower; over base. The
@@ -178,32 +178,10 @@ export function periodicRise(
   base: number,
 ): { growth: number; label: string; rise: PeriodicRise } | undefined {
   const per = h.period;
-  if (!per || !periodActive(h) || base <= 0) return;
-  const lag = per.lag;
-  const idx = Math.floor(now / FORECAST_BUCKET_S);
-  // The level compares closed half hours, the six buckets before now's and before then's: now's
-  // partial bucket against then's whole one cut a spike starting at this phase by ~1.35× (1,400 rps
-  // foreseen, 1,850 came). (A whole period as the level: 1-h spikes 0.097 → 0.149 % violating.)
-  const levelNow = medianOf(h, idx - 6, idx - 1);
-  if (levelNow === undefined) return;
-  const last = Math.floor((now + horizonSeconds + PERIOD_SLACK_S) / FORECAST_BUCKET_S);
-  const cycle = (k: number): { peak: number; bucket: number } | undefined => {
-    const levelThen = medianOf(h, idx - 6 - k * lag, idx - 1 - k * lag);
-    if (levelThen === undefined) return undefined;
-    let peak = 0;
-    let bucket = idx;
-    for (let i = idx; i <= last; i++) {
-      const v = peakAt(h, i - k * lag) ?? 0;
-      if (v > peak) {
-        peak = v;
-        bucket = i;
-      }
-    }
-    return { peak: peak * (levelNow / levelThen), bucket };
-  };
-  const c1 = cycle(1);
-  const c2 = cycle(2);
-  if (!c1 || !c2) return undefined;
+  if (!per || base <= 0) return;
+  const cs = lastCycles(h, now, horizonSeconds);
+  if (!cs) return;
+  const { lag, c1, c2 } = cs;
   // Both cycles must show the rise for it to count (one odd cycle does not repeat); when both do,
   // the higher is expected: with ±2-min jitter one cycle's window often holds only the spike's edge,
   // and the lower one under-sized those spikes.
@@ -223,6 +201,79 @@ export function periodicRise(
   };
   const label = `period ${duration(rise.periodSeconds)} (autocorrelation ${fmt(per.r)}), phase ${clock(phase)} of ${clock(rise.periodSeconds)}: ${growth >= RISE_GROWTH ? 'spike' : 'peak'} of ${fmt(expected)} rps expected ${inSeconds > 0 ? `in ${Math.round(inSeconds)} s` : 'now'}`;
   return { growth, label, rise };
+}
+
+/** One cycle back: the highest observation over the window, scaled to today's level, and its bucket. */
+interface Cycle {
+  peak: number;
+  bucket: number;
+  /** Every bucket of the window was kept (an unknown one reads as 0 in `peak`). */
+  complete: boolean;
+}
+
+/**
+ * The window from now's bucket to now + `aheadSeconds` + PERIOD_SLACK_S, one and two periods back
+ * (the highest observation of each bucket, scaled by the level ratio of the closed half hours before
+ * now's bucket and before then's), or undefined without an active period or enough history.
+ */
+function lastCycles(
+  h: DemandHistory,
+  now: number,
+  aheadSeconds: number,
+): { lag: number; levelNow: number; c1: Cycle; c2: Cycle } | undefined {
+  const per = h.period;
+  if (!per || !periodActive(h)) return undefined;
+  const lag = per.lag;
+  const idx = Math.floor(now / FORECAST_BUCKET_S);
+  // The level compares closed half hours, the six buckets before now's and before then's: now's
+  // partial bucket against then's whole one cut a spike starting at this phase by ~1.35× (1,400 rps
+  // foreseen, 1,850 came). (A whole period as the level: 1-h spikes 0.097 → 0.149 % violating.)
+  const levelNow = medianOf(h, idx - 6, idx - 1);
+  if (levelNow === undefined) return undefined;
+  const last = Math.floor((now + aheadSeconds + PERIOD_SLACK_S) / FORECAST_BUCKET_S);
+  const cycle = (k: number): Cycle | undefined => {
+    const levelThen = medianOf(h, idx - 6 - k * lag, idx - 1 - k * lag);
+    if (levelThen === undefined) return undefined;
+    let peak = 0;
+    let bucket = idx;
+    let complete = true;
+    for (let i = idx; i <= last; i++) {
+      const v = peakAt(h, i - k * lag);
+      if (v === null) complete = false;
+      if ((v ?? 0) > peak) {
+        peak = v ?? 0;
+        bucket = i;
+      }
+    }
+    return { peak: peak * (levelNow / levelThen), bucket, complete };
+  };
+  const c1 = cycle(1);
+  const c2 = cycle(2);
+  return c1 && c2 ? { lag, levelNow, c1, c2 } : undefined;
+}
+
+/**
+ * A detected period's quiet phase: from now to `aheadSeconds` ahead (plus PERIOD_SLACK_S), both of
+ * the last two cycles stayed under RISE_GROWTH × today's level (the half hour's median), so no spike
+ * is due. decide() then lets the scale-down window drop the counts a spike that is over asked for.
+ * E.g. 2-h spikes of 5× on ~60 rps, 420 s ahead: 12 minutes after a spike's start its cycles' next
+ * 9 minutes peaked at ~75 rps < 1.5 × 62 → quiet; from 9 minutes before the next spike, not.
+ */
+export function quietAhead(
+  h: DemandHistory,
+  now: number,
+  aheadSeconds: number,
+): { label: string; periodSeconds: number } | undefined {
+  const cs = lastCycles(h, now, aheadSeconds);
+  if (!cs || !cs.c1.complete || !cs.c2.complete) return undefined;
+  const highest = Math.max(cs.c1.peak, cs.c2.peak);
+  if (!(highest < RISE_GROWTH * cs.levelNow)) return undefined;
+  const periodSeconds = cs.lag * FORECAST_BUCKET_S;
+  const ahead = Math.round(aheadSeconds + PERIOD_SLACK_S);
+  return {
+    periodSeconds,
+    label: `the last two cycles of the ${duration(periodSeconds)} period stayed under ${RISE_GROWTH}× today's level (${fmt(cs.levelNow)} rps) over the next ${ahead} s, at most ${fmt(highest)} rps`,
+  };
 }
 
 /** What the periodic term matched, for the reason. */

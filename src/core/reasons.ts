@@ -27,6 +27,8 @@ export const REASON_CODES = {
   WithinTolerance: 'a scale-down within the tolerance: keeping the current count',
   ScaleUpStabilized: 'the scale-up stabilization window holds a lower count',
   ScaleDownStabilized: 'the scale-down stabilization window holds a higher count',
+  QuietPhase:
+    "a detected period's last two cycles show no rise ahead: the scale-down window drops the counts a spike that is over asked for",
   ScaleUpLimit: 'the scale-up rate policies allow no more now',
   ScaleDownLimit: 'the scale-down rate policies allow no fewer now',
   TooFewReplicas: 'raised to replicas.min',

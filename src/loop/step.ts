@@ -84,12 +84,18 @@ export function guard(d: Decision, current: number): Decision {
 export function restoreState(saved: unknown): DecideState {
   const s = saved as Partial<DecideState> | undefined;
   if (s && Array.isArray(s.recommendations) && Array.isArray(s.events) && typeof s.failures === 'number' && s.demand) {
-    // Burst episodes that are not the shape this version writes start afresh (a fresh service's).
-    if (s.bursts !== undefined && !validBursts(s.bursts)) {
-      const { bursts: _dropped, ...rest } = s as DecideState;
-      return rest;
+    // Burst episodes that are not the shape this version writes start afresh (a fresh service's),
+    // and a quiet phase's start that is not a time is forgotten (the full window holds).
+    let out = s as DecideState;
+    if (out.bursts !== undefined && !validBursts(out.bursts)) {
+      const { bursts: _dropped, ...rest } = out;
+      out = rest;
     }
-    return s as DecideState;
+    if (out.quietSince !== undefined && !(typeof out.quietSince === 'number' && Number.isFinite(out.quietSince))) {
+      const { quietSince: _dropped, ...rest } = out;
+      out = rest;
+    }
+    return out;
   }
   return initialDecideState();
 }

@@ -299,4 +299,14 @@ describe('restoreState', () => {
       expect(r.failures).toBe(1);
     }
   });
+
+  it("keeps a quiet phase's start and forgets one that is not a time", () => {
+    const saved = { ...initialDecideState(), failures: 2, quietSince: 7500 };
+    expect(restoreState(JSON.parse(JSON.stringify(saved)))).toEqual(saved);
+    for (const bad of ['7500', null, {}, Number.NaN]) {
+      const r = restoreState({ ...saved, quietSince: bad });
+      expect(r.quietSince).toBeUndefined();
+      expect(r.failures).toBe(2);
+    }
+  });
 });

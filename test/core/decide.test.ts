@@ -3,12 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   decide,
   initialDecideState,
-  scaleDownLimit,
-  scaleUpLimit,
   type Decision,
   type DecideState,
   type Observation,
 } from '../../src/core/decide.ts';
+import { scaleDownLimit, scaleUpLimit } from '../../src/core/hpa-behavior.ts';
 import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
 import { model } from './decide-model.ts';
 
@@ -276,5 +275,57 @@ describe('decide: a share of an end-to-end SLO (observation.budget)', () => {
     expect(loose.recommended).toBeGreaterThanOrEqual(none.recommended);
     expect(tight.binding).toBe('endToEnd');
     expect(tight.reasons.map((r) => r.code)).toContain('SizedByEndToEnd');
+  });
+});
+
+describe("a detected period's quiet phase lets a spike's counts go (issue 15, item 2)", () => {
+  // 3 days of a 2-h grid: 5× spikes on 60 rps (rise 150 s, decay ~12 min), ±5 % noise; decide()
+  // every 15 s on the 60-s mean, as the simulator and the loops call it.
+  const SPIKE_EVERY = 7200;
+  const rps = (t: number): number => {
+    const s = (t % SPIKE_EVERY) - 3600; // spikes start at hours 1, 3, 5, ...
+    const spike = s >= 0 && s < 150 ? s / 150 : s >= 150 ? Math.exp((-3 * (s - 150)) / 750) : 0;
+    return 60 * (1 + 4 * spike) * (1 + 0.05 * Math.sin(t / 7.3));
+  };
+  const m = model({ forecast: { enabled: true } });
+  let state: DecideState = initialDecideState();
+  let current = 2;
+  const ticks: Array<{ t: number; d: Decision }> = [];
+  for (let t = 60; t < 3 * 86400; t += 15) {
+    let sum = 0;
+    for (let u = t - 59; u <= t; u++) sum += rps(u);
+    const r = decide(m, state, { demandRps: sum / 60, readyReplicas: current, currentReplicas: current }, t);
+    state = r.state;
+    current = r.decision.desired;
+    ticks.push({ t, d: r.decision });
+  }
+  const day3 = ticks.filter((x) => x.t >= 2 * 86400);
+  const quiet = (x: { d: Decision }): boolean => x.d.reasons.some((r) => r.code === 'QuietPhase');
+  const spikeStarts = Array.from({ length: 12 }, (_, i) => 2 * 86400 + 3600 + i * SPIKE_EVERY);
+
+  it('after each spike of day 3 the count is back at the quiet count sooner than the 300-s window allows', () => {
+    const quietCount = Math.min(...day3.map((x) => x.d.desired));
+    for (const s0 of spikeStarts) {
+      const after = day3.filter((x) => x.t >= s0 && x.t < s0 + 3600);
+      const lastHigh = Math.max(...after.filter((x) => x.d.recommended > quietCount).map((x) => x.t));
+      const back = after.find((x) => x.t > lastHigh && x.d.desired === quietCount);
+      expect(back, `spike at ${s0}`).toBeDefined();
+      // The last recommendation above the quiet count is let go within the 120-s horizon (+ a tick),
+      // where the full window would hold it 300 s.
+      expect(back!.t - lastHigh, `spike at ${s0}`).toBeLessThanOrEqual(135);
+      expect(after.some(quiet), `spike at ${s0}`).toBe(true);
+    }
+    const q = day3.find(quiet)!;
+    expect(q.d.reasons.find((r) => r.code === 'QuietPhase')!.message).toMatch(
+      /^the last two cycles of the 2 h period stayed under 1\.5× today's level \([\d.]+ rps\) over the next 540 s, at most [\d.]+ rps: the scale-down window holds the last \d+ s \(this quiet phase\), not the 300 s that would hold \d+$/,
+    );
+  });
+
+  it('never in the 540 s before a spike or during its rise', () => {
+    for (const s0 of spikeStarts) {
+      const near = day3.filter((x) => x.t >= s0 - 540 && x.t < s0 + 150);
+      expect(near.length).toBeGreaterThan(40);
+      expect(near.filter(quiet).map((x) => x.t)).toEqual([]);
+    }
   });
 });

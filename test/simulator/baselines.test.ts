@@ -3,7 +3,7 @@
 // Service: 20 ms, concurrency 4 → 200 rps per instance; at target 70 % one instance carries 140 rps.
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../src/simulator/engine.ts';
-import { scaleUpLimit, stabilize } from '../../src/core/decide.ts';
+import { scaleUpLimit, stabilize } from '../../src/core/hpa-behavior.ts';
 import { HpaController, hpaDefaultBehavior, hpaPolicy } from '../../src/simulator/policies/hpa.ts';
 import { KEDA_POLLING_SECONDS, kedaPolicy } from '../../src/simulator/policies/keda.ts';
 import { KPA, kpaPolicy } from '../../src/simulator/policies/kpa.ts';

@@ -13,7 +13,7 @@
 //   down −100 % per 15 s; then [min, max].
 // E.g. 4 pods at 140 % CPU with target 70 % → ratio 2 → 8; 8 pods idle for 5 min → the 300-s window
 // still holds 8 until the last high recommendation leaves it.
-import { scaleDownLimit, scaleUpLimit, stabilize } from '../../core/decide.ts';
+import { scaleDownLimit, scaleUpLimit, stabilize } from '../../core/hpa-behavior.ts';
 import { defaultBehavior, type DirectionBehavior, type ServiceModel } from '../../core/model.ts';
 import type { MetricsView } from '../metrics.ts';
 import type { OnlinePolicy, PolicyOptions } from './types.ts';
@@ -32,7 +32,7 @@ export function hpaDefaultBehavior(): HpaBehavior {
 
 /**
  * The controller's memory per HPA: recommendations and scale events, with their times. The window
- * and rate-limit math is decide()'s own (src/core/decide.ts: stabilize, scaleUpLimit,
+ * and rate-limit math is decide()'s own (src/core/hpa-behavior.ts: stabilize, scaleUpLimit,
  * scaleDownLimit), so the baseline and Headroom cannot drift apart. Intended differences, each
  * tested in test/simulator/baselines.test.ts: at 0 replicas with minReplicas ≥ 1 the HPA does not
  * scale (k/k: scaling disabled) where decide() does; and the HPA has no burst path around the
