@@ -231,7 +231,7 @@ export function decide(
   // to a full down window plus the horizon ahead), the down window holds only what was recommended
   // since the phase began, and at least the horizon: a spike that is over lets its counts go about
   // as fast as KPA's 60 s would, while noise within the quiet phase is held the full window. On the
-  // 2-h spike grid that held 10–12 instances ~5 minutes past each spike where 4 were needed.
+  // 2-h spike grid the count came back 300 s after a spike's last high recommendation, now ≤ 135 s.
   const fullDown = b.scaleDown.stabilizationSeconds;
   const quiet = b.forecast.enabled ? quietAhead(history, now, fullDown + horizon) : undefined;
   const quietSince = quiet ? (state.quietSince ?? now) : undefined;

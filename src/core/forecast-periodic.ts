@@ -1,6 +1,7 @@
 // The periodic term of the forecast (issue 15, item 2): detectPeriod() finds the dominant period of
-// the 5-minute means, periodicRise() looks one and two periods back for a rise. forecast.ts
-// explains the whole forecast; this module is its period detection and phase.
+// the 5-minute means, periodicRise() looks one and two periods back for a rise, quietAhead() for
+// its absence (decide()'s quiet phase). forecast.ts explains the whole forecast; this module is its
+// period detection and phase.
 //
 // When a bucket closes (every 5 minutes, not every decision) detectPeriod() looks for the dominant
 // period of 15 min to a day: per candidate lag L, detrend by a moving mean over L, and score
@@ -256,14 +257,10 @@ function lastCycles(
  * A detected period's quiet phase: from now to `aheadSeconds` ahead (plus PERIOD_SLACK_S), both of
  * the last two cycles stayed under RISE_GROWTH × today's level (the half hour's median), so no spike
  * is due. decide() then lets the scale-down window drop the counts a spike that is over asked for.
- * E.g. 2-h spikes of 5× on ~60 rps, 420 s ahead: 12 minutes after a spike's start its cycles' next
- * 9 minutes peaked at ~75 rps < 1.5 × 62 → quiet; from 9 minutes before the next spike, not.
+ * E.g. 2-h spikes at 2,000 rps, 420 s ahead (+ 120 s of slack): today's level 397 rps, the cycles'
+ * next 540 s at most 412 rps < 1.5 × 397 → quiet; in the 540 s before the next spike, never.
  */
-export function quietAhead(
-  h: DemandHistory,
-  now: number,
-  aheadSeconds: number,
-): { label: string; periodSeconds: number } | undefined {
+export function quietAhead(h: DemandHistory, now: number, aheadSeconds: number): { label: string } | undefined {
   const cs = lastCycles(h, now, aheadSeconds);
   if (!cs || !cs.c1.complete || !cs.c2.complete) return undefined;
   const highest = Math.max(cs.c1.peak, cs.c2.peak);
@@ -271,7 +268,6 @@ export function quietAhead(
   const periodSeconds = cs.lag * FORECAST_BUCKET_S;
   const ahead = Math.round(aheadSeconds + PERIOD_SLACK_S);
   return {
-    periodSeconds,
     label: `the last two cycles of the ${duration(periodSeconds)} period stayed under ${RISE_GROWTH}× today's level (${fmt(cs.levelNow)} rps) over the next ${ahead} s, at most ${fmt(highest)} rps`,
   };
 }
