@@ -90,17 +90,34 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
       expect(m.exitCode, m.stderr).toBe(0);
       expect(c.seconds).toBe(rowsRps.length * 4);
 
-      for (const [name, secs] of [
-        ['predicted', r.predicted.seconds],
-        ['measured', m.seconds],
-      ] as const) {
-        // The most instances in each crowd's first 10 s, before its 450-rps step shows: the first
-        // crowd is chased step by step (2 for its 250-rps step), the second is asked for at its
-        // first sight, ~5 s in (4, what 700 rps needs).
-        const peakWithin = (from: number): number => Math.max(...secs.slice(from, from + 10).map((x) => x.instances));
-        const [first, second] = [peakWithin(starts[0]!), peakWithin(starts[1]!)];
-        console.log(JSON.stringify({ name, first, second }));
-        expect(second, name).toBeGreaterThanOrEqual(first + 1.5);
+      // The simulator, second by second: the most instances in each crowd's first 10 s, before its
+      // 450-rps step shows. The first crowd is chased step by step (2 for its 250-rps step), the
+      // second is asked for at its first sight, ~5 s in (4, what 700 rps needs).
+      const secs = r.predicted.seconds;
+      const peakWithin = (from: number): number => Math.max(...secs.slice(from, from + 10).map((x) => x.instances));
+      const predicted = { first: peakWithin(starts[0]!), second: peakWithin(starts[1]!) };
+      // The real run, by its own ticks (one a second, each with the rate the traffic sends and the
+      // count asked for): what the first scale-up in each crowd asks for. Timing-free on purpose:
+      // on a loaded machine the second crowd's 4 was asked for 9.3 s in, not 5 (CI, stop 30).
+      const ticks = m.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { type: string; targetRps?: number; desired?: number })
+        .filter((o) => o.type === 'tick' && o.targetRps !== undefined && o.desired !== undefined);
+      const firstUps: number[] = [];
+      for (let i = 1, base = -1; i < ticks.length; i++) {
+        const [prev, t] = [ticks[i - 1]!, ticks[i]!];
+        if (t.targetRps! >= 200 && prev.targetRps! < 200) base = prev.desired!; // a crowd begins
+        if (base >= 0 && t.desired! > base) {
+          firstUps.push(t.desired!);
+          base = -1;
+        }
+      }
+      const measured = { first: firstUps[0] ?? NaN, second: firstUps[1] ?? NaN };
+      console.log(JSON.stringify({ predicted, measured, firstUps }));
+      expect(firstUps).toHaveLength(2);
+      for (const [name, x] of Object.entries({ predicted, measured })) {
+        expect(x.second, name).toBeGreaterThanOrEqual(x.first + 2);
       }
       // The real run says why: a Burst decision naming what the first crowd taught.
       const messages = m.stdout
