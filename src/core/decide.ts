@@ -233,7 +233,7 @@ export function decide(
   // as fast as KPA's 60 s would, while noise within the quiet phase is held the full window. On the
   // 2-h spike grid the count came back 300 s after a spike's last high recommendation, now ≤ 135 s.
   const fullDown = b.scaleDown.stabilizationSeconds;
-  const quiet = b.forecast.enabled ? quietAhead(history, now, fullDown + horizon) : undefined;
+  const quiet = b.forecast.enabled && b.forecast.quietPhase ? quietAhead(history, now, fullDown + horizon) : undefined;
   const quietSince = quiet ? (state.quietSince ?? now) : undefined;
   const downWindow = quietSince === undefined ? fullDown : Math.min(fullDown, Math.max(horizon, now - quietSince));
   const windows = downWindow < fullDown ? { ...b, scaleDown: { ...b.scaleDown, stabilizationSeconds: downWindow } } : b;

@@ -97,8 +97,13 @@ export interface BehaviorModel {
    * size a burst for how far this service's past bursts went on (src/core/burst.ts).
    */
   burst: { enabled: boolean; windowSeconds: number; threshold: number; learn: boolean };
-  /** Forecast path: start instances `startupSeconds` ahead of predicted demand (daily/weekly). */
-  forecast: { enabled: boolean };
+  /**
+   * Forecast path: start instances `startupSeconds` ahead of predicted demand (daily, weekly,
+   * periodic). `quietPhase`: in a detected period's quiet phase the scale-down window holds only
+   * that phase's recommendations (decide() step 4, reason QuietPhase); false holds the full window
+   * always, as the HPA does.
+   */
+  forecast: { enabled: boolean; quietPhase: boolean };
   /** After this many consecutive decisions without metrics, go to `replicas` (KEDA-style). */
   fallback?: { afterFailures: number; replicas: number };
 }
@@ -152,6 +157,6 @@ export function defaultBehavior(): BehaviorModel {
       select: 'max',
     },
     burst: { enabled: true, windowSeconds: 6, threshold: 1.0, learn: true },
-    forecast: { enabled: true },
+    forecast: { enabled: true, quietPhase: true },
   };
 }

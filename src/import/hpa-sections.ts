@@ -116,7 +116,8 @@ function targetText(t: Obj): string {
 
 /**
  * behavior → the policy's behavior: the same HPA field names, ranges and defaults, copied as given
- * (unset fields keep the defaults, which are the HPA's). tolerance (HPA ≥ 1.33): scaleDown's becomes
+ * (unset fields keep the defaults, which are the HPA's); a scale-down window given is held in full
+ * (forecast.quietPhase false). tolerance (HPA ≥ 1.33): scaleDown's becomes
  * behavior.tolerance; Headroom takes every scale-up of one instance, so scaleUp's has nowhere to go.
  */
 export function mapBehavior(
@@ -177,7 +178,14 @@ export function mapBehavior(
       }
     }
     if (Object.keys(o).length > 0) out[dir] = o;
-    mapped.push(`behavior.${dir}: ${parts.length > 0 ? parts.join(', ') : 'defaults'} → service.behavior.${dir}`);
+    // The HPA holds its scale-down window always; Headroom's quiet phases (decide() step 4) would
+    // let a window the migrant chose go sooner, so an imported one is held in full.
+    const held = dir === 'scaleDown' && o.stabilizationWindowSeconds !== undefined;
+    if (held) out.forecast = { quietPhase: false };
+    mapped.push(
+      `behavior.${dir}: ${parts.length > 0 ? parts.join(', ') : 'defaults'} → service.behavior.${dir}` +
+        (held ? ' (held in full in quiet phases too: behavior.forecast.quietPhase false)' : ''),
+    );
   }
   return out;
 }

@@ -69,6 +69,8 @@ export function policyYaml(p: ImportedPolicy): string {
         for (const item of policies?.items ?? []) if (isMap(item)) item.flow = true;
       }
     }
+    flow(behavior, 'forecast');
+    comment(behavior, 'forecast', " the HPA's scale-down window, held in full in quiet phases too");
   }
   const capacity = mapAt(spec, 'capacity');
   const profile = mapAt(capacity, 'profile');

@@ -35,7 +35,17 @@ export const behaviorSchema = z.strictObject({
       learn: z.boolean().optional(),
     })
     .optional(),
-  forecast: z.strictObject({ enabled: z.boolean().optional() }).optional(),
+  forecast: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      quietPhase: z
+        .boolean()
+        .optional()
+        .describe(
+          "In a detected period's quiet phase, the scale-down window holds only that phase's recommendations (default true); false holds the full window always, as the HPA does",
+        ),
+    })
+    .optional(),
   fallback: z
     .strictObject({
       afterFailures: z.number().int().min(1).max(1000),

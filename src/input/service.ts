@@ -316,7 +316,10 @@ function normalizeBehavior(b: ServiceSpec['behavior']): BehaviorModel {
       threshold: b.burst?.threshold ?? d.burst.threshold,
       learn: b.burst?.learn ?? d.burst.learn,
     },
-    forecast: { enabled: b.forecast?.enabled ?? d.forecast.enabled },
+    forecast: {
+      enabled: b.forecast?.enabled ?? d.forecast.enabled,
+      quietPhase: b.forecast?.quietPhase ?? d.forecast.quietPhase,
+    },
     ...(b.fallback ? { fallback: { afterFailures: b.fallback.afterFailures, replicas: b.fallback.replicas } } : {}),
   };
 }

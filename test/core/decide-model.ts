@@ -15,7 +15,7 @@ export function model(behavior: Partial<BehaviorModel> = {}, over: Partial<Servi
     behavior: {
       ...defaultBehavior(),
       burst: { enabled: false, windowSeconds: 6, threshold: 1, learn: true },
-      forecast: { enabled: false },
+      forecast: { enabled: false, quietPhase: true },
       ...behavior,
     },
     ...over,

@@ -112,7 +112,7 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
 
   it('forecast starts instances ahead of a daily peak seen yesterday', () => {
     const m = model({
-      forecast: { enabled: true },
+      forecast: { enabled: true, quietPhase: true },
       scaleUp: { ...defaultBehavior().scaleUp, policies: [{ type: 'pods', value: 1000, periodSeconds: 15 }] },
     });
     let state = initialDecideState();
@@ -139,7 +139,7 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
     const blind = run(model({ scaleDown: down }), ticks, 10);
     expect(blind[blind.length - 1]?.desired).toBe(10); // (10 − 9) / 10 is within the 10 % tolerance
     expect(blind[blind.length - 1]?.reasons.map((r) => r.code)).toContain('WithinTolerance');
-    const calibrated = run(model({ scaleDown: down, forecast: { enabled: true } }), ticks, 10);
+    const calibrated = run(model({ scaleDown: down, forecast: { enabled: true, quietPhase: true } }), ticks, 10);
     expect(calibrated[ticks.findIndex(([t]) => t === 40 * 60 - 15)]?.desired).toBe(10);
     expect(calibrated[calibrated.length - 1]?.desired).toBe(9);
   });
@@ -200,7 +200,7 @@ describe('never over-react (issue 15)', () => {
     const m = model(
       {
         burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },
-        forecast: { enabled: true },
+        forecast: { enabled: true, quietPhase: true },
       },
       { replicas: { min: 1, max: 100_000 } },
     );
@@ -287,18 +287,21 @@ describe("a detected period's quiet phase lets a spike's counts go (issue 15, it
     const spike = s >= 0 && s < 150 ? s / 150 : s >= 150 ? Math.exp((-3 * (s - 150)) / 750) : 0;
     return 60 * (1 + 4 * spike) * (1 + 0.05 * Math.sin(t / 7.3));
   };
-  const m = model({ forecast: { enabled: true } });
-  let state: DecideState = initialDecideState();
-  let current = 2;
-  const ticks: Array<{ t: number; d: Decision }> = [];
-  for (let t = 60; t < 3 * 86400; t += 15) {
-    let sum = 0;
-    for (let u = t - 59; u <= t; u++) sum += rps(u);
-    const r = decide(m, state, { demandRps: sum / 60, readyReplicas: current, currentReplicas: current }, t);
-    state = r.state;
-    current = r.decision.desired;
-    ticks.push({ t, d: r.decision });
-  }
+  const drive = (m: ServiceModel): Array<{ t: number; d: Decision }> => {
+    let state: DecideState = initialDecideState();
+    let current = 2;
+    const out: Array<{ t: number; d: Decision }> = [];
+    for (let t = 60; t < 3 * 86400; t += 15) {
+      let sum = 0;
+      for (let u = t - 59; u <= t; u++) sum += rps(u);
+      const r = decide(m, state, { demandRps: sum / 60, readyReplicas: current, currentReplicas: current }, t);
+      state = r.state;
+      current = r.decision.desired;
+      out.push({ t, d: r.decision });
+    }
+    return out;
+  };
+  const ticks = drive(model({ forecast: { enabled: true, quietPhase: true } }));
   const day3 = ticks.filter((x) => x.t >= 2 * 86400);
   const quiet = (x: { d: Decision }): boolean => x.d.reasons.some((r) => r.code === 'QuietPhase');
   const spikeStarts = Array.from({ length: 12 }, (_, i) => 2 * 86400 + 3600 + i * SPIKE_EVERY);
@@ -319,6 +322,18 @@ describe("a detected period's quiet phase lets a spike's counts go (issue 15, it
     expect(q.d.reasons.find((r) => r.code === 'QuietPhase')!.message).toMatch(
       /^the last two cycles of the 2 h period stayed under 1\.5× today's level \([\d.]+ rps\) over the next 540 s, at most [\d.]+ rps: the scale-down window holds the last \d+ s \(this quiet phase\), not the 300 s that would hold \d+$/,
     );
+  });
+
+  it('quietPhase: false holds the full 300-s window after every spike, as the HPA does', () => {
+    const held = drive(model({ forecast: { enabled: true, quietPhase: false } })).filter((x) => x.t >= 2 * 86400);
+    expect(held.filter(quiet)).toEqual([]);
+    const quietCount = Math.min(...held.map((x) => x.d.desired));
+    for (const s0 of spikeStarts) {
+      const after = held.filter((x) => x.t >= s0 && x.t < s0 + 3600);
+      const lastHigh = Math.max(...after.filter((x) => x.d.recommended > quietCount).map((x) => x.t));
+      const back = after.find((x) => x.t > lastHigh && x.d.desired === quietCount);
+      expect(back!.t - lastHigh, `spike at ${s0}`).toBeGreaterThanOrEqual(300);
+    }
   });
 
   it('never in the 540 s before a spike or during its rise', () => {

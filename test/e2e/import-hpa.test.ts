@@ -182,6 +182,8 @@ describe('headroom import hpa against a real apiserver', () => {
       stabilizationSeconds: 600,
       policies: [{ type: 'percent', value: 20, periodSeconds: 60 }],
     });
+    // Held in full in quiet phases too, as the HPA held it: the field survived the CRD's pruning.
+    expect(model.behavior.forecast).toEqual({ enabled: true, quietPhase: false });
 
     // The hand-over, as the page shows it (the names test below needs the HPA: it is re-created).
     expect(kubectl(['get', 'hpa', 'checkout', '-n', ns]).stdout).toMatch(/^NAME\s+REFERENCE/);
