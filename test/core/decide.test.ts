@@ -305,17 +305,25 @@ describe("a detected period's quiet phase lets a spike's counts go (issue 15, it
   const day3 = ticks.filter((x) => x.t >= 2 * 86400);
   const quiet = (x: { d: Decision }): boolean => x.d.reasons.some((r) => r.code === 'QuietPhase');
   const spikeStarts = Array.from({ length: 12 }, (_, i) => 2 * 86400 + 3600 + i * SPIKE_EVERY);
+  /**
+   * Seconds from the last recommendation above the day's quiet count in the hour after a spike to
+   * the count being back at it (undefined if it never is), and that hour's ticks.
+   */
+  const backAfter = (day: typeof ticks, s0: number): { seconds?: number; after: typeof ticks } => {
+    const quietCount = Math.min(...day.map((x) => x.d.desired));
+    const after = day.filter((x) => x.t >= s0 && x.t < s0 + 3600);
+    const lastHigh = Math.max(...after.filter((x) => x.d.recommended > quietCount).map((x) => x.t));
+    const back = after.find((x) => x.t > lastHigh && x.d.desired === quietCount);
+    return { ...(back ? { seconds: back.t - lastHigh } : {}), after };
+  };
 
   it('after each spike of day 3 the count is back at the quiet count sooner than the 300-s window allows', () => {
-    const quietCount = Math.min(...day3.map((x) => x.d.desired));
     for (const s0 of spikeStarts) {
-      const after = day3.filter((x) => x.t >= s0 && x.t < s0 + 3600);
-      const lastHigh = Math.max(...after.filter((x) => x.d.recommended > quietCount).map((x) => x.t));
-      const back = after.find((x) => x.t > lastHigh && x.d.desired === quietCount);
-      expect(back, `spike at ${s0}`).toBeDefined();
+      const { seconds, after } = backAfter(day3, s0);
+      expect(seconds, `spike at ${s0}`).toBeDefined();
       // The last recommendation above the quiet count is let go within the 120-s horizon (+ a tick),
       // where the full window would hold it 300 s.
-      expect(back!.t - lastHigh, `spike at ${s0}`).toBeLessThanOrEqual(135);
+      expect(seconds!, `spike at ${s0}`).toBeLessThanOrEqual(135);
       expect(after.some(quiet), `spike at ${s0}`).toBe(true);
     }
     const q = day3.find(quiet)!;
@@ -327,12 +335,10 @@ describe("a detected period's quiet phase lets a spike's counts go (issue 15, it
   it('quietPhase: false holds the full 300-s window after every spike, as the HPA does', () => {
     const held = drive(model({ forecast: { enabled: true, quietPhase: false } })).filter((x) => x.t >= 2 * 86400);
     expect(held.filter(quiet)).toEqual([]);
-    const quietCount = Math.min(...held.map((x) => x.d.desired));
     for (const s0 of spikeStarts) {
-      const after = held.filter((x) => x.t >= s0 && x.t < s0 + 3600);
-      const lastHigh = Math.max(...after.filter((x) => x.d.recommended > quietCount).map((x) => x.t));
-      const back = after.find((x) => x.t > lastHigh && x.d.desired === quietCount);
-      expect(back!.t - lastHigh, `spike at ${s0}`).toBeGreaterThanOrEqual(300);
+      const { seconds } = backAfter(held, s0);
+      expect(seconds, `spike at ${s0}`).toBeDefined();
+      expect(seconds!, `spike at ${s0}`).toBeGreaterThanOrEqual(300);
     }
   });
 

@@ -99,11 +99,12 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
       // The real run, by its own ticks (one a second, each with the rate the traffic sends and the
       // count asked for): what the first scale-up in each crowd asks for. Timing-free on purpose:
       // on a loaded machine the second crowd's 4 was asked for 9.3 s in, not 5 (CI, stop 30).
-      const ticks = m.stdout
+      // `headroom run --json`: one object per line (tick, event, …), parsed once for both checks.
+      const lines = m.stdout
         .split('\n')
         .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { type: string; targetRps?: number; desired?: number })
-        .filter((o) => o.type === 'tick' && o.targetRps !== undefined && o.desired !== undefined);
+        .map((l) => JSON.parse(l) as { type: string; targetRps?: number; desired?: number; message?: string });
+      const ticks = lines.filter((o) => o.type === 'tick' && o.targetRps !== undefined && o.desired !== undefined);
       const firstUps: number[] = [];
       for (let i = 1, base = -1; i < ticks.length; i++) {
         const [prev, t] = [ticks[i - 1]!, ticks[i]!];
@@ -120,12 +121,7 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
         expect(x.second, name).toBeGreaterThanOrEqual(x.first + 2);
       }
       // The real run says why: a Burst decision naming what the first crowd taught.
-      const messages = m.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { type: string; message?: string })
-        .filter((o) => o.type === 'event')
-        .map((o) => o.message ?? '');
+      const messages = lines.filter((o) => o.type === 'event').map((o) => o.message ?? '');
       expect(messages.filter((x) => /as it may go on, .* rps: the last burst rose to/.test(x)).length).toBeGreaterThan(
         0,
       );
