@@ -299,7 +299,13 @@ describe('ready pods are capacity, created pods are not', () => {
     expect(burst?.message).toContain('what 0 ready instances carry');
     expect(p.status?.lastDecision?.mode).toBe('burst');
     expect(p.status?.currentReplicas).toBe(3);
-    const snap = controller.statusSnapshots().find((s) => s.service.name === `${ns}/unready`);
+    // The status reaches the apiserver before the round ends (its Events follow): wait for the round's own view.
+    const snap = await waitFor(
+      'unready in /api/status',
+      async () => controller.statusSnapshots().find((s) => s.service.name === `${ns}/unready`),
+      (s) => (s?.history.length ?? 0) > 0,
+      20_000,
+    );
     expect(snap?.replicas).toMatchObject({ current: 3, ready: 0 });
     expect(snap?.history.length).toBeGreaterThan(0);
     expect(snap?.history.every((h) => h.ready === 0)).toBe(true);
