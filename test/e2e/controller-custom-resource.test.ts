@@ -166,49 +166,41 @@ afterAll(async () => {
       .catch(() => undefined);
 });
 
+/** Policy `name` on Widget `target`, once the target holds 5: the object and the policy's decision reasons. */
+async function scaledTo5(name: string, target: string) {
+  await widgetPolicy(name, target);
+  const widget = await waitFor(
+    `${target} scaled to 5`,
+    () => readWidget(target),
+    (x) => x.spec.replicas === 5,
+    30_000,
+  );
+  const policy = await waitFor(
+    `${name} status`,
+    () => readPolicy(kc, ns, name),
+    (x) => x.status?.appliedReplicas === 5,
+    20_000,
+  );
+  const reasons = policy.status?.lastDecision?.reasons ?? [];
+  console.log(`${name}: ${reasons.map((r) => `${r.code}: ${r.message}`).join(' | ')}`);
+  return { widget, policy, burst: reasons.find((r) => r.code === 'Burst')?.message };
+}
+
 describe('a custom resource with a scale subresource', () => {
   it('counts the Ready pods its selector matches (1 of 3), and scales it through /scale: spec.replicas 3 → 5, nothing else changed', async () => {
     // 1 ready pod carries 12.5 rps, so the burst path sizes for 60 rps → 60 ÷ 12.5 = 4.8 → 5.
     // Counting the 3 pods that exist would carry 37.5 rps, still a burst, but the message would say 3.
-    await widgetPolicy('widget', 'w');
-    const w = await waitFor(
-      'widget scaled to 5',
-      () => readWidget('w'),
-      (x) => x.spec.replicas === 5,
-      30_000,
-    );
-    expect(w.spec.color).toBe('blue');
-    expect(w.status).toEqual({ replicas: 3, selector: 'app=widget' });
-    const policy = await waitFor(
-      'widget status',
-      () => readPolicy(kc, ns, 'widget'),
-      (x) => x.status?.appliedReplicas === 5,
-      20_000,
-    );
-    const reasons = policy.status?.lastDecision?.reasons ?? [];
-    console.log(`widget: ${reasons.map((r) => `${r.code}: ${r.message}`).join(' | ')}`);
-    expect(reasons.find((r) => r.code === 'Burst')?.message).toContain('what 1 ready instances carry');
+    const { widget, policy, burst } = await scaledTo5('widget', 'w');
+    expect(widget.spec.color).toBe('blue');
+    expect(widget.status).toEqual({ replicas: 3, selector: 'app=widget' });
+    expect(burst).toContain('what 1 ready instances carry');
     expect(policy.status?.lastDecision?.desired).toBe(5);
-    const ready = policy.status?.conditions?.find((c) => c.type === 'Ready');
-    expect(ready?.status).toBe('True');
+    expect(policy.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   });
 
   it('with no selector in its scale, status.replicas is the capacity (2), and it is scaled through /scale the same way', async () => {
-    await widgetPolicy('bare', 'bare');
-    const w = await waitFor(
-      'bare scaled to 5',
-      () => readWidget('bare'),
-      (x) => x.spec.replicas === 5,
-      30_000,
-    );
-    expect(w.status).toEqual({ replicas: 2 });
-    const policy = await waitFor(
-      'bare status',
-      () => readPolicy(kc, ns, 'bare'),
-      (x) => x.status?.appliedReplicas === 5,
-      20_000,
-    );
-    const reasons = policy.status?.lastDecision?.reasons ?? [];
-    expect(reasons.find((r) => r.code === 'Burst')?.message).toContain('what 2 ready instances carry');
+    const { widget, burst } = await scaledTo5('bare', 'bare');
+    expect(widget.status).toEqual({ replicas: 2 });
+    expect(burst).toContain('what 2 ready instances carry');
   });
 });
