@@ -3,7 +3,13 @@
 // the READY pods its status.selector matches (no readyReplicas in a scale), and writes the count
 // through the scale subresource, so the object's spec.replicas changes and nothing else does.
 // No kubelet here: the test creates the object's 3 pods itself and a stand-in marks one Ready.
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../src/controller/controller.ts';
 import {
@@ -11,6 +17,7 @@ import {
   createPolicy,
   deleteNamespace,
   ensureCluster,
+  ensureCrd,
   readPolicy,
   standInKubelet,
   waitFor,
@@ -36,8 +43,7 @@ const readWidget = async (name: string) =>
   };
 
 async function ensureWidgetCrd(): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  const body = {
+  const body: V1CustomResourceDefinition = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: CRD },
@@ -64,24 +70,7 @@ async function ensureWidgetCrd(): Promise<void> {
       ],
     },
   };
-  // Left by an earlier run that did not reach afterAll: replaced by this definition.
-  try {
-    const existing = await api.readCustomResourceDefinition({ name: CRD });
-    await api.replaceCustomResourceDefinition({
-      name: CRD,
-      body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } },
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 404) throw err;
-    await api.createCustomResourceDefinition({ body });
-  }
-  await waitFor(
-    `${CRD} established`,
-    () => api.readCustomResourceDefinition({ name: CRD }),
-    (c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') === true,
-    20_000,
-    100,
-  );
+  await ensureCrd(kc, body);
 }
 
 async function createWidget(name: string, replicas: number, status: Record<string, unknown>): Promise<void> {

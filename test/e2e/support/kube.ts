@@ -57,24 +57,28 @@ export async function ensureCluster(): Promise<Cluster> {
  * and wait until each is Established.
  */
 export async function applyCrd(kc: KubeConfig): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
   const dir = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
     // Through the client's deserializer: its typed model spells x-kubernetes-* keys differently.
-    const body = loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8'));
-    const name = body.metadata?.name ?? '';
-    try {
-      const existing = await api.readCustomResourceDefinition({ name });
-      await api.replaceCustomResourceDefinition({
-        name,
-        body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } },
-      });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-      await api.createCustomResourceDefinition({ body });
-    }
-    await established(api, name);
+    await ensureCrd(kc, loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8')));
   }
+}
+
+/** Create the CRD, or replace one of the same name (left by an earlier run), and wait until it is Established. */
+export async function ensureCrd(kc: KubeConfig, body: V1CustomResourceDefinition): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const name = body.metadata?.name ?? '';
+  try {
+    const existing = await api.readCustomResourceDefinition({ name });
+    await api.replaceCustomResourceDefinition({
+      name,
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } },
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+    await api.createCustomResourceDefinition({ body });
+  }
+  await established(api, name);
 }
 
 async function established(api: ApiextensionsV1Api, name: string): Promise<void> {
