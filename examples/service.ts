@@ -42,7 +42,8 @@
 // next ms plus ~0.1–1 ms of timer lag (a fixed 20 ms takes ~20.7 ms), and times under 1 ms take
 // ~1 ms, so distributions are faithful only above a few ms. cpu mode is exact to µs but needs a core.
 // GET /healthz answers 200 at once (it does not wait in the work queue). GET /metrics answers at once
-// with Prometheus metrics (prom-client): http_requests_total{code} and the histogram
+// with Prometheus metrics (prom-client): http_requests_total{code} (answered), the gauge
+// http_requests_in_flight (received, not yet answered) and the histogram
 // http_request_duration_seconds (arrival to answer, queueing included), what a HeadroomPolicy's
 // demand and latency templates read on Kubernetes (examples/k8s). Any other path does the work
 // and answers 200 with a small JSON body. SIGTERM/SIGINT: stop accepting, finish in-flight and queued
@@ -51,7 +52,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 
 const { values } = parseArgs({
@@ -278,6 +279,16 @@ const requests = new Counter({
   registers: [registry],
 });
 requests.inc({ code: '200' }, 0); // an idle service has a rate of 0, not "no data"
+// Answered + in flight = arrived: what a HeadroomPolicy's spec.demand.pods.inFlight reads, so a
+// saturated instance still shows the rate that arrives, not only the rate it serves.
+new Gauge({
+  name: 'http_requests_in_flight',
+  help: 'Work requests received and not yet answered (queued included)',
+  registers: [registry],
+  collect() {
+    this.set(inFlight);
+  },
+});
 const duration = new Histogram({
   name: 'http_request_duration_seconds',
   help: 'Work requests, arrival to answer (queueing included)',

@@ -162,6 +162,11 @@ function specSchema(): Json {
                 description: 'A request counter, e.g. http_requests_total; its series are summed.',
               }),
               labels: { description: 'Only series with these labels, e.g. { code: "200" }.', ...stringMap() },
+              inFlight: str({
+                pattern: METRIC_NAME.source,
+                description:
+                  'A gauge of requests received and not yet answered, queue included (e.g. http_requests_in_flight). With it the reading is the arrival rate (answered + the growth in flight): a counter of answers alone cannot read more than saturated pods serve.',
+              }),
             },
           },
         },

@@ -202,7 +202,15 @@ function podCounter(c: PodsSpec): PodCounter {
     throw invalid('spec.demand.pods.metric', 'a Prometheus metric name', c.metric);
   const path = c.path ?? '/metrics';
   if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('spec.demand.pods.path', 'a path from /', path);
-  return { port, path, metric: c.metric, ...(c.labels ? { labels: c.labels } : {}) };
+  if (c.inFlight !== undefined && (typeof c.inFlight !== 'string' || !METRIC_NAME.test(c.inFlight)))
+    throw invalid('spec.demand.pods.inFlight', 'a Prometheus metric name (a gauge of requests in flight)', c.inFlight);
+  return {
+    port,
+    path,
+    metric: c.metric,
+    ...(c.labels ? { labels: c.labels } : {}),
+    ...(c.inFlight !== undefined ? { inFlight: c.inFlight } : {}),
+  };
 }
 
 /**

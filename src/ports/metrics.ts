@@ -42,6 +42,14 @@ export interface PodCounter {
   metric: string;
   /** Only the series with these labels (e.g. { code: "200" }); none: every series. */
   labels?: Record<string, string>;
+  /**
+   * A gauge of requests received and not yet answered, queue included (e.g.
+   * http_requests_in_flight); its series are summed. A counter incremented on the answer cannot
+   * read more than the pods serve: 4 saturated pods serving 200 rps while 500 arrive read 200. What
+   * arrived is what was answered plus what waits (arrivals = answers + Δ in flight), so with this
+   * gauge the reading is the arrival rate: 200 + 300 more waiting each second = 500.
+   */
+  inFlight?: string;
 }
 
 export interface PodRateQuery {

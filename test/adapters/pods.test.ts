@@ -2,13 +2,17 @@
 // request counter in the Prometheus text format (prom-client, as a service would). The pods are
 // the list the apiserver would answer; each "pod" is one server, by its container port.
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
+import parse from 'parse-prometheus-text-format';
 import { Counter, Registry } from 'prom-client';
+import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PodHistory } from '../../src/adapters/metrics/pods/history.ts';
 import { kubernetesPodScraper, PodScraper, type ScrapedPod } from '../../src/adapters/metrics/pods/index.ts';
 import type { KubeClients } from '../../src/adapters/kubernetes/client.ts';
 import type { PodRateQuery } from '../../src/ports/metrics.ts';
+import { startService } from '../e2e/support/loadtest.ts';
 
 interface FakePodServer {
   port: number;
@@ -81,6 +85,20 @@ describe('PodHistory', () => {
   });
 });
 
+describe('PodHistory with requests in flight', () => {
+  it('arrivals = answered + the growth in flight (the worked example), never below 0', () => {
+    const h = new PodHistory();
+    h.record('k', 0, new Map([['a', { answered: 5000, waiting: 10 }]]), 6);
+    // Saturated: 1,200 answered in 6 s while the queue grew by 1,800 → 3,000 arrived, 500 rps.
+    expect(h.record('k', 6, new Map([['a', { answered: 6200, waiting: 1810 }]]), 6).get('a')).toBe(500);
+    // Draining: 1,800 answered, the queue down 1,802 (the gauge read two answers ahead) → 0, not < 0.
+    expect(h.record('k', 12, new Map([['a', { answered: 8000, waiting: 8 }]]), 6).get('a')).toBe(0);
+    // The answered counter going down is still a reset, whatever the gauge does.
+    expect(h.record('k', 14, new Map([['a', { answered: 3, waiting: 500 }]]), 6).has('a')).toBe(false);
+    expect(h.record('k', 16, new Map([['a', { answered: 13, waiting: 600 }]]), 6).get('a')).toBe(55);
+  });
+});
+
 describe('PodScraper against real HTTP servers', () => {
   it('sums the ready pods, makes up for one that does not answer, never reads a pod that is not ready', async () => {
     const a = await podServer();
@@ -111,6 +129,50 @@ describe('PodScraper against real HTTP servers', () => {
     b.counter.inc({ code: '200' }, 30);
     const r200 = await only200.rate(query(3000, { counter }));
     expect(r200.kind === 'ok' && r200.value).toBeCloseTo(((60 + 30) / 3) * 1.5, 9);
+  });
+
+  it('with inFlight, a saturated example service reads what arrived, not what it answered', async () => {
+    // examples/service.ts, one 100-ms slot (10 rps): 120 requests at once take 12 s to answer.
+    const svc = await startService({ WORK_MS: '100', CONCURRENCY: '1', WORK_MODE: 'sleep' });
+    const dispatcher = new Agent({ connections: 200 });
+    try {
+      const pods = [pod('a', svc.port)];
+      const counter = { port: 'metrics', path: '/metrics', metric: 'http_requests_total' };
+      const arrivals = new PodScraper({ listPods: () => Promise.resolve(pods) });
+      const answers = new PodScraper({ listPods: () => Promise.resolve(pods) });
+      const withInFlight = { ...counter, inFlight: 'http_requests_in_flight' };
+      const t0 = Date.now();
+      expect(await arrivals.rate(query(t0, { counter: withInFlight }))).toMatchObject({ kind: 'no-data' });
+      expect(await answers.rate(query(t0, { counter }))).toMatchObject({ kind: 'no-data' });
+      const N = 120;
+      const sent = Array.from({ length: N }, () =>
+        request(`${svc.url}/work`, { dispatcher }).then(
+          (r) => r.body.dump(),
+          () => undefined,
+        ),
+      );
+      void Promise.all(sent);
+      // Until the service has received all of them (its own answered + in flight), 10 s at most.
+      const arrived = async (): Promise<number> => {
+        const families = parse(await (await request(`${svc.url}/metrics`)).body.text());
+        const value = (name: string): number =>
+          (families.find((f) => f.name === name)?.metrics ?? []).reduce((a, m) => a + Number(m.value), 0);
+        return value('http_requests_total') + value('http_requests_in_flight');
+      };
+      for (let i = 0; i < 200 && (await arrived()) < N; i++) await sleep(50);
+      expect(await arrived()).toBe(N);
+      const t1 = Math.max(Date.now(), t0 + 1);
+      const a = await arrivals.rate(query(t1, { counter: withInFlight }));
+      const b = await answers.rate(query(t1, { counter }));
+      const dt = (t1 - t0) / 1000;
+      // Every request that arrived, over the span between the two readings…
+      expect(a.kind === 'ok' && a.value * dt).toBeCloseTo(N, 3);
+      // …where the answers alone show the few the one slot got through (10 a second).
+      expect(b.kind === 'ok' && b.value * dt).toBeLessThan(N / 2);
+    } finally {
+      svc.child.kill('SIGKILL');
+      await dispatcher.destroy();
+    }
   });
 
   it('says what went wrong: no ready pod, the list failed, every pod failed, no such metric, not a port', async () => {

@@ -413,6 +413,21 @@ describe('reconcilePolicy', () => {
       ]);
     });
 
+    it('inFlight reaches the pod source with the counter (answered + in flight = arrived)', async () => {
+      const inFlight = { ...PODS, inFlight: 'http_requests_in_flight' };
+      const pods = podSource(ok(100));
+      const target = new FakeTarget(2, 'app=web');
+      await run(
+        policy({ demand: { query: DEMAND, pods: inFlight } }),
+        target,
+        { [DEMAND]: ok(20) },
+        undefined,
+        NOW,
+        pods.src,
+      ).result;
+      expect(pods.asked[0]?.counter).toEqual({ ...inFlight, path: '/metrics' });
+    });
+
     it('a failed pod read leaves only the stable demand: sized by it, never scaled down for it', async () => {
       const pol = policy({ demand: { query: DEMAND, pods: PODS } });
       for (const [answer, reason, warned] of [
@@ -445,6 +460,7 @@ describe('reconcilePolicy', () => {
       [{ demand: { query: DEMAND, pods: { ...PODS, port: 0 } } }, 'spec.demand.pods.port'],
       [{ demand: { query: DEMAND, pods: { ...PODS, port: 'Metrics_Port' } } }, 'spec.demand.pods.port'],
       [{ demand: { query: DEMAND, pods: { ...PODS, path: 'metrics' } } }, 'spec.demand.pods.path'],
+      [{ demand: { query: DEMAND, pods: { ...PODS, inFlight: 'in-flight' } } }, 'spec.demand.pods.inFlight'],
     ])('a bad pods section is refused with HR_SPEC_INVALID at %j', (over, path) => {
       expect(() => buildModel(policy(over as Partial<PolicySpec>))).toThrow(
         expect.objectContaining({ code: 'HR_SPEC_INVALID', problems: [expect.objectContaining({ path })] }) as Error,

@@ -13,7 +13,7 @@ import { request } from 'undici';
 import type { KubeClients } from '../../kubernetes/client.ts';
 import type { MetricSample, PodCounter, PodRateQuery, PodRateSource } from '../../../ports/metrics.ts';
 import { isPodReady, type PodLike } from '../../actuators/kubernetes/ready.ts';
-import { PodHistory } from './history.ts';
+import { PodHistory, type PodReading } from './history.ts';
 
 /** What the scraper needs of a pod (a V1Pod has it). */
 export interface ScrapedPod extends PodLike {
@@ -53,11 +53,11 @@ export class PodScraper implements PodRateSource {
     if (ready.length === 0) return { kind: 'no-data', reason: `no ready ${where}` };
     const chosen = [...ready].sort((a, b) => (a.metadata!.uid! < b.metadata!.uid! ? -1 : 1)).slice(0, this.#o.maxPods);
     const reads = await Promise.all(chosen.map((p) => this.#read(p, q.counter)));
-    const values = new Map<string, number>();
+    const values = new Map<string, PodReading>();
     const failed: string[] = [];
     reads.forEach((r, i) => {
-      if (typeof r === 'number') values.set(chosen[i]!.metadata!.uid!, r);
-      else failed.push(r);
+      if (typeof r === 'string') failed.push(r);
+      else values.set(chosen[i]!.metadata!.uid!, r);
     });
     const rates = this.#history.record(q.key, q.nowMs / 1000, values, q.windowSeconds);
     if (values.size === 0)
@@ -68,8 +68,8 @@ export class PodScraper implements PodRateSource {
     return { kind: 'ok', value: (sum * ready.length) / rates.size, at: q.nowMs / 1000, series: rates.size };
   }
 
-  /** One pod's counter (the sum of its matching series), or why not. */
-  async #read(p: ScrapedPod, c: PodCounter): Promise<number | string> {
+  /** One pod's counter (the sum of its matching series) and in-flight gauge, or why not. */
+  async #read(p: ScrapedPod, c: PodCounter): Promise<PodReading | string> {
     const name = p.metadata?.name ?? p.metadata?.uid ?? '?';
     const port = typeof c.port === 'number' ? c.port : portByName(p, c.port);
     if (port === undefined) return `pod ${name} has no container port named ${c.port}`;
@@ -88,23 +88,18 @@ export class PodScraper implements PodRateSource {
     } catch (err) {
       return `pod ${name} ${url}: ${describe(err)}`;
     }
-    let families: ReturnType<typeof parse>;
+    let families: Families;
     try {
       families = parse(text);
     } catch (err) {
       return `pod ${name} ${url}: not the Prometheus text format (${describe(err)})`;
     }
-    const family = families.find((f) => f.name === c.metric);
-    if (!family) return `pod ${name} ${url}: no ${c.metric}`;
-    let sum = 0;
-    for (const m of family.metrics) {
-      if (!Object.entries(c.labels ?? {}).every(([k, v]) => m.labels?.[k] === v)) continue;
-      const v = Number(m.value);
-      if (!Number.isFinite(v) || v < 0) return `pod ${name} ${url}: ${c.metric} = ${m.value} is not a count`;
-      sum += v;
-    }
     // A labelled counter has no series until its first request with those labels: that is 0.
-    return sum;
+    const answered = sumOf(families, c.metric, c.labels);
+    if (typeof answered === 'string') return `pod ${name} ${url}: ${answered}`;
+    if (c.inFlight === undefined) return { answered };
+    const waiting = sumOf(families, c.inFlight);
+    return typeof waiting === 'string' ? `pod ${name} ${url}: ${waiting}` : { answered, waiting };
   }
 }
 
@@ -119,6 +114,22 @@ export function kubernetesPodScraper(k: Pick<KubeClients, 'core'>): PodScraper {
     listPods: async (namespace, labelSelector) =>
       (await k.core.listNamespacedPod({ namespace, labelSelector, resourceVersion: '0' })).items,
   });
+}
+
+type Families = ReturnType<typeof parse>;
+
+/** The sum of a family's series (with `labels`, if given), or why it is not a count. */
+function sumOf(families: Families, metric: string, labels?: Record<string, string>): number | string {
+  const family = families.find((f) => f.name === metric);
+  if (!family) return `no ${metric}`;
+  let sum = 0;
+  for (const m of family.metrics) {
+    if (!Object.entries(labels ?? {}).every(([k, v]) => m.labels?.[k] === v)) continue;
+    const v = Number(m.value);
+    if (!Number.isFinite(v) || v < 0) return `${metric} = ${m.value} is not a count`;
+    sum += v;
+  }
+  return sum;
 }
 
 function portByName(p: ScrapedPod, name: string): number | undefined {
