@@ -16,10 +16,9 @@
 // second "demand.pods" row of the summary. It decides every `--pod-interval` s (default 2: a
 // decide() a second costs 3–4 s of CPU per simulated day, and at 2 s the violating seconds are
 // within 1–4 s of 1 s').
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultBehavior, type ServiceModel } from '../src/core/model.ts';
+import type { ServiceModel } from '../src/core/model.ts';
+import { benchModel, benchTraces } from './support/issue15.ts';
 import { noiseBound } from '../src/simulator/bound.ts';
 import { simulate } from '../src/simulator/engine.ts';
 import { headroomPolicy } from '../src/simulator/policies/headroom.ts';
@@ -46,34 +45,8 @@ const { values } = parseArgs({
 });
 const peak = Number(values.peak);
 const podInterval = Number(values['pod-interval']);
-/** The synthetic families of issue 15 (docs/benchmarks.md), each one no single tuning fits. */
-const SYNTHETIC_BENCH = [
-  'synthetic:spikes,period=7200,width=600,height=5,base=60,noise=0.1,jitter=120',
-  'synthetic:spikes,period=3600,width=300,height=4,base=60,noise=0.1,jitter=60',
-  'synthetic:flash,count=5,height=6,base=100,noise=0.1',
-  'synthetic:diurnal,amplitude=0.6,noise=0.1',
-  'synthetic:step,at=200000,height=3',
-];
-const files = values.trace ?? [
-  ...readdirSync('traces')
-    .filter((f) => f.endsWith('.csv'))
-    .sort()
-    .map((f) => join('traces', f)),
-  ...SYNTHETIC_BENCH,
-];
-
-const model: ServiceModel = {
-  name: 'bench',
-  demandRps: peak,
-  instance: { serviceTimeMs: 20, concurrency: 4 },
-  loadBalancing: 'leastRequests',
-  slo: { latencyMs: 100, percentile: 99 },
-  targetUtilization: 0.9, // the spec default with an SLO
-  replicas: { min: 1, max: 1000 },
-  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
-  startupSeconds: 60,
-  behavior: defaultBehavior(),
-};
+const files = values.trace ?? benchTraces();
+const model: ServiceModel = benchModel(peak);
 
 const pct = (x: number): string => `${(x * 100).toFixed(3)} %`;
 const row = (p: PolicyResult): string =>

@@ -11,6 +11,7 @@ import { serviceTimeFloorMs } from '../core/pool.ts';
 import { loadSpecFile } from '../input/load.ts';
 import { parseNumberFlag } from './flags.ts';
 import { ceilingText, marginText } from '../simulator/bound.ts';
+import type { RateReads } from '../simulator/metrics.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport, savingsText, type ReportExtra } from '../simulator/report.ts';
@@ -35,6 +36,7 @@ export interface ReplayFlags {
   target?: string;
   /** `--pod-burst [seconds]`: true when given without a value. */
   podBurst?: true | string;
+  reads?: RateReads;
   sweep?: boolean;
   json?: boolean;
   report?: string;
@@ -136,6 +138,7 @@ export function simulateJson(r: SimulationResult): unknown {
     startupSeconds: r.startupSeconds,
     scrapeSeconds: r.scrapeSeconds,
     ...(r.podBurstIntervalSeconds !== undefined ? { podBurstIntervalSeconds: r.podBurstIntervalSeconds } : {}),
+    reads: r.reads,
     ...(r.modelError ? { modelError: r.modelError } : {}),
     ...(r.pricing
       ? {
@@ -170,7 +173,7 @@ export function simulateJson(r: SimulationResult): unknown {
 export function simulateText(r: SimulationResult): string {
   const t = r.trace;
   const lines = [
-    `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s${r.podBurstIntervalSeconds !== undefined ? `; headroom's burst from the pods, a round every ${r.podBurstIntervalSeconds} s` : ''}`,
+    `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s${r.podBurstIntervalSeconds !== undefined ? `; headroom's burst from the pods, a round every ${r.podBurstIntervalSeconds} s` : ''}${r.reads === 'answers' ? `; request rates count answers (a saturated pool reads what it answers)` : ''}`,
   ];
   if (r.modelError) lines.push(r.modelError.text);
   const money = r.pricing;
@@ -256,7 +259,7 @@ function pickService(services: readonly ServiceModel[], name: string | undefined
   return found;
 }
 
-/** `--spec`, `--service`, `--policy`, `--startup`, `--scrape`, `--target`, `--pod-burst`, `--sweep`, `--json`, `--report`. */
+/** `--spec`, `--service`, `--policy`, `--startup`, `--scrape`, `--target`, `--pod-burst`, `--reads`, `--sweep`, `--json`, `--report`. */
 export function addReplayOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--spec <file>', 'service spec (YAML or JSON), the same as `plan`; optional `simulate:` section')
@@ -271,6 +274,12 @@ export function addReplayOptions(cmd: Command): Command {
       '--pod-burst [seconds]',
       "headroom reads its burst from the pods' counters (spec.demand.pods), a decision every this many seconds (default 1)",
     )
+    .addOption(
+      new Option(
+        '--reads <what>',
+        "what headroom's and keda's request rate counts: arrivals (default), or answers (a counter incremented on the answer, which a saturated pool cannot raise past what it answers)",
+      ).choices(['arrivals', 'answers']),
+    )
     .option('--sweep', 'also run hpa, kpa and keda at targets 50–95 % and compare at equal violations')
     .option('--json', 'print JSON instead of a table')
     .option('--report <file.html>', 'write a self-contained HTML report with plots');
@@ -281,7 +290,7 @@ export interface ReplaySetup {
   section: SimulateSection;
   options: Pick<
     SimulationOptions,
-    'model' | 'policies' | 'scrapeSeconds' | 'podBurst' | 'baselineTarget' | 'sweep' | 'series'
+    'model' | 'policies' | 'scrapeSeconds' | 'podBurst' | 'reads' | 'baselineTarget' | 'sweep' | 'series'
   >;
 }
 
@@ -315,6 +324,7 @@ export function replaySetup(opts: ReplayFlags): ReplaySetup {
       policies: opts.policy ?? section.policies ?? [...POLICY_NAMES],
       scrapeSeconds: scrape ?? section.scrapeSeconds ?? 15,
       ...(podBurstSeconds !== undefined ? { podBurst: { intervalSeconds: podBurstSeconds } } : {}),
+      reads: opts.reads ?? section.reads ?? 'arrivals',
       baselineTarget: target !== undefined ? target / 100 : (section.baselineTarget ?? 0.7),
       sweep: opts.sweep === true,
       series: opts.report !== undefined,

@@ -144,6 +144,11 @@ function specSchema(): Json {
               selector: stringMap(),
               window: { ...duration, default: '1m' },
               burstWindow: duration,
+              inFlight: str({
+                pattern: METRIC_NAME.source,
+                description:
+                  "A gauge of requests received and not yet answered (e.g. http_requests_in_flight): the rate becomes answered + the growth in flight (deriv), what arrived, which a saturated pool's answers alone cannot show.",
+              }),
             },
           },
           pods: {

@@ -96,6 +96,8 @@ export interface DemandTemplate {
   selector?: Record<string, string>;
   window?: string;
   burstWindow?: string;
+  /** A gauge of requests in flight: the rate becomes arrivals (answered + its growth). */
+  inFlight?: string;
 }
 
 /** spec.demand.pods; path defaults to /metrics. */
@@ -159,7 +161,10 @@ const selector = (sel: Record<string, string> | undefined): string =>
     .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
     .join(',');
 
-/** The PromQL for demand. requestRate: sum(rate(http_requests_total{job="web"}[1m])). */
+/**
+ * The PromQL for demand. requestRate: sum(rate(http_requests_total{job="web"}[1m])); with inFlight
+ * http_requests_in_flight, + sum(deriv(http_requests_in_flight{job="web"}[1m])).
+ */
 export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   const d = spec.demand;
   const learned = spec.capacity?.learned?.serviceTimeQuery;
@@ -174,7 +179,16 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   if (d.query) return { demand: d.query, ...(d.burstQuery ? { burst: d.burstQuery } : {}), ...pods, ...extra };
   const t = d.template;
   if (!t) throw invalid('spec.demand', 'give demand.query or demand.template', d);
-  const rate = (w: string): string => `sum(rate(${t.metric}{${selector(t.selector)}}[${w}]))`;
+  if (t.inFlight !== undefined && (typeof t.inFlight !== 'string' || !METRIC_NAME.test(t.inFlight)))
+    throw invalid(
+      'spec.demand.template.inFlight',
+      'a Prometheus metric name (a gauge of requests in flight)',
+      t.inFlight,
+    );
+  // Answered + the growth in flight = arrived (a saturated pool's answers stop at its capacity).
+  const waiting = (w: string): string =>
+    t.inFlight ? ` + sum(deriv(${t.inFlight}{${selector(t.selector)}}[${w}]))` : '';
+  const rate = (w: string): string => `sum(rate(${t.metric}{${selector(t.selector)}}[${w}]))${waiting(w)}`;
   return {
     demand: rate(t.window ?? '1m'),
     ...(t.burstWindow

@@ -1,5 +1,6 @@
 // The spec file's optional `simulate:` section (the spec loader leaves it to this command):
-//   simulate: { scrapeSeconds: 15, startupSeconds: 60, baselineTarget: 0.7, peakRps: 2000, podBurstIntervalSeconds: 1 }
+//   simulate: { scrapeSeconds: 15, startupSeconds: 60, baselineTarget: 0.7, peakRps: 2000, podBurstIntervalSeconds: 1,
+//               reads: answers }
 // Command-line flags override it; the service's own `startupSeconds` is the default for startup.
 import { z } from 'zod';
 import { HeadroomError } from '../core/errors.ts';
@@ -20,6 +21,8 @@ export const simulateSectionSchema = z.strictObject({
   peakRps: z.number().positive().max(1e9).optional(),
   /** Headroom reads its burst from the pods' counters, deciding every this many seconds (`--pod-burst`). */
   podBurstIntervalSeconds: z.number().int().min(POD_BURST_INTERVAL.min).max(POD_BURST_INTERVAL.max).optional(),
+  /** What Headroom's and KEDA's request rates count (`--reads`): arrivals (default) or answers. */
+  reads: z.enum(['arrivals', 'answers']).optional(),
   /** Policies to run (default: all). */
   policies: z.array(z.enum(POLICY_NAMES)).min(1).optional(),
 });

@@ -145,7 +145,9 @@ export function simulate(trace: Trace, model: ServiceModel, policy: Policy, opts
     if (bad) violations++;
     const servers = ready * c;
     const busy = Math.min(lambda / mu, servers);
-    rec.record(lambda, busy, servers, table.inflight(lambda, ready));
+    // Answered: what the busy servers get through this second (the excess waits; its drain once
+    // the pool grows is not modelled, as the violations take each second at its steady state).
+    rec.record(lambda, busy, servers, table.inflight(lambda, ready), busy * mu);
 
     if (series) {
       if (lambda > bDemand) bDemand = lambda;

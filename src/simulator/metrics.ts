@@ -22,15 +22,27 @@ export class FutureReadError extends Error {
   }
 }
 
+type Counter = 'requests' | 'answered' | 'busy' | 'capacity' | 'inflight';
+
+/**
+ * What a request-rate reading counts. `arrivals`: every request that came (the local cluster's
+ * balancer; a pod's answered counter plus its in-flight gauge, spec.demand.pods.inFlight).
+ * `answers`: a counter incremented on the answer, as http_requests_total usually is: it cannot rise
+ * faster than the ready instances answer, so a saturated pool reads its capacity, not its demand.
+ */
+export type RateReads = 'arrivals' | 'answers';
+
 /** Per-second counters of the played seconds, as cumulative sums (value at T = sum over [0, T)). */
 export class MetricsRecorder {
   readonly #requests: Float64Array;
   readonly #busy: Float64Array; // busy server-seconds (CPU usage)
   readonly #capacity: Float64Array; // ready server-seconds (CPU requests of ready pods)
   readonly #inflight: Float64Array; // request-seconds in flight (Knative concurrency)
+  readonly #answered: Float64Array; // requests answered (a counter incremented on the answer)
   #recorded = 0;
 
   constructor(seconds: number) {
+    this.#answered = new Float64Array(seconds + 1);
     this.#requests = new Float64Array(seconds + 1);
     this.#busy = new Float64Array(seconds + 1);
     this.#capacity = new Float64Array(seconds + 1);
@@ -42,9 +54,10 @@ export class MetricsRecorder {
     return this.#recorded;
   }
 
-  /** Append the second just played. */
-  record(requests: number, busyServers: number, readyServers: number, inflight: number): void {
+  /** Append the second just played (`answered`: default all the requests). */
+  record(requests: number, busyServers: number, readyServers: number, inflight: number, answered = requests): void {
     const t = this.#recorded;
+    this.#answered[t + 1] = (this.#answered[t] ?? 0) + answered;
     this.#requests[t + 1] = (this.#requests[t] ?? 0) + requests;
     this.#busy[t + 1] = (this.#busy[t] ?? 0) + busyServers;
     this.#capacity[t + 1] = (this.#capacity[t] ?? 0) + readyServers;
@@ -53,16 +66,15 @@ export class MetricsRecorder {
   }
 
   /** Cumulative value at T; only for T ≤ recorded. */
-  counter(name: 'requests' | 'busy' | 'capacity' | 'inflight', at: number): number {
+  counter(name: Counter, at: number): number {
     if (at > this.#recorded) throw new FutureReadError(at, this.#recorded, this.#recorded);
-    const arr =
-      name === 'requests'
-        ? this.#requests
-        : name === 'busy'
-          ? this.#busy
-          : name === 'capacity'
-            ? this.#capacity
-            : this.#inflight;
+    const arr = {
+      requests: this.#requests,
+      answered: this.#answered,
+      busy: this.#busy,
+      capacity: this.#capacity,
+      inflight: this.#inflight,
+    }[name];
     return arr[Math.max(0, at)] ?? 0;
   }
 }
@@ -112,14 +124,17 @@ export class MetricsView {
     return [from, end];
   }
 
-  #delta(name: 'requests' | 'busy' | 'capacity' | 'inflight', from: number, to: number): number {
+  #delta(name: Counter, from: number, to: number): number {
     return this.#rec.counter(name, to) - this.#rec.counter(name, from);
   }
 
-  /** Arrival rate (rps) averaged over the window ending at the latest visible scrape (or `end`). */
-  requestRate(windowSeconds: number, end = this.latest): number | undefined {
+  /**
+   * Request rate (rps) averaged over the window ending at the latest visible scrape (or `end`):
+   * arrivals, or the answers a counter incremented on the answer shows.
+   */
+  requestRate(windowSeconds: number, end = this.latest, reads: RateReads = 'arrivals'): number | undefined {
     const w = this.#window(windowSeconds, end);
-    return w && this.#delta('requests', w[0], w[1]) / (w[1] - w[0]);
+    return w && this.#delta(reads === 'answers' ? 'answered' : 'requests', w[0], w[1]) / (w[1] - w[0]);
   }
 
   /** Mean busy fraction of the ready instances' servers (CPU usage / request), 0..1. */

@@ -97,7 +97,7 @@ h2 { margin-top: 1.6em; }
 </head>
 <body>
 <h1>${esc(title)}</h1>
-<p class="note">${res.trace.seconds.toLocaleString('en')} s of trace (${(res.trace.seconds / 86400).toFixed(2)} days, rows every ${res.trace.rowSeconds} s), peak ${res.trace.peakRps.toFixed(1)} rps, mean ${res.trace.meanRps.toFixed(1)} rps; startup ${res.startupSeconds} s; metrics scraped every ${res.scrapeSeconds} s and seen one interval late${res.podBurstIntervalSeconds !== undefined ? `; headroom decides every ${res.podBurstIntervalSeconds} s with its burst from the pods' counters, 1 s late` : ''}. Cost counts starting instances; a second violates when the modelled percentile of the ready instances exceeds the SLO or demand reaches capacity.</p>
+<p class="note">${res.trace.seconds.toLocaleString('en')} s of trace (${(res.trace.seconds / 86400).toFixed(2)} days, rows every ${res.trace.rowSeconds} s), peak ${res.trace.peakRps.toFixed(1)} rps, mean ${res.trace.meanRps.toFixed(1)} rps; startup ${res.startupSeconds} s; metrics scraped every ${res.scrapeSeconds} s and seen one interval late${res.podBurstIntervalSeconds !== undefined ? `; headroom decides every ${res.podBurstIntervalSeconds} s with its burst from the pods' counters, 1 s late` : ''}${res.reads === 'answers' ? `; headroom's and keda's request rates count answers, so a saturated pool reads what it answers, not what arrives` : ''}. Cost counts starting instances; a second violates when the modelled percentile of the ready instances exceeds the SLO or demand reaches capacity.</p>
 ${(extra.notes ?? []).map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 ${res.modelError ? modelErrorHtml(res) : ''}
 ${moneyNote}<table>

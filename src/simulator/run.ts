@@ -6,6 +6,7 @@ import { instanceHourCost, instanceSecondsCost, perMonth } from '../core/cost.ts
 import type { ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
+import type { RateReads } from './metrics.ts';
 import { noiseBound, type NoiseBound, type NoiseShape } from './bound.ts';
 import { headroomBurstWindow, headroomPolicy } from './policies/headroom.ts';
 import { hpaPolicy } from './policies/hpa.ts';
@@ -76,6 +77,8 @@ export interface SimulationResult {
   scrapeSeconds: number;
   /** With `podBurst`: Headroom's round interval, its burst read from the pods' counters. */
   podBurstIntervalSeconds?: number;
+  /** What Headroom's and KEDA's request rates counted (RateReads). */
+  reads: RateReads;
   policies: PolicyResult[];
   sweep?: PolicyResult[];
   comparisons?: Comparison[];
@@ -120,6 +123,12 @@ export interface SimulationOptions {
    * demand [15, 75), as the 15-s Headroom reads it. The baselines are unchanged.
    */
   podBurst?: PodBurst;
+  /**
+   * What Headroom's and KEDA's request rates count (default arrivals). `answers`: a counter
+   * incremented on the answer (http_requests_total without spec.demand.pods.inFlight or
+   * template.inFlight), which a saturated pool cannot raise past what it answers.
+   */
+  reads?: RateReads;
   /** Target for the baselines when not sweeping (default 0.7). */
   baselineTarget?: number;
   sweep?: boolean;
@@ -143,7 +152,8 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   const names = o.policies?.length ? o.policies : POLICY_NAMES;
   const scrapeSeconds = o.scrapeSeconds ?? 15;
   const table = new CapacityTable(o.truth ? trueModel(o.model, o.truth) : o.model);
-  const base: PolicyOptions = { model: o.model, scrapeSeconds };
+  const reads = o.reads ?? 'arrivals';
+  const base: PolicyOptions = { model: o.model, scrapeSeconds, reads };
   // Only Headroom reads the pods; the baselines keep their own pipelines.
   const hrOpts: PolicyOptions = { ...base, ...(o.podBurst ? { podBurst: o.podBurst } : {}) };
   const target = o.baselineTarget ?? 0.7;
@@ -185,6 +195,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     startupSeconds: o.model.startupSeconds,
     scrapeSeconds,
     ...(o.podBurst ? { podBurstIntervalSeconds: o.podBurst.intervalSeconds } : {}),
+    reads,
     policies,
   };
   if (o.truth) {

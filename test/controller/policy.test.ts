@@ -75,6 +75,23 @@ describe('demandQueries', () => {
     });
   });
 
+  it('with inFlight, the template reads arrivals: answered + the growth in flight; a bad name is refused', () => {
+    const template = {
+      name: 'requestRate' as const,
+      metric: 'http_requests_total',
+      selector: { job: 'web' },
+      burstWindow: '30s',
+    };
+    const p = policy({ demand: { template: { ...template, inFlight: 'http_requests_in_flight' } } });
+    expect(demandQueries(p.spec)).toMatchObject({
+      demand: 'sum(rate(http_requests_total{job="web"}[1m])) + sum(deriv(http_requests_in_flight{job="web"}[1m]))',
+      burst: 'sum(rate(http_requests_total{job="web"}[30s])) + sum(deriv(http_requests_in_flight{job="web"}[30s]))',
+    });
+    expect(
+      problemOf(() => buildModel(policy({ demand: { template: { ...template, inFlight: 'in flight' } } }))),
+    ).toMatchObject({ code: 'HR_SPEC_INVALID', path: 'spec.demand.template.inFlight' });
+  });
+
   it('expands the latency histogram template at the SLO percentile, in seconds; passes a query through', () => {
     const p = policy({
       latency: {

@@ -118,6 +118,29 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     expect(cli(args).stdout).not.toContain('from the pods');
   });
 
+  it('--reads answers: the JSON and the header say it; a saturating step costs headroom more violating seconds', () => {
+    const args = ['--trace', 'synthetic:step,at=3600,height=4,days=0.25', '--spec', spec, '--peak', '2000'];
+    const run = (extra: string[]) => {
+      const r = cli([...args, '--policy', 'headroom', '--policy', 'oracle', '--json', ...extra]);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as {
+        reads: string;
+        policies: Array<{ policy: string; sloViolationSeconds: number }>;
+      };
+    };
+    const arrivals = run([]);
+    const answers = run(['--reads', 'answers']);
+    expect([arrivals.reads, answers.reads]).toEqual(['arrivals', 'answers']);
+    const violating = (r: typeof arrivals) =>
+      r.policies.find((p) => p.policy === 'headroom')?.sloViolationSeconds ?? NaN;
+    expect(violating(answers)).toBeGreaterThan(violating(arrivals));
+    const text = cli([...args, '--policy', 'headroom', '--reads', 'answers']);
+    expect(text.stdout).toContain('request rates count answers (a saturated pool reads what it answers)');
+    const bad = cli([...args, '--policy', 'headroom', '--reads', 'completions']);
+    expect([bad.code, bad.stdout]).toEqual([2, '']);
+    expect(bad.stderr).toMatch(/completions.*arrivals, answers/);
+  });
+
   it('bad input exits 2 with a coded message and writes nothing', () => {
     const report = join(dir, 'never.html');
     const bad: Array<[string[], RegExp]> = [

@@ -12,6 +12,7 @@ function result(savings: number): SimulationResult {
     trace: { source: 't.csv', seconds: 3600, rowSeconds: 60, peakRps: 100, meanRps: 50 },
     startupSeconds: 30,
     scrapeSeconds: 15,
+    reads: 'arrivals',
     policies: [],
     comparisons: [{ baseline: 'hpa', bestAtEqualViolations: best, savings, noSettingAsGood: false }],
   };

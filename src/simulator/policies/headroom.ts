@@ -54,7 +54,7 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
   return {
     kind: 'online',
     name: 'headroom',
-    label: meter ? 'headroom+calibrated' : 'headroom',
+    label: (meter ? 'headroom+calibrated' : 'headroom') + (opts.reads === 'answers' ? ' (answers)' : ''),
     tickSeconds,
     pipeline: opts.podBurst ? POD_PIPELINE : prometheus,
     get last() {
@@ -69,8 +69,8 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
         currentReplicas: view.currentReplicas,
       };
       const stable = opts.podBurst ? view.through(prometheus) : view;
-      const demand = stable.requestRate(HEADROOM_STABLE_WINDOW_SECONDS);
-      const burst = view.requestRate(burstWindow);
+      const demand = stable.requestRate(HEADROOM_STABLE_WINDOW_SECONDS, stable.latest, opts.reads);
+      const burst = view.requestRate(burstWindow, view.latest, opts.reads);
       if (demand !== undefined) obs.demandRps = demand;
       if (burst !== undefined) obs.burstDemandRps = burst;
       if (burstWindow !== model.behavior.burst.windowSeconds) obs.burstWindowSeconds = burstWindow;

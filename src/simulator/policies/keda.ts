@@ -30,7 +30,7 @@ export function kedaPolicy(opts: PolicyOptions): OnlinePolicy {
     pipeline: { scrapeSeconds: opts.scrapeSeconds, delaySeconds: opts.scrapeSeconds },
     tick(view: MetricsView): number {
       if (view.now - polledAt >= KEDA_POLLING_SECONDS) {
-        value = view.requestRate(KEDA_RATE_WINDOW_SECONDS);
+        value = view.requestRate(KEDA_RATE_WINDOW_SECONDS, view.latest, opts.reads);
         polledAt = view.now;
       }
       const current = view.currentReplicas;
