@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../src/controller/controller.ts';
+import { startService, type Service } from './support/loadtest.ts';
 import {
   createDeployment,
   createNamespace,
@@ -129,5 +130,128 @@ describe('spec.demand.pods: the burst read from the pods', () => {
     expect(said?.[1]).toBe('6');
     expect(Number(said?.[2])).toBeGreaterThanOrEqual(12.5);
     expect(Number(said?.[2])).toBeLessThanOrEqual(LOAD_RPS * 1.25);
+  });
+});
+
+// spec.demand.pods.inFlight end to end: a REAL kube-apiserver + etcd + kube-controller-manager, a
+// REAL Prometheus (15-s scrape) and the REAL example service (examples/service.ts, one 40-ms slot:
+// ~25 rps at most) driven at 60 rps, so its queue grows. Two Deployments select the same pod (a
+// stand-in kubelet marks one pod of each Ready at 127.0.0.1, the rest stay Pending): `answers`
+// reads the service's http_requests_total alone, `arrivals` adds its http_requests_in_flight, from
+// the pod (spec.demand.pods.inFlight) and in Prometheus (spec.demand.template.inFlight). A counter
+// incremented on the answer cannot read more than the pod serves; answered + in flight is what
+// arrived.
+describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () => {
+  let ns: string;
+  let service: Service;
+  let prom: Prometheus;
+  let controller: Controller | undefined;
+  const kubelets: Array<{ stop(): Promise<void> }> = [];
+  const SERVES_RPS = 25; // the real pod's one 40-ms slot (a little less: timers fire late)
+
+  beforeAll(async () => {
+    ns = await createNamespace(cluster.kc, 'hr-sat');
+    service = await startService({ WORK_MS: '40', CONCURRENCY: '1', WORK_MODE: 'sleep' });
+    prom = await startPrometheus({ web: [`127.0.0.1:${service.port}`] }, '15s');
+    const template = { name: 'requestRate', metric: 'http_requests_total', selector: { job: 'web' }, window: '1m' };
+    const pods = { port: 'metrics', metric: 'http_requests_total' };
+    const inFlight = 'http_requests_in_flight';
+    for (const [name, demand] of [
+      ['answers', { template, pods }],
+      ['arrivals', { template: { ...template, inFlight }, pods: { ...pods, inFlight } }],
+    ] as const) {
+      await createDeployment(cluster.kc, ns, name, 1, [{ name: 'metrics', containerPort: service.port }]);
+      kubelets.push(standInKubelet(cluster.kc, ns, name, 250, 400, { podIP: '127.0.0.1', maxReady: 1 }));
+      await createPolicy(cluster.kc, ns, e2ePolicy(ns, name, name, demand));
+    }
+    controller = testController(cluster.kc, prom.url, ns);
+    await controller.start();
+  }, 1_200_000);
+
+  afterAll(async () => {
+    await controller?.stop().catch(() => undefined);
+    for (const k of kubelets) await k.stop().catch(() => undefined);
+    await prom?.dispose().catch(() => undefined);
+    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+    if (cluster && ns) await deleteNamespace(cluster.kc, ns);
+  });
+
+  it('reads what arrives (answered + in flight) from the pod and in Prometheus, and sizes for it; the answered counter reads what one pod serves', async () => {
+    const traffic = (name: string) =>
+      controller!.statusSnapshots().find((s) => s.service.name === `${ns}/${name}`)?.traffic;
+    const reading = (name: string) => traffic(name)?.burst?.arrivalRps;
+    const stable = (name: string) => traffic(name)?.stable?.arrivalRps;
+    await waitFor(
+      'both deciding from metrics, the pod read at 0 rps',
+      async () => ({
+        answers: (await readPolicy(cluster.kc, ns, 'answers')).status?.lastDecision?.valid,
+        arrivals: (await readPolicy(cluster.kc, ns, 'arrivals')).status?.lastDecision?.valid,
+        rps: [reading('answers'), reading('arrivals')],
+      }),
+      (x) => x.answers === true && x.arrivals === true && x.rps[0] === 0 && x.rps[1] === 0,
+      90_000,
+    );
+    // The policy applied through the real apiserver kept the fields (a CRD without them prunes them).
+    const applied = (await readPolicy(cluster.kc, ns, 'arrivals')).spec.demand;
+    expect([applied.pods?.inFlight, applied.template?.inFlight]).toEqual(Array(2).fill('http_requests_in_flight'));
+
+    const load = driveLoad(`${service.url}/work`, LOAD_RPS, 110);
+    const loadStart = Date.now();
+    let answersMax = 0;
+    let seen: { arrivals: number; answers: number } | undefined;
+    try {
+      // Bounded: 40 s, a poll every 250 ms, until the arrivals reading holds most of the load.
+      const t0 = Date.now();
+      while (Date.now() - t0 < 40_000 && seen === undefined) {
+        const [answers, arrivals] = [reading('answers') ?? 0, reading('arrivals') ?? 0];
+        answersMax = Math.max(answersMax, answers);
+        if (arrivals >= LOAD_RPS * 0.8) seen = { arrivals, answers };
+        else await sleep(250);
+      }
+      expect(seen, 'the arrivals reading reached 80 % of the load').toBeDefined();
+      // Sized for what arrives: ⌈48 / 12.5⌉ = 4 at least, written to the Deployment.
+      const up = await waitFor(
+        'the arrivals policy sized for what arrives',
+        () => replicasOf(cluster.kc, ns, 'arrivals'),
+        (n) => n >= 4,
+        15_000,
+      );
+      expect(up).toBeGreaterThanOrEqual(4);
+      answersMax = Math.max(answersMax, reading('answers') ?? 0);
+      // The answered counter alone never read more than the pod serves, so its policy asked for
+      // what 25 rps needs at 12.5 an instance: 2 (3 with a reading a little over 25).
+      expect(answersMax).toBeGreaterThan(SERVES_RPS * 0.6);
+      expect(answersMax).toBeLessThanOrEqual(SERVES_RPS * 1.1);
+      expect(await replicasOf(cluster.kc, ns, 'answers')).toBeLessThanOrEqual(3);
+      const reason = (await readPolicy(cluster.kc, ns, 'arrivals')).status?.lastDecision?.reasons?.find(
+        (r) => r.code === 'Burst',
+      );
+      // Prometheus' minute (the stable demand, 15-s scrapes): rate(answered) + deriv(in flight)
+      // reaches the load once the window holds the rise; rate(answered) alone stays at what the pod
+      // serves. Bounded: 100 s from the load's start.
+      let stableAnswersMax = 0;
+      let stableArrivals = 0;
+      while (Date.now() - loadStart < 100_000 && stableArrivals < LOAD_RPS * 0.8) {
+        stableAnswersMax = Math.max(stableAnswersMax, stable('answers') ?? 0);
+        stableArrivals = stable('arrivals') ?? 0;
+        if (stableArrivals < LOAD_RPS * 0.8) await sleep(500);
+      }
+      expect(stableArrivals).toBeGreaterThanOrEqual(LOAD_RPS * 0.8);
+      expect(stableAnswersMax).toBeLessThanOrEqual(SERVES_RPS * 1.1);
+      console.log(
+        JSON.stringify({
+          seen,
+          answersMax,
+          arrivalsReplicas: up,
+          reason: reason?.message,
+          stableArrivals,
+          stableAnswersMax,
+        }),
+      );
+    } finally {
+      // Its queue holds minutes of work by now: stop it rather than wait for every answer.
+      service.child.kill('SIGKILL');
+      await load.stop();
+    }
   });
 });
