@@ -57,13 +57,22 @@ beforeAll(async () => {
   await controller.start();
 }, 1_200_000);
 
-afterAll(async () => {
-  await controller?.stop().catch(() => undefined);
-  for (const k of kubelets) await k.stop().catch(() => undefined);
-  await prom?.dispose().catch(() => undefined);
-  await service?.close().catch(() => undefined);
-  if (cluster && ns) await deleteNamespace(cluster.kc, ns);
-});
+/** Stops what a block started, each part even if one before it failed, then deletes its namespace. */
+async function tearDown(p: {
+  controller: Controller | undefined;
+  kubelets: ReadonlyArray<{ stop(): Promise<void> }>;
+  prom: Prometheus | undefined;
+  stopService: () => Promise<unknown>;
+  ns: string | undefined;
+}): Promise<void> {
+  await p.controller?.stop().catch(() => undefined);
+  for (const k of p.kubelets) await k.stop().catch(() => undefined);
+  await p.prom?.dispose().catch(() => undefined);
+  await p.stopService().catch(() => undefined);
+  if (cluster && p.ns) await deleteNamespace(cluster.kc, p.ns);
+}
+
+afterAll(() => tearDown({ controller, kubelets, prom, ns, stopService: async () => service?.close() }));
 
 describe('spec.demand.pods: the burst read from the pods', () => {
   it('sees a burst from the pod before Prometheus does, at the rate the service served, counting only ready pods', async () => {
@@ -168,13 +177,16 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
     await controller.start();
   }, 1_200_000);
 
-  afterAll(async () => {
-    await controller?.stop().catch(() => undefined);
-    for (const k of kubelets) await k.stop().catch(() => undefined);
-    await prom?.dispose().catch(() => undefined);
-    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
-    if (cluster && ns) await deleteNamespace(cluster.kc, ns);
-  });
+  // Its queue may still hold minutes of work: killed, not drained.
+  afterAll(() =>
+    tearDown({
+      controller,
+      kubelets,
+      prom,
+      ns,
+      stopService: async () => void (service?.child.exitCode === null && service.child.kill('SIGKILL')),
+    }),
+  );
 
   it('reads what arrives (answered + in flight) from the pod and in Prometheus, and sizes for it; the answered counter reads what one pod serves', async () => {
     const traffic = (name: string) =>
