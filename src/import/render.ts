@@ -15,7 +15,7 @@ export function fillIn(p?: ImportedPolicy): string[] {
   return [
     `capacity of one instance: ConfigMap ${cm.name}, key ${cm.key}: a \`headroom loadtest\` profile (headroom loadtest http://<one pod>/ --slo-latency-ms <SLO> --profile ${name}.profile.json; kubectl create configmap ${cm.name}${ns !== undefined ? ` -n ${ns}` : ''} --from-file=${cm.key}=${name}.profile.json), or service.instance { serviceTimeMs, concurrency } in place of spec.capacity`,
     'latency SLO: service.slo { latencyMs, percentile } (the HPA has none; without one Headroom sizes by targetUtilization alone, as the HPA did)',
-    `demand: spec.demand.query must read the service's request counter (requests/s)${p ? `; the suggestion assumes ${DEMAND_METRIC} with the namespace and pod labels` : ''}`,
+    `demand: spec.demand.query must read the service's request counter (requests/s)${p ? `; the suggestion assumes ${DEMAND_METRIC} with the namespace and pod labels` : ''}; a counter of answers reads a saturated pool's capacity, so if the pods export requests in flight add + sum(deriv(<gauge>{…}[1m])) to read what arrives`,
   ];
 }
 
