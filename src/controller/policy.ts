@@ -179,15 +179,9 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   if (d.query) return { demand: d.query, ...(d.burstQuery ? { burst: d.burstQuery } : {}), ...pods, ...extra };
   const t = d.template;
   if (!t) throw invalid('spec.demand', 'give demand.query or demand.template', d);
-  if (t.inFlight !== undefined && (typeof t.inFlight !== 'string' || !METRIC_NAME.test(t.inFlight)))
-    throw invalid(
-      'spec.demand.template.inFlight',
-      'a Prometheus metric name (a gauge of requests in flight)',
-      t.inFlight,
-    );
   // Answered + the growth in flight = arrived (a saturated pool's answers stop at its capacity).
-  const waiting = (w: string): string =>
-    t.inFlight ? ` + sum(deriv(${t.inFlight}{${selector(t.selector)}}[${w}]))` : '';
+  const gauge = inFlightGauge('spec.demand.template.inFlight', t.inFlight).inFlight;
+  const waiting = (w: string): string => (gauge ? ` + sum(deriv(${gauge}{${selector(t.selector)}}[${w}]))` : '');
   const rate = (w: string): string => `sum(rate(${t.metric}{${selector(t.selector)}}[${w}]))${waiting(w)}`;
   return {
     demand: rate(t.window ?? '1m'),
@@ -216,15 +210,16 @@ function podCounter(c: PodsSpec): PodCounter {
     throw invalid('spec.demand.pods.metric', 'a Prometheus metric name', c.metric);
   const path = c.path ?? '/metrics';
   if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('spec.demand.pods.path', 'a path from /', path);
-  if (c.inFlight !== undefined && (typeof c.inFlight !== 'string' || !METRIC_NAME.test(c.inFlight)))
-    throw invalid('spec.demand.pods.inFlight', 'a Prometheus metric name (a gauge of requests in flight)', c.inFlight);
-  return {
-    port,
-    path,
-    metric: c.metric,
-    ...(c.labels ? { labels: c.labels } : {}),
-    ...(c.inFlight !== undefined ? { inFlight: c.inFlight } : {}),
-  };
+  const inFlight = inFlightGauge('spec.demand.pods.inFlight', c.inFlight);
+  return { port, path, metric: c.metric, ...(c.labels ? { labels: c.labels } : {}), ...inFlight };
+}
+
+/** `inFlight` (template or pods): absent, or a metric name, the gauge of requests in flight. */
+function inFlightGauge(path: string, name: unknown): { inFlight?: string } {
+  if (name === undefined) return {};
+  if (typeof name !== 'string' || !METRIC_NAME.test(name))
+    throw invalid(path, 'a Prometheus metric name (a gauge of requests in flight)', name);
+  return { inFlight: name };
 }
 
 /**

@@ -115,44 +115,9 @@ export function decide(
   const reasons: Reason[] = [];
   const b = model.behavior;
 
-  const demand = obs.demandRps;
-  if (demand === undefined || !Number.isFinite(demand) || demand < 0) {
-    const failures = state.failures + 1;
-    const fb = b.fallback;
-    const fallback = fb !== undefined && failures >= fb.afterFailures;
-    const desired = fallback ? clamp(Math.max(current, fb.replicas)) : clamp(current);
-    reasons.push(
-      fallback
-        ? {
-            code: 'Fallback',
-            message: `no metrics for ${failures} consecutive decisions (≥ ${fb.afterFailures}): holding at least fallback ${fb.replicas}`,
-          }
-        : {
-            code: 'NoMetrics',
-            message: `no demand metrics (${failures} in a row): holding ${desired}, never scaling down without data`,
-          },
-    );
-    return {
-      decision: {
-        desired,
-        recommended: desired,
-        valid: false,
-        binding: 'none',
-        mode: fallback ? 'fallback' : 'hold',
-        reasons,
-        predicted: blind(),
-      },
-      state: { ...state, failures },
-    };
-  }
-
-  // 1. Demand to size for.
   // How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
   // plus a minute of scrape and decision delay.
   const horizon = model.startupSeconds + 60;
-  const history = recordDemand(state.demand, now, demand, horizon);
-  let sizeFor = demand;
-  let mode: DecisionMode = 'normal';
   // Calibration scales the service time the model sizes with (unless capacity is learned instead).
   const cal = obs.calibration;
   const capacity =
@@ -160,15 +125,66 @@ export function decide(
     (cal && cal.samples > 0 && Math.abs(cal.scale - 1) > 0.05
       ? { serviceTimeMs: model.instance.serviceTimeMs * cal.scale, concurrency: model.instance.concurrency }
       : undefined);
+  const shape = poolShape(model, capacity ? { capacity } : {});
+  const perInstance = instanceCapacityRps(shape);
+  const pool = { ready, carry: ready * perInstance * model.targetUtilization, shape };
+  const fit = fitLimit !== undefined ? { fit: { replicas: fitLimit, detail: `the host fits ${fitLimit}` } } : {};
+
+  const demand = obs.demandRps;
+  if (demand === undefined || !Number.isFinite(demand) || demand < 0) {
+    const failures = state.failures + 1;
+    const fb = b.fallback;
+    const fallback = fb !== undefined && failures >= fb.afterFailures;
+    const held = fallback ? clamp(Math.max(current, fb.replicas)) : clamp(current);
+    // A burst read on its own (spec.demand.pods reads the pods, not Prometheus) is data: a rise it
+    // shows is still sized for, upwards only. E.g. Prometheus unreachable while the pods show a
+    // crowd: 3 instances and a 900-rps burst ask for what 900 rps needs, not 3.
+    const at = { bursts: state.bursts, now, horizon, highest: highestSeen(state.demand) };
+    const { burst, bursts } = burstPath(model, obs, 0, pool, at);
+    const plan =
+      burst && !burst.held
+        ? planService(model, { demandRps: burst.rps, ...(capacity ? { capacity } : {}), ...fit })
+        : undefined;
+    const up = plan ? clamp(plan.replicas) : 0;
+    const holding = up > held ? `asking ${up} for the burst below` : `holding ${held}`;
+    reasons.push(
+      fallback
+        ? {
+            code: 'Fallback',
+            message: `no metrics for ${failures} consecutive decisions (≥ ${fb.afterFailures}): ${up > held ? holding : `holding at least fallback ${fb.replicas}`}`,
+          }
+        : {
+            code: 'NoMetrics',
+            message: `no demand metrics (${failures} in a row): ${holding}, never scaling down without data`,
+          },
+    );
+    if (burst && up > held) reasons.push(...burst.reasons);
+    const desired = Math.max(held, up);
+    return {
+      decision: {
+        desired,
+        recommended: desired,
+        valid: false,
+        binding: up > held && plan ? plan.binding : 'none',
+        mode: up > held ? 'burst' : fallback ? 'fallback' : 'hold',
+        reasons,
+        predicted: blind(),
+        ...(up > held && burst ? { sizedForRps: burst.rps } : {}),
+      },
+      state: { ...state, failures, bursts },
+    };
+  }
+
+  // 1. Demand to size for.
+  const history = recordDemand(state.demand, now, demand, horizon);
+  let sizeFor = demand;
+  let mode: DecisionMode = 'normal';
   if (!obs.capacity && capacity && cal) {
     reasons.push({
       code: 'Calibrated',
       message: `measured p${model.slo?.percentile ?? 99} ${cal.measuredMs === null ? '—' : fmt(cal.measuredMs)} ms where the model predicts ${cal.predictedMs === null ? '—' : fmt(cal.predictedMs)} ms: sizing with service times ${fmt(cal.scale)}× the spec's (${fmt(capacity.serviceTimeMs)} ms)`,
     });
   }
-  const shape = poolShape(model, capacity ? { capacity } : {});
-  const perInstance = instanceCapacityRps(shape);
-  const pool = { ready, carry: ready * perInstance * model.targetUtilization, shape };
   const at = { bursts: state.bursts, now, horizon, highest: highestSeen(history) };
   const { burst, bursts } = burstPath(model, obs, demand, pool, at);
   if (burst && burst.rps > sizeFor) {
@@ -194,7 +210,7 @@ export function decide(
   const plan = planService(model, {
     demandRps: sizeFor,
     ...(capacity ? { capacity } : {}),
-    ...(fitLimit !== undefined ? { fit: { replicas: fitLimit, detail: `the host fits ${fitLimit}` } } : {}),
+    ...fit,
     ...(obs.budget ? { budget: obs.budget } : {}),
   });
   const recommended = plan.replicas;

@@ -21,7 +21,8 @@ export const REASON_CODES = {
     'a detected period (e.g. a spike every 2 h) says demand rises within the startup horizon: sized for the matched phase',
   Calibrated: 'measured latency differs from the model: sized with scaled service times',
   // Missing metrics.
-  NoMetrics: 'no valid demand: holding the current count (never down on missing data)',
+  NoMetrics:
+    'no valid demand: holding the current count (never down on missing data), or more for a burst read on its own (the pods)',
   Fallback: 'metrics missing for behavior.fallback.afterFailures decisions: at the fallback count',
   // Behaviour between the recommendation and the count applied (steps 3–5).
   WithinTolerance: 'a scale-down within the tolerance: keeping the current count',

@@ -68,14 +68,22 @@ export class MetricsRecorder {
   /** Cumulative value at T; only for T ≤ recorded. */
   counter(name: Counter, at: number): number {
     if (at > this.#recorded) throw new FutureReadError(at, this.#recorded, this.#recorded);
-    const arr = {
-      requests: this.#requests,
-      answered: this.#answered,
-      busy: this.#busy,
-      capacity: this.#capacity,
-      inflight: this.#inflight,
-    }[name];
-    return arr[Math.max(0, at)] ?? 0;
+    return this.#series(name)[Math.max(0, at)] ?? 0;
+  }
+
+  #series(name: Counter): Float64Array {
+    switch (name) {
+      case 'requests':
+        return this.#requests;
+      case 'answered':
+        return this.#answered;
+      case 'busy':
+        return this.#busy;
+      case 'capacity':
+        return this.#capacity;
+      case 'inflight':
+        return this.#inflight;
+    }
   }
 }
 

@@ -428,6 +428,23 @@ describe('reconcilePolicy', () => {
       expect(pods.asked[0]?.counter).toEqual({ ...inFlight, path: '/metrics' });
     });
 
+    it('Prometheus down while the pods show a burst: scaled up for it (never down), the decision still invalid', async () => {
+      const pol = policy({ demand: { query: DEMAND, pods: PODS } });
+      const target = new FakeTarget(2, 'app=web');
+      const down = { kind: 'error', reason: 'connection refused' } as MetricSample;
+      const f = run(pol, target, { [DEMAND]: down }, undefined, NOW, podSource(ok(100)).src);
+      const r = await f.result;
+      expect(target.writes).toEqual([needed(100)]);
+      expect(r.status.lastDecision?.valid).toBe(false);
+      expect(reasons(r)).toEqual(expect.arrayContaining(['NoMetrics', 'Burst']));
+      expect(cond(r, 'MetricsAvailable')).toMatchObject({ status: 'False', reason: 'QueryFailed' });
+      expect(cond(r, 'PodMetricsAvailable')).toMatchObject({ status: 'True', reason: 'PodsRead' });
+      // The same with the pods reading what 2 carry: held, not written.
+      const calm = new FakeTarget(6, 'app=web');
+      await run(pol, calm, { [DEMAND]: down }, undefined, NOW, podSource(ok(20)).src).result;
+      expect(calm.writes).toEqual([]);
+    });
+
     it('a failed pod read leaves only the stable demand: sized by it, never scaled down for it', async () => {
       const pol = policy({ demand: { query: DEMAND, pods: PODS } });
       for (const [answer, reason, warned] of [

@@ -100,6 +100,44 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
     expect(high.map((x) => x.desired)).toEqual([12, 12, 12]);
   });
 
+  it('missing demand but a burst reading (the pods, not Prometheus): sized for the burst, upwards only', () => {
+    const m = model({
+      burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },
+      fallback: { afterFailures: 3, replicas: 8 },
+    });
+    // 1,000 rps over the last 6 s on 3 instances that carry 3 × 50: what 1,000 rps needs (20, as
+    // with the demand known), though the stable demand is missing; the decision stays invalid.
+    const d = run(m, [[0, { burstDemandRps: 1000 }]], 3);
+    expect(d[0]).toMatchObject({ desired: 20, valid: false, mode: 'burst', sizedForRps: 1000 });
+    expect(d[0]?.reasons.map((r) => r.code)).toEqual(['NoMetrics', 'Burst']);
+    expect(d[0]?.reasons[0]?.message).toBe(
+      'no demand metrics (1 in a row): asking 20 for the burst below, never scaling down without data',
+    );
+    // A burst the instances carry, or none: held, never down (12 is above what 140 rps needs).
+    for (const burstDemandRps of [140, undefined, NaN, -5]) {
+      const held = run(m, [[0, burstDemandRps === undefined ? {} : { burstDemandRps }]], 12);
+      expect(held[0]).toMatchObject({ desired: 12, valid: false, mode: 'hold' });
+      expect(held[0]?.reasons.map((r) => r.code)).toEqual(['NoMetrics']);
+    }
+    // Past the fallback's failures: the higher of the fallback floor and the burst.
+    const blind = run(
+      m,
+      [
+        [0, {}],
+        [15, {}],
+        [30, { burstDemandRps: 200 }],
+        [45, { burstDemandRps: 1000 }],
+      ],
+      2,
+    );
+    expect(blind.map((x) => [x.desired, x.mode])).toEqual([
+      [2, 'hold'],
+      [2, 'hold'],
+      [8, 'fallback'],
+      [20, 'burst'],
+    ]);
+  });
+
   it('burst path skips the scale-up rate limit when the short window exceeds what ready instances carry', () => {
     const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } });
     const d = run(m, [[0, { demandRps: 200, burstDemandRps: 1000 }]], 3);

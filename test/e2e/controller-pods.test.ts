@@ -149,12 +149,15 @@ describe('spec.demand.pods: the burst read from the pods', () => {
 // reads the service's http_requests_total alone, `arrivals` adds its http_requests_in_flight, from
 // the pod (spec.demand.pods.inFlight) and in Prometheus (spec.demand.template.inFlight). A counter
 // incremented on the answer cannot read more than the pod serves; answered + in flight is what
-// arrived.
+// arrived. A third Deployment, `blind`, in its own namespace, is run by a controller whose
+// Prometheus does not answer: the burst its pod shows must still scale it up.
 describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () => {
   let ns: string;
   let service: Service;
   let prom: Prometheus;
   let controller: Controller | undefined;
+  let blindNs: string;
+  let blind: Controller | undefined;
   const kubelets: Array<{ stop(): Promise<void> }> = [];
   const SERVES_RPS = 25; // the real pod's one 40-ms slot (a little less: timers fire late)
 
@@ -175,6 +178,13 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
     }
     controller = testController(cluster.kc, prom.url, ns);
     await controller.start();
+    blindNs = await createNamespace(cluster.kc, 'hr-blind');
+    await createDeployment(cluster.kc, blindNs, 'blind', 1, [{ name: 'metrics', containerPort: service.port }]);
+    kubelets.push(standInKubelet(cluster.kc, blindNs, 'blind', 250, 400, { podIP: '127.0.0.1', maxReady: 1 }));
+    const blindDemand = { template, pods: { ...pods, inFlight } };
+    await createPolicy(cluster.kc, blindNs, e2ePolicy(blindNs, 'blind', 'blind', blindDemand));
+    blind = testController(cluster.kc, 'http://127.0.0.1:9', blindNs); // nothing listens: refused
+    await blind.start();
   }, 1_200_000);
 
   // Its queue may still hold minutes of work: killed, not drained.
@@ -185,7 +195,9 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
       prom,
       ns,
       stopService: async () => void (service?.child.exitCode === null && service.child.kill('SIGKILL')),
-    }),
+    }).then(() =>
+      tearDown({ controller: blind, kubelets: [], prom: undefined, ns: blindNs, stopService: async () => {} }),
+    ),
   );
 
   it('reads what arrives (answered + in flight) from the pod and in Prometheus, and sizes for it; the answered counter reads what one pod serves', async () => {
@@ -203,6 +215,11 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
       (x) => x.answers === true && x.arrivals === true && x.rps[0] === 0 && x.rps[1] === 0,
       90_000,
     );
+    // Blind (Prometheus refused): decided without data, held at 1.
+    const blindPolicy = await readPolicy(cluster.kc, blindNs, 'blind');
+    expect(blindPolicy.status?.lastDecision?.valid).toBe(false);
+    expect(blindPolicy.status?.lastDecision?.reasons?.map((r) => r.code)).toEqual(['NoMetrics']);
+    expect(await replicasOf(cluster.kc, blindNs, 'blind')).toBe(1);
     // The policy applied through the real apiserver kept the fields (a CRD without them prunes them).
     const applied = (await readPolicy(cluster.kc, ns, 'arrivals')).spec.demand;
     expect([applied.pods?.inFlight, applied.template?.inFlight]).toEqual(Array(2).fill('http_requests_in_flight'));
@@ -235,6 +252,19 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
       expect(answersMax).toBeGreaterThan(SERVES_RPS * 0.6);
       expect(answersMax).toBeLessThanOrEqual(SERVES_RPS * 1.1);
       expect(await replicasOf(cluster.kc, ns, 'answers')).toBeLessThanOrEqual(3);
+      // Prometheus still refused, the pod's burst scaled `blind` up too, the decision invalid.
+      const blindUp = await waitFor(
+        'the blind policy scaled up for the burst its pod shows',
+        () => readPolicy(cluster.kc, blindNs, 'blind'),
+        (p) => (p.status?.lastDecision?.desired ?? 0) >= 4,
+        15_000,
+      );
+      expect(blindUp.status?.lastDecision?.valid).toBe(false);
+      expect(blindUp.status?.lastDecision?.reasons?.map((r) => r.code)).toEqual(
+        expect.arrayContaining(['NoMetrics', 'Burst']),
+      );
+      expect(blindUp.status?.conditions?.find((c) => c.type === 'MetricsAvailable')?.status).toBe('False');
+      expect(await replicasOf(cluster.kc, blindNs, 'blind')).toBeGreaterThanOrEqual(4);
       const reason = (await readPolicy(cluster.kc, ns, 'arrivals')).status?.lastDecision?.reasons?.find(
         (r) => r.code === 'Burst',
       );
@@ -258,6 +288,7 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
           reason: reason?.message,
           stableArrivals,
           stableAnswersMax,
+          blind: blindUp.status?.lastDecision?.reasons?.map((r) => r.message),
         }),
       );
     } finally {
