@@ -2,6 +2,7 @@
 // config and storage receives Headroom's alerts through POST /api/v2/alerts; the test reads them back
 // through GET /api/v2/alerts, then sees them resolved.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,9 +70,14 @@ beforeAll(async () => {
   );
 });
 
-afterAll(() => {
-  am?.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  // Alertmanager writes its snapshot on SIGTERM: remove its storage only once it has exited.
+  if (am && am.exitCode === null && am.signalCode === null) {
+    const exited = once(am, 'exit');
+    am.kill('SIGTERM');
+    await exited;
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('Alertmanager notifier against a real Alertmanager', () => {

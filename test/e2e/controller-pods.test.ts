@@ -256,8 +256,11 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
       const blindUp = await waitFor(
         'the blind policy scaled up for the burst its pod shows',
         () => readPolicy(cluster.kc, blindNs, 'blind'),
-        (p) => (p.status?.lastDecision?.desired ?? 0) >= 4,
-        15_000,
+        // A round whose pod scrape failed holds (NoMetrics alone, never down): wait for one that read the burst.
+        (p) =>
+          (p.status?.lastDecision?.desired ?? 0) >= 4 &&
+          (p.status?.lastDecision?.reasons ?? []).some((r) => r.code === 'Burst'),
+        30_000,
       );
       expect(blindUp.status?.lastDecision?.valid).toBe(false);
       expect(blindUp.status?.lastDecision?.reasons?.map((r) => r.code)).toEqual(
