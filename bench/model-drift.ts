@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { driveTraffic } from '../src/local/traffic.ts';
 import type { StatusSnapshot } from '../src/server/status.ts';
+import { DRIFT_SLO_MS, driftSpecYaml } from './support/drift-spec.ts';
 
 const { values } = parseArgs({
   options: {
@@ -59,44 +60,16 @@ const WARMUP_S = Number(values.warmup);
 const BASELINE_WARMUP_S = Number(values['baseline-warmup']);
 /** Below the calibration's 200 requests per 6-s burst window (33 rps): warms the instances, no sample. */
 const WARMUP_RPS = 25;
-const SLO_MS = 300;
+const SLO_MS = DRIFT_SLO_MS;
 const DRIFT = 'HeadroomModelDrift';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const SERVICE = fileURLToPath(new URL('../examples/service.ts', import.meta.url));
 
-/** The spec: `run.command` makes instances started while SLOW_FLAG exists twice as slow. */
+/** The spec: `run.command` makes instances started while the flag file exists twice as slow. */
 function writeSpec(dir: string, flag: string): string {
   const file = join(dir, 'drift.yaml');
-  const script =
-    'if [ -f "$SLOW_FLAG" ]; then export WORK_MS=40; fi; exec "$NODE_BIN" --disable-warning=ExperimentalWarning "$SERVICE"';
-  writeFileSync(
-    file,
-    [
-      'services:',
-      '  - name: web',
-      '    instance: { serviceTimeMs: 20, concurrency: 1, serviceTimeCv: 1 }',
-      `    slo: { latencyMs: ${SLO_MS}, percentile: 99 }`,
-      '    targetUtilization: 0.7',
-      '    replicas: { min: 1, max: 10 }',
-      '    startupSeconds: 2',
-      'run:',
-      `  command: [sh, -c, ${JSON.stringify(script)}]`,
-      '  env:',
-      '    WORK_MS: 20',
-      '    CONCURRENCY: 1',
-      '    WORK_MODE: sleep',
-      '    WORK_DIST: exponential',
-      `    SLOW_FLAG: ${JSON.stringify(flag)}`,
-      `    NODE_BIN: ${JSON.stringify(process.execPath)}`,
-      `    SERVICE: ${JSON.stringify(SERVICE)}`,
-      '  port: 0',
-      '  statusPort: 0',
-      '  initialReplicas: 3',
-      `  calibrate: ${CALIBRATE}`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(file, driftSpecYaml({ flag, service: SERVICE, calibrate: CALIBRATE }));
   return file;
 }
 

@@ -24,10 +24,11 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { driveTraffic } from '../../src/local/traffic.ts';
 import type { StatusSnapshot } from '../../src/server/status.ts';
+import { DRIFT_SLO_MS, driftSpecYaml } from '../../bench/support/drift-spec.ts';
 import { EXAMPLE_SERVICE, sleep } from '../local/helpers.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const SLO_MS = 300;
+const SLO_MS = DRIFT_SLO_MS;
 const RPS = 85;
 const DRIFT = 'HeadroomModelDrift';
 
@@ -51,40 +52,20 @@ async function start(calibrate: boolean): Promise<{ base: string; url: string; f
   dir = mkdtempSync(join(tmpdir(), 'headroom-drift-'));
   const flag = join(dir, 'slow');
   const spec = join(dir, 'drift.yaml');
-  const script =
-    'if [ -f "$SLOW_FLAG" ]; then export WORK_MS=40; fi; exec "$NODE_BIN" --disable-warning=ExperimentalWarning "$SERVICE"';
   writeFileSync(
     spec,
-    [
-      'services:',
-      '  - name: web',
-      '    instance: { serviceTimeMs: 20, concurrency: 1, serviceTimeCv: 1 }',
-      `    slo: { latencyMs: ${SLO_MS}, percentile: 99 }`,
-      '    targetUtilization: 0.7',
-      '    replicas: { min: 1, max: 10 }',
-      '    startupSeconds: 2',
-      'run:',
-      `  command: [sh, -c, ${JSON.stringify(script)}]`,
-      '  env:',
-      '    WORK_MS: 20',
-      '    CONCURRENCY: 1',
-      '    WORK_MODE: sleep',
-      '    WORK_DIST: exponential',
-      `    SLOW_FLAG: ${JSON.stringify(flag)}`,
-      `    NODE_BIN: ${JSON.stringify(process.execPath)}`,
-      `    SERVICE: ${JSON.stringify(EXAMPLE_SERVICE)}`,
-      '  port: 0',
-      '  statusPort: 0',
-      '  initialReplicas: 3',
-      '  stableWindowSeconds: 20',
-      '  restartBackoff: { initialSeconds: 0.2, maxSeconds: 2 }',
-      `  calibrate: ${calibrate}`,
-      'alerts:',
-      '  rules:',
-      // Same name as the built-in rule, so it replaces it: 20 s instead of 2 minutes.
-      `    - { name: ${DRIFT}, expr: 'service.modelError > 1.5', clearThreshold: 1.3, for: 20s, severity: warning }`,
-      '',
-    ].join('\n'),
+    driftSpecYaml({
+      flag,
+      service: EXAMPLE_SERVICE,
+      calibrate,
+      run: ['  stableWindowSeconds: 20', '  restartBackoff: { initialSeconds: 0.2, maxSeconds: 2 }'],
+      tail: [
+        'alerts:',
+        '  rules:',
+        // Same name as the built-in rule, so it replaces it: 20 s instead of 2 minutes.
+        `    - { name: ${DRIFT}, expr: 'service.modelError > 1.5', clearThreshold: 1.3, for: 20s, severity: warning }`,
+      ],
+    }),
   );
   const env = { ...process.env };
   delete env.HEADROOM_TOKEN;
