@@ -13,7 +13,13 @@ import { launchChromium } from './support/chromium.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
-const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
+// The README's screenshot is rewritten only on request (HR_WRITE_SCREENSHOT=1): a test run leaves
+// the checkout as it found it.
+const SHOT_DIR =
+  process.env.HR_WRITE_SCREENSHOT === '1' ? undefined : mkdtempSync(join(tmpdir(), 'hr-dashboard-shot-'));
+const SCREENSHOT = SHOT_DIR
+  ? join(SHOT_DIR, 'dashboard.png')
+  : fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 const TOKEN = 'e2e-dashboard-token-0123456789';
 // Inherited by headroom run and its instances: finds any instance left behind.
 const MARKER = `HEADROOM_E2E_DASHBOARD_${process.pid}`;
@@ -120,6 +126,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ctx?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
+  if (SHOT_DIR) rmSync(SHOT_DIR, { recursive: true, force: true });
 });
 
 afterEach(async () => {
@@ -192,6 +199,7 @@ describe('dashboard in Chromium', () => {
       // A little more history under steady load, for the README screenshot.
       await page.waitForTimeout(12_000);
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
     } finally {
       stopLoad.abort();
       await traffic.done;
