@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { driveTraffic } from '../src/local/traffic.ts';
 import type { StatusSnapshot } from '../src/server/status.ts';
-import { DRIFT_SLO_MS, driftSpecYaml } from './support/drift-spec.ts';
+import { DRIFT_SLO_MS as SLO_MS, driftSpecYaml } from './support/drift-spec.ts';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +60,6 @@ const WARMUP_S = Number(values.warmup);
 const BASELINE_WARMUP_S = Number(values['baseline-warmup']);
 /** Below the calibration's 200 requests per 6-s burst window (33 rps): warms the instances, no sample. */
 const WARMUP_RPS = 25;
-const SLO_MS = DRIFT_SLO_MS;
 const DRIFT = 'HeadroomModelDrift';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));

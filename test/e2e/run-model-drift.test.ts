@@ -24,11 +24,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { driveTraffic } from '../../src/local/traffic.ts';
 import type { StatusSnapshot } from '../../src/server/status.ts';
-import { DRIFT_SLO_MS, driftSpecYaml } from '../../bench/support/drift-spec.ts';
+import { DRIFT_SLO_MS as SLO_MS, driftSpecYaml } from '../../bench/support/drift-spec.ts';
 import { EXAMPLE_SERVICE, sleep } from '../local/helpers.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const SLO_MS = DRIFT_SLO_MS;
 const RPS = 85;
 const DRIFT = 'HeadroomModelDrift';
 
