@@ -17,9 +17,7 @@ import { kedaPolicy } from '../src/simulator/policies/keda.ts';
 import { kpaPolicy } from '../src/simulator/policies/kpa.ts';
 import { oraclePolicy } from '../src/simulator/policies/oracle.ts';
 import type { Policy, PolicyOptions } from '../src/simulator/policies/types.ts';
-import { loadTraceFile, rescaleToPeak } from '../src/input/trace.ts';
-import { isSynthetic, syntheticTrace } from '../src/simulator/synthetic.ts';
-import { benchModel, benchTraces } from './support/issue15.ts';
+import { benchModel, benchTrace, benchTraces } from './support/issue15.ts';
 
 const { values } = parseArgs({
   options: { trace: { type: 'string', multiple: true }, peak: { type: 'string', default: '2000' } },
@@ -37,7 +35,7 @@ const COLUMNS: Array<[string, (reads: RateReads) => Policy]> = [
 const t0 = process.hrtime.bigint();
 const rows: string[] = [];
 for (const source of values.trace ?? benchTraces()) {
-  const trace = rescaleToPeak(isSynthetic(source) ? syntheticTrace(source) : loadTraceFile(source), peak);
+  const trace = benchTrace(source, peak);
   const table = new CapacityTable(model);
   const oracle = simulate(trace, model, oraclePolicy(), { table }).replicaSeconds;
   const cell = (p: Policy): string => {

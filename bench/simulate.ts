@@ -18,7 +18,7 @@
 // within 1–4 s of 1 s').
 import { parseArgs } from 'node:util';
 import type { ServiceModel } from '../src/core/model.ts';
-import { benchModel, benchTraces } from './support/issue15.ts';
+import { benchModel, benchTrace, benchTraces } from './support/issue15.ts';
 import { noiseBound } from '../src/simulator/bound.ts';
 import { simulate } from '../src/simulator/engine.ts';
 import { headroomPolicy } from '../src/simulator/policies/headroom.ts';
@@ -33,8 +33,7 @@ import {
   type PolicyResult,
   type SimulationResult,
 } from '../src/simulator/run.ts';
-import { loadTraceFile, rescaleToPeak, type Trace } from '../src/input/trace.ts';
-import { isSynthetic, syntheticTrace } from '../src/simulator/synthetic.ts';
+import type { Trace } from '../src/input/trace.ts';
 
 const { values } = parseArgs({
   options: {
@@ -324,7 +323,7 @@ function summaryRow(
 const summary: string[] = [];
 const all: string[] = [];
 for (const file of files) {
-  const trace = rescaleToPeak(isSynthetic(file) ? syntheticTrace(file) : loadTraceFile(file), peak);
+  const trace = benchTrace(file, peak);
   const cpu0 = process.cpuUsage();
   const r = runSimulation({
     trace,

@@ -4,6 +4,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
+import { loadTraceFile, rescaleToPeak, type Trace } from '../../src/input/trace.ts';
+import { isSynthetic, syntheticTrace } from '../../src/simulator/synthetic.ts';
 
 /** The synthetic families of issue 15 (docs/benchmarks.md), each one no single tuning fits. */
 export const SYNTHETIC_BENCH = [
@@ -23,6 +25,11 @@ export function benchTraces(): string[] {
       .map((f) => join('traces', f)),
     ...SYNTHETIC_BENCH,
   ];
+}
+
+/** One bench trace (a CSV path or a synthetic spec), rescaled to `peak`. */
+export function benchTrace(source: string, peak: number): Trace {
+  return rescaleToPeak(isSynthetic(source) ? syntheticTrace(source) : loadTraceFile(source), peak);
 }
 
 export function benchModel(peak: number): ServiceModel {
