@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { driveTraffic } from '../src/local/traffic.ts';
-import type { StatusSnapshot } from '../src/server/status.ts';
+import type { LocalStatusSnapshot } from '../src/server/status.ts';
 import { DRIFT_SLO_MS as SLO_MS, driftSpecYaml } from './support/drift-spec.ts';
 
 const { values } = parseArgs({
@@ -130,9 +130,9 @@ async function stopHeadroom(child: ChildProcess): Promise<void> {
   clearTimeout(hard);
 }
 
-async function status(base: string): Promise<StatusSnapshot> {
+async function status(base: string): Promise<LocalStatusSnapshot> {
   const r = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(5000) });
-  return (await r.json()) as StatusSnapshot;
+  return (await r.json()) as LocalStatusSnapshot;
 }
 
 /** The release: SIGKILL each instance started before it, one at a time, waiting for its slow successor. */
@@ -207,7 +207,7 @@ async function scenario(
       if (slowAt !== undefined && t >= slowAt && !released) {
         released = rollOut(base, flag, log).catch((e: unknown) => log(`  release failed: ${String(e)}`));
       }
-      let s: StatusSnapshot;
+      let s: LocalStatusSnapshot;
       try {
         s = await status(base);
       } catch (e) {

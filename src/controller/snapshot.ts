@@ -72,7 +72,8 @@ export function policyStatusSnapshot(
   const svc = p.spec.service as { replicas?: { min?: unknown; max?: unknown } };
   const num = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
   const d = status?.lastDecision;
-  const current = o?.specReplicas ?? status?.currentReplicas ?? 0;
+  // Before the first round has read the scale target nothing is known: null, not 0.
+  const current = o?.specReplicas ?? status?.currentReplicas ?? null;
   const name = serviceName(p);
   const mine = alerts ? alertStatusOf(alerts, name) : undefined;
   return {

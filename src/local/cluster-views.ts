@@ -12,7 +12,7 @@ import {
   demandTrend,
   type DecisionView,
   type HistoryPoint,
-  type StatusSnapshot,
+  type LocalStatusSnapshot,
 } from '../server/status.ts';
 import type { LoadBalancer } from './balancer.ts';
 import type { RunConfig } from './config.ts';
@@ -96,7 +96,7 @@ export function alertSnapshotOf(
 }
 
 /** GET /api/status of one local service. */
-export function clusterStatus(v: ClusterView): StatusSnapshot {
+export function clusterStatus(v: ClusterView): LocalStatusSnapshot {
   const snap = v.windows.snapshot();
   const last = v.loop.last;
   const r = v.run;

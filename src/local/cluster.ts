@@ -31,7 +31,7 @@ import {
   keepDecision,
   type DecisionView,
   type HistoryPoint,
-  type StatusSnapshot,
+  type LocalStatusSnapshot,
 } from '../server/status.ts';
 import { LoadBalancer } from './balancer.ts';
 import { hostFitLimit } from './capacity.ts';
@@ -364,7 +364,7 @@ export class LocalCluster {
     return alertSnapshotOf(this.view(), rec, snap, done, bad);
   }
 
-  status(): StatusSnapshot {
+  status(): LocalStatusSnapshot {
     return clusterStatus(this.view());
   }
 

@@ -16,7 +16,7 @@ import { measuredAt } from '../adapters/metrics/proxy/windows.ts';
 import { planGraph, predictGraph, type GraphPlan } from '../core/graph.ts';
 import type { EndToEndBudget } from '../core/plan.ts';
 import { graphView, type GraphView } from '../server/graph-view.ts';
-import type { StatusSnapshot } from '../server/status.ts';
+import type { LocalStatusSnapshot } from '../server/status.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import { LocalCluster } from './cluster.ts';
 import { GraphPlanner } from './graph-planner.ts';
@@ -178,7 +178,7 @@ export class LocalGraph {
     return this.predictedNow.ms;
   }
 
-  statuses(): StatusSnapshot[] {
+  statuses(): LocalStatusSnapshot[] {
     return [...this.clusters.values()].map((c) => c.status());
   }
 

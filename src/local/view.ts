@@ -1,7 +1,7 @@
 // The live terminal view of `headroom run`: a block redrawn in place on a TTY (cursor up, clear
 // lines), or one plain line per period when the output is a file or a pipe (CI logs stay readable).
 import { systemClock } from '../ports/clock.ts';
-import type { StatusSnapshot } from '../server/status.ts';
+import type { LocalStatusSnapshot } from '../server/status.ts';
 
 const MiB = 1024 * 1024;
 
@@ -24,7 +24,7 @@ export interface ViewExtra {
 }
 
 /** The multi-line live block. */
-export function renderStatus(s: StatusSnapshot, extra: ViewExtra = {}, width = 100): string[] {
+export function renderStatus(s: LocalStatusSnapshot, extra: ViewExtra = {}, width = 100): string[] {
   const r = s.replicas;
   const st = s.traffic.stable;
   const bu = s.traffic.burst;
@@ -79,7 +79,7 @@ export function renderStatus(s: StatusSnapshot, extra: ViewExtra = {}, width = 1
  * "alerts firing 2: LatencyOverSlo, CrashLooping(i2)": which alerts, not only how many. At most 3
  * names of at most 40 characters each (rule names are the user's), then "+N more".
  */
-function firingAlerts(s: StatusSnapshot): string {
+function firingAlerts(s: LocalStatusSnapshot): string {
   const firing = s.alerts?.alerts.filter((a) => a.state === 'firing') ?? [];
   if (firing.length === 0) return '';
   const cut = (x: string): string => (x.length > 40 ? `${x.slice(0, 39)}…` : x);
@@ -89,7 +89,7 @@ function firingAlerts(s: StatusSnapshot): string {
 }
 
 /** One line for logs: time, demand, counts, decision. */
-export function renderLine(s: StatusSnapshot, extra: ViewExtra = {}): string {
+export function renderLine(s: LocalStatusSnapshot, extra: ViewExtra = {}): string {
   const r = s.replicas;
   const d = s.decision;
   return [
@@ -125,7 +125,7 @@ export class LiveView {
     return this.redraw;
   }
 
-  update(s: StatusSnapshot, extra: ViewExtra = {}): void {
+  update(s: LocalStatusSnapshot, extra: ViewExtra = {}): void {
     if (this.tty) {
       const lines = renderStatus(s, extra, Math.max(40, (this.out.columns ?? 100) - 1));
       let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';

@@ -96,11 +96,11 @@ export function createServiceMetrics(service: string): ServiceMetrics {
         latencyQ.set({ quantile: '0.9' }, lat.p90);
         latencyQ.set({ quantile: '0.99' }, lat.p99);
       }
-      replicas.set({ kind: 'desired' }, s.replicas.desired);
-      replicas.set({ kind: 'current' }, s.replicas.current);
-      replicas.set({ kind: 'ready' }, s.replicas.ready);
-      replicas.set({ kind: 'min' }, s.replicas.min);
-      replicas.set({ kind: 'max' }, s.replicas.max);
+      // A count not known yet is left out, not exported as 0.
+      for (const kind of ['desired', 'current', 'ready', 'min', 'max'] as const) {
+        const v = s.replicas[kind];
+        if (v !== null) replicas.set({ kind }, v);
+      }
       if (s.replicas.fitLimit !== null) replicas.set({ kind: 'fit' }, s.replicas.fitLimit);
       instances.reset();
       for (const i of s.instances) instances.inc({ state: i.state });

@@ -82,6 +82,25 @@ export function decisionView(d: DecisionFields, at: number | string, applied: bo
   };
 }
 
+export interface ReplicaCounts {
+  /**
+   * null: not known yet — a controller's policy before its first round has read the scale target
+   * (no data is not zero: a dashboard must not show "0 running" for a Deployment it has not read).
+   */
+  desired: number | null;
+  current: number | null;
+  ready: number | null;
+  min: number;
+  max: number;
+  /** How many instances the host can fit (cores and memory per instance); null when unknown. */
+  fitLimit: number | null;
+}
+
+/** A local cluster's snapshot (`headroom run`): it always knows its own counts. */
+export type LocalStatusSnapshot = StatusSnapshot & {
+  replicas: ReplicaCounts & { desired: number; current: number; ready: number };
+};
+
 export interface WindowStatus {
   windowSeconds: number;
   /** Seconds of data behind the numbers (less than the window just after start). */
@@ -138,15 +157,7 @@ export interface StatusSnapshot {
   shadow: boolean;
   /** The control loop neither decides nor acts (dashboard action); absent = not supported. */
   paused?: boolean;
-  replicas: {
-    desired: number;
-    current: number;
-    ready: number;
-    min: number;
-    max: number;
-    /** How many instances the host can fit (cores and memory per instance); null when unknown. */
-    fitLimit: number | null;
-  };
+  replicas: ReplicaCounts;
   decision: DecisionView | null;
   /**
    * The recent decisions that differed from the one before (count, binding, mode or reason codes),

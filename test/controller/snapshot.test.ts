@@ -10,6 +10,7 @@ import {
   serviceName,
   type PolicyView,
 } from '../../src/controller/snapshot.ts';
+import { dashboardCost } from '../../src/server/dashboard/plugin.ts';
 import { demandTrend, type HistoryPoint } from '../../src/server/status.ts';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
@@ -87,6 +88,25 @@ describe('policyStatusSnapshot', () => {
     expect(s.service.capacity).toEqual({ serviceTimeMs: 40, concurrency: 1, source: 'spec' });
     const none = policyStatusSnapshot(view({ status: {} }), T0, T0);
     expect(none.decision).toBeNull();
+  });
+
+  it('a new policy before its first round: counts unknown (null, not 0), no cost, bounds from the spec', () => {
+    const s = policyStatusSnapshot({ policy: policy(), model: buildModel(policy()), history: [], events: [] }, T0, T0);
+    expect(s.replicas).toEqual({ desired: null, current: null, ready: null, min: 1, max: 4, fitLimit: null });
+    expect(s.decision).toBeNull();
+    const priced = { ...buildModel(policy()), pricing: { currency: 'USD', instanceHour: 0.05 } };
+    expect(dashboardCost(priced, s)).toBeUndefined();
+    // Once the round read the scale target, the counts and their cost are there.
+    const read = policyStatusSnapshot(
+      view({
+        status: undefined,
+        observed: { at: T0, specReplicas: 2, statusReplicas: 2, readyReplicas: 1, applied: false },
+      }),
+      T0,
+      T0,
+    );
+    expect(read.replicas).toMatchObject({ desired: 2, current: 2, ready: 1 });
+    expect(dashboardCost(priced, read)?.currentPerMonth).toBeCloseTo(2 * 0.05 * 730, 9);
   });
 
   it('each snapshot carries only its own policy’s alerts', () => {

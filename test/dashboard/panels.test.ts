@@ -36,6 +36,8 @@ interface Panels {
   chartData(e: Entry): ChartData;
   chartNotes(e: Entry, d: ChartData): { latency: string | null; resources: string | null };
   renderAlerts(ul: FakeNode, alerts: unknown[]): void;
+  serviceRow(name: string, s: DashboardSnapshot, selected: boolean): FakeNode;
+  detailStats(s: DashboardSnapshot): FakeNode[];
   renderEvents(ol: FakeNode, events: unknown[] | undefined): void;
 }
 
@@ -258,5 +260,24 @@ describe('panels.js lists', () => {
     expect(ol.children[29]!.textContent).toBe('not a time scale event 5');
     P.renderEvents(ol, undefined);
     expect(ol.children.map((li) => li.textContent)).toEqual(['No events.']);
+  });
+
+  it('counts not known yet (a controller policy before its first round) show as –, never as 0', () => {
+    const known = snapshot({ mode: 'kubernetes' });
+    const fresh = snapshot({
+      mode: 'kubernetes',
+      decision: null,
+      replicas: { ...known.replicas, desired: null, current: null, ready: null },
+    });
+    const cell = (row: FakeNode, field: string): string | undefined =>
+      [row, ...row.children.flatMap((c) => [c, ...c.children])].find((n) => n.attrs['data-field'] === field)
+        ?.textContent;
+    const stats = (x: DashboardSnapshot): string[] => P.detailStats(x).map((n) => n.textContent);
+    const row = P.serviceRow('shop/web', fresh, false);
+    expect(['ready', 'current', 'desired'].map((f) => cell(row, f))).toEqual(['–', '–', '–']);
+    expect(stats(fresh).slice(0, 3)).toEqual(['ready–', 'running–', 'desired–']);
+    const r = known.replicas;
+    expect(stats(known).slice(0, 3)).toEqual([`ready${r.ready}`, `running${r.current}`, `desired${r.desired}`]);
+    expect(cell(P.serviceRow('shop/web', known, false), 'ready')).toBe(String(r.ready));
   });
 });

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { driveTraffic } from '../../src/local/traffic.ts';
-import type { StatusSnapshot } from '../../src/server/status.ts';
+import type { LocalStatusSnapshot } from '../../src/server/status.ts';
 import { DRIFT_SLO_MS as SLO_MS, driftSpecYaml } from '../../bench/support/drift-spec.ts';
 import { EXAMPLE_SERVICE, sleep } from '../local/helpers.ts';
 
@@ -96,9 +96,9 @@ async function start(calibrate: boolean): Promise<{ base: string; url: string; f
   return { base, url: s.service.url!, flag };
 }
 
-async function status(base: string): Promise<StatusSnapshot> {
+async function status(base: string): Promise<LocalStatusSnapshot> {
   const r = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(5000) });
-  return (await r.json()) as StatusSnapshot;
+  return (await r.json()) as LocalStatusSnapshot;
 }
 
 /** The release: the flag file, then SIGKILL each running instance and wait for its (slow) successor. */
@@ -127,7 +127,7 @@ interface Poll {
   driftFiredAt?: number;
 }
 
-function sample(s: StatusSnapshot, t: number): Poll {
+function sample(s: LocalStatusSnapshot, t: number): Poll {
   const drift = s.alerts?.alerts.find((a) => a.rule === DRIFT);
   return {
     t,

@@ -4,11 +4,11 @@ import { ProxyMetricsSource } from '../../src/adapters/metrics/proxy/source.ts';
 import { RequestWindows } from '../../src/adapters/metrics/proxy/windows.ts';
 import { createServiceMetrics } from '../../src/server/prometheus.ts';
 import { buildStatusApp } from '../../src/server/server.ts';
-import { STATUS_KIND, type StatusSnapshot } from '../../src/server/status.ts';
+import { STATUS_KIND, type LocalStatusSnapshot } from '../../src/server/status.ts';
 import { systemClock } from '../../src/ports/clock.ts';
 import { renderLine, renderStatus } from '../../src/local/view.ts';
 
-function snapshot(): StatusSnapshot {
+function snapshot(): LocalStatusSnapshot {
   return {
     kind: STATUS_KIND,
     mode: 'local',
@@ -153,7 +153,7 @@ describe('terminal view', () => {
       activeAt: 0,
       lastTrueAt: 0,
     });
-    const s: StatusSnapshot = {
+    const s: LocalStatusSnapshot = {
       ...snapshot(),
       paused: true,
       alerts: {
@@ -168,7 +168,7 @@ describe('terminal view', () => {
     expect(text).toContain('PAUSED');
     // Named, not only counted (was "alerts firing 1").
     expect(renderLine(s)).toMatch(/alerts firing 1: LatencyOverSlo$/);
-    const many: StatusSnapshot = {
+    const many: LocalStatusSnapshot = {
       ...s,
       alerts: {
         ...s.alerts!,

@@ -84,12 +84,14 @@ function list(opts: DashboardOptions): DashboardSnapshot[] {
 /** The cost of a snapshot's running (current) and desired counts at the model's prices. */
 export function dashboardCost(model: ServiceModel, snap: Pick<StatusSnapshot, 'replicas'>): DashboardCost | undefined {
   const p = model.pricing;
-  if (!p) return undefined;
+  const { current, desired } = snap.replicas;
+  // Unknown counts (a controller's policy before its first round) have no cost yet, not zero.
+  if (!p || current === null || desired === null) return undefined;
   return {
     currency: p.currency,
     perInstanceHour: instanceHourCost(p, model.instance),
-    currentPerMonth: monthlyCost(p, model.instance, snap.replicas.current),
-    desiredPerMonth: monthlyCost(p, model.instance, snap.replicas.desired),
+    currentPerMonth: monthlyCost(p, model.instance, current),
+    desiredPerMonth: monthlyCost(p, model.instance, desired),
   };
 }
 

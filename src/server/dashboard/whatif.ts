@@ -34,7 +34,7 @@ export interface WhatIfResult {
   /** One line per constraint with its numbers, as `headroom plan` prints them. */
   explanation: string[];
   /** What the service runs with now, to compare. */
-  current: { desired: number; ready: number } | null;
+  current: { desired: number | null; ready: number | null } | null;
 }
 
 export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusSnapshot | undefined): WhatIfResult {

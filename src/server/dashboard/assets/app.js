@@ -266,7 +266,11 @@
             return;
           }
           var j = x.j;
-          var now = j.current ? ' (now ' + j.current.desired + ' desired, ' + j.current.ready + ' ready)' : '';
+          // A controller's policy before its first round has no counts yet (null).
+          var now =
+            j.current && j.current.desired != null
+              ? ' (now ' + j.current.desired + ' desired, ' + j.current.ready + ' ready)'
+              : '';
           out.replaceChildren(
             el('p', {}, [
               el('strong', { id: 'whatif-replicas', text: plural(j.plan.replicas, 'instance') }),

@@ -164,11 +164,11 @@
     return el('tr', { 'data-service': name, tabindex: '0', className: selected ? 'sel' : '' }, [
       el('td', { 'data-field': 'name', text: name }),
       el('td', { 'data-field': 'instances' }, [
-        el('span', { 'data-field': 'ready', text: String(s.replicas.ready) }),
+        el('span', { 'data-field': 'ready', text: fmt(s.replicas.ready) }),
         ' / ',
-        el('span', { 'data-field': 'current', text: String(s.replicas.current) }),
+        el('span', { 'data-field': 'current', text: fmt(s.replicas.current) }),
       ]),
-      el('td', { 'data-field': 'desired', text: String(s.replicas.desired) }),
+      el('td', { 'data-field': 'desired', text: fmt(s.replicas.desired) }),
       el('td', { 'data-field': 'binding', text: s.decision ? s.decision.binding : '–' }),
       el('td', { 'data-field': 'slo', className: slo.cls, text: slo.text }),
       el('td', { 'data-field': 'demand', text: demand == null ? '–' : fmt(demand, 1) + ' req/s' }),
@@ -187,9 +187,9 @@
     var cap = s.service.capacity;
     var per = perInstanceRps(s);
     var items = [
-      stat('ready', String(s.replicas.ready), 'replicas-ready'),
-      stat('running', String(s.replicas.current), 'replicas-current'),
-      stat('desired', String(s.replicas.desired), 'replicas-desired'),
+      stat('ready', fmt(s.replicas.ready), 'replicas-ready'),
+      stat('running', fmt(s.replicas.current), 'replicas-current'),
+      stat('desired', fmt(s.replicas.desired), 'replicas-desired'),
       stat(
         'range',
         s.replicas.min +
