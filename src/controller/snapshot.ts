@@ -13,8 +13,9 @@ import {
   type HistoryPoint,
   type StatusEvent,
   type StatusSnapshot,
+  type WindowStatus,
 } from '../server/status.ts';
-import type { HeadroomPolicy, PolicyStatus } from './policy.ts';
+import type { HeadroomPolicy, PolicySpec, PolicyStatus } from './policy.ts';
 import { viewOfStored } from './status.ts';
 
 /** What the leader observed in its last reconcile of a policy (absent on a standby). */
@@ -76,6 +77,7 @@ export function policyStatusSnapshot(
   const current = o?.specReplicas ?? status?.currentReplicas ?? null;
   const name = serviceName(p);
   const mine = alerts ? alertStatusOf(alerts, name) : undefined;
+  const counted = demandCounts(p.spec.demand);
   return {
     kind: STATUS_KIND,
     mode: 'kubernetes',
@@ -118,8 +120,8 @@ export function policyStatusSnapshot(
       : {}),
     traffic: {
       inFlight: 0,
-      stable: finite(o?.demandRps) ? window(o.demandRps) : null,
-      burst: finite(o?.burstRps) ? window(o.burstRps) : null,
+      stable: finite(o?.demandRps) ? window(o.demandRps, counted.stable) : null,
+      burst: finite(o?.burstRps) ? window(o.burstRps, counted.burst) : null,
       totals: { requests: 0, errors: 0 },
     },
     instances: [],
@@ -135,13 +137,32 @@ export function policyStatusSnapshot(
   };
 }
 
-/** Demand measured by a PromQL rate; the other window fields are not known to the controller. */
-function window(rps: number) {
+type Counts = WindowStatus['counts'];
+
+/**
+ * What the stable and the burst demand count, from the spec: a template or the pods' counter
+ * counts answers unless `inFlight` is given; a raw query is not known (undefined).
+ */
+export function demandCounts(d: PolicySpec['demand']): { stable: Counts; burst: Counts } {
+  const of = (c: { inFlight?: string } | undefined): Counts =>
+    c === undefined ? undefined : c.inFlight !== undefined ? 'arrivals' : 'answers';
+  // The precedence of demandQueries (policy.ts): a raw query before the template (and then its
+  // burst is the raw burstQuery), the pods before any Prometheus burst, the template's burstWindow
+  // before a burstQuery.
+  if (d.query !== undefined) return { stable: undefined, burst: d.pods ? of(d.pods) : undefined };
+  const stable = of(d.template);
+  if (d.pods) return { stable, burst: of(d.pods) };
+  return { stable, burst: d.template?.burstWindow ? stable : undefined };
+}
+
+/** Demand measured by a PromQL rate or the pods; the other window fields are not known to the controller. */
+function window(rps: number, counts: Counts): WindowStatus {
   return {
     windowSeconds: 0,
     seconds: 0,
     arrivalRps: rps,
     completionRps: rps,
+    ...(counts ? { counts } : {}),
     errorRatio: 0,
     meanConcurrency: 0,
     latencyMs: null,

@@ -107,6 +107,13 @@ export interface WindowStatus {
   seconds: number;
   arrivalRps: number;
   completionRps: number;
+  /**
+   * What a controller's rate counts, where its spec says: `answers` (a request counter incremented
+   * on the answer: a saturated pool reads its own capacity, not its demand) or `arrivals` (the
+   * counter plus the growth of the `inFlight` gauge). Absent: a raw PromQL query (not known), or
+   * local mode, whose balancer counts arrivals.
+   */
+  counts?: 'arrivals' | 'answers';
   errorRatio: number;
   meanConcurrency: number;
   latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number } | null;

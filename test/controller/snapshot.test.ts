@@ -5,6 +5,7 @@ import { parseAlertConfig } from '../../src/alerting/config.ts';
 import { createAlerting } from '../../src/alerting/runtime.ts';
 import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
 import {
+  demandCounts,
   policyAlertSnapshot,
   policyStatusSnapshot,
   serviceName,
@@ -107,6 +108,34 @@ describe('policyStatusSnapshot', () => {
     );
     expect(read.replicas).toMatchObject({ desired: 2, current: 2, ready: 1 });
     expect(dashboardCost(priced, read)?.currentPerMonth).toBeCloseTo(2 * 0.05 * 730, 9);
+  });
+
+  it('says what the demand counts: answers for a counter, arrivals with inFlight, nothing for a raw query', () => {
+    const t = { name: 'requestRate' as const, metric: 'http_requests_total', burstWindow: '30s' };
+    const pods = { port: 8080, path: '/metrics', metric: 'http_requests_total' };
+    expect(demandCounts({ query: 'sum(rate(x[1m]))' })).toEqual({ stable: undefined, burst: undefined });
+    expect(demandCounts({ template: t })).toEqual({ stable: 'answers', burst: 'answers' });
+    expect(demandCounts({ template: { ...t, burstWindow: undefined } }).burst).toBeUndefined();
+    expect(demandCounts({ template: { ...t, inFlight: 'g' } })).toEqual({ stable: 'arrivals', burst: 'arrivals' });
+    expect(demandCounts({ template: t, pods: { ...pods, inFlight: 'g' } })).toEqual({
+      stable: 'answers',
+      burst: 'arrivals',
+    });
+    expect(demandCounts({ query: 'q', pods })).toEqual({ stable: undefined, burst: 'answers' });
+    expect(demandCounts({ template: t, burstQuery: 'b' }).burst).toBe('answers'); // burstWindow first
+    expect(demandCounts({ template: { ...t, burstWindow: undefined }, burstQuery: 'b' }).burst).toBeUndefined();
+    expect(demandCounts({ query: 'q', burstQuery: 'b', template: { ...t, inFlight: 'g' } })).toEqual({
+      stable: undefined,
+      burst: undefined,
+    });
+    // In the snapshot: on each window that has a reading, absent where not known.
+    const observed = { at: T0, specReplicas: 1, statusReplicas: 1, demandRps: 20, burstRps: 25, applied: false };
+    const p = policy();
+    const withTemplate = { ...p, spec: { ...p.spec, demand: { template: t } } };
+    const s = policyStatusSnapshot(view({ policy: withTemplate, observed }), T0, T0);
+    expect([s.traffic.stable?.counts, s.traffic.burst?.counts]).toEqual(['answers', 'answers']);
+    const raw = policyStatusSnapshot(view({ observed }), T0, T0);
+    expect(raw.traffic.stable).not.toHaveProperty('counts');
   });
 
   it('each snapshot carries only its own policy’s alerts', () => {

@@ -38,6 +38,7 @@ interface Panels {
   renderAlerts(ul: FakeNode, alerts: unknown[]): void;
   serviceRow(name: string, s: DashboardSnapshot, selected: boolean): FakeNode;
   detailStats(s: DashboardSnapshot): FakeNode[];
+  demandText(w: WindowStatus | null): string;
   renderEvents(ol: FakeNode, events: unknown[] | undefined): void;
 }
 
@@ -279,5 +280,19 @@ describe('panels.js lists', () => {
     const r = known.replicas;
     expect(stats(known).slice(0, 3)).toEqual([`ready${r.ready}`, `running${r.current}`, `desired${r.desired}`]);
     expect(cell(P.serviceRow('shop/web', known, false), 'ready')).toBe(String(r.ready));
+  });
+
+  it('a controller counter of answers is marked as such, with why in the title; arrivals and local windows are not', () => {
+    expect(P.demandText(win(50, { arrivalRps: 19.54, counts: 'answers' }))).toBe('19.5 req/s answered');
+    expect(P.demandText(win(50, { arrivalRps: 53.79, counts: 'arrivals' }))).toBe('53.8 req/s');
+    expect(P.demandText(win(50, { arrivalRps: 53.79 }))).toBe('53.8 req/s');
+    expect(P.demandText(null)).toBe('–');
+    const answered = snapshot({ traffic: traffic(win(50, { arrivalRps: 19.54, counts: 'answers' })) });
+    const stat = P.detailStats(answered).find((n) => n.textContent.startsWith('demand'));
+    expect(stat?.textContent).toBe('demand19.5 req/s answered');
+    expect((stat as FakeNode & { title?: string }).title).toContain('not what arrives');
+    const arrivals = snapshot({ traffic: traffic(win(50, { arrivalRps: 53.79, counts: 'arrivals' })) });
+    const plain = P.detailStats(arrivals).find((n) => n.textContent.startsWith('demand'));
+    expect((plain as FakeNode & { title?: string }).title).toBeUndefined();
   });
 });

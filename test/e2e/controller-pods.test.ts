@@ -223,6 +223,10 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
     // The policy applied through the real apiserver kept the fields (a CRD without them prunes them).
     const applied = (await readPolicy(cluster.kc, ns, 'arrivals')).spec.demand;
     expect([applied.pods?.inFlight, applied.template?.inFlight]).toEqual(Array(2).fill('http_requests_in_flight'));
+    // …and the status says what each reading counts, from that spec (the dashboard marks answers).
+    const counts = (name: string) => [traffic(name)?.stable?.counts, traffic(name)?.burst?.counts];
+    expect(counts('answers')).toEqual(['answers', 'answers']);
+    expect(counts('arrivals')).toEqual(['arrivals', 'arrivals']);
 
     const load = driveLoad(`${service.url}/work`, LOAD_RPS, 110);
     const loadStart = Date.now();

@@ -155,12 +155,24 @@
     return text;
   }
 
+  /**
+   * A demand window as text. A controller counter of answers is marked: a saturated pool answers
+   * at its capacity, so the number is not what arrives (spec.demand … inFlight counts arrivals).
+   */
+  function demandText(w) {
+    if (!w) return '–';
+    return fmt(w.arrivalRps, 1) + ' req/s' + (w.counts === 'answers' ? ' answered' : '');
+  }
+
+  var ANSWERED_TITLE =
+    'Counted when answered: while the instances are saturated this shows what they answer, not what arrives. ' +
+    'An inFlight gauge in spec.demand counts arrivals.';
+
   /** One row of the services table (app.js adds the click and key handlers). */
   function serviceRow(name, s, selected) {
     var slo = sloStatus(s);
     var mode = [s.shadow ? 'shadow' : 'active'];
     if (s.paused) mode.push('paused');
-    var demand = s.traffic.stable ? s.traffic.stable.arrivalRps : null;
     return el('tr', { 'data-service': name, tabindex: '0', className: selected ? 'sel' : '' }, [
       el('td', { 'data-field': 'name', text: name }),
       el('td', { 'data-field': 'instances' }, [
@@ -171,7 +183,7 @@
       el('td', { 'data-field': 'desired', text: fmt(s.replicas.desired) }),
       el('td', { 'data-field': 'binding', text: s.decision ? s.decision.binding : '–' }),
       el('td', { 'data-field': 'slo', className: slo.cls, text: slo.text }),
-      el('td', { 'data-field': 'demand', text: demand == null ? '–' : fmt(demand, 1) + ' req/s' }),
+      el('td', { 'data-field': 'demand', text: demandText(s.traffic.stable) }),
       el('td', { 'data-field': 'mode', text: mode.join(', ') }),
     ]);
   }
@@ -180,6 +192,12 @@
     var dd = el('dd', { text: value });
     if (id) dd.id = id;
     return el('div', { className: 'stat' }, [el('dt', { text: label }), dd]);
+  }
+
+  function demandStat(w) {
+    var st = stat('demand', demandText(w), 'demand');
+    if (w && w.counts === 'answers') st.title = ANSWERED_TITLE;
+    return st;
   }
 
   /** The detail panel's figures for one snapshot (the cost's price per instance-hour in its title). */
@@ -197,7 +215,7 @@
           s.replicas.max +
           (s.replicas.fitLimit != null ? ' (host fits ' + s.replicas.fitLimit + ')' : ''),
       ),
-      stat('demand', s.traffic.stable ? fmt(s.traffic.stable.arrivalRps, 1) + ' req/s' : '–', 'demand'),
+      demandStat(s.traffic.stable),
       stat('capacity', per == null ? '–' : fmt(per, 1) + ' req/s per instance (' + cap.source + ')'),
       stat('SLO', s.service.slo ? 'p' + s.service.slo.percentile + ' ≤ ' + s.service.slo.latencyMs + ' ms' : 'none'),
       stat('mode', (s.shadow ? 'shadow' : 'active') + (s.paused ? ', paused' : '')),
@@ -297,6 +315,7 @@
     chartData: chartData,
     chartNotes: chartNotes,
     latencyCaption: latencyCaption,
+    demandText: demandText,
     serviceRow: serviceRow,
     detailStats: detailStats,
     renderDecisions: renderDecisions,
