@@ -268,7 +268,7 @@
           var j = x.j;
           // A controller's policy before its first round has no counts yet (null).
           var now =
-            j.current && j.current.desired != null
+            j.current && j.current.desired != null && j.current.ready != null
               ? ' (now ' + j.current.desired + ' desired, ' + j.current.ready + ' ready)'
               : '';
           out.replaceChildren(
