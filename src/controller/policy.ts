@@ -176,8 +176,8 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
       d.pods,
     );
   const pods = d.pods ? { pods: podCounter(d.pods) } : {};
-  if (d.query) return { demand: d.query, ...(d.burstQuery ? { burst: d.burstQuery } : {}), ...pods, ...extra };
-  const t = d.template;
+  const { template: t, burst } = demandSources(d);
+  if (d.query) return { demand: d.query, ...(burst === 'query' ? { burst: d.burstQuery } : {}), ...pods, ...extra };
   if (!t) throw invalid('spec.demand', 'give demand.query or demand.template', d);
   // Answered + the growth in flight = arrived (a saturated pool's answers stop at its capacity).
   const gauge = inFlightGauge('spec.demand.template.inFlight', t.inFlight).inFlight;
@@ -185,14 +185,44 @@ export function demandQueries(spec: PolicySpec, percentile = 99): Queries {
   const rate = (w: string): string => `sum(rate(${t.metric}{${selector(t.selector)}}[${w}]))${waiting(w)}`;
   return {
     demand: rate(t.window ?? '1m'),
-    ...(t.burstWindow
+    ...(burst === 'template' && t.burstWindow
       ? { burst: rate(t.burstWindow), burstWindowSeconds: parseDuration(t.burstWindow) }
-      : d.burstQuery
+      : burst === 'query'
         ? { burst: d.burstQuery }
         : {}),
     ...pods,
     ...extra,
   };
+}
+
+/**
+ * Which part of spec.demand each reading comes from, decided once for demandQueries and
+ * demandCounts: a raw query before the template (whose burst is then the raw burstQuery), the pods
+ * before any Prometheus burst, the template's burstWindow before a burstQuery.
+ */
+function demandSources(d: PolicySpec['demand']): {
+  template: DemandTemplate | undefined;
+  burst: 'pods' | 'template' | 'query' | undefined;
+} {
+  const template = d.query ? undefined : d.template;
+  if (d.pods) return { template, burst: 'pods' };
+  if (template?.burstWindow) return { template, burst: 'template' };
+  return { template, burst: d.burstQuery ? 'query' : undefined };
+}
+
+/** What a reading counts: a counter counts answers; with an `inFlight` gauge, arrivals. */
+export type RateCounts = 'arrivals' | 'answers';
+
+/**
+ * What the stable and the burst demand count (the status and the dashboard say it): a template
+ * or the pods' counter counts answers unless `inFlight` is given; a raw query is not known.
+ */
+export function demandCounts(d: PolicySpec['demand']): { stable?: RateCounts; burst?: RateCounts } {
+  const of = (c: { inFlight?: string }): RateCounts => (c.inFlight !== undefined ? 'arrivals' : 'answers');
+  const { template, burst } = demandSources(d);
+  const stable = template ? of(template) : undefined;
+  const b = burst === 'pods' && d.pods ? of(d.pods) : burst === 'template' ? stable : undefined;
+  return { ...(stable ? { stable } : {}), ...(b ? { burst: b } : {}) };
 }
 
 /** spec.demand.pods checked beyond the CRD: a port number 1–65535 or a port name (IANA_SVC_NAME). */

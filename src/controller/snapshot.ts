@@ -15,7 +15,7 @@ import {
   type StatusSnapshot,
   type WindowStatus,
 } from '../server/status.ts';
-import type { HeadroomPolicy, PolicySpec, PolicyStatus } from './policy.ts';
+import { demandCounts, type HeadroomPolicy, type PolicyStatus, type RateCounts } from './policy.ts';
 import { viewOfStored } from './status.ts';
 
 /** What the leader observed in its last reconcile of a policy (absent on a standby). */
@@ -137,26 +137,8 @@ export function policyStatusSnapshot(
   };
 }
 
-type Counts = WindowStatus['counts'];
-
-/**
- * What the stable and the burst demand count, from the spec: a template or the pods' counter
- * counts answers unless `inFlight` is given; a raw query is not known (undefined).
- */
-export function demandCounts(d: PolicySpec['demand']): { stable: Counts; burst: Counts } {
-  const of = (c: { inFlight?: string } | undefined): Counts =>
-    c === undefined ? undefined : c.inFlight !== undefined ? 'arrivals' : 'answers';
-  // The precedence of demandQueries (policy.ts): a raw query before the template (and then its
-  // burst is the raw burstQuery), the pods before any Prometheus burst, the template's burstWindow
-  // before a burstQuery.
-  if (d.query !== undefined) return { stable: undefined, burst: d.pods ? of(d.pods) : undefined };
-  const stable = of(d.template);
-  if (d.pods) return { stable, burst: of(d.pods) };
-  return { stable, burst: d.template?.burstWindow ? stable : undefined };
-}
-
 /** Demand measured by a PromQL rate or the pods; the other window fields are not known to the controller. */
-function window(rps: number, counts: Counts): WindowStatus {
+function window(rps: number, counts: RateCounts | undefined): WindowStatus {
   return {
     windowSeconds: 0,
     seconds: 0,

@@ -3,9 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseAlertConfig } from '../../src/alerting/config.ts';
 import { createAlerting } from '../../src/alerting/runtime.ts';
-import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
+import { buildModel, demandCounts, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
 import {
-  demandCounts,
   policyAlertSnapshot,
   policyStatusSnapshot,
   serviceName,
