@@ -327,3 +327,62 @@ export function frontier<P extends PolicyRun>(points: readonly P[]): P[] {
   }
   return out;
 }
+
+/** One trace's Headroom run and the baselines' sweep, as bench/simulate.ts ran them. */
+export interface TraceRuns {
+  /** The trace's name, as the rows list it. */
+  trace: string;
+  headroom: PolicyRun;
+  sweep: readonly PolicyRun[];
+  /** The oracle's instance-seconds on that trace: each cost is taken × it before the mean. */
+  oracleSeconds: number;
+}
+
+/** One baseline setting kept for every trace, against Headroom at its defaults on the same traces. */
+export interface OneSettingRow {
+  label: string;
+  /** Mean over the traces of × oracle. */
+  meanCost: number;
+  /** The largest violating share of the week over the traces, and that trace. */
+  worstViolating: number;
+  worstTrace: string;
+  /** Traces where the setting violates more than 0.1 % of the time. */
+  over: number;
+  /** Traces where Headroom costs no more and violates no more (at least one strictly). */
+  headroomBetter: string[];
+  /** Traces where the setting costs no more and violates no more than Headroom (one strictly). */
+  settingBetter: string[];
+}
+
+const dominates = (a: PolicyRun, b: PolicyRun): boolean =>
+  a.replicaSeconds <= b.replicaSeconds &&
+  a.sloViolationSeconds <= b.sloViolationSeconds &&
+  (a.replicaSeconds < b.replicaSeconds || a.sloViolationSeconds < b.sloViolationSeconds);
+
+/**
+ * Issue 15's targets pick each baseline's best setting per trace; a user deploys one setting for
+ * whatever traffic comes. Every swept setting (family@target) kept across all the traces, in sweep
+ * order; a setting missing from a trace's sweep is left out.
+ */
+export function oneSetting(runs: readonly TraceRuns[], limit = 0.001): OneSettingRow[] {
+  const labels = [...new Set(runs.flatMap((r) => r.sweep.map((p) => p.label)))];
+  const rows: OneSettingRow[] = [];
+  for (const label of labels) {
+    const pairs = runs.flatMap((r) => {
+      const p = r.sweep.find((x) => x.label === label);
+      return p ? [{ r, p }] : [];
+    });
+    if (pairs.length !== runs.length || pairs.length === 0) continue;
+    const worst = pairs.reduce((a, b) => (b.p.violationFraction > a.p.violationFraction ? b : a));
+    rows.push({
+      label,
+      meanCost: pairs.reduce((s, { r, p }) => s + p.replicaSeconds / r.oracleSeconds, 0) / pairs.length,
+      worstViolating: worst.p.violationFraction,
+      worstTrace: worst.r.trace,
+      over: pairs.filter(({ p }) => p.violationFraction > limit).length,
+      headroomBetter: pairs.filter(({ r, p }) => dominates(r.headroom, p)).map(({ r }) => r.trace),
+      settingBetter: pairs.filter(({ r, p }) => dominates(p, r.headroom)).map(({ r }) => r.trace),
+    });
+  }
+  return rows;
+}
