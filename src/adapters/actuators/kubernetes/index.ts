@@ -57,8 +57,10 @@ export class KubernetesScaleActuator implements Actuator {
     const reading = toReading(obj);
     if (reading.selector === undefined) return reading;
     const selector = reading.selector;
+    // resourceVersion "0": from the apiserver's watch cache, as the pods' scraper and the HPA's
+    // informers read pods, not a quorum read from etcd every round.
     const pods = await this.#call(t, () =>
-      this.#k.core.listNamespacedPod({ namespace: t.namespace, labelSelector: selector }),
+      this.#k.core.listNamespacedPod({ namespace: t.namespace, labelSelector: selector, resourceVersion: '0' }),
     );
     return { ...reading, readyReplicas: countReadyPods(pods.items) };
   }
