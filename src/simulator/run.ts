@@ -343,10 +343,10 @@ export interface OneSettingRow {
   label: string;
   /** Mean over the traces of × oracle. */
   meanCost: number;
-  /** The largest violating share of the week over the traces, and that trace. */
+  /** The largest violating share of a trace's seconds over the traces, and that trace. */
   worstViolating: number;
   worstTrace: string;
-  /** Traces where the setting violates more than 0.1 % of the time. */
+  /** Traces where the setting violates more than `limit` (0.1 %) of the seconds. */
   over: number;
   /** Traces where Headroom costs no more and violates no more (at least one strictly). */
   headroomBetter: string[];
