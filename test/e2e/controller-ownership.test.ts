@@ -31,6 +31,7 @@ import {
   createPolicy as createPolicyIn,
   deleteNamespace,
   ensureCluster,
+  freshKubectlCache,
   KUBECTL,
   readPolicy,
   replicasOf,
@@ -445,9 +446,13 @@ describe('kubectl get hrp', () => {
       (x) => ready(x.status)?.reason === 'InvalidPolicy',
       20_000,
     );
-    const out = execFileSync(KUBECTL, ['--kubeconfig', cluster.kubeconfig, '-n', ns, 'get', 'hrp'], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      KUBECTL,
+      [...freshKubectlCache(), '--kubeconfig', cluster.kubeconfig, '-n', ns, 'get', 'hrp'],
+      {
+        encoding: 'utf8',
+      },
+    );
     console.log(out);
     const lines = out.trim().split('\n');
     const header = lines[0]?.split(/\s+/) ?? [];

@@ -22,6 +22,7 @@ import {
   createNamespace,
   deleteNamespace,
   ensureCluster,
+  freshKubectlCache,
   KUBECTL,
   replicasOf,
   standInKubelet,
@@ -44,7 +45,7 @@ const closers: Array<() => Promise<void>> = [];
 function kubectl(args: string[]): string {
   // The control plane's own kubectl (or the one on PATH for HEADROOM_KUBECONFIG).
   const bin = existsSync(KUBECTL) ? KUBECTL : 'kubectl';
-  return execFileSync(bin, [...args, '-n', ns], {
+  return execFileSync(bin, [...freshKubectlCache(), ...args, '-n', ns], {
     cwd: ROOT,
     env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
     encoding: 'utf8',

@@ -19,6 +19,7 @@ import {
   createNamespace,
   deleteNamespace,
   ensureCluster,
+  freshKubectlCache,
   KUBECTL,
   readPolicy,
   waitFor,
@@ -54,7 +55,7 @@ function run(
 /** The page's `npm run -s headroom -- ...`. */
 const headroom = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   run('npm', ['run', '-s', 'headroom', '--', ...args], env);
-const kubectl = (args: string[]) => run(existsSync(KUBECTL) ? KUBECTL : 'kubectl', args);
+const kubectl = (args: string[]) => run(existsSync(KUBECTL) ? KUBECTL : 'kubectl', [...freshKubectlCache(), ...args]);
 
 /** A HeadroomPolicy as the apiserver stored it. */
 const getPolicy = (name: string): Promise<HeadroomPolicy> => readPolicy(kc, ns, name);
@@ -163,7 +164,15 @@ describe('headroom import hpa against a real apiserver', () => {
     // Run where the profile is, as a user would after `headroom loadtest --profile checkout.profile.json`.
     const cm = run(
       existsSync(KUBECTL) ? KUBECTL : 'kubectl',
-      ['create', 'configmap', 'checkout-capacity', '-n', ns, '--from-file=profile.json=checkout.profile.json'],
+      [
+        ...freshKubectlCache(),
+        'create',
+        'configmap',
+        'checkout-capacity',
+        '-n',
+        ns,
+        '--from-file=profile.json=checkout.profile.json',
+      ],
       {},
       dir,
     );

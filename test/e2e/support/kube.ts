@@ -14,8 +14,8 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,13 @@ const K8S_DIR =
 
 /** kubectl built with the control plane (absent when HEADROOM_KUBECONFIG names another cluster). */
 export const KUBECTL = join(K8S_DIR, 'cache', 'bin', 'kubectl');
+
+/**
+ * kubectl's `--cache-dir`, new for each call: its discovery cache (~/.kube/cache, 10 min) is shared
+ * by every kubectl on the machine, and one written before the CRD was served made `kubectl get hrp`
+ * fail with "the server doesn't have a resource type" (clean run, 2026-12-04).
+ */
+export const freshKubectlCache = (): string[] => ['--cache-dir', mkdtempSync(join(tmpdir(), 'hr-kubectl-cache-'))];
 
 export interface Cluster {
   kubeconfig: string;
