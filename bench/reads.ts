@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { simulate } from '../src/simulator/engine.ts';
 import { CapacityTable } from '../src/simulator/capacity.ts';
-import type { RateReads } from '../src/simulator/metrics.ts';
+import type { RateCounts } from '../src/core/model.ts';
 import { headroomPolicy } from '../src/simulator/policies/headroom.ts';
 import { kedaPolicy } from '../src/simulator/policies/keda.ts';
 import { kpaPolicy } from '../src/simulator/policies/kpa.ts';
@@ -26,7 +26,7 @@ const peak = Number(values.peak);
 const model = benchModel(peak);
 const base: PolicyOptions = { model, scrapeSeconds: 15 };
 
-const COLUMNS: Array<[string, (reads: RateReads) => Policy]> = [
+const COLUMNS: Array<[string, (reads: RateCounts) => Policy]> = [
   ['headroom', (reads) => headroomPolicy({ ...base, reads })],
   ['headroom+pods', (reads) => headroomPolicy({ ...base, reads, podBurst: { intervalSeconds: 2 } })],
   ['keda@70%', (reads) => kedaPolicy({ ...base, reads, target: 0.7 })],

@@ -6,12 +6,11 @@ import { Option, type Command } from 'commander';
 import { renderTable } from './table.ts';
 import { HeadroomError } from '../core/errors.ts';
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
-import type { ServiceModel } from '../core/model.ts';
+import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
 import { loadSpecFile } from '../input/load.ts';
 import { parseNumberFlag } from './flags.ts';
 import { ceilingText, marginText } from '../simulator/bound.ts';
-import type { RateReads } from '../simulator/metrics.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { parseSimulateSection, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport, savingsText, type ReportExtra } from '../simulator/report.ts';
@@ -36,7 +35,7 @@ export interface ReplayFlags {
   target?: string;
   /** `--pod-burst [seconds]`: true when given without a value. */
   podBurst?: true | string;
-  reads?: RateReads;
+  reads?: RateCounts;
   sweep?: boolean;
   json?: boolean;
   report?: string;

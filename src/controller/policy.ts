@@ -1,7 +1,7 @@
 // A HeadroomPolicy object → what one reconcile needs: the ServiceModel (validated by the same code
 // as `headroom plan`), the PromQL queries, the target and the mode.
 import { parseDuration } from '../alerting/config.ts';
-import type { ServiceModel } from '../core/model.ts';
+import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
 import { graphUnsupported, serviceModelFromSpec } from '../input/load.ts';
 import { capacityProfileSchema, type CapacityProfile } from '../input/profile.ts';
@@ -209,9 +209,6 @@ function demandSources(d: PolicySpec['demand']): {
   if (template?.burstWindow) return { template, burst: 'template' };
   return { template, burst: d.burstQuery ? 'query' : undefined };
 }
-
-/** What a reading counts: a counter counts answers; with an `inFlight` gauge, arrivals. */
-export type RateCounts = 'arrivals' | 'answers';
 
 /**
  * What the stable and the burst demand count (the status and the dashboard say it): a template

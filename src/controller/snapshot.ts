@@ -5,7 +5,7 @@
 // status the leader wrote), so a standby shows the same last decision as the leader.
 import { alertStatusOf, type AlertStatus } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
-import type { ServiceModel } from '../core/model.ts';
+import type { RateCounts, ServiceModel } from '../core/model.ts';
 import {
   STATUS_KIND,
   demandTrend,
@@ -15,7 +15,7 @@ import {
   type StatusSnapshot,
   type WindowStatus,
 } from '../server/status.ts';
-import { demandCounts, type HeadroomPolicy, type PolicyStatus, type RateCounts } from './policy.ts';
+import { demandCounts, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
 import { viewOfStored } from './status.ts';
 
 /** What the leader observed in its last reconcile of a policy (absent on a standby). */

@@ -117,6 +117,14 @@ export interface CallModel {
   mode: 'sequential' | 'parallel';
 }
 
+/**
+ * What a request-rate reading counts. `arrivals`: every request that came (the local cluster's
+ * balancer; a counter plus the growth of an in-flight gauge, spec.demand … inFlight). `answers`: a
+ * counter incremented on the answer, as http_requests_total usually is: it cannot rise faster than
+ * the ready instances answer, so a saturated pool reads its capacity, not its demand.
+ */
+export type RateCounts = 'arrivals' | 'answers';
+
 export interface ServiceModel {
   name: string;
   /** Planned demand (plan/what-if). Live modes observe demand instead. */

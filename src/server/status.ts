@@ -3,6 +3,7 @@
 // can fill the same shape (instances = pods). Plain JSON, versioned by `kind`.
 import type { AlertStatus } from '../alerting/runtime.ts';
 import type { Decision } from '../core/decide.ts';
+import type { RateCounts } from '../core/model.ts';
 
 export const STATUS_KIND = 'headroom.dev/status/v1';
 
@@ -113,7 +114,7 @@ export interface WindowStatus {
    * counter plus the growth of the `inFlight` gauge). Absent: a raw PromQL query (not known), or
    * local mode, whose balancer counts arrivals.
    */
-  counts?: 'arrivals' | 'answers';
+  counts?: RateCounts;
   errorRatio: number;
   meanConcurrency: number;
   latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number } | null;

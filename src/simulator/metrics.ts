@@ -7,6 +7,7 @@
 //   a later time throws FutureReadError (a test drives every policy and checks this).
 // E.g. scrape 15 s, delay 15 s, now = 100: the latest visible scrape is t = 75 (floor(85/15)·15),
 // and `requestRate(60)` averages seconds [15, 75).
+import type { RateCounts } from '../core/model.ts';
 
 export interface Pipeline {
   /** Seconds between scrapes (Prometheus scrape_interval; 1 for Knative's queue-proxy stats). */
@@ -23,14 +24,6 @@ export class FutureReadError extends Error {
 }
 
 type Counter = 'requests' | 'answered' | 'busy' | 'capacity' | 'inflight';
-
-/**
- * What a request-rate reading counts. `arrivals`: every request that came (the local cluster's
- * balancer; a pod's answered counter plus its in-flight gauge, spec.demand.pods.inFlight).
- * `answers`: a counter incremented on the answer, as http_requests_total usually is: it cannot rise
- * faster than the ready instances answer, so a saturated pool reads its capacity, not its demand.
- */
-export type RateReads = 'arrivals' | 'answers';
 
 /** Per-second counters of the played seconds, as cumulative sums (value at T = sum over [0, T)). */
 export class MetricsRecorder {
@@ -140,7 +133,7 @@ export class MetricsView {
    * Request rate (rps) averaged over the window ending at the latest visible scrape (or `end`):
    * arrivals, or the answers a counter incremented on the answer shows.
    */
-  requestRate(windowSeconds: number, end = this.latest, reads: RateReads = 'arrivals'): number | undefined {
+  requestRate(windowSeconds: number, end = this.latest, reads: RateCounts = 'arrivals'): number | undefined {
     const w = this.#window(windowSeconds, end);
     return w && this.#delta(reads === 'answers' ? 'answered' : 'requests', w[0], w[1]) / (w[1] - w[0]);
   }

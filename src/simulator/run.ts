@@ -3,10 +3,9 @@
 // error, truth.ts) the ground truth uses the true service times while the policies are told the
 // spec's, and Headroom runs twice: as told, and calibrated against the latency the truth produces.
 import { instanceHourCost, instanceSecondsCost, perMonth } from '../core/cost.ts';
-import type { ServiceModel } from '../core/model.ts';
+import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { CapacityTable } from './capacity.ts';
 import { simulate, type PolicyRun } from './engine.ts';
-import type { RateReads } from './metrics.ts';
 import { noiseBound, type NoiseBound, type NoiseShape } from './bound.ts';
 import { headroomBurstWindow, headroomPolicy } from './policies/headroom.ts';
 import { hpaPolicy } from './policies/hpa.ts';
@@ -77,8 +76,8 @@ export interface SimulationResult {
   scrapeSeconds: number;
   /** With `podBurst`: Headroom's round interval, its burst read from the pods' counters. */
   podBurstIntervalSeconds?: number;
-  /** What Headroom's and KEDA's request rates counted (RateReads). */
-  reads: RateReads;
+  /** What Headroom's and KEDA's request rates counted (RateCounts). */
+  reads: RateCounts;
   policies: PolicyResult[];
   sweep?: PolicyResult[];
   comparisons?: Comparison[];
@@ -128,7 +127,7 @@ export interface SimulationOptions {
    * incremented on the answer (http_requests_total without spec.demand.pods.inFlight or
    * template.inFlight), which a saturated pool cannot raise past what it answers.
    */
-  reads?: RateReads;
+  reads?: RateCounts;
   /** Target for the baselines when not sweeping (default 0.7). */
   baselineTarget?: number;
   sweep?: boolean;

@@ -4,7 +4,8 @@
 // yardsticks: they are allowed to read the whole trace, and say so in their kind.
 import type { ServiceModel } from '../../core/model.ts';
 import type { CapacityTable } from '../capacity.ts';
-import type { MetricsView, Pipeline, RateReads } from '../metrics.ts';
+import type { MetricsView, Pipeline } from '../metrics.ts';
+import type { RateCounts } from '../../core/model.ts';
 
 export interface OnlinePolicy {
   readonly kind: 'online';
@@ -42,8 +43,8 @@ export interface PolicyOptions {
   target?: number;
   /** Headroom only: the burst from the pods' own counters (`spec.demand.pods`); see SimulationOptions. */
   podBurst?: PodBurst;
-  /** What Headroom's and KEDA's request rates count (default arrivals); see RateReads. */
-  reads?: RateReads;
+  /** What Headroom's and KEDA's request rates count (default arrivals); see RateCounts. */
+  reads?: RateCounts;
 }
 
 /**
