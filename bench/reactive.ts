@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { benchModel, benchTrace, benchTraces } from './support/issue15.ts';
 import { simulate } from '../src/simulator/engine.ts';
 import { headroomPolicy } from '../src/simulator/policies/headroom.ts';
-import { oraclePolicy } from '../src/simulator/policies/oracle.ts';
+import { oraclePolicy, slidingMax } from '../src/simulator/policies/oracle.ts';
 import type { OfflinePolicy } from '../src/simulator/policies/types.ts';
 
 const { values } = parseArgs({
@@ -50,18 +50,7 @@ function reactive(p: (typeof PIPELINES)[number], margin: number, hold: number): 
         const need = table.need(((sum[end]! - sum[start]!) / (end - start)) * margin);
         ask[t] = Math.min(model.replicas.max, Math.max(model.replicas.min, need));
       }
-      // The highest ask over [t − hold, t]: a monotone deque of indices.
-      const out = new Int32Array(T);
-      const dq = new Int32Array(T);
-      let head = 0;
-      let tail = 0;
-      for (let t = 0; t < T; t++) {
-        while (tail > head && ask[dq[tail - 1]!]! <= ask[t]!) tail--;
-        dq[tail++] = t;
-        while (dq[head]! < t - hold) head++;
-        out[t] = ask[dq[head]!]!;
-      }
-      return out;
+      return slidingMax(ask, hold, 0); // the highest ask of the last `hold` s
     },
   };
 }

@@ -1,10 +1,11 @@
 // The oracle on hand-made traces, against counts worked out by hand. Service: 200 rps per instance,
 // no SLO, so a second violates iff demand ≥ N × 200: 450 rps needs 3, 1,050 needs 6, 1,500 needs 8.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { minInstancesForSlo } from '../../src/core/pool.ts';
 import { CapacityTable } from '../../src/simulator/capacity.ts';
 import { simulate } from '../../src/simulator/engine.ts';
-import { oraclePolicy, oracleSchedule } from '../../src/simulator/policies/oracle.ts';
+import { oraclePolicy, oracleSchedule, slidingMax } from '../../src/simulator/policies/oracle.ts';
 import { stepTrace } from '../../src/input/trace.ts';
 import { benchService, service } from './helpers.ts';
 
@@ -79,5 +80,29 @@ describe('oracle', () => {
   it('respects replicas.min', () => {
     const r = simulate(stepTrace([[50, 0]]), service({ replicas: { min: 2, max: 10 } }), oraclePolicy());
     expect(r.replicaSeconds).toBe(100);
+  });
+});
+
+describe('slidingMax (the oracle looks ahead, the reactive bench holds behind)', () => {
+  it('the worked examples', () => {
+    const v = Int32Array.from([1, 3, 2, 0]);
+    expect([...slidingMax(v, 0, 1)]).toEqual([3, 3, 2, 0]);
+    expect([...slidingMax(v, 1, 0)]).toEqual([1, 3, 3, 2]);
+    expect([...slidingMax(v, 0, 0)]).toEqual([1, 3, 2, 0]);
+  });
+
+  it('equals the max over [t − behind, t + ahead] computed directly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 60 }),
+        fc.nat(8),
+        fc.nat(8),
+        (xs, behind, ahead) => {
+          const got = [...slidingMax(Int32Array.from(xs), behind, ahead)];
+          const want = xs.map((_, t) => Math.max(...xs.slice(Math.max(0, t - behind), t + ahead + 1)));
+          expect(got).toEqual(want);
+        },
+      ),
+    );
   });
 });

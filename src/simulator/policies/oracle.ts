@@ -37,17 +37,28 @@ export function oracleSchedule(
     }
     need[t] = Math.min(model.replicas.max, Math.max(model.replicas.min, lastNeed, floor?.[t] ?? 0));
   }
-  // Sliding max over [t, t+S] with a monotone deque of indices, scanning t downwards.
+  return slidingMax(need, 0, S);
+}
+
+/**
+ * out[t] = max of v over [t − behind, t + ahead] (clipped to the array), with a monotone deque of
+ * indices: O(T). The oracle looks ahead by the startup; a scale-down window looks behind.
+ * E.g. v = [1, 3, 2, 0], behind 0, ahead 1 → [3, 3, 2, 0]; behind 1, ahead 0 → [1, 3, 3, 2].
+ */
+export function slidingMax(v: Int32Array, behind: number, ahead: number): Int32Array {
+  const T = v.length;
   const out = new Int32Array(T);
   const dq = new Int32Array(T);
   let head = 0;
   let tail = 0;
-  for (let t = T - 1; t >= 0; t--) {
-    const v = need[t] ?? 0;
-    while (tail > head && (need[dq[tail - 1] ?? 0] ?? 0) <= v) tail--;
-    dq[tail++] = t;
-    while ((dq[head] ?? 0) > t + S) head++;
-    out[t] = need[dq[head] ?? 0] ?? 0;
+  let next = 0;
+  for (let t = 0; t < T; t++) {
+    for (const end = Math.min(T - 1, t + ahead); next <= end; next++) {
+      while (tail > head && (v[dq[tail - 1] ?? 0] ?? 0) <= (v[next] ?? 0)) tail--;
+      dq[tail++] = next;
+    }
+    while ((dq[head] ?? 0) < t - behind) head++;
+    out[t] = v[dq[head] ?? 0] ?? 0;
   }
   return out;
 }
