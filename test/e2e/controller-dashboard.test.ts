@@ -326,7 +326,22 @@ describe('controller status API and dashboard', () => {
       await tab.locator('#latency-note').waitFor({ state: 'visible', timeout: 15_000 });
       expect(await tab.locator('#latency-note').textContent()).toMatch(/spec\.latency/);
       expect(await tab.locator('#resources-note').textContent()).toMatch(/not collected in controller mode/);
-      expect(errors).toEqual([]);
+      // The row's demand is the status API's number, marked as answers: the spec's requestRate
+      // template counts a request when it is answered, so a saturated pool would read its capacity.
+      // Both change every round: read the row, then the API, until one pair is from the same round.
+      const cell = tab.locator(`tr[data-service="${ns}/web"] td[data-field="demand"]`);
+      const pair = await waitFor(
+        'the row and /api/status agree',
+        async () => {
+          const text = (await cell.textContent()) ?? '';
+          const w = (await statusOf(a)).find((x) => x.service.name === `${ns}/web`)?.traffic.stable;
+          return { text, w };
+        },
+        ({ text, w }) => w != null && text === `${w.arrivalRps.toFixed(1)} req/s answered`,
+        30_000,
+      );
+      expect(pair.w?.counts).toBe('answers');
+      expect(pair.w?.arrivalRps).toBeGreaterThan(5);
     } finally {
       await ctx.close();
       rmSync(profile, { recursive: true, force: true });
