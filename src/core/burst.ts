@@ -10,6 +10,11 @@
 // E.g. a flash crowd seen at 878 rps that peaked at 1,786 rps within 120 s scores 2.03; the next
 // burst seen at 900 rps is sized for 1,800 rps at once instead of 900 and chasing the rise one
 // startup late. A fresh service has no scores and sizes for the burst alone, as before.
+// The highest score is widened by how much the scores vary (one standard deviation of their logs):
+// bursts that rose 1.02, 2.03, 2.04, 2.73 and 1.58× are sized for 2.73 × 1.446 = 3.95×, since the
+// next may go further than any before (the bench's fifth crowd rose 3.25×); bursts that all rose
+// about 3× (periodic spikes) or 1× (steps) are sized for about that, so a steady service pays
+// nothing for it.
 // (Sizing a rise at its slope within one burst was tried and not adopted: docs/benchmarks.md,
 // "Flash crowds".)
 import type { Observation, Reason } from './decide.ts';
@@ -89,11 +94,47 @@ function projected(first: number, growth: number, top: number): number {
   return Math.min(first * growth, FORECAST_CEILING * top);
 }
 
-/** The growth past bursts showed (1 when none is known). */
-export function burstGrowth(h: BurstHistory | undefined): { growth: number; episodes: number } {
-  let g = 1;
-  for (const [, s] of h?.scores ?? []) g = Math.max(g, s);
-  return { growth: Math.min(BURST_GROWTH_CAP, g), episodes: h?.scores.length ?? 0 };
+/** What past bursts showed: how far they rose, and the growth a first sight is sized for. */
+export interface BurstGrowth {
+  /** The growth a first sight is sized for: highest × spread, at most BURST_GROWTH_CAP (1 when none is known). */
+  growth: number;
+  /** The lowest and highest score kept. */
+  lowest: number;
+  highest: number;
+  /** e^(standard deviation of the scores' logs), from 2 scores on (1 below). */
+  spread: number;
+  episodes: number;
+}
+
+/** The growth past bursts showed, widened by how much it varied (1 when none is known). */
+export function burstGrowth(h: BurstHistory | undefined): BurstGrowth {
+  // A score below 1 (a reading that fell within the horizon) rose 1×.
+  const logs = (h?.scores ?? []).map(([, s]) => Math.log(Math.max(1, s)));
+  const n = logs.length;
+  if (n === 0) return { growth: 1, lowest: 1, highest: 1, spread: 1, episodes: 0 };
+  const top = Math.max(...logs);
+  const mean = logs.reduce((a, b) => a + b, 0) / n;
+  const sd = n >= 2 ? Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return {
+    growth: Math.min(BURST_GROWTH_CAP, Math.exp(top + sd)),
+    lowest: Math.exp(Math.min(...logs)),
+    highest: Math.exp(top),
+    spread: Math.exp(sd),
+    episodes: n,
+  };
+}
+
+/** Did the spread widen the growth by as much as a reason's 4 significant digits show? */
+const widened = (g: BurstGrowth): boolean => g.spread >= 1.0005;
+
+/** How far past bursts went, for a reason: `the last 3 bursts rose 1.021–2.035× … = 3.03×`. */
+function grewText(g: BurstGrowth, horizon: number): string {
+  if (g.episodes === 1) return `the last burst rose to ${fmt(g.highest)}× its first sight within ${horizon} s`;
+  const range = fmt(g.lowest) === fmt(g.highest) ? `${fmt(g.highest)}×` : `${fmt(g.lowest)}–${fmt(g.highest)}×`;
+  const rose = `the last ${g.episodes} bursts rose ${range} their first sight within ${horizon} s`;
+  return widened(g)
+    ? `${rose}, sized for ${fmt(g.highest)} × ${fmt(g.spread)} (their spread) = ${fmt(g.growth)}×`
+    : rose;
 }
 
 /**
@@ -113,7 +154,8 @@ export function burstDemand(
   if (!b.enabled || burst === undefined || !Number.isFinite(burst) || burst <= stable) return undefined;
   const over = burst >= b.threshold * carry;
   if (!over && !missesSlo(model, pool, burst)) return undefined;
-  const { growth, episodes } = b.learn ? burstGrowth(learned?.history) : { growth: 1, episodes: 0 };
+  const grew = b.learn ? burstGrowth(learned?.history) : burstGrowth(undefined);
+  const growth = grew.growth;
   // Within an episode the rise is sized once, from its first sight (later steps add only what goes
   // past it), and never past the forecast's ceiling: twice the highest demand seen.
   const window = obs.burstWindowSeconds ?? b.windowSeconds;
@@ -128,9 +170,7 @@ export function burstDemand(
           ? `≥ ${b.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps)`
           : `would break the p${model.slo?.percentile} ≤ ${model.slo?.latencyMs} ms SLO on ${ready} ready instances`
       }: sizing for the burst${
-        rps > burst
-          ? ` as it may go on, ${fmt(rps)} rps: ${episodes === 1 ? 'the last burst rose to' : `the last ${episodes} bursts rose up to`} ${fmt(growth)}× ${episodes === 1 ? 'its' : 'their'} first sight within ${learned?.horizon ?? 0} s`
-          : ''
+        rps > burst ? ` as it may go on, ${fmt(rps)} rps: ${grewText(grew, learned?.horizon ?? 0)}` : ''
       }, no scale-up rate limit`,
     },
   ];
@@ -175,9 +215,12 @@ function heldBurst(
 ): { rps: number; reasons: Reason[]; held: true } | undefined {
   const o = h.open;
   if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
-  const { growth } = burstGrowth(h);
-  if (growth <= 1) return undefined;
-  const rps = projected(o[1], growth, Math.max(at.highest, o[1]));
-  const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(growth)}× as past bursts did) until ${fmt(at.horizon)} s after its first sight`;
+  const g = burstGrowth(h);
+  if (g.growth <= 1) return undefined;
+  const rps = projected(o[1], g.growth, Math.max(at.highest, o[1]));
+  const as = widened(g)
+    ? `: past bursts rose up to ${fmt(g.highest)}×, × ${fmt(g.spread)} for their spread`
+    : ' as past bursts did';
+  const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(g.growth)}×${as}) until ${fmt(at.horizon)} s after its first sight`;
   return { rps, reasons: [{ code: 'Burst', message }], held: true };
 }

@@ -2,7 +2,14 @@
 // is scored peak ÷ first sight one horizon (startup + 60 s) after it was first seen, and the next
 // first sight is sized for that much at once.
 import { describe, expect, it } from 'vitest';
-import { BURST_KEEP, burstDemand, followBursts, type BurstHistory } from '../../src/core/burst.ts';
+import {
+  BURST_GROWTH_CAP,
+  BURST_KEEP,
+  burstDemand,
+  burstGrowth,
+  followBursts,
+  type BurstHistory,
+} from '../../src/core/burst.ts';
 import { decide, initialDecideState, type Decision, type DecideState } from '../../src/core/decide.ts';
 import type { ServiceModel } from '../../src/core/model.ts';
 import { model as deciderModel } from './decide-model.ts';
@@ -126,6 +133,47 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
     const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, { history, horizon: 120, highest: 200, now: 0 });
     expect(r?.rps).toBe(400); // not 150 × 8 = 1,200
+  });
+
+  it('bursts whose growth varied are sized for the highest times their spread: the next may go further than any before', () => {
+    // The bench's flash crowds before the fifth (which rose 3.25×): e^stdev(ln s) = 1.4455 by hand,
+    // 2.73 × 1.4455 = 3.946.
+    const scores: Array<[number, number]> = [1.02, 2.03, 2.04, 2.73, 1.58].map((s, i) => [i * 1000, s]);
+    const history: BurstHistory = { scores };
+    const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
+    const learned = { history, horizon: 120, highest: 2000, now: 9000 };
+    const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, learned);
+    expect(r?.rps).toBeCloseTo(150 * 3.946, 0);
+    expect(r?.reasons[0]?.message).toMatch(
+      /as it may go on, 591\.\d rps: the last 5 bursts rose 1\.02–2\.73× their first sight within 120 s, sized for 2\.73 × 1\.44\d \(their spread\) = 3\.94\d×/,
+    );
+  });
+
+  it('bursts that grew alike pay almost nothing for the spread, steps nothing, one score nothing', () => {
+    const g = (...s: number[]) => burstGrowth({ scores: s.map((x, i): [number, number] => [i, x]) });
+    expect(g(2.9, 3.0, 3.1).growth).toBeCloseTo(3.205, 3); // 3.1 × 1.034: periodic spikes
+    expect(g(1, 1, 1, 1).growth).toBe(1); // steps: sized for the burst alone
+    expect(g(2).growth).toBe(2); // one score has no spread
+    expect(g(2, 2).spread).toBe(1);
+    expect(g(1, 10, 10).growth).toBe(BURST_GROWTH_CAP); // widened, still capped
+    // A burst of steps sizes for the burst alone: no "as it may go on".
+    const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
+    const steps: BurstHistory = {
+      scores: [
+        [0, 1],
+        [1000, 1],
+        [2000, 1],
+      ],
+    };
+    const r = burstDemand(
+      model,
+      obs,
+      100,
+      { ready: 2, carry: 100 },
+      { history: steps, horizon: 120, highest: 600, now: 9000 },
+    );
+    expect(r?.rps).toBe(150);
+    expect(r?.reasons[0]?.message).not.toMatch(/go on/);
   });
 
   it('behavior.burst.learn: false sizes every burst for what it shows', () => {
