@@ -1,6 +1,6 @@
 // Issue 13 item 4: the latency model on real processes, through the whole pipeline a user runs.
 //
-//   node scripts/bootstrap.mjs bench/pipeline.ts [--only fixed,lognormal] [--seconds 30] [--demand 110]
+//   node scripts/bootstrap.mjs bench/pipeline.ts [--only fixed,lognormal] [--seconds 30] [--demand 110] [--arrivals poisson|even]
 //
 // For each service-time distribution of the example service (examples/service.ts, sleep mode,
 // CONCURRENCY 1, mean 20 ms: fixed, lognormal CV 2, bimodal 95 % 10 ms / 5 % 210 ms, and the
@@ -59,6 +59,8 @@ export interface PipelineConfig {
   seed: number;
   /** `headroom loadtest` flags after the URL and the SLO (the steps and bounds). */
   loadtestArgs: string[];
+  /** `headroom run --arrivals`: Poisson (the default, as M/G/c assumes) or evenly spread. */
+  arrivals?: 'poisson' | 'even';
 }
 
 export const CASES: PipelineCase[] = [
@@ -350,7 +352,17 @@ export async function measureRun(
   };
   const duration = total + 3;
   const r = await headroom(
-    ['run', spec, '--traffic', csv, '--duration', String(duration), '--no-live'],
+    [
+      'run',
+      spec,
+      '--traffic',
+      csv,
+      '--duration',
+      String(duration),
+      '--no-live',
+      '--arrivals',
+      cfg.arrivals ?? 'poisson',
+    ],
     duration + 90,
     (out) => {
       if (!statusUrl) {
@@ -518,10 +530,17 @@ export function jsonLine(r: CaseResult): string {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, seconds: { type: 'string' }, demand: { type: 'string' } },
+    options: {
+      only: { type: 'string' },
+      seconds: { type: 'string' },
+      demand: { type: 'string' },
+      arrivals: { type: 'string', default: 'poisson' },
+    },
   });
+  if (values.arrivals !== 'poisson' && values.arrivals !== 'even') throw new Error('--arrivals: poisson or even');
   const cfg: PipelineConfig = {
     ...DEFAULT_CONFIG,
+    arrivals: values.arrivals,
     ...(values.seconds !== undefined ? { seconds: Number(values.seconds) } : {}),
     ...(values.demand !== undefined ? { demandRps: Number(values.demand) } : {}),
   };

@@ -7,7 +7,15 @@ import { dashboard } from '../server/dashboard/plugin.ts';
 import { resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
 import type { GraphRunConfig } from '../local/graph-config.ts';
 import { LocalGraph } from '../local/graph.ts';
-import { demoPattern, driveTraffic, tracePhases, traceRequests, type TrafficRun } from '../local/traffic.ts';
+import {
+  arrivalOptions,
+  demoPattern,
+  driveTraffic,
+  tracePhases,
+  traceRequests,
+  type Arrivals,
+  type TrafficRun,
+} from '../local/traffic.ts';
 import type { Trace } from '../input/trace.ts';
 import { startAlerting } from './run-alerts.ts';
 import { RunLifetime } from './run-stop.ts';
@@ -19,6 +27,7 @@ export interface GraphRunFlags {
   json?: boolean;
   token?: string;
   allowWrite?: boolean;
+  arrivals?: Arrivals;
 }
 
 const f = (x: number | null | undefined, d = 0): string =>
@@ -103,8 +112,8 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
       signal: life.signal,
       maxRequests: trace ? traceRequests(trace, flags.duration) : 200_000,
-      // Poisson at the entry, as the graph model assumes (M/G/c at every pool).
-      poisson: { seed: 1 },
+      // Poisson at the entry by default, as the graph model assumes (M/G/c at every pool).
+      ...arrivalOptions(flags.arrivals),
     });
     void traffic.done.then(() => life.end());
   }

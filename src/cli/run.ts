@@ -3,7 +3,7 @@
 // service under a built-in traffic pattern (steps and a wave, ~3 minutes), then exit 0.
 // `--traffic TRACE.csv` drives the same open-loop traffic from a trace instead (the file
 // `headroom simulate` reads), with or without --demo, and stops when the trace ends.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { HeadroomError } from '../core/errors.ts';
 import { LocalCluster } from '../local/cluster.ts';
@@ -13,11 +13,13 @@ import type { RunConfig } from '../local/config.ts';
 import { loadRunOrGraph } from '../local/graph-config.ts';
 import { runGraph } from './run-graph.ts';
 import {
+  arrivalOptions,
   demoPattern,
   driveTraffic,
   patternSeconds,
   tracePhases,
   traceRequests,
+  type Arrivals,
   type TrafficRun,
 } from '../local/traffic.ts';
 import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
@@ -41,6 +43,7 @@ interface RunFlags {
   allowWrite?: boolean;
   traffic?: string;
   peak?: number;
+  arrivals?: Arrivals;
   json?: boolean;
 }
 
@@ -77,6 +80,14 @@ export function register(program: Command): void {
       'with --traffic: rescale the trace so its maximum is this',
       number('--peak', 0.01, 1e5, false),
     )
+    .addOption(
+      new Option(
+        '--arrivals <kind>',
+        'with --traffic or --demo: poisson (exponential gaps, seeded: what the queueing model assumes) or even (evenly spread, queues less)',
+      )
+        .choices(['poisson', 'even'])
+        .default('poisson'),
+    )
     .option('--no-live', 'plain log lines even on a terminal')
     .option(
       '--json',
@@ -111,6 +122,14 @@ Examples:
           message: '--peak rescales a trace: it needs --traffic FILE',
         });
       }
+      if (cmd.getOptionValueSource('arrivals') === 'cli' && flags.traffic === undefined && !flags.demo) {
+        throw new HeadroomError({
+          code: 'HR_USAGE',
+          path: '--arrivals',
+          value: flags.arrivals,
+          message: '--arrivals spaces the requests headroom sends: it needs --traffic FILE or --demo',
+        });
+      }
       if (flags.traffic !== undefined && cmd.getOptionValueSource('rate') === 'cli') {
         throw new HeadroomError({
           code: 'HR_USAGE',
@@ -133,6 +152,8 @@ Examples:
       setTimeout(() => process.exit(), 2000).unref();
     });
 }
+
+const arrivalText = (a: Arrivals | undefined): string => (a === 'even' ? 'evenly spread' : 'Poisson arrivals');
 
 /** The trace of --traffic (HR_FILE_READ / HR_TRACE_INVALID as `simulate` reports them), rescaled by --peak. */
 function loadTrace(file: string, peak: number | undefined): Trace {
@@ -228,12 +249,13 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
         rowSeconds: trace.rowSeconds,
         peakRps: tracePeak(trace),
         meanRps: sum / seconds,
+        arrivals: flags.arrivals ?? 'poisson',
         ...(flags.duration !== undefined ? { stopAfterSeconds: flags.duration } : {}),
       });
     } else {
       out.write(
         `  traffic           trace ${trace.source}: ${seconds} s (a row every ${trace.rowSeconds} s), ` +
-          `peak ${tracePeak(trace).toFixed(1)} rps, mean ${(sum / seconds).toFixed(1)} rps` +
+          `peak ${tracePeak(trace).toFixed(1)} rps, mean ${(sum / seconds).toFixed(1)} rps, ${arrivalText(flags.arrivals)}` +
           `${flags.duration !== undefined ? `; stop after ${flags.duration} s` : ''}\n\n`,
       );
     }
@@ -242,6 +264,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
       signal: life.signal,
       // Never more than the trace asks for.
       maxRequests: traceRequests(trace, sending),
+      ...arrivalOptions(flags.arrivals),
     });
     // The run ends with the trace, unless --duration asks for longer (e.g. to watch scale-down).
     if (flags.duration !== undefined && flags.duration > seconds) {
@@ -250,12 +273,18 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   } else if (flags.demo) {
     const phases = demoPattern(flags.rate ?? 40);
     total = Math.min(patternSeconds(phases), flags.duration ?? Infinity);
-    if (json) emit({ type: 'traffic', phases: phases.map((p) => ({ name: p.name, seconds: p.seconds })) });
-    else out.write(`  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}\n\n`);
+    if (json) {
+      const arrivals = flags.arrivals ?? 'poisson';
+      emit({ type: 'traffic', phases: phases.map((p) => ({ name: p.name, seconds: p.seconds })), arrivals });
+    } else
+      out.write(
+        `  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}, ${arrivalText(flags.arrivals)}\n\n`,
+      );
     traffic = driveTraffic(cluster.url, phases, {
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
       signal: life.signal,
       maxRequests: 200_000,
+      ...arrivalOptions(flags.arrivals),
     });
     void traffic.done.then(() => life.end());
   } else if (total !== undefined) {

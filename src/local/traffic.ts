@@ -128,6 +128,18 @@ export interface TrafficOptions {
   poisson?: { seed: number };
 }
 
+/** How `headroom run` spaces the requests of --traffic and --demo. */
+export type Arrivals = 'poisson' | 'even';
+
+/**
+ * The traffic options for `arrivals`: Poisson (seeded, so two runs send the same schedule) by
+ * default, as M/G/c assumes; evenly spread arrivals queue less than the model says (a fixed 20-ms
+ * service at ρ 0.58 on 4 instances measured p99 27 ms evenly spread against a predicted 40 ms).
+ */
+export function arrivalOptions(arrivals: Arrivals | undefined): Pick<TrafficOptions, 'poisson'> {
+  return arrivals === 'even' ? {} : { poisson: { seed: 1 } };
+}
+
 export interface TrafficRun {
   /** Live counters (updated as requests finish). */
   readonly progress: TrafficResult & { elapsed: number; phase?: string; rps: number };

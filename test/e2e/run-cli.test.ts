@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { EXAMPLE_SERVICE } from '../local/helpers.ts';
 import { cli } from './support/cli.ts';
 
+const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
+
 describe('headroom run (CLI)', () => {
   it('--demo runs the example under traffic, serves /api/status, stops by itself and exits 0', async () => {
     let statusUrl: string | undefined;
@@ -72,6 +74,8 @@ describe('headroom run (CLI)', () => {
     expect(types.lastIndexOf('tick')).toBeLessThan(stopping);
     expect(objs.slice(stopping).some((o) => o.type === 'event' && o.kind === 'Stopped')).toBe(true);
     expect(new Set(types)).toEqual(new Set(['started', 'traffic', 'tick', 'event', 'stopping', 'done']));
+    // Poisson arrivals unless --arrivals even: what the queueing model assumes.
+    expect(objs[1]?.arrivals).toBe('poisson');
     const started = objs[0] as unknown as { statusApi: string; url: string };
     expect(started.statusApi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/status$/);
     expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -147,6 +151,30 @@ describe('headroom run (CLI)', () => {
     const r = await cli(['run']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('HR_USAGE');
+  });
+
+  it('--arrivals: even is reported on the traffic line; a bad kind, or no traffic to space, is HR_USAGE, exit 2', async () => {
+    const even = await cli([
+      'run',
+      '--demo',
+      '--duration',
+      '2',
+      '--port',
+      '0',
+      '--status-port',
+      '0',
+      '--arrivals',
+      'even',
+    ]);
+    expect(even.code, even.stderr).toBe(0);
+    expect(even.stdout).toMatch(/^ {2}traffic {11}.*, evenly spread$/m);
+    const bad = await cli(['run', '--demo', '--arrivals', 'bursty']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^HR_USAGE .*--arrivals.*bursty.*poisson, even/);
+    const alone = await cli(['run', DEMO_SPEC, '--arrivals', 'even']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/^HR_USAGE --arrivals: .*needs --traffic FILE or --demo/);
+    expect(alone.stdout).toBe('');
   });
 
   it('the balancer port in use: HR_PORT_IN_USE, exit 2, nothing started', async () => {
