@@ -2,12 +2,15 @@
 // a discrete-event simulation (test/support/mgc-sim.ts, which imports nothing from src/core) next to
 // the p99 src/core/pool.ts predicts for the same pool.
 //
-//   node scripts/bootstrap.mjs bench/latency-model.ts [--quick] [--mode pooled|random] [--instances 4]
+//   node scripts/bootstrap.mjs bench/latency-model.ts [--quick] [--mode pooled|random|jsq] [--instances 4]
 //        [--servers 1,4,16] [--rho 0.5,0.7,0.85] [--dist lognormal:cv=2 ...] [--requests 2000000] [--seed 1] [--json]
 //
 // pooled: one queue of c servers (leastRequests), predicted with instances = 1, concurrency = c.
 // random: --instances N of concurrency c, each arrival to one uniformly (kube-proxy), predicted with
-// loadBalancing 'random'. Mean service 20 ms; demand = ρ · servers · 50 rps.
+// loadBalancing 'random'. jsq: --instances N of concurrency c, each arrival at once to the one with
+// the fewest outstanding (the local balancer's leastRequests, Envoy's least-request), predicted with
+// loadBalancing 'leastRequests' and N instances: how far dispatching at once is from the one queue
+// the model assumes. Mean service 20 ms; demand = ρ · servers · 50 rps.
 //
 // Two predictions per case: "cv only" passes serviceTime { cv } (nothing for the exponential, the
 // M/M/c model), "cv + q" also passes the distribution's exact p50/p90/p99/p999. Ratio = predicted ÷
@@ -44,11 +47,12 @@ const { values } = parseArgs({
   },
 });
 const mode = values.mode;
-if (mode !== 'pooled' && mode !== 'random') throw new Error(`--mode must be pooled or random, got ${mode}`);
+if (mode !== 'pooled' && mode !== 'random' && mode !== 'jsq')
+  throw new Error(`--mode must be pooled, random or jsq, got ${mode}`);
 const list = (s: string): number[] => s.split(',').map(Number);
 const serverCounts = list(values.servers);
 const rhos = list(values.rho);
-const instances = mode === 'random' ? Number(values.instances) : 1;
+const instances = mode === 'pooled' ? 1 : Number(values.instances);
 const baseRequests = Number(values.requests ?? (values.quick ? 200_000 : 2_000_000));
 const seed = Number(values.seed);
 const dists = (values.dist ?? DISTS).map((spec) => parseServiceTime(spec, MEAN_MS));
@@ -94,7 +98,9 @@ function runCase(d: ServiceDistribution, c: number, rho: number): Row {
   const demandRps = (rho * instances * c * 1000) / MEAN_MS;
   const base = { arrivalRps: demandRps, sampler: d, requests, seed };
   const opts: FifoOptions =
-    mode === 'random' ? { ...base, mode: 'random', instances, concurrency: c } : { ...base, servers: c };
+    mode === 'pooled'
+      ? { ...base, servers: c }
+      : { ...base, mode: mode === 'jsq' ? 'leastOutstanding' : 'random', instances, concurrency: c };
   const { p99, stderrPct } = p99WithError(simulateFifo(opts).responseMs);
   const shape: ShapeWithServiceTime = {
     demandRps,
@@ -147,7 +153,9 @@ const ignored = predict({ ...probe, serviceTime: { cv: 0, source: 'spec' } }) ==
 const what =
   mode === 'random'
     ? `random balancing over ${instances} instances of concurrency c (each its own FIFO M/G/c at λ/${instances})`
-    : 'one pooled FIFO queue of c servers (leastRequests; the model is called with instances = 1, concurrency = c)';
+    : mode === 'jsq'
+      ? `${instances} instances of concurrency c, each request sent at once to the one with the fewest outstanding (the model: leastRequests, one queue of ${instances}·c)`
+      : 'one pooled FIFO queue of c servers (leastRequests; the model is called with instances = 1, concurrency = c)';
 console.log(`# Latency model vs simulation: p99 response time, ${what}\n`);
 console.log(
   `Mean service ${MEAN_MS} ms; demand = ρ · ${instances > 1 ? `${instances} · ` : ''}c · ${1000 / MEAN_MS} rps; seed ${seed}; ` +

@@ -7,6 +7,10 @@
 //   free times is the whole state: start = max(arrival, heap top), response = start − arrival + service.
 // - random: each arrival picks one of `instances` uniformly (kube-proxy iptables), each instance its
 //   own FIFO M/G/c with `concurrency` servers: one heap per instance, in one Float64Array.
+// - leastOutstanding: each arrival goes at once to the instance with the fewest requests not yet
+//   answered (ties uniformly), where it waits FIFO for one of its `concurrency` servers: what the
+//   local balancer's leastRequests and Envoy's least-request do (join-the-shortest-queue). Unlike
+//   pooled, a request may wait behind one instance's long job while another instance frees first.
 //
 // Worked number: M/M/1 with 20 ms service at ρ = 0.7 (35 rps) has T ~ Exp(50 − 35 /s), so its p99 is
 // ln(100)/15 = 307 ms; test/support/mgc-sim.test.ts checks that and the other closed forms.
@@ -270,7 +274,9 @@ export type FifoOptions = {
   /** Requests simulated first and not measured (the queue starts empty); default requests/20. */
   warmup?: number;
   seed: number;
-} & ({ mode?: 'pooled'; servers: number } | { mode: 'random'; instances: number; concurrency: number });
+} & (
+  { mode?: 'pooled'; servers: number } | { mode: 'random' | 'leastOutstanding'; instances: number; concurrency: number }
+);
 
 export interface FifoResult {
   /** Response times (wait + service) of the measured requests in arrival order, ms. */
@@ -290,8 +296,8 @@ export interface FifoResult {
  */
 export function simulateFifo(opts: FifoOptions): FifoResult {
   const random = opts.mode === 'random';
-  const groups = random ? opts.instances : 1;
-  const width = random ? opts.concurrency : opts.servers;
+  const jsq = opts.mode === 'leastOutstanding';
+  const [groups, width] = 'servers' in opts ? [1, opts.servers] : [opts.instances, opts.concurrency];
   if (!(opts.arrivalRps > 0) || !(groups >= 1) || !(width >= 1) || !(opts.requests >= 1)) {
     throw new RangeError('simulateFifo: arrivalRps > 0, requests ≥ 1 and at least one server are required');
   }
@@ -306,17 +312,21 @@ export function simulateFifo(opts: FifoOptions): FifoResult {
   // Free time of every server; instance g's heap is free[g·width, (g+1)·width). All free at 0.
   const free = new Float64Array(groups * width);
   const out = new Float64Array(opts.requests);
+  // leastOutstanding: each instance's answer times still ahead (min-heaps), dropped as `now` passes.
+  const pending: number[][] = jsq ? Array.from({ length: groups }, () => []) : [];
   let now = 0;
   let waited = 0;
   let waitSum = 0;
   let serviceSum = 0;
   for (let i = 0; i < total; i++) {
     now += gapMs * exp1(arrivals);
-    const off = random ? Math.floor(route() * groups) * width : 0;
+    const g = random ? Math.floor(route() * groups) : jsq ? leastOutstanding(pending, now, route) : 0;
+    const off = g * width;
     const top = free[off]!;
     const start = top > now ? top : now;
     const s = sampler.sample(service);
     replaceTop(free, off, width, start + s);
+    if (jsq) heapPush(pending[g]!, start + s);
     if (i >= warmup) {
       const w = start - now;
       out[i - warmup] = w + s;
@@ -335,6 +345,50 @@ export function simulateFifo(opts: FifoOptions): FifoResult {
     waitProbability: waited / n,
     meanServiceMs: serviceSum / n,
   };
+}
+
+/** The instance with the fewest requests outstanding at `now` (ties uniformly, by reservoir). */
+function leastOutstanding(pending: number[][], now: number, route: Rng): number {
+  let best = Infinity;
+  let pick = 0;
+  let ties = 0;
+  for (let g = 0; g < pending.length; g++) {
+    const h = pending[g]!;
+    while (h.length > 0 && h[0]! <= now) heapPop(h);
+    if (h.length < best) {
+      best = h.length;
+      pick = g;
+      ties = 1;
+    } else if (h.length === best && route() * ++ties < 1) pick = g;
+  }
+  return pick;
+}
+
+function heapPush(h: number[], v: number): void {
+  let i = h.length;
+  h.push(v);
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (h[p]! <= v) break;
+    h[i] = h[p]!;
+    i = p;
+  }
+  h[i] = v;
+}
+
+function heapPop(h: number[]): void {
+  const last = h.pop()!;
+  if (h.length === 0) return;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= h.length) break;
+    const c = l + 1 < h.length && h[l + 1]! < h[l]! ? l + 1 : l;
+    if (h[c]! >= last) break;
+    h[i] = h[c]!;
+    i = c;
+  }
+  h[i] = last;
 }
 
 /** Replace the minimum of the heap h[off, off+n) with v and sift it down (graph-sim.ts uses it too). */
