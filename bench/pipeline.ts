@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ARRIVALS, type Arrivals } from '../src/local/traffic.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -60,7 +61,7 @@ export interface PipelineConfig {
   /** `headroom loadtest` flags after the URL and the SLO (the steps and bounds). */
   loadtestArgs: string[];
   /** `headroom run --arrivals`: Poisson (the default, as M/G/c assumes) or evenly spread. */
-  arrivals?: 'poisson' | 'even';
+  arrivals?: Arrivals;
 }
 
 export const CASES: PipelineCase[] = [
@@ -361,7 +362,7 @@ export async function measureRun(
       String(duration),
       '--no-live',
       '--arrivals',
-      cfg.arrivals ?? 'poisson',
+      cfg.arrivals ?? ARRIVALS[0],
     ],
     duration + 90,
     (out) => {
@@ -537,10 +538,11 @@ if (import.meta.main) {
       arrivals: { type: 'string', default: 'poisson' },
     },
   });
-  if (values.arrivals !== 'poisson' && values.arrivals !== 'even') throw new Error('--arrivals: poisson or even');
+  const arrivals = ARRIVALS.find((a) => a === values.arrivals);
+  if (!arrivals) throw new Error(`--arrivals: ${ARRIVALS.join(' or ')}`);
   const cfg: PipelineConfig = {
     ...DEFAULT_CONFIG,
-    arrivals: values.arrivals,
+    arrivals,
     ...(values.seconds !== undefined ? { seconds: Number(values.seconds) } : {}),
     ...(values.demand !== undefined ? { demandRps: Number(values.demand) } : {}),
   };

@@ -13,6 +13,7 @@ import type { RunConfig } from '../local/config.ts';
 import { loadRunOrGraph } from '../local/graph-config.ts';
 import { runGraph } from './run-graph.ts';
 import {
+  ARRIVALS,
   arrivalOptions,
   demoPattern,
   driveTraffic,
@@ -85,8 +86,8 @@ export function register(program: Command): void {
         '--arrivals <kind>',
         'with --traffic or --demo: poisson (exponential gaps, seeded: what the queueing model assumes) or even (evenly spread, queues less)',
       )
-        .choices(['poisson', 'even'])
-        .default('poisson'),
+        .choices(ARRIVALS)
+        .default(ARRIVALS[0]),
     )
     .option('--no-live', 'plain log lines even on a terminal')
     .option(
@@ -153,7 +154,7 @@ Examples:
     });
 }
 
-const arrivalText = (a: Arrivals | undefined): string => (a === 'even' ? 'evenly spread' : 'Poisson arrivals');
+const arrivalText = (a: Arrivals): string => (a === 'even' ? 'evenly spread' : 'Poisson arrivals');
 
 /** The trace of --traffic (HR_FILE_READ / HR_TRACE_INVALID as `simulate` reports them), rescaled by --peak. */
 function loadTrace(file: string, peak: number | undefined): Trace {
@@ -234,6 +235,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
 
   let traffic: TrafficRun | undefined;
   let total: number | undefined = flags.duration;
+  const arrivals = flags.arrivals ?? ARRIVALS[0];
   if (trace) {
     const seconds = trace.rps.length;
     const phases = tracePhases(trace);
@@ -249,13 +251,13 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
         rowSeconds: trace.rowSeconds,
         peakRps: tracePeak(trace),
         meanRps: sum / seconds,
-        arrivals: flags.arrivals ?? 'poisson',
+        arrivals,
         ...(flags.duration !== undefined ? { stopAfterSeconds: flags.duration } : {}),
       });
     } else {
       out.write(
         `  traffic           trace ${trace.source}: ${seconds} s (a row every ${trace.rowSeconds} s), ` +
-          `peak ${tracePeak(trace).toFixed(1)} rps, mean ${(sum / seconds).toFixed(1)} rps, ${arrivalText(flags.arrivals)}` +
+          `peak ${tracePeak(trace).toFixed(1)} rps, mean ${(sum / seconds).toFixed(1)} rps, ${arrivalText(arrivals)}` +
           `${flags.duration !== undefined ? `; stop after ${flags.duration} s` : ''}\n\n`,
       );
     }
@@ -264,7 +266,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
       signal: life.signal,
       // Never more than the trace asks for.
       maxRequests: traceRequests(trace, sending),
-      ...arrivalOptions(flags.arrivals),
+      ...arrivalOptions(arrivals),
     });
     // The run ends with the trace, unless --duration asks for longer (e.g. to watch scale-down).
     if (flags.duration !== undefined && flags.duration > seconds) {
@@ -274,17 +276,16 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     const phases = demoPattern(flags.rate ?? 40);
     total = Math.min(patternSeconds(phases), flags.duration ?? Infinity);
     if (json) {
-      const arrivals = flags.arrivals ?? 'poisson';
       emit({ type: 'traffic', phases: phases.map((p) => ({ name: p.name, seconds: p.seconds })), arrivals });
     } else
       out.write(
-        `  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}, ${arrivalText(flags.arrivals)}\n\n`,
+        `  traffic           ${phases.map((p) => `${p.name} (${p.seconds} s)`).join(' → ')}, ${arrivalText(arrivals)}\n\n`,
       );
     traffic = driveTraffic(cluster.url, phases, {
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
       signal: life.signal,
       maxRequests: 200_000,
-      ...arrivalOptions(flags.arrivals),
+      ...arrivalOptions(arrivals),
     });
     void traffic.done.then(() => life.end());
   } else if (total !== undefined) {

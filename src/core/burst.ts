@@ -154,7 +154,7 @@ export function burstDemand(
   if (!b.enabled || burst === undefined || !Number.isFinite(burst) || burst <= stable) return undefined;
   const over = burst >= b.threshold * carry;
   if (!over && !missesSlo(model, pool, burst)) return undefined;
-  const grew = b.learn ? burstGrowth(learned?.history) : burstGrowth(undefined);
+  const grew = burstGrowth(b.learn ? learned?.history : undefined);
   const growth = grew.growth;
   // Within an episode the rise is sized once, from its first sight (later steps add only what goes
   // past it), and never past the forecast's ceiling: twice the highest demand seen.

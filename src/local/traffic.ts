@@ -128,8 +128,9 @@ export interface TrafficOptions {
   poisson?: { seed: number };
 }
 
-/** How `headroom run` spaces the requests of --traffic and --demo. */
-export type Arrivals = 'poisson' | 'even';
+/** How `headroom run` spaces the requests of --traffic and --demo (the first is the default). */
+export const ARRIVALS = ['poisson', 'even'] as const;
+export type Arrivals = (typeof ARRIVALS)[number];
 
 /**
  * The traffic options for `arrivals`: Poisson (seeded, so two runs send the same schedule) by
