@@ -67,6 +67,8 @@ export const REQUESTS_TOTAL = 'headroom_requests_total';
 /** Histogram: latency through the load balancer, seconds. */
 export const REQUEST_DURATION_SECONDS = 'headroom_request_duration_seconds';
 export const INFLIGHT_REQUESTS = 'headroom_inflight_requests';
+/** Gauge: of those, waiting at the balancer for a free instance slot (run.queue: balancer). */
+export const QUEUED_REQUESTS = 'headroom_queued_requests';
 /** Gauges over a window (label window: stable, burst). */
 export const DEMAND_RPS = 'headroom_demand_rps';
 export const CONCURRENCY = 'headroom_concurrency';

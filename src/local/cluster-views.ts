@@ -121,6 +121,7 @@ export function clusterStatus(v: ClusterView): LocalStatusSnapshot {
       url: v.url,
       command: [...r.command],
       loadBalancing: m.loadBalancing,
+      queue: v.balancer.holds ? 'balancer' : 'instances',
       ...(m.slo ? { slo: { ...m.slo } } : {}),
       capacity,
     },
@@ -147,6 +148,7 @@ export function clusterStatus(v: ClusterView): LocalStatusSnapshot {
     decisions: [...v.decisions],
     traffic: {
       inFlight: snap.inFlight,
+      queued: v.balancer.queued(),
       stable: windowStatus(snap.stable, r.stableWindowSeconds),
       burst: windowStatus(snap.burst, v.windows.config.burstSeconds),
       totals: { requests: snap.totals.arrivals, errors: snap.totals.errors },

@@ -61,6 +61,17 @@ export interface LocalClusterOptions {
 
 const HISTORY_POINTS = 900;
 
+/**
+ * Whether requests wait at the balancer for a free slot (run.queue; loadRunConfig fills its default,
+ * balancer with leastRequests when none is given here). Not for a service that calls others: its
+ * requests stay in flight through their calls with the slot already released (examples/service.ts),
+ * so a cap would idle it.
+ */
+export function holdsAtBalancer(model: ServiceModel, run: RunConfig['run']): boolean {
+  const queue = run.queue ?? (model.loadBalancing === 'leastRequests' ? 'balancer' : 'instances');
+  return queue === 'balancer' && model.loadBalancing === 'leastRequests' && (model.calls?.length ?? 0) === 0;
+}
+
 export class LocalCluster {
   readonly model: ServiceModel;
   readonly supervisor: Supervisor;
@@ -140,6 +151,7 @@ export class LocalCluster {
       targets: this.supervisor,
       windows: this.windows,
       queueTimeoutMs: r.queueTimeoutSeconds * 1000,
+      ...(holdsAtBalancer(opts.model, r) ? { slots: opts.model.instance.concurrency } : {}),
       onComplete: (ms, status) => {
         this.metrics.observeRequest(ms / 1000, status);
         this.tickDone++;

@@ -58,6 +58,13 @@ export const runSectionSchema = z.strictObject({
   /** Half-life of the correction, s: shorter follows a bad release faster, and noise too. */
   calibrateHalfLifeSeconds: z.number().min(1).max(86_400).default(60),
   loadBalancing: z.enum(['leastRequests', 'random']).optional(),
+  /**
+   * Where requests wait when every instance is busy. balancer: an instance gets at most
+   * instance.concurrency at once, the rest wait at the balancer for the first free slot (one queue,
+   * M/G/(N·c), what the model assumes); instances (random's only choice): each request goes at once
+   * and waits inside its instance. Default: defaultQueue().
+   */
+  queue: z.enum(['balancer', 'instances']).optional(),
   /** How long a request may wait for a ready instance before 503. */
   queueTimeoutSeconds: z.number().min(0).max(600).default(10),
   restartBackoff: z
@@ -73,6 +80,20 @@ export const runSectionSchema = z.strictObject({
 });
 
 export type RunSection = z.output<typeof runSectionSchema>;
+
+/**
+ * run.queue's default: the balancer holds requests when it balances leastRequests and the spec
+ * states the instance's concurrency (instance.concurrency, or the profile's that `headroom
+ * loadtest` measured). An unstated one is the model's assumption of 1, not a limit to impose on a
+ * service that may serve many at once.
+ */
+export function defaultQueue(
+  model: ServiceModel,
+  written: { concurrency?: number | undefined; profile?: string | undefined } | undefined,
+): 'balancer' | 'instances' {
+  const stated = written?.concurrency !== undefined || written?.profile !== undefined;
+  return model.loadBalancing === 'leastRequests' && stated ? 'balancer' : 'instances';
+}
 
 export interface RunConfig {
   file: string;
@@ -160,20 +181,36 @@ export function loadRunConfig(file: string): RunConfig {
       allowed: `a port other than ${run.port}`,
     });
   }
+  if (run?.queue === 'balancer' && (run.loadBalancing ?? model?.loadBalancing) === 'random') {
+    problems.push({
+      code: 'HR_SPEC_INVALID',
+      file,
+      path: 'run.queue',
+      value: run.queue,
+      message: 'a random balancer sends each request at once (kube-proxy): it has no queue of its own',
+      allowed: 'instances, or loadBalancing: leastRequests',
+    });
+  }
   const alerts = checkAlertConfig(data.alerts, file);
   problems.push(...alerts.problems);
   throwProblems(problems, source);
   if (!run || !model || !spec || !alerts.config) throw new Error('unreachable: no problems, but nothing loaded');
   const baseDir = dirname(resolve(file));
   const effective: ServiceModel = run.loadBalancing ? { ...model, loadBalancing: run.loadBalancing } : model;
-  const fromProfile = spec.raw.services[index]?.instance.profile !== undefined;
+  const written = spec.raw.services[index]?.instance;
+  const fromProfile = written?.profile !== undefined;
   // `node` means the Node.js running Headroom (24+, runs .ts files), not whatever `node` is on PATH.
   const command = run.command[0] === 'node' ? [process.execPath, ...run.command.slice(1)] : run.command;
   deepFreeze(spec);
   return {
     file,
     model: effective,
-    run: Object.freeze({ ...run, command, cwd: resolve(baseDir, run.cwd ?? '.') }),
+    run: Object.freeze({
+      ...run,
+      command,
+      cwd: resolve(baseDir, run.cwd ?? '.'),
+      queue: run.queue ?? defaultQueue(effective, written),
+    }),
     capacitySource: run.capacity === 'learned' ? 'learned' : fromProfile ? 'profile' : 'spec',
     alerts: alerts.config,
   };

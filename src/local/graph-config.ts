@@ -21,7 +21,7 @@ import { checkSpec, readSpecSource } from '../input/load.ts';
 import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
 import { checkSchema, deepFreeze, throwProblems } from '../input/validate.ts';
 import type { InputSource } from '../input/yaml.ts';
-import { loadRunConfig, runSectionSchema, type RunConfig } from './config.ts';
+import { defaultQueue, loadRunConfig, runSectionSchema, type RunConfig } from './config.ts';
 
 const memberSchema = z.strictObject({
   command: z.array(z.string().min(1)).min(1).max(1000).optional(),
@@ -34,7 +34,7 @@ const memberSchema = z.strictObject({
 });
 
 export const graphRunSchema = runSectionSchema
-  .omit({ service: true, loadBalancing: true, initialReplicas: true })
+  .omit({ service: true, loadBalancing: true, initialReplicas: true, queue: true })
   .extend({ services: z.record(z.string().min(1), memberSchema).optional() });
 
 export type GraphRunSection = z.output<typeof graphRunSchema>;
@@ -132,7 +132,8 @@ function loadGraphRunConfig(file: string, source: InputSource): GraphRunConfig {
     const m = perService?.[name] ?? {};
     const command = m.command ?? run.command;
     const isEntry = name === entry.name;
-    models.push(m.loadBalancing ? { ...model, loadBalancing: m.loadBalancing } : model);
+    const effective = m.loadBalancing ? { ...model, loadBalancing: m.loadBalancing } : model;
+    models.push(effective);
     members.set(
       name,
       Object.freeze({
@@ -149,6 +150,7 @@ function loadGraphRunConfig(file: string, source: InputSource): GraphRunConfig {
         ...(m.initialReplicas !== undefined ? { initialReplicas: m.initialReplicas } : {}),
         // A caller's balancer measures its calls too: its own model cannot be checked against that.
         calibrate: run.calibrate && (model.calls?.length ?? 0) === 0,
+        queue: defaultQueue(effective, spec.raw.services.find((s) => s.name === name)?.instance),
       }),
     );
   }

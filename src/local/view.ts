@@ -36,7 +36,7 @@ export function renderStatus(s: LocalStatusSnapshot, extra: ViewExtra = {}, widt
     lines.push(`traffic  ${extra.phase} · now ${f(extra.targetRps)} rps · ${f(extra.elapsed)}/${f(extra.total)} s`);
   }
   lines.push(
-    `demand   ${f(st?.arrivalRps, 1)} rps (${f(st?.windowSeconds)} s) · ${f(bu?.arrivalRps, 1)} rps (${f(bu?.windowSeconds)} s) · in flight ${s.traffic.inFlight}` +
+    `demand   ${f(st?.arrivalRps, 1)} rps (${f(st?.windowSeconds)} s) · ${f(bu?.arrivalRps, 1)} rps (${f(bu?.windowSeconds)} s) · in flight ${s.traffic.inFlight}${s.traffic.queued ? ` (${s.traffic.queued} waiting for a slot)` : ''}` +
       ` · p50/p99 ${f(bu?.latencyMs?.p50)}/${f(bu?.latencyMs?.p99)} ms · errors ${f((st?.errorRatio ?? 0) * 100, 1)}%`,
   );
   lines.push(

@@ -36,6 +36,7 @@ export function createServiceMetrics(service: string): ServiceMetrics {
   const g = (name: string, help: string, labelNames: string[] = []): Gauge =>
     new Gauge({ name, help, labelNames, registers: reg });
   const inFlight = g(M.INFLIGHT_REQUESTS, 'Requests in flight through the load balancer');
+  const queued = g(M.QUEUED_REQUESTS, 'Requests waiting at the load balancer for a free instance slot');
   const demand = g(M.DEMAND_RPS, 'Arrival rate over a window (stable ~60 s, burst ~6 s)', ['window']);
   const concurrency = g(M.CONCURRENCY, 'Time-weighted mean requests in flight over a window', ['window']);
   const latencyQ = g(M.LATENCY_MS, 'Latency percentile over the stable window, ms', ['quantile']);
@@ -71,6 +72,7 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     },
     update(s) {
       inFlight.set(s.traffic.inFlight);
+      if (s.traffic.queued !== undefined) queued.set(s.traffic.queued);
       if (s.model) {
         for (const [kind, v] of [
           ['predicted', s.model.predictedMs],

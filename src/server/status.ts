@@ -157,6 +157,8 @@ export interface StatusSnapshot {
     url?: string;
     command?: string[];
     loadBalancing: string;
+    /** Local mode: where requests wait when every instance is busy (run.queue). */
+    queue?: 'balancer' | 'instances';
     slo?: { latencyMs: number; percentile: number };
     /** Per-instance capacity the loop sizes with, and where it came from. */
     capacity: { serviceTimeMs: number; concurrency: number; source: 'spec' | 'profile' | 'learned' };
@@ -189,6 +191,8 @@ export interface StatusSnapshot {
   };
   traffic: {
     inFlight: number;
+    /** Local mode: of those, waiting at the balancer for a free instance slot. */
+    queued?: number;
     stable: WindowStatus | null;
     burst: WindowStatus | null;
     totals: { requests: number; errors: number };

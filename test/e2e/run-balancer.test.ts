@@ -88,6 +88,12 @@ function send(port: number, method: string, path = '/', body?: string): Promise<
 
 const t = (u: Upstream): Target => ({ id: u.id, host: '127.0.0.1', port: u.port });
 
+/** Wait (up to 2 s) until the balancer's state says what the test expects next. */
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(ok()).toBe(true);
+}
+
 describe('load balancer', () => {
   it('least outstanding requests: a busy instance gets no new request while another is idle', async () => {
     const release: Array<() => void> = [];
@@ -161,6 +167,75 @@ describe('load balancer', () => {
     const waiting = send(port, 'GET');
     setTimeout(() => src.set([t(a)]), 200);
     expect(await waiting).toEqual({ status: 200, text: 'a:' });
+  });
+
+  it('with slots: no instance gets more than its concurrency; the rest wait here and take freed slots in arrival order', async () => {
+    // Each upstream holds every request until the test answers it, and records the order it got them.
+    const held = new Map<string, Array<{ path: string; end: () => void }>>();
+    const hold = (id: string) => (req: IncomingMessage, res: ServerResponse) => {
+      const list = held.get(id) ?? [];
+      held.set(id, list);
+      list.push({ path: req.url ?? '', end: () => res.end(`${id}${req.url}`) });
+    };
+    const a = await upstream('a', hold('a'));
+    const b = await upstream('b', hold('b'));
+    const { port, lb } = await balancer(targets([t(a), t(b)]), 'leastRequests', { slots: 2 });
+    expect(lb.holds).toBe(true);
+    const answers = new Map<string, Promise<{ status: number; text: string }>>();
+    // 4 slots; requests 5–7 wait at the balancer (sent one after another, so their order is known).
+    for (let i = 1; i <= 7; i++) {
+      answers.set(`/${i}`, send(port, 'GET', `/${i}`));
+      await until(() => lb.inFlight('a') + lb.inFlight('b') + lb.queued() === i);
+    }
+    expect([lb.inFlight('a'), lb.inFlight('b'), lb.queued()]).toEqual([2, 2, 3]);
+    expect((held.get('a')?.length ?? 0) + (held.get('b')?.length ?? 0)).toBe(4);
+    // A slot frees on b: the oldest waiting request (/5) takes it, not a later one.
+    held.get('b')![0]!.end();
+    await until(() => held.get('b')!.length === 3);
+    expect(held.get('b')![2]!.path).toBe('/5');
+    expect([lb.inFlight('a'), lb.inFlight('b'), lb.queued()]).toEqual([2, 2, 2]);
+    // Two free on a: /6 then /7, in that order.
+    held.get('a')![0]!.end();
+    held.get('a')![1]!.end();
+    await until(() => held.get('a')!.length === 4);
+    expect(
+      held
+        .get('a')!
+        .slice(2)
+        .map((h) => h.path),
+    ).toEqual(['/6', '/7']);
+    expect(lb.queued()).toBe(0);
+    for (const list of held.values()) for (const h of list) h.end();
+    const texts = await Promise.all([...answers.values()]);
+    expect(texts.every((r) => r.status === 200)).toBe(true);
+    expect(lb.inFlight('a') + lb.inFlight('b')).toBe(0);
+  });
+
+  it('with slots: a request waiting for a slot gets 503 after the queue timeout, and one whose client leaves frees its place', async () => {
+    const ends: Array<() => void> = [];
+    const a = await upstream('a', (_q, res) => ends.push(() => res.end('a')));
+    const { port, lb } = await balancer(targets([t(a)]), 'leastRequests', { slots: 1, queueTimeoutMs: 400 });
+    const first = send(port, 'GET');
+    await until(() => lb.inFlight('a') === 1);
+    expect((await send(port, 'GET')).status).toBe(503);
+    // A client that gives up while waiting leaves the queue, and takes no slot later.
+    const gone = request({ host: '127.0.0.1', port, method: 'GET', path: '/gone', agent: false });
+    gone.on('error', () => undefined);
+    gone.end();
+    await until(() => lb.queued() === 1);
+    gone.destroy();
+    await until(() => lb.queued() === 0);
+    ends.shift()!();
+    expect((await first).status).toBe(200);
+    expect(lb.inFlight('a')).toBe(0);
+    expect(a.hits.map((h) => h.method)).toEqual(['GET']);
+    // Without slots (the same setting under random, or none given) a busy instance still gets requests.
+    const free = await balancer(targets([t(a)]), 'random', { slots: 1 });
+    expect(free.lb.holds).toBe(false);
+    const two = [send(free.port, 'GET'), send(free.port, 'GET')];
+    await until(() => free.lb.inFlight('a') === 2);
+    ends.splice(0).forEach((f) => f());
+    expect((await Promise.all(two)).map((r) => r.status)).toEqual([200, 200]);
   });
 
   it('measures rate, concurrency, latency and errors in its windows', async () => {

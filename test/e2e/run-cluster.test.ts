@@ -243,6 +243,38 @@ describe('headroom run: scaling with real processes', () => {
     expect(c.loop.last!.observation.capacity?.serviceTimeMs).toBeGreaterThan(80); // the loop sizes with it
   });
 
+  it('queue: balancer — an instance is never sent more than its concurrency; the rest wait at the balancer, the same count in /api/status and /metrics', async () => {
+    // The service could take 8 at once; the spec says 2, and the model sizes for 2.
+    const env = { WORK_MS: 1500, CONCURRENCY: 8, WORK_MODE: 'sleep', WORK_DIST: 'fixed' };
+    const gauge = async (url: string, name: string): Promise<number> => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : NaN;
+    };
+    for (const queue of ['balancer', 'instances'] as const) {
+      cluster = await LocalCluster.start({
+        model: model({ instance: { serviceTimeMs: 1500, concurrency: 2 }, replicas: { min: 1, max: 1 } }),
+        run: runSettings({ env, queue }),
+        capacitySource: 'spec',
+      });
+      const c = cluster;
+      expect(c.status().service.queue).toBe(queue);
+      const answers = Array.from({ length: 5 }, () => fetch(`${c.url}/work`).then((r) => r.status));
+      expect(await waitFor(() => c.status().traffic.inFlight === 5, 1000)).toBe(true);
+      const port = c.status().instances[0]!.port!;
+      // What the instance itself counts (received, not answered), and what the balancer holds.
+      const inside = await gauge(`http://127.0.0.1:${port}`, 'http_requests_in_flight');
+      const queued = c.status().traffic.queued;
+      expect(await gauge(c.statusUrl, 'headroom_queued_requests')).toBe(queued);
+      if (queue === 'balancer') expect([inside, queued]).toEqual([2, 3]);
+      else expect([inside, queued]).toEqual([5, 0]);
+      expect(await Promise.all(answers)).toEqual([200, 200, 200, 200, 200]);
+      expect(c.status().traffic.queued).toBe(0);
+      await c.stop();
+      cluster = undefined;
+    }
+  });
+
   it('scale-down drains: no request lost; shadow mode decides but does not act', async () => {
     cluster = await LocalCluster.start({
       // 4 slots × 1000/400 ms = 10 rps per instance.

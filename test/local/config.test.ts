@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
+import type { ServiceModel } from '../../src/core/model.ts';
+import { holdsAtBalancer } from '../../src/local/cluster.ts';
 import { loadRunConfig } from '../../src/local/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-run-'));
@@ -115,6 +117,41 @@ describe('run: section', () => {
       value: 'db',
     });
     expect(loadRunConfig(file('two-ok.yaml', `${two}run: { command: [x], service: api }\n`)).model.name).toBe('api');
+  });
+
+  it('run.queue: the balancer holds requests with leastRequests, never with random (it has no queue)', () => {
+    const random = `${SERVICE}run: { command: [x], loadBalancing: random, queue: balancer }\n`;
+    expect(problemsOf(file('queue-random.yaml', random))[0]).toMatchObject({
+      code: 'HR_SPEC_INVALID',
+      path: 'run.queue',
+      value: 'balancer',
+      allowed: 'instances, or loadBalancing: leastRequests',
+    });
+    const load = (name: string, text: string) => {
+      const cfg = loadRunConfig(file(name, text));
+      return { queue: cfg.run.queue, holds: holdsAtBalancer(cfg.model, cfg.run) };
+    };
+    // The default: held when the spec states the concurrency and balances leastRequests.
+    expect(load('q-default.yaml', `${SERVICE}run: { command: [x] }\n`)).toEqual({ queue: 'balancer', holds: true });
+    expect(load('q-inst.yaml', `${SERVICE}run: { command: [x], queue: instances }\n`)).toEqual({
+      queue: 'instances',
+      holds: false,
+    });
+    expect(load('q-random.yaml', `${SERVICE}run: { command: [x], loadBalancing: random }\n`)).toEqual({
+      queue: 'instances',
+      holds: false,
+    });
+    // No concurrency written: 1 is the model's assumption, not a limit to impose; asked for, it is one.
+    const unstated = 'services:\n  - name: web\n    instance: { serviceTimeMs: 20 }\n';
+    expect(load('q-unstated.yaml', `${unstated}run: { command: [x] }\n`)).toEqual({ queue: 'instances', holds: false });
+    expect(load('q-asked.yaml', `${unstated}run: { command: [x], queue: balancer }\n`)).toEqual({
+      queue: 'balancer',
+      holds: true,
+    });
+    // A service that calls others keeps its requests in flight through the calls, its slot released.
+    const cfg = loadRunConfig(file('q-caller.yaml', `${SERVICE}run: { command: [x] }\n`));
+    const caller: ServiceModel = { ...cfg.model, calls: [{ service: 'db', perRequest: 1, mode: 'sequential' }] };
+    expect(holdsAtBalancer(caller, cfg.run)).toBe(false);
   });
 
   it('the same port twice is an error', () => {

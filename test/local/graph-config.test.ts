@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
+import { holdsAtBalancer } from '../../src/local/cluster.ts';
 import { loadRunOrGraph } from '../../src/local/graph-config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-graph-run-'));
@@ -42,6 +43,10 @@ describe('run: section of a call graph', () => {
     expect(db.command[0]).toBe(process.execPath);
     // A caller's balancer measures its calls too: only members without calls calibrate.
     expect([gw.calibrate, db.calibrate]).toEqual([false, true]);
+    // A leaf holds requests at its balancer for a free slot; a caller sends at once (its requests stay
+    // in flight through their calls, the slot released).
+    const modelOf = (n: string) => r.cfg.models.find((m) => m.name === n)!;
+    expect([holdsAtBalancer(modelOf('gateway'), gw), holdsAtBalancer(modelOf('db'), db)]).toEqual([false, true]);
   });
 
   it('members not reached from the entry are not run; run.service still runs one service alone', () => {

@@ -141,6 +141,12 @@ describe('terminal view', () => {
     const both = snapshot();
     both.traffic.burst = { ...both.traffic.stable!, windowSeconds: 6, seconds: 6, arrivalRps: 33.8 };
     expect(renderLine(both)).toContain('demand 100.0 rps over 60 s, 33.8 rps over 6 s');
+    // Requests held at the balancer (queue: balancer) are named beside those in flight.
+    expect(text).not.toContain('waiting for a slot');
+    const held = snapshot();
+    held.traffic.inFlight = 9;
+    held.traffic.queued = 3;
+    expect(renderStatus(held, {}).join('\n')).toContain('in flight 9 (3 waiting for a slot)');
   });
   it('lists firing and pending alerts, and says when the loop is paused', () => {
     const alert = (rule: string, state: 'pending' | 'firing' | 'resolved', instance?: string) => ({
