@@ -6,8 +6,9 @@
 //    at 40 rps, then 160 rps. Measures the time from the step to the first scale-up decision
 //    (target ≤ 1.5 s) and until the added capacity serves (target ≤ startup time + 2 s).
 // 2. Balancer overhead: the example service with WORK_MS=0 directly and through `headroom run`
-//    (its own process): p50/p99 at fixed open-loop rates (src/loadtest generator), and the maximum
-//    rate with autocannon (closed loop, 50 connections).
+//    (its own process), sending at once and holding at the balancer (64 slots: the hand-off's own
+//    cost; 1 slot: every request waits its turn): p50/p99 at fixed open-loop rates (src/loadtest
+//    generator), and the maximum rate with autocannon (closed loop, 50 connections).
 // Results go to docs/benchmarks.md under "## run" (by hand).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -160,6 +161,42 @@ async function maxRps(url: string): Promise<{ rps: number; p50: number; p99: num
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
 
+/** How `headroom run` balances in the overhead bench: where requests wait, and the slots per instance. */
+const OVERHEAD_VARIANTS = [
+  { label: 'queue: instances (sends at once)', queue: 'instances', concurrency: 1 },
+  { label: 'queue: balancer, 64 slots (never full here)', queue: 'balancer', concurrency: 64 },
+  { label: 'queue: balancer, 1 slot (every request waits its turn)', queue: 'balancer', concurrency: 1 },
+] as const;
+
+/** `headroom run` (its own process) in front of one example-service instance; stop with kill(). */
+async function startRun(
+  dir: string,
+  v: (typeof OVERHEAD_VARIANTS)[number],
+): Promise<{ url: string; child: ChildProcess }> {
+  const spec = join(dir, `spec-${v.queue}-${v.concurrency}.yaml`);
+  writeFileSync(
+    spec,
+    [
+      'services:',
+      '  - name: bench',
+      `    instance: { serviceTimeMs: 1, concurrency: ${v.concurrency} }`,
+      '    replicas: { min: 1, max: 1 }',
+      'run:',
+      `  command: [node, ${JSON.stringify(SERVICE)}]`,
+      '  env: { WORK_MS: 0 }',
+      `  port: ${await freePort()}`,
+      '  statusPort: 0',
+      '  shadow: true',
+      `  queue: ${v.queue}`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'run', spec, '--no-live'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return { url: await waitListening(child, /send requests to\s+(\S+)/), child };
+}
+
 async function overheadBench(): Promise<void> {
   const env = { ...process.env, WORK_MS: '0', HOST: '127.0.0.1' };
   const directPort = await freePort();
@@ -168,52 +205,60 @@ async function overheadBench(): Promise<void> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-run-'));
-  const spec = join(dir, 'spec.yaml');
-  const lbPort = await freePort();
-  writeFileSync(
-    spec,
-    [
-      'services:',
-      '  - name: bench',
-      '    instance: { serviceTimeMs: 1, concurrency: 1 }',
-      '    replicas: { min: 1, max: 1 }',
-      'run:',
-      `  command: [node, ${JSON.stringify(SERVICE)}]`,
-      '  env: { WORK_MS: 0 }',
-      `  port: ${lbPort}`,
-      '  statusPort: 0',
-      '  shadow: true',
-      '',
-    ].join('\n'),
-  );
-  const lb = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'run', spec, '--no-live'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const rates = [200, 1000, 2000];
   try {
     await waitListening(direct, /"msg":"listening"()/);
-    const lbUrl = await waitListening(lb, /send requests to\s+(\S+)/);
     const directUrl = `http://127.0.0.1:${directPort}/`;
+    const d = [];
+    for (const rate of rates) d.push(await latencyAt(directUrl, rate));
     console.log('\n## balancer overhead (example service, WORK_MS=0, one instance)');
     console.log(
-      '| open-loop rate | direct p50 / p99 (ms) | through balancer p50 / p99 (ms) | added p50 / p99 (ms) | errors |',
+      '| balancer | open-loop rate | direct p50 / p99 (ms) | through balancer p50 / p99 (ms) | added p50 / p99 (ms) | errors |',
     );
-    console.log('|---|---|---|---|---|');
-    for (const rate of [200, 1000, 2000]) {
-      const d = await latencyAt(directUrl, rate);
-      const b = await latencyAt(`${lbUrl}/`, rate);
+    console.log('|---|---|---|---|---|---|');
+    const runs: Array<{ url: string; child: ChildProcess }> = [];
+    try {
+      for (const v of OVERHEAD_VARIANTS) runs.push(await startRun(dir, v));
+      for (const [n, v] of OVERHEAD_VARIANTS.entries()) {
+        for (const [k, rate] of rates.entries()) {
+          const b = await latencyAt(`${runs[n]!.url}/`, rate);
+          const dk = d[k]!;
+          console.log(
+            `| ${v.label} | ${rate} rps | ${f(dk.p50)} / ${f(dk.p99)} | ${f(b.p50)} / ${f(b.p99)} | ${f(b.p50 - dk.p50)} / ${f(b.p99 - dk.p99)} | ${dk.errors} / ${b.errors} |`,
+          );
+        }
+      }
+      // The machine's speed drifts by 2× between minutes: rounds alternate the targets, and each
+      // balancer is compared with the direct run of its own round.
+      const rounds = 3;
+      const ratios: number[][] = OVERHEAD_VARIANTS.map(() => []);
+      const rows: string[] = [];
+      for (let r = 1; r <= rounds; r++) {
+        const dm = await maxRps(directUrl);
+        rows.push(`| ${r} | direct | ${f(dm.rps, 0)} | ${dm.p50} / ${dm.p99} | ${dm.errors} | |`);
+        for (const [n, v] of OVERHEAD_VARIANTS.entries()) {
+          const bm = await maxRps(`${runs[n]!.url}/`);
+          ratios[n]!.push(bm.rps / dm.rps);
+          rows.push(
+            `| ${r} | ${v.label} | ${f(bm.rps, 0)} | ${bm.p50} / ${bm.p99} | ${bm.errors} | ${f(bm.rps / dm.rps, 3)} |`,
+          );
+        }
+      }
       console.log(
-        `| ${rate} rps | ${f(d.p50)} / ${f(d.p99)} | ${f(b.p50)} / ${f(b.p99)} | ${f(b.p50 - d.p50)} / ${f(b.p99 - d.p99)} | ${d.errors} / ${b.errors} |`,
+        '\n| round | max rate (autocannon, 50 connections, 8 s) | rps | p50 / p99 (ms) | errors | ÷ direct |',
       );
+      console.log('|---|---|---|---|---|---|');
+      for (const row of rows) console.log(row);
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      for (const [n, v] of OVERHEAD_VARIANTS.entries()) {
+        console.log(`median ÷ direct, ${v.label}: ${f(median(ratios[n]!), 3)}`);
+      }
+    } finally {
+      for (const run of runs) run.child.kill('SIGTERM');
+      await sleep(500);
     }
-    const dm = await maxRps(directUrl);
-    const bm = await maxRps(`${lbUrl}/`);
-    console.log('\n| max rate (autocannon, 50 connections, 8 s) | rps | p50 / p99 (ms) | errors |');
-    console.log('|---|---|---|---|');
-    console.log(`| direct | ${f(dm.rps, 0)} | ${dm.p50} / ${dm.p99} | ${dm.errors} |`);
-    console.log(`| through balancer | ${f(bm.rps, 0)} | ${bm.p50} / ${bm.p99} | ${bm.errors} |`);
   } finally {
     direct.kill('SIGTERM');
-    lb.kill('SIGTERM');
     await sleep(500);
   }
 }
