@@ -82,17 +82,20 @@ export const runSectionSchema = z.strictObject({
 export type RunSection = z.output<typeof runSectionSchema>;
 
 /**
- * run.queue's default: the balancer holds requests when it balances leastRequests and the spec
- * states the instance's concurrency (instance.concurrency, or the profile's that `headroom
- * loadtest` measured). An unstated one is the model's assumption of 1, not a limit to impose on a
- * service that may serve many at once.
+ * run.queue's default: the balancer holds requests when it balances leastRequests and the
+ * instance's concurrency is known: written in the spec, or measured by `headroom loadtest` (a
+ * profile whose load broke the SLO, so its latency curve bent where the slots ran out). An unstated
+ * one is the model's assumption of 1, and a profile whose curve never bent (kneeIsLowerBound) or
+ * that was cut short extrapolated its c: neither is a limit to impose on a service that may serve
+ * many at once.
  */
 export function defaultQueue(
   model: ServiceModel,
-  written: { concurrency?: number | undefined; profile?: string | undefined } | undefined,
+  written: { concurrency?: number | undefined } | undefined,
 ): 'balancer' | 'instances' {
-  const stated = written?.concurrency !== undefined || written?.profile !== undefined;
-  return model.loadBalancing === 'leastRequests' && stated ? 'balancer' : 'instances';
+  const p = model.instance.profile;
+  const known = written?.concurrency !== undefined || (p !== undefined && !p.kneeIsLowerBound && !p.partial);
+  return model.loadBalancing === 'leastRequests' && known ? 'balancer' : 'instances';
 }
 
 export interface RunConfig {

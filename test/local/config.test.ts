@@ -148,6 +148,40 @@ describe('run: section', () => {
       queue: 'balancer',
       holds: true,
     });
+    // A profile's c is a limit when the load test saw the curve bend (some step broke the SLO); one that
+    // never bent extrapolated its c, and one cut short may not have reached it.
+    const step = (targetRps: number, sloMet: boolean) => ({
+      targetRps,
+      achievedRps: sloMet ? targetRps : targetRps * 0.8,
+      sent: 10,
+      completed: 10,
+      errors: 0,
+      dropped: 0,
+      latencyMs: { p50: 1, p90: 1, p99: 1, p999: 1, max: 1 },
+      sloMet,
+    });
+    const profile = (kneeIsLowerBound: boolean, partial: boolean): string =>
+      JSON.stringify({
+        kind: 'headroom.dev/capacity-profile/v1',
+        target: 'http://127.0.0.1:8080/',
+        measuredAt: '2026-12-04T00:00:00Z',
+        slo: { latencyMs: 50, percentile: 99 },
+        kneeRps: 200,
+        kneeIsLowerBound,
+        partial,
+        serviceTimeMs: 20,
+        concurrency: 4,
+        steps: [step(200, true), step(300, kneeIsLowerBound)],
+      });
+    const withProfile = (name: string, json: string) => {
+      writeFileSync(join(dir, `${name}.json`), json);
+      const text = `services:\n  - name: web\n    instance: { profile: ${name}.json }\nrun: { command: [x] }\n`;
+      return load(`${name}.yaml`, text).queue;
+    };
+    expect(withProfile('bent', profile(false, false))).toBe('balancer');
+    expect(withProfile('flat', profile(true, false))).toBe('instances');
+    expect(withProfile('cut', profile(false, true))).toBe('instances');
+
     // A service that calls others keeps its requests in flight through the calls, its slot released.
     const cfg = loadRunConfig(file('q-caller.yaml', `${SERVICE}run: { command: [x] }\n`));
     const caller: ServiceModel = { ...cfg.model, calls: [{ service: 'db', perRequest: 1, mode: 'sequential' }] };
