@@ -282,6 +282,25 @@ describe('panels.js lists', () => {
     expect(cell(P.serviceRow('shop/web', known, false), 'ready')).toBe(String(r.ready));
   });
 
+  it('local mode: where requests wait, and how many wait at the balancer; a controller has neither', () => {
+    const stats = (x: DashboardSnapshot): string[] => P.detailStats(x).map((n) => n.textContent);
+    const base = snapshot();
+    const held = snapshot({
+      service: { ...base.service, queue: 'balancer' },
+      traffic: { ...base.traffic, inFlight: 11, queued: 3 },
+    });
+    expect(stats(held)).toContain('queueat the balancer, ≤ 4 per instance');
+    expect(stats(held)).toContain('in flight11, 3 waiting for a slot');
+    const direct = snapshot({
+      service: { ...base.service, queue: 'instances' },
+      traffic: { ...base.traffic, inFlight: 7 },
+    });
+    expect(stats(direct)).toContain('queuein the instances');
+    expect(stats(direct)).toContain('in flight7');
+    const k8s = stats(snapshot({ mode: 'kubernetes' }));
+    expect(k8s.some((t) => t.startsWith('queue') || t.startsWith('in flight'))).toBe(false);
+  });
+
   it('a controller counter of answers is marked as such, with why in the title; arrivals and local windows are not', () => {
     expect(P.demandText(win(50, { arrivalRps: 19.54, counts: 'answers' }))).toBe('19.5 req/s answered');
     expect(P.demandText(win(50, { arrivalRps: 53.79, counts: 'arrivals' }))).toBe('53.8 req/s');

@@ -205,6 +205,16 @@ describe('dashboard in Chromium', () => {
       await traffic.done;
     }
     expect(await page.evaluate('window.__noReload')).toBe(1);
+    // examples/run.yaml states concurrency 4: requests wait at the balancer, and none is left waiting.
+    expect(await page.locator('#queue').textContent()).toBe('at the balancer, ≤ 4 per instance');
+    await expect
+      .poll(() => page.locator('#inflight').textContent(), { timeout: 15_000 })
+      .toBe('0, 0 waiting for a slot');
+    const idle = (await (await fetch(run.dashboard + '/api/status')).json()) as {
+      service: { queue: string };
+      traffic: { inFlight: number; queued: number };
+    };
+    expect([idle.service.queue, idle.traffic.inFlight, idle.traffic.queued]).toEqual(['balancer', 0, 0]);
 
     // The decision that scaled up is in the log, with its reasons.
     const scaled = page.locator('#decisions li.decision', { has: page.locator('.desired', { hasText: /^[3-8] / }) });

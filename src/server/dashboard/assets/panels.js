@@ -220,6 +220,18 @@
       stat('SLO', s.service.slo ? 'p' + s.service.slo.percentile + ' ≤ ' + s.service.slo.latencyMs + ' ms' : 'none'),
       stat('mode', (s.shadow ? 'shadow' : 'active') + (s.paused ? ', paused' : '')),
     ];
+    // Local mode: where requests wait when every instance is busy (run.queue), and how many do.
+    if (s.service.queue) {
+      var held = s.service.queue === 'balancer';
+      items.push(
+        stat('queue', held ? 'at the balancer, ≤ ' + cap.concurrency + ' per instance' : 'in the instances', 'queue'),
+        stat(
+          'in flight',
+          fmt(s.traffic.inFlight) + (held ? ', ' + fmt(s.traffic.queued || 0) + ' waiting for a slot' : ''),
+          'inflight',
+        ),
+      );
+    }
     if (s.cost) {
       var cost = stat('cost / month', costText(s.cost), 'cost');
       cost.title = costTitle(s.cost);
