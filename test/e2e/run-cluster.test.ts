@@ -245,7 +245,8 @@ describe('headroom run: scaling with real processes', () => {
 
   it('queue: balancer — an instance is never sent more than its concurrency; the rest wait at the balancer, the same count in /api/status and /metrics', async () => {
     // The service could take 8 at once; the spec says 2, and the model sizes for 2.
-    const env = { WORK_MS: 1500, CONCURRENCY: 8, WORK_MODE: 'sleep', WORK_DIST: 'fixed' };
+    // 3 s each: all 5 are in flight long before the first 2 answer, even on a loaded machine.
+    const env = { WORK_MS: 3000, CONCURRENCY: 8, WORK_MODE: 'sleep', WORK_DIST: 'fixed' };
     const gauge = async (url: string, name: string): Promise<number> => {
       const text = await (await fetch(`${url}/metrics`)).text();
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
@@ -253,14 +254,14 @@ describe('headroom run: scaling with real processes', () => {
     };
     for (const queue of ['balancer', 'instances'] as const) {
       cluster = await LocalCluster.start({
-        model: model({ instance: { serviceTimeMs: 1500, concurrency: 2 }, replicas: { min: 1, max: 1 } }),
+        model: model({ instance: { serviceTimeMs: 3000, concurrency: 2 }, replicas: { min: 1, max: 1 } }),
         run: runSettings({ env, queue }),
         capacitySource: 'spec',
       });
       const c = cluster;
       expect(c.status().service.queue).toBe(queue);
       const answers = Array.from({ length: 5 }, () => fetch(`${c.url}/work`).then((r) => r.status));
-      expect(await waitFor(() => c.status().traffic.inFlight === 5, 1000)).toBe(true);
+      expect(await waitFor(() => c.status().traffic.inFlight === 5, 2500)).toBe(true);
       const port = c.status().instances[0]!.port!;
       // What the instance itself counts (received, not answered), and what the balancer holds.
       const inside = await gauge(`http://127.0.0.1:${port}`, 'http_requests_in_flight');
