@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
 import { loadSpecFile, parseSpecText, serviceModelFromSpec } from '../../src/input/load.ts';
+import { profileStep } from '../support/profile.ts';
 
 function problems(text: string): ProblemDetail[] {
   try {
@@ -185,16 +186,7 @@ describe('spec validation errors name file, key, value and allowed range', () =>
 
   it('marks a capacity from a profile with what it measured (knee, lower bound, SLO), for plan', () => {
     const dir = mkdtempSync(join(tmpdir(), 'headroom-spec-'));
-    const step = (targetRps: number, sloMet: boolean) => ({
-      targetRps,
-      achievedRps: targetRps,
-      sent: 10,
-      completed: 10,
-      errors: 0,
-      dropped: 0,
-      latencyMs: { p50: 1, p90: 1, p99: 1, p999: 1, max: 1 },
-      sloMet,
-    });
+    const step = profileStep;
     const profile = {
       kind: 'headroom.dev/capacity-profile/v1',
       target: 'http://127.0.0.1:8080/',

@@ -7,6 +7,7 @@ import { HeadroomError } from '../../src/core/errors.ts';
 import type { ServiceModel } from '../../src/core/model.ts';
 import { holdsAtBalancer } from '../../src/local/cluster.ts';
 import { loadRunConfig } from '../../src/local/config.ts';
+import { profileStep } from '../support/profile.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-run-'));
 const SERVICE = `services:
@@ -150,16 +151,8 @@ describe('run: section', () => {
     });
     // A profile's c is a limit when the load test saw the curve bend (some step broke the SLO); one that
     // never bent extrapolated its c, and one cut short may not have reached it.
-    const step = (targetRps: number, sloMet: boolean) => ({
-      targetRps,
-      achievedRps: sloMet ? targetRps : targetRps * 0.8,
-      sent: 10,
-      completed: 10,
-      errors: 0,
-      dropped: 0,
-      latencyMs: { p50: 1, p90: 1, p99: 1, p999: 1, max: 1 },
-      sloMet,
-    });
+    const step = (targetRps: number, sloMet: boolean) =>
+      profileStep(targetRps, sloMet, sloMet ? targetRps : targetRps * 0.8);
     const profile = (kneeIsLowerBound: boolean, partial: boolean): string =>
       JSON.stringify({
         kind: 'headroom.dev/capacity-profile/v1',
