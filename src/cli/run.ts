@@ -221,6 +221,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
       statusApi: `${cluster.statusUrl}/api/status`,
       metrics: `${cluster.statusUrl}/metrics`,
       tokenRequired: token !== undefined,
+      queue: cluster.balancer.holds ? 'balancer' : 'instances',
     });
   } else {
     out.write(
@@ -228,7 +229,11 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
         `  send requests to  ${cluster.url}\n` +
         `  dashboard         ${cluster.statusUrl}/${token !== undefined ? '  (token required)' : ''}\n` +
         `  status API        ${cluster.statusUrl}/api/status\n` +
-        `  Prometheus        ${cluster.statusUrl}/metrics\n`,
+        `  Prometheus        ${cluster.statusUrl}/metrics\n` +
+        // Where a request waits when every instance is busy (run.queue, docs/local-cluster.md).
+        (cluster.balancer.holds
+          ? `  requests wait at  the balancer for a free slot (≤ ${cfg.model.instance.concurrency} per instance)\n`
+          : `  requests wait in  the instances (sent at once, ${cfg.model.loadBalancing})\n`),
     );
   }
   const life = new RunLifetime();

@@ -39,6 +39,8 @@ describe('headroom run (CLI)', () => {
     expect(body.service.name).toBe('web');
     expect(body.replicas.ready).toBeGreaterThanOrEqual(1);
     expect(r.stdout).toMatch(/send requests to\s+http:\/\/127\.0\.0\.1:\d+/);
+    // examples/run.yaml states concurrency 4: requests wait at the balancer for a free slot.
+    expect(r.stdout).toContain('requests wait at  the balancer for a free slot (≤ 4 per instance)');
     // Not a TTY: plain periodic lines with demand and counts.
     expect(r.stdout).toMatch(/demand [\d.–]+ rps over [\d–]+ s, [\d.–]+ rps over [\d–]+ s/);
     const done = /done after \d+ s: (\d+) requests through the balancer, (\d+) failed/.exec(r.stdout);
@@ -76,8 +78,9 @@ describe('headroom run (CLI)', () => {
     expect(new Set(types)).toEqual(new Set(['started', 'traffic', 'tick', 'event', 'stopping', 'done']));
     // Poisson arrivals unless --arrivals even: what the queueing model assumes.
     expect(objs[1]?.arrivals).toBe('poisson');
-    const started = objs[0] as unknown as { statusApi: string; url: string };
+    const started = objs[0] as unknown as { statusApi: string; url: string; queue: string };
     expect(started.statusApi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/status$/);
+    expect(started.queue).toBe('balancer');
     expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const ticks = objs.filter((o) => o.type === 'tick') as unknown as Array<{ elapsed: number; ready: number }>;
     expect(ticks.length).toBeGreaterThanOrEqual(4); // one a second for 5 s
