@@ -216,6 +216,11 @@ export class LoadBalancer {
     return best[Math.floor(this.opts.random() * best.length)];
   }
 
+  /** Draining with no instance ready: nothing will serve a waiting request. */
+  private abandoned(): boolean {
+    return this.closing && this.opts.targets.readyTargets().length === 0;
+  }
+
   /** Count a request in flight on `t` from the moment it is granted, so no slot is given twice. */
   private reserve(t: Target): void {
     const tr = this.traffic.get(t.id) ?? { inFlight: 0, requests: 0, errors: 0 };
@@ -241,9 +246,9 @@ export class LoadBalancer {
    * may still try does not hold up the next). While draining with no instance ready, fail them.
    */
   private dispatch(): void {
-    const failAll = this.closing && this.opts.targets.readyTargets().length === 0;
+    const failAll = this.abandoned();
     // Once one first try finds no slot, none will: only retries (other exclusions) are still looked at,
-    // so a release costs O(ready) however long the queue, not O(queue × ready).
+    // so a release scans the instances once however long the queue, not once per waiting request.
     let full = false;
     for (let i = 0; i < this.waiting.length;) {
       const w = this.waiting[i]!;
@@ -269,7 +274,7 @@ export class LoadBalancer {
       this.reserve(now);
       return Promise.resolve(now);
     }
-    if (this.closing && this.opts.targets.readyTargets().length === 0) return Promise.resolve(undefined);
+    if (this.abandoned()) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       // Timed out, or the client went away while waiting: leave the queue without a slot.
       const leave = (): void => {

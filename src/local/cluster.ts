@@ -62,14 +62,13 @@ export interface LocalClusterOptions {
 const HISTORY_POINTS = 900;
 
 /**
- * Whether requests wait at the balancer for a free slot (run.queue; loadRunConfig fills its default,
- * balancer with leastRequests when none is given here). Not for a service that calls others: its
- * requests stay in flight through their calls with the slot already released (examples/service.ts),
- * so a cap would idle it.
+ * Whether requests wait at the balancer for a free slot: leastRequests, unless run.queue says
+ * instances (loadRunConfig fills its default; unset here means balancer). Not for a service that
+ * calls others: its requests stay in flight through their calls with the slot already released
+ * (examples/service.ts), so a cap would idle it.
  */
 export function holdsAtBalancer(model: ServiceModel, run: RunConfig['run']): boolean {
-  const queue = run.queue ?? (model.loadBalancing === 'leastRequests' ? 'balancer' : 'instances');
-  return queue === 'balancer' && model.loadBalancing === 'leastRequests' && (model.calls?.length ?? 0) === 0;
+  return run.queue !== 'instances' && model.loadBalancing === 'leastRequests' && (model.calls?.length ?? 0) === 0;
 }
 
 export class LocalCluster {
