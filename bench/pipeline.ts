@@ -206,6 +206,8 @@ export interface PlanService {
 
 export interface RunMeasure {
   replicas: number;
+  /** Where requests waited: at the balancer for a free slot (c from the profile), or in the instances. */
+  queue: 'balancer' | 'instances' | null;
   /** The balancer's latency after the warm-up, to the end (ms), and how many requests that is. */
   steady: { p50Ms: number; p99Ms: number; meanMs: number; maxMs: number; requests: number } | null;
   /** The balancer's latency over the whole run, warm-up included (ms). */
@@ -303,6 +305,7 @@ interface WindowBody {
 }
 
 interface StatusBody {
+  service: { queue: 'balancer' | 'instances' };
   replicas: { ready: number };
   traffic: {
     stable: WindowBody | null;
@@ -396,6 +399,7 @@ export async function measureRun(
   const sw = steady?.traffic.burst;
   return {
     replicas,
+    queue: last?.service.queue ?? null,
     steady: sw?.latencyMs
       ? {
           p50Ms: sw.latencyMs.p50,

@@ -35,6 +35,11 @@ export interface MeasuredProfile {
   kneeIsLowerBound: boolean;
   /** The run was interrupted or cut by a budget. */
   partial: boolean;
+  /**
+   * It saw the instance's throughput ceiling, so `concurrency` is measured (ceiling × service time),
+   * not inferred from how latency grew: `headroom run` then holds requests at its balancer for c.
+   */
+  concurrencyMeasured: boolean;
   /** The SLO the knee was measured for. */
   slo: LatencySlo;
 }

@@ -18,6 +18,9 @@ export const profileStepSchema = z.object({
   late: z.number().int().nonnegative().optional(),
 });
 
+/** A step delivered less than this share of the asked rate: the target was saturated. */
+export const SATURATION_SHARE = 0.9;
+
 /** Fewer sequential probe samples than this give no service-time distribution (the tail is luck). */
 export const MIN_PROBE_SAMPLES = 200;
 
@@ -76,3 +79,14 @@ export const capacityProfileSchema = z.object({
 export type CapacityProfile = z.infer<typeof capacityProfileSchema>;
 export type ProfileStep = z.infer<typeof profileStepSchema>;
 export type ProfileServiceTime = z.infer<typeof profileServiceTimeSchema>;
+
+/**
+ * Did the load test see the instance's throughput ceiling? Then its concurrency is measured (c =
+ * the ceiling × the service time, fitMethod `saturation`); otherwise it was inferred from how the
+ * latency grew (`curve`) or assumed (`single-step`: 1). Profiles written before fitMethod: from
+ * their steps (one delivered < 90 % of its rate).
+ */
+export function concurrencyMeasured(profile: CapacityProfile): boolean {
+  if (profile.fitMethod !== undefined) return profile.fitMethod === 'saturation';
+  return profile.steps.some((st) => st.achievedRps < SATURATION_SHARE * st.targetRps);
+}

@@ -14,7 +14,7 @@ import {
 import { parseCpuMillis, parseMemoryBytes } from '../core/quantity.ts';
 import { impliedCv, minimumMeanMs } from '../core/service-time.ts';
 import { normalizePricing, type FilePricing } from './pricing.ts';
-import { MIN_PROBE_SAMPLES, capacityProfileSchema, type CapacityProfile } from './profile.ts';
+import { MIN_PROBE_SAMPLES, capacityProfileSchema, concurrencyMeasured, type CapacityProfile } from './profile.ts';
 import { readInputFile, SPEC_MAX_BYTES } from './read.ts';
 import type { ServiceSpec } from './schema.ts';
 import { joinPath, valueAt } from './validate.ts';
@@ -111,6 +111,7 @@ export function normalizeService(svc: ServiceSpec, where: Where): Normalized {
                 profile.kneeIsLowerBound ??
                 (profile.kneeRps > 0 && profile.steps.length > 0 && profile.steps.every((st) => st.sloMet)),
               partial: profile.partial ?? false,
+              concurrencyMeasured: concurrencyMeasured(profile),
               slo: { latencyMs: profile.slo.latencyMs, percentile: profile.slo.percentile },
             },
           }

@@ -34,6 +34,7 @@
 import type { ServiceTimeModel, ServiceTimeQuantiles } from '../core/model.ts';
 import { latencyPercentileMs, type PoolShape } from '../core/pool.ts';
 import { meanResponseTime } from '../core/queueing.ts';
+import { SATURATION_SHARE } from '../input/profile.ts';
 
 export interface FitStep {
   targetRps: number;
@@ -77,8 +78,6 @@ export interface QueueFit {
   saturationRps?: number;
 }
 
-/** A step delivered less than this share of the asked rate: the target was saturated. */
-export const SATURATION_SHARE = 0.9;
 const MAX_FIT_CONCURRENCY = 256;
 /** Largest relative standard error (CV/√n) of a step mean that may bound the service time. */
 export const MAX_STEP_MEAN_ERROR = 0.05;

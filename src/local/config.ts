@@ -83,18 +83,18 @@ export type RunSection = z.output<typeof runSectionSchema>;
 
 /**
  * run.queue's default: the balancer holds requests when it balances leastRequests and the
- * instance's concurrency is known: written in the spec, or measured by `headroom loadtest` (a
- * profile whose load broke the SLO, so its latency curve bent where the slots ran out). An unstated
- * one is the model's assumption of 1, and a profile whose curve never bent (kneeIsLowerBound) or
- * that was cut short extrapolated its c: neither is a limit to impose on a service that may serve
- * many at once.
+ * instance's concurrency is known: written in the spec, or measured by `headroom loadtest` (its
+ * steps reached the instance's throughput ceiling, and c = ceiling × service time). An unstated one
+ * is the model's assumption of 1, and a profile that never saturated inferred its c from how latency
+ * grew (or assumed 1 from a single step), and that c is only as good as the service time beside it:
+ * 16 slots whose service time was read 20 % short fit c = 12, and a cap of 12 would idle a quarter
+ * of the instance (docs/loadtest.md). A measured ceiling fixes c ÷ s whatever the split.
  */
 export function defaultQueue(
   model: ServiceModel,
   written: { concurrency?: number | undefined } | undefined,
 ): 'balancer' | 'instances' {
-  const p = model.instance.profile;
-  const known = written?.concurrency !== undefined || (p !== undefined && !p.kneeIsLowerBound && !p.partial);
+  const known = written?.concurrency !== undefined || model.instance.profile?.concurrencyMeasured === true;
   return model.loadBalancing === 'leastRequests' && known ? 'balancer' : 'instances';
 }
 

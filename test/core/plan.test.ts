@@ -81,7 +81,7 @@ describe('each constraint on its own', () => {
 
 describe('warnings about a capacity measured by `headroom loadtest`', () => {
   const slo = { latencyMs: 100, percentile: 99 };
-  const measured = { kneeRps: 10_000, kneeIsLowerBound: false, partial: false, slo };
+  const measured = { kneeRps: 10_000, kneeIsLowerBound: false, partial: false, concurrencyMeasured: true, slo };
   const fromProfile = (profile: Partial<typeof measured> = {}, over: Partial<ServiceModel> = {}): ServiceModel =>
     model({
       slo,

@@ -64,6 +64,9 @@ describe('latency model through the pipeline: loadtest → profile → plan → 
       expect(r.loadtest.probe.distribution?.stable).toBe(true);
       expect(r.loadtest.predictedKneeModel).toBe('M/G/c');
       expect(r.loadtest.concurrency).toBe(1);
+      // c from the throughput ceiling (the steps go past one instance's ~48 rps), so `headroom run`
+      // holds requests at its balancer for that one slot: the M/G/(N·1) the plan sizes.
+      expect(r.loadtest.fitMethod).toBe('saturation');
 
       // plan from the profile: M/G, the probe's distribution named as the source, latency binding.
       const latency = r.plan.reasons.find((x) => x.constraint === 'latency')?.detail ?? '';
@@ -81,6 +84,7 @@ describe('latency model through the pipeline: loadtest → profile → plan → 
 
       // The run held the planned count, served every request, and measured enough of them.
       expect(r.at.exitCode).toBe(0);
+      expect(r.at.queue).toBe('balancer');
       expect(r.at.errors).toBe(0);
       expect(r.at.dropped).toBe(0);
       expect(r.at.requests).toBeGreaterThanOrEqual(0.95 * CONFIG.demandRps * (CONFIG.warmupSeconds + CONFIG.seconds));

@@ -149,31 +149,32 @@ describe('run: section', () => {
       queue: 'balancer',
       holds: true,
     });
-    // A profile's c is a limit when the load test saw the curve bend (some step broke the SLO); one that
-    // never bent extrapolated its c, and one cut short may not have reached it.
-    const step = (targetRps: number, sloMet: boolean) =>
-      profileStep(targetRps, sloMet, sloMet ? targetRps : targetRps * 0.8);
-    const profile = (kneeIsLowerBound: boolean, partial: boolean): string =>
+    // A profile's c is a limit when the load test reached the instance's throughput ceiling (c =
+    // ceiling × service time); inferred from how latency grew, or assumed from one step, it is not.
+    const profile = (fitMethod: string | undefined, lastAchieved: number): string =>
       JSON.stringify({
         kind: 'headroom.dev/capacity-profile/v1',
         target: 'http://127.0.0.1:8080/',
         measuredAt: '2026-12-04T00:00:00Z',
         slo: { latencyMs: 50, percentile: 99 },
         kneeRps: 200,
-        kneeIsLowerBound,
-        partial,
+        kneeIsLowerBound: false,
         serviceTimeMs: 20,
         concurrency: 4,
-        steps: [step(200, true), step(300, kneeIsLowerBound)],
+        ...(fitMethod ? { fitMethod } : {}),
+        steps: [profileStep(200, true), profileStep(300, false, lastAchieved)],
       });
     const withProfile = (name: string, json: string) => {
       writeFileSync(join(dir, `${name}.json`), json);
       const text = `services:\n  - name: web\n    instance: { profile: ${name}.json }\nrun: { command: [x] }\n`;
       return load(`${name}.yaml`, text).queue;
     };
-    expect(withProfile('bent', profile(false, false))).toBe('balancer');
-    expect(withProfile('flat', profile(true, false))).toBe('instances');
-    expect(withProfile('cut', profile(false, true))).toBe('instances');
+    expect(withProfile('saturated', profile('saturation', 200))).toBe('balancer');
+    expect(withProfile('curve', profile('curve', 300))).toBe('instances');
+    expect(withProfile('one-step', profile('single-step', 300))).toBe('instances');
+    // Written before fitMethod: from the steps (300 asked, 200 delivered: < 90 %, saturated).
+    expect(withProfile('old-saturated', profile(undefined, 200))).toBe('balancer');
+    expect(withProfile('old-curve', profile(undefined, 290))).toBe('instances');
 
     // A service that calls others keeps its requests in flight through the calls, its slot released.
     const cfg = loadRunConfig(file('q-caller.yaml', `${SERVICE}run: { command: [x] }\n`));
