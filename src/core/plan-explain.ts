@@ -19,7 +19,8 @@ export function fmt(x: number, digits = 3): string {
   const m = 10 ** k;
   return String(Math.round(x * m) / m);
 }
-export const pct = (p: number): string => `p${fmt(p, 6)}`;
+/** A percentile as written: 99.99999 stays p99.99999 (at 6 digits it read p100, which no SLO can be). */
+export const pct = (p: number): string => `p${fmt(p, 10)}`;
 
 /** What the explanations need: kept per plan instead of one closure per line (see PlanResult). */
 export interface Why {

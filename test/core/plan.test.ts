@@ -48,6 +48,11 @@ describe('each constraint on its own', () => {
     expect(p.predicted.latencyMs).toBeLessThanOrEqual(100);
   });
 
+  it('an unreachable SLO names its percentile as written, however many nines', () => {
+    const p = planService(model({ slo: { latencyMs: 100, percentile: 99.99999 }, targetUtilization: 0.9 }));
+    expect(p.warnings.join('\n')).toContain('SLO unreachable: the service time alone takes 322 ms at p99.99999,');
+  });
+
   it('random load balancing needs more instances and says how many leastRequests would need', () => {
     const p = planService(
       model({ loadBalancing: 'random', slo: { latencyMs: 100, percentile: 99 }, targetUtilization: 0.9 }),
