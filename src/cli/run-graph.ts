@@ -7,6 +7,8 @@ import { dashboard } from '../server/dashboard/plugin.ts';
 import { resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
 import type { GraphRunConfig } from '../local/graph-config.ts';
 import { LocalGraph } from '../local/graph.ts';
+import { EventFollower, eventJson } from '../local/cluster-views.ts';
+import { eventLine } from '../local/view.ts';
 import {
   arrivalOptions,
   demoPattern,
@@ -121,8 +123,17 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
 
   const started = performance.now();
   let ticks = 0;
+  // Every service's events once, named by service: JSON lines, or log lines between the summaries.
+  const events = new EventFollower([...g.clusters].map(([service, c]) => ({ service, supervisor: c.supervisor })));
+  const flushEvents = (): void => {
+    for (const { service, event } of events.next()) {
+      if (json) emit(eventJson(event, service));
+      else out.write(`${eventLine(event, service)}\n`);
+    }
+  };
   const draw = (): void => {
     const elapsed = Number(((performance.now() - started) / 1000).toFixed(3));
+    flushEvents();
     if (json) {
       const plan = g.round?.plan;
       emit({
@@ -152,6 +163,7 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   if (json) emit({ type: 'stopping' });
   else out.write('\nstopping: draining every service, callers first …\n');
   await life.finish(() => g.stop(), cfg.run.killGraceSeconds);
+  flushEvents();
   const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
   const services = final.map((s) => ({
     name: s.service.name,

@@ -24,7 +24,8 @@ import {
   type TrafficRun,
 } from '../local/traffic.ts';
 import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
-import { LiveView } from '../local/view.ts';
+import { EventFollower, eventJson } from '../local/cluster-views.ts';
+import { eventLine, LiveView } from '../local/view.ts';
 import { numberFlag } from './flags.ts';
 import { startAlerting } from './run-alerts.ts';
 import { RunLifetime } from './run-stop.ts';
@@ -300,23 +301,14 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   const view = json ? undefined : new LiveView(out, { tty: flags.live !== false, plainEverySeconds: 5 });
   const started = performance.now();
   let maxReady = 0;
-  let eventsSeen = 0;
-  // Each event once (the log keeps the newest 200; more than that between two ticks are cut).
+  // Each event once: a JSON line, or a log line when the output is not a live view (a crash, a
+  // restart or a scaling decision would otherwise reach a log file only as a count changing).
+  const events = new EventFollower([{ supervisor: cluster.supervisor }]);
   const flushEvents = (): void => {
-    const sup = cluster.supervisor;
-    const recorded = sup.eventsRecorded;
-    const fresh = Math.min(200, recorded - eventsSeen);
-    for (const e of fresh > 0 ? sup.events(fresh) : []) {
-      emit({
-        type: 'event',
-        at: new Date(e.at).toISOString(),
-        kind: e.type,
-        ...(e.instance !== undefined ? { instance: e.instance } : {}),
-        message: e.message,
-        warning: e.warning,
-      });
+    for (const { event } of events.next()) {
+      if (json) emit(eventJson(event));
+      else out.write(`${eventLine(event)}\n`);
     }
-    eventsSeen = recorded;
   };
   const draw = (): void => {
     const s = cluster.status();
@@ -329,6 +321,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
         elapsed,
         ...(total !== undefined ? { total } : {}),
       });
+      if (!view.tty) flushEvents();
       return;
     }
     flushEvents();
@@ -369,8 +362,8 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   else out.write('\nstopping: draining instances …\n');
   await life.finish(() => cluster.stop(), cfg.run.killGraceSeconds);
   const scaled = final.events.filter((e) => e.type === 'Decision').length;
+  if (!view?.tty) flushEvents();
   if (json) {
-    flushEvents();
     emit({
       type: 'done',
       seconds: Number(((performance.now() - started) / 1000).toFixed(3)),

@@ -13,11 +13,12 @@ import {
   type DecisionView,
   type HistoryPoint,
   type LocalStatusSnapshot,
+  type StatusEvent,
 } from '../server/status.ts';
 import type { LoadBalancer } from './balancer.ts';
 import type { RunConfig } from './config.ts';
 import type { ControlLoop, TickRecord } from './loop.ts';
-import type { Supervisor } from './supervisor.ts';
+import type { Supervisor, SupervisorEvent } from './supervisor.ts';
 import { windowStatus } from './window-status.ts';
 
 type WindowsSnapshot = ReturnType<RequestWindows['snapshot']>;
@@ -180,14 +181,50 @@ export function clusterStatus(v: ClusterView): LocalStatusSnapshot {
       cpuMillisPerInstance: m.instance.cpuMillis ?? null,
       memoryBytesPerInstance: m.instance.memoryBytes ?? null,
     },
-    events: v.supervisor.events(50).map((e) => ({
-      at: new Date(e.at).toISOString(),
-      type: e.type,
-      ...(e.instance ? { instance: e.instance } : {}),
-      message: e.message,
-      warning: e.warning,
-    })),
+    events: v.supervisor.events(50).map(statusEvent),
     history: [...v.history],
     ...(v.alerting ? { alerts: alertStatusOf(v.alerting.status(), v.model.name) } : {}),
   };
+}
+
+/** A supervisor's event as the status API shows it (an ISO time). */
+export function statusEvent(e: SupervisorEvent): StatusEvent {
+  return {
+    at: new Date(e.at).toISOString(),
+    type: e.type,
+    ...(e.instance !== undefined ? { instance: e.instance } : {}),
+    message: e.message,
+    warning: e.warning,
+  };
+}
+
+/**
+ * Follows the event logs of one or more supervisors (a graph run's services): each event once, the
+ * oldest first, with its service when there are several. For the JSON lines and plain log of
+ * `headroom run`.
+ */
+export class EventFollower {
+  readonly #sources: ReadonlyArray<{ service?: string; supervisor: Supervisor }>;
+  readonly #seen = new Map<Supervisor, number>();
+
+  constructor(sources: ReadonlyArray<{ service?: string; supervisor: Supervisor }>) {
+    this.#sources = sources;
+  }
+
+  next(): Array<{ service?: string; event: StatusEvent }> {
+    const out: Array<{ service?: string; event: StatusEvent }> = [];
+    for (const { service, supervisor } of this.#sources) {
+      const next = supervisor.eventsSince(this.#seen.get(supervisor) ?? 0);
+      this.#seen.set(supervisor, next.seen);
+      for (const e of next.events) out.push({ ...(service !== undefined ? { service } : {}), event: statusEvent(e) });
+    }
+    // ISO times of one clock: the string order is the time order (stable within a supervisor).
+    return out.sort((a, b) => (a.event.at < b.event.at ? -1 : a.event.at > b.event.at ? 1 : 0));
+  }
+}
+
+/** An event as `headroom run --json` prints it: `kind` is its type (`type` is the line's). */
+export function eventJson(e: StatusEvent, service?: string): Record<string, unknown> {
+  const { type: kind, at, ...rest } = e;
+  return { type: 'event', ...(service !== undefined ? { service } : {}), at, kind, ...rest };
 }

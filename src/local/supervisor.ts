@@ -245,6 +245,15 @@ export class Supervisor {
   }
 
   /**
+   * A follower's next events: those recorded after the first `seen` (at most the log's newest
+   * MAX_EVENTS, if more came since), and the count to pass next time. Each event once.
+   */
+  eventsSince(seen: number): { events: SupervisorEvent[]; seen: number } {
+    const fresh = Math.min(MAX_EVENTS, this.recorded - seen);
+    return { events: fresh > 0 ? this.events(fresh) : [], seen: this.recorded };
+  }
+
+  /**
    * Start `initial` instances and wait until one is ready (then the service can take traffic).
    * Fails with HR_COMMAND_NOT_FOUND or HR_HEALTH_CHECK_FAILED, after stopping everything started.
    */

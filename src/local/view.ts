@@ -1,7 +1,7 @@
 // The live terminal view of `headroom run`: a block redrawn in place on a TTY (cursor up, clear
 // lines), or one plain line per period when the output is a file or a pipe (CI logs stay readable).
 import { systemClock } from '../ports/clock.ts';
-import type { LocalStatusSnapshot } from '../server/status.ts';
+import type { LocalStatusSnapshot, StatusEvent } from '../server/status.ts';
 
 const MiB = 1024 * 1024;
 
@@ -70,9 +70,17 @@ export function renderStatus(s: LocalStatusSnapshot, extra: ViewExtra = {}, widt
   if (s.instances.length > 12) lines.push(`  … ${s.instances.length - 12} more`);
   const ev = s.events.slice(-4);
   if (ev.length) lines.push('events');
-  for (const e of ev)
-    lines.push(`  ${e.at.slice(11, 19)} ${e.warning ? '!' : ' '} ${e.type} ${e.instance ?? ''} ${e.message}`);
+  for (const e of ev) lines.push(`  ${eventLine(e)}`);
   return lines.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
+}
+
+/**
+ * One event as a log line, "01:52:24 ! Crashed i1 killed by SIGKILL; restarting (1)" ("!" marks a
+ * warning); a graph run names the service first.
+ */
+export function eventLine(e: StatusEvent, service?: string): string {
+  const who = [service, e.type, e.instance].filter((x) => x !== undefined).join(' ');
+  return `${e.at.slice(11, 19)} ${e.warning ? '!' : ' '} ${who} ${e.message}`;
 }
 
 /**

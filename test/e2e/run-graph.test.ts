@@ -135,6 +135,18 @@ describe('headroom run on a call graph (examples/graph-run.yaml)', () => {
     };
     expect(done.type).toBe('done');
     for (const s of done.services) expect(s.failed).toBe(0);
+    // Every service's events, once each and named by service: its first instance Ready, and Stopped
+    // when the run drained it.
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; service?: string; kind?: string; instance?: string; at?: string })
+      .filter((o) => o.type === 'event');
+    for (const name of names) {
+      expect(events.some((e) => e.service === name && e.kind === 'Ready' && e.instance === 'i1')).toBe(true);
+      expect(events.some((e) => e.service === name && e.kind === 'Stopped')).toBe(true);
+    }
+    expect(new Set(events.map((e) => `${e.service} ${e.kind} ${e.instance} ${e.at}`)).size).toBe(events.length);
   });
 
   it("the graph in /api/services is `headroom plan --json`'s at the demand measured, and the counts follow it", async () => {
