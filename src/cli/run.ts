@@ -316,12 +316,13 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     const p = traffic?.progress;
     const elapsed = (performance.now() - started) / 1000;
     if (view) {
+      // The events first: they happened before the line that sums up the state they led to.
+      if (!view.tty) flushEvents();
       view.update(s, {
         ...(p?.phase !== undefined ? { phase: p.phase, targetRps: p.rps } : {}),
         elapsed,
         ...(total !== undefined ? { total } : {}),
       });
-      if (!view.tty) flushEvents();
       return;
     }
     flushEvents();
