@@ -26,6 +26,7 @@ import {
 import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
 import { EventFollower, eventJson } from '../local/cluster-views.ts';
 import { eventLine, LiveView } from '../local/view.ts';
+import { count } from '../core/plan-explain.ts';
 import { numberFlag } from './flags.ts';
 import { startAlerting } from './run-alerts.ts';
 import { RunLifetime } from './run-stop.ts';
@@ -380,7 +381,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   }
   out.write(
     `done after ${((performance.now() - started) / 1000).toFixed(0)} s: ${final.traffic.totals.requests} requests through the balancer, ` +
-      `${final.traffic.totals.errors} failed; up to ${maxReady} ready instances; ${scaled} scaling decisions applied` +
+      `${final.traffic.totals.errors} failed; up to ${count(maxReady, 'ready instance')}; ${count(scaled, 'scaling decision')} applied` +
       `${result ? `; traffic sent ${result.sent}, ok ${result.ok}, errors ${result.errors}, dropped ${result.dropped}` : ''}\n`,
   );
 }

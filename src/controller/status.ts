@@ -2,6 +2,7 @@
 // the time. Conditions follow the HPA's (AbleToScale, ScalingActive, ScalingLimited) plus Ready,
 // MetricsAvailable and FallbackActive; lastTransitionTime only moves when a status flips, and
 // each flip of Ready/MetricsAvailable/FallbackActive becomes one Kubernetes Event.
+import { count } from '../core/plan-explain.ts';
 import type { MetricSample } from '../ports/metrics.ts';
 import type { ScaleOutcome, ScaleReading } from '../ports/actuator.ts';
 import type { Hold, Pause } from './hold.ts';
@@ -148,7 +149,8 @@ export function nextStatus(
     set('MetricsAvailable', false, reason, msg, { type: 'Warning', reason: 'MetricsUnavailable', message: msg });
   }
   const pb = o.podBurst;
-  if (pb?.kind === 'ok') set('PodMetricsAvailable', true, 'PodsRead', `the burst is read from ${pb.series} ready pods`);
+  if (pb?.kind === 'ok')
+    set('PodMetricsAvailable', true, 'PodsRead', `the burst is read from ${count(pb.series, 'ready pod')}`);
   else if (pb) {
     const failed = pb.kind === 'error';
     const msg = failed ? `the burst cannot be read from the pods: ${pb.reason}` : pb.reason;

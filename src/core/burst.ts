@@ -21,6 +21,7 @@ import type { Observation, Reason } from './decide.ts';
 import { FORECAST_CEILING } from './forecast.ts';
 import type { ServiceModel } from './model.ts';
 import { sloAttainment, type PoolShape } from './pool.ts';
+import { count } from './plan-explain.ts';
 
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 
@@ -167,8 +168,8 @@ export function burstDemand(
       code: 'Burst',
       message: `last ${fmt(obs.burstWindowSeconds ?? b.windowSeconds)} s at ${fmt(burst)} rps ${
         over
-          ? `≥ ${b.threshold}× what ${ready} ready instances carry (${fmt(carry)} rps)`
-          : `would break the p${model.slo?.percentile} ≤ ${model.slo?.latencyMs} ms SLO on ${ready} ready instances`
+          ? `≥ ${b.threshold}× what ${count(ready, 'ready instance')} ${ready === 1 ? 'carries' : 'carry'} (${fmt(carry)} rps)`
+          : `would break the p${model.slo?.percentile} ≤ ${model.slo?.latencyMs} ms SLO on ${count(ready, 'ready instance')}`
       }: sizing for the burst${
         rps > burst ? ` as it may go on, ${fmt(rps)} rps: ${grewText(grew, learned?.horizon ?? 0)}` : ''
       }, no scale-up rate limit`,

@@ -28,6 +28,7 @@ import { planService, poolShape, type ConstraintName, type EndToEndBudget, type 
 import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
 import type { Calibration } from './calibrate.ts';
 import { sizedBy, type ReasonCode } from './reasons.ts';
+import { count } from './plan-explain.ts';
 
 export interface Observation {
   /** Arrival rate averaged over the stable window (~60 s); undefined = no data. */
@@ -313,7 +314,7 @@ export function decide(
 
   const newEvents = desired !== current ? [...events, [now, desired - current] as [number, number]] : events;
   if (desired === current && reasons.every((r) => r.code.startsWith('SizedBy'))) {
-    reasons.push({ code: 'Steady', message: `${current} instances is right` });
+    reasons.push({ code: 'Steady', message: `${count(current, 'instance')} is right` });
   }
   const observed = { ...shape, demandRps: demand };
   const latency = latencyPercentileMs(observed, desired, model.slo?.percentile ?? 99);

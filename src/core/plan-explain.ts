@@ -19,6 +19,9 @@ export function fmt(x: number, digits = 3): string {
   const m = 10 ** k;
   return String(Math.round(x * m) / m);
 }
+/** "1 instance", "3 instances": a count and its noun (the reasons are read as sentences). */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** A percentile as written: 99.99999 stays p99.99999 (at 6 digits it read p100, which no SLO can be). */
 export const pct = (p: number): string => `p${fmt(p, 10)}`;
 
@@ -177,7 +180,7 @@ function planWarnings(plan: PlanResult, w: Why): string[] {
       const lr = minInstancesForSlo({ ...shape, loadBalancing: 'leastRequests' }, slo);
       if (lr.ok && lr.instances < search.instances) {
         out.push(
-          `random load balancing needs ${search.instances} instances for the SLO; leastRequests would need ${lr.instances}`,
+          `random load balancing needs ${count(search.instances, 'instance')} for the SLO; leastRequests would need ${lr.instances}`,
         );
       }
     }
@@ -192,7 +195,7 @@ function planWarnings(plan: PlanResult, w: Why): string[] {
     out.push(
       search.reason === 'unreachable'
         ? `SLO unreachable: the service time alone takes ${fmt(search.minLatencyMs)} ms at ${pct(slo.percentile)}, above ${fmt(slo.latencyMs)} ms; no instance count meets it`
-        : `SLO not met within ${search.limit} instances`,
+        : `SLO not met within ${count(search.limit, 'instance')}`,
     );
   }
   const { replicas, needed } = plan;
@@ -205,7 +208,9 @@ function planWarnings(plan: PlanResult, w: Why): string[] {
   }
   const utilization = plan.predicted.utilization;
   if (utilization >= 1) {
-    out.push(`overloaded: ${replicas} instances at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`);
+    out.push(
+      `overloaded: ${count(replicas, 'instance')} at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`,
+    );
   }
   const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
   if (cpuCores !== undefined && shape.concurrency > Math.max(1, Math.ceil(cpuCores))) {

@@ -182,7 +182,7 @@ describe('a custom resource with a scale subresource', () => {
     const { widget, policy, burst } = await scaledTo5('widget', 'w');
     expect(widget.spec.color).toBe('blue');
     expect(widget.status).toEqual({ replicas: 3, selector: 'app=widget' });
-    expect(burst).toContain('what 1 ready instances carry');
+    expect(burst).toContain('what 1 ready instance carries');
     expect(policy.status?.lastDecision?.desired).toBe(5);
     expect(policy.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   });

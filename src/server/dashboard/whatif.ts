@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ServiceModel } from '../../core/model.ts';
 import { planService, type PlanContext, type ServicePlan } from '../../core/plan.ts';
 import type { StatusSnapshot } from '../status.ts';
+import { count } from '../../core/plan-explain.ts';
 
 export const whatIfRequestSchema = z.strictObject({
   /** Which service; optional when there is one. */
@@ -63,7 +64,12 @@ export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusS
     demandRps,
     capacity: { serviceTimeMs: cap.serviceTimeMs, concurrency: cap.concurrency },
     ...(fitLimit !== undefined && fitLimit !== null
-      ? { fit: { replicas: fitLimit, detail: `the host fits ${fitLimit} instances (cores and memory per instance)` } }
+      ? {
+          fit: {
+            replicas: fitLimit,
+            detail: `the host fits ${count(fitLimit, 'instance')} (cores and memory per instance)`,
+          },
+        }
       : {}),
   };
   const plan = planService(m, ctx);
@@ -71,7 +77,7 @@ export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusS
     (d) => `${d.name} (${d.bound === 'lower' ? 'needs' : 'allows'} ${d.replicas}): ${d.detail}`,
   );
   explanation.push(
-    `→ ${plan.replicas} instances, binding: ${plan.binding}${plan.feasible ? '' : ' (not feasible: see warnings)'}`,
+    `→ ${count(plan.replicas, 'instance')}, binding: ${plan.binding}${plan.feasible ? '' : ' (not feasible: see warnings)'}`,
   );
   return {
     service: model.name,
