@@ -15,6 +15,10 @@ export function fillIn(p?: ImportedPolicy): string[] {
   return [
     `capacity of one instance: ConfigMap ${cm.name}, key ${cm.key}: a \`headroom loadtest\` profile (headroom loadtest http://<one pod>/ --slo-latency-ms <SLO> --profile ${name}.profile.json; kubectl create configmap ${cm.name}${ns !== undefined ? ` -n ${ns}` : ''} --from-file=${cm.key}=${name}.profile.json), or service.instance { serviceTimeMs, concurrency } in place of spec.capacity`,
     'latency SLO: service.slo { latencyMs, percentile } (the HPA has none; without one Headroom sizes by targetUtilization alone, as the HPA did)',
+    // The SLO's count depends on how requests reach the pods, and an HPA's pods are most often behind
+    // a ClusterIP Service: there the default leastRequests sizes single-slot pods too few (3 where 5
+    // are needed in docs/controller.md's example).
+    'with an SLO, how requests reach the pods: service.loadBalancing random for a ClusterIP Service through kube-proxy; the default, leastRequests, assumes a balancer that holds requests for a free slot (Knative activator, HAProxy maxconn) and is optimistic behind Envoy/Istio LEAST_REQUEST (docs/controller.md)',
     `demand: spec.demand.query must read the service's request counter (requests/s)${p ? `; the suggestion assumes ${DEMAND_METRIC} with the namespace and pod labels` : ''}; a counter of answers reads a saturated pool's capacity, so if the pods export requests in flight add + sum(deriv(<gauge>{…}[1m])) to read what arrives`,
   ];
 }
