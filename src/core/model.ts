@@ -136,6 +136,12 @@ export interface ServiceModel {
   demandRps: number;
   instance: InstanceModel;
   loadBalancing: LoadBalancing;
+  /**
+   * The spec did not say how requests reach the instances: leastRequests is assumed, and plan says
+   * what `random` (a kube-proxy Service) would need when that differs. Absent under `headroom run`,
+   * whose own balancer is what leastRequests describes.
+   */
+  loadBalancingAssumed?: true;
   slo?: LatencySlo;
   /** What this service calls per request (a call graph); absent = calls nothing. */
   calls?: CallModel[];

@@ -183,6 +183,14 @@ function planWarnings(plan: PlanResult, w: Why): string[] {
           `random load balancing needs ${count(search.instances, 'instance')} for the SLO; leastRequests would need ${lr.instances}`,
         );
       }
+    } else if (model.loadBalancingAssumed && lambda > 0) {
+      // The default is the optimistic one: say what it takes if requests are spread at random.
+      const rnd = minInstancesForSlo({ ...shape, loadBalancing: 'random' }, slo);
+      if (rnd.ok && rnd.instances > search.instances) {
+        out.push(
+          `load balancing not given: leastRequests (one queue for every instance's slots, as behind a balancer that holds requests for a free slot) needs ${count(search.instances, 'instance')} for the SLO; behind a kube-proxy Service (random) it would need ${rnd.instances}: set service.loadBalancing`,
+        );
+      }
     }
     if (shape.serviceTime === undefined) {
       out.push(

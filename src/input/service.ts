@@ -123,6 +123,7 @@ export function normalizeService(svc: ServiceSpec, where: Where): Normalized {
       ...(memoryLimit !== undefined ? { memoryLimitBytes: memoryLimit } : {}),
     },
     loadBalancing: svc.loadBalancing ?? 'leastRequests',
+    ...(svc.loadBalancing === undefined ? { loadBalancingAssumed: true as const } : {}),
     ...(svc.slo && svc.slo.scope !== 'endToEnd'
       ? { slo: { latencyMs: svc.slo.latencyMs, percentile: svc.slo.percentile } }
       : {}),

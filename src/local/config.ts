@@ -98,6 +98,18 @@ export function defaultQueue(
   return model.loadBalancing === 'leastRequests' && known ? 'balancer' : 'instances';
 }
 
+/**
+ * The model `headroom run` sizes: its own balancer is how requests reach the instances (run's
+ * loadBalancing, else the spec's), so nothing about it is assumed.
+ */
+export function localModel(
+  model: ServiceModel,
+  loadBalancing: ServiceModel['loadBalancing'] | undefined,
+): ServiceModel {
+  const { loadBalancingAssumed: _, ...rest } = model;
+  return { ...rest, loadBalancing: loadBalancing ?? model.loadBalancing };
+}
+
 export interface RunConfig {
   file: string;
   model: ServiceModel;
@@ -199,7 +211,7 @@ export function loadRunConfig(file: string): RunConfig {
   throwProblems(problems, source);
   if (!run || !model || !spec || !alerts.config) throw new Error('unreachable: no problems, but nothing loaded');
   const baseDir = dirname(resolve(file));
-  const effective: ServiceModel = run.loadBalancing ? { ...model, loadBalancing: run.loadBalancing } : model;
+  const effective = localModel(model, run.loadBalancing);
   const written = spec.raw.services[index]?.instance;
   const fromProfile = written?.profile !== undefined;
   // `node` means the Node.js running Headroom (24+, runs .ts files), not whatever `node` is on PATH.

@@ -21,7 +21,7 @@ import { checkSpec, readSpecSource } from '../input/load.ts';
 import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
 import { checkSchema, deepFreeze, throwProblems } from '../input/validate.ts';
 import type { InputSource } from '../input/yaml.ts';
-import { defaultQueue, loadRunConfig, runSectionSchema, type RunConfig } from './config.ts';
+import { defaultQueue, loadRunConfig, localModel, runSectionSchema, type RunConfig } from './config.ts';
 
 const memberSchema = z.strictObject({
   command: z.array(z.string().min(1)).min(1).max(1000).optional(),
@@ -132,7 +132,7 @@ function loadGraphRunConfig(file: string, source: InputSource): GraphRunConfig {
     const m = perService?.[name] ?? {};
     const command = m.command ?? run.command;
     const isEntry = name === entry.name;
-    const effective = m.loadBalancing ? { ...model, loadBalancing: m.loadBalancing } : model;
+    const effective = localModel(model, m.loadBalancing);
     models.push(effective);
     members.set(
       name,

@@ -11,13 +11,13 @@ const doc = readFileSync(fileURLToPath(new URL('../../docs/controller.md', impor
   ' ',
 );
 
-function plan(rps: number, concurrency: number, loadBalancing: 'leastRequests' | 'random') {
+function plan(rps: number, concurrency: number, loadBalancing?: 'leastRequests' | 'random') {
   return planService(
     serviceModelFromSpec({
       name: 'web',
       demand: { rps },
       instance: { serviceTimeMs: 20, concurrency, serviceTimeCv: 1 },
-      loadBalancing,
+      ...(loadBalancing ? { loadBalancing } : {}),
       slo: { latencyMs: 200, percentile: 99 },
     }),
   );
@@ -38,5 +38,17 @@ describe('docs/controller.md: which balancer the model assumes', () => {
     const warning = random.warnings.find((w) => w.startsWith('random load balancing needs'));
     expect(warning).toBeDefined();
     expect(doc).toContain(`(\`${warning}\`)`);
+  });
+
+  it('left unstated, leastRequests is assumed and the plan says what random would need', () => {
+    const unstated = plan(110, 1);
+    expect(unstated.replicas).toBe(plan(110, 1, 'leastRequests').replicas);
+    const warning = unstated.warnings.find((w) => w.startsWith('load balancing not given'));
+    expect(warning).toContain(`it would need ${plan(110, 1, 'random').replicas}: set service.loadBalancing`);
+    expect(doc).toContain(`(\`${warning}\`)`);
+    // Stated, it is the user's choice: no such warning.
+    expect(plan(110, 1, 'leastRequests').warnings.some((w) => w.startsWith('load balancing not given'))).toBe(false);
+    // At 4 slots both need the same: nothing to say.
+    expect(plan(1000, 4).warnings.some((w) => w.startsWith('load balancing not given'))).toBe(false);
   });
 });

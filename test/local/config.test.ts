@@ -80,6 +80,10 @@ describe('run: section', () => {
       calibrate: true,
       calibrateHalfLifeSeconds: 60,
     });
+    // The spec leaves loadBalancing unsaid, but under `headroom run` nothing is assumed: requests go
+    // through its own balancer (plan's "load balancing not given" warning is for other balancers).
+    expect(cfg.model.loadBalancing).toBe('leastRequests');
+    expect(cfg.model.loadBalancingAssumed).toBeUndefined();
     const bad = problemsOf(file('hl.yaml', `${SERVICE}run: { command: [x], calibrateHalfLifeSeconds: 0 }\n`));
     expect(bad[0]).toMatchObject({ path: 'run.calibrateHalfLifeSeconds', value: 0, allowed: '>= 1' });
   });

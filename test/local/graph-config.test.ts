@@ -35,6 +35,8 @@ describe('run: section of a call graph', () => {
     if (r.kind !== 'graph') return;
     expect(r.cfg.entry).toBe('gateway');
     expect(r.cfg.models.map((m) => m.name)).toEqual(['db', 'cart', 'search', 'gateway']);
+    // Unsaid in the spec, but each member's balancer is Headroom's own: nothing assumed.
+    expect(r.cfg.models.every((m) => m.loadBalancingAssumed === undefined)).toBe(true);
     const gw = r.cfg.members.get('gateway')!;
     expect(gw.env).toMatchObject({ WORK_MODE: 'sleep', WORK_DIST: 'exponential', WORK_MS: '40', CONCURRENCY: '2' });
     expect([gw.port, gw.statusPort]).toEqual([8080, 9470]);
