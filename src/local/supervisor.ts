@@ -239,14 +239,9 @@ export class Supervisor {
     return this.eventLog.slice(-limit);
   }
 
-  /** Events recorded since the start (the log keeps the newest MAX_EVENTS): what a follower has not seen. */
-  get eventsRecorded(): number {
-    return this.recorded;
-  }
-
   /**
-   * A follower's next events: those recorded after the first `seen` (at most the log's newest
-   * MAX_EVENTS, if more came since), and the count to pass next time. Each event once.
+   * A follower's next events: those recorded after the first `seen` since the start (at most the
+   * log's newest MAX_EVENTS, if more came since), and the count to pass next time. Each event once.
    */
   eventsSince(seen: number): { events: SupervisorEvent[]; seen: number } {
     const fresh = Math.min(MAX_EVENTS, this.recorded - seen);
