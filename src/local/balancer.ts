@@ -61,7 +61,7 @@ export interface InstanceTraffic {
   errors: number;
 }
 
-/** A request waiting for an instance: the ones it must not use (tried), and how to hand it one. */
+/** A request waiting for an instance: the endpoints it must not use (tried), and how to hand it one. */
 interface Waiter {
   exclude: ReadonlySet<string>;
   grant: (t: Target | undefined) => void;
@@ -85,6 +85,12 @@ const IDLE_CLOSE_MS = 250;
 const DRAIN_LIMIT_MS = 2000;
 // Errors where the request certainly did not reach the application.
 const NEVER_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * What a retry excludes: the process tried, not the instance's name. A crashed instance restarts
+ * under its id on a new port, and a request it refused belongs there once it is ready.
+ */
+const endpoint = (t: Target): string => `${t.host}:${t.port}`;
 
 export class LoadBalancer {
   private readonly opts: Required<Omit<BalancerOptions, 'slots'>>;
@@ -199,7 +205,7 @@ export class LoadBalancer {
 
   /** The ready instance with a free slot for `exclude`'s request, by the mode; undefined when none. */
   private pick(exclude: ReadonlySet<string>): Target | undefined {
-    const ready = this.opts.targets.readyTargets().filter((t) => !exclude.has(t.id));
+    const ready = this.opts.targets.readyTargets().filter((t) => !exclude.has(endpoint(t)));
     if (ready.length === 0) return undefined;
     if (this.opts.mode === 'random') return ready[Math.floor(this.opts.random() * ready.length)];
     // Least outstanding requests; ties broken at random so equal instances share the load.
@@ -367,7 +373,7 @@ export class LoadBalancer {
         else this.fail(res, 503, `no ready instance within ${this.opts.queueTimeoutMs / 1000} s`);
         return;
       }
-      tried.add(target.id);
+      tried.add(endpoint(target));
       const outcome = await this.attempt(target, req, res, method, headers, body, retryable);
       if (outcome === 'done') return;
       if (!retryable || attempt >= this.opts.maxRetries || res.destroyed) {

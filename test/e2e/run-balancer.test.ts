@@ -147,6 +147,21 @@ describe('load balancer', () => {
     expect(snap.totals).toEqual({ arrivals: 3, completions: 3, errors: 1 });
   });
 
+  it('a request refused by a crashed instance is served by its restart: same id, new port', async () => {
+    // The supervisor restarts a crashed instance under its id on a new port. The retry must not
+    // exclude the restart by name: the demo's killed instance left every retried request waiting
+    // 10 s for an instance "other than i1" and answered 502 (72 of 155 in one run).
+    const deadPort = await freePort();
+    const src = targets([{ id: 'i1', host: '127.0.0.1', port: deadPort }]);
+    const { port, lb } = await balancer(src, 'leastRequests', { queueTimeoutMs: 5_000, slots: 4 });
+    const waiting = send(port, 'GET');
+    await until(() => lb.queued() === 1); // refused once, now waiting for an instance it has not tried
+    const restarted = await upstream('i1');
+    src.set([t(restarted)]);
+    expect(await waiting).toEqual({ status: 200, text: 'i1:' });
+    expect(lb.inFlight('i1')).toBe(0);
+  });
+
   it('keeps connections to instances alive and forwards the client address', async () => {
     const a = await upstream('a');
     const { port } = await balancer(targets([t(a)]));
