@@ -273,6 +273,11 @@ function statusSchema(): Json {
           predictedUtilization: { type: 'number', nullable: true },
           predictedLatencyMs: { type: 'number', nullable: true },
           reasons: { type: 'array', items: reason },
+          warnings: {
+            type: 'array',
+            description: "The plan's warnings at this decision: what `headroom plan` would warn about.",
+            items: str(),
+          },
         },
       },
       conditions: conditionsSchema(),

@@ -38,6 +38,8 @@ export interface PolicyStatus {
     predictedUtilization: number | null;
     predictedLatencyMs: number | null;
     reasons: { code: string; message: string }[];
+    /** The plan's warnings at this decision (absent when none). */
+    warnings?: string[];
   };
   conditions?: PolicyCondition[];
   decideState?: unknown;

@@ -291,6 +291,7 @@ export function storedDecision(v: DecisionView, nowIso: string, demandRps: numbe
     predictedUtilization: v.predicted.utilization === null ? null : round(v.predicted.utilization),
     predictedLatencyMs: v.predicted.latencyMs === null ? null : round(v.predicted.latencyMs),
     reasons: v.reasons.map((r) => ({ code: r.code, message: r.message })),
+    ...(v.warnings.length > 0 ? { warnings: v.warnings } : {}),
   };
 }
 

@@ -49,6 +49,12 @@ export interface DecisionView {
   binding: string;
   mode: string;
   reasons: ReasonStatus[];
+  /**
+   * What the plan behind the count says needs a person's attention (the same lines as `headroom
+   * plan`'s warnings): an assumed exponential service time or load balancing, replicas.max or the
+   * cluster capping the count below what the SLO needs, an overload. Empty when none.
+   */
+  warnings: string[];
   predicted: { utilization: number | null; latencyMs: number | null };
   /** Demand the count was sized for (max of stable, burst and forecast). */
   sizedForRps: number | null;
@@ -61,6 +67,9 @@ export type DecisionFields = Pick<Decision, 'desired' | 'recommended' | 'valid' 
   binding: string;
   mode: string;
   reasons: readonly ReasonStatus[];
+  /** Stored with the decision (status.lastDecision), or rendered from the core's plan on first read. */
+  warnings?: readonly string[];
+  plan?: { readonly warnings: readonly string[] };
 };
 
 /**
@@ -77,6 +86,7 @@ export function decisionView(d: DecisionFields, at: number | string, applied: bo
     binding: d.binding,
     mode: d.mode,
     reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
+    warnings: [...(d.warnings ?? d.plan?.warnings ?? [])],
     predicted: { utilization: u === null || !Number.isFinite(u) ? null : u, latencyMs: d.predicted.latencyMs },
     sizedForRps: d.sizedForRps ?? null,
     applied,

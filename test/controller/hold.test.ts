@@ -75,6 +75,7 @@ describe('status and events', () => {
     binding: 'utilization',
     mode: 'normal',
     reasons: [{ code: 'Sized', message: 'needs 5' }],
+    warnings: [],
     predicted: { utilization: 0.5, latencyMs: 40 },
     at: '2026-12-01T10:00:00.000Z',
     sizedForRps: 100,

@@ -1,6 +1,14 @@
 // Pure status/condition/event logic of the controller (src/controller/status.ts).
 import { describe, expect, it } from 'vitest';
-import { needsWrite, nextStatus, persistedAt, round, sameStatus, type Outcome } from '../../src/controller/status.ts';
+import {
+  needsWrite,
+  nextStatus,
+  persistedAt,
+  round,
+  sameStatus,
+  viewOfStored,
+  type Outcome,
+} from '../../src/controller/status.ts';
 import type { PolicyStatus } from '../../src/controller/policy.ts';
 import type { DecisionView } from '../../src/server/status.ts';
 
@@ -16,6 +24,7 @@ function decision(over: Partial<DecisionView> = {}): DecisionView {
     binding: 'utilization',
     mode: 'normal',
     reasons: [{ code: 'Sized', message: 'utilization 0.5 needs 4' }],
+    warnings: [],
     predicted: { utilization: 0.4567891, latencyMs: 41.23456 },
     at: '2026-12-01T10:00:00.000Z',
     sizedForRps: 100,
@@ -216,6 +225,19 @@ describe('nextStatus', () => {
       status: 'True',
       reason: 'TooManyReplicas',
     });
+  });
+
+  it("the plan's warnings are stored with the decision, read back by a standby, and a new one is a write", () => {
+    const warning = 'replicas.max caps the count at 10, below the 13 needed';
+    const base: Outcome = { generation: 1, shadow: false, metricFailures: 0, reading, demand: ok(500) };
+    const warned = nextStatus(undefined, { ...base, decision: decision({ warnings: [warning] }) }, T0).status;
+    expect(warned.lastDecision?.warnings).toEqual([warning]);
+    expect(viewOfStored(warned.lastDecision!).warnings).toEqual([warning]);
+    // None: no key at all (status stays as it was before warnings existed), and the view says [].
+    const calm = nextStatus(undefined, { ...base, decision: decision() }, T0).status;
+    expect(calm.lastDecision).not.toHaveProperty('warnings');
+    expect(viewOfStored(calm.lastDecision!).warnings).toEqual([]);
+    expect(sameStatus(calm, warned)).toBe(false);
   });
 });
 

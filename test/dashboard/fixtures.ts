@@ -48,6 +48,7 @@ export function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
       binding: 'latency',
       mode: 'normal',
       reasons: [{ code: 'SLO', message: 'p99 500 ms needs 3 instances at 160 rps' }],
+      warnings: [],
       predicted: { utilization: 0.6, latencyMs: 120 },
       sizedForRps: 160,
       applied: true,

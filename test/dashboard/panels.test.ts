@@ -40,6 +40,7 @@ interface Panels {
   detailStats(s: DashboardSnapshot): FakeNode[];
   demandText(w: WindowStatus | null): string;
   renderEvents(ol: FakeNode, events: unknown[] | undefined): void;
+  renderDecisions(ol: FakeNode, decisions: Array<{ d: unknown }>): void;
 }
 
 /** Just enough of a DOM for el(): elements keep their attributes, class and children; no markup is parsed. */
@@ -261,6 +262,25 @@ describe('panels.js lists', () => {
     expect(ol.children[29]!.textContent).toBe('not a time scale event 5');
     P.renderEvents(ol, undefined);
     expect(ol.children.map((li) => li.textContent)).toEqual(['No events.']);
+  });
+
+  it("decisions: each reason with its code; the newest one's plan warnings marked !; none → a placeholder", () => {
+    const d = snapshot().decision!;
+    const warnings = ['replicas.max caps the count at 8, below the 11 needed'];
+    const ol = new FakeNode('ol');
+    P.renderDecisions(ol, [{ d: { ...d, warnings } }, { d: { ...d, warnings } }]);
+    const [newest, older] = ol.children.map((li) => li.children[1]!.children);
+    expect(newest!.map((li) => li.textContent)).toEqual([
+      'SLO p99 500 ms needs 3 instances at 160 rps',
+      '! replicas.max caps the count at 8, below the 11 needed',
+    ]);
+    expect(newest!.map((li) => li.className)).toEqual(['reason', 'reason warn']);
+    expect(older!.map((li) => li.textContent)).toEqual(['SLO p99 500 ms needs 3 instances at 160 rps']);
+    // A server from before warnings sends none.
+    P.renderDecisions(ol, [{ d: { ...d, warnings: undefined } }]);
+    expect(ol.children[0]!.children[1]!.children).toHaveLength(1);
+    P.renderDecisions(ol, []);
+    expect(ol.children.map((li) => li.textContent)).toEqual(['No decision yet.']);
   });
 
   it('counts not known yet (a controller policy before its first round) show as –, never as 0', () => {

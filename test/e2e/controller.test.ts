@@ -389,6 +389,10 @@ describe('safety', () => {
     expect(huge.status?.lastDecision?.valid).toBe(true);
     expect(huge.status?.lastDecision?.reasons.some((r) => r.code === 'SizedByMaxReplicas')).toBe(true);
     expect(huge.status?.lastDecision?.demandRps).toBe(1e13);
+    // The plan's warnings survive the CRD's structural schema (a field it does not declare is pruned).
+    expect(huge.status?.lastDecision?.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^replicas\.max caps the count at 10, below the \d+ needed/)]),
+    );
     // While it is decided every second, web's rounds go on (each second, not stalled behind it),
     // and the process answers its probes.
     const before = decidedAt('web');

@@ -224,6 +224,11 @@ describe('dashboard in Chromium', () => {
     const reasonText = (await reasons.first().textContent()) ?? '';
     expect(reasonText.trim().length).toBeGreaterThan(10);
     expect(await reasons.first().getAttribute('data-code')).toMatch(/\S/);
+    // The newest decision carries the plan's warnings: examples/run.yaml runs concurrency 4 on 250m.
+    await expect
+      .poll(() => page.locator('#decisions li.decision').first().locator('.reason.warn').allTextContents())
+      .toEqual([expect.stringMatching(/^! concurrency 4 on 0\.25 CPU: if requests are CPU-bound/)]);
+    expect(await page.locator('#decisions li.decision').nth(1).locator('.reason.warn').count()).toBe(0);
 
     // A page opened now starts where the first one is: the decisions the server kept (the idle one at 1
     // and the scale-up), and a CPU/memory chart over the same history as the demand chart, not from

@@ -22,14 +22,22 @@ describe('headroom run (CLI)', () => {
         const m = /status API\s+(\S+)/.exec(out);
         if (m && !statusUrl) {
           statusUrl = m[1];
-          // 2.5 s in: read the status, then kill the instance it names (the log must say so).
-          status = new Promise((res) => setTimeout(res, 2500))
-            .then(() => fetch(statusUrl!).then((x) => x.json() as Promise<{ instances: Array<{ pid?: number }> }>))
-            .then((body) => {
-              const pid = body.instances[0]?.pid;
-              if (pid) process.kill(pid, 'SIGKILL');
-              return body;
-            });
+          // 2.5 s in, once the status shows a ready instance (a slow machine may take longer):
+          // kill it (the log must say so, and its restart must serve what it refused).
+          status = (async () => {
+            await new Promise((res) => setTimeout(res, 2500));
+            for (let i = 0; ; i++) {
+              const body = (await fetch(statusUrl!).then((x) => x.json())) as {
+                instances: Array<{ pid?: number; state: string }>;
+              };
+              const inst = body.instances[0];
+              if ((inst?.state === 'ready' && inst.pid) || i >= 20) {
+                if (inst?.pid) process.kill(inst.pid, 'SIGKILL');
+                return body;
+              }
+              await new Promise((res) => setTimeout(res, 100));
+            }
+          })();
         }
       },
     );

@@ -31,6 +31,7 @@ function snapshot(): LocalStatusSnapshot {
       binding: 'latency',
       mode: 'burst',
       reasons: [{ code: 'Burst', message: 'last 6 s at 160 rps' }],
+      warnings: [],
       predicted: { utilization: 0.66, latencyMs: 210 },
       sizedForRps: 160,
       applied: true,

@@ -244,7 +244,7 @@
 
   /** The decision log (newest first: { d, lastAt } as app.js keeps them) into `ol`. */
   function renderDecisions(ol, decisions) {
-    var items = decisions.map(function (x) {
+    var items = decisions.map(function (x, i) {
       var d = x.d;
       var head = el('div', { className: 'head' }, [
         el('time', { text: timeOf(d.at) }),
@@ -255,15 +255,22 @@
         el('code', { text: d.binding }),
         ' · ' + d.mode + (d.applied ? ' · applied' : '') + (d.valid ? '' : ' · invalid'),
       ]);
+      // The plan's warnings after the newest decision's reasons: they are about the plan now, and the
+      // same line under every kept decision would bury the reasons (older servers send none).
+      var warnings = (i === 0 ? d.warnings || [] : []).map(function (w) {
+        return el('li', { className: 'reason warn', 'data-code': 'Warning' }, [el('code', { text: '!' }), ' ' + w]);
+      });
       var reasons = el(
         'ul',
         { className: 'reasons' },
-        d.reasons.map(function (r) {
-          return el('li', { className: 'reason', 'data-code': r.code }, [
-            el('code', { text: r.code }),
-            ' ' + r.message,
-          ]);
-        }),
+        d.reasons
+          .map(function (r) {
+            return el('li', { className: 'reason', 'data-code': r.code }, [
+              el('code', { text: r.code }),
+              ' ' + r.message,
+            ]);
+          })
+          .concat(warnings),
       );
       return el('li', { className: 'decision' }, [head, reasons]);
     });
