@@ -98,6 +98,11 @@ export class LoadBalancer {
   private readonly slots: number;
   private server?: Server;
   private readonly traffic = new Map<string, InstanceTraffic>();
+  /**
+   * Slots taken per process (endpoint), not per instance id: while a hung instance's replacement
+   * (same id, new port) is ready, the old process's requests must not fill the new one's slots.
+   */
+  private readonly busy = new Map<string, number>();
   /** Requests waiting for an instance or a slot, oldest first. */
   private readonly waiting: Waiter[] = [];
   private readonly sockets = new Set<Socket>();
@@ -132,7 +137,7 @@ export class LoadBalancer {
   /** Requests waiting here for an instance or a slot. */
   queued = (): number => this.waiting.length;
 
-  /** Requests in flight to instance `id` (the supervisor's drain waits for 0). */
+  /** Requests in flight to instance `id`, on any of its processes (the supervisor's drain waits for 0). */
   inFlight = (id: string): number => this.traffic.get(id)?.inFlight ?? 0;
 
   trafficOf(id: string): InstanceTraffic {
@@ -212,7 +217,7 @@ export class LoadBalancer {
     let best: Target[] = [];
     let min = Infinity;
     for (const t of ready) {
-      const n = this.inFlight(t.id);
+      const n = this.busy.get(endpoint(t)) ?? 0;
       if (n < min) {
         min = n;
         best = [t];
@@ -233,13 +238,18 @@ export class LoadBalancer {
     this.traffic.set(t.id, tr);
     tr.inFlight++;
     tr.requests++;
+    this.busy.set(endpoint(t), (this.busy.get(endpoint(t)) ?? 0) + 1);
   }
 
   /** A reserved slot ends (the answer, an error, or a request never sent); the next waiter gets it. */
-  private free(id: string, failed: boolean, unsent: boolean): void {
+  private free(t: Target, failed: boolean, unsent: boolean): void {
+    const id = t.id;
     const tr = this.traffic.get(id);
     if (!tr) return;
     tr.inFlight--;
+    const left = (this.busy.get(endpoint(t)) ?? 1) - 1;
+    if (left > 0) this.busy.set(endpoint(t), left);
+    else this.busy.delete(endpoint(t));
     if (unsent) tr.requests--;
     if (failed) tr.errors++;
     // Forget instances that are gone, so the map does not grow with restarts.
@@ -364,7 +374,7 @@ export class LoadBalancer {
       const target = await this.acquire(tried, deadline, res);
       if (res.destroyed) {
         // The client left between the grant and now: the request was never sent; free its slot.
-        if (target) this.free(target.id, false, true);
+        if (target) this.free(target, false, true);
         return;
       }
       if (!target) {
@@ -398,7 +408,7 @@ export class LoadBalancer {
     const release = (failed: boolean): void => {
       if (released) return;
       released = true;
-      this.free(target.id, failed, false);
+      this.free(target, failed, false);
     };
     return new Promise((resolve) => {
       const up = request({

@@ -162,6 +162,23 @@ describe('load balancer', () => {
     expect(lb.inFlight('i1')).toBe(0);
   });
 
+  it("with slots: a hung process's requests do not fill its replacement's slots (same id, new port)", async () => {
+    const held: Array<() => void> = [];
+    const hung = await upstream('i1', (_q, res) => held.push(() => res.end('old')));
+    const src = targets([t(hung)]);
+    const { port, lb } = await balancer(src, 'leastRequests', { slots: 2 });
+    const stuck = [send(port, 'GET'), send(port, 'GET')];
+    await until(() => held.length === 2 && lb.inFlight('i1') === 2);
+    // The supervisor restarts i1 on a new port while the old process still holds both requests.
+    const restarted = await upstream('i1');
+    src.set([t(restarted)]);
+    expect(await send(port, 'GET')).toEqual({ status: 200, text: 'i1:' });
+    expect(lb.inFlight('i1')).toBe(2); // the drain still sees the old process's two
+    held.forEach((f) => f());
+    expect((await Promise.all(stuck)).map((r) => r.text)).toEqual(['old', 'old']);
+    expect(lb.inFlight('i1')).toBe(0);
+  });
+
   it('keeps connections to instances alive and forwards the client address', async () => {
     const a = await upstream('a');
     const { port } = await balancer(targets([t(a)]));
