@@ -223,7 +223,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
       statusApi: `${cluster.statusUrl}/api/status`,
       metrics: `${cluster.statusUrl}/metrics`,
       tokenRequired: token !== undefined,
-      queue: cluster.balancer.holds ? 'balancer' : 'instances',
+      queue: cluster.balancer.queue,
     });
   } else {
     out.write(

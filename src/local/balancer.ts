@@ -134,6 +134,11 @@ export class LoadBalancer {
     return this.slots !== Infinity;
   }
 
+  /** Where requests wait, as `run.queue` names it: here, or in each instance's own queue. */
+  get queue(): 'balancer' | 'instances' {
+    return this.holds ? 'balancer' : 'instances';
+  }
+
   /** Requests waiting here for an instance or a slot. */
   queued = (): number => this.waiting.length;
 

@@ -122,7 +122,7 @@ export function clusterStatus(v: ClusterView): LocalStatusSnapshot {
       url: v.url,
       command: [...r.command],
       loadBalancing: m.loadBalancing,
-      queue: v.balancer.holds ? 'balancer' : 'instances',
+      queue: v.balancer.queue,
       ...(m.slo ? { slo: { ...m.slo } } : {}),
       capacity,
     },
