@@ -124,6 +124,18 @@ export function calibrate(
       samples: s.samples,
     },
   });
+  // A window that straddles a change of the ready count is no evidence: just after a scale-up from
+  // 3 to 4, a 6-s window still holds the backlog 3 built, and read against 4 it looks like a slower
+  // service (with the fast rise below, the fidelity trace went to 5 instances on that where 4 carry
+  // its peak). Such a sample only extends the log of counts; the next whole window counts. Every
+  // sample's count is logged, evidence or not: an instance that hung left 0 ready for 12 s, too few
+  // requests to be a sample, and the first windows after its replacement (10-s waits at 1 ready)
+  // were read as a service 4× slower than it is.
+  const windowS = sample?.windowSeconds ?? 0;
+  const logged = sample !== undefined && windowS > 0;
+  const readyLog = logged ? (state.readyLog ?? []).filter(([t]) => t > now - windowS && t <= now) : [];
+  const straddles = logged && readyLog.some(([, r]) => r !== sample.ready);
+  if (logged) readyLog.push([now, sample.ready]);
   const ok =
     sample !== undefined &&
     sample.requests >= CALIBRATION.minRequests &&
@@ -131,15 +143,8 @@ export function calibrate(
     sample.demandRps > 0 &&
     Number.isFinite(sample.measuredMs) &&
     sample.measuredMs > 0;
-  if (!ok) return view(state, null, null, sample && Number.isFinite(sample.measuredMs) ? sample.measuredMs : null);
-  // A window that straddles a change of the ready count is no evidence: just after a scale-up from
-  // 3 to 4, a 6-s window still holds the backlog 3 built, and read against 4 it looks like a slower
-  // service (with the fast rise below, the fidelity trace went to 5 instances on that where 4 carry
-  // its peak). Such a sample only extends the log of counts; the next whole window counts.
-  const windowS = sample.windowSeconds ?? 0;
-  const readyLog = windowS > 0 ? (state.readyLog ?? []).filter(([t]) => t > now - windowS && t <= now) : [];
-  const straddles = readyLog.some(([, r]) => r !== sample.ready);
-  readyLog.push([now, sample.ready]);
+  const measuredMs = sample && Number.isFinite(sample.measuredMs) ? sample.measuredMs : null;
+  if (!ok) return view(logged ? { ...state, readyLog } : state, null, null, measuredMs);
   if (straddles) return view({ ...state, readyLog }, null, null, sample.measuredMs);
   const ready = sample.ready;
   const shape = poolShape(model, { demandRps: sample.demandRps });

@@ -276,7 +276,16 @@ export class LocalCluster {
     const w = this.windows.snapshot().burst;
     const pct = this.model.slo?.percentile ?? 99;
     const lat = w?.latency;
-    if (!w || !lat) return undefined;
+    if (!w) return undefined;
+    // No answer in the window (every instance hung): no latency, but the ready count is still logged.
+    if (!lat)
+      return {
+        demandRps: w.arrivalRps,
+        ready: this.supervisor.ready,
+        measuredMs: NaN,
+        requests: 0,
+        windowSeconds: this.burstWindowSeconds,
+      };
     const measured = measuredAt(lat, pct);
     return {
       demandRps: w.arrivalRps,

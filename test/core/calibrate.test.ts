@@ -142,6 +142,26 @@ describe('calibrate: the model checked against measured latency', () => {
     expect(noWindow.state.samples).toBe(3);
   });
 
+  it('0 ready (a hung instance) is a change of the count too: the backlog served after it is no evidence', () => {
+    // 1 ready, right model; the instance hangs: 0 ready for 12 s (too few requests to be a sample),
+    // then its replacement serves the requests that waited up to 10 s at the balancer.
+    const w = { demandRps: 20, requests: 250, windowSeconds: 6 };
+    let s = calibrate(model, initialCalibration(), { ...w, ready: 1, measuredMs: measured(20, 20, 1) }, 0).state;
+    s = calibrate(model, s, { ...w, ready: 1, measuredMs: measured(20, 20, 1) }, 1).state;
+    for (let t = 2; t <= 13; t++)
+      s = calibrate(model, s, { ...w, ready: 0, measuredMs: 10_000, requests: 120 }, t).state;
+    const backlog = { ...w, ready: 1, measuredMs: 9_000 };
+    for (let t = 14; t <= 18; t++) {
+      const r = calibrate(model, s, backlog, t);
+      expect(r.calibration.predictedMs).toBeNull();
+      s = r.state;
+    }
+    expect(s.samples).toBe(2);
+    expect(Math.exp(s.logScale)).toBe(1);
+    // A whole window at 1 ready after that is evidence again.
+    expect(calibrate(model, s, backlog, 20).state.samples).toBe(3);
+  });
+
   it('too few requests, no ready instance or no demand change nothing; the scale stays within [1, 4]', () => {
     const s0 = initialCalibration();
     expect(calibrate(model, s0, { demandRps: 80, ready: 3, measuredMs: 500, requests: 50 }, 0).state).toEqual(s0);
