@@ -278,6 +278,8 @@ function renderShadow(rows: readonly ShadowRow[], totals: ReturnType<typeof shad
     `shadow: ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}, ${decided} decided; nothing was written`,
     table,
   ];
+  // A table cell cannot hold them: one line per warning, named by its policy.
+  for (const r of rows) for (const w of r.warnings ?? []) lines.push(`warning: ${r.namespace}/${r.policy}: ${w}`);
   for (const t of totals)
     lines.push(
       `${t.targets} priced ${t.targets === 1 ? 'target' : 'targets'}: ${formatMoney(t.now, t.currency)} a month now, ${formatMoney(t.wouldBe, t.currency)} at Headroom's recommendation (${formatMoneyDelta(t.difference, t.currency)})`,

@@ -31,6 +31,8 @@ export interface ShadowRow {
   binding?: string;
   /** The decision's first reason, or why there is no decision. */
   reason: string;
+  /** What `headroom plan` would warn about at this decision (absent when none). */
+  warnings?: string[];
   /** Money per month at the current and the recommended count, with the policy's pricing. */
   money?: { currency: string; now?: number; wouldBe?: number; difference?: number };
 }
@@ -62,6 +64,7 @@ export function shadowRow(
     ...(current !== undefined ? { current } : {}),
     ...(d ? { recommended: d.recommended, wouldSet: d.desired, binding: d.binding } : {}),
     reason,
+    ...(d && d.warnings.length > 0 ? { warnings: d.warnings } : {}),
   };
   const price = model?.pricing;
   if (price && model) {

@@ -30,7 +30,7 @@ let prom: Prometheus;
 
 // 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance. 0.05 USD per
 // instance-hour: 5 replicas cost 5 × 0.05 × 730 = 182.50 USD a month.
-const policy = (name: string, target: string, pricing: boolean) => ({
+const policy = (name: string, target: string, pricing: boolean, slo = false) => ({
   apiVersion: `${GROUP}/${VERSION}`,
   kind: 'HeadroomPolicy',
   metadata: { name, namespace: ns },
@@ -42,6 +42,8 @@ const policy = (name: string, target: string, pricing: boolean) => ({
       replicas: { min: 1, max: 10 },
       behavior: { forecast: { enabled: false } },
       ...(pricing ? { pricing: { currency: 'USD', instanceHour: 0.05 } } : {}),
+      // An SLO with neither serviceTimeCv nor quantiles: the plan warns that it assumes exponential.
+      ...(slo ? { slo: { latencyMs: 400, percentile: 99 } } : {}),
     },
     demand: {
       template: { name: 'requestRate', metric: 'http_requests_total', selector: { job: 'web' }, window: '10s' },
@@ -67,7 +69,7 @@ beforeAll(async () => {
   prom = await startPrometheus({ web: [service.target] });
   await createDeployment(cluster.kc, ns, 'web', 5);
   await createDeployment(cluster.kc, ns, 'api', 2);
-  for (const body of [policy('web', 'web', true), policy('api', 'api', false)])
+  for (const body of [policy('web', 'web', true), policy('api', 'api', false, true)])
     await createPolicyIn(cluster.kc, ns, body);
 }, 1_200_000);
 
@@ -112,6 +114,9 @@ describe('controller --shadow', () => {
     // No pricing: the row has no money, and the totals count only the priced target.
     expect(api).toMatchObject({ target: 'Deployment/api', current: 2 });
     expect(api.money).toBeUndefined();
+    // What `plan` would warn about comes with the row; web (no SLO) has nothing to warn about.
+    expect(api.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^service times assumed exponential/)]));
+    expect(web.warnings).toBeUndefined();
     expect(report!.totals).toEqual([
       { currency: 'USD', now: money.now, wouldBe: money.wouldBe, difference: money.difference, targets: 1 },
     ]);
@@ -132,5 +137,6 @@ describe('controller --shadow', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('nothing was written');
     expect(text.stdout).toContain('182.50 USD');
+    expect(text.stdout).toMatch(new RegExp(`^warning: ${ns}/api: service times assumed exponential`, 'm'));
   }, 180_000);
 });
