@@ -228,7 +228,11 @@ export function keepDecision(list: DecisionView[], d: DecisionView): void {
   const key = (x: DecisionView): string =>
     [x.desired, x.recommended, x.binding, x.mode, x.valid, x.reasons.map((r) => r.code).join(',')].join('|');
   const newest = list[0];
-  if (newest && key(newest) === key(d)) return; // the same decision again: it keeps its first time
+  if (newest && key(newest) === key(d)) {
+    // The same decision again: it keeps its first time, and shows the plan's warnings of now.
+    newest.warnings = d.warnings;
+    return;
+  }
   list.unshift(d);
   if (list.length > RECENT_DECISIONS) list.length = RECENT_DECISIONS;
 }

@@ -4,7 +4,7 @@ import { ProxyMetricsSource } from '../../src/adapters/metrics/proxy/source.ts';
 import { RequestWindows } from '../../src/adapters/metrics/proxy/windows.ts';
 import { createServiceMetrics } from '../../src/server/prometheus.ts';
 import { buildStatusApp } from '../../src/server/server.ts';
-import { STATUS_KIND, type LocalStatusSnapshot } from '../../src/server/status.ts';
+import { keepDecision, STATUS_KIND, type DecisionView, type LocalStatusSnapshot } from '../../src/server/status.ts';
 import { systemClock } from '../../src/ports/clock.ts';
 import { renderLine, renderStatus } from '../../src/local/view.ts';
 
@@ -196,5 +196,34 @@ describe('terminal view', () => {
   });
   it('cuts lines to the terminal width', () => {
     expect(renderStatus(snapshot(), {}, 40).every((l) => l.length <= 40)).toBe(true);
+  });
+});
+
+describe('keepDecision (the decisions a snapshot keeps)', () => {
+  const view = (over: Partial<DecisionView>): DecisionView => ({
+    at: '2026-12-05T06:00:00.000Z',
+    desired: 3,
+    recommended: 3,
+    valid: true,
+    binding: 'latency',
+    mode: 'normal',
+    reasons: [{ code: 'SizedByLatency', message: '160 rps needs 3' }],
+    warnings: [],
+    predicted: { utilization: 0.6, latencyMs: 120 },
+    sizedForRps: 160,
+    applied: false,
+    ...over,
+  });
+
+  it('the same decision again keeps its first time and takes the newest warnings; another one is kept in front', () => {
+    const list: DecisionView[] = [];
+    keepDecision(list, view({}));
+    const capped = 'replicas.max caps the count at 3, below the 4 needed (replicas.max = 3)';
+    keepDecision(list, view({ at: '2026-12-05T06:00:05.000Z', warnings: [capped] }));
+    expect(list).toHaveLength(1);
+    expect(list[0]!.at).toBe('2026-12-05T06:00:00.000Z');
+    expect(list[0]!.warnings).toEqual([capped]);
+    keepDecision(list, view({ desired: 4, recommended: 4 }));
+    expect(list.map((d) => d.desired)).toEqual([4, 3]);
   });
 });

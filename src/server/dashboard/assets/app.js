@@ -99,6 +99,8 @@
     ].join('|');
     if (last && last.key === key) {
       last.lastAt = d.at;
+      // The first one of its kind is kept; the plan's warnings shown under it are the newest.
+      last.d = Object.assign({}, last.d, { warnings: d.warnings });
       return;
     }
     e.decisions.unshift({ key: key, d: d, lastAt: d.at });
