@@ -243,7 +243,8 @@ export class LoadBalancer {
     this.traffic.set(t.id, tr);
     tr.inFlight++;
     tr.requests++;
-    this.busy.set(endpoint(t), (this.busy.get(endpoint(t)) ?? 0) + 1);
+    const key = endpoint(t);
+    this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
   }
 
   /** A reserved slot ends (the answer, an error, or a request never sent); the next waiter gets it. */
@@ -252,9 +253,10 @@ export class LoadBalancer {
     const tr = this.traffic.get(id);
     if (!tr) return;
     tr.inFlight--;
-    const left = (this.busy.get(endpoint(t)) ?? 1) - 1;
-    if (left > 0) this.busy.set(endpoint(t), left);
-    else this.busy.delete(endpoint(t));
+    const key = endpoint(t);
+    const left = (this.busy.get(key) ?? 1) - 1;
+    if (left > 0) this.busy.set(key, left);
+    else this.busy.delete(key);
     if (unsent) tr.requests--;
     if (failed) tr.errors++;
     // Forget instances that are gone, so the map does not grow with restarts.

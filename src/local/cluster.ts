@@ -277,23 +277,15 @@ export class LocalCluster {
     const pct = this.model.slo?.percentile ?? 99;
     const lat = w?.latency;
     if (!w) return undefined;
+    const window = { demandRps: w.arrivalRps, ready: this.supervisor.ready, windowSeconds: this.burstWindowSeconds };
     // No answer in the window (every instance hung): no latency, but the ready count is still logged.
-    if (!lat)
-      return {
-        demandRps: w.arrivalRps,
-        ready: this.supervisor.ready,
-        measuredMs: NaN,
-        requests: 0,
-        windowSeconds: this.burstWindowSeconds,
-      };
+    if (!lat) return { ...window, measuredMs: NaN, requests: 0 };
     const measured = measuredAt(lat, pct);
     return {
-      demandRps: w.arrivalRps,
-      ready: this.supervisor.ready,
+      ...window,
       measuredMs: measured.ms,
       requests: lat.count,
       completionRps: w.completionRps,
-      windowSeconds: this.burstWindowSeconds,
       percentile: measured.percentile,
     };
   }

@@ -200,30 +200,16 @@ describe('terminal view', () => {
 });
 
 describe('keepDecision (the decisions a snapshot keeps)', () => {
-  const view = (over: Partial<DecisionView>): DecisionView => ({
-    at: '2026-12-05T06:00:00.000Z',
-    desired: 3,
-    recommended: 3,
-    valid: true,
-    binding: 'latency',
-    mode: 'normal',
-    reasons: [{ code: 'SizedByLatency', message: '160 rps needs 3' }],
-    warnings: [],
-    predicted: { utilization: 0.6, latencyMs: 120 },
-    sizedForRps: 160,
-    applied: false,
-    ...over,
-  });
-
   it('the same decision again keeps its first time and takes the newest warnings; another one is kept in front', () => {
+    const first = snapshot().decision!;
     const list: DecisionView[] = [];
-    keepDecision(list, view({}));
+    keepDecision(list, first);
     const capped = 'replicas.max caps the count at 3, below the 4 needed (replicas.max = 3)';
-    keepDecision(list, view({ at: '2026-12-05T06:00:05.000Z', warnings: [capped] }));
+    keepDecision(list, { ...first, at: '2026-01-01T12:00:05.000Z', warnings: [capped] });
     expect(list).toHaveLength(1);
-    expect(list[0]!.at).toBe('2026-12-05T06:00:00.000Z');
+    expect(list[0]!.at).toBe(first.at);
     expect(list[0]!.warnings).toEqual([capped]);
-    keepDecision(list, view({ desired: 4, recommended: 4 }));
+    keepDecision(list, { ...first, desired: 4, recommended: 4 });
     expect(list.map((d) => d.desired)).toEqual([4, 3]);
   });
 });
