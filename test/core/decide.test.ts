@@ -98,6 +98,12 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
       12,
     );
     expect(high.map((x) => x.desired)).toEqual([12, 12, 12]);
+    expect(d[3]?.reasons[0]?.message).toMatch(
+      /^no metrics for 3 consecutive decisions \(≥ 3\): holding at least fallback 8/,
+    );
+    // One failure is enough with afterFailures 1: "1 consecutive decision", not "decisions".
+    const once = run(model({ fallback: { afterFailures: 1, replicas: 8 } }), [[0, {}]], 5);
+    expect(once[0]?.reasons[0]?.message).toMatch(/^no metrics for 1 consecutive decision \(≥ 1\)/);
   });
 
   it('missing demand but a burst reading (the pods, not Prometheus): sized for the burst, upwards only', () => {
