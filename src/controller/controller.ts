@@ -313,7 +313,9 @@ export class Controller {
       const now = this.#now();
       // A graph member sizes with its graph model (the entry's SLO; 0.9 utilization unless its own).
       const model = member ? { model: member.model } : await this.#models.get(p, uid);
-      const conflict = conflictOf(p, this.policies(), this.#informers?.hpas.list(this.#o.namespace) ?? []);
+      // Who owns the target is the policy's own mode's question: an active policy that would yield
+      // to an HPA or an older policy says so in a dry run too (shadow policies never yield).
+      const conflict = conflictOf(policy, this.policies(), this.#informers?.hpas.list(this.#o.namespace) ?? []);
       const r = await reconcilePolicy(this.#ports, {
         policy: p,
         model,

@@ -246,6 +246,10 @@ function statusSchema(): Json {
         type: 'integer',
         description: 'The count this controller last wrote, while the target holds it.',
       },
+      appliedTarget: str({
+        description:
+          'The object appliedReplicas and backoffUntil are about (apiVersion/kind/name/uid): a target created again is another.',
+      }),
       backoffUntil: str({
         format: 'date-time',
         description: 'Another writer changed the replicas: no writes until then.',

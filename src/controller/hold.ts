@@ -8,6 +8,7 @@
 //     controller records an Event and leaves the target alone for spec.externalWriteBackoffSeconds
 //     (default 300; 0 = write back at once, as the HPA does). E.g. Argo CD resetting 5 → 2 every
 //     3 minutes against a 300-s back-off: Headroom writes 5 once per 5 minutes instead of every 15 s.
+import type { ScaleReading, ScaleTargetRef } from '../ports/actuator.ts';
 
 export const PAUSE_ANNOTATION = 'headroom.dev/paused';
 export const DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS = 300;
@@ -22,7 +23,7 @@ export function pauseOf(annotations: Readonly<Record<string, string>> | undefine
   if (v === 'true') return { pause: 'all' };
   if (v === 'up' || v === 'down') return { pause: v };
   return {
-    error: `annotation ${PAUSE_ANNOTATION}: ${JSON.stringify(v)} is not one of "true", "false", "up", "down"`,
+    error: `HR_SPEC_INVALID annotation ${PAUSE_ANNOTATION}: ${JSON.stringify(v)} is not one of "true", "false", "up", "down"`,
   };
 }
 
@@ -62,6 +63,14 @@ export function holdOf(o: {
     };
   }
   return undefined;
+}
+
+/**
+ * The object a written count belongs to: `apps/v1/Deployment/web/<uid>` (no uid: the scale did not
+ * say). A Deployment deleted and created again under its name has a new uid.
+ */
+export function appliedTarget(t: ScaleTargetRef, reading: Pick<ScaleReading, 'uid'>): string {
+  return `${t.apiVersion}/${t.kind}/${t.name}${reading.uid ? `/${reading.uid}` : ''}`;
 }
 
 /**

@@ -47,6 +47,8 @@ export interface PolicyStatus {
   model?: ModelStatus;
   /** The count this controller last wrote, while the target still holds it (hold.ts). */
   appliedReplicas?: number;
+  /** The object appliedReplicas and backoffUntil are about: apiVersion/kind/name/uid (hold.ts appliedTarget). */
+  appliedTarget?: string;
   /** Another writer changed the replicas: no writes until then (RFC 3339). */
   backoffUntil?: string;
   /** The `headroom.dev/paused` annotation in effect: "true", "up" or "down". */

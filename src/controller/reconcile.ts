@@ -15,7 +15,7 @@ import type { Actuator, ScaleReading } from '../ports/actuator.ts';
 import type { MetricSample, MetricsSource, PodCounter, PodRateSource } from '../ports/metrics.ts';
 import { decisionView } from '../server/status.ts';
 import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
-import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, externallyWritten, holdOf, pauseOf } from './hold.ts';
+import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, appliedTarget, externallyWritten, holdOf, pauseOf } from './hold.ts';
 import { demandQueries, targetOf, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
 import type { GraphShare } from './application-round.ts';
 import type { Observed } from './snapshot.ts';
@@ -62,7 +62,12 @@ export interface PolicyMemory {
   /** What was last written to the object, and when (ms). */
   written: PolicyStatus | undefined;
   writtenAt: number;
+  /** The problem last logged, and when (ms): the same one is logged again only every PROBLEM_LOG_EVERY_MS. */
+  problem?: { text: string; loggedAt: number };
 }
+
+/** A problem that persists (an invalid policy, Prometheus down) is logged when it starts, changes, ends, and every 5 min. */
+export const PROBLEM_LOG_EVERY_MS = 300_000;
 
 export interface ReconcileInput {
   policy: HeadroomPolicy;
@@ -137,10 +142,14 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
         if (burst.kind === 'error') log.warn({ ...id, err: burst.reason }, 'pod burst read failed');
       }
       if (input.graph) outcome.graph = input.graph;
+      // Shadow mode decides as if its counts had been written: from the count it last decided, not
+      // the target's. Else each round's scale-up limit counts its own unwritten step (4 → 8) against
+      // the target still at 4 and allows nothing more (8, 4, 8, …), never what active mode would do.
+      const current = shadow && prev?.desiredReplicas !== undefined ? prev.desiredReplicas : obs.currentReplicas;
       const r = step(
         model.model,
         { decide: restoreState(prev?.decideState), calibration: restoreCalibration(prev?.model?.state) },
-        obs,
+        { ...obs, currentReplicas: current },
         now / 1000,
         measured,
       );
@@ -206,14 +215,27 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
   const interval = (p.spec.intervalSeconds ?? 15) * 1000;
   // A failed round retries sooner: a third of the interval, at least 1 s (15 s → 5 s).
   const delay = error && !outcome.invalid ? Math.max(1000, interval / 3) : interval;
-  if (error) log.warn({ ...id, err: error }, 'reconcile problem');
+  // Metrics that fail are held on, not an error of the round, but an operator wants them in the log.
+  const d = outcome.demand;
+  const problem =
+    error ??
+    (d && d.kind !== 'ok' ? `demand ${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason}` : undefined);
+  const last = mem?.problem;
+  let logged = last;
+  if (problem !== undefined && (problem !== last?.text || now - last.loggedAt >= PROBLEM_LOG_EVERY_MS)) {
+    log.warn({ ...id, err: problem }, 'reconcile problem');
+    logged = { text: problem, loggedAt: now };
+  } else if (problem === undefined && last) {
+    log.info({ ...id, was: last.text }, 'reconcile problem resolved');
+    logged = undefined;
+  }
   return {
     result,
     outcome,
     status,
     events,
     ...(observed ? { observed } : {}),
-    memory: { status, generation, nextDue: now + delay, written, writtenAt },
+    memory: { status, generation, nextDue: now + delay, written, writtenAt, ...(logged ? { problem: logged } : {}) },
     scaled,
     statusWritten,
     ...(error ? { error } : {}),
@@ -318,12 +340,18 @@ function hold(
   log: Logger,
 ): void {
   const backoffS = p.spec.externalWriteBackoffSeconds ?? DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS;
+  // What was written counts on the object it was written to: a target deleted and created again
+  // (a new uid) or a policy pointed at another one starts afresh, no "another writer", no back-off.
+  const target = appliedTarget(targetOf(p), reading);
+  const same = prev?.appliedTarget === undefined || prev.appliedTarget === target;
   // A setting lowered since (to 0: write back now) shortens a back-off already running.
-  const until = Math.min(Date.parse(prev?.backoffUntil ?? ''), now + backoffS * 1000);
+  const until = same ? Math.min(Date.parse(prev?.backoffUntil ?? ''), now + backoffS * 1000) : NaN;
   let backoffUntilMs = Number.isFinite(until) && until > now ? until : undefined;
-  outcome.applied = prev?.appliedReplicas;
-  if (externallyWritten(prev?.appliedReplicas, reading.specReplicas)) {
-    outcome.externalWrite = { from: prev?.appliedReplicas ?? 0, to: reading.specReplicas, backoffSeconds: backoffS };
+  const applied = same ? prev?.appliedReplicas : undefined;
+  outcome.applied = applied;
+  outcome.appliedTarget = target;
+  if (externallyWritten(applied, reading.specReplicas)) {
+    outcome.externalWrite = { from: applied ?? 0, to: reading.specReplicas, backoffSeconds: backoffS };
     outcome.applied = undefined;
     backoffUntilMs = backoffS > 0 ? now + backoffS * 1000 : undefined;
     log.warn(

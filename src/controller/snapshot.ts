@@ -97,7 +97,8 @@ export function policyStatusSnapshot(
     replicas: {
       desired: status?.desiredReplicas ?? current,
       current,
-      ready: o ? (o.readyReplicas ?? o.statusReplicas) : current,
+      // Only a round's reading knows which pods are Ready: a standby or an undecided policy says null.
+      ready: o ? (o.readyReplicas ?? o.statusReplicas) : null,
       min: m?.replicas.min ?? num(svc.replicas?.min),
       max: m?.replicas.max ?? num(svc.replicas?.max),
       fitLimit: null,

@@ -42,6 +42,8 @@ export interface Outcome {
   externalWrite?: { from: number; to: number; backoffSeconds: number };
   /** The count this controller last wrote and still expects to find; until when it backs off (ms). */
   applied?: number;
+  /** The object `applied` and the back-off are about (hold.ts appliedTarget). */
+  appliedTarget?: string;
   backoffUntilMs?: number;
   /** This round's share of a HeadroomApplication's end-to-end SLO. */
   graph?: GraphShare;
@@ -81,22 +83,30 @@ export function nextStatus(
     consecutiveMetricFailures: o.metricFailures,
   };
 
+  // A policy that does not decide this round (invalid, yielding, its target unreadable) shows no
+  // counts: last round's would read as current (docs/controller.md, `kubectl get hrp`).
+  const undecided = (): PolicyStatus => {
+    for (const k of ['currentReplicas', 'desiredReplicas', 'recommendedReplicas', 'binding', 'demand'] as const)
+      delete status[k];
+    return finish(status, conds);
+  };
   if (o.invalid !== undefined) {
     set('Ready', false, 'InvalidPolicy', o.invalid, { type: 'Warning', reason: 'InvalidPolicy', message: o.invalid });
     set('ScalingActive', false, 'InvalidPolicy', 'the policy is not valid; nothing is scaled');
-    return { status: finish(status, conds), events };
+    return { status: undecided(), events };
   }
   if (o.conflict !== undefined) {
     set('Ready', false, 'Conflict', o.conflict, { type: 'Warning', reason: 'Conflict', message: o.conflict });
     set('AbleToScale', false, 'Conflict', o.conflict);
     set('ScalingActive', false, 'Conflict', 'another autoscaler owns the target; nothing is scaled');
-    return { status: finish(status, conds), events };
+    return { status: undecided(), events };
   }
   if (o.targetError !== undefined || !o.reading) {
     const msg = o.targetError ?? 'the scale target could not be read';
     set('Ready', false, 'FailedGetScale', msg, { type: 'Warning', reason: 'FailedGetScale', message: msg });
     set('AbleToScale', false, 'FailedGetScale', msg);
-    return { status: finish(status, conds), events };
+    set('ScalingActive', false, 'FailedGetScale', 'the scale target cannot be read; nothing is scaled');
+    return { status: undecided(), events };
   }
 
   const current = o.scale?.kind === 'scaled' ? o.scale.to : o.reading.specReplicas;
@@ -104,6 +114,7 @@ export function nextStatus(
   // Persisted so that a restart or a new leader still knows what it wrote and honours a back-off.
   if (o.applied !== undefined) status.appliedReplicas = o.applied;
   else delete status.appliedReplicas;
+  if (o.appliedTarget !== undefined) status.appliedTarget = o.appliedTarget;
   if (o.backoffUntilMs !== undefined) status.backoffUntil = new Date(o.backoffUntilMs).toISOString();
   else delete status.backoffUntil;
   if (o.pause) status.paused = pauseValue(o.pause);

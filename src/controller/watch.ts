@@ -39,6 +39,8 @@ export class Watch<T extends Named> {
     if (o.onUpdate) informer.on('update', o.onUpdate);
     if (o.onDelete) informer.on('delete', o.onDelete);
     informer.on('error', (err) => {
+      // stop() aborts the watch, and the informer reports that abort as an error: not a failure.
+      if (this.#stopping) return;
       this.#errors++;
       // e.g. the apiserver restarted: the watch ends with an error; list+watch again with back-off.
       o.log.warn({ err: messageOf(err) }, `${o.what} watch failed; restarting`);

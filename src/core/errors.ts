@@ -56,6 +56,8 @@ export const ERROR_CODES = {
     'The Kubernetes apiserver cannot be reached or did not answer: no usable kubeconfig, connection refused, TLS failure, timeout, a server error.',
   HR_KUBE_FORBIDDEN:
     'The Kubernetes apiserver refused the request: 401 (credentials) or 403 (RBAC does not allow the verb).',
+  HR_SCALE_TARGET:
+    "A HeadroomPolicy's scaleTargetRef names nothing the apiserver can scale: no such object, no scale subresource, an API group/version or kind not served.",
   HR_FILE_WRITE:
     'An output file cannot be written: it exists already (without --force), or the directory is not writable.',
   HR_PROMETHEUS_UNREACHABLE:

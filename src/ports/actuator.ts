@@ -19,6 +19,8 @@ export interface ScaleReading {
   selector?: string;
   /** Optimistic-concurrency token: a write based on this reading fails if the target changed since. */
   version: string;
+  /** The target object's uid: a target deleted and created again under its name is another object. */
+  uid?: string;
 }
 
 export type ScaleOutcome =

@@ -25,7 +25,9 @@ describe('pauseOf', () => {
   it('an unknown value is an error naming the annotation, the value and the allowed ones', () => {
     const r = pauseOf({ [PAUSE_ANNOTATION]: 'yes' });
     expect(r.pause).toBeUndefined();
-    expect(r.error).toBe('annotation headroom.dev/paused: "yes" is not one of "true", "false", "up", "down"');
+    expect(r.error).toBe(
+      'HR_SPEC_INVALID annotation headroom.dev/paused: "yes" is not one of "true", "false", "up", "down"',
+    );
   });
 });
 

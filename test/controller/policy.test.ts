@@ -293,6 +293,11 @@ describe('Prometheus answers (interpret)', () => {
     expect(interpret({ resultType: 'scalar', result: [5, '7'] })).toMatchObject({ kind: 'ok', value: 7 });
     expect(interpret({ resultType: 'vector', result: [] }).kind).toBe('no-data');
     expect(interpret({ resultType: 'vector', result: [{ value: [1, 'NaN'] }] }).kind).toBe('no-data');
+    // A negative rate (a bad query, or deriv() over a draining gauge at idle) is no data, as decide() takes it.
+    expect(interpret({ resultType: 'vector', result: [{ value: [1, '-50'] }] })).toEqual({
+      kind: 'no-data',
+      reason: 'the query returned -50: a request rate cannot be negative',
+    });
     expect(interpret({ resultType: 'matrix', result: [] }).kind).toBe('error');
     expect(interpret(undefined).kind).toBe('error');
   });

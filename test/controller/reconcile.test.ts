@@ -51,6 +51,8 @@ class FakeTarget implements Actuator {
   writes: number[] = [];
   failRead?: Error;
   failScale?: Error;
+  /** The object's uid: a new one = deleted and created again under its name. */
+  uid = 'd1';
   readonly selector: string | undefined;
   constructor(replicas: number, selector?: string) {
     this.replicas = replicas;
@@ -60,7 +62,13 @@ class FakeTarget implements Actuator {
     this.reads++;
     if (this.failRead) return Promise.reject(this.failRead);
     const sel = this.selector !== undefined ? { selector: this.selector } : {};
-    return Promise.resolve({ specReplicas: this.replicas, statusReplicas: this.replicas, version: '1', ...sel });
+    return Promise.resolve({
+      specReplicas: this.replicas,
+      statusReplicas: this.replicas,
+      version: '1',
+      uid: this.uid,
+      ...sel,
+    });
   }
   scale(_t: ScaleTargetRef, replicas: number): Promise<ScaleOutcome> {
     if (this.failScale) return Promise.reject(this.failScale);
@@ -156,7 +164,7 @@ describe('reconcilePolicy', () => {
   it('403 reading the scale subresource: nothing queried or written, FailedGetScale, retried sooner', async () => {
     const target = new FakeTarget(6);
     target.failRead = new TargetError(
-      'forbidden to read or scale Deployment shop/web, or to list its pods (RBAC)',
+      'HR_KUBE_FORBIDDEN spec.scaleTargetRef: forbidden to read or scale Deployment shop/web, or to list its pods (RBAC)',
       403,
     );
     const { result, queried, events, statuses } = run(policy(), target, { [DEMAND]: ok(100) });
@@ -176,7 +184,7 @@ describe('reconcilePolicy', () => {
   it('403 writing the scale: the decision stands, FailedUpdateScale and a FailedRescale Warning', async () => {
     const target = new FakeTarget(6);
     target.failScale = new TargetError(
-      'forbidden to read or scale Deployment shop/web, or to list its pods (RBAC)',
+      'HR_KUBE_FORBIDDEN spec.scaleTargetRef: forbidden to read or scale Deployment shop/web, or to list its pods (RBAC)',
       403,
     );
     const { result, events } = run(policy(), target, { [DEMAND]: ok(100) });
@@ -205,6 +213,34 @@ describe('reconcilePolicy', () => {
     expect(r.status.appliedReplicas).toBeUndefined();
   });
 
+  it('shadow mode goes where active mode would: a scale-up limit paces it from its own last count', async () => {
+    // 125 rps needs 10; scale-ups are limited to 4 pods per 60 s. Active mode writes 8, then 10 a
+    // period later; shadow mode must say the same, not flap 8, 4, 8 against the target still at 4.
+    const base = policy().spec.service as Record<string, unknown>;
+    const pol = policy({
+      mode: 'shadow',
+      service: {
+        ...base,
+        behavior: {
+          tolerance: 0,
+          scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 4, periodSeconds: 60 }] },
+          scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 100, periodSeconds: 1 }] },
+        },
+      },
+    });
+    const target = new FakeTarget(4);
+    const seen: number[] = [];
+    let memory: PolicyMemory | undefined;
+    for (const dt of [0, 15, 30, 75, 90]) {
+      const r = await run(pol, target, { [DEMAND]: ok(125) }, memory, NOW + dt * 1000).result;
+      memory = r.memory;
+      seen.push(r.status.desiredReplicas ?? -1);
+    }
+    expect(needed(125)).toBe(10);
+    expect(seen).toEqual([8, 8, 8, 10, 10]);
+    expect(target.writes).toEqual([]);
+  });
+
   it('another autoscaler owns the target: no read, no query, no write; Conflict in status and an Event', async () => {
     const target = new FakeTarget(6);
     const f = ports(target, { [DEMAND]: ok(100) });
@@ -220,6 +256,75 @@ describe('reconcilePolicy', () => {
     expect(r.result).toBe('conflict');
     expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason: 'Conflict' });
     expect(f.events.map((e) => e.reason)).toEqual(['Conflict']);
+  });
+
+  it.each([
+    ['invalid', { model: { error: 'HR_SPEC_INVALID at spec.service.replicas: min 7 > max 3' } }, 'InvalidPolicy'],
+    ['yielding', { conflict: { message: 'HorizontalPodAutoscaler shop/web scales Deployment web' } }, 'Conflict'],
+    ['its target gone', {}, 'FailedGetScale'],
+  ] as const)('a policy %s after a decided round shows no counts, only why', async (_what, over, reason) => {
+    const target = new FakeTarget(6);
+    const first = await run(policy(), target, { [DEMAND]: ok(100) }).result;
+    expect(first.status).toMatchObject({ currentReplicas: 8, desiredReplicas: 8, demand: '100 rps' });
+    if (reason === 'FailedGetScale') target.failRead = new TargetError('Deployment shop/web not found', 404);
+    const f = ports(target, { [DEMAND]: ok(100) });
+    const pol = policy();
+    const r = await reconcilePolicy(f.p, {
+      policy: pol,
+      model: { model: buildModel(pol) },
+      ...over,
+      memory: first.memory,
+      now: NOW + 15_000,
+    });
+    expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason });
+    expect(cond(r, 'ScalingActive')?.status).toBe('False');
+    for (const k of ['currentReplicas', 'desiredReplicas', 'recommendedReplicas', 'binding', 'demand'] as const)
+      expect(r.status[k], k).toBeUndefined();
+  });
+
+  describe('a scale target the apiserver does not have: one line with its code, never the HTTP answer', () => {
+    const ref = (apiVersion: string, kind: string): ScaleTargetRef => ({
+      apiVersion,
+      kind,
+      namespace: 'shop',
+      name: 'x',
+    });
+    const actuator = (lookup: () => Promise<unknown>) =>
+      new KubernetesScaleActuator(
+        {
+          counter: { total: 0, byMethod: {} },
+          discovery: { lookup },
+          custom: {
+            getNamespacedCustomObjectScale: () =>
+              Promise.reject(new ApiException(404, 'Not Found', { message: 'frobnicators "x" not found' }, {})),
+          },
+        } as unknown as KubeClients,
+        { retry: { attempts: 1 } },
+      );
+    it('an API group/version not served (client-node puts the headers in its message)', async () => {
+      const notServed = new ApiException(404, 'HTTP-Code: 404\nMessage: Unsuccessful\nHeaders: {"x-uid":"1"}', '', {});
+      const err = await actuator(() => Promise.reject(notServed))
+        .read(ref('example.com/v1', 'Frobnicator'))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TargetError);
+      expect((err as Error).message).toBe(
+        'HR_SCALE_TARGET spec.scaleTargetRef: no API example.com/v1 is served (is the CRD of Frobnicator installed?)',
+      );
+    });
+    it('a kind its group does not serve, and an object that is not there', async () => {
+      const none = await actuator(() => Promise.resolve(undefined))
+        .read(ref('example.com/v1', 'Frobnicator'))
+        .catch((e: unknown) => (e as Error).message);
+      expect(none).toBe(
+        'HR_SCALE_TARGET spec.scaleTargetRef.kind: no resource of kind Frobnicator is served in example.com/v1',
+      );
+      const gone = await actuator(() => Promise.resolve({ name: 'frobnicators' }))
+        .read(ref('example.com/v1', 'Frobnicator'))
+        .catch((e: unknown) => (e as Error).message);
+      expect(gone).toBe(
+        'HR_SCALE_TARGET spec.scaleTargetRef: Frobnicator shop/x not found, or it has no scale subresource',
+      );
+    });
   });
 
   describe('409 Conflict on the scale write (the Kubernetes actuator over a fake apiserver)', () => {
@@ -361,6 +466,81 @@ describe('reconcilePolicy', () => {
       expect(after.status.backoffUntil).toBeUndefined();
       expect(after.status.appliedReplicas).toBe(8);
     });
+
+    it('the target deleted and created again (a new uid) at 1: no ExternalWrite, written at once', async () => {
+      const target = new FakeTarget(6);
+      const first = await run(policy(), target, { [DEMAND]: ok(100) }).result;
+      expect(first.status.appliedTarget).toBe('apps/v1/Deployment/web/d1');
+      // kubectl delete deployment web; kubectl apply -f web.yaml (replicas: 1)
+      target.replicas = 1;
+      target.uid = 'd2';
+      const again = run(policy(), target, { [DEMAND]: ok(100) }, first.memory, NOW + 15_000);
+      const r = await again.result;
+      expect(again.events.map((e) => e.reason)).not.toContain('ExternalWrite');
+      expect(r.status.backoffUntil).toBeUndefined();
+      expect(target.writes).toEqual([8, 8]);
+      expect(r.status.appliedTarget).toBe('apps/v1/Deployment/web/d2');
+      // The same object changed by hand is still another writer.
+      target.replicas = 3;
+      const hand = run(policy(), target, { [DEMAND]: ok(100) }, r.memory, NOW + 30_000);
+      await hand.result;
+      expect(hand.events.map((e) => e.reason)).toContain('ExternalWrite');
+    });
+
+    it('the policy pointed at another target: no ExternalWrite there, and a back-off does not follow it', async () => {
+      const target = new FakeTarget(6);
+      const first = await run(policy(), target, { [DEMAND]: ok(100) }).result;
+      target.replicas = 3; // a hand-scale of web: back-off on web
+      const backing = await run(policy(), target, { [DEMAND]: ok(100) }, first.memory, NOW + 15_000).result;
+      expect(backing.status.backoffUntil).toBeDefined();
+      const other = new FakeTarget(1);
+      other.uid = 'o1';
+      const moved = policy({ scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-v2' } });
+      const r = run(moved, other, { [DEMAND]: ok(100) }, backing.memory, NOW + 30_000);
+      const res = await r.result;
+      expect(r.events.map((e) => e.reason)).not.toContain('ExternalWrite');
+      expect(other.writes).toEqual([8]);
+      expect(res.status.backoffUntil).toBeUndefined();
+      expect(res.status.appliedTarget).toBe('apps/v1/Deployment/web-v2/o1');
+    });
+  });
+
+  it('a lasting problem is logged when it starts, every 5 minutes, and when it ends: not every round', async () => {
+    const lines: string[] = [];
+    const log = {
+      info: (o: object | string, m?: string) => lines.push(`info ${m}: ${JSON.stringify(o)}`),
+      warn: (o: object | string, m?: string) => lines.push(`warn ${m}: ${JSON.stringify(o)}`),
+      error: () => undefined,
+      debug: () => undefined,
+    };
+    const target = new FakeTarget(6);
+    const down: MetricSample = { kind: 'error', reason: 'Prometheus at http://prom:9090 unreachable: ECONNREFUSED' };
+    let memory: PolicyMemory | undefined;
+    for (const [dt, sample] of [
+      [0, down],
+      [15, down],
+      [30, down],
+      [310, down],
+      [325, ok(100)],
+      [340, ok(100)],
+    ] as const) {
+      const f = ports(target, { [DEMAND]: sample });
+      f.p.log = log;
+      const pol = policy();
+      const r = await reconcilePolicy(f.p, {
+        policy: pol,
+        model: { model: buildModel(pol) },
+        memory,
+        now: NOW + dt * 1000,
+      });
+      memory = r.memory;
+    }
+    expect(lines.map((l) => l.split(':')[0] ?? '').filter((l) => l.includes('problem'))).toEqual([
+      'warn reconcile problem',
+      'warn reconcile problem',
+      'info reconcile problem resolved',
+    ]);
+    expect(lines[0]).toContain('demand query failed: Prometheus at http://prom:9090 unreachable: ECONNREFUSED');
   });
 
   it('an unchanged round does not write status again within stateRefreshMs', async () => {

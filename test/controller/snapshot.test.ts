@@ -65,7 +65,8 @@ describe('policyStatusSnapshot', () => {
     expect(s.mode).toBe('kubernetes');
     expect(s.service.name).toBe('shop/web');
     expect(s.uptimeSeconds).toBe(5);
-    expect(s.replicas).toMatchObject({ desired: 4, current: 2, ready: 2, min: 1, max: 4 });
+    // Ready is what a round reads: the status does not say (null, not the current count).
+    expect(s.replicas).toMatchObject({ desired: 4, current: 2, ready: null, min: 1, max: 4 });
     expect(s.decision?.reasons.map((r) => r.code)).toEqual(['Sized', 'MaxReplicas']);
     expect(s.decision).toMatchObject({ desired: 4, recommended: 6, binding: 'maxReplicas', applied: false });
     expect(s.decision?.predicted).toEqual({ utilization: 0.7, latencyMs: 55 });

@@ -114,6 +114,7 @@ beforeAll(async () => {
     ['fight', 1],
     ['gitops', 1],
     ['paused', 1],
+    ['recreated', 1],
   ] as const) {
     await createDeployment(kc, ns, name, n);
   }
@@ -370,6 +371,42 @@ describe('GitOps and pauses: never fight another writer', () => {
       20_000,
     );
     await patchPolicy('fight', { spec: { mode: 'shadow' } }); // out of the way of the next tests
+  });
+
+  it('a Deployment deleted and created again is another object: no counts while it is gone, then written at once', async () => {
+    // The default 300-s back-off: were the new Deployment's 1 taken for another writer's, it would stay 1.
+    await createPolicy(
+      policy('recreated', 'recreated', { query: 'vector(60)' }, { behavior: { forecast: { enabled: false } } }),
+    );
+    const first = await waitFor(
+      'recreated written 5',
+      () => getPolicy('recreated'),
+      (x) => x.status?.appliedReplicas === 5,
+      30_000,
+    );
+    const uid = (await apps().readNamespacedDeployment({ name: 'recreated', namespace: ns })).metadata?.uid;
+    expect(first.status?.appliedTarget).toBe(`apps/v1/Deployment/recreated/${uid}`);
+    await apps().deleteNamespacedDeployment({ name: 'recreated', namespace: ns });
+    const gone = await waitFor(
+      'recreated FailedGetScale',
+      () => getPolicy('recreated'),
+      (x) => ready(x.status)?.reason === 'FailedGetScale',
+      20_000,
+    );
+    expect(ready(gone.status)?.message).toMatch(
+      /^HR_SCALE_TARGET spec\.scaleTargetRef: Deployment .*\/recreated not found/,
+    );
+    expect(gone.status?.currentReplicas).toBeUndefined();
+    expect(gone.status?.desiredReplicas).toBeUndefined();
+    await createDeployment(kc, ns, 'recreated', 1);
+    await waitFor(
+      'the new recreated written 5',
+      () => replicasOf(kc, ns, 'recreated'),
+      (n) => n === 5,
+      20_000,
+    );
+    expect((await eventsOf('recreated')).filter((e) => e.reason === 'ExternalWrite')).toEqual([]);
+    await patchPolicy('recreated', { spec: { mode: 'shadow' } });
   });
 
   it('headroom.dev/paused: "true" holds every write, "down" lets it scale up but not down', async () => {

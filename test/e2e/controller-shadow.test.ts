@@ -1,7 +1,7 @@
 // `headroom controller --shadow` (issue 17, item 5) against a real kube-apiserver and a real
 // Prometheus scraping a real service under load: the report says per target what Headroom would
 // set and the money difference, and nothing is written (no scale, no status, no Event).
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AutoscalingV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, VERSION } from '../../src/controller/crd.ts';
 import { cli } from './support/cli.ts';
@@ -69,7 +69,21 @@ beforeAll(async () => {
   prom = await startPrometheus({ web: [service.target] });
   await createDeployment(cluster.kc, ns, 'web', 5);
   await createDeployment(cluster.kc, ns, 'api', 2);
-  for (const body of [policy('web', 'web', true), policy('api', 'api', false, true)])
+  // cart has an HPA: its active policy yields to it, and the dry run must say so, not size it.
+  await createDeployment(cluster.kc, ns, 'cart', 3);
+  await cluster.kc.makeApiClient(AutoscalingV1Api).createNamespacedHorizontalPodAutoscaler({
+    namespace: ns,
+    body: {
+      metadata: { name: 'cart' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cart' },
+        minReplicas: 1,
+        maxReplicas: 10,
+        targetCPUUtilizationPercentage: 50,
+      },
+    },
+  });
+  for (const body of [policy('web', 'web', true), policy('api', 'api', false, true), policy('cart', 'cart', false)])
     await createPolicyIn(cluster.kc, ns, body);
 }, 1_200_000);
 
@@ -90,6 +104,8 @@ describe('controller --shadow', () => {
         await new Promise((r) => setTimeout(r, 2000));
         const out = await cli([...shadowArgs(), '--json'], undefined, 60_000);
         expect(out.code, out.stderr).toBe(0);
+        // Its own stop is no failure: no "watch failed; restarting" on the way out.
+        expect(out.stderr).not.toMatch(/watch failed|restart failed/);
         const r = JSON.parse(out.stdout) as Report;
         if (r.targets.find((t) => t.policy === 'web')?.recommended !== undefined) found.report = r;
       }
@@ -117,6 +133,10 @@ describe('controller --shadow', () => {
     // What `plan` would warn about comes with the row; web (no SLO) has nothing to warn about.
     expect(api.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^service times assumed exponential/)]));
     expect(web.warnings).toBeUndefined();
+    // The active policy on the HPA's target yields, as the running controller would: no count.
+    const cart = report!.targets.find((t) => t.policy === 'cart')!;
+    expect(cart.reason).toMatch(/^HorizontalPodAutoscaler cart also scales Deployment cart: this policy yields/);
+    expect(cart.recommended).toBeUndefined();
     expect(report!.totals).toEqual([
       { currency: 'USD', now: money.now, wouldBe: money.wouldBe, difference: money.difference, targets: 1 },
     ]);
@@ -124,7 +144,9 @@ describe('controller --shadow', () => {
     // Nothing was written: the replicas, the policies' status and Events are as they were.
     expect(await replicasOf(cluster.kc, ns, 'web')).toBe(5);
     expect(await replicasOf(cluster.kc, ns, 'api')).toBe(2);
-    for (const name of ['web', 'api']) expect((await readPolicy(cluster.kc, ns, name)).status, name).toBeUndefined();
+    expect(await replicasOf(cluster.kc, ns, 'cart')).toBe(3);
+    for (const name of ['web', 'api', 'cart'])
+      expect((await readPolicy(cluster.kc, ns, name)).status, name).toBeUndefined();
     const events = await cluster.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
     expect(
       events.items.filter(

@@ -7,13 +7,13 @@
 // pods through the scale's status.selector.
 import { setHeaderOptions } from '@kubernetes/client-node';
 import type { Actuator, ScaleOutcome, ScaleReading, ScaleTargetRef } from '../../../ports/actuator.ts';
-import { type KubeClients, statusOf, withRetry, type RetryOptions } from '../../kubernetes/client.ts';
+import { type KubeClients, messageOf, statusOf, withRetry, type RetryOptions } from '../../kubernetes/client.ts';
 import { countReadyPods, readingOfWorkload, WORKLOADS, type WorkloadObject } from './ready.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', 'application/merge-patch+json');
 
 interface ScaleObject {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; uid?: string };
   spec?: { replicas?: number };
   status?: { replicas?: number; selector?: string };
 }
@@ -102,9 +102,13 @@ export class KubernetesScaleActuator implements Actuator {
     } catch (err) {
       const s = statusOf(err);
       const what = `${t.kind} ${t.namespace}/${t.name}`;
-      if (s === 404) throw new TargetError(`${what} not found, or it has no scale subresource`, s);
+      if (s === 404) throw new TargetError(`${REF}: ${what} not found, or it has no scale subresource`, s);
       if (s === 409) throw new TargetError(`${what} changed while scaling (409 Conflict)`, s);
-      if (s === 403) throw new TargetError(`forbidden to read or scale ${what}, or to list its pods (RBAC)`, s);
+      if (s === 403)
+        throw new TargetError(
+          `HR_KUBE_FORBIDDEN spec.scaleTargetRef: forbidden to read or scale ${what}, or to list its pods (RBAC)`,
+          s,
+        );
       throw new TargetError(`${what}: ${err instanceof Error ? err.message : String(err)}`, s);
     }
   }
@@ -113,7 +117,7 @@ export class KubernetesScaleActuator implements Actuator {
     const slash = t.apiVersion.indexOf('/');
     if (slash < 0) {
       throw new TargetError(
-        `scaleTargetRef.apiVersion ${t.apiVersion}: core-group targets are not supported; use apps/v1 or a custom resource`,
+        `${REF}.apiVersion: core-group targets are not supported; use apps/v1 or a custom resource (value: ${t.apiVersion})`,
         undefined,
       );
     }
@@ -122,14 +126,28 @@ export class KubernetesScaleActuator implements Actuator {
     const key = `${t.apiVersion}/${t.kind}`;
     let plural = this.#plurals.get(key) ?? WELL_KNOWN[key];
     if (plural === undefined) {
-      const res = await withRetry(() => this.#k.discovery.lookup(t.apiVersion, t.kind), this.#opts.retry);
-      if (!res) throw new TargetError(`no resource of kind ${t.kind} is served in ${t.apiVersion}`, 404);
+      let res;
+      try {
+        res = await withRetry(() => this.#k.discovery.lookup(t.apiVersion, t.kind), this.#opts.retry);
+      } catch (err) {
+        // The group/version is not served at all: the client's error carries the whole HTTP answer.
+        const s = statusOf(err);
+        if (s === 404)
+          throw new TargetError(`${REF}: no API ${t.apiVersion} is served (is the CRD of ${t.kind} installed?)`, s);
+        throw new TargetError(`discovering ${t.apiVersion} ${t.kind}: ${firstLine(messageOf(err))}`, s);
+      }
+      if (!res) throw new TargetError(`${REF}.kind: no resource of kind ${t.kind} is served in ${t.apiVersion}`, 404);
       plural = res.name;
     }
     this.#plurals.set(key, plural);
     return { group, version, plural };
   }
 }
+
+/** The stable code and key of a scale target the apiserver does not have (docs/errors.md). */
+const REF = 'HR_SCALE_TARGET spec.scaleTargetRef';
+
+const firstLine = (s: string): string => s.split('\n')[0] ?? s;
 
 // Saves one discovery request per process for the common kinds.
 const WELL_KNOWN: Readonly<Record<string, string>> = WORKLOADS;
@@ -140,5 +158,6 @@ function toReading(obj: ScaleObject): ScaleReading {
     statusReplicas: obj.status?.replicas ?? 0,
     ...(obj.status?.selector ? { selector: obj.status.selector } : {}),
     version: obj.metadata?.resourceVersion ?? '',
+    ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
   };
 }

@@ -19,7 +19,7 @@ export interface LabelSelector {
 }
 
 export interface WorkloadObject {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; uid?: string };
   spec?: { replicas?: number; selector?: LabelSelector };
   status?: { replicas?: number; readyReplicas?: number };
 }
@@ -31,6 +31,7 @@ export function readingOfWorkload(obj: WorkloadObject): {
   readyReplicas: number;
   version: string;
   selector?: string;
+  uid?: string;
 } {
   const selector = selectorString(obj.spec?.selector);
   return {
@@ -40,6 +41,7 @@ export function readingOfWorkload(obj: WorkloadObject): {
     statusReplicas: count(obj.status?.replicas, 0),
     readyReplicas: count(obj.status?.readyReplicas, 0),
     version: obj.metadata?.resourceVersion ?? '',
+    ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
   };
 }
 

@@ -127,6 +127,8 @@ export function interpret(data: PromResponse['data']): MetricSample {
     sum += x;
     at = Math.max(at, t);
   }
+  // A rate is never negative (decide() holds on one): say so here too, not "QuerySucceeded".
+  if (sum < 0) return { kind: 'no-data', reason: `the query returned ${sum}: a request rate cannot be negative` };
   return { kind: 'ok', value: sum, at, series: values.length };
 }
 
