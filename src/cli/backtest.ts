@@ -23,7 +23,7 @@ import {
 } from '../simulator/history.ts';
 import { actualPolicy } from '../simulator/policies/actual.ts';
 import { runSimulation, type SimulationResult } from '../simulator/run.ts';
-import { TRACE_MAX_SECONDS } from '../input/trace.ts';
+import { TRACE_MAX_RPS, TRACE_MAX_SECONDS } from '../input/trace.ts';
 import { parseNumberFlag, prometheusUrlFlag, usageError } from './flags.ts';
 import {
   addReplayOptions,
@@ -59,7 +59,9 @@ function durationFlag(flag: string, raw: string, min: number, max: number): numb
 /** `--end`: RFC 3339 (2026-11-20T03:00:00Z) or seconds since the epoch; default now. */
 function parseEnd(raw: string | undefined): number {
   if (raw === undefined) return Math.floor(Date.now() / 1000);
-  const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Date.parse(raw) / 1000;
+  // Date.parse is lenient ('-5' is a day in 2001): a time is RFC 3339 (a date at least) or seconds.
+  const rfc = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(raw);
+  const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : rfc ? Date.parse(raw) / 1000 : Number.NaN;
   if (!Number.isFinite(n) || n <= 0) {
     throw usageError('--end', raw, 'not a time', 'RFC 3339 (2026-11-20T03:00:00Z) or seconds since the epoch');
   }
@@ -118,8 +120,24 @@ function oneSeries(f: Fetched, answer: RangeAnswer, url: string, range: string):
     };
   }
   f.series = series[0];
+  // A value no service can have is a wrong query (bytes, a sum over the cluster), not a gap: an
+  // Int32 of replicas would wrap 2^31 to a negative count, and 1e12 rps is no request rate.
+  const max = f.what === 'replicas' ? MAX_REPLICAS : f.what === 'demand' ? TRACE_MAX_RPS : Infinity;
+  const over = series[0]?.values.find(([, v]) => Number.isFinite(v) && v > max);
+  if (over) {
+    return {
+      code: 'HR_PROMETHEUS_QUERY',
+      path: f.flag,
+      value: f.query,
+      message: `the ${f.what} query returned ${over[1]} at ${new Date(over[0] * 1000).toISOString().slice(0, 19)}Z: not ${f.what === 'replicas' ? 'a count of instances' : 'a request rate Headroom replays'}`,
+      allowed: `0 to ${max.toLocaleString('en')}`,
+    };
+  }
   return undefined;
 }
+
+/** The most replicas a spec allows (replicas.max), and so the most a backtest replays. */
+const MAX_REPLICAS = 100_000;
 
 export interface BacktestInfo {
   prometheus: string;
@@ -194,6 +212,22 @@ export function register(program: Command): void {
     if (!Number.isInteger(step)) throw usageError('--step', opts.step, 'not a whole number of seconds');
     if (step > since) throw usageError('--step', opts.step, `longer than --since ${opts.since}`);
     const timeout = parseNumberFlag('--timeout', opts.timeout, { min: 1, max: 600, unit: 's' }) ?? 30;
+    for (const [flag, q] of [
+      ['--query', opts.query],
+      ['--replicas-query', opts.replicasQuery],
+      ['--latency-query', opts.latencyQuery],
+    ] as const) {
+      if (q !== undefined && q.trim() === '') throw usageError(flag, q, 'empty', 'a PromQL expression');
+    }
+    // --deployment and --namespace only build the default replicas query: with one given, they would be ignored.
+    if (opts.replicasQuery !== undefined && (opts.deployment !== undefined || opts.namespace !== undefined)) {
+      throw usageError(
+        opts.deployment !== undefined ? '--deployment' : '--namespace',
+        opts.deployment ?? opts.namespace ?? '',
+        'has no effect with --replicas-query',
+        'either --replicas-query, or --deployment/--namespace for the default query',
+      );
+    }
     const { model, options } = replaySetup(opts);
     if (opts.latencyQuery !== undefined && !model.slo) {
       throw usageError(

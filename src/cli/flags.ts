@@ -2,6 +2,7 @@
 // are numbers here: `Number()` alone reads '' as 0, '0x10' as 16, ' 1e3 ' and '0b11' too, and
 // 1e308 passes `Number.isFinite`. Each flag states its range, which is also what the error prints.
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
+import { isDecimal } from '../input/decimal.ts';
 
 export interface NumberRule {
   min: number;
@@ -13,9 +14,6 @@ export interface NumberRule {
   /** The unit, for the message: "rps", "s", "%". */
   unit?: string;
 }
-
-// 12, -3, 0.5, .5, 5., 1e3, 2.5E-3: no hex, binary, octal, Infinity, separators or blanks.
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** The allowed range as printed: "0..1000000000 rps", "> 0 and <= 100 %", "whole number 1..600". */
 export function ruleText(r: NumberRule): string {
@@ -33,7 +31,7 @@ export function checkNumberFlag(
   const bad = (message: string): { problem: ProblemDetail } => ({
     problem: { code: 'HR_USAGE', path: flag, value: raw ?? '', message, allowed: ruleText(rule) },
   });
-  if (raw === undefined || !DECIMAL.test(raw)) return bad('not a decimal number');
+  if (raw === undefined || !isDecimal(raw)) return bad('not a decimal number');
   const x = Number(raw);
   if (rule.int && !Number.isInteger(x)) return bad('not a whole number');
   if (!(rule.minExclusive ? x > rule.min : x >= rule.min) || !(x <= rule.max)) return bad('out of range');

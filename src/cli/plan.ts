@@ -237,7 +237,8 @@ export function planText(out: PlanOutput): string {
       String(s.needed),
       s.binding,
       s.feasible ? 'yes' : 'NO',
-      `${fmt(s.predicted.utilization * 100)} %`,
+      // No instance for a positive demand: JSON says null, the table says so in words, not "Infinity %".
+      Number.isFinite(s.predicted.utilization) ? `${fmt(s.predicted.utilization * 100)} %` : 'no instance',
       s.predicted.latencyMs === null ? 'overloaded' : `p${s.predicted.percentile} ${fmt(s.predicted.latencyMs)} ms`,
       `${fmt(s.demandRps, 4)} rps`,
     ]);

@@ -5,12 +5,13 @@ export function survivors(n: number, zones: number, zoneFailures: number, instan
   const q = Math.floor(n / zones);
   const r = n % zones;
   const lost = Math.min(zoneFailures, r) * (q + 1) + Math.max(0, zoneFailures - r) * q;
-  return n - lost - instanceFailures;
+  return Math.max(0, n - lost - instanceFailures);
 }
 
 /** Smallest N ≥ base whose survivors still cover base (survivors is non-decreasing in N). */
 export function availabilityCount(base: number, zones: number, zoneFailures: number, instanceFailures: number): number {
-  if (base <= 0 && instanceFailures === 0) return base;
+  // Nothing to keep (no demand): losing zones or instances cannot take it below 0.
+  if (base <= 0) return 0;
   const z = Math.max(1, zones);
   let lo = base;
   let hi = Math.max(base, 1);

@@ -152,7 +152,7 @@ export function decide(
       fallback
         ? {
             code: 'Fallback',
-            message: `no metrics for ${count(failures, 'consecutive decision')} (≥ ${fb.afterFailures}): ${up > held ? holding : `holding at least fallback ${fb.replicas}`}`,
+            message: `no metrics for ${count(failures, 'consecutive decision')} (≥ ${fb.afterFailures}): ${up > held ? holding : `holding at least fallback ${fb.replicas}${clamp(fb.replicas) !== fb.replicas ? ` (replicas ${min}–${max}: ${clamp(fb.replicas)})` : ''}`}`,
           }
         : {
             code: 'NoMetrics',

@@ -203,7 +203,7 @@ function planWarnings(plan: PlanResult, w: Why): string[] {
     out.push(
       search.reason === 'unreachable'
         ? `SLO unreachable: the service time alone takes ${fmt(search.minLatencyMs)} ms at ${pct(slo.percentile)}, above ${fmt(slo.latencyMs)} ms; no instance count meets it`
-        : `SLO not met within ${count(search.limit, 'instance')}`,
+        : `the SLO needs more than ${count(search.limit, 'instance')} (the most the latency search tries): the latency count is left out, the others stand`,
     );
   }
   const { replicas, needed } = plan;
@@ -217,7 +217,9 @@ function planWarnings(plan: PlanResult, w: Why): string[] {
   const utilization = plan.predicted.utilization;
   if (utilization >= 1) {
     out.push(
-      `overloaded: ${count(replicas, 'instance')} at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`,
+      replicas === 0
+        ? `overloaded: no instance to serve ${fmt(lambda)} rps`
+        : `overloaded: ${count(replicas, 'instance')} at ${fmt(lambda)} rps would be ${fmt(utilization * 100)} % busy`,
     );
   }
   const cpuCores = model.instance.cpuMillis !== undefined ? model.instance.cpuMillis / 1000 : undefined;
@@ -248,11 +250,14 @@ function availabilityDetail(count: number, base: number, av: ServiceModel['avail
 function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: number }, search: SloSearch): string {
   if (!search.ok) return '';
   const n = search.instances;
+  if (shape.demandRps <= 0) return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms: no demand → 0`;
   const queue = queueLabel(shape);
-  // Enough decimals to tell the attainment from the target: p99.9 → 99.87 % vs 99.91 %.
-  const decimals = Math.max(2, (String(slo.percentile).split('.')[1] ?? '').length + 2);
-  const pc = (x: number): string => `${(x * 100).toFixed(decimals)} %`;
   const below = search.attainmentBelow ?? sloAttainment(shape, n - 1, slo.latencyMs);
+  // Enough decimals to tell the attainment from the target: p99.9 → 99.87 % vs 99.91 %; and more
+  // when one instance fewer misses it by less (98.997 % must not print as 99.00 %).
+  let decimals = Math.max(2, (String(slo.percentile).split('.')[1] ?? '').length + 2);
+  while (decimals < 8 && n > 1 && Number((below * 100).toFixed(decimals)) >= slo.percentile) decimals++;
+  const pc = (x: number): string => `${(x * 100).toFixed(decimals)} %`;
   const before = n > 1 ? `${n - 1} give ${pc(below)}, ` : '';
   return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms, ${shape.loadBalancing} as ${queue}: P(T ≤ ${fmt(slo.latencyMs)} ms) with ${before}${n} give ${pc(search.attainment)} ≥ ${slo.percentile} % → ${n}`;
 }

@@ -118,7 +118,8 @@ export function planService(model: ServiceModel, ctx: PlanContext = {}): Service
 
   // Utilization: demand ÷ (capacity per instance × target).
   const u = model.targetUtilization;
-  const utilCount = lambda > 0 ? ceilClean(lambda / (perInstance * u)) : 0;
+  // Any demand needs an instance: 1e-8 rps ÷ 35 rps is 2.9e-10, which the dust rule would make 0.
+  const utilCount = lambda > 0 ? Math.max(1, ceilClean(lambda / (perInstance * u))) : 0;
   constraints.utilization = utilCount;
 
   // Latency SLO through the queueing model.

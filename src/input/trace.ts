@@ -3,6 +3,7 @@
 // e.g. 10,080 rows at 60 s → 604,800 seconds.
 import { HeadroomError } from '../core/errors.ts';
 import { readInputFile } from './read.ts';
+import { isDecimal } from './decimal.ts';
 
 export interface Trace {
   /** Demand in requests per second for second i = [i, i+1). */
@@ -52,8 +53,9 @@ export function parseTraceCsv(text: string, file = '<trace>'): Trace {
     if (cells.length !== 2) throw bad(line, 'each row must have two fields: t_seconds,rps', raw);
     const t = Number(cells[0]);
     const r = Number(cells[1]);
-    if (cells[0] === '' || !Number.isFinite(t)) throw bad(line, 't_seconds is not a number', cells[0]);
-    if (cells[1] === '' || !Number.isFinite(r) || r < 0) throw bad(line, 'rps must be a number ≥ 0', cells[1], '>= 0');
+    if (!isDecimal(cells[0] ?? '') || !Number.isFinite(t)) throw bad(line, 't_seconds is not a number', cells[0]);
+    if (!isDecimal(cells[1] ?? '') || !Number.isFinite(r) || r < 0)
+      throw bad(line, 'rps must be a decimal number ≥ 0', cells[1], '>= 0');
     if (r > TRACE_MAX_RPS) throw bad(line, 'rps is above the limit', r, `<= ${TRACE_MAX_RPS}`);
     const prev = n > 0 ? times[n - 1] : undefined;
     if (prev === undefined && t !== 0) throw bad(line, 'the first row must be at t_seconds = 0', t, '0');

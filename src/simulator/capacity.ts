@@ -21,11 +21,17 @@ import { meanResponseTime } from '../core/queueing.ts';
 /** Instance counts the table will consider before giving up (no trace needs more). */
 const TABLE_LIMIT = 200_000;
 
+/** Counts up to this are cached densely (every N below the largest asked for). */
+const DENSE = 1024;
+
 export class CapacityTable {
   readonly model: ServiceModel;
   /** Requests per second one instance completes when fully busy. */
   readonly instanceRps: number;
+  // Below DENSE every N is filled in order (an array read per simulated second); above, only the N
+  // asked for: a replay of 20,000 replicas filled 0..20,000 (13 s; 1 s now).
   readonly #thresholds: number[] = [0];
+  readonly #sparse = new Map<number, number>();
   #memoKey = NaN;
   #memoN = -1;
   #memoInflight = 0;
@@ -47,8 +53,16 @@ export class CapacityTable {
 
   /** λ*(n): the most demand n ready instances serve within the SLO (capacity when there is no SLO). */
   threshold(n: number): number {
-    while (this.#thresholds.length <= n) this.#thresholds.push(this.#compute(this.#thresholds.length));
-    return this.#thresholds[n] ?? 0;
+    if (n < DENSE) {
+      while (this.#thresholds.length <= n) this.#thresholds.push(this.#compute(this.#thresholds.length));
+      return this.#thresholds[n] ?? 0;
+    }
+    let t = this.#sparse.get(n);
+    if (t === undefined) {
+      t = this.#compute(n);
+      this.#sparse.set(n, t);
+    }
+    return t;
   }
 
   #compute(n: number): number {

@@ -78,7 +78,8 @@ export interface Replay {
 /**
  * The steps with both demand and replicas, joined end to end (a skipped step is cut out, so the
  * replay is shorter than the range, not zero-filled). E.g. 20,160 steps of 60 s with 37 missing →
- * 20,123 × 60 = 1,207,380 seconds. Demand above the trace cap (1e9 rps) is kept at the cap.
+ * 20,123 × 60 = 1,207,380 seconds. The caller refuses demand above the trace cap (1e9 rps) and
+ * replicas above 100,000 (backtest.ts): here they are only kept in range.
  */
 export function buildReplay(demand: Float64Array, replicas: Float64Array, grid: StepGrid, source: string): Replay {
   const kept: number[] = [];
@@ -90,7 +91,7 @@ export function buildReplay(demand: Float64Array, replicas: Float64Array, grid: 
   const reps = new Int32Array(kept.length * S);
   kept.forEach((i, k) => {
     rps.fill(Math.min(demand[i] ?? 0, TRACE_MAX_RPS), k * S, (k + 1) * S);
-    reps.fill(Math.round(replicas[i] ?? 0), k * S, (k + 1) * S);
+    reps.fill(Math.min(Math.round(replicas[i] ?? 0), 2 ** 31 - 1), k * S, (k + 1) * S);
   });
   return { trace: { rps, rowSeconds: S, source }, replicas: reps, kept: Int32Array.from(kept) };
 }

@@ -14,6 +14,7 @@
 // 60 s, like the shared traces. Bad keys or values: HR_USAGE naming the key, value and range.
 import { HeadroomError } from '../core/errors.ts';
 import { TRACE_MAX_SECONDS, type Trace } from '../input/trace.ts';
+import { isDecimal } from '../input/decimal.ts';
 
 export const SYNTHETIC_FAMILIES = ['spikes', 'flash', 'diurnal', 'step'] as const;
 type Family = (typeof SYNTHETIC_FAMILIES)[number];
@@ -45,14 +46,18 @@ export function syntheticTrace(spec: string): Trace {
   }
   const v: Record<string, number> = {};
   for (const [k, r] of Object.entries(KEYS)) v[k] = r.dflt;
+  const given = new Set<string>();
   for (const pair of pairs) {
     const [k = '', raw = ''] = pair.split('=');
     const range = KEYS[k];
     if (!range) throw usage('--trace', spec, `unknown key "${k}"`, Object.keys(KEYS).join(', '));
+    if (given.has(k)) throw usage(`--trace ${k}`, spec, `"${k}" is given twice`, 'each key once');
+    given.add(k);
     const x = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(x) || x < range.min || x > range.max) {
-      throw usage(`--trace ${k}`, raw, 'out of range', `${range.min} to ${range.max}`);
-    }
+    const allowed = `${+range.min.toPrecision(4)} to ${+range.max.toPrecision(4)}`;
+    if (!isDecimal(raw)) throw usage(`--trace ${k}`, raw, 'not a decimal number', allowed);
+    if (!Number.isFinite(x) || x < range.min || x > range.max)
+      throw usage(`--trace ${k}`, raw, 'out of range', allowed);
     v[k] = x;
   }
   const minutes = Math.max(1, Math.round((v.days! * 86400) / 60));

@@ -104,6 +104,14 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
     // One failure is enough with afterFailures 1: "1 consecutive decision", not "decisions".
     const once = run(model({ fallback: { afterFailures: 1, replicas: 8 } }), [[0, {}]], 5);
     expect(once[0]?.reasons[0]?.message).toMatch(/^no metrics for 1 consecutive decision \(≥ 1\)/);
+    // A fallback above replicas.max is held at the max, and the reason says so (not "at least 50").
+    const capped = run(
+      model({ fallback: { afterFailures: 1, replicas: 50 } }, { replicas: { min: 1, max: 20 } }),
+      [[0, {}]],
+      5,
+    );
+    expect(capped[0]?.desired).toBe(20);
+    expect(capped[0]?.reasons[0]?.message).toMatch(/holding at least fallback 50 \(replicas 1–20: 20\)$/);
   });
 
   it('missing demand but a burst reading (the pods, not Prometheus): sized for the burst, upwards only', () => {

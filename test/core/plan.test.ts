@@ -18,6 +18,39 @@ function model(over: Partial<ServiceModel> = {}): ServiceModel {
   };
 }
 
+describe('edges a new user meets', () => {
+  it('any demand needs an instance: 1e-8 rps gets 1, not 0 at "Infinity %" busy', () => {
+    const p = planService(model({ demandRps: 1e-8, replicas: { min: 0, max: 10 } }));
+    expect(p.replicas).toBe(1);
+    expect(Number.isFinite(p.predicted.utilization)).toBe(true);
+    expect(p.warnings.join('\n')).not.toMatch(/overloaded|Infinity/);
+  });
+
+  it('one instance fewer that misses the SLO by less than 0.01 % is not printed as meeting it', () => {
+    // random: each M/M/1 gets 900/N rps; 227 reach 98.998 %, 228 reach 99.000 % (≥ 99 %).
+    const p = planService(model({ loadBalancing: 'random', slo: { latencyMs: 100, percentile: 99 } }));
+    const line = p.details.find((d) => d.name === 'latency')?.detail ?? '';
+    const [, below, at] = /with \d+ give ([\d.]+) %, \d+ give ([\d.]+) %/.exec(line) ?? [];
+    expect(Number(below)).toBeLessThan(99);
+    expect(Number(at)).toBeGreaterThanOrEqual(99);
+  });
+
+  it('an SLO past the search limit is said as that, not as unreachable', () => {
+    const p = planService(
+      model({ demandRps: 1e9, slo: { latencyMs: 100, percentile: 99 }, replicas: { min: 1, max: 100_000 } }),
+    );
+    expect(p.warnings.join('\n')).toMatch(
+      /the SLO needs more than 1000000 instances \(the most the latency search tries\)/,
+    );
+  });
+
+  it('no instance at all for a positive demand: "no instance to serve", not "Infinity % busy"', () => {
+    const p = planService(model({ demandRps: 100 }), { fit: { replicas: 0, detail: 'the nodes fit 0' } });
+    expect(p.replicas).toBe(0);
+    expect(p.warnings).toContain('overloaded: no instance to serve 100 rps');
+  });
+});
+
 describe('each constraint on its own', () => {
   it.each([
     // demand, serviceTimeMs, concurrency, target → ceil(demand / (c·1000/s · target))
@@ -190,6 +223,7 @@ describe('availability', () => {
     [10, 2, 1, 0, 20],
     [10, 4, 1, 1, 15], // 15 = 4/4/4/3: lose a 4, then 1 → 10
     [0, 3, 1, 0, 0],
+    [0, 3, 1, 1, 0], // no demand: nothing to protect, whatever may fail
   ])('base %d, zones %d, f %d, k %d → %d', (base, z, f, k, expected) => {
     const n = availabilityCount(base, z, f, k);
     expect(n).toBe(expected);

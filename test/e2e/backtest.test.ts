@@ -212,5 +212,34 @@ describe('headroom backtest on a real Prometheus with backfilled history', () =>
     expect(bad.stderr).toMatch(
       /HR_PROMETHEUS_QUERY --query: Prometheus refused the demand query: HTTP 400: bad_data: .*parse error/,
     );
+
+    // Flags that would be ignored or misread: refused before any query.
+    const flags = ['--prometheus', prom!.url, '--query', 'up'];
+    for (const [extra, message] of [
+      [['--end', '-5'], 'HR_USAGE --end: not a time (value: "-5"'],
+      [['--replicas-query', ' '], 'HR_USAGE --replicas-query: empty'],
+      [['--replicas-query', 'x', '--deployment', 'web'], 'HR_USAGE --deployment: has no effect with --replicas-query'],
+    ] as const) {
+      const r = await cli([...base, ...flags, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(message);
+    }
+
+    // A replica count past what a spec allows is a wrong query (an Int32 would wrap it negative).
+    const huge = await cli([
+      ...base,
+      '--prometheus',
+      prom!.url,
+      '--query',
+      'sum(rate(http_requests_total{job="web"}[2m]))',
+      '--replicas-query',
+      'kube_deployment_status_replicas{deployment="web"} * 2147483648',
+    ]);
+    expect(huge.code).toBe(2);
+    expect(huge.stdout).toBe('');
+    expect(huge.stderr).toMatch(
+      /^HR_PROMETHEUS_QUERY --replicas-query: the replicas query returned \d+ at 2026-11-\d\dT[\d:]+Z: not a count of instances \(value: .*; allowed: 0 to 100,000\)$/m,
+    );
   }, 120_000);
 });

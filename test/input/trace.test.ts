@@ -53,6 +53,9 @@ describe('traces', () => {
     expect(code(() => parseTraceCsv('t_seconds,rps\n0,1\n0,2\n'))).toBe('HR_TRACE_INVALID line 3');
     expect(code(() => parseTraceCsv('t_seconds,rps\n0,1\n60,-2\n'))).toBe('HR_TRACE_INVALID line 3');
     expect(code(() => parseTraceCsv('t_seconds,rps\n0,abc\n'))).toBe('HR_TRACE_INVALID line 2');
+    // Number('0x10') is 16: a trace takes plain decimals only, as every numeric flag does.
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,0x10\n'))).toBe('HR_TRACE_INVALID line 2');
+    expect(code(() => parseTraceCsv('t_seconds,rps\n0,1\n0x3c,2\n'))).toBe('HR_TRACE_INVALID line 3');
     expect(code(() => parseTraceCsv('t_seconds,rps\n0,1,2\n'))).toBe('HR_TRACE_INVALID line 2');
     expect(code(() => parseTraceCsv('t_seconds,rps\n'))).toBe('HR_TRACE_INVALID line 2');
     expect(code(() => parseTraceCsv(''))).toBe('HR_TRACE_INVALID line 1');

@@ -132,7 +132,7 @@ describe('headroom run --traffic: bad input exits 2 before anything starts', { t
     writeFileSync(bad, 't_seconds,rps\n0,10\n5,-3\n');
     const r = run(['--demo', '--traffic', bad, '--port', '0', '--status-port', '0']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^HR_TRACE_INVALID .*bad\.csv: line 3: rps must be a number ≥ 0/);
+    expect(r.stderr).toMatch(/^HR_TRACE_INVALID .*bad\.csv: line 3: rps must be a decimal number ≥ 0/);
     expect(r.stdout).toBe('');
   });
 

@@ -48,7 +48,9 @@ describe('synthetic traces', () => {
       ['synthetic:spikes,heigth=3', /unknown key "heigth"/],
       ['synthetic:spikes,height=0', /out of range/],
       ['synthetic:spikes,days=100', /out of range/],
-      ['synthetic:spikes,period=', /out of range/],
+      ['synthetic:spikes,period=', /not a decimal number/],
+      ['synthetic:spikes,seed=abc', /not a decimal number/],
+      ['synthetic:diurnal,days=1,days=2', /"days" is given twice/],
     ] as const) {
       let err: unknown;
       try {
