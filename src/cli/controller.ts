@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { HeadroomError } from '../core/errors.ts';
+import { listenError } from '../server/listen-error.ts';
 import { PrometheusSource } from '../adapters/metrics/prometheus/index.ts';
 import { loadKubeConfig, makeClients } from '../adapters/kubernetes/client.ts';
 import { Controller } from '../controller/controller.ts';
@@ -168,15 +169,8 @@ async function runController(opts: Options): Promise<void> {
     });
   } catch (err) {
     await alerting.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw err;
-    throw new HeadroomError({
-      code: 'HR_PORT_IN_USE',
-      path: '--metrics-port',
-      value: `${host}:${port}`,
-      message: `cannot listen: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : 'no such local address'}`,
-      allowed: 'a free port on a local address (0 = any free port)',
-    });
+    const at = { what: 'the metrics and status server', host, port };
+    throw listenError(err, { ...at, portKey: '--metrics-port', hostKey: '--metrics-host' }) ?? err;
   }
   log.info(
     {

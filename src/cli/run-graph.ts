@@ -14,7 +14,7 @@ import {
   demoPattern,
   driveTraffic,
   tracePhases,
-  traceRequests,
+  traceCap,
   type Arrivals,
   type TrafficRun,
 } from '../local/traffic.ts';
@@ -113,7 +113,7 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
     traffic = driveTraffic(entry.url, phases, {
       ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
       signal: life.signal,
-      maxRequests: trace ? traceRequests(trace, flags.duration) : 200_000,
+      maxRequests: trace ? traceCap(trace, flags.duration, flags.arrivals) : 200_000,
       // Poisson at the entry by default, as the graph model assumes (M/G/c at every pool).
       ...arrivalOptions(flags.arrivals),
     });

@@ -19,7 +19,7 @@ import {
   driveTraffic,
   patternSeconds,
   tracePhases,
-  traceRequests,
+  traceCap,
   type Arrivals,
   type TrafficRun,
 } from '../local/traffic.ts';
@@ -27,7 +27,7 @@ import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/tr
 import { EventFollower, eventJson } from '../local/cluster-views.ts';
 import { eventLine, LiveView } from '../local/view.ts';
 import { count } from '../core/plan-explain.ts';
-import { numberFlag } from './flags.ts';
+import { numberFlag, usageError } from './flags.ts';
 import { startAlerting } from './run-alerts.ts';
 import { RunLifetime } from './run-stop.ts';
 
@@ -168,6 +168,18 @@ function applyFlags<C extends { run: Pick<RunConfig['run'], 'port' | 'statusPort
   cfg: C,
   f: RunFlags,
 ): C {
+  // The file's check (run.statusPort: the same port as run.port) for what the flags make of it.
+  const port = f.port ?? cfg.run.port;
+  const statusPort = f.statusPort ?? cfg.run.statusPort;
+  if ((f.port !== undefined || f.statusPort !== undefined) && port !== 0 && port === statusPort) {
+    const flag = f.statusPort !== undefined ? '--status-port' : '--port';
+    throw usageError(
+      flag,
+      String(f.statusPort ?? f.port),
+      `the same port as ${flag === '--port' ? 'run.statusPort' : f.port !== undefined ? '--port' : 'run.port'}`,
+      `a port other than ${port}`,
+    );
+  }
   return {
     ...cfg,
     run: {
@@ -271,8 +283,8 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     traffic = driveTraffic(cluster.url, phases, {
       durationSeconds: sending,
       signal: life.signal,
-      // Never more than the trace asks for.
-      maxRequests: traceRequests(trace, sending),
+      // Never (much) more than the trace asks for.
+      maxRequests: traceCap(trace, sending, arrivals),
       ...arrivalOptions(arrivals),
     });
     // The run ends with the trace, unless --duration asks for longer (e.g. to watch scale-down).

@@ -8,11 +8,10 @@ import { HeadroomError } from '../core/errors.ts';
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
 import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
-import { loadSpecFile } from '../input/load.ts';
 import { parseNumberFlag } from './flags.ts';
 import { ceilingText, marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
-import { parseSimulateSection, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
+import { loadSimulateSpec, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport, savingsText, type ReportExtra } from '../simulator/report.ts';
 import {
   POLICY_NAMES,
@@ -300,8 +299,7 @@ export function replaySetup(opts: ReplayFlags): ReplaySetup {
   const target = parseNumberFlag('--target', opts.target, { min: 0, minExclusive: true, max: 100, unit: '%' });
   const podBurstRule = { ...POD_BURST_INTERVAL, int: true, unit: 's' };
   const podBurst = opts.podBurst === true ? 1 : parseNumberFlag('--pod-burst', opts.podBurst, podBurstRule);
-  const spec = loadSpecFile(opts.spec);
-  const section = parseSimulateSection((spec.raw as { simulate?: unknown }).simulate, opts.spec);
+  const { spec, section } = loadSimulateSpec(opts.spec);
   const chosen = pickService(spec.services, opts.service, opts.spec);
   const startupSeconds = startup ?? section.startupSeconds ?? chosen.startupSeconds;
   const podBurstSeconds = podBurst ?? section.podBurstIntervalSeconds;

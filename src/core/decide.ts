@@ -183,7 +183,8 @@ export function decide(
   if (!obs.capacity && capacity && cal) {
     reasons.push({
       code: 'Calibrated',
-      message: `measured p${model.slo?.percentile ?? 99} ${cal.measuredMs === null ? '—' : fmt(cal.measuredMs)} ms where the model predicts ${cal.predictedMs === null ? '—' : fmt(cal.predictedMs)} ms: sizing with service times ${fmt(cal.scale)}× the spec's (${fmt(capacity.serviceTimeMs)} ms)`,
+      // A field the last window had no value for is left out, not shown as "— ms".
+      message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${model.slo?.percentile ?? 99} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms`}: sizing with service times ${fmt(cal.scale)}× the spec's (${fmt(capacity.serviceTimeMs)} ms)`,
     });
   }
   const at = { bursts: state.bursts, now, horizon, highest: highestSeen(history) };
@@ -294,6 +295,23 @@ export function decide(
     if (desired < limit) {
       reasons.push({ code: 'ScaleDownLimit', message: `scale-down policies allow ${limit} now (from ${current})` });
       desired = limit;
+    }
+  }
+
+  // 5b. Never down below what the short window's demand needs: the stable window lags a rise, and
+  // a count below it comes back at the next burst check (5 → 4 → 5 in a second: a ready instance
+  // stopped, a new one started). E.g. 183 rps over 30 s asks 4, the last 6 s at 238 rps need 5.
+  const recent = obs.burstDemandRps;
+  if (desired < current && b.burst.enabled && recent !== undefined && recent > demand && Number.isFinite(recent)) {
+    const need = planService(model, { demandRps: recent, ...(capacity ? { capacity } : {}), ...fit }).replicas;
+    const floor = Math.min(current, need);
+    if (desired < floor) {
+      const window = obs.burstWindowSeconds ?? b.burst.windowSeconds;
+      reasons.push({
+        code: 'RecentDemand',
+        message: `the last ${fmt(window)} s at ${fmt(recent)} rps need ${need}: not scaling down below ${floor}`,
+      });
+      desired = floor;
     }
   }
 

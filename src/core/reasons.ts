@@ -32,6 +32,8 @@ export const REASON_CODES = {
     "a detected period's last two cycles show no rise ahead: the scale-down window drops the counts a spike that is over asked for",
   ScaleUpLimit: 'the scale-up rate policies allow no more now',
   ScaleDownLimit: 'the scale-down rate policies allow no fewer now',
+  RecentDemand:
+    "a scale-down stops at what the short window's demand needs: the stable window lags a rise, and a count below it would come back at the next burst check",
   TooFewReplicas: 'raised to replicas.min',
   TooManyReplicas: 'capped at replicas.max',
   CapacityLimited: 'the host or cluster fits no more',

@@ -24,7 +24,7 @@
 // to `queueTimeoutMs` from their arrival, like Knative's activator, then get 503.
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { HeadroomError } from '../core/errors.ts';
+import { listenError } from '../server/listen-error.ts';
 import type { RequestWindows } from '../adapters/metrics/proxy/windows.ts';
 import type { Target } from './supervisor.ts';
 
@@ -160,17 +160,8 @@ export class LoadBalancer {
     this.server = server;
     return new Promise((res, rej) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-          rej(
-            new HeadroomError({
-              code: 'HR_PORT_IN_USE',
-              message: `the load balancer cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code === 'EACCES' ? 'permission denied' : 'the port is in use'}`,
-              path: 'run.port',
-              value: this.opts.port,
-              allowed: 'a free port (0 = any free port)',
-            }),
-          );
-        } else rej(err);
+        const at = { what: 'the load balancer', host: this.opts.host, port: this.opts.port };
+        rej(listenError(err, { ...at, portKey: 'run.port', hostKey: 'run.host' }) ?? err);
       });
       server.listen(this.opts.port, this.opts.host, () => {
         const a = server.address() as AddressInfo;

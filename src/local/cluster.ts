@@ -191,6 +191,7 @@ export class LocalCluster {
         metrics: c.metrics,
         plugins: typeof opts.plugins === 'function' ? opts.plugins(c) : (opts.plugins ?? []),
         portKey: 'run.statusPort',
+        hostKey: 'run.host',
       });
       c.statusUrl = c.server.url;
       const initial = opts.run.initialReplicas ?? Math.max(1, opts.model.replicas.min);

@@ -177,13 +177,18 @@ export function loadRunConfig(file: string): RunConfig {
   }
   const backoff = run?.restartBackoff;
   if (backoff && backoff.maxSeconds < backoff.initialSeconds) {
+    // Blame the key the user wrote: maxSeconds left out is its default (30), too low for this initial.
+    const wroteMax =
+      (raw as { restartBackoff?: { maxSeconds?: unknown } } | undefined)?.restartBackoff?.maxSeconds !== undefined;
     problems.push({
       code: 'HR_SPEC_INVALID',
       file,
-      path: 'run.restartBackoff.maxSeconds',
-      value: backoff.maxSeconds,
-      message: 'below restartBackoff.initialSeconds',
-      allowed: `>= ${backoff.initialSeconds}`,
+      path: wroteMax ? 'run.restartBackoff.maxSeconds' : 'run.restartBackoff.initialSeconds',
+      value: wroteMax ? backoff.maxSeconds : backoff.initialSeconds,
+      message: wroteMax
+        ? 'below restartBackoff.initialSeconds'
+        : `above restartBackoff.maxSeconds (not given: ${backoff.maxSeconds} s by default); give maxSeconds too`,
+      allowed: wroteMax ? `>= ${backoff.initialSeconds}` : `<= ${backoff.maxSeconds}`,
     });
   }
   if (run && run.port !== 0 && run.port === run.statusPort) {
@@ -194,6 +199,18 @@ export function loadRunConfig(file: string): RunConfig {
       value: run.statusPort,
       message: 'the same port as run.port',
       allowed: `a port other than ${run.port}`,
+    });
+  }
+  // Started as asked or refused: 20 silently started as replicas.max 4 read as a bug.
+  const range = model?.replicas;
+  if (run?.initialReplicas !== undefined && range && run.initialReplicas > range.max) {
+    problems.push({
+      code: 'HR_SPEC_INVALID',
+      file,
+      path: 'run.initialReplicas',
+      value: run.initialReplicas,
+      message: `above the service's replicas.max (${range.max})`,
+      allowed: `1 to ${range.max}`,
     });
   }
   if (run?.queue === 'balancer' && (run.loadBalancing ?? model?.loadBalancing) === 'random') {

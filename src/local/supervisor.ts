@@ -381,16 +381,20 @@ export class Supervisor {
     });
     inst.child = child;
     inst.startedAt = this.wallMs();
+    // This process's own lines: a restart's "last output" must not quote the processes before it
+    // (nor their late output after they exited).
+    const tail: string[] = [];
+    inst.tail = tail;
     const keep = (chunk: Buffer): void => {
       const lines = chunk
         .toString('utf8')
         .split('\n')
         .filter((l) => l.trim() !== '');
       for (const l of lines) {
-        inst.tail.push(l.length > 500 ? `${l.slice(0, 500)}…` : l);
+        tail.push(l.length > 500 ? `${l.slice(0, 500)}…` : l);
         if (this.opts.inheritOutput) process.stderr.write(`[${inst.id}] ${l}\n`);
       }
-      if (inst.tail.length > this.opts.tailLines) inst.tail.splice(0, inst.tail.length - this.opts.tailLines);
+      if (tail.length > this.opts.tailLines) tail.splice(0, tail.length - this.opts.tailLines);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);

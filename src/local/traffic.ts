@@ -67,6 +67,16 @@ export function traceRequests(trace: Trace, seconds = Infinity): number {
   return Math.ceil(total);
 }
 
+/**
+ * The hard cap on what a trace sends: Σ rps, exactly, with even spacing; a Poisson count varies
+ * around it (σ = √mean: 7,800 ± 88), so 6σ more, or the cap would cut the trace's end short by
+ * chance in half the runs.
+ */
+export function traceCap(trace: Trace, seconds: number | undefined, arrivals: Arrivals | undefined): number {
+  const n = traceRequests(trace, seconds);
+  return arrivals === 'even' ? n : Math.ceil(n + 6 * Math.sqrt(n) + 10);
+}
+
 export function patternSeconds(phases: readonly TrafficPhase[]): number {
   return phases.reduce((s, p) => s + p.seconds, 0);
 }
@@ -267,7 +277,9 @@ export function driveTraffic(url: string, phases: readonly TrafficPhase[], opts:
         else send();
       }
       const cur = at(t);
-      if (!cur || t >= total || progress.sent >= maxRequests) {
+      // The cap stops the sending, not the clock: a trace's quiet rows after its last request still
+      // run their time (a run that ended when the count was sent cut off the scale-down to watch).
+      if (!cur || t >= total) {
         // Poisson: the last arrivals already drawn go out before the run ends.
         if (rng && timers.size > 0 && t < total + 0.05 && progress.sent < maxRequests) return;
         return finish();

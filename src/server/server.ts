@@ -3,7 +3,7 @@
 // dashboard registers its page as a plugin (`plugins: [dashboard]`), the Kubernetes controller can
 // serve its own status through the same function.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { HeadroomError } from '../core/errors.ts';
+import { listenError } from './listen-error.ts';
 import type { ServiceMetrics } from './prometheus.ts';
 import type { StatusSnapshot } from './status.ts';
 
@@ -15,8 +15,9 @@ export interface StatusServerOptions {
   metrics?: ServiceMetrics;
   /** Registered before listening: extra routes (dashboard pages, assets, APIs). */
   plugins?: FastifyPluginAsync[];
-  /** Key path named in the port-in-use error, e.g. run.statusPort. */
+  /** Key paths named in the listen errors, e.g. run.statusPort and run.host. */
   portKey?: string;
+  hostKey?: string;
 }
 
 export interface StatusServer {
@@ -55,17 +56,8 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     await app.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      throw new HeadroomError({
-        code: 'HR_PORT_IN_USE',
-        message: `the status server cannot listen on ${opts.host}:${opts.port}: ${code === 'EACCES' ? 'permission denied' : 'the port is in use'}`,
-        path: opts.portKey ?? 'statusPort',
-        value: opts.port,
-        allowed: 'a free port (0 = any free port)',
-      });
-    }
-    throw err;
+    const at = { what: 'the status server', host: opts.host, port: opts.port };
+    throw listenError(err, { ...at, portKey: opts.portKey ?? 'statusPort', hostKey: opts.hostKey ?? 'host' }) ?? err;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

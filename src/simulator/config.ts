@@ -3,8 +3,10 @@
 //               reads: answers }
 // Command-line flags override it; the service's own `startupSeconds` is the default for startup.
 import { z } from 'zod';
-import { HeadroomError } from '../core/errors.ts';
-import { zodProblems } from '../input/validate.ts';
+import { dirname, resolve } from 'node:path';
+import { checkSpec, readSpecSource, type LoadedSpec } from '../input/load.ts';
+import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
+import { checkSchema, deepFreeze, throwProblems } from '../input/validate.ts';
 import { POLICY_NAMES } from './run.ts';
 
 /** Headroom's round interval with the burst from the pods (`--pod-burst`), seconds: whole, 1–60. */
@@ -29,9 +31,18 @@ export const simulateSectionSchema = z.strictObject({
 
 export type SimulateSection = z.infer<typeof simulateSectionSchema>;
 
-export function parseSimulateSection(raw: unknown, file: string): SimulateSection {
-  if (raw === undefined || raw === null) return {};
-  const parsed = simulateSectionSchema.safeParse(raw);
-  if (!parsed.success) throw new HeadroomError(zodProblems(parsed.error, raw, { file, path: 'simulate' }));
-  return parsed.data;
+/**
+ * A spec file and its `simulate:` section, read once: every problem of both together, each with its
+ * file:line:column (as `headroom run` reports its `run:` section with the spec).
+ */
+export function loadSimulateSpec(file: string): { spec: LoadedSpec; section: SimulateSection } {
+  const source = readSpecSource(readInputFile(file, { what: 'the spec', maxBytes: SPEC_MAX_BYTES }), file);
+  const { spec, problems } = checkSpec(source, dirname(resolve(file)));
+  const raw = (source.data as { simulate?: unknown }).simulate;
+  const section =
+    raw === undefined || raw === null
+      ? {}
+      : checkSchema(simulateSectionSchema, raw, { file, path: 'simulate' }, problems);
+  throwProblems(problems, source);
+  return { spec: deepFreeze(spec as LoadedSpec), section: section ?? {} };
 }

@@ -114,6 +114,25 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
     expect(capped[0]?.reasons[0]?.message).toMatch(/holding at least fallback 50 \(replicas 1–20: 20\)$/);
   });
 
+  it('a scale-down stops at what the short window needs: no 5 → 4 → 5 while the stable window lags a rise', () => {
+    const m = model({
+      burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false },
+      scaleDown: { ...defaultBehavior().scaleDown, stabilizationSeconds: 0 },
+      tolerance: 0,
+    });
+    // 50 rps per instance: the 30-s window's 183 rps asks 4, the last 6 s at 238 rps need 5, and
+    // 5 ready carry 250, so the burst path does not fire on this tick; on the next, 4 would carry 200.
+    const held = run(m, [[0, { demandRps: 183, burstDemandRps: 238 }]], 5);
+    expect(held[0]?.desired).toBe(5);
+    expect(held[0]?.reasons.find((r) => r.code === 'RecentDemand')?.message).toBe(
+      'the last 6 s at 238 rps need 5: not scaling down below 5',
+    );
+    // When the short window needs no more than the stable one, the scale-down goes on.
+    const down = run(m, [[0, { demandRps: 183, burstDemandRps: 190 }]], 5);
+    expect(down[0]?.desired).toBe(4);
+    expect(down[0]?.reasons.map((r) => r.code)).not.toContain('RecentDemand');
+  });
+
   it('missing demand but a burst reading (the pods, not Prometheus): sized for the burst, upwards only', () => {
     const m = model({
       burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },

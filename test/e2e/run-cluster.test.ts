@@ -6,7 +6,7 @@ import { HeadroomError } from '../../src/core/errors.ts';
 import { LocalCluster } from '../../src/local/cluster.ts';
 import type { TickRecord } from '../../src/local/loop.ts';
 import { driveTraffic } from '../../src/local/traffic.ts';
-import { childPids, model, runSettings, sleep, waitFor } from '../local/helpers.ts';
+import { childPids, EXAMPLE_SERVICE, model, runSettings, sleep, waitFor } from '../local/helpers.ts';
 
 let cluster: LocalCluster | undefined;
 afterEach(async () => {
@@ -54,6 +54,17 @@ describe('headroom run: startup errors leave nothing running', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it.each([
+    ['no address of this machine', '192.0.2.1', 'no such address on this machine'],
+    ['a name that does not resolve', 'not-a-host.invalid', 'the host name does not resolve'],
+  ])('a host that is %s → HR_SPEC_INVALID at run.host, not a crash', async (_what, host, message) => {
+    const err = await startFails({ model: model(), run: runSettings({ host }), capacitySource: 'spec' });
+    expect(err.code).toBe('HR_SPEC_INVALID');
+    expect(err.problems[0]?.path).toBe('run.host');
+    expect(err.message).toContain(message);
+    expect(childPids()).toEqual([]);
   });
 
   it('a command that does not exist → HR_COMMAND_NOT_FOUND', async () => {
@@ -177,6 +188,27 @@ describe('headroom run: scaling with real processes', () => {
     expect(replaced.restarts).toBe(1);
     expect(c.supervisor.events().some((e) => e.type === 'Crashed' && e.instance === victim.id)).toBe(true);
     expect(c.supervisor.ready).toBe(2);
+  });
+
+  it("a crashed process's last output is its own, not the earlier processes' of the same instance", async () => {
+    // Each process says its pid, serves, and is SIGKILLed 2 s later: a crash loop of one instance.
+    const serve = `${process.execPath} --disable-warning=ExperimentalWarning ${EXAMPLE_SERVICE}`;
+    cluster = await LocalCluster.start({
+      model: model({ replicas: { min: 1, max: 1 } }),
+      run: runSettings({
+        initialReplicas: 1,
+        command: ['sh', '-c', `echo "process $$ up"; exec timeout -s KILL 2 ${serve}`],
+      }),
+      capacitySource: 'spec',
+    });
+    const c = cluster;
+    const crashes = () => c.supervisor.events().filter((e) => e.type === 'Crashed');
+    expect(await waitFor(() => crashes().length >= 2, 20_000)).toBe(true);
+    const pids = crashes().map((e) => [...e.message.matchAll(/process (\d+) up/g)].map((m) => m[1]));
+    // Each crash quotes one process: its own (the first line it printed), never its predecessor's.
+    expect(pids[0]).toHaveLength(1);
+    expect(pids[1]).toHaveLength(1);
+    expect(pids[1]?.[0]).not.toBe(pids[0]?.[0]);
   });
 
   it('a frozen (SIGSTOPped) instance is unready, then killed and replaced after run.unreadyTimeoutSeconds', async () => {

@@ -195,6 +195,24 @@ describe('run: section', () => {
     });
   });
 
+  it('initialReplicas above replicas.max is refused, not silently started as the max', () => {
+    const p = problemsOf(file('init.yaml', `${SERVICE}run: { command: [x], initialReplicas: 500 }\n`))[0];
+    expect(p).toMatchObject({ path: 'run.initialReplicas', value: 500 });
+    expect(p?.message).toMatch(/^above the service's replicas.max \(\d+\)$/);
+  });
+
+  it('a restart backoff whose initial is above the default max blames the key written, not the default', () => {
+    const written = problemsOf(
+      file('bo1.yaml', `${SERVICE}run: { command: [x], restartBackoff: { initialSeconds: 60, maxSeconds: 10 } }\n`),
+    )[0];
+    expect(written).toMatchObject({ path: 'run.restartBackoff.maxSeconds', value: 10, allowed: '>= 60' });
+    const defaulted = problemsOf(
+      file('bo2.yaml', `${SERVICE}run: { command: [x], restartBackoff: { initialSeconds: 60 } }\n`),
+    )[0];
+    expect(defaulted).toMatchObject({ path: 'run.restartBackoff.initialSeconds', value: 60, allowed: '<= 30' });
+    expect(defaulted?.message).toContain('not given: 30 s by default');
+  });
+
   it('takes the spec’s alerts: section (validated the same way), or the default rules without one', () => {
     const plain = loadRunConfig(file('plain.yaml', `${SERVICE}run: { command: [x] }\n`));
     expect(plain.alerts.rules.length).toBeGreaterThan(0);

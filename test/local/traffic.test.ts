@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   driveTraffic,
+  traceCap,
   patternSeconds,
   phaseAt,
   phaseCursor,
@@ -103,6 +104,24 @@ describe('driveTraffic from a trace (real HTTP server)', () => {
     const r = await driveTraffic(url, tracePhases(trace), { maxRequests: traceRequests(trace, 1) }).done;
     expect(r.sent).toBe(50);
   });
+
+  it('quiet rows after the last request still run their time: the cap stops sending, not the clock', async () => {
+    // 40 requests in the first second, then 1.5 s of 0 rps (a scale-down to watch): the run ends
+    // with the trace at 2.5 s, not when its 40th request is sent (~1 s).
+    const trace = parseTraceCsv('t_seconds,rps\n0,40\n1,0\n2,0\n');
+    const r = await driveTraffic(url, tracePhases(trace).slice(), {
+      maxRequests: traceCap(trace, undefined, 'even'),
+      durationSeconds: 2.5,
+    }).done;
+    expect(r.sent).toBe(40);
+    expect(r.seconds).toBeGreaterThanOrEqual(2.5);
+  });
+
+  it("a Poisson run's cap leaves room for its count's spread (6σ), an even run's is exact", () => {
+    const trace = traceFromSeconds(Array.from({ length: 60 }, () => 130)); // 7,800 requests
+    expect(traceCap(trace, undefined, 'even')).toBe(7800);
+    expect(traceCap(trace, undefined, 'poisson')).toBe(Math.ceil(7800 + 6 * Math.sqrt(7800) + 10));
+  });
 });
 
 describe('headroom run --traffic: bad input exits 2 before anything starts', { timeout: 60_000 }, () => {
@@ -133,6 +152,13 @@ describe('headroom run --traffic: bad input exits 2 before anything starts', { t
     const r = run(['--demo', '--traffic', bad, '--port', '0', '--status-port', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^HR_TRACE_INVALID .*bad\.csv: line 3: rps must be a decimal number ≥ 0/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('one port for the balancer and the status server, given by flags: HR_USAGE, as the file check says it', () => {
+    const r = run(['--demo', '--port', '9472', '--status-port', '9472']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^HR_USAGE --status-port: the same port as --port \(value: "9472"/);
     expect(r.stdout).toBe('');
   });
 

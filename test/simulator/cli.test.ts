@@ -160,4 +160,18 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     }
     expect(existsSync(report)).toBe(false);
   });
+
+  it("a bad simulate: section is reported with the spec's problems, each at its line and column", () => {
+    const bad = join(dir, 'bad-sim.yaml');
+    writeFileSync(
+      bad,
+      'services:\n  - name: api\n    instance: { serviceTimeMs: 0, concurrency: 4 }\nsimulate:\n  scrapeSeconds: 0\n  polices: [headroom]\n',
+    );
+    const r = cli(['--trace', trace, '--spec', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^HR_SPEC_INVALID .*bad-sim\.yaml:3:\d+: services\[0\]\.instance\.serviceTimeMs: /m);
+    expect(r.stderr).toMatch(/^HR_SPEC_INVALID .*bad-sim\.yaml:5:18: simulate\.scrapeSeconds: too small/m);
+    expect(r.stderr).toMatch(/^HR_SPEC_INVALID .*bad-sim\.yaml:6:3: simulate\.polices: unknown key/m);
+  });
 });
