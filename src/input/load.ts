@@ -68,7 +68,7 @@ export function checkSpec(source: InputSource, baseDir = '.'): { spec?: LoadedSp
   const file = source.file;
   const problems: ProblemDetail[] = [];
   const spec = checkSchema(specFileSchema, source.data, { file }, problems, SPEC_ISSUES);
-  if (!spec) return { problems };
+  if (!spec) return { problems: [...problems, ...beyondSchema(source.data, file, baseDir)] };
   const services: ServiceModel[] = [];
   const usage = new Map<string, UsageSample[]>();
   const seen = new Map<string, number>();
@@ -131,6 +131,35 @@ export function checkSpec(source: InputSource, baseDir = '.'): { spec?: LoadedSp
   }
   graphChecks(spec, services, file, problems);
   return { spec: { source: file, services, ...(cluster ? { cluster } : {}), usage, raw: spec }, problems };
+}
+
+/**
+ * With the file's schema failed, what its services that pass the schema on their own still get
+ * wrong (a quantity, min > max, a name used twice), so one run reports every problem of the file:
+ * `concurrency: 0` in one service and `cpu: lots` in another are two lines, not the first alone.
+ */
+function beyondSchema(data: unknown, file: string, baseDir: string): ProblemDetail[] {
+  const raw = (data as { services?: unknown } | null)?.services;
+  if (!Array.isArray(raw)) return [];
+  const out: ProblemDetail[] = [];
+  const seen = new Map<string, number>();
+  raw.forEach((s: unknown, i) => {
+    const name = (s as { name?: unknown } | null)?.name;
+    const first = typeof name === 'string' ? seen.get(name) : undefined;
+    if (typeof name === 'string' && first !== undefined) {
+      out.push({
+        code: 'HR_DUPLICATE_NAME',
+        file,
+        path: `services[${i}].name`,
+        value: name,
+        message: `the name is already used by services[${first}]`,
+        allowed: 'a name unique in the file',
+      });
+    } else if (typeof name === 'string') seen.set(name, i);
+    const svc = serviceSpecSchema.safeParse(s);
+    if (svc.success) out.push(...normalizeService(svc.data, { file, path: `services[${i}]`, baseDir }).problems);
+  });
+  return out;
 }
 
 /**

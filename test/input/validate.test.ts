@@ -65,6 +65,25 @@ describe('one validation path: every problem together, with line and column', ()
     );
   });
 
+  it("a schema mistake in one service does not hide another service's quantity, min > max or name used twice", () => {
+    const { file, at } = write('mixed.yaml', [
+      'services:',
+      '  - name: a',
+      '    instance: { serviceTimeMs: 20, concurrency: 0 }',
+      '  - name: a',
+      '    instance: { serviceTimeMs: 20, cpu: lots }',
+      '    replicas: { min: 5, max: 2 }',
+    ]);
+    const ps = problemsOf(() => loadSpecFile(file));
+    expect(ps.map((p) => `${p.code} ${p.path}`).sort()).toEqual([
+      'HR_DUPLICATE_NAME services[1].name',
+      'HR_QUANTITY services[1].instance.cpu',
+      'HR_SPEC_INVALID services[0].instance.concurrency',
+      'HR_SPEC_INVALID services[1].replicas.min',
+    ]);
+    expect(ps.find((p) => p.code === 'HR_QUANTITY')).toMatchObject(at(5, 'lots'));
+  });
+
   it('schema mistakes too: a typo, a wrong type, a value out of range', () => {
     const { file, at } = write('schema.yaml', [
       'services:',
