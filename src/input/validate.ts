@@ -105,6 +105,14 @@ function issueProblem(issue: Issue, input: unknown, where: At, how: IssueMapping
       p.message = 'not an allowed value';
       p.allowed = `one of ${issue.values.map((v) => String(v)).join(', ')}`;
       break;
+    case 'invalid_key': {
+      // A record's key (run.env.1BAD): zod says "Invalid key in record"; say what a key must be.
+      const inner = (issue as { issues?: Array<{ pattern?: string }> }).issues?.[0];
+      p.message = 'not an allowed key';
+      p.value = segs[segs.length - 1];
+      if (inner?.pattern) p.allowed = `a key matching ${inner.pattern}`;
+      break;
+    }
     case 'unrecognized_keys':
       if (issue.keys.length === 1) p.path = joinPath(path, String(issue.keys[0]));
       p.message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} (a typo?)`;

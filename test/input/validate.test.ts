@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { zodProblems } from '../../src/input/validate.ts';
 import { loadAlertConfig } from '../../src/alerting/config.ts';
 import { formatProblem, HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
 import { loadSpecFile, parseSpecText } from '../../src/input/load.ts';
@@ -82,6 +84,21 @@ describe('one validation path: every problem together, with line and column', ()
       'HR_SPEC_INVALID services[1].replicas.min',
     ]);
     expect(ps.find((p) => p.code === 'HR_QUANTITY')).toMatchObject(at(5, 'lots'));
+  });
+
+  it('a record key that is not allowed (run.env.1BAD) names the key and the form keys take', () => {
+    const schema = z.strictObject({ env: z.record(z.string().regex(/^[A-Z_]+$/), z.string()) });
+    const [p] = zodProblems(
+      schema.safeParse({ env: { '1BAD': 'x' } }).error!,
+      { env: { '1BAD': 'x' } },
+      { path: 'run' },
+    );
+    expect(p).toMatchObject({
+      path: 'run.env.1BAD',
+      message: 'not an allowed key',
+      value: '1BAD',
+      allowed: 'a key matching /^[A-Z_]+$/',
+    });
   });
 
   it('schema mistakes too: a typo, a wrong type, a value out of range', () => {
