@@ -137,10 +137,7 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
       const { demand, burst, obs, measured, pct } = seen;
       outcome.demand = demand;
       // A pod read that failed leaves the burst path without data (never a scale-down): say why.
-      if (p.spec.demand.pods && burst) {
-        outcome.podBurst = burst;
-        if (burst.kind === 'error') log.warn({ ...id, err: burst.reason }, 'pod burst read failed');
-      }
+      if (p.spec.demand.pods && burst) outcome.podBurst = burst;
       if (input.graph) outcome.graph = input.graph;
       // Shadow mode decides as if its counts had been written: from the count it last decided, not
       // the target's. Else each round's scale-up limit counts its own unwritten step (4 → 8) against
@@ -217,9 +214,11 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
   const delay = error && !outcome.invalid ? Math.max(1000, interval / 3) : interval;
   // Metrics that fail are held on, not an error of the round, but an operator wants them in the log.
   const d = outcome.demand;
+  const pb = outcome.podBurst;
   const problem =
     error ??
-    (d && d.kind !== 'ok' ? `demand ${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason}` : undefined);
+    (d && d.kind !== 'ok' ? `demand ${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason}` : undefined) ??
+    (pb?.kind === 'error' ? `pod burst read failed: ${pb.reason}` : undefined);
   const last = mem?.problem;
   let logged = last;
   if (problem !== undefined && (problem !== last?.text || now - last.loggedAt >= PROBLEM_LOG_EVERY_MS)) {

@@ -230,7 +230,9 @@ export function nextStatus(
           ? { type: 'Normal', reason: 'FallbackEnded', message: 'metrics are back: sizing from demand again' }
           : undefined,
     );
-    if (o.shadow && dec.desired !== current) {
+    // Once per count it would move to, not every round: a shadow policy compared with an HPA for
+    // days made an Event every interval (240 an hour) while the target stayed where the HPA put it.
+    if (o.shadow && dec.desired !== current && dec.desired !== prev?.desiredReplicas) {
       events.push({
         type: 'Normal',
         reason: 'WouldScale',

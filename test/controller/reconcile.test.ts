@@ -230,15 +230,20 @@ describe('reconcilePolicy', () => {
     });
     const target = new FakeTarget(4);
     const seen: number[] = [];
+    const would: string[] = [];
     let memory: PolicyMemory | undefined;
     for (const dt of [0, 15, 30, 75, 90]) {
-      const r = await run(pol, target, { [DEMAND]: ok(125) }, memory, NOW + dt * 1000).result;
+      const round = run(pol, target, { [DEMAND]: ok(125) }, memory, NOW + dt * 1000);
+      const r = await round.result;
       memory = r.memory;
       seen.push(r.status.desiredReplicas ?? -1);
+      would.push(...round.events.filter((e) => e.reason === 'WouldScale').map((e) => e.message.split(':')[1] ?? ''));
     }
     expect(needed(125)).toBe(10);
     expect(seen).toEqual([8, 8, 8, 10, 10]);
     expect(target.writes).toEqual([]);
+    // One WouldScale Event per count it would move to, not one per round (5 rounds, 2 Events).
+    expect(would).toEqual([' would scale 4 → 8', ' would scale 4 → 10']);
   });
 
   it('another autoscaler owns the target: no read, no query, no write; Conflict in status and an Event', async () => {
