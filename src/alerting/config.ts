@@ -140,23 +140,30 @@ export function checkAlertConfig(
     if (metric !== 'instance.restarts' && r.window !== undefined)
       bad('window', 'only instance.restarts takes a window', r.window);
     if (r.clearThreshold !== undefined) {
+      // Staying active compares strictly (engine.ts stillTrue): with >= 1 and clear 1, a value of 1
+      // fires and clears on alternate ticks. So >= and <= need a clear level strictly apart.
+      const c = r.clearThreshold;
       const ok =
-        op === '>' || op === '>='
-          ? r.clearThreshold <= threshold
-          : op === '<' || op === '<='
-            ? r.clearThreshold >= threshold
-            : false;
-      if (!ok)
-        bad(
-          'clearThreshold',
-          'must be on the non-alerting side of threshold (hysteresis)',
-          r.clearThreshold,
-          op === '>' || op === '>='
-            ? `<= ${threshold}`
-            : op === '<' || op === '<='
+        op === '>'
+          ? c <= threshold
+          : op === '>='
+            ? c < threshold
+            : op === '<'
+              ? c >= threshold
+              : op === '<='
+                ? c > threshold
+                : false;
+      const allowed =
+        op === '>'
+          ? `<= ${threshold}`
+          : op === '>='
+            ? `< ${threshold}`
+            : op === '<'
               ? `>= ${threshold}`
-              : 'only with >, >=, <, <=',
-        );
+              : op === '<='
+                ? `> ${threshold}`
+                : 'only with >, >=, <, <=';
+      if (!ok) bad('clearThreshold', 'must be on the non-alerting side of threshold (hysteresis)', c, allowed);
     }
     rules.set(r.name, {
       name: r.name,

@@ -26,6 +26,8 @@ interface Group {
   repeat: number;
   lastSentKey?: string;
   lastSentAt?: number;
+  /** Fingerprints this receiver was told are firing: only those get a "resolved" (Alertmanager's dedup). */
+  notified: Set<string>;
 }
 
 /** Compiled matcher regexes (every alert is matched every tick; config validation compiled them once). */
@@ -103,6 +105,7 @@ export class Router {
             nextFlush: now + (stream ? 0 : route.groupWaitSeconds),
             interval,
             repeat: stream ? interval : route.repeatIntervalSeconds,
+            notified: new Set(),
           };
           this.groups.set(key, g);
         }
@@ -131,8 +134,11 @@ export class Router {
       g.nextFlush = now + g.interval;
       const sendResolved = this.traits.get(g.receiver)?.sendResolved ?? true;
       const all = [...g.alerts.values()];
-      const toSend = all.filter((a) => a.state === 'firing' || sendResolved);
+      // A resolved alert goes out only to a receiver that heard it fire: one that fired and resolved
+      // within group_wait is never notified at all, as Alertmanager does.
+      const toSend = all.filter((a) => a.state === 'firing' || (sendResolved && g.notified.has(a.fingerprint)));
       for (const a of all) if (a.state === 'resolved') g.alerts.delete(a.fingerprint);
+      for (const fp of g.notified) if (!g.alerts.has(fp)) g.notified.delete(fp);
       if (g.alerts.size === 0) this.groups.delete(g.key);
       const key = toSend
         .map((a) => `${a.fingerprint}|${a.state}`)
@@ -146,6 +152,10 @@ export class Router {
       if (key === g.lastSentKey && g.lastSentAt !== undefined && now - g.lastSentAt < g.repeat) continue;
       g.lastSentKey = key;
       g.lastSentAt = now;
+      for (const a of toSend) {
+        if (a.state === 'firing') g.notified.add(a.fingerprint);
+        else g.notified.delete(a.fingerprint);
+      }
       out.push(toNotification(g, toSend, now));
     }
     return out;

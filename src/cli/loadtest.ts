@@ -6,7 +6,8 @@
 // HR_LOADTEST_TIMEOUT, HR_LOADTEST_ERROR_RATE, HR_LOADTEST_NO_KNEE); 3 stopped early (Ctrl-C,
 // --max-duration, --max-requests: HR_LOADTEST_ABORTED, partial output written).
 // The flags are parsed and checked in loadtest-config.ts.
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { HeadroomError, formatProblem, redactUrl } from '../core/errors.ts';
@@ -74,6 +75,13 @@ export function register(program: Command): void {
 
 async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
   const cfg = parseConfig(url, raw);
+  // Before minutes of load, not after: an output that cannot be written fails now.
+  for (const [flag, file] of [
+    ['--profile', raw.profile],
+    ['--report', raw.report],
+  ] as const) {
+    if (file !== undefined) writable(flag, file);
+  }
   const measuredAt = new Date();
   const startedAt = performance.now();
   const ac = new AbortController();
@@ -206,6 +214,27 @@ function reportAbort(message: string): void {
   process.exitCode = 3;
 }
 
+/** An output file's directory exists and is writable, and the file, if there, is a writable file. */
+function writable(flag: string, file: string): void {
+  const fail = (message: string): never => {
+    throw new HeadroomError({
+      code: 'HR_FILE_WRITE',
+      path: flag,
+      value: file,
+      message,
+      allowed: 'a writable file path',
+    });
+  };
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir)) fail(`the directory ${dir} does not exist`);
+  if (existsSync(file) && !statSync(file).isFile()) fail('not a file');
+  try {
+    accessSync(existsSync(file) ? file : dir, constants.W_OK);
+  } catch {
+    fail(`${existsSync(file) ? 'the file' : `the directory ${dir}`} is not writable`);
+  }
+}
+
 function writeOutputs(res: LoadtestResult, raw: RawOptions, withProfile: boolean): void {
   const tableOnStderr = raw.json === true && raw.progress;
   if (raw.json) {
@@ -219,7 +248,12 @@ function writeOutputs(res: LoadtestResult, raw: RawOptions, withProfile: boolean
     try {
       writeFileSync(file, text);
     } catch (err) {
-      throw new HeadroomError({ code: 'HR_USAGE', message: `cannot write ${what}: ${(err as Error).message}`, file });
+      throw new HeadroomError({
+        code: 'HR_FILE_WRITE',
+        path: what,
+        message: `cannot write ${file}: ${(err as Error).message}`,
+        file,
+      });
     }
   };
   if (raw.report) write(raw.report, renderReport(res, loadReportAssets()), '--report');
@@ -229,7 +263,10 @@ function writeOutputs(res: LoadtestResult, raw: RawOptions, withProfile: boolean
       write(raw.profile, `${JSON.stringify(profile, null, 2)}\n`, '--profile');
       const warning = probeDistributionWarning(res);
       if (warning) process.stderr.write(`warning: ${warning}\n`);
-    } else process.stderr.write(`no capacity profile written to ${raw.profile}: no rate met the SLO\n`);
+    } else {
+      const why = res.steps.length === 0 ? 'no load step completed' : 'no rate met the SLO';
+      process.stderr.write(`no capacity profile written to ${raw.profile}: ${why}\n`);
+    }
   }
 }
 

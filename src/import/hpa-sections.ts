@@ -27,11 +27,14 @@ export function cpuTarget(
   version: HpaVersion,
   spec: Obj,
   unmap: Unmap,
+  bad: (path: string, message: string, value: unknown, allowed: string) => void,
 ): { utilization: number; text: string; fromHpa: boolean } {
-  const found: { pct: number; path: string }[] = [];
+  // path: the metric; at: its value's key (where a bad value is reported).
+  const found: { pct: number; path: string; at: string }[] = [];
   if (version === 'autoscaling/v1') {
     const pct = spec.targetCPUUtilizationPercentage;
-    if (pct !== undefined) found.push({ pct: Number(pct), path: 'spec.targetCPUUtilizationPercentage' });
+    const at = 'spec.targetCPUUtilizationPercentage';
+    if (pct !== undefined) found.push({ pct: Number(pct), path: at, at });
   } else {
     const metrics = Array.isArray(spec.metrics) ? spec.metrics : [];
     metrics.forEach((raw, i) => {
@@ -44,7 +47,8 @@ export function cpuTarget(
         const t = beta1 ? beta1Target(r) : obj(r.target);
         const res = str(r.name) ?? '?';
         if (res === 'cpu' && t.type === 'Utilization' && typeof t.averageUtilization === 'number') {
-          if (found.length === 0) found.push({ pct: t.averageUtilization, path });
+          const at = `${path}.resource.${beta1 ? 'targetAverageUtilization' : 'target.averageUtilization'}`;
+          if (found.length === 0) found.push({ pct: t.averageUtilization, path, at });
           else unmap(path, `a second CPU target (${targetText(t)})`, `the first, at ${found[0]?.path}, is used`);
         } else {
           unmap(
@@ -76,6 +80,9 @@ export function cpuTarget(
     });
   }
   const first = found[0];
+  // A target of 0 % or less is the HPA's mistake, not "no target": said, never replaced by 80 %.
+  if (first && (!Number.isFinite(first.pct) || first.pct <= 0))
+    bad(first.at, 'a CPU utilization target must be above 0 %', first.pct, '> 0');
   if (!first || !Number.isFinite(first.pct) || first.pct <= 0) {
     const none = version === 'autoscaling/v1' || !Array.isArray(spec.metrics) || spec.metrics.length === 0;
     const pct = HPA_DEFAULT_CPU_UTILIZATION;

@@ -220,7 +220,7 @@ function importOne(input: HpaInput, opts: ImportOptions): One {
     });
   };
 
-  const cpu = cpuTarget(version, spec, unmap);
+  const cpu = cpuTarget(version, spec, unmap, bad);
   const behavior = version === 'autoscaling/v2' || version === 'autoscaling/v2beta2' ? spec.behavior : undefined;
   const b = behavior === undefined ? undefined : mapBehavior(behavior, bad, unmap, mapped);
 

@@ -200,6 +200,10 @@ function roundStep(s: StepResult): StepResult {
 /** The capacity profile `plan` reads; validated with the schema before it is written. */
 export function buildProfile(res: LoadtestResult): CapacityProfile | undefined {
   if (res.serviceTimeMs === null || res.concurrency === null || res.serviceTimeMs <= 0) return undefined;
+  // No rate met the SLO (or no step ran before the run was stopped): the probe alone gives a
+  // service time but no concurrency (1 assumed), and plan sized 1000 rps for 24 instances where
+  // the instance's measured 4 slots need 6. No profile is better than that one.
+  if (res.kneeRps <= 0 || res.steps.length === 0) return undefined;
   const d = res.probe?.distribution;
   const candidate = {
     kind: PROFILE_KIND,

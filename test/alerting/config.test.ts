@@ -89,6 +89,9 @@ describe('alerts config', () => {
     );
     const h = problems({ rules: [{ name: 'Y', expr: 'service.errorRate > 5%', clearThreshold: 0.1 }] });
     expect(h[0]).toMatchObject({ path: 'alerts.rules[0].clearThreshold', value: 0.1, allowed: '<= 0.05' });
+    // >= (and <=) with the clear level at the threshold would fire and clear on alternate ticks.
+    const eq = problems({ rules: [{ name: 'Z', expr: 'service.ready <= 1', clearThreshold: 1 }] });
+    expect(eq[0]).toMatchObject({ path: 'alerts.rules[0].clearThreshold', value: 1, allowed: '> 1' });
     expect(problems({ rules: [{ name: 'B', metric: 'service.burnRate', op: '>', threshold: 2 }] })[0]?.path).toBe(
       'alerts.rules[0].windows',
     );

@@ -97,6 +97,23 @@ describe('Router (Alertmanager semantics, fake clock)', () => {
     expect(r.flush(1000)).toEqual([]);
   });
 
+  it('an alert that fires and resolves within group_wait is never notified: no "resolved" for nothing', () => {
+    const r = new Router(route, traits({ r0: { sendResolved: true } }));
+    r.ingest([alert('Cpu', 'a', 'firing')], 0);
+    r.ingest([alert('Cpu', 'a', 'resolved')], 10);
+    expect(r.flush(40)).toEqual([]);
+    expect(r.snapshot()).toEqual([]);
+    // One that was notified firing still gets its resolved notice, alongside a new firing one.
+    r.ingest([alert('Mem', 'b', 'firing')], 100);
+    expect(r.flush(130)).toHaveLength(1);
+    r.ingest([alert('Mem', 'b', 'resolved'), alert('Disk', 'b', 'firing')], 200);
+    const out = r.flush(430);
+    expect(out[0]?.alerts.map((a) => `${a.labels.alertname} ${a.status}`).sort()).toEqual([
+      'Disk firing',
+      'Mem resolved',
+    ]);
+  });
+
   it('matchers, nested routes and continue', () => {
     const tree = routeOf({
       receivers: hooks(4),

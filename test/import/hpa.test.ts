@@ -253,6 +253,14 @@ describe('importHpas (pure)', () => {
         { object: hpa({ scaleTargetRef: { kind: 'Rollout', name: 'r' } }), file: 'a.yaml', at: 'line 40' },
         { object: hpa({ behavior: { scaleUp: { policies: [{ type: 'Pods', value: 0, periodSeconds: 15 }] } } }) },
         { object: 'hunter2' },
+        // A 0 % or negative CPU target is a mistake to name, not "no target" to replace by 80 %.
+        {
+          object: hpa({
+            metrics: [
+              { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: -20 } } },
+            ],
+          }),
+        },
       ]),
     );
     expect(problems.map((p) => [p.code, p.path])).toEqual([
@@ -263,6 +271,7 @@ describe('importHpas (pure)', () => {
       ['HR_HPA_INVALID', 'line 40: spec.scaleTargetRef.apiVersion'],
       ['HR_HPA_INVALID', 'spec.behavior.scaleUp.policies[0].value'],
       ['HR_NOT_HPA', undefined],
+      ['HR_HPA_INVALID', 'spec.metrics[0].resource.target.averageUtilization'],
     ]);
     // The value of something that is not a manifest is never shown.
     expect(JSON.stringify(problems)).not.toContain('hunter2');

@@ -1,5 +1,7 @@
 // `headroom loadtest` flag parsing and the probe's early failure (pure parts of src/cli/loadtest.ts).
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { HeadroomError } from '../../src/core/errors.ts';
 import { PROBE_MAX_MS, parseConfig, probeBounds, probeErrors } from '../../src/cli/loadtest.ts';
 
@@ -115,5 +117,31 @@ describe('probeBounds', () => {
     expect(probeBounds(cfg({ probeRequests: '2000', maxDuration: '60' }))).toEqual({ requests: 2000, maxMs: 6000 });
     expect(probeBounds(cfg({ probeRequests: '2000', maxRequests: '700' })).requests).toBe(70);
     expect(probeBounds(cfg({ probeRequests: '0' })).requests).toBe(0);
+  });
+});
+
+describe('headroom loadtest: outputs checked before any load', () => {
+  it('a --profile or --report in a directory that does not exist: HR_FILE_WRITE at once, not after the run', () => {
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    for (const flag of ['--profile', '--report']) {
+      // Port 9 answers nothing: had the load started, this would be HR_LOADTEST_TARGET instead.
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--disable-warning=ExperimentalWarning',
+          main,
+          'loadtest',
+          'http://127.0.0.1:9/',
+          '--slo-latency-ms',
+          '100',
+          flag,
+          '/nonexistent-dir/x',
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(r.status, flag).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^HR_FILE_WRITE ${flag}: the directory /nonexistent-dir does not exist`));
+      expect(r.stdout).toBe('');
+    }
   });
 });

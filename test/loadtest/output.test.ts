@@ -97,6 +97,15 @@ describe('buildProfile', () => {
     expect(p.steps[0]!.meanMs).toBe(20.5);
     expect(p.partial).toBeUndefined();
   });
+  it('none when no rate met the SLO or no step ran, though the probe fitted a service time', () => {
+    // The probe's mean alone gave serviceTimeMs and an assumed concurrency 1: plan sized 1000 rps
+    // at 24 instances from such a profile, where the measured 4 slots need 6.
+    const single = { ...base.fit, concurrency: 1, method: 'single-step' as const };
+    const noKnee = { ...search, kneeRps: 0, steps: [stepResult(50, 49, 900, false)], firstBadRps: 50 };
+    expect(buildProfile(buildResult({ ...base, fit: single, search: noKnee }))).toBeUndefined();
+    const noStep = { ...search, kneeRps: 0, steps: [], partial: true, stopReason: 'max-duration' as const };
+    expect(buildProfile(buildResult({ ...base, fit: single, search: noStep }))).toBeUndefined();
+  });
   it('marks a partial run', () => {
     const p = buildProfile(buildResult({ ...base, search: { ...search, partial: true, stopReason: 'aborted' } }))!;
     expect(p.partial).toBe(true);
