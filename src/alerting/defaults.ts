@@ -37,13 +37,13 @@ export function defaultRules(): AlertRule[] {
       'HeadroomInstanceCpuHigh',
       'instance.cpuUtilization',
       'CPU',
-      'CPU above {{ $threshold | humanizePercentage }} of its request for 5 minutes.',
+      'CPU above {{ $threshold | humanizePercentage }} of its request for {{ $for }}.',
     ),
     instanceUsageRule(
       'HeadroomInstanceMemoryHigh',
       'instance.memoryUtilization',
       'memory',
-      'Memory above {{ $threshold | humanizePercentage }} of its limit for 5 minutes: OOM kill risk.',
+      'Memory above {{ $threshold | humanizePercentage }} of its limit for {{ $for }}: OOM kill risk.',
     ),
     // The loop corrects its model (src/core/calibrate.ts), but a model 1.5× off for 2 minutes means
     // the spec or a release no longer describes the service: someone should look.
@@ -58,7 +58,7 @@ export function defaultRules(): AlertRule[] {
       annotations: {
         summary: '{{ $labels.service }} latency is {{ $value | printf "%.2f" }}× off what the model predicts',
         description:
-          'Measured latency at the SLO percentile has differed from the model by over 1.5× for 2 minutes: a slower release, or a spec that no longer fits. Headroom sizes with a calibrated service time meanwhile.',
+          'Measured latency at the SLO percentile has differed from the model by over 1.5× for {{ $for }}: a slower release, or a spec that no longer fits. Headroom sizes with a calibrated service time meanwhile.',
       },
     }),
     rule({
@@ -71,7 +71,7 @@ export function defaultRules(): AlertRule[] {
       severity: 'warning',
       annotations: {
         summary: '{{ $labels.service }} latency is {{ $value | printf "%.2f" }}× its SLO',
-        description: 'The SLO percentile has been over the latency objective for 2 minutes.',
+        description: 'The SLO percentile has been over the latency objective for {{ $for }}.',
       },
     }),
     // Google SRE workbook, multiwindow multi-burn-rate: 14.4× over 1 h (and 5 m, so it stops soon
@@ -112,7 +112,7 @@ export function defaultRules(): AlertRule[] {
       severity: 'critical',
       annotations: {
         summary: '{{ $labels.service }} fails {{ $value | humanizePercentage }} of requests',
-        description: 'Error rate above {{ $threshold | humanizePercentage }} for 2 minutes.',
+        description: 'Error rate above {{ $threshold | humanizePercentage }} for {{ $for }}.',
       },
     }),
     rule({
@@ -125,7 +125,7 @@ export function defaultRules(): AlertRule[] {
       annotations: {
         summary: '{{ $labels.service }} is at its max replicas while demand still grows',
         description:
-          'The autoscaler cannot add instances (replicas.max) and demand has grown for 5 minutes: raise max or expect SLO breaches.',
+          'The autoscaler cannot add instances (replicas.max) and demand has grown for {{ $for }}: raise max or expect SLO breaches.',
       },
     }),
     rule({
@@ -137,7 +137,7 @@ export function defaultRules(): AlertRule[] {
       severity: 'critical',
       annotations: {
         summary: 'The cluster cannot fit the instances {{ $labels.service }} needs',
-        description: 'The needed instance count does not fit the nodes (or host) for 1 minute.',
+        description: 'The needed instance count does not fit the nodes (or host) for {{ $for }}.',
       },
     }),
     rule({
@@ -150,8 +150,8 @@ export function defaultRules(): AlertRule[] {
       severity: 'warning',
       annotations: {
         summary:
-          'Instance {{ $labels.instance }} of {{ $labels.service }} restarted {{ $value | printf "%.0f" }} times in 10 minutes',
-        description: 'Crash loop: 3 or more restarts in 10 minutes.',
+          'Instance {{ $labels.instance }} of {{ $labels.service }} restarted {{ $value | printf "%.0f" }} times in {{ $window }}',
+        description: 'Crash loop: {{ $threshold }} or more restarts in {{ $window }}.',
       },
     }),
   ];

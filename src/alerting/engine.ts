@@ -244,7 +244,13 @@ function tr(a: Alert, from: Transition['from'], to: Transition['to'], at: number
 function renderAnnotations(rule: AlertRule, labels: Record<string, string>, value: number): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, t] of Object.entries(rule.annotations))
-    out[k] = renderTemplate(t, { labels, value, threshold: rule.threshold });
+    out[k] = renderTemplate(t, {
+      labels,
+      value,
+      threshold: rule.threshold,
+      forSeconds: rule.forSeconds,
+      ...(rule.windowSeconds !== undefined ? { windowSeconds: rule.windowSeconds } : {}),
+    });
   return out;
 }
 

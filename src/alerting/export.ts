@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { formatDuration } from './config.ts';
 import * as M from './metric-names.ts';
 import type { AlertRule, Comparison } from './types.ts';
+import { durationWords } from './template.ts';
 
 export interface PrometheusRuleFile {
   groups: Array<{ name: string; rules: PrometheusAlertingRule[] }>;
@@ -110,9 +111,20 @@ export function promqlFor(rule: AlertRule): string {
   return `(${base}) or (${condition(rule, op, rule.clearThreshold)} and on (${scope}) ${active})`;
 }
 
-/** `{{ $threshold }}` has no Prometheus equivalent: write the number in. */
+/** `{{ $threshold }}`, `{{ $for }}` and `{{ $window }}` have no Prometheus equivalent: write them in. */
 function exportTemplate(t: string, rule: AlertRule): string {
-  return t.replace(/\$threshold\b/g, num(rule.threshold));
+  const words: Array<[string, string]> = [
+    ['for', durationWords(rule.forSeconds)],
+    ['window', durationWords(rule.windowSeconds ?? 0)],
+  ];
+  let out = t.replace(/\$threshold\b/g, num(rule.threshold));
+  // `{{ $for }}` alone becomes its words; inside a pipeline, a quoted string.
+  for (const [name, text] of words) {
+    out = out
+      .replace(new RegExp(`\\{\\{-?\\s*\\$${name}\\s*-?\\}\\}`, 'g'), text)
+      .replace(new RegExp(`\\$${name}\\b`, 'g'), JSON.stringify(text));
+  }
+  return out;
 }
 
 export function toPrometheusRules(rules: readonly AlertRule[], groupName = 'headroom'): PrometheusRuleFile {

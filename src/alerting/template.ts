@@ -2,12 +2,24 @@
 // here and in the exported Prometheus rules:
 //   {{ $labels.service }}  {{ $value }}  {{ $value | humanizePercentage }}  {{ $value | humanize }}
 //   {{ $value | humanizeDuration }}  {{ printf "%.2f" $value }}  {{ $value | printf "%.1f" }}
-// plus {{ $threshold }} (the rule's threshold; the exporter writes it in as a number).
+// plus {{ $threshold }} (the rule's threshold; the exporter writes it in as a number), {{ $for }}
+// and {{ $window }} (the rule's for and instance.restarts window as words, "5 minutes"), so a rule
+// that overrides a built-in's `for` keeps annotations that say what it does.
 
 export interface TemplateData {
   labels: Record<string, string>;
   value: number;
   threshold: number;
+  forSeconds?: number;
+  windowSeconds?: number;
+}
+
+/** 300 → "5 minutes", 3600 → "1 hour", 90 → "90 seconds": how the annotations say a duration. */
+export function durationWords(seconds: number): string {
+  const unit = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+  if (seconds >= 3600 && seconds % 3600 === 0) return unit(seconds / 3600, 'hour');
+  if (seconds >= 60 && seconds % 60 === 0) return unit(seconds / 60, 'minute');
+  return unit(seconds, 'second');
 }
 
 const EXPR = /\{\{-?\s*(.*?)\s*-?\}\}/g;
@@ -21,7 +33,7 @@ export function templateProblems(template: string): string[] {
   const out: string[] = [];
   for (const m of template.matchAll(EXPR)) {
     try {
-      evalPipeline(m[1] ?? '', { labels: {}, value: 1, threshold: 1 }, true);
+      evalPipeline(m[1] ?? '', { labels: {}, value: 1, threshold: 1, forSeconds: 60, windowSeconds: 60 }, true);
     } catch (err) {
       out.push((err as Error).message);
     }
@@ -66,6 +78,8 @@ function unquote(s: string): string {
 function operand(word: string, data: TemplateData, strict: boolean): unknown {
   if (word === '$value' || word === '.Value') return data.value;
   if (word === '$threshold') return data.threshold;
+  if (word === '$for') return durationWords(data.forSeconds ?? 0);
+  if (word === '$window') return durationWords(data.windowSeconds ?? 0);
   const label = /^(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(word);
   if (label) return data.labels[label[1] ?? ''] ?? '';
   if (word.startsWith('"')) return unquote(word);

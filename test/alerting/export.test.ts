@@ -4,6 +4,7 @@ import { parseAlertConfig } from '../../src/alerting/config.ts';
 import { defaultRules } from '../../src/alerting/defaults.ts';
 import { exportYaml, promqlFor, toPrometheusRuleResource, toPrometheusRules } from '../../src/alerting/export.ts';
 import * as M from '../../src/alerting/metric-names.ts';
+import { renderTemplate } from '../../src/alerting/template.ts';
 
 describe('Prometheus export', () => {
   it('one rule per Headroom rule, with for, keep_firing_for, severity and labels', () => {
@@ -51,6 +52,32 @@ describe('Prometheus export', () => {
   it('writes {{ $threshold }} in as a number (Prometheus has no such variable)', () => {
     const r = toPrometheusRules(defaultRules()).groups[0]?.rules.find((x) => x.alert === 'HeadroomInstanceCpuHigh');
     expect(r?.annotations.description).toBe('CPU above {{ 0.9 | humanizePercentage }} of its request for 5 minutes.');
+  });
+
+  it("a rule overriding a built-in's for, window or threshold: the built-in's words follow it", () => {
+    const cfg = parseAlertConfig({
+      rules: [
+        { name: 'HeadroomInstanceCpuHigh', expr: 'instance.cpuUtilization > 90%', for: '15m' },
+        { name: 'HeadroomCrashLooping', expr: 'instance.restarts >= 5', window: '1h' },
+      ],
+    });
+    const out = toPrometheusRules(cfg.rules).groups[0]?.rules ?? [];
+    const cpu = out.find((x) => x.alert === 'HeadroomInstanceCpuHigh');
+    const crash = out.find((x) => x.alert === 'HeadroomCrashLooping');
+    expect(cpu?.annotations.description).toBe(
+      'CPU above {{ 0.9 | humanizePercentage }} of its request for 15 minutes.',
+    );
+    expect(crash?.annotations.description).toBe('Crash loop: {{ 5 }} or more restarts in 1 hour.');
+    // Headroom's own rendering says the same.
+    const rule = cfg.rules.find((r) => r.name === 'HeadroomCrashLooping')!;
+    const text = renderTemplate(rule.annotations.description ?? '', {
+      labels: {},
+      value: 6,
+      threshold: rule.threshold,
+      forSeconds: rule.forSeconds,
+      windowSeconds: rule.windowSeconds ?? 0,
+    });
+    expect(text).toBe('Crash loop: 5 or more restarts in 1 hour.');
   });
 
   it('PrometheusRule resource round-trips through YAML', () => {
