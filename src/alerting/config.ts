@@ -54,6 +54,37 @@ export interface AlertConfigSource {
 }
 
 /**
+ * Why `metric op threshold` can never hold, or undefined. `service.errorRate > 5` (meant 5 %) never
+ * fires; neither does `service.fits == 2`. Only the ranges every value keeps: a share 0..1 (error
+ * rate; memory of its limit, past which the container is killed), a flag 0 or 1, counts ≥ 0. CPU
+ * of its request can pass 1 (a limit above the request), so it is left open.
+ */
+export function neverTrue(metric: MetricName, op: Comparison, t: number): string | undefined {
+  const share = metric === 'service.errorRate' || metric.endsWith('.memoryUtilization');
+  const flag = metric === 'service.fits' || metric === 'service.atMaxWhileGrowing';
+  const nonNegative = [
+    'service.desired',
+    'service.current',
+    'service.ready',
+    'service.unready',
+    'service.needed',
+    'instance.restarts',
+    'service.demandRps',
+    'service.latencyMs',
+  ].includes(metric);
+  if (!share && !flag && !nonNegative) return undefined;
+  const hi = share || flag ? 1 : Infinity;
+  const range = flag ? 'it is 0 or 1' : share ? 'it is between 0 and 1 (5 % is 5% or 0.05)' : 'it is never below 0';
+  const no =
+    (op === '>' && t >= hi) ||
+    (op === '>=' && t > hi) ||
+    (op === '<' && t <= 0) ||
+    (op === '<=' && t < 0) ||
+    (op === '==' && (t < 0 || t > hi || (flag && t !== 0 && t !== 1)));
+  return no ? `${metric} ${op} ${t}: ${range}` : undefined;
+}
+
+/**
  * Validates `alerts:` (raw, as parsed from YAML/JSON). `raw` undefined or null = the built-in rules, no
  * receivers. Either parseAlertConfig(obj, { file, path: 'alerts' }) or the older
  * parseAlertConfig(obj, file, ['alerts']). Throws HeadroomError listing every problem.
@@ -133,6 +164,8 @@ export function checkAlertConfig(
       );
       return;
     }
+    const never = neverTrue(metric, op, threshold);
+    if (never) bad(r.expr !== undefined ? 'expr' : 'threshold', `can never be true: ${never}`, r.expr ?? threshold);
     if (metric === 'service.burnRate' && r.windows === undefined)
       bad('windows', 'service.burnRate needs windows, e.g. [5m, 1h]', undefined);
     if (metric !== 'service.burnRate' && r.windows !== undefined)

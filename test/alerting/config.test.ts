@@ -89,6 +89,20 @@ describe('alerts config', () => {
     );
     const h = problems({ rules: [{ name: 'Y', expr: 'service.errorRate > 5%', clearThreshold: 0.1 }] });
     expect(h[0]).toMatchObject({ path: 'alerts.rules[0].clearThreshold', value: 0.1, allowed: '<= 0.05' });
+    // A rule that no value can make true is a typo (5 for 5 %), not a quiet rule.
+    const never = problems({
+      rules: [
+        { name: 'E', expr: 'service.errorRate > 5' },
+        { name: 'F', expr: 'service.fits == 2' },
+        { name: 'R', expr: 'service.ready < 0' },
+        { name: 'C', expr: 'instance.cpuUtilization > 150%' }, // CPU can pass its request: allowed
+      ],
+    });
+    expect(never.map((p) => [p.path, p.message])).toEqual([
+      ['alerts.rules[0].expr', 'can never be true: service.errorRate > 5: it is between 0 and 1 (5 % is 5% or 0.05)'],
+      ['alerts.rules[1].expr', 'can never be true: service.fits == 2: it is 0 or 1'],
+      ['alerts.rules[2].expr', 'can never be true: service.ready < 0: it is never below 0'],
+    ]);
     // >= (and <=) with the clear level at the threshold would fire and clear on alternate ticks.
     const eq = problems({ rules: [{ name: 'Z', expr: 'service.ready <= 1', clearThreshold: 1 }] });
     expect(eq[0]).toMatchObject({ path: 'alerts.rules[0].clearThreshold', value: 1, allowed: '> 1' });

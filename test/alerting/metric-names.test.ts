@@ -18,7 +18,7 @@ function exportedNames(): string[] {
       name: `R${i}`,
       metric,
       op: '>',
-      threshold: 1,
+      threshold: 0.5, // within every metric's range (a share, a flag, a count)
       ...(metric === 'service.burnRate' ? { windows: ['5m', '1h'] } : {}),
       ...(metric === 'instance.restarts' ? { window: '10m' } : {}),
     })),
