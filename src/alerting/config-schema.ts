@@ -33,7 +33,7 @@ const LABEL_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Keys that would put a secret in the YAML; they are refused (with no value echoed). */
 export const INLINE_SECRET_KEYS = new Set(['password', 'token', 'bearerToken', 'authorization', 'apiKey', 'secret']);
 /** Header names that carry credentials. */
-export const SECRET_HEADER_RE = /authorization|token|secret|password|api[-_]?key|cookie/i;
+export const SECRET_HEADER_RE = /auth|token|secret|password|api[-_]?key|cookie|credential|signature/i;
 
 /** '1h30m' → 5400, '250ms' → 0.25, 90 → 90 (seconds). */
 export function parseDuration(v: string | number): number {
@@ -121,7 +121,13 @@ const emailSchema = z.strictObject({
   to: z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]),
   from: z.string().min(3),
   /** host:port of the SMTP server. */
-  smarthost: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. smtp.example.com:587'),
+  smarthost: z
+    .string()
+    .regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. smtp.example.com:587')
+    .refine((s) => {
+      const port = Number(s.slice(s.lastIndexOf(':') + 1));
+      return port >= 1 && port <= 65535;
+    }, 'the port must be 1 to 65535'),
   username: z.string().optional(),
   passwordEnv: envName,
   passwordFile: filePath,

@@ -227,6 +227,20 @@ describe('alerts config', () => {
       ['HR_ALERT_SECRET', 'alerts.receivers[1].alertmanager.url'],
     ]);
     expect(JSON.stringify([...p, ...q])).not.toContain(secret);
+    // X-Auth (and X-Auth-Token, X-Signature…) are credentials too; an SMTP port past 65535 is no port.
+    const r = problems({
+      receivers: [{ name: 'w', webhook: { url: 'http://127.0.0.1:9/h', headers: { 'X-Auth': secret } } }],
+      route: { receiver: 'w' },
+    });
+    expect(r.map((x) => [x.code, x.path])).toEqual([['HR_ALERT_SECRET', 'alerts.receivers[0].webhook.headers.X-Auth']]);
+    expect(JSON.stringify(r)).not.toContain(secret);
+    const port = problems({
+      receivers: [{ name: 'm', email: { to: 'a@b.c', from: 'h@b.c', smarthost: 'smtp.example.com:99999' } }],
+      route: { receiver: 'm' },
+    });
+    expect(port.map((x) => [x.path, x.message])).toEqual([
+      ['alerts.receivers[0].email.smarthost', 'the port must be 1 to 65535'],
+    ]);
   });
 
   it('resolves secrets from env or file; a missing one is HR_ALERT_SECRET naming the variable, not a value', () => {
