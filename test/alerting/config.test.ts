@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -267,6 +267,18 @@ describe('alerts config', () => {
     expect(() => buildNotifiers(cfg.receivers, { env: {} })).toThrow(
       /HR_ALERT_SECRET .*passwordEnv: environment variable HR_TEST_SMTP_PW is not set/,
     );
+    // Every receiver's missing secret at once, not the first one's alone.
+    rmSync(join(dir, 'token'));
+    let err: unknown;
+    try {
+      buildNotifiers(cfg.receivers, { env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as HeadroomError).problems.map((p) => p.path)).toEqual([
+      'alerts.receivers[0].email.passwordEnv',
+      'alerts.receivers[1].webhook.tokenFile',
+    ]);
   });
 
   it('loads a YAML file: spec keys beside alerts: are ignored; parse errors name line and column', () => {

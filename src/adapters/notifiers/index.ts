@@ -2,6 +2,7 @@
 // Secrets are resolved here, from the environment or files, and registered with the redactor.
 import type { ReceiverConfig } from '../../alerting/config.ts';
 import { Redactor, resolveSecret, type SecretRef } from '../../alerting/secrets.ts';
+import { HeadroomError, type ProblemDetail } from '../../core/errors.ts';
 import type { Notifier } from '../../ports/notifier.ts';
 import { AlertmanagerNotifier } from './alertmanager/index.ts';
 import { SlackNotifier } from './slack/index.ts';
@@ -21,7 +22,21 @@ export function buildNotifiers(
 ): { notifiers: Notifier[]; redactor: Redactor } {
   const redactor = opts.redactor ?? new Redactor();
   const env = opts.env ?? process.env;
-  const notifiers = receivers.map((r, i): Notifier => {
+  // Every receiver's missing secret is reported, not only the first one's.
+  const problems: ProblemDetail[] = [];
+  const notifiers = receivers.flatMap((r, i): Notifier[] => {
+    try {
+      return [build(r, i)];
+    } catch (err) {
+      if (!(err instanceof HeadroomError)) throw err;
+      problems.push(...err.problems);
+      return [];
+    }
+  });
+  if (problems.length > 0) throw new HeadroomError(problems);
+  return { notifiers, redactor };
+
+  function build(r: ReceiverConfig, i: number): Notifier {
     const at = (k: string, f: string): string => `alerts.receivers[${i}].${k}.${f}`;
     // A secret from `<field>Env` or `<field>File`, registered with the redactor before any use.
     const secret = (kind: string, field: string, from: SecretRef): string | undefined => {
@@ -88,6 +103,5 @@ export function buildNotifiers(
       });
     }
     throw new Error(`receiver ${r.name} has no notifier`); // unreachable: the schema requires one
-  });
-  return { notifiers, redactor };
+  }
 }
