@@ -95,7 +95,7 @@ function readFiles(files: readonly string[]): HpaInput[] {
       for (const d of docs) {
         out.push(
           ...expandLists(
-            { object: d.data, file: shown, at: `line ${d.line}` },
+            { object: d.data, file: shown, at: `line ${d.line}`, ...(d.position ? { position: d.position } : {}) },
             (i) => `line ${d.itemLines[i] ?? d.line}: items[${i}]`,
           ),
         );

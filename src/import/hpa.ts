@@ -12,6 +12,7 @@
 import { GROUP, KIND, VERSION } from '../controller/crd.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
 import { serviceModelFromSpec } from '../input/load.ts';
+import { pathSegments } from '../input/validate.ts';
 import { cpuTarget, isObj, mapBehavior, obj, str } from './hpa-sections.ts';
 
 export { HPA_DEFAULT_CPU_UTILIZATION } from './hpa-sections.ts';
@@ -23,6 +24,8 @@ export interface HpaInput {
   file?: string;
   /** Where in the file: `line 14`, `line 20 (items[2])`. */
   at?: string;
+  /** Line and column of a key of this object in the file, when it was read from one (YAML). */
+  position?: (path: ReadonlyArray<string | number>) => { line: number; column: number } | undefined;
 }
 
 export interface ImportOptions {
@@ -81,10 +84,12 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function expandLists(input: HpaInput, itemAt?: (i: number) => string): HpaInput[] {
   const o = input.object;
   if (isObj(o) && typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)) {
+    const pos = input.position;
     return o.items.map((item, i) => ({
       object: item,
       ...(input.file !== undefined ? { file: input.file } : {}),
       at: itemAt?.(i) ?? `${input.at ? `${input.at}: ` : ''}items[${i}]`,
+      ...(pos ? { position: (path: ReadonlyArray<string | number>) => pos(['items', i, ...path]) } : {}),
     }));
   }
   return [input];
@@ -121,9 +126,17 @@ export function importHpas(inputs: readonly HpaInput[], opts: ImportOptions = {}
   return out;
 }
 
-function where(input: HpaInput, path?: string): Pick<ProblemDetail, 'file' | 'path'> {
+function where(input: HpaInput, path?: string): Pick<ProblemDetail, 'file' | 'path' | 'line' | 'column'> {
+  const file = input.file !== undefined ? { file: input.file } : {};
+  // The key's own line and column when the file says (`hpa.yaml:6:16: spec.minReplicas`), else the
+  // document's line (`hpa.yaml: line 1: spec.minReplicas`).
+  const at = path !== undefined && path !== '' ? input.position?.(pathSegments(path)) : undefined;
+  if (at && path !== undefined) {
+    const item = /items\[\d+\]$/.exec(input.at ?? '')?.[0];
+    return { ...file, line: at.line, column: at.column, path: item ? `${item}.${path}` : path };
+  }
   const p = [input.at, path].filter((s) => s !== undefined && s !== '').join(': ');
-  return { ...(input.file !== undefined ? { file: input.file } : {}), ...(p !== '' ? { path: p } : {}) };
+  return { ...file, ...(p !== '' ? { path: p } : {}) };
 }
 
 interface One {

@@ -97,6 +97,8 @@ export interface InputDocument {
   line: number;
   /** Lines where each item of a top-level `items:` list starts (a `List`), by index. */
   itemLines: number[];
+  /** Line and column of a key's value in this document (undefined: not there, or a JSON file). */
+  position?: (path: ReadonlyArray<string | number>) => { line: number; column: number } | undefined;
 }
 
 /**
@@ -129,7 +131,13 @@ export function parseInputDocuments(text: string, file: string): InputDocument[]
     const itemLines = Array.isArray(items?.items)
       ? items.items.map((it) => (it.range ? lc.linePos(it.range[0]).line : lc.linePos(start).line))
       : [];
-    out.push({ data, line: lc.linePos(start).line, itemLines });
+    const position = (path: ReadonlyArray<string | number>): { line: number; column: number } | undefined => {
+      const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+      if (!node?.range) return undefined;
+      const at = lc.linePos(node.range[0]);
+      return { line: at.line, column: at.col };
+    };
+    out.push({ data, line: lc.linePos(start).line, itemLines, position });
   }
   return out;
 }

@@ -346,7 +346,7 @@ describe('headroom import hpa: errors and -o DIR', () => {
     ]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(
-      /^HR_HPA_UNMAPPED .*external\.yaml: line 2: spec\.metrics\[0\]: jobs\/worker: External metric queue_messages_ready/,
+      /^HR_HPA_UNMAPPED .*external\.yaml:14:7: spec\.metrics\[0\]: jobs\/worker: External metric queue_messages_ready/,
     );
     expect(existsSync(dir)).toBe(false);
     expect(headroom(['import', 'hpa', '--strict', '-f', fixture('v1-cpu.yaml')]).status).toBe(0);
