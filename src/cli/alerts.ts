@@ -40,6 +40,18 @@ export function register(program: Command): void {
           allowed: 'lower-case alphanumerics, "-" and ".", ≤ 253 characters',
         });
       }
+      if (
+        o.namespace !== undefined &&
+        (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.namespace) || o.namespace.length > 63)
+      ) {
+        throw new HeadroomError({
+          code: 'HR_USAGE',
+          path: '--namespace',
+          message: 'must be a Kubernetes namespace name',
+          value: o.namespace,
+          allowed: 'lower-case alphanumerics and "-", ≤ 63 characters (a DNS label)',
+        });
+      }
       const cfg = load(o.rules);
       const doc =
         o.format === 'prometheusrule'

@@ -61,6 +61,11 @@ const cases: Case[] = [
   ['alerts check --rules /dev/zero', () => ['alerts', 'check', '--rules', '/dev/zero'], /^HR_FILE_READ /],
   ['alerts export --rules on a FIFO', () => ['alerts', 'export', '--rules', fifo], /^HR_FILE_READ /],
   [
+    'alerts export: a namespace that is no Kubernetes name',
+    () => ['alerts', 'export', '--format', 'prometheusrule', '--namespace', 'Bad_NS'],
+    /^HR_USAGE --namespace: must be a Kubernetes namespace name/,
+  ],
+  [
     'alerts check: a YAML alias bomb',
     () => ['alerts', 'check', '--rules', file('bomb-alerts.yaml', bomb)],
     /^HR_INPUT_TOO_LARGE /,
