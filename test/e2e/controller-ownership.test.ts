@@ -27,6 +27,7 @@ import { GROUP, PLURAL, VERSION } from '../../src/controller/crd.ts';
 import type { HeadroomPolicy, PolicyStatus } from '../../src/controller/policy.ts';
 import {
   createDeployment,
+  createHpaV1,
   createNamespace,
   createPolicy as createPolicyIn,
   deleteNamespace,
@@ -186,19 +187,7 @@ describe('one writer per scale target', () => {
   });
 
   it('an HPA (autoscaling/v1, and v2 or v2beta2) on a Deployment: the policy yields to it and writes 0 times', async () => {
-    const hpaV1 = kc.makeApiClient(AutoscalingV1Api);
-    await hpaV1.createNamespacedHorizontalPodAutoscaler({
-      namespace: ns,
-      body: {
-        metadata: { name: 'hpa-v1' },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hpa-v1' },
-          minReplicas: 1,
-          maxReplicas: 10,
-          targetCPUUtilizationPercentage: 50,
-        },
-      },
-    });
+    await createHpaV1(kc, ns, 'hpa-v1', 'hpa-v1');
     // autoscaling/v2 (1.23+), else v2beta2 (this control plane is 1.20): the same stored object.
     const v2 = {
       metadata: { name: 'hpa-v2-scaler' },
@@ -259,7 +248,7 @@ describe('one writer per scale target', () => {
     expect(await replicasOf(kc, ns, 'hpa-v2')).toBe(2);
 
     // The HPA goes: the policy takes the target over at its next interval.
-    await hpaV1.deleteNamespacedHorizontalPodAutoscaler({ name: 'hpa-v1', namespace: ns });
+    await kc.makeApiClient(AutoscalingV1Api).deleteNamespacedHorizontalPodAutoscaler({ name: 'hpa-v1', namespace: ns });
     await waitFor(
       'hpa-v1 scaled by its policy',
       () => replicasOf(kc, ns, 'hpa-v1'),

@@ -1,12 +1,13 @@
 // `headroom controller --shadow` (issue 17, item 5) against a real kube-apiserver and a real
 // Prometheus scraping a real service under load: the report says per target what Headroom would
 // set and the money difference, and nothing is written (no scale, no status, no Event).
-import { AutoscalingV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, VERSION } from '../../src/controller/crd.ts';
 import { cli } from './support/cli.ts';
 import {
   createDeployment,
+  createHpaV1,
   createNamespace,
   deleteNamespace,
   createPolicy as createPolicyIn,
@@ -71,18 +72,7 @@ beforeAll(async () => {
   await createDeployment(cluster.kc, ns, 'api', 2);
   // cart has an HPA: its active policy yields to it, and the dry run must say so, not size it.
   await createDeployment(cluster.kc, ns, 'cart', 3);
-  await cluster.kc.makeApiClient(AutoscalingV1Api).createNamespacedHorizontalPodAutoscaler({
-    namespace: ns,
-    body: {
-      metadata: { name: 'cart' },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cart' },
-        minReplicas: 1,
-        maxReplicas: 10,
-        targetCPUUtilizationPercentage: 50,
-      },
-    },
-  });
+  await createHpaV1(cluster.kc, ns, 'cart', 'cart');
   for (const body of [policy('web', 'web', true), policy('api', 'api', false, true), policy('cart', 'cart', false)])
     await createPolicyIn(cluster.kc, ns, body);
 }, 1_200_000);

@@ -4,6 +4,7 @@
 // per test file.
 import {
   ApiextensionsV1Api,
+  AutoscalingV1Api,
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -129,6 +130,22 @@ export async function createDeployment(
           metadata: { labels: { app: name } },
           spec: { containers: [{ name: 'app', image: 'example.invalid/app:1', ...(ports ? { ports } : {}) }] },
         },
+      },
+    },
+  });
+}
+
+/** An autoscaling/v1 HPA named `name` on Deployment `target` (1–10 replicas, CPU 50 %). */
+export async function createHpaV1(kc: KubeConfig, namespace: string, name: string, target: string): Promise<void> {
+  await kc.makeApiClient(AutoscalingV1Api).createNamespacedHorizontalPodAutoscaler({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+        minReplicas: 1,
+        maxReplicas: 10,
+        targetCPUUtilizationPercentage: 50,
       },
     },
   });
