@@ -71,7 +71,7 @@ const duration = z
   .transform(parseDuration);
 const labelMap = z.record(z.string().regex(LABEL_RE, 'label names match [A-Za-z_][A-Za-z0-9_]*'), z.string());
 
-const ruleSchema = z
+export const ruleSchema = z
   .strictObject({
     name: z.string().regex(LABEL_RE, 'alert names match [A-Za-z_][A-Za-z0-9_]*'),
     enabled: z.boolean().default(true),

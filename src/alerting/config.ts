@@ -9,6 +9,7 @@
 //
 // The schema is in config-schema.ts. Validated through the one input path (src/input/validate.ts):
 // every problem names the file, line:column, key path, value and what is allowed, all together.
+import type { z } from 'zod';
 import { HeadroomError, keyPath, type ProblemDetail } from '../core/errors.ts';
 import { readInputFile, SPEC_MAX_BYTES } from '../input/read.ts';
 import { checkSchema, deepFreeze, pathSegments, throwProblems, type IssueMapping } from '../input/validate.ts';
@@ -21,6 +22,7 @@ import {
   OPS,
   parseMatcher,
   SECRET_HEADER_RE,
+  ruleSchema,
   type AlertConfig,
   type RawRoute,
   type Route,
@@ -109,14 +111,14 @@ export function checkAlertConfig(
   const root = pathSegments(typeof source === 'object' && source.path !== undefined ? source.path : rootPath);
   const problems: ProblemDetail[] = [];
   const cfg = checkSchema(alertsConfigSchema, raw ?? {}, { file, path: keyPath(root) }, problems, ALERT_ISSUES);
-  if (!cfg) return { problems };
   const at = (...p: Array<string | number>): string => keyPath([...root, ...p]);
 
   // Rules: expr shorthand, metric-specific fields, unique names, merged over the defaults.
   const rules = new Map<string, AlertRule>();
-  if (cfg.defaults) for (const r of defaultRules()) rules.set(r.name, r);
+  const defaultsOn = cfg ? cfg.defaults : (raw as { defaults?: unknown } | null)?.defaults !== false;
+  if (defaultsOn) for (const r of defaultRules()) rules.set(r.name, r);
   const seen = new Set<string>();
-  cfg.rules.forEach((r, i) => {
+  const checkRule = (r: z.output<typeof ruleSchema>, i: number): void => {
     const bad = (path: string, message: string, value?: unknown, allowed?: string): void => {
       problems.push({
         code: 'HR_ALERT_RULE_INVALID',
@@ -213,7 +215,19 @@ export function checkAlertConfig(
       annotations: Object.keys(r.annotations).length || !base ? r.annotations : base.annotations,
       ...(r.services ? { services: r.services } : {}),
     });
-  });
+  };
+  if (!cfg) {
+    // A schema error elsewhere (`for: 5x` in one rule) must not hide what the other rules get wrong:
+    // each rule that passes its own schema is checked as it would be.
+    const list = (raw as { rules?: unknown } | null)?.rules;
+    if (Array.isArray(list))
+      list.forEach((x: unknown, i) => {
+        const one = ruleSchema.safeParse(x);
+        if (one.success) checkRule(one.data, i);
+      });
+    return { problems };
+  }
+  cfg.rules.forEach(checkRule);
 
   // Receivers and routes.
   const names = new Set<string>();

@@ -89,6 +89,19 @@ describe('alerts config', () => {
     );
     const h = problems({ rules: [{ name: 'Y', expr: 'service.errorRate > 5%', clearThreshold: 0.1 }] });
     expect(h[0]).toMatchObject({ path: 'alerts.rules[0].clearThreshold', value: 0.1, allowed: '<= 0.05' });
+    // A schema error in one rule (for: 5x) does not hide what the others get wrong.
+    const mixed = problems({
+      rules: [
+        { name: 'A', expr: 'service.cpu > 90%' },
+        { name: 'B', expr: 'service.errorRate > 5%', clearThreshold: 0.5 },
+        { name: 'C', expr: 'service.errorRate > 5%', for: '5x' },
+      ],
+    });
+    expect(mixed.map((p) => p.path).sort()).toEqual([
+      'alerts.rules[0].expr',
+      'alerts.rules[1].clearThreshold',
+      'alerts.rules[2].for',
+    ]);
     // A rule that no value can make true is a typo (5 for 5 %), not a quiet rule.
     const never = problems({
       rules: [
