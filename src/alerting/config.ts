@@ -55,6 +55,14 @@ export interface AlertConfigSource {
   path?: string | ReadonlyArray<string | number> | undefined;
 }
 
+/** Where a clearThreshold may sit for each comparison (strictly apart for >= and <=). */
+const CLEAR_SIDE: Partial<Record<Comparison, { text: string; holds: (c: number, t: number) => boolean }>> = {
+  '>': { text: '<=', holds: (c, t) => c <= t },
+  '>=': { text: '<', holds: (c, t) => c < t },
+  '<': { text: '>=', holds: (c, t) => c >= t },
+  '<=': { text: '>', holds: (c, t) => c > t },
+};
+
 /**
  * Why `metric op threshold` can never hold, or undefined. `service.errorRate > 5` (meant 5 %) never
  * fires; neither does `service.fits == 2`. Only the ranges every value keeps: a share 0..1 (error
@@ -178,26 +186,9 @@ export function checkAlertConfig(
       // Staying active compares strictly (engine.ts stillTrue): with >= 1 and clear 1, a value of 1
       // fires and clears on alternate ticks. So >= and <= need a clear level strictly apart.
       const c = r.clearThreshold;
-      const ok =
-        op === '>'
-          ? c <= threshold
-          : op === '>='
-            ? c < threshold
-            : op === '<'
-              ? c >= threshold
-              : op === '<='
-                ? c > threshold
-                : false;
-      const allowed =
-        op === '>'
-          ? `<= ${threshold}`
-          : op === '>='
-            ? `< ${threshold}`
-            : op === '<'
-              ? `>= ${threshold}`
-              : op === '<='
-                ? `> ${threshold}`
-                : 'only with >, >=, <, <=';
+      const side = CLEAR_SIDE[op];
+      const ok = side?.holds(c, threshold) ?? false;
+      const allowed = side ? `${side.text} ${threshold}` : 'only with >, >=, <, <=';
       if (!ok) bad('clearThreshold', 'must be on the non-alerting side of threshold (hysteresis)', c, allowed);
     }
     rules.set(r.name, {

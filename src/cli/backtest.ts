@@ -23,6 +23,7 @@ import {
 } from '../simulator/history.ts';
 import { actualPolicy } from '../simulator/policies/actual.ts';
 import { runSimulation, type SimulationResult } from '../simulator/run.ts';
+import { MAX_REPLICAS } from '../input/schema.ts';
 import { TRACE_MAX_RPS, TRACE_MAX_SECONDS } from '../input/trace.ts';
 import { parseNumberFlag, prometheusUrlFlag, usageError } from './flags.ts';
 import {
@@ -135,9 +136,6 @@ function oneSeries(f: Fetched, answer: RangeAnswer, url: string, range: string):
   }
   return undefined;
 }
-
-/** The most replicas a spec allows (replicas.max), and so the most a backtest replays. */
-const MAX_REPLICAS = 100_000;
 
 export interface BacktestInfo {
   prometheus: string;

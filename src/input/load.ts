@@ -83,16 +83,7 @@ export function checkSpec(source: InputSource, baseDir = '.'): { spec?: LoadedSp
   spec.services.forEach((svc, i) => {
     const where = { file, path: `services[${i}]`, baseDir, ...(pricing ? { pricing } : {}) };
     const first = seen.get(svc.name);
-    if (first !== undefined) {
-      problems.push({
-        code: 'HR_DUPLICATE_NAME',
-        file,
-        path: `services[${i}].name`,
-        value: svc.name,
-        message: `the name is already used by services[${first}]`,
-        allowed: 'a name unique in the file',
-      });
-    }
+    if (first !== undefined) problems.push(duplicateName(file, i, svc.name, first));
     seen.set(svc.name, i);
     const r = normalizeService(svc, where);
     problems.push(...r.problems);
@@ -133,6 +124,18 @@ export function checkSpec(source: InputSource, baseDir = '.'): { spec?: LoadedSp
   return { spec: { source: file, services, ...(cluster ? { cluster } : {}), usage, raw: spec }, problems };
 }
 
+/** services[i] reuses the name of services[first]. */
+function duplicateName(file: string, i: number, name: string, first: number): ProblemDetail {
+  return {
+    code: 'HR_DUPLICATE_NAME',
+    file,
+    path: `services[${i}].name`,
+    value: name,
+    message: `the name is already used by services[${first}]`,
+    allowed: 'a name unique in the file',
+  };
+}
+
 /**
  * With the file's schema failed, what its services that pass the schema on their own still get
  * wrong (a quantity, min > max, a name used twice), so one run reports every problem of the file:
@@ -146,16 +149,8 @@ function beyondSchema(data: unknown, file: string, baseDir: string): ProblemDeta
   raw.forEach((s: unknown, i) => {
     const name = (s as { name?: unknown } | null)?.name;
     const first = typeof name === 'string' ? seen.get(name) : undefined;
-    if (typeof name === 'string' && first !== undefined) {
-      out.push({
-        code: 'HR_DUPLICATE_NAME',
-        file,
-        path: `services[${i}].name`,
-        value: name,
-        message: `the name is already used by services[${first}]`,
-        allowed: 'a name unique in the file',
-      });
-    } else if (typeof name === 'string') seen.set(name, i);
+    if (typeof name === 'string' && first !== undefined) out.push(duplicateName(file, i, name, first));
+    else if (typeof name === 'string') seen.set(name, i);
     const svc = serviceSpecSchema.safeParse(s);
     if (svc.success) out.push(...normalizeService(svc.data, { file, path: `services[${i}]`, baseDir }).problems);
   });

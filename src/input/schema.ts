@@ -3,6 +3,9 @@
 // generated from it (`schema/headroom.schema.json`, `npm run headroom -- schema`).
 import { z } from 'zod';
 
+/** The most instances a spec's replicas.min/max allow (and so the most a backtest replays). */
+export const MAX_REPLICAS = 100_000;
+
 const quantity = z.union([z.string(), z.number().nonnegative()]);
 
 const name = z
@@ -150,8 +153,8 @@ export const serviceSpecSchema = z.strictObject({
     .describe('Target average utilization; default 0.7 without an SLO, 0.9 with one'),
   replicas: z
     .strictObject({
-      min: z.number().int().min(0).max(100_000).optional(),
-      max: z.number().int().min(1).max(100_000).optional(),
+      min: z.number().int().min(0).max(MAX_REPLICAS).optional(),
+      max: z.number().int().min(1).max(MAX_REPLICAS).optional(),
     })
     .optional(),
   availability: z
