@@ -24,6 +24,7 @@ import {
   SECRET_HEADER_RE,
   ruleSchema,
   type AlertConfig,
+  type ReceiverConfig,
   type RawRoute,
   type Route,
 } from './config-schema.ts';
@@ -207,59 +208,46 @@ export function checkAlertConfig(
       ...(r.services ? { services: r.services } : {}),
     });
   };
-  if (!cfg) {
-    // A schema error elsewhere (`for: 5x` in one rule) must not hide what the other rules get wrong:
-    // each rule that passes its own schema is checked as it would be.
-    const list = (raw as { rules?: unknown } | null)?.rules;
-    if (Array.isArray(list))
-      list.forEach((x: unknown, i) => {
-        const one = ruleSchema.safeParse(x);
-        if (one.success) checkRule(one.data, i);
-      });
-    return { problems };
-  }
-  cfg.rules.forEach(checkRule);
-
   // Receivers and routes.
-  const names = new Set<string>();
-  cfg.receivers.forEach((r, i) => {
-    if (names.has(r.name))
-      problems.push({
-        code: 'HR_ALERT_ROUTE_INVALID',
-        file,
-        path: at('receivers', i, 'name'),
-        message: 'receiver names must be unique',
-        value: r.name,
-      });
-    names.add(r.name);
-    // Credentials must not hide in a header value or a URL's user:password either (never echoed).
-    for (const h of Object.keys(r.webhook?.headers ?? {})) {
-      if (SECRET_HEADER_RE.test(h))
+  function checkRouting(receivers: ReceiverConfig[], rawRoute: RawRoute | undefined): Route | undefined {
+    const names = new Set<string>();
+    receivers.forEach((r, i) => {
+      if (names.has(r.name))
         problems.push({
-          code: 'HR_ALERT_SECRET',
+          code: 'HR_ALERT_ROUTE_INVALID',
           file,
-          path: at('receivers', i, 'webhook', 'headers', h),
-          message: 'a credential header is never read from the YAML; use tokenEnv or tokenFile (sent as Bearer)',
+          path: at('receivers', i, 'name'),
+          message: 'receiver names must be unique',
+          value: r.name,
         });
-    }
-    for (const [kind, url] of [
-      ['webhook', r.webhook?.url],
-      ['alertmanager', r.alertmanager?.url],
-      ['alertmanager', r.alertmanager?.generatorURL],
-    ] as const) {
-      if (url !== undefined && URL.canParse(url) && new URL(url).password !== '')
-        problems.push({
-          code: 'HR_ALERT_SECRET',
-          file,
-          path: at('receivers', i, kind, url === r.alertmanager?.generatorURL ? 'generatorURL' : 'url'),
-          message: 'the URL carries a password; use tokenEnv or tokenFile',
-        });
-    }
-  });
-  let route: Route | undefined;
-  if (cfg.route || cfg.receivers.length) {
-    const top = cfg.route ?? { continue: false, routes: [] };
-    const only = cfg.receivers.length === 1 ? cfg.receivers[0]?.name : undefined;
+      names.add(r.name);
+      // Credentials must not hide in a header value or a URL's user:password either (never echoed).
+      for (const h of Object.keys(r.webhook?.headers ?? {})) {
+        if (SECRET_HEADER_RE.test(h))
+          problems.push({
+            code: 'HR_ALERT_SECRET',
+            file,
+            path: at('receivers', i, 'webhook', 'headers', h),
+            message: 'a credential header is never read from the YAML; use tokenEnv or tokenFile (sent as Bearer)',
+          });
+      }
+      for (const [kind, url] of [
+        ['webhook', r.webhook?.url],
+        ['alertmanager', r.alertmanager?.url],
+        ['alertmanager', r.alertmanager?.generatorURL],
+      ] as const) {
+        if (url !== undefined && URL.canParse(url) && new URL(url).password !== '')
+          problems.push({
+            code: 'HR_ALERT_SECRET',
+            file,
+            path: at('receivers', i, kind, url === r.alertmanager?.generatorURL ? 'generatorURL' : 'url'),
+            message: 'the URL carries a password; use tokenEnv or tokenFile',
+          });
+      }
+    });
+    if (!rawRoute && !receivers.length) return undefined;
+    const top = rawRoute ?? { continue: false, routes: [] };
+    const only = receivers.length === 1 ? receivers[0]?.name : undefined;
     const parent: Route = {
       receiver: only ?? '',
       matchers: [],
@@ -270,7 +258,7 @@ export function checkAlertConfig(
       continue: false,
       routes: [],
     };
-    route = resolveRoute(
+    return resolveRoute(
       top,
       parent,
       ['route'],
@@ -286,6 +274,25 @@ export function checkAlertConfig(
       names,
     );
   }
+
+  if (!cfg) {
+    // A schema error elsewhere (`for: 5x` in one rule) must not hide what the other rules get wrong,
+    // nor an undefined route receiver: each rule, and receivers with route, that pass their own
+    // schema are checked as they would be.
+    const obj = (raw ?? {}) as { rules?: unknown; receivers?: unknown; route?: unknown };
+    if (Array.isArray(obj.rules))
+      obj.rules.forEach((x: unknown, i) => {
+        const one = ruleSchema.safeParse(x);
+        if (one.success) checkRule(one.data, i);
+      });
+    const receivers = alertsConfigSchema.shape.receivers.safeParse(obj.receivers);
+    const top = alertsConfigSchema.shape.route.safeParse(obj.route);
+    if (receivers.success && top.success) checkRouting(receivers.data, top.data);
+    return { problems };
+  }
+  cfg.rules.forEach(checkRule);
+  const route = checkRouting(cfg.receivers, cfg.route);
+
   if (problems.length) return { problems };
   return {
     config: deepFreeze({

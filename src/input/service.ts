@@ -50,7 +50,10 @@ export function normalizeService(svc: ServiceSpec, where: Where): Normalized {
   }
   const serviceTimeMs = svc.instance.serviceTimeMs ?? profile?.serviceTimeMs;
   const concurrency = svc.instance.concurrency ?? profile?.concurrency;
-  if (serviceTimeMs === undefined) {
+  // A named profile that could not be read has its own problem; "required" on top would send the
+  // user to a key they replaced on purpose.
+  const profileFailed = svc.instance.profile !== undefined && profile === undefined;
+  if (serviceTimeMs === undefined && !profileFailed) {
     problem({
       code: 'HR_SPEC_INVALID',
       path: at('instance.serviceTimeMs'),

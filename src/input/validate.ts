@@ -160,11 +160,15 @@ export function valueAt(input: unknown, path: Array<string | number>): unknown {
  * a key path; a parse error has its line and column already).
  */
 export function located(problems: readonly ProblemDetail[], source: InputSource | undefined): ProblemDetail[] {
-  return problems.map((p) => {
+  const out = problems.map((p) => {
     if (!source || p.file !== source.file || p.path === undefined || p.line !== undefined) return p;
     const at = source.position(pathSegments(p.path));
     return at ? { ...p, line: at.line, column: at.column } : p;
   });
+  // In the order they are written, as a compiler lists them (checks run section by section, not
+  // top to bottom); stable, so problems at one place keep their order and unplaced ones come last.
+  const place = (p: ProblemDetail): number => (p.line === undefined ? Infinity : p.line * 1e6 + (p.column ?? 0));
+  return out.sort((a, b) => (a.file === b.file ? place(a) - place(b) : 0));
 }
 
 /** Throws one HeadroomError with every problem, each with its line and column in `source`. */

@@ -102,6 +102,20 @@ describe('alerts config', () => {
       'alerts.rules[1].clearThreshold',
       'alerts.rules[2].for',
     ]);
+    // ... nor a route's undefined receiver, nor a duplicate receiver name.
+    const routed = problems({
+      rules: [{ name: 'C', expr: 'service.errorRate > 5%', for: '5x' }],
+      receivers: [
+        { name: 'ops', webhook: { url: 'http://127.0.0.1:9/hook' } },
+        { name: 'ops', webhook: { url: 'http://127.0.0.1:9/other' } },
+      ],
+      route: { receiver: 'pager' },
+    });
+    expect(routed.map((p) => [p.code, p.path, p.value])).toEqual([
+      ['HR_ALERT_RULE_INVALID', 'alerts.rules[0].for', '5x'],
+      ['HR_ALERT_ROUTE_INVALID', 'alerts.receivers[1].name', 'ops'],
+      ['HR_ALERT_ROUTE_INVALID', 'alerts.route.receiver', 'pager'],
+    ]);
     // A rule that no value can make true is a typo (5 for 5 %), not a quiet rule.
     const never = problems({
       rules: [

@@ -146,9 +146,21 @@ describe('spec validation errors name file, key, value and allowed range', () =>
     expect(dup[0]?.path).toBe('services[1].name');
   });
 
+  it('lists the problems in the order they are written, whichever section is checked first', () => {
+    // pricing: is checked before the services, but written after them here.
+    const list = problems(`${base}    replicas: { min: 5, max: 2 }\npricing: { instanceHour: -1 }\n`);
+    expect(list.map((p) => [p.path, p.line])).toEqual([
+      ['services[0].replicas.min', 5],
+      ['pricing.instanceHour', 6],
+    ]);
+  });
+
   it('requires a service time or a profile', () => {
     const [p] = problems('services:\n  - name: api\n    instance: { concurrency: 2 }\n');
     expect(p?.path).toBe('services[0].instance.serviceTimeMs');
+    // A profile named but unreadable is its own problem, not "serviceTimeMs required" as well.
+    const missing = problems('services:\n  - name: api\n    instance: { profile: nope.profile.json }\n');
+    expect(missing.map((q) => [q.code, q.path])).toEqual([['HR_FILE_READ', 'services[0].instance.profile']]);
   });
 
   it('checks zones against the cluster nodes', () => {

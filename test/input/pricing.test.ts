@@ -72,7 +72,7 @@ ${svc('api', ', cpu: 500m, memory: 1Gi')}${svc('cache', ', memory: 1Gi')}${svc('
     const ps = problems(`pricing: { cpuHour: 0.03, instanceHour: 0.05 }
 services:
 ${svc('api', '')}${svc('b', '')}`);
-    expect(ps.map((p) => p.path)).toEqual(['pricing.instanceHour', 'pricing.currency']);
+    expect(ps.map((p) => p.path)).toEqual(['pricing.currency', 'pricing.instanceHour']);
     expect(() =>
       serviceModelFromSpec({ name: 'x', instance: { serviceTimeMs: 1 }, pricing: { instanceHour: 1 } }),
     ).toThrow(/HR_PRICING.*pricing\.currency: required/);
