@@ -12,7 +12,7 @@ import { planGraph, type GraphPlan } from '../core/graph.ts';
 import type { EndToEndBudget } from '../core/plan.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
 import type { ApplicationGraph, ApplicationStatus, HeadroomApplication } from './application.ts';
-import { demandQueries, type HeadroomPolicy, type PolicyCondition } from './policy.ts';
+import { demandQueries, type HeadroomPolicy, type PolicyCondition, type PolicyStatus } from './policy.ts';
 import { round } from './status.ts';
 
 /** A member's part of this round's plan, handed to its reconcile (reconcile.ts ReconcileInput.graph). */
@@ -73,8 +73,30 @@ export function sharesOf(
 
 const fmt = (x: number): string => String(round(x));
 
-/** The application's status after a round; the Ready condition's transition time only moves on a flip. */
-export function applicationStatus(app: HeadroomApplication, r: ApplicationRound, nowIso: string): ApplicationStatus {
+/** Why a member's last reconcile did not apply its share to its target; undefined when it did. */
+export function notApplying(p: HeadroomPolicy, st: PolicyStatus | undefined): string | undefined {
+  const name = p.metadata.name;
+  if (p.spec.mode === 'shadow') return `${name} is in shadow mode (decides, writes nothing)`;
+  const active = st?.conditions?.find((c) => c.type === 'ScalingActive');
+  if (active?.status === 'False' && ['InvalidPolicy', 'Conflict', 'FailedGetScale'].includes(active.reason ?? '')) {
+    const ready = st?.conditions?.find((c) => c.type === 'Ready');
+    return `${name}: ${active.reason}: ${ready?.message ?? active.message ?? ''}`;
+  }
+  if (st?.paused) return `${name} is paused (headroom.dev/paused: "${st.paused}")`;
+  return undefined;
+}
+
+/**
+ * The application's status after a round; the Ready condition's transition time only moves on a
+ * flip. `idle`: the members that did not apply their share (notApplying), which makes a plan
+ * Ready=False `MembersNotApplying`: the prediction holds only for counts the targets really run.
+ */
+export function applicationStatus(
+  app: HeadroomApplication,
+  r: ApplicationRound,
+  nowIso: string,
+  idle: readonly string[] = [],
+): ApplicationStatus {
   const generation = app.metadata.generation ?? 0;
   const prev = app.status;
   const slo = app.spec.slo;
@@ -124,19 +146,30 @@ export function applicationStatus(app: HeadroomApplication, r: ApplicationRound,
       replicas: s.replicas,
     })),
     lastPlanTime: nowIso,
-    conditions: p.feasible
+    conditions: idle.length
       ? ready(
-          true,
-          'Planned',
-          `${fmt(r.entryDemandRps)} rps at ${p.entry}: predicted p${p.slo.percentile} ${predicted} ms ≤ ${p.slo.latencyMs} ms with ${p.services.map((s) => `${s.name} ${s.replicas}`).join(', ')}`,
+          false,
+          'MembersNotApplying',
+          `planned ${p.services.map((s) => `${s.name} ${s.replicas}`).join(', ')} for ${fmt(r.entryDemandRps)} rps at ${p.entry}${p.feasible ? ` (predicted p${p.slo.percentile} ${predicted} ms)` : ' (infeasible)'}, not applied: ${idle.join('; ')}`,
         )
-      : ready(false, 'Infeasible', p.binding?.detail ?? `no counts within replicas.max meet ${p.slo.latencyMs} ms`),
+      : p.feasible
+        ? ready(
+            true,
+            'Planned',
+            `${fmt(r.entryDemandRps)} rps at ${p.entry}: predicted p${p.slo.percentile} ${predicted} ms ≤ ${p.slo.latencyMs} ms with ${p.services.map((s) => `${s.name} ${s.replicas}`).join(', ')}`,
+          )
+        : ready(false, 'Infeasible', p.binding?.detail ?? `no counts within replicas.max meet ${p.slo.latencyMs} ms`),
   };
 }
 
-/** Status equal apart from lastPlanTime: no write needed. */
+/** How stale lastPlanTime may get while the plan stays the same: one write a minute, not every round. */
+export const PLAN_TIME_REFRESH_MS = 60_000;
+
+/** Status equal apart from a lastPlanTime less than a minute newer: no write needed. */
 export function sameApplicationStatus(a: ApplicationStatus | undefined, b: ApplicationStatus): boolean {
   if (!a) return false;
   const strip = (s: ApplicationStatus): string => JSON.stringify({ ...s, lastPlanTime: undefined });
+  const age = Date.parse(b.lastPlanTime ?? '') - Date.parse(a.lastPlanTime ?? '');
+  if (age >= PLAN_TIME_REFRESH_MS) return false;
   return strip(a) === strip(b);
 }

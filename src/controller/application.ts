@@ -166,7 +166,24 @@ export function applicationGraph(
     calls: (edges.get(n) ?? []).map((e) => e.call),
     endToEnd: n === spec.entry,
   }));
-  for (const p of graphProblems(nodes)) problems.push({ ...p, path: pathOf(p.path, names, edges) });
+  for (const p of graphProblems(nodes)) {
+    // A plan spec's "endToEnd on a called service" is, here, a call into the entry: say it in the
+    // application's words (it has no scope key), at each such call.
+    if (p.code === 'HR_GRAPH_ENTRY' && p.path?.endsWith('.slo.scope')) {
+      spec.calls.forEach((c, k) => {
+        if (c.to === spec.entry)
+          problems.push({
+            code: 'HR_GRAPH_ENTRY',
+            path: `spec.calls[${k}].to`,
+            value: c.to,
+            message: `${c.from} → ${c.to}: a call into the entry; requests arrive at the entry, no member calls it`,
+            allowed: `a member other than the entry ${spec.entry}`,
+          });
+      });
+      continue;
+    }
+    problems.push({ ...p, path: pathOf(p.path, names, edges) });
+  }
   const reached = new Set([spec.entry]);
   for (let grew = true; grew;) {
     grew = false;

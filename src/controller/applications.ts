@@ -1,7 +1,8 @@
 // The controller's HeadroomApplications between rounds: before the due policies are reconciled,
 // each application with a due member is checked (application.ts) and planned at its entry's
-// demand (application-round.ts); its members' shares go to their reconciles; its status is written
-// when it changed; the plan is kept for the dashboard (GraphView).
+// demand (application-round.ts); its members' shares go to their reconciles. After them (settle),
+// its status is written when it changed, saying which members did not apply the plan; the plan is
+// kept for the dashboard (GraphView).
 import type { ServiceModel } from '../core/model.ts';
 import { HeadroomError, type ProblemDetail } from '../core/errors.ts';
 import type { MetricsSource } from '../ports/metrics.ts';
@@ -9,14 +10,15 @@ import { graphView, type GraphView } from '../server/graph-view.ts';
 import { applicationGraph, memberNames, type HeadroomApplication, type Member } from './application.ts';
 import {
   applicationStatus,
+  notApplying,
   planApplication,
   sameApplicationStatus,
   sharesOf,
   type ApplicationRound,
   type GraphShare,
 } from './application-round.ts';
-import type { HeadroomPolicy } from './policy.ts';
-import type { Logger } from './reconcile.ts';
+import type { HeadroomPolicy, PolicyStatus } from './policy.ts';
+import { PROBLEM_LOG_EVERY_MS, type Logger } from './reconcile.ts';
 
 /** A member's share, with the model its graph sizes it by (the entry's SLO, 0.9 utilization default). */
 export interface MemberShare {
@@ -30,7 +32,16 @@ export interface ApplicationPorts {
   status: { writeStatus(ref: HeadroomApplication['metadata'], status: object): Promise<boolean> };
   /** The member's model (the controller's ModelCache). */
   model: (p: HeadroomPolicy) => Promise<Member['model']>;
+  /** The member's status after its last reconcile (the controller's memory); default: as listed. */
+  memberStatus?: (p: HeadroomPolicy) => PolicyStatus | undefined;
   log: Logger;
+}
+
+/** An application planned this round, its status written after its members' reconciles. */
+interface Pending {
+  app: HeadroomApplication;
+  r: ApplicationRound;
+  members: HeadroomPolicy[];
 }
 
 const key = (ns: string, name: string): string => `${ns}/${name}`;
@@ -43,6 +54,9 @@ export class Applications {
   /** Generation last planned per application (uid): a spec change makes its members due. */
   readonly #seen = new Map<string, number>();
   readonly #views = new Map<string, GraphView>();
+  /** The problem last logged per application (uid), and when: logged again only when it changes. */
+  readonly #logged = new Map<string, { text: string; at: number }>();
+  #pending: Pending[] = [];
 
   /** Policies to reconcile this round: the due ones, plus every member of an application that changed. */
   due(apps: readonly HeadroomApplication[], policies: readonly HeadroomPolicy[], due: readonly HeadroomPolicy[]) {
@@ -59,28 +73,29 @@ export class Applications {
 
   /**
    * Plan every application with a member among `due`; the shares by policy uid. An invalid
-   * application gives none (its members run as plain policies) and says why in its status.
+   * application gives none (its members run as plain policies). Its status waits for settle().
    */
   async round(
     ports: ApplicationPorts,
     apps: readonly HeadroomApplication[],
     policies: readonly HeadroomPolicy[],
     due: readonly HeadroomPolicy[],
-    nowMs: number,
   ): Promise<Map<string, MemberShare>> {
     const shares = new Map<string, MemberShare>();
     const byName = new Map(policies.map((p) => [key(p.metadata.namespace, p.metadata.name), p]));
     const dueKeys = new Set(due.map((p) => key(p.metadata.namespace, p.metadata.name)));
-    // One graph per policy: the first application (by namespace, name) to link it keeps it.
+    // One graph per policy: the first valid application (by namespace, name) to link it keeps it.
+    // Every application is checked for its claims, due or not: the owner of a shared member is the
+    // same every round, whichever members happen to be due.
     const claimed = new Map<string, string>();
     const sorted = [...apps].sort(
       (a, b) =>
         a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name),
     );
+    this.#pending = [];
     for (const app of sorted) {
       const ns = app.metadata.namespace;
       const names = memberNames(app.spec);
-      if (!names.some((n) => dueKeys.has(key(ns, n)))) continue;
       const members = new Map<string, Member>();
       for (const n of names) {
         const p = byName.get(key(ns, n));
@@ -91,10 +106,11 @@ export class Applications {
         (n) => members.get(n),
         (n) => claimed.get(key(ns, n)),
       );
+      if ('graph' in checked) for (const n of checked.graph.members) claimed.set(key(ns, n), app.metadata.name);
+      if (!names.some((n) => dueKeys.has(key(ns, n)))) continue;
       let r: ApplicationRound;
       if ('problems' in checked) r = { kind: 'invalid', problems: checked.problems };
       else {
-        for (const n of checked.graph.members) claimed.set(key(ns, n), app.metadata.name);
         try {
           r = await planApplication(
             ports.metrics,
@@ -114,17 +130,38 @@ export class Applications {
           if (p && model) shares.set(uidOf(p), { share, model });
         }
       }
-      if (r.kind === 'invalid') {
-        this.#views.delete(uidOf(app));
-        ports.log.warn(
-          { namespace: ns, application: app.metadata.name, problems: r.problems.length },
-          'invalid application',
-        );
-      }
+      if (r.kind === 'invalid') this.#views.delete(uidOf(app));
       this.#seen.set(uidOf(app), app.metadata.generation ?? 0);
-      await this.#writeStatus(ports, app, applicationStatus(app, r, new Date(nowMs).toISOString()));
+      this.#pending.push({ app, r, members: [...members.values()].map((m) => m.policy) });
     }
     return shares;
+  }
+
+  /**
+   * After the members' reconciles: each planned application's status, with the members that did
+   * not apply their share (shadow mode, paused, yielding to another autoscaler, target unreadable,
+   * invalid) named, and its problem logged when it starts, changes, ends and every 5 min.
+   */
+  async settle(ports: ApplicationPorts, nowMs: number): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const { app, r, members } of pending) {
+      const idle = members.flatMap((p) => notApplying(p, ports.memberStatus ? ports.memberStatus(p) : p.status) ?? []);
+      const status = applicationStatus(app, r, new Date(nowMs).toISOString(), idle);
+      const ready = status.conditions?.find((c) => c.type === 'Ready');
+      const uid = uidOf(app);
+      const problem = ready?.status === 'False' ? `${ready.reason}: ${ready.message}` : undefined;
+      const last = this.#logged.get(uid);
+      const id = { namespace: app.metadata.namespace, application: app.metadata.name };
+      if (problem !== undefined && (problem !== last?.text || nowMs - last.at >= PROBLEM_LOG_EVERY_MS)) {
+        ports.log.warn({ ...id, err: problem }, 'application problem');
+        this.#logged.set(uid, { text: problem, at: nowMs });
+      } else if (problem === undefined && last) {
+        ports.log.info({ ...id, was: last.text }, 'application problem resolved');
+        this.#logged.delete(uid);
+      }
+      await this.#writeStatus(ports, app, status);
+    }
   }
 
   async #writeStatus(ports: ApplicationPorts, app: HeadroomApplication, status: HeadroomApplication['status']) {
@@ -143,5 +180,7 @@ export class Applications {
     this.#written.clear();
     this.#seen.clear();
     this.#views.clear();
+    this.#logged.clear();
+    this.#pending = [];
   }
 }

@@ -157,6 +157,7 @@ export class Controller {
       metrics: opts.metrics,
       status: opts.dryRun ? { writeStatus: () => Promise.resolve(true) } : appObjects,
       model: (p) => this.#models.get(p, p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`),
+      memberStatus: (p) => (p.metadata.uid ? this.#memory.get(p.metadata.uid)?.status : undefined) ?? p.status,
       log: this.#log,
     };
     this.#views = new PolicyViews(opts.historyPoints);
@@ -268,7 +269,7 @@ export class Controller {
     // The graphs first: each member's share of its application's plan goes into its reconcile.
     let shares = new Map<string, MemberShare>();
     try {
-      shares = await this.#apps.round(this.#appPorts, this.applications(), this.policies(), policies, this.#now());
+      shares = await this.#apps.round(this.#appPorts, this.applications(), this.policies(), policies);
     } catch (err) {
       this.#log.error({ err: messageOf(err) }, 'application round failed');
     }
@@ -278,6 +279,12 @@ export class Controller {
       (p) => this.reconcile(p, shares.get(p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`)),
       () => this.#ticker.stopping,
     );
+    // The applications' status after their members': which of them applied the plan.
+    try {
+      await this.#apps.settle(this.#appPorts, this.#now());
+    } catch (err) {
+      this.#log.error({ err: messageOf(err) }, 'application status failed');
+    }
     return { ...stats, apiRequests: this.#k.counter.total - req0, ms: (this.#clock.monotonic() - t0) * 1000 };
   }
 

@@ -336,7 +336,12 @@ export function buildModel(p: HeadroomPolicy, profileJson?: string): ServiceMode
     svc.behavior = behavior;
   }
   const model = serviceModelFromSpec(svc, { path: 'spec.service', ...(profile ? { profile } : {}) });
-  const graph = graphUnsupported(model, { path: 'spec.service' }, 'the controller');
+  const graph = graphUnsupported(
+    model,
+    { path: 'spec.service' },
+    'a HeadroomPolicy',
+    'by a HeadroomApplication linking the policies (docs/controller.md, "Applications")',
+  );
   if (graph) throw new HeadroomError(graph);
   // Throws on a latency section without queries, or two burst sources.
   demandQueries(p.spec, model.slo?.percentile ?? 99);

@@ -69,11 +69,16 @@ export function graphChecks(spec: SpecFile, services: ServiceModel[], file: stri
 }
 
 /**
- * A service that is part of a call graph (`calls`, or an SLO with `scope: endToEnd`) in a mode that
- * sizes one service on its own (`run`, the controller): refused, not sized without its SLO.
- * `headroom plan` plans graphs (docs/graph.md); the live modes do not yet (issue 16, items 3–4).
+ * A service that is part of a call graph (`calls`, or an SLO with `scope: endToEnd`) where one
+ * service is sized on its own (`run.service`, a HeadroomPolicy): refused, not sized without its
+ * SLO. `where the graph goes` says where such a graph is planned instead.
  */
-export function graphUnsupported(model: ServiceModel, where: Where, mode: string): ProblemDetail | undefined {
+export function graphUnsupported(
+  model: ServiceModel,
+  where: Where,
+  mode: string,
+  graphGoes = 'by `headroom plan` and `headroom run` (docs/graph.md)',
+): ProblemDetail | undefined {
   const field = model.endToEndSlo ? 'slo.scope' : model.calls?.length ? 'calls' : undefined;
   if (!field) return undefined;
   const base = where.path ? `${where.path}.` : '';
@@ -81,7 +86,7 @@ export function graphUnsupported(model: ServiceModel, where: Where, mode: string
     code: 'HR_SPEC_INVALID',
     ...(where.file ? { file: where.file } : {}),
     path: `${base}${field}`,
-    message: `${mode} sizes one service on its own SLO; call graphs (calls, scope: endToEnd) are planned by \`headroom plan\` (docs/graph.md), not yet by ${mode}`,
+    message: `${mode} sizes one service on its own SLO; call graphs (calls, scope: endToEnd) are planned ${graphGoes}`,
     allowed: 'a service without calls and with a service-scope slo',
   };
 }

@@ -73,6 +73,19 @@ function appPorts(answers: Map<string, MetricSample>) {
   return { ports, written };
 }
 
+/** One controller round of the applications: plan (round), then the status (settle). */
+async function planRound(
+  apps: Applications,
+  ports: ApplicationPorts,
+  list: HeadroomApplication[],
+  policies: HeadroomPolicy[],
+  due: HeadroomPolicy[],
+) {
+  const shares = await apps.round(ports, list, policies, due);
+  await apps.settle(ports, NOW);
+  return shares;
+}
+
 class FakeTarget implements Actuator {
   writes: number[] = [];
   replicas: number;
@@ -187,6 +200,24 @@ describe('applicationGraph: the same checks as a plan spec, naming the applicati
     );
   });
 
+  it('a call into the entry is said in the application’s words, at the call', () => {
+    const { app, policies } = example();
+    const r = applicationGraph(
+      withSpec(app, { calls: [...app.spec.calls, { from: 'db', to: 'gateway', perRequest: 1 }] }),
+      members(policies),
+    );
+    if (!('problems' in r)) throw new Error('accepted');
+    const entry = r.problems.filter((p) => p.code === 'HR_GRAPH_ENTRY');
+    expect(entry).toEqual([
+      expect.objectContaining({
+        path: 'spec.calls[2].to',
+        value: 'gateway',
+        message: 'db → gateway: a call into the entry; requests arrive at the entry, no member calls it',
+      }),
+    ]);
+    expect(JSON.stringify(r.problems)).not.toContain('scope');
+  });
+
   it('an SLO below the floor (106 ms with no queueing on gateway → cart → db) is HR_GRAPH_SLO_FLOOR', () => {
     const { app, policies } = example();
     const r = applicationGraph(withSpec(app, { slo: { latencyMs: 100, percentile: 99 } }), members(policies));
@@ -214,7 +245,7 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     ]);
     const f = appPorts(answers);
     const apps = new Applications();
-    const shares = await apps.round(f.ports, [app], policies, policies, NOW);
+    const shares = await planRound(apps, f.ports, [app], policies, policies);
     expect([...shares.keys()].sort()).toEqual(['uid-cart', 'uid-db', 'uid-gateway']);
     const want = planCounts(100);
     expect(want).toEqual({ gateway: 1, cart: 3, db: 1 }); // cart is raised above its own 2 by the split
@@ -250,7 +281,7 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     // Only cart answers, and low: as a plain policy it would go from 5 to 1.
     const answers = new Map([[q(cart), ok(10)]]);
     const f = appPorts(answers);
-    const shares = await new Applications().round(f.ports, [app], policies, policies, NOW);
+    const shares = await planRound(new Applications(), f.ports, [app], policies, policies);
     expect(shares.get('uid-cart')?.share.missing).toContain('gateway');
     const target = new FakeTarget(5);
     const r = await reconcileMember(target, answers, cart, shares.get('uid-cart'));
@@ -264,7 +295,7 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     const { app, policies } = example();
     const [gateway, cart] = policies as [HeadroomPolicy, HeadroomPolicy];
     const answers = new Map([[q(gateway), ok(100)]]); // the entry answers; cart's own query does not
-    const shares = await new Applications().round(appPorts(answers).ports, [app], policies, policies, NOW);
+    const shares = await planRound(new Applications(), appPorts(answers).ports, [app], policies, policies);
     expect(shares.get('uid-cart')?.share.budget).toBeDefined();
     const target = new FakeTarget(5); // the plan says 3: a write would be a scale-down on missing data
     const r = await reconcileMember(target, answers, cart, shares.get('uid-cart'));
@@ -276,7 +307,7 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     const { app, policies } = example();
     const cyclic = withSpec(app, { calls: [...app.spec.calls, { from: 'db', to: 'cart', perRequest: 1 }] });
     const f = appPorts(new Map([[q(policies[0] as HeadroomPolicy), ok(100)]]));
-    const shares = await new Applications().round(f.ports, [cyclic], policies, policies, NOW);
+    const shares = await planRound(new Applications(), f.ports, [cyclic], policies, policies);
     expect(shares.size).toBe(0);
     const c = f.written.at(-1)?.status?.conditions?.[0];
     expect(c).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidApplication' });
@@ -287,7 +318,7 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     const { app, policies } = example();
     const f = appPorts(new Map([[q(policies[0] as HeadroomPolicy), ok(100)]]));
     const without = policies.filter((p) => p.metadata.name !== 'db');
-    const shares = await new Applications().round(f.ports, [app], without, without, NOW);
+    const shares = await planRound(new Applications(), f.ports, [app], without, without);
     expect(shares.size).toBe(0);
     expect(f.written.at(-1)?.status?.conditions?.[0]?.message).toContain(
       'HR_GRAPH_UNKNOWN_SERVICE spec.calls[1].to: no HeadroomPolicy named db',
@@ -298,17 +329,117 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     const { app, policies } = example();
     const second = { ...app, metadata: { ...app.metadata, name: 'shop2', uid: 'uid-shop2' } };
     const f = appPorts(new Map([[q(policies[0] as HeadroomPolicy), ok(100)]]));
-    await new Applications().round(f.ports, [second, app], policies, policies, NOW);
+    await planRound(new Applications(), f.ports, [second, app], policies, policies);
     const last = new Map(f.written.map((w) => [w.name, w.status]));
     expect(last.get('shop')?.conditions?.[0]?.reason).toBe('Planned');
     expect(last.get('shop2')?.conditions?.[0]?.message).toContain('already a member of application shop');
+  });
+
+  it('a shared member stays with the first application whichever members are due', async () => {
+    // b-shop (search → cart) sorts after a-shop (gateway → cart → db): a-shop keeps cart every
+    // round, even one where only b-shop's members are due (it used to plan b-shop then).
+    const { app, policies } = example();
+    const search = {
+      ...(policies[0] as HeadroomPolicy),
+      metadata: { name: 'search', namespace: 'shop', uid: 'uid-search', generation: 1 },
+    };
+    const all = [...policies, search];
+    const a = { ...app, metadata: { ...app.metadata, name: 'a-shop', uid: 'uid-a' } };
+    const b: HeadroomApplication = {
+      ...app,
+      metadata: { ...app.metadata, name: 'b-shop', uid: 'uid-b' },
+      spec: { entry: 'search', slo: app.spec.slo, calls: [{ from: 'search', to: 'cart', perRequest: 1 }] },
+    };
+    const f = appPorts(
+      new Map([
+        [q(policies[0] as HeadroomPolicy), ok(100)],
+        [q(search), ok(100)],
+      ]),
+    );
+    const apps = new Applications();
+    for (const due of [all, [search], [search, policies[1] as HeadroomPolicy], all]) {
+      const shares = await planRound(apps, f.ports, [b, a], all, due);
+      expect(shares.get('uid-cart')?.share.application ?? 'a-shop').toBe('a-shop');
+      expect(shares.has('uid-search')).toBe(false);
+    }
+    const ofB = f.written.filter((w) => w.name === 'b-shop').map((w) => w.status?.conditions?.[0]?.reason);
+    expect(ofB.length).toBeGreaterThan(0);
+    expect(new Set(ofB)).toEqual(new Set(['InvalidApplication']));
+  });
+
+  it('a plan that members do not apply is not Ready: shadow, paused, yielding, unreadable target', async () => {
+    const { app, policies } = example();
+    const [gateway, cart, db] = policies as [HeadroomPolicy, HeadroomPolicy, HeadroomPolicy];
+    const answers = new Map([[q(gateway), ok(100)]]);
+    const statusOf = new Map<string, HeadroomPolicy['status']>([
+      [
+        'cart',
+        {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'Conflict',
+              message: 'HorizontalPodAutoscaler cart scales the target',
+            },
+            {
+              type: 'ScalingActive',
+              status: 'False',
+              reason: 'Conflict',
+              message: 'another autoscaler owns the target',
+            },
+          ],
+        } as HeadroomPolicy['status'],
+      ],
+      ['db', { paused: 'true' } as HeadroomPolicy['status']],
+    ]);
+    const f = appPorts(answers);
+    const ports = { ...f.ports, memberStatus: (p: HeadroomPolicy) => statusOf.get(p.metadata.name) };
+    const shadowGateway = { ...gateway, spec: { ...gateway.spec, mode: 'shadow' as const } };
+    await planRound(new Applications(), ports, [app], [shadowGateway, cart, db], [shadowGateway, cart, db]);
+    const st = f.written.at(-1)?.status;
+    const c = st?.conditions?.[0];
+    expect(c).toMatchObject({ type: 'Ready', status: 'False', reason: 'MembersNotApplying' });
+    expect(c?.message).toContain('gateway is in shadow mode');
+    expect(c?.message).toContain('cart: Conflict: HorizontalPodAutoscaler cart scales the target');
+    expect(c?.message).toContain('db is paused (headroom.dev/paused: "true")');
+    expect(st?.members?.map((m) => m.replicas)).toEqual([1, 3, 1]); // the plan stays visible
+    // Once every member applies its share: Planned.
+    statusOf.clear();
+    await planRound(new Applications(), ports, [app], policies, policies);
+    expect(f.written.at(-1)?.status?.conditions?.[0]).toMatchObject({ status: 'True', reason: 'Planned' });
+  });
+
+  it('an unchanged plan is written again once a minute (lastPlanTime), not every round', async () => {
+    const { app, policies } = example();
+    const f = appPorts(new Map([[q(policies[0] as HeadroomPolicy), ok(100)]]));
+    const apps = new Applications();
+    let listed = app;
+    for (let t = 0; t <= 130_000; t += 10_000) {
+      await apps.round(f.ports, [listed], policies, policies);
+      await apps.settle(f.ports, NOW + t);
+      listed = { ...app, status: f.written.at(-1)?.status }; // as the informer lists it after a write
+    }
+    // Written at 0 s, 60 s and 120 s: 3 writes over 14 rounds.
+    expect(f.written.map((w) => Date.parse(w.status?.lastPlanTime ?? '') - NOW)).toEqual([0, 60_000, 120_000]);
+  });
+
+  it('an invalid application is logged when its problem starts or changes, not every round', async () => {
+    const { app, policies } = example();
+    const cyclic = withSpec(app, { calls: [...app.spec.calls, { from: 'db', to: 'cart', perRequest: 1 }] });
+    const warned: string[] = [];
+    const f = appPorts(new Map([[q(policies[0] as HeadroomPolicy), ok(100)]]));
+    const ports = { ...f.ports, log: { ...silent, warn: (_o: object, msg: string) => warned.push(msg) } };
+    const apps = new Applications();
+    for (let i = 0; i < 5; i++) await planRound(apps, ports, [cyclic], policies, policies);
+    expect(warned).toEqual(['application problem']);
   });
 
   it('a changed application makes all its members due; an unchanged one only its due members', async () => {
     const { app, policies } = example();
     const apps = new Applications();
     expect(apps.due([app], policies, []).map((p) => p.metadata.name)).toEqual(['gateway', 'cart', 'db']);
-    await apps.round(appPorts(new Map()).ports, [app], policies, policies, NOW);
+    await planRound(apps, appPorts(new Map()).ports, [app], policies, policies);
     expect(apps.due([app], policies, [])).toEqual([]);
     const changed = { ...app, metadata: { ...app.metadata, generation: 2 } };
     expect(apps.due([changed], policies, []).length).toBe(3);

@@ -145,6 +145,8 @@ describe('buildModel', () => {
       },
     });
     expect(problemOf(() => buildModel(p))).toMatchObject({ code: 'HR_SPEC_INVALID', path: 'spec.service.slo.scope' });
+    // It says where such a graph goes on Kubernetes, not "not yet by the controller".
+    expect(problemOf(() => buildModel(p)).message).toContain('by a HeadroomApplication linking the policies');
   });
 
   it('reports inconsistent specs with the spec.service path (min > max)', () => {

@@ -140,6 +140,31 @@ describe('planGraph on the fixture (examples/graph.yaml)', () => {
     }
   });
 
+  it('infeasible (150 ms): the budgets still give each member its planned count, and no instance is bought for nothing', () => {
+    // examples/graph.yaml at 150 ms cannot be met within replicas.max (search is capped at 100).
+    const tight = loadSpecFile(FIXTURE).services.map((m) =>
+      m.endToEndSlo ? { ...m, endToEndSlo: { ...m.endToEndSlo, latencyMs: 150 } } : m,
+    );
+    const p = planGraph(tight);
+    expect(p.feasible).toBe(false);
+    const byName = new Map(tight.map((m) => [m.name, m]));
+    for (const s of p.services) {
+      const m = byName.get(s.name) as ServiceModel;
+      // `headroom plan` and the controller's members size with the budget: the same count as the split.
+      expect(
+        planService(m, { demandRps: s.demandRps, ...(s.budget ? { budget: s.budget } : {}) }).replicas,
+        s.name,
+      ).toBe(s.replicas);
+      // One instance fewer anywhere above a member's own count gives up at most 0.01 % of requests.
+      if (s.replicas > s.ownReplicas) {
+        const fewer = Object.fromEntries(p.services.map((x) => [x.name, x.replicas - (x.name === s.name ? 1 : 0)]));
+        expect(p.attainment - predictGraph(tight, fewer).attainment, s.name).toBeGreaterThan(0);
+      }
+    }
+    // It used to plan gateway 4 (2 are as fast) and cart 26 for +0.001 % of requests: 137 instances.
+    expect(p.total).toBeLessThanOrEqual(120);
+  });
+
   it('reports budgets as each service’s own p99 at its count (they need not add up)', () => {
     for (const s of plan.services) expect(s.budgetMs).toBeGreaterThan(0);
     const sum = plan.services.reduce((a, s) => a + (s.budgetMs ?? 0), 0);
