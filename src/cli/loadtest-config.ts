@@ -10,7 +10,8 @@ export interface RawOptions {
   sloLatencyMs: string;
   sloPercentile: string;
   startRps: string;
-  factor: string;
+  /** Undefined: 1.5, unless --increment-rps is given (the two are alternatives). */
+  factor?: string;
   incrementRps?: string;
   maxRps: string;
   warmup: string;
@@ -89,7 +90,11 @@ export function parseConfig(url: string, raw: RawOptions): Config {
   const sloLatencyMs = num('--slo-latency-ms', raw.sloLatencyMs, { min: 0, minExclusive: true, max: 3_600_000 });
   const percentile = num('--slo-percentile', raw.sloPercentile, { min: 0, minExclusive: true, max: 99.9999 });
   const startRps = num('--start-rps', raw.startRps, { min: 0, minExclusive: true, max: 1_000_000 });
-  const factor = num('--factor', raw.factor, { min: 1, minExclusive: true, max: 100 });
+  const factor = num('--factor', raw.factor ?? '1.5', { min: 1, minExclusive: true, max: 100 });
+  if (raw.factor !== undefined && raw.incrementRps !== undefined)
+    problems.push(
+      usage('--increment-rps', raw.incrementRps, 'either --factor (geometric steps) or --increment-rps (linear)'),
+    );
   const incrementRps =
     raw.incrementRps !== undefined
       ? num('--increment-rps', raw.incrementRps, { min: 0, minExclusive: true, max: 1_000_000 })

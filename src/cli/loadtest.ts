@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .requiredOption('--slo-latency-ms <ms>', 'latency SLO in milliseconds')
     .option('--slo-percentile <p>', 'SLO percentile in (0, 100)', '99')
     .option('--start-rps <rps>', 'first step rate', '10')
-    .option('--factor <f>', 'geometric step factor (> 1)', '1.5')
+    .option('--factor <f>', 'geometric step factor (> 1; default 1.5)')
     .option('--increment-rps <rps>', 'linear steps of this size instead of --factor')
     .option('--max-rps <rps>', 'highest rate tried', '10000')
     .option('--warmup <s>', 'warm-up seconds per step (not measured)', '2')

@@ -35,7 +35,7 @@ function policy(spec: Partial<PolicySpec> = {}, name = 'web'): HeadroomPolicy {
   };
 }
 
-function problemOf(fn: () => unknown): { code: string; path?: string } {
+function problemOf(fn: () => unknown): { code: string; path?: string; message?: string } {
   let caught: unknown;
   try {
     fn();
@@ -45,7 +45,7 @@ function problemOf(fn: () => unknown): { code: string; path?: string } {
   expect(caught).toBeInstanceOf(HeadroomError);
   const p = (caught as HeadroomError).problems[0];
   expect(p).toBeDefined();
-  return p as { code: string; path?: string };
+  return p as { code: string; path?: string; message?: string };
 }
 
 describe('demandQueries', () => {

@@ -71,6 +71,14 @@ describe('parseConfig', () => {
     expect(ps[2]?.value).toBe('2.5');
   });
 
+  it('--factor and --increment-rps are alternatives: both given is an error, neither is ×1.5', () => {
+    const ps = problems(() => parseConfig('http://h/', { ...defaults, incrementRps: '50' }));
+    expect(ps.map((p) => [p.code, p.path, p.value])).toEqual([['HR_USAGE', '--increment-rps', '50']]);
+    const { factor: _f, ...plain } = defaults;
+    expect(parseConfig('http://h/', plain).plan.factor).toBe(1.5);
+    expect(parseConfig('http://h/', { ...plain, incrementRps: '50' }).plan.incrementRps).toBe(50);
+  });
+
   it('rejects a header value with CR or LF (it would inject headers into the raw request)', () => {
     const ps = problems(() => parseConfig('http://h/', { ...defaults, header: ['x-a: 1\r\nx-injected: 2'] }));
     expect(ps.map((p) => [p.code, p.path])).toEqual([['HR_USAGE', '--header']]);
