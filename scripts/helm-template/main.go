@@ -10,11 +10,15 @@
 // set; files whose name starts with "_" only define templates; a missing key renders as empty
 // (missingkey=zero, "<no value>" removed); each rendered file is preceded by "# Source: ...".
 // Functions: Helm's include, toYaml, toJson, required, and sprig's nindent, indent, quote,
-// ternary, default. toYaml writes JSON, which is YAML (flow style): the same data, other layout.
+// ternary, default, trunc, trimSuffix, sha256sum. toYaml writes block YAML like Helm's (keys
+// sorted, no trailing newline; every string double-quoted, JSON-style, which YAML reads the same),
+// so `toYaml .Values.list | nindent N` continues a list as it does under Helm.
 package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,6 +31,75 @@ import (
 func indent(n int, s string) string {
 	pad := strings.Repeat(" ", n)
 	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
+
+// yamlScalar writes a JSON-decoded scalar; JSON's quoted strings, numbers, true/false/null are YAML.
+func yamlScalar(v interface{}) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// toYaml writes v as block YAML (Helm's toYaml trims the final newline too).
+func toYaml(v interface{}) string {
+	var b strings.Builder
+	writeYaml(&b, v, "")
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func writeYaml(b *strings.Builder, v interface{}, pad string) {
+	switch x := v.(type) {
+	case map[string]interface{}:
+		if len(x) == 0 {
+			b.WriteString(pad + "{}\n")
+			return
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			writeEntry(b, pad+yamlScalar(k)+":", x[k], pad+"  ")
+		}
+	case []interface{}:
+		if len(x) == 0 {
+			b.WriteString(pad + "[]\n")
+			return
+		}
+		for _, e := range x {
+			writeEntry(b, pad+"-", e, pad+"  ")
+		}
+	default:
+		b.WriteString(pad + yamlScalar(x) + "\n")
+	}
+}
+
+// writeEntry writes "key:" or "-" and its value: a scalar or empty collection on the same line, a
+// mapping or list below it, indented (a list item's mapping starts on the "-" line).
+func writeEntry(b *strings.Builder, head string, v interface{}, pad string) {
+	switch x := v.(type) {
+	case map[string]interface{}:
+		if len(x) > 0 {
+			var inner strings.Builder
+			writeYaml(&inner, x, pad)
+			s := inner.String()
+			if strings.HasSuffix(head, "-") {
+				b.WriteString(head + " " + strings.TrimPrefix(s, pad))
+			} else {
+				b.WriteString(head + "\n" + s)
+			}
+			return
+		}
+	case []interface{}:
+		if len(x) > 0 {
+			b.WriteString(head + "\n")
+			writeYaml(b, x, pad)
+			return
+		}
+	}
+	var inner strings.Builder
+	writeYaml(&inner, v, "")
+	b.WriteString(head + " " + inner.String())
 }
 
 func empty(v interface{}) bool {
@@ -66,13 +139,7 @@ func main() {
 			err := t.ExecuteTemplate(&b, name, data)
 			return b.String(), err
 		},
-		"toYaml": func(v interface{}) string {
-			b, err := json.Marshal(v)
-			if err != nil {
-				return ""
-			}
-			return string(b)
-		},
+		"toYaml": toYaml,
 		"toJson": func(v interface{}) string {
 			b, _ := json.Marshal(v)
 			return string(b)
@@ -99,6 +166,21 @@ func main() {
 				return vt
 			}
 			return vf
+		},
+		// sprig: trunc 63 keeps the first 63 bytes; a negative count keeps the last ones.
+		"trunc": func(c int, s string) string {
+			if c < 0 && len(s)+c > 0 {
+				return s[len(s)+c:]
+			}
+			if c >= 0 && len(s) > c {
+				return s[:c]
+			}
+			return s
+		},
+		"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
+		"sha256sum": func(s string) string {
+			sum := sha256.Sum256([]byte(s))
+			return hex.EncodeToString(sum[:])
 		},
 		"default": func(d interface{}, given ...interface{}) interface{} {
 			if len(given) == 0 || empty(given[0]) {
