@@ -27,6 +27,7 @@ import { cli } from './support/cli.ts';
 import { testController } from './support/controller.ts';
 import {
   createDeployment,
+  createHpaV1,
   createNamespace,
   deleteNamespace,
   ensureCluster,
@@ -203,7 +204,20 @@ describe('HeadroomApplication on a real apiserver and Prometheus', () => {
         ?.nodes.map((n) => [n.name, n.replicas])
         .sort(),
     ).toEqual(Object.entries(want).sort());
-  }, 240_000);
+
+    // An HPA takes cart: cart yields, so the plan's prediction no longer holds for what runs.
+    await createHpaV1(kc, ns, 'cart-hpa', 'cart');
+    const yielded = await waitFor(
+      'the application saying cart does not apply its share',
+      () => readApplication(ns, 'shop'),
+      (a) => a.status?.conditions?.find((x) => x.type === 'Ready')?.reason === 'MembersNotApplying',
+      60_000,
+      1000,
+    );
+    const ready = yielded.status?.conditions?.find((x) => x.type === 'Ready');
+    expect(ready?.status).toBe('False');
+    expect(ready?.message).toMatch(/not applied: cart: Conflict: .*cart-hpa/);
+  }, 300_000);
 
   it('an application with a cycle reports InvalidApplication naming the edge and touches no Deployment', async () => {
     const ns = await createNamespace(kc, 'hr-app-bad');
