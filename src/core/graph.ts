@@ -14,7 +14,7 @@
 // response time at the SLO percentile at its planned count: budgets need not add up to the SLO.
 import { calleesFirst, propagateDemand } from './call-graph.ts';
 import { instanceHourCost } from './cost.ts';
-import { gridFor, quantileMs } from './distribution.ts';
+import { gridFor, quantileMs, type Grid } from './distribution.ts';
 import { Composer, entryOf, shapesOf } from './graph-compose.ts';
 import type { LatencySlo, ServiceModel } from './model.ts';
 import { planService, type EndToEndBudget } from './plan.ts';
@@ -139,20 +139,17 @@ export function planGraph(models: readonly ServiceModel[], opts: GraphOptions = 
   const objective = opts.objective ?? 'instances';
   const byName = new Map(models.map((m) => [m.name, m]));
   const shapes = shapesOf(models, e.name, opts.entryDemandRps);
-  const size = calleesFirst((n) => byName.get(n)?.calls ?? [], e.name).length;
+  const order = calleesFirst((n) => byName.get(n)?.calls ?? [], e.name);
   // 1024 points keep a small graph's percentiles within ~0.1 % of the SLO; 256 (0.8 %) keep 200 services fast.
-  const points = opts.gridPoints ?? (size <= 16 ? 1024 : 256);
-  const c = new Composer(byName, e.name, shapes, gridFor(2 * slo.latencyMs, points));
-  const members = c.order;
+  const points = opts.gridPoints ?? (order.length <= 16 ? 1024 : 256);
   const model = (n: string): ServiceModel => byName.get(n) as ServiceModel;
-  const start = new Map(
-    members.map((n) => [n, planService(model(n), { demandRps: shapes.get(n)?.demandRps }).replicas]),
-  );
+  const start = new Map(order.map((n) => [n, planService(model(n), { demandRps: shapes.get(n)?.demandRps }).replicas]));
+  // The start counts are the slowest the split considers (it only adds, and takes back to them).
+  const c = fittedComposer((g) => new Composer(byName, e.name, shapes, g), start, slo.latencyMs, points);
+  const members = c.order;
   const upper = (n: string): number => model(n).replicas.max;
   const cost = new Map(members.map((n) => [n, unitCost(model(n), objective)]));
 
-  c.counts = new Map(start);
-  c.composeAll(c.counts);
   let attained = c.attainment(c.comp, slo.latencyMs);
   // Far from the SLO (P(E2E ≤ SLO) ≈ 0: every queue at 90 % busy on a long path) no single instance
   // moves the attainment: first cut the mean end-to-end time, which is additive (visits × own mean),
@@ -302,16 +299,47 @@ export function predictGraph(
   const e = entryOf(models, opts.entry);
   const slo = e.endToEndSlo as LatencySlo;
   const byName = new Map(models.map((m) => [m.name, m]));
-  const c = new Composer(
-    byName,
-    e.name,
-    shapesOf(models, e.name, opts.entryDemandRps),
-    gridFor(2 * slo.latencyMs, opts.gridPoints ?? 1024),
+  const shapes = shapesOf(models, e.name, opts.entryDemandRps);
+  const order = calleesFirst((n) => byName.get(n)?.calls ?? [], e.name);
+  const c = fittedComposer(
+    (g) => new Composer(byName, e.name, shapes, g),
+    new Map(order.map((n) => [n, counts[n] ?? 0])),
+    slo.latencyMs,
+    opts.gridPoints ?? 1024,
   );
-  c.counts = new Map(c.order.map((n) => [n, counts[n] ?? 0]));
-  c.composeAll(c.counts);
   const q = quantileMs(c.comp.get(e.name) as Float64Array, c.grid, slo.percentile / 100);
   return { predictedMs: Number.isFinite(q) ? Math.max(0, q) : null, attainment: c.attainment(c.comp, slo.latencyMs) };
+}
+
+/**
+ * A Composer at `counts`, composed, on a grid that fits: up to 2 × the SLO, or, when the end-to-end
+ * time at those counts stays far inside that (a loose SLO over short calls), up to 4 × its
+ * 99.9999th percentile, refined while that halves the step. Each binning on a step h adds about
+ * x·h of variance to a call of x ms: 100 sequential 1-ms calls under a 20-s SLO sat on 39-ms steps
+ * and predicted p99 292 ms where the M/M/c model gives 130. Past the grid lies < 1e-6 of the mass,
+ * so P(E2E ≤ SLO) stays exact to that for an SLO beyond it.
+ */
+function fittedComposer(
+  make: (g: Grid) => Composer,
+  counts: ReadonlyMap<string, number>,
+  sloMs: number,
+  points: number,
+): Composer {
+  let horizon = 2 * sloMs;
+  const at = (h: number): Composer => {
+    const c = make(gridFor(h, points));
+    c.counts = new Map(counts);
+    c.composeAll(c.counts);
+    return c;
+  };
+  let c = at(horizon);
+  for (let i = 0; i < 4; i++) {
+    const tail = quantileMs(c.comp.get(c.entry) as Float64Array, c.grid, 1 - 1e-6);
+    if (!(4 * tail <= horizon / 2)) break; // Infinity (beyond the grid) or no real gain
+    horizon = 4 * tail;
+    c = at(horizon);
+  }
+  return c;
 }
 
 /** Own queueing at the SLO percentile: own percentile − service-time floor, ms (Infinity: overloaded). */

@@ -71,4 +71,29 @@ describe('predicted end-to-end p99 vs a discrete-event simulation of the graph',
     const sim = simulatedP99(spec.services, planned, 3);
     expect(Math.abs((plan.predictedMs as number) / sim - 1)).toBeLessThan(0.2);
   }, 30_000);
+
+  it('many short calls under a loose SLO (20 × 2 ms, SLO 20 s): the p99 does not depend on the SLO', () => {
+    // On a grid up to 2 × a 20-s SLO each 2-ms call sat on a 39-ms step: 164 ms predicted at 20 s
+    // for a p99 the simulation puts at 68 (68 predicted at a 200-ms SLO).
+    const at = (sloMs: number) =>
+      parseSpecText(
+        `services:
+  - name: front
+    demand: { rps: 20 }
+    instance: { serviceTimeMs: 3, concurrency: 4 }
+    slo: { latencyMs: ${sloMs}, percentile: 99, scope: endToEnd }
+    calls: [{ service: db, perRequest: 20 }]
+  - name: db
+    instance: { serviceTimeMs: 2, concurrency: 4 }
+`,
+        'many.yaml',
+      ).services;
+    const loose = planGraph(at(20_000));
+    const planned = Object.fromEntries(loose.services.map((s) => [s.name, s.replicas]));
+    const sim = simulatedP99(at(20_000), planned, 4);
+    expect(Math.abs((loose.predictedMs as number) / sim - 1)).toBeLessThan(0.2);
+    const tight = planGraph(at(200));
+    expect(Object.fromEntries(tight.services.map((s) => [s.name, s.replicas]))).toEqual(planned);
+    expect(Math.abs((loose.predictedMs as number) / (tight.predictedMs as number) - 1)).toBeLessThan(0.02);
+  }, 30_000);
 });
