@@ -15,15 +15,36 @@ async function stopOrExit(stop: () => Promise<void>, killGraceSeconds: number): 
 
 /**
  * How long a run lasts: until SIGINT/SIGTERM, a deadline or `end()`. `ended` resolves then.
+ *
+ * The handlers stay for the whole drain (until `finish` returns), not just for the first signal:
+ * - a second SIGTERM is ignored, said once on stderr: a group kill
+ *   through scripts/bootstrap.mjs delivers two (the group's and the one the wrapper forwards), and
+ *   the drain must still end with `stopping` … `done`;
+ * - a second SIGINT (Ctrl-C twice) forces, as common CLIs do: exit 130 at once, the supervisors'
+ *   exit hooks SIGKILL every instance still running (no `done`).
  */
 export class RunLifetime {
   readonly #ctl = new AbortController();
-  readonly #onSignal = (): void => this.#ctl.abort();
+  readonly #onSignal = (sig: NodeJS.Signals): void => {
+    if (!this.#ctl.signal.aborted) {
+      this.#ctl.abort();
+      return;
+    }
+    if (sig === 'SIGINT') {
+      process.stderr.write('headroom run: interrupted again; killing instances without draining\n');
+      process.exit(130);
+    }
+    if (!this.#repeatSaid) {
+      this.#repeatSaid = true;
+      process.stderr.write(`headroom run: already stopping (${sig} ignored; Ctrl-C twice forces)\n`);
+    }
+  };
+  #repeatSaid = false;
   readonly ended: Promise<void>;
 
   constructor() {
-    process.once('SIGINT', this.#onSignal);
-    process.once('SIGTERM', this.#onSignal);
+    process.on('SIGINT', this.#onSignal);
+    process.on('SIGTERM', this.#onSignal);
     this.ended = new Promise<void>((res) => this.#ctl.signal.addEventListener('abort', () => res(), { once: true }));
   }
 
@@ -39,7 +60,10 @@ export class RunLifetime {
     setTimeout(() => this.#ctl.abort(), seconds * 1000).unref();
   }
 
-  /** Stop what runs (see stopOrExit), then give the signals back: a second Ctrl-C kills, as usual. */
+  /**
+   * Stop what runs (see stopOrExit), then give the signals back. Until then a repeated SIGTERM is
+   * ignored and a repeated SIGINT forces (see the class).
+   */
   async finish(stop: () => Promise<void>, killGraceSeconds: number): Promise<void> {
     await stopOrExit(stop, killGraceSeconds);
     process.off('SIGINT', this.#onSignal);

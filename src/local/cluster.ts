@@ -7,8 +7,9 @@
 //   ControlLoop: observe(rate:stable, rate:burst, ready, fit) ──▶ decide() ──▶ desired
 //   status server (run.statusPort): /api/status, /metrics, dashboard plugins
 //
-// Start order makes failures clean: balancer port, status port, then instances; if any step fails,
-// everything already started is stopped before the error is thrown (nothing half-started).
+// Start order makes failures clean: balancer port, status port (listen), then instances
+// (startInstances); if any step fails, everything already started is stopped before the error is
+// thrown (nothing half-started).
 import type { FastifyPluginAsync } from 'fastify';
 import type { Alerting } from '../alerting/runtime.ts';
 import type { ServiceSnapshot } from '../alerting/types.ts';
@@ -180,6 +181,18 @@ export class LocalCluster {
 
   /** Start everything; on failure stop what was started and rethrow (HR_PORT_IN_USE, ...). */
   static async start(opts: LocalClusterOptions): Promise<LocalCluster> {
+    const c = await LocalCluster.listen(opts);
+    await c.startInstances();
+    return c;
+  }
+
+  /**
+   * The first half of start: the balancer and the status server listen (HR_PORT_IN_USE when a
+   * port is taken); no instance is started yet. A graph run binds every member's ports this way
+   * before it starts any member's instances, so a busy port starts nothing. On failure everything
+   * already listening is closed before the error is thrown.
+   */
+  static async listen(opts: LocalClusterOptions): Promise<LocalCluster> {
     const c = new LocalCluster(opts);
     try {
       const lb = await c.balancer.listen();
@@ -194,14 +207,28 @@ export class LocalCluster {
         hostKey: 'run.host',
       });
       c.statusUrl = c.server.url;
-      const initial = opts.run.initialReplicas ?? Math.max(1, opts.model.replicas.min);
-      await c.supervisor.start(Math.min(initial, opts.model.replicas.max));
     } catch (err) {
       await c.stop();
       throw err;
     }
-    c.loop.start();
     return c;
+  }
+
+  /**
+   * The second half of start (after listen): the instances, waiting until one is ready, then the
+   * control loop. On failure (HR_COMMAND_NOT_FOUND, HR_HEALTH_CHECK_FAILED) the cluster is stopped
+   * before the error is thrown.
+   */
+  async startInstances(): Promise<void> {
+    const opts = this.opts;
+    try {
+      const initial = opts.run.initialReplicas ?? Math.max(1, opts.model.replicas.min);
+      await this.supervisor.start(Math.min(initial, opts.model.replicas.max));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.loop.start();
   }
 
   /** Stop the loop, the balancer (answering in-flight requests), the instances and the server. */

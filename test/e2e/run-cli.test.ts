@@ -223,6 +223,49 @@ describe('headroom run (CLI)', () => {
     }
   });
 
+  it('a call graph whose entry port is in use: HR_PORT_IN_USE at run.port, exit 2, no service of the graph started', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-run-cli-'));
+    const spec = join(dir, 'graph.yaml');
+    // Every instance of every service would leave a line in the marker if it were ever started.
+    const marker = join(dir, 'started');
+    const command = [
+      'sh',
+      '-c',
+      `echo started >> ${JSON.stringify(marker)}; exec "$0" "$1"`,
+      process.execPath,
+      EXAMPLE_SERVICE,
+    ];
+    writeFileSync(
+      spec,
+      [
+        'services:',
+        '  - name: gateway',
+        '    instance: { serviceTimeMs: 20 }',
+        '    slo: { latencyMs: 500, percentile: 99, scope: endToEnd }',
+        '    calls: [{ service: db, perRequest: 1 }]',
+        '  - name: db',
+        '    instance: { serviceTimeMs: 20 }',
+        'run:',
+        `  command: ${JSON.stringify(command)}`,
+        `  port: ${port}`,
+        '  statusPort: 0',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const r = await cli(['run', spec, '--json']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^HR_PORT_IN_USE run\\.port: .*127\\.0\\.0\\.1:${port}`));
+      expect(r.stdout).toBe('');
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('three mistakes in three sections (services, run, alerts): all listed with line:column, exit 2, nothing started', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'headroom-run-cli-'));
     const spec = join(dir, 'bad.yaml');

@@ -147,6 +147,20 @@ describe('headroom run on a call graph (examples/graph-run.yaml)', () => {
       expect(events.some((e) => e.service === name && e.kind === 'Stopped')).toBe(true);
     }
     expect(new Set(events.map((e) => `${e.service} ${e.kind} ${e.instance} ${e.at}`)).size).toBe(events.length);
+    // Each tick says what its measured p99 rests on (fields added next to measuredMs): under
+    // traffic, the requests answered in the entry's burst window and its seconds.
+    const ticks = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((o) => o.type === 'tick');
+    const measuredTicks = ticks.filter((t) => typeof t.measuredMs === 'number');
+    expect(measuredTicks.length).toBeGreaterThan(0);
+    for (const t of measuredTicks) {
+      expect(t.measuredRequests).toBeGreaterThan(0);
+      expect(t.measuredWindowSeconds).toBeGreaterThan(0);
+    }
+    for (const t of ticks.filter((x) => x.measuredMs === null)) expect(t.measuredRequests).toBe(null);
   });
 
   it("the graph in /api/services is `headroom plan --json`'s at the demand measured, and the counts follow it", async () => {
