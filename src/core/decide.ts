@@ -102,6 +102,22 @@ export function initialDecideState(): DecideState {
 const wholeCount = (x: number): number => (Number.isFinite(x) && x > 0 ? Math.floor(x) : 0);
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 
+/**
+ * The capacity decide() sizes with: a learned capacity as it is; else the model's service time ×
+ * the calibration's scale once it has samples and has moved more than 5 % (20 ms × 1.24 → 24.8
+ * ms); undefined: the model's own. The dashboard's what-if sizes with the same.
+ */
+export function sizingCapacity(
+  instance: { serviceTimeMs: number; concurrency: number },
+  learned: { serviceTimeMs: number; concurrency: number } | undefined,
+  cal: Pick<Calibration, 'samples' | 'scale'> | undefined,
+): { serviceTimeMs: number; concurrency: number } | undefined {
+  if (learned) return learned;
+  if (cal && cal.samples > 0 && Math.abs(cal.scale - 1) > 0.05)
+    return { serviceTimeMs: instance.serviceTimeMs * cal.scale, concurrency: instance.concurrency };
+  return undefined;
+}
+
 export function decide(
   model: ServiceModel,
   state: DecideState,
@@ -119,13 +135,8 @@ export function decide(
   // How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
   // plus a minute of scrape and decision delay.
   const horizon = model.startupSeconds + 60;
-  // Calibration scales the service time the model sizes with (unless capacity is learned instead).
   const cal = obs.calibration;
-  const capacity =
-    obs.capacity ??
-    (cal && cal.samples > 0 && Math.abs(cal.scale - 1) > 0.05
-      ? { serviceTimeMs: model.instance.serviceTimeMs * cal.scale, concurrency: model.instance.concurrency }
-      : undefined);
+  const capacity = sizingCapacity(model.instance, obs.capacity, cal);
   const shape = poolShape(model, capacity ? { capacity } : {});
   const perInstance = instanceCapacityRps(shape);
   const pool = { ready, carry: ready * perInstance * model.targetUtilization, shape };

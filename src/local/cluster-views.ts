@@ -123,7 +123,12 @@ export function clusterStatus(v: ClusterView): LocalStatusSnapshot {
       command: [...r.command],
       loadBalancing: m.loadBalancing,
       queue: v.balancer.queue,
-      ...(m.slo ? { slo: { ...m.slo } } : {}),
+      // A graph's entry has no SLO of its own but the end-to-end one, which its balancer measures.
+      ...(m.slo
+        ? { slo: { ...m.slo } }
+        : m.endToEndSlo
+          ? { slo: { ...m.endToEndSlo, scope: 'endToEnd' as const } }
+          : {}),
       capacity,
     },
     shadow: v.loop.shadow,

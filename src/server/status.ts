@@ -169,7 +169,11 @@ export interface StatusSnapshot {
     loadBalancing: string;
     /** Local mode: where requests wait when every instance is busy (run.queue). */
     queue?: 'balancer' | 'instances';
-    slo?: { latencyMs: number; percentile: number };
+    /**
+     * The SLO this service's measured latency is read against. `scope: 'endToEnd'`: a call graph's
+     * entry, whose SLO covers the whole request (its balancer measures its calls too).
+     */
+    slo?: { latencyMs: number; percentile: number; scope?: 'endToEnd' };
     /** Per-instance capacity the loop sizes with, and where it came from. */
     capacity: { serviceTimeMs: number; concurrency: number; source: 'spec' | 'profile' | 'learned' };
   };

@@ -22,7 +22,14 @@ interface HeadroomGraph {
   num(x: number | null): string;
   nodeLines(n: GraphView['nodes'][number], v: GraphView): Array<{ field: string; text: string }>;
   edgeLabel(e: GraphView['edges'][number]): string;
-  headline(v: GraphView): { slo: string; predicted: string; measured: string | null; total: string; status: string };
+  headline(v: GraphView): {
+    slo: string;
+    predicted: string;
+    measured: string | null;
+    total: string;
+    status: string;
+    state: string;
+  };
   shapeKey(v: GraphView): string;
   layout(
     v: GraphView,
@@ -86,10 +93,17 @@ describe('graph.js texts', () => {
     expect(h.predicted).toBe(`predicted ${formatNumber(plan.predictedMs!)} ms`);
     expect(h.measured).toBeNull();
     expect(h.total).toBe(`${plan.services.reduce((a, s) => a + s.replicas, 0)} instances`);
-    expect(h.status).toBe('meets the SLO');
+    // A plan alone (no measurement in this mode) is not a met SLO.
+    expect([h.status, h.state]).toEqual(['plan feasible (latency not measured here)', 'unmeasured']);
+    expect(G.headline({ ...clone(), measuredMs: null }).status).toBe('plan feasible, not measured yet');
+    // Measured, the measurement decides: a feasible plan does not make 8 s meet 200 ms.
+    const measured = (ms: number) => G.headline({ ...clone(), measuredMs: ms });
+    expect([measured(200).status, measured(200).state]).toEqual(['meets the SLO', 'met']);
+    expect([measured(8000).status, measured(8000).state]).toEqual(['misses the SLO: measured 8000 ms', 'missed']);
     const bad = { ...clone(), feasible: false, predictedMs: null, measuredMs: 187.4 };
     const hb = G.headline(bad);
     expect(hb.status).toMatch(/^infeasible/);
+    expect(hb.state).toBe('infeasible');
     expect(hb.predicted).toBe('predicted > 400 ms');
     expect(hb.measured).toBe('measured 187 ms');
     expect(G.headline({ ...clone(), measuredMs: null }).measured).toBe('measured – (no traffic yet)');

@@ -1,6 +1,7 @@
 // The dashboard's helpers that do not touch the page's live state (src/server/dashboard/assets/
 // panels.js), run in a bare JS context as graph.test.ts runs graph.js: the texts from a snapshot
-// (fixtures.ts), and the list renderers on a small stand-in document that records what is written.
+// (fixtures.ts), and the list items on a small stand-in document that records what is written (how
+// they are patched into the page, keeping its nodes, is tested in Chromium: test/e2e/dashboard-live).
 // The page in a real browser: test/e2e/dashboard.
 import { createContext, runInContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
@@ -28,19 +29,19 @@ interface Panels {
   fmt(v: number | null, digits?: number): string;
   plural(n: number, word: string): string;
   sloKey(slo: { percentile: number } | undefined): string;
-  sloStatus(s: DashboardSnapshot): Texts;
+  sloStatus(s: DashboardSnapshot, stale?: boolean): Texts;
   perInstanceRps(s: DashboardSnapshot): number | null;
   latencyCaption(s: DashboardSnapshot): string;
   costText(c: DashboardCost): string;
   costTitle(c: DashboardCost): string;
   chartData(e: Entry): ChartData;
   chartNotes(e: Entry, d: ChartData): { latency: string | null; resources: string | null };
-  renderAlerts(ul: FakeNode, alerts: unknown[]): void;
-  serviceRow(name: string, s: DashboardSnapshot, selected: boolean): FakeNode;
+  alertItems(alerts: unknown[]): FakeNode[];
+  serviceRow(name: string, s: DashboardSnapshot, selected: boolean, stale?: boolean): FakeNode;
   detailStats(s: DashboardSnapshot): FakeNode[];
   demandText(w: WindowStatus | null): string;
-  renderEvents(ol: FakeNode, events: unknown[] | undefined): void;
-  renderDecisions(ol: FakeNode, decisions: Array<{ d: unknown }>): void;
+  eventItems(events: unknown[] | undefined): FakeNode[];
+  decisionItems(decisions: Array<{ d: unknown; key?: string }>): FakeNode[];
 }
 
 /** Just enough of a DOM for el(): elements keep their attributes, class and children; no markup is parsed. */
@@ -146,6 +147,66 @@ describe('panels.js texts', () => {
     expect(P.sloStatus(none)).toEqual({ text: 'none', cls: 'muted' });
   });
 
+  it('SLO status on the percentile the SLO names: bounded by the measured ones, else said not measured', () => {
+    const at = (percentile: number, lat: Record<string, number>, latencyMs = 200) => {
+      const s = snapshot({ traffic: traffic(win(0, { latencyMs: { p50: 20, mean: 30, ...lat } as never })) });
+      s.service.slo = { latencyMs, percentile };
+      return P.sloStatus(s);
+    };
+    // p99.9: p99 150 within 200 says nothing about it (the max is 900).
+    expect(at(99.9, { p90: 60, p99: 150, max: 900 })).toEqual({
+      text: 'p99.9 not measured (p99 150, max 900 / 200 ms)',
+      cls: 'muted',
+    });
+    // ...but p99 over the SLO misses it (p99.9 ≥ p99), and a max within it meets it.
+    expect(at(99.9, { p90: 60, p99: 300, max: 900 })).toEqual({
+      text: 'missed (p99.9 ≥ p99 300 / 200 ms)',
+      cls: 'bad',
+    });
+    expect(at(99.9, { p90: 60, p99: 150, max: 180 })).toEqual({ text: 'met (p99.9 ≤ max 180 / 200 ms)', cls: 'ok' });
+    // p95 lies between p90 and p99.
+    expect(at(95, { p90: 180, p99: 400, max: 900 })).toEqual({
+      text: 'p95 not measured (p90 180, p99 400 / 200 ms)',
+      cls: 'muted',
+    });
+    expect(at(95, { p90: 100, p99: 150, max: 900 }).text).toBe('met (p95 ≤ p99 150 / 200 ms)');
+    expect(at(75, { p90: 400, p99: 500, max: 900, p50: 250 }).text).toBe('missed (p75 ≥ p50 250 / 200 ms)');
+    // The exact percentile is read as it is.
+    expect(at(90, { p90: 180, p99: 400, max: 900 }).text).toBe('met (p90 180 / 200 ms)');
+  });
+
+  it('a graph entry is read against its end-to-end SLO, said so', () => {
+    const s = snapshot({ traffic: traffic(win(450)) });
+    s.service.slo = { latencyMs: 600, percentile: 99, scope: 'endToEnd' };
+    expect(P.sloStatus(s)).toEqual({ text: 'met (end-to-end p99 450 / 600 ms)', cls: 'ok' });
+    const stat = P.detailStats(s).find((x) => x.children[0]!.textContent === 'SLO')!;
+    expect(stat.children[1]!.textContent).toBe('end-to-end p99 ≤ 600 ms');
+  });
+
+  it('stale data (the stream dropped) is never green: the row is marked and the SLO muted', () => {
+    const s = snapshot({ traffic: traffic(win(100)) });
+    expect(P.sloStatus(s).cls).toBe('ok');
+    expect(P.sloStatus(s, true)).toEqual({ text: 'met (p99 100 / 500 ms)', cls: 'muted' });
+    const row = P.serviceRow('web', s, true, true);
+    expect(row.className).toBe('sel stale');
+    expect(row.children.find((c) => c.attrs['data-field'] === 'slo')!.className).toBe('muted');
+    expect(P.serviceRow('web', s, false).className).toBe('');
+  });
+
+  it('capacity: as the loop sizes it (the server’s sizing, calibrated), said where calibrated', () => {
+    const s: DashboardSnapshot = snapshot();
+    s.sizing = { serviceTimeMs: 62, concurrency: 4, source: 'spec', perInstanceRps: 64.516, scale: 1.24 };
+    expect(P.perInstanceRps(s)).toBe(64.516);
+    const cap = P.detailStats(s).find((x) => x.children[0]!.textContent === 'capacity')!;
+    expect(cap.children[1]!.textContent).toBe('64.5 req/s per instance (spec, calibrated ×1.24)');
+    const d = P.chartData({ snap: s, history: history(3), resources: [] });
+    expect(d.demand.capacity).toEqual(history(3).map((p) => p.ready * 64.516));
+    s.sizing = { ...s.sizing, serviceTimeMs: 50, perInstanceRps: 80, scale: 1 };
+    expect(P.detailStats(s).find((x) => x.children[0]!.textContent === 'capacity')!.children[1]!.textContent).toBe(
+      '80.0 req/s per instance (spec)',
+    );
+  });
+
   it('capacity per instance is concurrency ÷ service time; none without a service time', () => {
     expect(P.perInstanceRps(snapshot())).toBe(80); // 4 at 50 ms
     const s = snapshot();
@@ -171,6 +232,18 @@ describe('panels.js texts', () => {
     const noSlo = snapshot();
     delete noSlo.service.slo;
     expect(P.latencyCaption(noSlo)).toBe('Latency p99 vs SLO');
+    // No prediction now: no error to state (the smoothed one is from before).
+    expect(P.latencyCaption(snapshot({ model: model({ measuredMs: 2400, predictedMs: null, error: 1.02 }) }))).toBe(
+      'Latency p99 vs SLO (p99 ≤ 500 ms) · measured 2400 ms, model – ms',
+    );
+    // The chart has p99 only: a p90 SLO's threshold is not drawn against it, and the caption says so.
+    const p90 = snapshot();
+    p90.service.slo = { latencyMs: 200, percentile: 90 };
+    expect(P.latencyCaption(p90)).toBe('Latency p99 (SLO p90 ≤ 200 ms: not drawn, only p99 is kept)');
+    expect(P.chartData({ snap: p90, history: history(3), resources: [] }).latency.slo).toEqual([null, null, null]);
+    const p999 = snapshot();
+    p999.service.slo = { latencyMs: 200, percentile: 99.9 };
+    expect(P.chartData({ snap: p999, history: history(3), resources: [] }).latency.slo).toEqual([200, 200, 200]);
   });
 
   it('cost: two decimals with thousands separators; desired only when it differs; the price in the title', () => {
@@ -237,13 +310,13 @@ describe('panels.js lists', () => {
       { state: 'firing', rule: '<img src=x onerror=alert(1)>', labels: { severity: 'page' } },
     ];
     const ul = new FakeNode('ul');
-    P.renderAlerts(ul, alerts);
+    ul.replaceChildren(...P.alertItems(alerts));
     expect(ul.children.map((li) => li.attrs['data-state'])).toEqual(['firing', 'pending', 'resolved']);
     expect(ul.children[0]!.textContent).toBe('firing <img src=x onerror=alert(1)> · page');
     expect(ul.children[0]!.children.some((c) => c.tag === 'img')).toBe(false);
     expect(ul.children[1]!.textContent).toBe('pending Soon · web · value 0.12');
     expect(alerts.map((a) => a.state)).toEqual(['resolved', 'pending', 'firing']);
-    P.renderAlerts(ul, []);
+    ul.replaceChildren(...P.alertItems([]));
     expect(ul.children.map((li) => li.textContent)).toEqual(['No alerts.']);
   });
 
@@ -255,12 +328,12 @@ describe('panels.js lists', () => {
       warning: i === 34,
     }));
     const ol = new FakeNode('ol');
-    P.renderEvents(ol, events);
+    ol.replaceChildren(...P.eventItems(events));
     expect(ol.children).toHaveLength(30);
     expect(ol.children[0]!.textContent).toBe('not a time scale event 34');
     expect(ol.children[0]!.className).toBe('warn');
     expect(ol.children[29]!.textContent).toBe('not a time scale event 5');
-    P.renderEvents(ol, undefined);
+    ol.replaceChildren(...P.eventItems(undefined));
     expect(ol.children.map((li) => li.textContent)).toEqual(['No events.']);
   });
 
@@ -268,7 +341,7 @@ describe('panels.js lists', () => {
     const d = snapshot().decision!;
     const warnings = ['replicas.max caps the count at 8, below the 11 needed'];
     const ol = new FakeNode('ol');
-    P.renderDecisions(ol, [{ d: { ...d, warnings } }, { d: { ...d, warnings } }]);
+    ol.replaceChildren(...P.decisionItems([{ d: { ...d, warnings } }, { d: { ...d, warnings } }]));
     const [newest, older] = ol.children.map((li) => li.children[1]!.children);
     expect(newest!.map((li) => li.textContent)).toEqual([
       'SLO p99 500 ms needs 3 instances at 160 rps',
@@ -277,9 +350,9 @@ describe('panels.js lists', () => {
     expect(newest!.map((li) => li.className)).toEqual(['reason', 'reason warn']);
     expect(older!.map((li) => li.textContent)).toEqual(['SLO p99 500 ms needs 3 instances at 160 rps']);
     // A server from before warnings sends none.
-    P.renderDecisions(ol, [{ d: { ...d, warnings: undefined } }]);
+    ol.replaceChildren(...P.decisionItems([{ d: { ...d, warnings: undefined } }]));
     expect(ol.children[0]!.children[1]!.children).toHaveLength(1);
-    P.renderDecisions(ol, []);
+    ol.replaceChildren(...P.decisionItems([]));
     expect(ol.children.map((li) => li.textContent)).toEqual(['No decision yet.']);
   });
 

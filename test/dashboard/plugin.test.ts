@@ -109,6 +109,8 @@ describe('dashboard plugin', () => {
     const addr = await app.listen({ host: '127.0.0.1', port: 0 });
     const res = await fetch(`${addr}/api/events`);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
+    // The stream writes its own head (hijacked reply): it must carry nosniff too.
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const reader = res.body!.getReader();
     const events: { seq: number; full: boolean; services: StatusSnapshot[] }[] = [];
     let buf = '';
@@ -264,7 +266,7 @@ describe('dashboard plugin', () => {
     }
   });
 
-  it('every answer carries X-Content-Type-Options: nosniff (JSON API, errors, page)', async () => {
+  it('every answer carries X-Content-Type-Options: nosniff (JSON API, errors, page; the event stream above)', async () => {
     const app = await appWith({ listenHost: '0.0.0.0', token: TOKEN });
     const auth = { authorization: `Bearer ${TOKEN}` };
     for (const [url, headers, code] of [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { decide, initialDecideState } from '../../src/core/decide.ts';
 import { planService } from '../../src/core/plan.ts';
-import { runWhatIf, whatIfRequestSchema } from '../../src/server/dashboard/whatif.ts';
+import { runWhatIf, snapshotCapacity, whatIfRequestSchema } from '../../src/server/dashboard/whatif.ts';
 import { snapshot, webModel } from './fixtures.ts';
 
 describe('runWhatIf', () => {
@@ -47,6 +48,43 @@ describe('runWhatIf', () => {
     expect(r.plan.replicas).toBeLessThanOrEqual(2);
     expect(r.plan.needed).toBeGreaterThan(2);
     expect(r.plan.feasible).toBe(false);
+  });
+
+  it('sizes with the calibrated capacity the loop sizes with, and says so', () => {
+    // A loop that measured slower answers than the spec says: service times ×1.24.
+    const cal = { scale: 1.24, predictedMs: 200, calibratedMs: 248, measuredMs: 250, error: 1.25, samples: 40 };
+    const snap = snapshot({ model: { percentile: 99, calibrating: true, ...cal } });
+    const util = webModel({ slo: undefined }); // utilization binds: its message names the capacity
+    const loop = decide(
+      util,
+      initialDecideState(),
+      { demandRps: 193.5, readyReplicas: 3, currentReplicas: 3, calibration: cal },
+      0,
+    );
+    const r = runWhatIf(util, { demandRps: 193.5 }, snap);
+    expect(r.plan.replicas).toBe(loop.decision.recommended);
+    const sized = (lines: string[]) => lines.find((l) => l.includes('rps per instance ×'));
+    const loopLine = sized(loop.decision.reasons.map((x) => x.message))!;
+    // "193.5 rps ÷ (64.52 rps per instance × 0.7)": the same numbers, not the spec's 80.
+    expect(loopLine).toMatch(/64\.5\d* rps per instance/);
+    expect(sized(r.explanation)).toContain(/\(([\d.]+ rps per instance × [\d.]+)\)/.exec(loopLine)![1]);
+    expect(r.capacity.scale).toBe(1.24);
+    expect(r.explanation[0]).toMatch(/^capacity \(calibrated ×1\.24\): service time 62 ms, 64\.52 rps per instance/);
+    expect(snapshotCapacity(snap).perInstanceRps).toBeCloseTo(64.516, 2);
+  });
+
+  it('no calibration where the loop does not apply one: learned capacity, not calibrating, within 5 %', () => {
+    const cal = { scale: 1.5, predictedMs: 200, calibratedMs: 300, measuredMs: 300, error: 1.5, samples: 40 };
+    const learned = snapshot({ model: { percentile: 99, calibrating: true, ...cal } });
+    learned.service.capacity = { serviceTimeMs: 60, concurrency: 4, source: 'learned' };
+    expect(snapshotCapacity(learned)).toMatchObject({ serviceTimeMs: 60, scale: 1 });
+    expect(snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: false, ...cal } })).scale).toBe(1);
+    expect(
+      snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: true, ...cal, scale: 1.04 } })).scale,
+    ).toBe(1);
+    const plain = runWhatIf(model, { demandRps: 100 }, snapshot());
+    expect(plain.capacity).toEqual({ serviceTimeMs: 50, concurrency: 4, source: 'spec', scale: 1 });
+    expect(plain.explanation[0]).not.toContain('calibrated');
   });
 
   it('the request schema refuses unknown keys and out-of-range values', () => {

@@ -174,12 +174,14 @@ describe('call graph on the dashboard, in Chromium', () => {
     }
     for (const [to, rps] of inbound) expect(near(rps, demand.get(to)!), `into ${to}`).toBe(true);
 
-    // The header: the SLO, the CLI's predicted latency, and that it is met.
+    // The header: the SLO, the CLI's predicted latency, and that the plan is feasible (nothing measured
+    // here, so not called met).
     const head = page.locator('#graphs .graph-head');
     expect(await head.locator('[data-field="slo"]').textContent()).toBe('end-to-end p99 ≤ 200 ms at gateway');
     const predicted = (await head.locator('[data-field="predicted"]').textContent()) ?? '';
     expect(near(numberIn(predicted), truth.predictedMs!), predicted).toBe(true);
-    expect(await head.locator('[data-field="status"]').textContent()).toBe('meets the SLO');
+    expect(await head.locator('[data-field="status"]').textContent()).toBe('plan feasible (latency not measured here)');
+    expect(await head.locator('[data-field="status"]').getAttribute('class')).toBe('muted');
     expect(await head.locator('[data-field="measured"]').textContent()).toBe('');
 
     // Accessible: the picture is a labelled group; every service and call is a labelled list item.
@@ -209,6 +211,14 @@ describe('call graph on the dashboard, in Chromium', () => {
       .poll(() => field(page, 'cart', 'count'), { timeout: 10_000 })
       .toBe(`${cart.replicas} / ${cart.replicas + 1} ready`);
     expect(await head.locator('[data-field="measured"]').textContent()).toBe(' · measured 187 ms');
+    // Measured within the SLO: met, green. Measured 40× over it: missed, red, though the plan is feasible.
+    expect(await head.locator('[data-field="status"]').textContent()).toBe('meets the SLO');
+    expect(await head.locator('[data-field="status"]').getAttribute('class')).toBe('ok');
+    serve(viewOf(SPEC, undefined, { measuredMs: 8000 }));
+    await expect
+      .poll(() => head.locator('[data-field="status"]').textContent(), { timeout: 10_000 })
+      .toBe('misses the SLO: measured 8000 ms');
+    expect(await head.locator('[data-field="status"]').getAttribute('class')).toBe('bad');
     expect(await page.evaluate("document.querySelector('#graphs svg.graph') === window.__svg")).toBe(true);
     expect(await page.locator('#graphs g.node[data-node="cart"] rect').boundingBox()).toEqual(cartBox);
 

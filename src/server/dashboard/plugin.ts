@@ -23,7 +23,7 @@ import type { HistoryPoint, StatusSnapshot } from '../status.ts';
 import { escapeHtml } from '../html.ts';
 import { loadAssets, pageTemplate } from './assets.ts';
 import { authHook, resolveToken } from './auth.ts';
-import { runWhatIf, whatIfRequestSchema } from './whatif.ts';
+import { runWhatIf, snapshotCapacity, whatIfRequestSchema, type SizingCapacity } from './whatif.ts';
 
 export interface DashboardActions {
   /** Shadow on: decide and report, do not scale. */
@@ -62,8 +62,16 @@ export interface DashboardCost {
   desiredPerMonth: number;
 }
 
-/** Fields the page reads when a snapshot carries them (the alerting engine, pause support, pricing). */
-export type DashboardSnapshot = StatusSnapshot & { alerts?: unknown; paused?: boolean; cost?: DashboardCost };
+/**
+ * Fields the page reads when a snapshot carries them (the alerting engine, pause support, pricing),
+ * and the capacity the loop sizes with (calibration applied), for the capacity figure and line.
+ */
+export type DashboardSnapshot = StatusSnapshot & {
+  alerts?: unknown;
+  paused?: boolean;
+  cost?: DashboardCost;
+  sizing?: SizingCapacity;
+};
 
 const actionSchema = (field: 'shadow' | 'paused') =>
   z.strictObject({ service: z.string().min(1).max(253).optional(), [field]: z.boolean() });
@@ -73,11 +81,11 @@ function list(opts: DashboardOptions): DashboardSnapshot[] {
   const snaps = (
     Array.isArray(s) ? [...(s as readonly StatusSnapshot[])] : [s as StatusSnapshot]
   ) as DashboardSnapshot[];
-  const priced = opts.models?.().filter((m) => m.pricing !== undefined);
-  if (!priced?.length) return snaps;
+  const models = opts.models?.() ?? [];
   return snaps.map((snap) => {
-    const model = priced.find((m) => m.name === snap.service.name);
-    return model ? { ...snap, cost: dashboardCost(model, snap) } : snap;
+    const model = models.find((m) => m.name === snap.service.name);
+    const cost = model?.pricing !== undefined ? dashboardCost(model, snap) : undefined;
+    return { ...snap, sizing: snapshotCapacity(snap), ...(cost ? { cost } : {}) };
   });
 }
 
@@ -175,6 +183,8 @@ const dashboardPluginImpl: FastifyPluginAsync<DashboardOptions> = async (app: Fa
       'cache-control': 'no-store',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
+      // writeHead after hijack() skips the onSend hook that sets this on every other answer.
+      'x-content-type-options': 'nosniff',
     });
     const lastT = new Map<string, number>();
     let seq = 0;

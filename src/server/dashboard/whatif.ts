@@ -1,12 +1,16 @@
 // POST /api/what-if: `plan` for other demand or SLO values of a running service. The service's own
 // model is the base; the request overrides demand, SLO latency/percentile or target utilization.
-// It sizes with the capacity the loop uses now (learned or spec) and the host's fit limit, so the
-// answer is what the loop would ask for at that demand.
+// It sizes with the capacity the loop uses now (learned or spec, with the latency calibration's
+// scale) and the host's fit limit, so the answer is what the loop would ask for at that demand.
 import { z } from 'zod';
 import type { ServiceModel } from '../../core/model.ts';
 import { planService, type PlanContext, type ServicePlan } from '../../core/plan.ts';
 import type { StatusSnapshot } from '../status.ts';
 import { count } from '../../core/plan-explain.ts';
+import { instanceCapacityRps } from '../../core/pool.ts';
+import { sizingCapacity } from '../../core/decide.ts';
+
+const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 
 export const whatIfRequestSchema = z.strictObject({
   /** Which service; optional when there is one. */
@@ -22,7 +26,8 @@ export type WhatIfRequest = z.infer<typeof whatIfRequestSchema>;
 export interface WhatIfResult {
   service: string;
   input: { demandRps: number; slo: { latencyMs: number; percentile: number } | null; targetUtilization: number };
-  capacity: { serviceTimeMs: number; concurrency: number; source: string };
+  /** What it sized with: the loop's capacity now (scale: the calibration applied, 1 = none). */
+  capacity: { serviceTimeMs: number; concurrency: number; source: string; scale: number };
   plan: {
     replicas: number;
     needed: number;
@@ -36,6 +41,38 @@ export interface WhatIfResult {
   explanation: string[];
   /** What the service runs with now, to compare. */
   current: { desired: number | null; ready: number | null } | null;
+}
+
+/** The per-instance capacity the loop sizes with now, and how it got there. */
+export interface SizingCapacity {
+  serviceTimeMs: number;
+  concurrency: number;
+  source: 'spec' | 'profile' | 'learned';
+  /** Requests per second one fully busy instance completes (instanceCapacityRps). */
+  perInstanceRps: number;
+  /** The calibration's service-time factor applied to the snapshot's capacity; 1 = none. */
+  scale: number;
+}
+
+/**
+ * What decide() sizes with for a snapshot (sizingCapacity, the core's one rule): learned capacity
+ * as it is; otherwise, while the loop corrects its model (model.calibrating), the service time ×
+ * the calibration scale.
+ */
+export function snapshotCapacity(snap: Pick<StatusSnapshot, 'service' | 'model'>): SizingCapacity {
+  const cap = snap.service.capacity;
+  const m = snap.model;
+  const used =
+    cap.source === 'learned'
+      ? cap
+      : (sizingCapacity(cap, undefined, m?.calibrating ? { samples: m.samples, scale: m.scale } : undefined) ?? cap);
+  return {
+    serviceTimeMs: used.serviceTimeMs,
+    concurrency: used.concurrency,
+    source: cap.source,
+    perInstanceRps: instanceCapacityRps(used),
+    scale: used.serviceTimeMs / cap.serviceTimeMs,
+  };
 }
 
 export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusSnapshot | undefined): WhatIfResult {
@@ -54,11 +91,9 @@ export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusS
     targetUtilization: req.targetUtilization ?? model.targetUtilization,
     ...(slo ? { slo } : {}),
   };
-  const cap = snap?.service.capacity ?? {
-    serviceTimeMs: model.instance.serviceTimeMs,
-    concurrency: model.instance.concurrency,
-    source: 'spec' as const,
-  };
+  const cap = snap
+    ? snapshotCapacity(snap)
+    : { serviceTimeMs: model.instance.serviceTimeMs, concurrency: model.instance.concurrency, source: 'spec' as const };
   const fitLimit = snap?.replicas.fitLimit;
   const ctx: PlanContext = {
     demandRps,
@@ -76,13 +111,24 @@ export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusS
   const explanation = plan.details.map(
     (d) => `${d.name} (${d.bound === 'lower' ? 'needs' : 'allows'} ${d.replicas}): ${d.detail}`,
   );
+  if ('scale' in cap && cap.scale !== 1) {
+    // Said first: every number below rests on it, as the loop's Calibrated reason says for its own.
+    explanation.unshift(
+      `capacity (calibrated ×${fmt(cap.scale)}): service time ${fmt(cap.serviceTimeMs)} ms, ${fmt(cap.perInstanceRps)} rps per instance, as the loop sizes with now`,
+    );
+  }
   explanation.push(
     `→ ${count(plan.replicas, 'instance')}, binding: ${plan.binding}${plan.feasible ? '' : ' (not feasible: see warnings)'}`,
   );
   return {
     service: model.name,
     input: { demandRps, slo: m.slo ?? null, targetUtilization: m.targetUtilization },
-    capacity: { ...cap },
+    capacity: {
+      serviceTimeMs: cap.serviceTimeMs,
+      concurrency: cap.concurrency,
+      source: cap.source,
+      scale: 'scale' in cap ? cap.scale : 1,
+    },
     plan: {
       replicas: plan.replicas,
       needed: plan.needed,

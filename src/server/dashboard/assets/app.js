@@ -18,6 +18,7 @@
     graphs: [], // GraphView[] (src/server/graph-view.ts), drawn by graph.js
     charts: null,
     chartsFor: null,
+    staleSince: null, // Date the event stream dropped; null while live
   };
 
   // Helpers and panels that do not touch `state` (panels.js, loaded before this file).
@@ -41,6 +42,18 @@
     if (msg.alerts !== undefined) state.alerts = msg.alerts;
     if (Array.isArray(msg.graphs)) state.graphs = msg.graphs;
     var now = Date.now() / 1000;
+    // A full snapshot (a new connection: the server may have restarted) is the whole set: a service
+    // it does not list is gone, with its row, charts and alerts.
+    if (msg.full) {
+      var names = new Set(
+        (msg.services || []).map(function (s) {
+          return s.service.name;
+        }),
+      );
+      Array.from(state.services.keys()).forEach(function (name) {
+        if (!names.has(name)) state.services.delete(name);
+      });
+    }
     (msg.services || []).forEach(function (s) {
       var name = s.service.name;
       var e = state.services.get(name);
@@ -51,15 +64,9 @@
       e.snap = s;
       if (msg.full) e.history = s.history.slice();
       else Array.prototype.push.apply(e.history, s.history);
-      // A page opened late starts with the decisions the server kept (newest first), not an empty log.
-      if (msg.full && s.decisions && e.decisions.length === 0) {
-        s.decisions
-          .slice()
-          .reverse()
-          .forEach(function (d) {
-            logDecision(e, d);
-          });
-      }
+      // A page opened late starts with the decisions the server kept (newest first), and one that
+      // reconnects gets those made while it was away.
+      if (msg.full && s.decisions) mergeKept(e, s.decisions);
       if (e.history.length > MAX_POINTS) e.history.splice(0, e.history.length - MAX_POINTS);
       // CPU/memory are not in the tick history: sample them from each push.
       var cpu = [];
@@ -77,15 +84,41 @@
       logDecision(e, s.decision);
     });
     if (state.selected === null || !state.services.has(state.selected)) {
-      state.selected = state.services.size ? state.services.keys().next().value : null;
+      var entry = state.graphs.length ? state.graphs[0].entry : null;
+      state.selected = state.services.has(entry)
+        ? entry
+        : state.services.size
+          ? state.services.keys().next().value
+          : null;
     }
   }
 
-  /** Keep a decision when it differs from the last kept one (count, binding or reasons). */
-  function logDecision(e, d) {
-    if (!d) return;
-    var last = e.decisions[0];
-    var key = [
+  /**
+   * The server's kept decisions (newest first) replace the page's over the time they cover: the
+   * server saw every tick, the page only what arrived while connected. Older ones the page has stay.
+   */
+  function mergeKept(e, kept) {
+    if (!kept.length) return;
+    var oldest = Date.parse(kept[kept.length - 1].at);
+    var mine = new Map(
+      e.decisions.map(function (x) {
+        return [x.key + '@' + x.d.at, x];
+      }),
+    );
+    var merged = kept.map(function (d) {
+      var key = decisionKey(d);
+      // The same decision keeps its entry (and so its list item on the page).
+      var had = mine.get(key + '@' + d.at);
+      return had ? Object.assign(had, { d: d }) : { key: key, d: d, lastAt: d.at };
+    });
+    e.decisions.forEach(function (x) {
+      if (Date.parse(x.d.at) < oldest) merged.push(x);
+    });
+    e.decisions = merged.slice(0, MAX_DECISIONS);
+  }
+
+  function decisionKey(d) {
+    return [
       d.desired,
       d.recommended,
       d.binding,
@@ -97,6 +130,13 @@
         })
         .join(','),
     ].join('|');
+  }
+
+  /** Keep a decision when it differs from the last kept one (count, binding or reasons). */
+  function logDecision(e, d) {
+    if (!d) return;
+    var last = e.decisions[0];
+    var key = decisionKey(d);
     if (last && last.key === key) {
       last.lastAt = d.at;
       // The first one of its kind is kept; the plan's warnings shown under it are the newest.
@@ -110,6 +150,7 @@
   // ---- rendering -------------------------------------------------------------------------------
 
   function render() {
+    document.body.classList.toggle('stale', state.staleSince !== null);
     renderServices();
     renderGraphs();
     var e = state.selected !== null ? state.services.get(state.selected) : undefined;
@@ -124,21 +165,32 @@
     P.renderAlerts($('alerts'), alertList());
   }
 
+  // Rows and buttons are patched in place (P.patch), so their handlers sit on the containers.
   function renderServices() {
     var body = document.querySelector('#services tbody');
     var rows = [];
     state.services.forEach(function (e, name) {
-      var tr = P.serviceRow(name, e.snap, name === state.selected);
-      tr.addEventListener('click', function () {
-        select(name);
-      });
-      tr.addEventListener('keydown', function (ev) {
-        if (ev.key === 'Enter' || ev.key === ' ') select(name);
-      });
-      rows.push(tr);
+      rows.push(P.serviceRow(name, e.snap, name === state.selected, state.staleSince !== null));
     });
-    body.replaceChildren.apply(body, rows);
+    P.patch(body, rows);
     $('empty').hidden = state.services.size > 0;
+  }
+
+  function rowOf(ev) {
+    var tr = ev.target.closest('tr[data-service]');
+    return tr ? tr.getAttribute('data-service') : null;
+  }
+
+  function setupServices() {
+    var body = document.querySelector('#services tbody');
+    body.addEventListener('click', function (ev) {
+      var name = rowOf(ev);
+      if (name !== null) select(name);
+    });
+    body.addEventListener('keydown', function (ev) {
+      var name = rowOf(ev);
+      if (name !== null && (ev.key === 'Enter' || ev.key === ' ')) select(name);
+    });
   }
 
   function renderGraphs() {
@@ -154,9 +206,7 @@
   function renderDetail(e) {
     var s = e.snap;
     $('detail-name').textContent = s.service.name;
-    var items = P.detailStats(s);
-    var dl = $('stats');
-    dl.replaceChildren.apply(dl, items);
+    P.patch($('stats'), P.detailStats(s));
     renderActions(s);
   }
 
@@ -164,15 +214,29 @@
     var box = $('actions');
     box.hidden = !state.allowWrite;
     if (!state.allowWrite) return;
-    var shadowBtn = el('button', { type: 'button', text: s.shadow ? 'Switch to active' : 'Switch to shadow' });
-    shadowBtn.addEventListener('click', function () {
-      act('/api/actions/shadow', { service: s.service.name, shadow: !s.shadow });
+    P.patch(box, [
+      el('button', {
+        type: 'button',
+        'data-action': 'shadow',
+        text: s.shadow ? 'Switch to active' : 'Switch to shadow',
+      }),
+      el('button', { type: 'button', 'data-action': 'pause', text: s.paused ? 'Resume' : 'Pause' }),
+    ]);
+  }
+
+  function setupActions() {
+    $('actions').addEventListener('click', function (ev) {
+      var b = ev.target.closest('button[data-action]');
+      var e = state.selected !== null ? state.services.get(state.selected) : undefined;
+      if (!b || !e) return;
+      // What the button said when clicked: the snapshot it was drawn from.
+      var s = e.snap;
+      if (b.getAttribute('data-action') === 'shadow') {
+        act('/api/actions/shadow', { service: s.service.name, shadow: !s.shadow });
+      } else {
+        act('/api/actions/pause', { service: s.service.name, paused: !s.paused });
+      }
     });
-    var pauseBtn = el('button', { type: 'button', text: s.paused ? 'Resume' : 'Pause' });
-    pauseBtn.addEventListener('click', function () {
-      act('/api/actions/pause', { service: s.service.name, paused: !s.paused });
-    });
-    box.replaceChildren(shadowBtn, pauseBtn);
   }
 
   function act(path, body) {
@@ -230,13 +294,19 @@
   function alertList() {
     var a = state.alerts;
     var all = Array.isArray(a) ? a : a && Array.isArray(a.alerts) ? a.alerts : [];
-    // Alerts carried on the snapshots (per service) count too.
+    // Alerts carried on the snapshots (per service) count too; the same alert from both sources once.
     state.services.forEach(function (e) {
       var sa = e.snap.alerts;
       if (Array.isArray(sa)) all = all.concat(sa);
       else if (sa && Array.isArray(sa.alerts)) all = all.concat(sa.alerts);
     });
-    return all;
+    var seen = new Set();
+    return all.filter(function (x) {
+      var k = JSON.stringify([x.rule, x.labels, x.state, x.activeAt]);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
   }
 
   // ---- what-if ---------------------------------------------------------------------------------
@@ -302,8 +372,10 @@
     var s = e.snap;
     var d = s.decision && s.decision.sizedForRps != null ? s.decision.sizedForRps : null;
     f.elements.demandRps.placeholder = d == null ? '' : fmt(d, 1);
-    f.elements.latencyMs.placeholder = s.service.slo ? String(s.service.slo.latencyMs) : '';
-    f.elements.percentile.placeholder = s.service.slo ? String(s.service.slo.percentile) : '';
+    // An end-to-end SLO is the graph's, not one what-if could size this service for.
+    var slo = s.service.slo && s.service.slo.scope !== 'endToEnd' ? s.service.slo : null;
+    f.elements.latencyMs.placeholder = slo ? String(slo.latencyMs) : '';
+    f.elements.percentile.placeholder = slo ? String(slo.percentile) : '';
   }
 
   // ---- live updates ----------------------------------------------------------------------------
@@ -340,6 +412,7 @@
         return;
       }
       ingest(msg);
+      state.staleSince = null;
       setConn('live', 'live · ' + new Date().toLocaleTimeString());
       schedule();
     });
@@ -354,11 +427,22 @@
     });
     es.addEventListener('error', function () {
       // EventSource reconnects by itself (retry: 2000); the next stream starts with full history.
-      setConn('down', es.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting…');
+      // Until then the page shows what it last had: said so, and nothing drawn as live or green.
+      if (state.staleSince === null) state.staleSince = new Date();
+      setConn(
+        'down',
+        'disconnected since ' +
+          state.staleSince.toLocaleTimeString() +
+          ' — data below is from then' +
+          (es.readyState === EventSource.CLOSED ? '' : ' (reconnecting…)'),
+      );
+      schedule();
     });
   }
 
   function start() {
+    setupServices();
+    setupActions();
     setupWhatIf();
     connect();
   }

@@ -79,7 +79,7 @@
     );
   }
 
-  /** The header's parts: SLO, predicted, measured (when the mode measures), and whether it is met. */
+  /** The header's parts: SLO, predicted, measured (when the mode measures), and whether it is met (state). */
   function headline(view) {
     var slo = 'end-to-end ' + pct(view) + ' ≤ ' + num(view.slo.latencyMs) + ' ms at ' + view.entry;
     var over = '> ' + num(2 * view.slo.latencyMs) + ' ms';
@@ -94,6 +94,7 @@
         : view.measuredMs == null
           ? 'measured – (no traffic yet)'
           : 'measured ' + num(view.measuredMs) + ' ms';
+    var status = sloState(view);
     var total = 0;
     view.nodes.forEach(function (n) {
       total += n.replicas;
@@ -103,8 +104,28 @@
       predicted: predicted,
       measured: measured,
       total: total + (total === 1 ? ' instance' : ' instances'),
-      status: view.feasible ? 'meets the SLO' : 'infeasible: no count within replicas.max meets the SLO',
+      status: status.text,
+      state: status.state,
     };
+  }
+
+  /**
+   * Whether the SLO holds: the measurement decides where there is one (a feasible plan says what
+   * the counts should do, not what the requests took); without one, only that the plan is feasible.
+   * state: 'met' | 'missed' | 'infeasible' | 'unmeasured'.
+   */
+  function sloState(view) {
+    if (!view.feasible) return { state: 'infeasible', text: 'infeasible: no count within replicas.max meets the SLO' };
+    if (view.measuredMs == null) {
+      return {
+        state: 'unmeasured',
+        text:
+          view.measuredMs === null ? 'plan feasible, not measured yet' : 'plan feasible (latency not measured here)',
+      };
+    }
+    return view.measuredMs <= view.slo.latencyMs
+      ? { state: 'met', text: 'meets the SLO' }
+      : { state: 'missed', text: 'misses the SLO: measured ' + num(view.measuredMs) + ' ms' };
   }
 
   /** What decides the drawing's shape: when it is unchanged, only texts are updated. */

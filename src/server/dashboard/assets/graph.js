@@ -244,7 +244,7 @@
     d.head.measured.textContent = h.measured == null ? '' : ' · ' + h.measured;
     d.head.total.textContent = h.total;
     d.head.status.textContent = h.status;
-    d.head.status.className = view.feasible ? 'ok' : 'bad';
+    d.head.status.className = h.state === 'met' ? 'ok' : h.state === 'unmeasured' ? 'muted' : 'bad';
     d.fig.classList.toggle('infeasible', !view.feasible);
     d.title.textContent =
       'Call graph from ' +

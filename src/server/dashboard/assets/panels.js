@@ -25,6 +25,55 @@
     return e;
   }
 
+  /**
+   * Makes `parent`'s children match `items`, keeping every node that still matches: a row, a button or
+   * a list item keeps its focus, a held mouse button and a text selection across the updates that
+   * arrive every second. Children with a data-key match by it (a new decision goes in above the kept
+   * ones, which are not moved); others by position and tag. Attributes and texts change in place; new
+   * nodes only go in where nothing matches. Not morphdom: it moves a kept keyed node when a new one
+   * goes in before it, and a moved node loses the selection in it (README, "Design").
+   */
+  function patch(parent, items) {
+    for (var i = 0; i < items.length; i++) {
+      var want = items[i];
+      var cur = parent.childNodes[i] || null;
+      var key = want.nodeType === 1 ? want.getAttribute('data-key') : null;
+      if (key !== null && !(cur && keyOf(cur) === key)) {
+        var found = cur;
+        while (found && keyOf(found) !== key) found = found.nextSibling;
+        if (!found) {
+          parent.insertBefore(want, cur);
+          continue;
+        }
+        parent.insertBefore(found, cur);
+        cur = found;
+      }
+      if (!cur) parent.appendChild(want);
+      else if (cur.isEqualNode(want)) continue;
+      else if (cur.nodeType === want.nodeType && cur.nodeName === want.nodeName && keyOf(cur) === key) morph(cur, want);
+      else parent.replaceChild(want, cur);
+    }
+    while (parent.childNodes.length > items.length) parent.removeChild(parent.lastChild);
+  }
+
+  function keyOf(n) {
+    return n.nodeType === 1 ? n.getAttribute('data-key') : null;
+  }
+
+  function morph(cur, want) {
+    if (cur.nodeType !== 1) {
+      if (cur.nodeValue !== want.nodeValue) cur.nodeValue = want.nodeValue;
+      return;
+    }
+    Array.prototype.slice.call(cur.attributes).forEach(function (a) {
+      if (!want.hasAttribute(a.name)) cur.removeAttribute(a.name);
+    });
+    Array.prototype.slice.call(want.attributes).forEach(function (a) {
+      if (cur.getAttribute(a.name) !== a.value) cur.setAttribute(a.name, a.value);
+    });
+    patch(cur, Array.prototype.slice.call(want.childNodes));
+  }
+
   function fmt(v, digits) {
     if (v == null || !isFinite(v)) return '–';
     return Number(v).toFixed(digits == null ? 0 : digits);
@@ -47,22 +96,72 @@
     return p > 90 ? 'p99' : p > 50 ? 'p90' : 'p50';
   }
 
-  function sloStatus(snap) {
+  // What a window measures, as percentiles (max: the 100th).
+  var MEASURED = [
+    [50, 'p50'],
+    [90, 'p90'],
+    [99, 'p99'],
+    [100, 'max'],
+  ];
+
+  /**
+   * Whether the SLO holds, judged on the percentile it names. A window keeps p50/p90/p99 and max;
+   * another percentile is bounded by its neighbours (p99.9 ≥ p99: p99 over the SLO misses it; p95 ≤
+   * p99: p99 within it meets it), and between them it is not known, which is said rather than "met".
+   * `stale`: the data is from before the connection dropped: never shown green or red.
+   */
+  function sloStatus(snap, stale) {
     var slo = snap.service.slo;
     if (!slo) return { text: 'none', cls: 'muted' };
     var w = snap.traffic.burst || snap.traffic.stable;
-    var lat = w && w.latencyMs ? w.latencyMs[sloKey(slo)] : null;
-    if (lat == null) return { text: 'no data', cls: 'muted' };
-    var ok = lat <= slo.latencyMs;
+    var lat = w && w.latencyMs;
+    if (!lat) return { text: 'no data', cls: 'muted' };
+    var below = null; // the highest measured percentile ≤ the SLO's
+    var above = null; // the lowest ≥ it
+    MEASURED.forEach(function (m) {
+      var v = lat[m[1]];
+      if (v == null) return;
+      if (m[0] <= slo.percentile) below = { k: m[1], v: v };
+      if (m[0] >= slo.percentile && !above) above = { k: m[1], v: v };
+    });
+    var scope = slo.scope === 'endToEnd' ? 'end-to-end ' : '';
+    var name = 'p' + slo.percentile;
+    var limit = ' / ' + fmt(slo.latencyMs) + ' ms)';
+    var hit = above && above.v <= slo.latencyMs ? above : below && below.v > slo.latencyMs ? below : null;
+    if (!hit) {
+      var seen = [below, above].filter(Boolean).map(function (m) {
+        return m.k + ' ' + fmt(m.v);
+      });
+      return { text: scope + name + ' not measured (' + seen.join(', ') + limit, cls: 'muted' };
+    }
+    var ok = hit === above;
+    // "met (p99 150 / 200 ms)"; bounded: "met (p95 ≤ p99 150 / 200 ms)", "missed (p99.9 ≥ p99 300 / 200 ms)"
+    var bound = hit.k === name ? '' : name + (ok ? ' ≤ ' : ' ≥ ');
     return {
-      text: (ok ? 'met' : 'missed') + ' (' + sloKey(slo) + ' ' + fmt(lat) + ' / ' + fmt(slo.latencyMs) + ' ms)',
-      cls: ok ? 'ok' : 'bad',
+      text: (ok ? 'met' : 'missed') + ' (' + scope + bound + hit.k + ' ' + fmt(hit.v) + limit,
+      cls: stale ? 'muted' : ok ? 'ok' : 'bad',
     };
   }
 
+  /** The SLO as the detail panel writes it: "p99 ≤ 500 ms", "end-to-end p99 ≤ 600 ms". */
+  function sloText(slo) {
+    if (!slo) return 'none';
+    return (slo.scope === 'endToEnd' ? 'end-to-end ' : '') + 'p' + slo.percentile + ' ≤ ' + slo.latencyMs + ' ms';
+  }
+
+  /** Requests per second one instance serves, as the loop sizes it (the server's `sizing`: calibrated). */
   function perInstanceRps(snap) {
+    if (snap.sizing && snap.sizing.perInstanceRps > 0 && isFinite(snap.sizing.perInstanceRps)) {
+      return snap.sizing.perInstanceRps;
+    }
     var c = snap.service.capacity;
     return c && c.serviceTimeMs > 0 ? (c.concurrency * 1000) / c.serviceTimeMs : null;
+  }
+
+  /** "(spec)", "(learned)", "(spec, calibrated ×1.24)". */
+  function capacitySource(snap) {
+    var k = snap.sizing && snap.sizing.scale !== 1 ? ', calibrated ×' + snap.sizing.scale.toFixed(2) : '';
+    return '(' + snap.service.capacity.source + k + ')';
   }
 
   // "58.40 USD now, 73.00 USD at desired"; the price per instance-hour in its title
@@ -84,7 +183,9 @@
   function chartData(e) {
     var s = e.snap;
     var per = perInstanceRps(s);
-    var slo = s.service.slo ? s.service.slo.latencyMs : null;
+    // The history keeps p99: its line says something about an SLO at p99 or above (p99.9 ≥ p99), not
+    // about a p90 one, so no threshold is drawn against it then.
+    var slo = s.service.slo && s.service.slo.percentile >= 99 ? s.service.slo.latencyMs : null;
     var h = e.history;
     return {
       demand: {
@@ -138,18 +239,20 @@
   /** "Latency p99 vs SLO (p99 ≤ 100 ms) · model 1.9× off, sizing with service time ×1.9". */
   function latencyCaption(snap) {
     var slo = snap.service.slo;
-    var text = 'Latency p99 vs SLO' + (slo ? ' (p' + slo.percentile + ' ≤ ' + slo.latencyMs + ' ms)' : '');
+    var text = 'Latency p99 vs SLO';
+    if (slo && slo.percentile < 99) text = 'Latency p99 (SLO ' + sloText(slo) + ': not drawn, only p99 is kept)';
+    else if (slo) text += ' (' + sloText(slo) + ')';
     var m = snap.model;
     if (m && m.samples > 0) {
-      var off = Math.max(m.error, 1 / m.error);
+      // Without a prediction now there is nothing to be off from (the smoothed error is older).
+      var off = m.predictedMs == null ? '' : ' (' + Math.max(m.error, 1 / m.error).toFixed(2) + '× off)';
       text +=
         ' · measured ' +
         (m.measuredMs == null ? '–' : Math.round(m.measuredMs)) +
         ' ms, model ' +
         (m.predictedMs == null ? '–' : Math.round(m.predictedMs)) +
-        ' ms (' +
-        off.toFixed(2) +
-        '× off)' +
+        ' ms' +
+        off +
         (m.calibrating && Math.abs(m.scale - 1) > 0.05 ? ', sizing with service time ×' + m.scale.toFixed(2) : '');
     }
     return text;
@@ -168,12 +271,16 @@
     'Counted when answered: while the instances are saturated this shows what they answer, not what arrives. ' +
     'An inFlight gauge in spec.demand counts arrivals.';
 
-  /** One row of the services table (app.js adds the click and key handlers). */
-  function serviceRow(name, s, selected) {
-    var slo = sloStatus(s);
+  /**
+   * One row of the services table (app.js handles clicks and keys on the table). `stale`: from before
+   * the connection dropped, dimmed and never green.
+   */
+  function serviceRow(name, s, selected, stale) {
+    var slo = sloStatus(s, stale);
     var mode = [s.shadow ? 'shadow' : 'active'];
     if (s.paused) mode.push('paused');
-    return el('tr', { 'data-service': name, tabindex: '0', className: selected ? 'sel' : '' }, [
+    var cls = [selected ? 'sel' : '', stale ? 'stale' : ''].filter(Boolean).join(' ');
+    return el('tr', { 'data-service': name, 'data-key': name, tabindex: '0', className: cls }, [
       el('td', { 'data-field': 'name', text: name }),
       el('td', { 'data-field': 'instances' }, [
         el('span', { 'data-field': 'ready', text: fmt(s.replicas.ready) }),
@@ -216,8 +323,8 @@
           (s.replicas.fitLimit != null ? ' (host fits ' + s.replicas.fitLimit + ')' : ''),
       ),
       demandStat(s.traffic.stable),
-      stat('capacity', per == null ? '–' : fmt(per, 1) + ' req/s per instance (' + cap.source + ')'),
-      stat('SLO', s.service.slo ? 'p' + s.service.slo.percentile + ' ≤ ' + s.service.slo.latencyMs + ' ms' : 'none'),
+      stat('capacity', per == null ? '–' : fmt(per, 1) + ' req/s per instance ' + capacitySource(s), 'capacity'),
+      stat('SLO', sloText(s.service.slo)),
       stat('mode', (s.shadow ? 'shadow' : 'active') + (s.paused ? ', paused' : '')),
     ];
     // Local mode: where requests wait when every instance is busy (run.queue), and how many do.
@@ -244,6 +351,11 @@
 
   /** The decision log (newest first: { d, lastAt } as app.js keeps them) into `ol`. */
   function renderDecisions(ol, decisions) {
+    patch(ol, decisionItems(decisions));
+  }
+
+  /** The decision log's items, each keyed by its decision (a new one goes in above the kept ones). */
+  function decisionItems(decisions) {
     var items = decisions.map(function (x, i) {
       var d = x.d;
       var head = el('div', { className: 'head' }, [
@@ -272,17 +384,22 @@
           })
           .concat(warnings),
       );
-      return el('li', { className: 'decision' }, [head, reasons]);
+      return el('li', { className: 'decision', 'data-key': (x.key || '') + '@' + d.at }, [head, reasons]);
     });
     if (!items.length) items = [el('li', { className: 'muted', text: 'No decision yet.' })];
-    ol.replaceChildren.apply(ol, items);
+    return items;
   }
 
   /** A snapshot's events, the last 30 newest first, into `ol`. */
   function renderEvents(ol, events) {
+    patch(ol, eventItems(events));
+  }
+
+  function eventItems(events) {
     var evs = (events || []).slice(-30).reverse();
     var items = evs.map(function (x) {
-      return el('li', { className: x.warning ? 'warn' : '' }, [
+      var key = [x.at, x.type, x.instance || '', x.message].join('|');
+      return el('li', { className: x.warning ? 'warn' : '', 'data-key': key }, [
         el('time', { text: timeOf(x.at) }),
         ' ',
         el('code', { text: x.type }),
@@ -291,11 +408,15 @@
       ]);
     });
     if (!items.length) items = [el('li', { className: 'muted', text: 'No events.' })];
-    ol.replaceChildren.apply(ol, items);
+    return items;
   }
 
   /** Alerts into `ul`, firing first, then pending, then resolved. */
   function renderAlerts(ul, alerts) {
+    patch(ul, alertItems(alerts));
+  }
+
+  function alertItems(alerts) {
     var all = alerts.slice();
     var order = { firing: 0, pending: 1, resolved: 2 };
     all.sort(function (x, y) {
@@ -317,17 +438,19 @@
       ]);
     });
     if (!items.length) items = [el('li', { className: 'muted', text: 'No alerts.' })];
-    ul.replaceChildren.apply(ul, items);
+    return items;
   }
 
   root.HeadroomPanels = {
     $: $,
     el: el,
+    patch: patch,
     fmt: fmt,
     plural: plural,
     timeOf: timeOf,
     sloKey: sloKey,
     sloStatus: sloStatus,
+    sloText: sloText,
     perInstanceRps: perInstanceRps,
     costText: costText,
     costTitle: costTitle,
@@ -340,5 +463,8 @@
     renderDecisions: renderDecisions,
     renderEvents: renderEvents,
     renderAlerts: renderAlerts,
+    decisionItems: decisionItems,
+    eventItems: eventItems,
+    alertItems: alertItems,
   };
 })(typeof window !== 'undefined' ? window : globalThis);
