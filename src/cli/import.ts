@@ -25,7 +25,7 @@ export function register(program: Command): void {
   imp
     .command('hpa')
     .description(
-      'HorizontalPodAutoscalers (autoscaling/v1, v2) → HeadroomPolicies in shadow mode: same target, replicas, behavior and CPU target; says what to fill in',
+      'HorizontalPodAutoscalers (autoscaling/v1, v2, v2beta2, v2beta1) → HeadroomPolicies in shadow mode: same target, replicas, behavior and CPU target; says what to fill in',
     )
     .argument('[names...]', 'only these HPAs (default: all in the namespace or files)')
     .option(

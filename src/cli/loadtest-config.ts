@@ -92,9 +92,10 @@ export function parseConfig(url: string, raw: RawOptions): Config {
   const startRps = num('--start-rps', raw.startRps, { min: 0, minExclusive: true, max: 1_000_000 });
   const factor = num('--factor', raw.factor ?? '1.5', { min: 1, minExclusive: true, max: 100 });
   if (raw.factor !== undefined && raw.incrementRps !== undefined)
-    problems.push(
-      usage('--increment-rps', raw.incrementRps, 'either --factor (geometric steps) or --increment-rps (linear)'),
-    );
+    problems.push({
+      ...usage('--increment-rps', raw.incrementRps, 'either --factor (geometric steps) or --increment-rps (linear)'),
+      message: '--increment-rps with --factor: the steps are linear or geometric, not both',
+    });
   const incrementRps =
     raw.incrementRps !== undefined
       ? num('--increment-rps', raw.incrementRps, { min: 0, minExclusive: true, max: 1_000_000 })

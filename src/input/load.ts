@@ -87,9 +87,12 @@ export function checkSpec(source: InputSource, baseDir = '.'): { spec?: LoadedSp
     seen.set(svc.name, i);
     const r = normalizeService(svc, where);
     problems.push(...r.problems);
-    if (r.model?.pricing && !currencies.has(r.model.pricing.currency)) {
-      currencies.set(r.model.pricing.currency, { index: i, name: svc.name });
-    }
+    // From the spec, not the model: a service whose pricing has another problem (instance.cpu
+    // missing) still shows a second currency in the same report.
+    const currency =
+      r.model?.pricing?.currency ??
+      (svc.pricing ? (svc.pricing.currency ?? spec.pricing?.currency) : spec.pricing?.currency);
+    if (currency !== undefined && !currencies.has(currency)) currencies.set(currency, { index: i, name: svc.name });
     if (r.model) services.push(r.model);
     if (svc.usage) usage.set(svc.name, normalizeUsage(svc.usage, where, problems));
   });

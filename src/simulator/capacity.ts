@@ -5,7 +5,7 @@
 // pool, src/core/pool.ts, with the service's load-balancing mode and service-time distribution)
 // still meets the SLO. Attainment falls as demand rises, so "second violates" ⇔ λ > λ*(N): one
 // comparison per second. Under model error (truth.ts) the table is built from the TRUE model.
-// E.g. 20 ms, concurrency 4, p99 ≤ 100 ms, leastRequests: λ*(10) ≈ 1,434 rps of the 2,000 rps the
+// E.g. 20 ms (exponential), concurrency 4, p99 ≤ 100 ms, leastRequests: λ*(10) ≈ 1,886 rps of the 2,000 rps the
 // 10 instances could carry at 100 % busy.
 import type { ServiceModel } from '../core/model.ts';
 import {

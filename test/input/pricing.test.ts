@@ -68,6 +68,17 @@ ${svc('api', ', cpu: 500m, memory: 1Gi')}${svc('cache', ', memory: 1Gi')}${svc('
     expect(ps[3]?.message).toMatch(/^service eu: priced in EUR, but api in USD/);
   });
 
+  it('a second currency is reported with the other problems of its service, not after them', () => {
+    // cache inherits USD and lacks the instance.cpu its cpuHour needs: both at once.
+    const ps = problems(`pricing: { currency: USD, cpuHour: 0.03 }
+services:
+${svc('web', ', cpu: 500m', '    pricing: { currency: EUR, instanceHour: 0.1 }\n')}${svc('cache', '')}`);
+    expect(ps.map((p) => [p.code, p.path])).toEqual([
+      ['HR_PRICING', 'services[1].pricing.currency'],
+      ['HR_PRICING', 'services[1].instance.cpu'],
+    ]);
+  });
+
   it("a bad file block is reported once (not per service); a service's own block needs a currency without one", () => {
     const ps = problems(`pricing: { cpuHour: 0.03, instanceHour: 0.05 }
 services:

@@ -27,7 +27,9 @@ const defaults = {
   progress: true,
 };
 
-function problems(fn: () => unknown): ReadonlyArray<{ code: string; path?: string; value?: unknown }> {
+function problems(
+  fn: () => unknown,
+): ReadonlyArray<{ code: string; path?: string; value?: unknown; message?: string }> {
   try {
     fn();
   } catch (err) {
@@ -73,7 +75,14 @@ describe('parseConfig', () => {
 
   it('--factor and --increment-rps are alternatives: both given is an error, neither is ×1.5', () => {
     const ps = problems(() => parseConfig('http://h/', { ...defaults, incrementRps: '50' }));
-    expect(ps.map((p) => [p.code, p.path, p.value])).toEqual([['HR_USAGE', '--increment-rps', '50']]);
+    expect(ps.map((p) => [p.code, p.path, p.value, p.message])).toEqual([
+      [
+        'HR_USAGE',
+        '--increment-rps',
+        '50',
+        '--increment-rps with --factor: the steps are linear or geometric, not both',
+      ],
+    ]);
     const { factor: _f, ...plain } = defaults;
     expect(parseConfig('http://h/', plain).plan.factor).toBe(1.5);
     expect(parseConfig('http://h/', { ...plain, incrementRps: '50' }).plan.incrementRps).toBe(50);
