@@ -3,32 +3,18 @@
 // updates (focus, a held click and a text selection survive), drop what a restarted server no longer
 // has, take over the decisions made while it was away, and say when its data is from before the
 // connection dropped.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import { dashboard } from '../../src/server/dashboard/plugin.ts';
 import { startStatusServer, type StatusServer } from '../../src/server/server.ts';
 import type { DecisionView, StatusSnapshot } from '../../src/server/status.ts';
 import { history, snapshot } from '../dashboard/fixtures.ts';
-import { launchChromium } from './support/chromium.ts';
+import { chromiumPerFile } from './support/chromium.ts';
 
 const TOKEN = 'e2e-dashboard-live-token-0123456789';
 
-let ctx: BrowserContext;
-let profile: string;
+const browser = chromiumPerFile();
 const servers: StatusServer[] = [];
-
-beforeAll(async () => {
-  profile = mkdtempSync(join(tmpdir(), 'headroom-chromium-'));
-  ctx = await launchChromium(profile);
-});
-
-afterAll(async () => {
-  await ctx?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-});
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -105,7 +91,7 @@ async function serve(services: Service[], port = 0): Promise<StatusServer> {
 }
 
 async function open(server: StatusServer): Promise<{ page: Page; errors: string[] }> {
-  const page = await ctx.newPage();
+  const page = await browser.ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${server.url}/?token=${TOKEN}`);

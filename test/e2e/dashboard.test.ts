@@ -6,10 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { driveTraffic, type TrafficRun } from '../../src/local/traffic.ts';
-import { launchChromium } from './support/chromium.ts';
+import { chromiumPerFile } from './support/chromium.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
@@ -115,17 +115,9 @@ async function stop(run: Run): Promise<void> {
   }
 }
 
-let ctx: BrowserContext;
-let profile: string;
+const browser = chromiumPerFile();
 
-beforeAll(async () => {
-  profile = mkdtempSync(join(tmpdir(), 'headroom-chromium-'));
-  ctx = await launchChromium(profile);
-});
-
-afterAll(async () => {
-  await ctx?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+afterAll(() => {
   if (SHOT_DIR) rmSync(SHOT_DIR, { recursive: true, force: true });
 });
 
@@ -147,7 +139,7 @@ describe('dashboard in Chromium', () => {
   it('loads from headroom run, shows the service, follows load live, explains decisions, plans what-ifs', async () => {
     const run = await headroomRun();
     expect(run.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const page = await ctx.newPage();
+    const page = await browser.ctx.newPage();
     const requests = recordRequests(page);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -233,7 +225,7 @@ describe('dashboard in Chromium', () => {
     // A page opened now starts where the first one is: the decisions the server kept (the idle one at 1
     // and the scale-up), and a CPU/memory chart over the same history as the demand chart, not from
     // the moment it opened. Local mode fills both charts: no "not collected" notes.
-    const late = await ctx.newPage();
+    const late = await browser.ctx.newPage();
     const opened = Date.now() / 1000;
     await late.goto(run.dashboard + '/');
     await late.locator('tr[data-service="web"]').waitFor({ timeout: 30_000 });
@@ -289,7 +281,7 @@ describe('dashboard in Chromium', () => {
 
   it('with a token, the page and its API refuse requests without it and work with it', async () => {
     const run = await headroomRun(['--token', TOKEN, '--allow-write']);
-    const page = await ctx.newPage();
+    const page = await browser.ctx.newPage();
     const bare = await page.goto(run.dashboard + '/');
     expect(bare?.status()).toBe(401);
     const wrong = await page.goto(run.dashboard + '/?token=' + 'x'.repeat(TOKEN.length));

@@ -1,7 +1,11 @@
 // Debian's Chromium driven by playwright-core, as every browser test here needs it: installed on
 // first use, headless, a fresh profile, and the flags that keep it off the (closed) network.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { ensureDebs } from './debs.ts';
 
 export async function launchChromium(profileDir: string): Promise<BrowserContext> {
@@ -21,6 +25,25 @@ export async function launchChromium(profileDir: string): Promise<BrowserContext
     ],
     viewport: { width: 1280, height: 900 },
   });
+}
+
+/** Chromium for one test file: launched on a fresh profile before its tests, closed and removed after. */
+export function chromiumPerFile(): { readonly ctx: BrowserContext } {
+  const held: { ctx?: BrowserContext; profile?: string } = {};
+  beforeAll(async () => {
+    held.profile = mkdtempSync(join(tmpdir(), 'headroom-chromium-'));
+    held.ctx = await launchChromium(held.profile);
+  });
+  afterAll(async () => {
+    await held.ctx?.close();
+    if (held.profile) rmSync(held.profile, { recursive: true, force: true });
+  });
+  return {
+    get ctx(): BrowserContext {
+      if (!held.ctx) throw new Error('Chromium is not launched yet (use it inside a test)');
+      return held.ctx;
+    },
+  };
 }
 
 /** Opens a local file, recording every request that leaves file: and every page error. */
