@@ -5,6 +5,7 @@ import { graphAtCounts } from '../core/graph-at.ts';
 import { planGraph, type GraphPlan } from '../core/graph.ts';
 import { planServices, formatNumber as fmt, type PlanContext, type ServicePlan } from '../core/plan.ts';
 import { HOURS_PER_MONTH, formatMoney, instanceHourCost, roundMoney } from '../core/cost.ts';
+import { count } from '../core/plan-explain.ts';
 import { formatCpu, formatMemory } from '../core/quantity.ts';
 import { verticalAdvice, type VerticalAdvice } from '../core/vertical.ts';
 import { parseNumberFlag } from './flags.ts';
@@ -256,12 +257,12 @@ export function planText(out: PlanOutput): string {
       const v = s.vertical;
       if (v.cpu) {
         lines.push(
-          `    vertical cpu    request ${formatCpu(Math.ceil(v.cpu.request))}, limit ${formatCpu(Math.ceil(v.cpu.limit))} (p50 ${formatCpu(Math.ceil(v.cpu.lowerBound))}, ${v.cpu.samples} samples)`,
+          `    vertical cpu    request ${formatCpu(Math.ceil(v.cpu.request))}, limit ${formatCpu(Math.ceil(v.cpu.limit))} (p50 ${formatCpu(Math.ceil(v.cpu.lowerBound))}, ${count(v.cpu.samples, 'sample')})`,
         );
       }
       if (v.memory) {
         lines.push(
-          `    vertical memory request ${formatMemory(v.memory.request)}, limit ${formatMemory(v.memory.limit)} (${v.memory.samples} daily peaks)`,
+          `    vertical memory request ${formatMemory(v.memory.request)}, limit ${formatMemory(v.memory.limit)} (${count(v.memory.samples, 'daily peak')})`,
         );
       }
       for (const n of v.notes) lines.push(`    note: ${n}`);
