@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubernetesObjects } from '../../src/adapters/actuators/kubernetes/objects.ts';
 import { makeClients } from '../../src/adapters/kubernetes/client.ts';
 import { PrometheusSource } from '../../src/adapters/metrics/prometheus/index.ts';
 import { Controller } from '../../src/controller/controller.ts';
@@ -190,6 +191,25 @@ describe('deploy/manifests/rbac.yaml', () => {
       15_000,
     );
     expect(events.items.find((e) => e.reason === 'Scaled')?.reportingInstance).toBe(controller.identity);
+
+    // The same Event three times within 10 minutes is one object counted 3 times (as client-go's
+    // recorder aggregates), written with this ServiceAccount's rights alone.
+    const objects = new KubernetesObjects(makeClients(saKc), {
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      kind: 'HeadroomPolicy',
+      identity: 'rbac-test',
+    });
+    const ref = { namespace: ns, name: 'app' };
+    const said = { type: 'Warning' as const, reason: 'RepeatTest', message: 'the same thing again' };
+    const t0 = Date.now();
+    for (const dt of [0, 30_000, 90_000]) await objects.recordEvent(ref, said, t0 + dt);
+    const repeated = (
+      await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=app' })
+    ).items.filter((e) => e.reason === 'RepeatTest');
+    expect(repeated.map((e) => e.count)).toEqual([3]);
+    expect(new Date(repeated[0]?.lastTimestamp ?? 0).getTime()).toBe(Math.floor((t0 + 90_000) / 1000) * 1000);
   });
 
   it('grants nothing beyond that: e.g. no Deployment writes, no Secrets', async () => {
@@ -216,6 +236,7 @@ describe('deploy/manifests/rbac.yaml', () => {
     expect(await can('patch', 'apps', 'deployments')).toBe(false);
     expect(await can('update', GROUP, PLURAL)).toBe(false);
     expect(await can('get', '', 'secrets')).toBe(false);
+    expect(await can('patch', '', 'events')).toBe(true); // a repeated Event's count
     expect(await can('delete', '', 'events')).toBe(false);
   });
 

@@ -32,9 +32,15 @@ export interface KubernetesObjectsOptions {
   log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
+/** Repeats of one Event within this long are counted on it (client-go's aggregation window). */
+export const EVENT_AGGREGATE_MS = 600_000;
+const EVENT_CACHE_MAX = 4096;
+
 export class KubernetesObjects {
   readonly #k: KubeClients;
   readonly #o: KubernetesObjectsOptions;
+  /** Events recorded, by what they say: name, count and when first recorded (insertion order). */
+  readonly #recent = new Map<string, { name: string; count: number; firstMs: number }>();
 
   constructor(clients: KubeClients, opts: KubernetesObjectsOptions) {
     this.#k = clients;
@@ -69,18 +75,47 @@ export class KubernetesObjects {
     }
   }
 
-  /** One Event about the object at `nowMs`. */
+  /**
+   * One Event about the object at `nowMs`. The same Event again within 10 minutes (object, type,
+   * reason, message) bumps the first one's `count` and `lastTimestamp` instead of adding an object,
+   * as client-go's recorder does: `kubectl describe` says `(x4 over 6m)`, not four lines. When that
+   * Event is gone (expired, deleted) a new one is created.
+   */
   async recordEvent(ref: ObjectRef, e: ObjectEvent, nowMs: number): Promise<void> {
     const now = new Date(nowMs);
+    const message = e.message.slice(0, 1000);
+    const key = JSON.stringify([ref.namespace, ref.name, ref.uid ?? '', e.type, e.reason, message]);
+    const seen = this.#recent.get(key);
+    if (seen && nowMs - seen.firstMs < EVENT_AGGREGATE_MS) {
+      try {
+        await this.#k.core.patchNamespacedEvent(
+          {
+            name: seen.name,
+            namespace: ref.namespace,
+            body: [
+              { op: 'replace', path: '/count', value: seen.count + 1 },
+              { op: 'replace', path: '/lastTimestamp', value: now.toISOString() },
+            ],
+          },
+          JSON_PATCH,
+        );
+        seen.count++;
+        return;
+      } catch (err) {
+        // Gone: record it anew below. Anything else: only logged, as a lost Event is.
+        if (statusOf(err) !== 404) {
+          this.#o.log?.debug({ err: messageOf(err) }, 'event not recorded');
+          return;
+        }
+      }
+    }
     const { group, version, kind } = this.#o;
+    const name = `${ref.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
     try {
       await this.#k.core.createNamespacedEvent({
         namespace: ref.namespace,
         body: {
-          metadata: {
-            name: `${ref.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`,
-            namespace: ref.namespace,
-          },
+          metadata: { name, namespace: ref.namespace },
           involvedObject: {
             apiVersion: `${group}/${version}`,
             kind,
@@ -90,7 +125,7 @@ export class KubernetesObjects {
           },
           type: e.type,
           reason: e.reason,
-          message: e.message.slice(0, 1000),
+          message,
           source: { component: 'headroom-controller' },
           reportingComponent: 'headroom.dev/controller',
           reportingInstance: this.#o.identity,
@@ -99,8 +134,20 @@ export class KubernetesObjects {
           count: 1,
         },
       });
+      this.#remember(key, { name, count: 1, firstMs: nowMs }, nowMs);
     } catch (err) {
       this.#o.log?.debug({ err: messageOf(err) }, 'event not recorded');
+    }
+  }
+
+  /** Keep an Event for aggregation; forget the expired ones when the map grows (bounded memory). */
+  #remember(key: string, v: { name: string; count: number; firstMs: number }, nowMs: number): void {
+    this.#recent.delete(key);
+    this.#recent.set(key, v);
+    if (this.#recent.size <= EVENT_CACHE_MAX) return;
+    for (const [k, x] of this.#recent) {
+      if (nowMs - x.firstMs >= EVENT_AGGREGATE_MS || this.#recent.size > EVENT_CACHE_MAX) this.#recent.delete(k);
+      else break;
     }
   }
 
