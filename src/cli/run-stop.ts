@@ -26,7 +26,9 @@ async function stopOrExit(stop: () => Promise<void>, killGraceSeconds: number): 
 export class RunLifetime {
   readonly #ctl = new AbortController();
   readonly #onSignal = (sig: NodeJS.Signals): void => {
-    if (!this.#ctl.signal.aborted) {
+    // Counted: a run that ended by itself (--duration, the traffic's end) is drained on the first
+    // Ctrl-C too; only a second signal is "again".
+    if (++this.#signals === 1) {
       this.#ctl.abort();
       return;
     }
@@ -40,6 +42,7 @@ export class RunLifetime {
     }
   };
   #repeatSaid = false;
+  #signals = 0;
   readonly ended: Promise<void>;
 
   constructor() {

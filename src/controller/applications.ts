@@ -54,6 +54,10 @@ export class Applications {
   /** Generation last planned per application (uid): a spec change makes its members due. */
   readonly #seen = new Map<string, number>();
   readonly #views = new Map<string, GraphView>();
+  /** Each application's last check (uid): what it depended on, and the members it claimed. */
+  readonly #checks = new Map<string, { sig: string; claims: readonly string[] }>();
+  /** Moves on clear(): a round that awaited across a change of leader drops its work. */
+  #epoch = 0;
   /** The problem last logged per application (uid), and when: logged again only when it changes. */
   readonly #logged = new Map<string, { text: string; at: number }>();
   #pending: Pending[] = [];
@@ -93,9 +97,23 @@ export class Applications {
         a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name),
     );
     this.#pending = [];
+    const epoch = this.#epoch;
+    const pending: Pending[] = [];
     for (const app of sorted) {
       const ns = app.metadata.namespace;
       const names = memberNames(app.spec);
+      const isDue = names.some((n) => dueKeys.has(key(ns, n)));
+      // A round runs every tick: an application with no due member reuses its last check while
+      // nothing it depends on changed (its spec, its members' specs, the claims before it).
+      const sig = JSON.stringify([
+        app.metadata.generation ?? 0,
+        names.map((n) => [byName.get(key(ns, n))?.metadata.generation ?? null, claimed.get(key(ns, n)) ?? null]),
+      ]);
+      const last = this.#checks.get(uidOf(app));
+      if (!isDue && last?.sig === sig) {
+        for (const n of last.claims) claimed.set(key(ns, n), app.metadata.name);
+        continue;
+      }
       const members = new Map<string, Member>();
       for (const n of names) {
         const p = byName.get(key(ns, n));
@@ -106,8 +124,10 @@ export class Applications {
         (n) => members.get(n),
         (n) => claimed.get(key(ns, n)),
       );
-      if ('graph' in checked) for (const n of checked.graph.members) claimed.set(key(ns, n), app.metadata.name);
-      if (!names.some((n) => dueKeys.has(key(ns, n)))) continue;
+      const claims = 'graph' in checked ? checked.graph.members : [];
+      for (const n of claims) claimed.set(key(ns, n), app.metadata.name);
+      this.#checks.set(uidOf(app), { sig, claims });
+      if (!isDue) continue;
       let r: ApplicationRound;
       if ('problems' in checked) r = { kind: 'invalid', problems: checked.problems };
       else {
@@ -132,8 +152,14 @@ export class Applications {
       }
       if (r.kind === 'invalid') this.#views.delete(uidOf(app));
       this.#seen.set(uidOf(app), app.metadata.generation ?? 0);
-      this.#pending.push({ app, r, members: [...members.values()].map((m) => m.policy) });
+      pending.push({ app, r, members: [...members.values()].map((m) => m.policy) });
     }
+    // Leadership lost during the awaits (clear() ran): this round's work is not this controller's.
+    if (epoch !== this.#epoch) {
+      this.clear();
+      return new Map();
+    }
+    this.#pending = pending;
     return shares;
   }
 
@@ -181,6 +207,8 @@ export class Applications {
     this.#seen.clear();
     this.#views.clear();
     this.#logged.clear();
+    this.#checks.clear();
     this.#pending = [];
+    this.#epoch++;
   }
 }

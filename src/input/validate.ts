@@ -167,8 +167,14 @@ export function located(problems: readonly ProblemDetail[], source: InputSource 
   });
   // In the order they are written, as a compiler lists them (checks run section by section, not
   // top to bottom); stable, so problems at one place keep their order and unplaced ones come last.
-  const place = (p: ProblemDetail): number => (p.line === undefined ? Infinity : p.line * 1e6 + (p.column ?? 0));
-  return out.sort((a, b) => (a.file === b.file ? place(a) - place(b) : 0));
+  const place = (p: ProblemDetail): number =>
+    p.line === undefined ? Number.MAX_SAFE_INTEGER : p.line * 1e6 + (p.column ?? 0);
+  // Files in the order they first appear (the spec, then a profile it names), each file's by place.
+  const fileOrder = new Map<string | undefined, number>();
+  for (const p of out) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
+  return out.sort(
+    (a, b) => (fileOrder.get(a.file) as number) - (fileOrder.get(b.file) as number) || place(a) - place(b),
+  );
 }
 
 /** Throws one HeadroomError with every problem, each with its line and column in `source`. */

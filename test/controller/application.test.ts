@@ -367,6 +367,24 @@ describe('the graph round (Applications.round) and the members’ reconciles', (
     expect(new Set(ofB)).toEqual(new Set(['InvalidApplication']));
   });
 
+  it('a tick with no member due reuses the last check: no model is built again', async () => {
+    const { app, policies } = example();
+    const f = appPorts(new Map([[q(policies[0] as HeadroomPolicy), ok(100)]]));
+    let built = 0;
+    const ports = { ...f.ports, model: (p: HeadroomPolicy) => (built++, f.ports.model(p)) };
+    const apps = new Applications();
+    await planRound(apps, ports, [app], policies, policies);
+    expect(built).toBe(3);
+    for (let i = 0; i < 5; i++) await planRound(apps, ports, [app], policies, []);
+    expect(built).toBe(3);
+    // A member's spec changes: checked again (claims may change), though still not due.
+    const changed = policies.map((p) =>
+      p.metadata.name === 'db' ? { ...p, metadata: { ...p.metadata, generation: 2 } } : p,
+    );
+    await planRound(apps, ports, [app], changed, []);
+    expect(built).toBe(6);
+  });
+
   it('a plan that members do not apply is not Ready: shadow, paused, yielding, unreadable target', async () => {
     const { app, policies } = example();
     const [gateway, cart, db] = policies as [HeadroomPolicy, HeadroomPolicy, HeadroomPolicy];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { zodProblems } from '../../src/input/validate.ts';
+import { located, zodProblems } from '../../src/input/validate.ts';
 import { loadAlertConfig } from '../../src/alerting/config.ts';
 import { formatProblem, HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
 import { loadSpecFile, parseSpecText } from '../../src/input/load.ts';
@@ -219,5 +219,21 @@ describe('one validation path: every problem together, with line and column', ()
     expect(problemsOf(() => loadRunConfig(file))).toEqual([
       expect.objectContaining({ code: 'HR_QUANTITY', path: 'services[0].instance.cpu', line: 3 }),
     ]);
+  });
+});
+
+describe('the order problems are listed in', () => {
+  it('each file in the order it first appears, by line and column within it, unplaced ones last', () => {
+    const p = (tag: string, file: string, line?: number): ProblemDetail => ({
+      code: 'HR_SPEC_INVALID',
+      file,
+      message: tag,
+      ...(line === undefined ? {} : { line }),
+    });
+    const listed = located(
+      [p('A', 'a.yaml', 10), p('B', 'p.json', 3), p('C', 'a.yaml', 5), p('D', 'p.json', 1), p('E', 'a.yaml')],
+      undefined,
+    );
+    expect(listed.map((x) => x.message).join('')).toBe('CAEDB');
   });
 });

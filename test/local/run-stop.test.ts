@@ -17,6 +17,7 @@ writeFileSync(
   `import { RunLifetime } from ${JSON.stringify(RUN_STOP)};
 const say = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\\n');
 const life = new RunLifetime();
+if (process.env.END_SELF) life.endAfter(0); // as --duration or the traffic's end does
 setInterval(() => undefined, 1000); // what the balancers and servers are in a real run
 say({ type: 'started' });
 await life.ended;
@@ -45,8 +46,11 @@ interface Child {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function child(): Child {
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script], { stdio: 'pipe' });
+function child(env: Record<string, string> = {}): Child {
+  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script], {
+    stdio: 'pipe',
+    env: { ...process.env, ...env },
+  });
   const text = { stdout: '', stderr: '' };
   const waits: Array<{ text: string; stream: 'stdout' | 'stderr'; res: () => void }> = [];
   const check = (): void => {
@@ -103,6 +107,17 @@ describe('RunLifetime: a repeated signal during the drain', () => {
     expect(code).toBe(0);
     expect(types(c.out())).toEqual(['started', 'stopping', 'draining', 'done']);
     expect(c.err().match(/already stopping/g)).toHaveLength(1);
+  });
+
+  it('a run that ended by itself drains on the first Ctrl-C (only a second signal forces)', async () => {
+    const c = child({ END_SELF: '1' });
+    await c.line('"draining"');
+    c.proc.kill('SIGINT');
+    c.proc.stdin.write('go\n');
+    const { code } = await c.exit;
+    expect(code).toBe(0);
+    expect(types(c.out())).toEqual(['started', 'stopping', 'draining', 'done']);
+    expect(c.err()).not.toMatch(/interrupted again/);
   });
 
   it('a second SIGINT (Ctrl-C twice) forces: exit 130 without done', async () => {
