@@ -18,7 +18,7 @@ import {
   type GraphShare,
 } from './application-round.ts';
 import type { HeadroomPolicy, PolicyStatus } from './policy.ts';
-import { PROBLEM_LOG_EVERY_MS, type Logger } from './reconcile.ts';
+import { logProblem, type LoggedProblem, type Logger } from './reconcile.ts';
 
 /** A member's share, with the model its graph sizes it by (the entry's SLO, 0.9 utilization default). */
 export interface MemberShare {
@@ -59,7 +59,7 @@ export class Applications {
   /** Moves on clear(): a round that awaited across a change of leader drops its work. */
   #epoch = 0;
   /** The problem last logged per application (uid), and when: logged again only when it changes. */
-  readonly #logged = new Map<string, { text: string; at: number }>();
+  readonly #logged = new Map<string, LoggedProblem>();
   #pending: Pending[] = [];
 
   /** Policies to reconcile this round: the due ones, plus every member of an application that changed. */
@@ -177,15 +177,10 @@ export class Applications {
       const ready = status.conditions?.find((c) => c.type === 'Ready');
       const uid = uidOf(app);
       const problem = ready?.status === 'False' ? `${ready.reason}: ${ready.message}` : undefined;
-      const last = this.#logged.get(uid);
       const id = { namespace: app.metadata.namespace, application: app.metadata.name };
-      if (problem !== undefined && (problem !== last?.text || nowMs - last.at >= PROBLEM_LOG_EVERY_MS)) {
-        ports.log.warn({ ...id, err: problem }, 'application problem');
-        this.#logged.set(uid, { text: problem, at: nowMs });
-      } else if (problem === undefined && last) {
-        ports.log.info({ ...id, was: last.text }, 'application problem resolved');
-        this.#logged.delete(uid);
-      }
+      const logged = logProblem(ports.log, id, 'application', problem, this.#logged.get(uid), nowMs);
+      if (logged) this.#logged.set(uid, logged);
+      else this.#logged.delete(uid);
       await this.#writeStatus(ports, app, status);
     }
   }

@@ -63,11 +63,40 @@ export interface PolicyMemory {
   written: PolicyStatus | undefined;
   writtenAt: number;
   /** The problem last logged, and when (ms): the same one is logged again only every PROBLEM_LOG_EVERY_MS. */
-  problem?: { text: string; loggedAt: number };
+  problem?: LoggedProblem;
 }
 
 /** A problem that persists (an invalid policy, Prometheus down) is logged when it starts, changes, ends, and every 5 min. */
 export const PROBLEM_LOG_EVERY_MS = 300_000;
+
+/** The problem last logged and when (ms). */
+export interface LoggedProblem {
+  text: string;
+  loggedAt: number;
+}
+
+/**
+ * Log `problem` (undefined: none now) as PROBLEM_LOG_EVERY_MS says, `${what} problem` at warn and
+ * `${what} problem resolved` at info; returns what to remember for the next call.
+ */
+export function logProblem(
+  log: Logger,
+  id: object,
+  what: string,
+  problem: string | undefined,
+  last: LoggedProblem | undefined,
+  now: number,
+): LoggedProblem | undefined {
+  if (problem !== undefined && (problem !== last?.text || now - last.loggedAt >= PROBLEM_LOG_EVERY_MS)) {
+    log.warn({ ...id, err: problem }, `${what} problem`);
+    return { text: problem, loggedAt: now };
+  }
+  if (problem === undefined && last) {
+    log.info({ ...id, was: last.text }, `${what} problem resolved`);
+    return undefined;
+  }
+  return last;
+}
 
 export interface ReconcileInput {
   policy: HeadroomPolicy;
@@ -219,15 +248,7 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
     error ??
     (d && d.kind !== 'ok' ? `demand ${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason}` : undefined) ??
     (pb?.kind === 'error' ? `pod burst read failed: ${pb.reason}` : undefined);
-  const last = mem?.problem;
-  let logged = last;
-  if (problem !== undefined && (problem !== last?.text || now - last.loggedAt >= PROBLEM_LOG_EVERY_MS)) {
-    log.warn({ ...id, err: problem }, 'reconcile problem');
-    logged = { text: problem, loggedAt: now };
-  } else if (problem === undefined && last) {
-    log.info({ ...id, was: last.text }, 'reconcile problem resolved');
-    logged = undefined;
-  }
+  const logged = logProblem(log, id, 'reconcile', problem, mem?.problem, now);
   return {
     result,
     outcome,
