@@ -6,11 +6,9 @@ import { z } from 'zod';
 import type { ServiceModel } from '../../core/model.ts';
 import { planService, type PlanContext, type ServicePlan } from '../../core/plan.ts';
 import type { StatusSnapshot } from '../status.ts';
-import { count } from '../../core/plan-explain.ts';
+import { count, fmt } from '../../core/plan-explain.ts';
 import { instanceCapacityRps } from '../../core/pool.ts';
 import { sizingCapacity } from '../../core/decide.ts';
-
-const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 
 export const whatIfRequestSchema = z.strictObject({
   /** Which service; optional when there is one. */
@@ -114,7 +112,7 @@ export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusS
   if ('scale' in cap && cap.scale !== 1) {
     // Said first: every number below rests on it, as the loop's Calibrated reason says for its own.
     explanation.unshift(
-      `capacity (calibrated ×${fmt(cap.scale)}): service time ${fmt(cap.serviceTimeMs)} ms, ${fmt(cap.perInstanceRps)} rps per instance, as the loop sizes with now`,
+      `capacity (calibrated ×${fmt(cap.scale, 4)}): service time ${fmt(cap.serviceTimeMs, 4)} ms, ${fmt(cap.perInstanceRps, 4)} rps per instance, as the loop sizes with now`,
     );
   }
   explanation.push(
