@@ -106,8 +106,10 @@ export function verticalAdvice(samples: readonly UsageSample[], now: number): Ve
     if (s.t > last) last = s.t;
   }
   if (first === Infinity) return { historyDays: 0, notes: ['no usage samples at or before now'] };
-  // At least 5 minutes of history, so a single sample does not divide by zero.
-  const days = Math.max(now - first, 300) / 86400;
+  // The history is the span the samples cover, first to last (VPA's lifespan), not first to now: 5
+  // samples over a day read 11 days later are a day of history (the limit's × 2, not × 1.09). At
+  // least 5 minutes, so a single sample does not divide by zero.
+  const days = Math.max(last - first, 300) / 86400;
   if (days < 1)
     notes.push(
       `only ${(days * 24).toFixed(1)} h of history: the limit carries a wide confidence margin (× ${(1 + 1 / days).toFixed(2)})`,

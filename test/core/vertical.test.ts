@@ -61,7 +61,7 @@ describe('verticalAdvice', () => {
   const a = verticalAdvice(samples, now);
 
   it('request = p90 + 15 %, limit = p95 × (1 + 1/days)', () => {
-    expect(a.historyDays).toBeCloseTo(7 - 600 / DAY, 3);
+    expect(a.historyDays).toBeCloseTo(7 - 1200 / DAY, 3); // first sample to last
     // 23 h of 24 are at 200m, so p90 is in the bucket holding 200m: buckets start at
     // 10m × (1.05^i − 1) / 0.05, 200m is in bucket 14 (196m–215.8m), its end × 1.15 = 248.2m.
     expect(a.cpu?.request).toBeCloseTo(200 * (1.05 ** 15 - 1) * 1.15, 6);
@@ -78,7 +78,7 @@ describe('verticalAdvice', () => {
     const tiny = verticalAdvice([{ t: 0, cpuMillis: 1, memoryBytes: MiB }], 3600);
     expect(tiny.cpu?.request).toBe(25);
     expect(tiny.memory?.request).toBe(250 * MiB);
-    expect(tiny.notes.join(' ')).toMatch(/only 1\.0 h of history/);
+    expect(tiny.notes.join(' ')).toMatch(/only 0\.1 h of history/); // one sample: the 5-minute floor
     expect(verticalAdvice([], 0).cpu).toBeUndefined();
   });
 
@@ -90,6 +90,18 @@ describe('verticalAdvice', () => {
     expect(old.cpu?.request).toBeCloseTo(a.cpu!.request, 6);
     expect(old.memory?.request).toBeGreaterThanOrEqual(400 * MiB * 1.15);
     expect(old.notes.join(' ')).toMatch(/the newest usage sample is 1095 days old/);
+  });
+
+  it('counts the history the samples span, not the time since the first: a stale day is a day', () => {
+    // 5 samples over 26 h, read 11 days after the first: the limit's confidence factor is that of
+    // 26 h (× (1 + 24/26)), as when read right after the last sample; it was × (1 + 1/11).
+    const day = [0, 6, 12, 18, 26].map((h) => ({ t: h * 3600, cpuMillis: 200 + h * 10 }));
+    const fresh = verticalAdvice(day, 26 * 3600);
+    const stale = verticalAdvice(day, 11 * DAY);
+    expect(fresh.historyDays).toBeCloseTo(26 / 24, 9);
+    expect(stale.historyDays).toBeCloseTo(26 / 24, 9);
+    expect(stale.cpu?.limit).toBeCloseTo(fresh.cpu!.limit, 9);
+    expect(stale.cpu!.limit).toBeGreaterThan(stale.cpu!.request * 1.5);
   });
 
   it('ignores samples from the future', () => {
@@ -104,7 +116,7 @@ describe('verticalAdvice at the schema maximum', () => {
     const samples: UsageSample[] = [];
     for (let i = 0; i < 1_000_000; i++) samples.push({ t: i, cpuMillis: 200 + (i % 100), memoryBytes: 3e8 });
     const a = verticalAdvice(samples, now);
-    expect(a.historyDays).toBeCloseTo(now / 86400, 6); // the first sample is at t = 0
+    expect(a.historyDays).toBeCloseTo(999_999 / 86400, 6); // the samples span t = 0 to 999,999
     expect(a.cpu?.samples).toBe(1_000_000);
   });
 });
