@@ -95,6 +95,17 @@ function projected(first: number, growth: number, top: number): number {
   return Math.min(first * growth, FORECAST_CEILING * top);
 }
 
+/** `capped at 2× 1274 rps, the highest demand the forecast holds` (or `self` when it is higher), for a reason. */
+function capText(top: number, highest: number, self: string): string {
+  return `capped at ${FORECAST_CEILING}× ${fmt(top)} rps, ${top > highest ? self : 'the highest demand the forecast holds'}`;
+}
+
+/**
+ * Scores are kept to 4 significant digits: a projection within that of the burst is the burst (an
+ * episode seen at 684.9 rps that rose to 1,829.32 scores 2.671, and 684.9 × 2.671 = 1,829.42).
+ */
+const SCORE_ROUNDING = 5e-4;
+
 /** What past bursts showed: how far they rose, and the growth a first sight is sized for. */
 export interface BurstGrowth {
   /** The growth a first sight is sized for: highest × spread, at most BURST_GROWTH_CAP (1 when none is known). */
@@ -128,11 +139,15 @@ export function burstGrowth(h: BurstHistory | undefined): BurstGrowth {
 /** Did the spread widen the growth by as much as a reason's 4 significant digits show? */
 const widened = (g: BurstGrowth): boolean => g.spread >= 1.0005;
 
-/** How far past bursts went, for a reason: `the last 3 bursts rose 1.021–2.035× … = 3.03×`. */
-function grewText(g: BurstGrowth, horizon: number): string {
-  if (g.episodes === 1) return `the last burst rose to ${fmt(g.highest)}× its first sight within ${horizon} s`;
+/**
+ * How far past bursts went, for a reason: `the last 3 bursts rose 1.021–2.035× … = 3.03×`. `own`:
+ * the scores hold the episode under way (scored a horizon after its first sight, still firing).
+ */
+function grewText(g: BurstGrowth, horizon: number, own: boolean): string {
+  if (g.episodes === 1)
+    return `${own ? 'this burst' : 'the last burst'} rose to ${fmt(g.highest)}× its first sight within ${horizon} s`;
   const range = fmt(g.lowest) === fmt(g.highest) ? `${fmt(g.highest)}×` : `${fmt(g.lowest)}–${fmt(g.highest)}×`;
-  const rose = `the last ${g.episodes} bursts rose ${range} their first sight within ${horizon} s`;
+  const rose = `the last ${g.episodes} bursts${own ? ', this one included,' : ''} rose ${range} their first sight within ${horizon} s`;
   return widened(g)
     ? `${rose}, sized for ${fmt(g.highest)} × ${fmt(g.spread)} (their spread) = ${fmt(g.growth)}×`
     : rose;
@@ -162,7 +177,12 @@ export function burstDemand(
   const window = obs.burstWindowSeconds ?? b.windowSeconds;
   const open = learned?.history.open;
   const first = open ? firstSight(open, learned.now, burst, window) : burst;
-  const rps = Math.max(burst, projected(first, growth, Math.max(learned?.highest ?? 0, burst)));
+  const top = Math.max(learned?.highest ?? 0, burst);
+  const rps = Math.max(burst, projected(first, growth, top));
+  const goesOn = rps > burst * (1 + SCORE_ROUNDING);
+  const own = open?.[4] === 1 && grew.episodes > 0 && !!learned?.history.scores.some(([t]) => t === open[0]);
+  const wanted = first * growth;
+  const cap = wanted > rps ? ` = ${fmt(wanted)}, ${capText(top, learned?.highest ?? 0, 'the burst itself')}` : '';
   const reasons: Reason[] = [
     {
       code: 'Burst',
@@ -171,7 +191,9 @@ export function burstDemand(
           ? `≥ ${b.threshold}× what ${count(ready, 'ready instance')} ${ready === 1 ? 'carries' : 'carry'} (${fmt(carry)} rps)`
           : `would break the p${model.slo?.percentile} ≤ ${model.slo?.latencyMs} ms SLO on ${count(ready, 'ready instance')}`
       }: sizing for the burst${
-        rps > burst ? ` as it may go on, ${fmt(rps)} rps: ${grewText(grew, learned?.horizon ?? 0)}` : ''
+        goesOn
+          ? ` as it may go on, ${fmt(rps)} rps (${fmt(first)} rps at first sight × ${fmt(growth)}${cap}): ${grewText(grew, learned?.horizon ?? 0, own)}`
+          : ''
       }, no scale-up rate limit`,
     },
   ];
@@ -218,10 +240,14 @@ function heldBurst(
   if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
   const g = burstGrowth(h);
   if (g.growth <= 1) return undefined;
-  const rps = projected(o[1], g.growth, Math.max(at.highest, o[1]));
+  const top = Math.max(at.highest, o[1]);
+  const rps = projected(o[1], g.growth, top);
+  // Within the horizon the episode is not scored yet: its scores are all past bursts'.
   const as = widened(g)
     ? `: past bursts rose up to ${fmt(g.highest)}×, × ${fmt(g.spread)} for their spread`
     : ' as past bursts did';
-  const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(g.growth)}×${as}) until ${fmt(at.horizon)} s after its first sight`;
+  const wanted = o[1] * g.growth;
+  const cap = wanted > rps ? `; ${fmt(wanted)} rps ${capText(top, at.highest, 'its first sight')}` : '';
+  const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(g.growth)}×${as}${cap}) until ${fmt(at.horizon)} s after its first sight`;
   return { rps, reasons: [{ code: 'Burst', message }], held: true };
 }

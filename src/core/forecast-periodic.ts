@@ -200,7 +200,7 @@ export function periodicRise(
     expectedRps: expected,
     inSeconds,
   };
-  const label = `period ${duration(rise.periodSeconds)} (autocorrelation ${fmt(per.r)}), phase ${clock(phase)} of ${clock(rise.periodSeconds)}: ${growth >= RISE_GROWTH ? 'spike' : 'peak'} of ${fmt(expected)} rps expected ${inSeconds > 0 ? `in ${Math.round(inSeconds)} s` : 'now'}`;
+  const label = `period ${duration(rise.periodSeconds)} (autocorrelation ${fmt(per.r)}), phase ${clock(phase)} of ${clock(rise.periodSeconds)}: ${growth >= RISE_GROWTH ? 'spike' : 'peak'} of ${fmt(expected)} rps expected ${inSeconds > 0 ? `in ${Math.round(inSeconds)} s` : 'now'} (looked for over the ${horizonSeconds}-s horizon + ${PERIOD_SLACK_S} s for jitter)`;
   return { growth, label, rise };
 }
 
@@ -279,7 +279,7 @@ export interface PeriodicRise {
   r: number;
   /** Seconds since the period's rise phase (the folded profile's steepest rise). */
   phaseSeconds: number;
-  /** The scaled 5-minute mean the matched phase had (lower of one and two periods back). */
+  /** The highest observation the matched phase had, scaled (of one and two periods back: the higher for a rise, else the lower). */
   expectedRps: number;
   /** Seconds until the bucket that had it starts (0 = this bucket). */
   inSeconds: number;

@@ -26,9 +26,9 @@
 //   2-h spikes on a ~400-rps base peaking at ~1,750 rps: from 4 minutes before the spike's bucket,
 //   growth = 1,530 ÷ 380 ≈ 4, so instances start before the spike (decision code ForecastPeriodic,
 //   reason "period 2 h (autocorrelation 0.9), phase 1:56 of 2:00: spike of 1530 rps expected in
-//   240 s");
-// - the ceiling: twice the highest demand the history holds (FORECAST_CEILING), named in the reason
-//   when it cuts;
+//   240 s (looked for over the 120-s horizon + 120 s for jitter)");
+// - the ceiling: twice the highest demand the history holds (FORECAST_CEILING: the highest 5-minute
+//   mean of 8 days, or reading of the last 20 minutes), named in the reason when it cuts;
 // - calibrated margin: what the forecast missed before. Every minute, each minute k ∈ {1, 2, 4, 8,
 //   16} back is scored: realized peak of the k minutes after it ÷ what base × growth said then. The
 //   ratios go into log-spaced histograms per k — one over all minutes and one per demand band
@@ -301,17 +301,26 @@ function seasonalGrowth(
  * 20 minutes. The forecast never exceeds FORECAST_CEILING times it.
  */
 export function highestSeen(h: DemandHistory): number {
-  let top = 0;
-  for (const v of h.values) if (v !== null && v > top) top = v;
-  for (const m of h.minutes ?? []) if (m[1] > top) top = m[1];
-  return top;
+  return highestSeenOf(h).rps;
+}
+
+/** highestSeen and, for a reason, which record it is (a crowd of one minute counts in full for 20 minutes). */
+export function highestSeenOf(h: DemandHistory): { rps: number; what: string } {
+  let mean = 0;
+  for (const v of h.values) if (v !== null && v > mean) mean = v;
+  let reading = 0;
+  for (const m of h.minutes ?? []) if (m[1] > reading) reading = m[1];
+  return reading > mean
+    ? { rps: reading, what: `the highest reading of the last ${KEEP_MINUTES} minutes` }
+    : { rps: mean, what: 'the highest 5-minute mean of the last 8 days' };
 }
 
 /**
- * The forecast's ceiling over the highest demand seen: demand may grow past its record, and the
- * stable and burst windows follow it there, but pre-provisioning beyond twice the record is a
- * guess no history supports (on a spiky trace the uncapped forecast sized for 84 instances where
- * the real peak needed 11).
+ * The forecast's ceiling over highestSeen (the highest 5-minute mean of 8 days, or reading of the
+ * last 20 minutes if higher: a 2,000-rps minute in a 1,150-rps 5-minute mean counts as 2,000 for 20
+ * minutes, then 1,150): demand may grow past its record, and the stable and burst windows follow it
+ * there, but pre-provisioning beyond twice the record is a guess no history supports (on a spiky
+ * trace the uncapped forecast sized for 84 instances where the real peak needed 11).
  */
 export const FORECAST_CEILING = 2;
 
@@ -329,33 +338,80 @@ export function forecastMargin(
   return marginOf(h, horizonSeconds, base, rise)?.margin;
 }
 
-/** The margin and how many scored minutes it comes from. */
+/**
+ * The margin, how many scored minutes it comes from, and for the reason: the window scored
+ * (`windowSeconds`), the histogram used (`pool`) and the one wanted when it had too few (`wanted`).
+ */
+interface Margin {
+  margin: number;
+  scored: number;
+  windowSeconds: number;
+  pool: number;
+  wanted: { pool: number; scored: number; needed: number };
+}
+
 function marginOf(
   h: DemandHistory,
   horizonSeconds: number,
   base: number | undefined,
   rise: boolean,
-): { margin: number; scored: number } | undefined {
+): Margin | undefined {
   // A predicted rise is a claim about (now, now + horizon + slack]: it is scored over that window.
   const slack = rise && periodActive(h) ? PERIOD_SLACK_S : 0;
   const minutes = Math.max(1, Math.ceil((horizonSeconds + slack) / MINUTE));
   let i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
   if (i < 0) i = MARGIN_HORIZONS.length - 1;
-  let band = marginBand(h, base, h.level, rise);
-  const own = band > 0 && band < RISE_BAND ? BAND_SCORED_MINUTES : MIN_SCORED_MINUTES;
-  if ((h.scored?.[i]?.[band] ?? 0) < own) band = 0;
+  const wantedBand = marginBand(h, base, h.level, rise);
+  const own = wantedBand > 0 && wantedBand < RISE_BAND ? BAND_SCORED_MINUTES : MIN_SCORED_MINUTES;
+  const wanted = { pool: wantedBand, scored: h.scored?.[i]?.[wantedBand] ?? 0, needed: own };
+  const band = wanted.scored < own ? 0 : wantedBand;
   const bins = h.misses?.[i]?.[band];
   const scored = h.scored?.[i]?.[band] ?? 0;
   if (!bins || scored < FIRST_FORECAST_MINUTES) return undefined;
+  const used = { scored, windowSeconds: (MARGIN_HORIZONS[i] ?? 1) * MINUTE, pool: band, wanted };
   let total = 0;
   for (const [, w] of bins) total += w;
   let above = total * (1 - MARGIN_QUANTILE);
   for (let j = bins.length - 1; j >= 0; j--) {
     const [b, w] = bins[j] ?? [0, 0];
     above -= w;
-    if (above <= 0) return { margin: Math.max(1, Math.exp(BIN_FROM + (b + 1) * BIN_LOG)), scored };
+    if (above <= 0) return { margin: Math.max(1, Math.exp(BIN_FROM + (b + 1) * BIN_LOG)), ...used };
   }
-  return { margin: 1, scored };
+  return { margin: 1, ...used };
+}
+
+/** The misses a margin came from, for the reason. */
+function poolName(band: number): string {
+  if (band === RISE_BAND) return 'in predicted rises';
+  if (band === PERIODIC_BAND) return 'outside predicted rises';
+  return band === 0 ? 'over all minutes' : 'at this level';
+}
+
+/** Why a margin is not from the histogram wanted: `(predicted rises have 20 scored, 30 needed)`. */
+function fallbackNote(m: Margin): string {
+  const { pool, scored, needed } = m.wanted;
+  const name =
+    pool === RISE_BAND
+      ? 'predicted rises have'
+      : pool === PERIODIC_BAND
+        ? 'minutes outside predicted rises have'
+        : 'this level has';
+  return ` (${name} ${Math.floor(scored)} scored, ${needed} needed)`;
+}
+
+/**
+ * The margin's clause: `past 240-s peaks came within 1.13× of the forecast 99 % of the time in
+ * predicted rises`. Under 100 scored minutes the 99th percentile is the worst miss: "in all N".
+ * Under 100 in all minutes a demand band has under 100 too, so falling back from it goes unsaid.
+ */
+function marginText(m: Margin): string {
+  const within = `past ${m.windowSeconds}-s peaks came within ${fmt(m.margin)}× of the forecast`;
+  const fell = m.pool !== m.wanted.pool;
+  if (m.scored * (1 - MARGIN_QUANTILE) >= 1)
+    return `${within} ${MARGIN_QUANTILE * 100} % of the time ${poolName(m.pool)}${fell ? fallbackNote(m) : ''}`;
+  const all = `${within} in all ${Math.round(m.scored)} minutes scored so far`;
+  if (m.pool !== 0) return `${all} ${poolName(m.pool)}`;
+  return fell && m.wanted.pool >= RISE_BAND ? `${all}${fallbackNote(m)}` : all;
 }
 
 /**
@@ -377,7 +433,9 @@ export function forecastPeak(
   const { margin, scored } = m;
   const calibrated = scored >= MIN_SCORED_MINUTES;
   const wanted = base * growth * margin;
-  const record = Math.max(highestSeen(h), base);
+  const seen = highestSeenOf(h);
+  // The base is one of the minutes highestSeen reads, so never above it; `max` only for safety.
+  const record = Math.max(seen.rps, base);
   const ceiling = FORECAST_CEILING * record;
   const rps = Math.min(wanted, ceiling);
   const parts = rise && growth > 1 ? [label] : [];
@@ -388,15 +446,10 @@ export function forecastPeak(
   );
   if (growth > 1 && !rise)
     parts.push(`${label} ago the next ${horizonSeconds} s peaked ${fmt(growth)}× this, at today's level`);
-  // Under 100 scored minutes the 99th percentile is the worst miss: the reason says "in all N".
-  parts.push(
-    scored * (1 - MARGIN_QUANTILE) >= 1
-      ? `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast ${MARGIN_QUANTILE * 100} % of the time ${rising ? 'in predicted rises' : 'at this level'}`
-      : `past ${horizonSeconds}-s peaks came within ${fmt(margin)}× of the forecast in all ${Math.round(scored)} minutes scored so far`,
-  );
+  parts.push(marginText(m));
   if (wanted > ceiling)
     parts.push(
-      `capped at ${FORECAST_CEILING}× the highest demand seen in 8 days (${fmt(record)} rps) from ${fmt(wanted)}`,
+      `capped at ${FORECAST_CEILING}× ${record > seen.rps ? 'the base' : seen.what} (${fmt(record)} rps) from ${fmt(wanted)}`,
     );
   return { rps, reason: parts.join('; '), calibrated, ...(rise && growth > 1 ? { period: rise } : {}) };
 }

@@ -7,6 +7,7 @@ import {
   BURST_KEEP,
   burstDemand,
   burstGrowth,
+  burstPath,
   followBursts,
   type BurstHistory,
 } from '../../src/core/burst.ts';
@@ -79,7 +80,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     expect(d.sizedForRps).toBe(600);
     expect(d.desired).toBe(12);
     expect(d.reasons.find((r) => r.code === 'Burst')?.message).toMatch(
-      /as it may go on, 600 rps: the last burst rose to 2× its first sight within 120 s/,
+      /as it may go on, 600 rps \(300 rps at first sight × 2\): the last burst rose to 2× its first sight within 120 s/,
     );
   });
 
@@ -145,7 +146,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, learned);
     expect(r?.rps).toBeCloseTo(150 * 3.946, 0);
     expect(r?.reasons[0]?.message).toMatch(
-      /as it may go on, 591\.\d rps: the last 5 bursts rose 1\.02–2\.73× their first sight within 120 s, sized for 2\.73 × 1\.44\d \(their spread\) = 3\.94\d×/,
+      /as it may go on, 591\.\d rps \(150 rps at first sight × 3\.94\d\): the last 5 bursts rose 1\.02–2\.73× their first sight within 120 s, sized for 2\.73 × 1\.44\d \(their spread\) = 3\.94\d×/,
     );
   });
 
@@ -246,3 +247,77 @@ function feedOne(
   s.current = r.decision.desired;
   s.out.push(r.decision);
 }
+
+// "Every decision is explained": a Burst reason's first sight × growth is the rps it states, or it
+// names the cap that cut it; the episode under way is not called a past burst.
+describe('burst reasons multiply out', () => {
+  const obs = (burst: number) => ({ readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: burst });
+  const pool = { ready: 2, carry: 100 };
+  /** `(F rps at first sight × G = W, capped at 2× T rps, …)` or `(F rps at first sight × G)` → numbers. */
+  const parse = (message: string) => {
+    const m =
+      /go on, ([\d.]+) rps \(([\d.]+) rps at first sight × ([\d.]+)(?: = ([\d.]+), capped at 2× ([\d.]+) rps)?/.exec(
+        message,
+      );
+    expect(m, message).not.toBeNull();
+    return { rps: Number(m![1]), first: Number(m![2]), growth: Number(m![3]), wanted: m![4], top: m![5] };
+  };
+
+  it('sized for a first sight times the growth: the stated numbers multiply out', () => {
+    const history: BurstHistory = { scores: [[0, 2]] };
+    const r = burstDemand(model, obs(300), 100, pool, { history, horizon: 120, highest: 2000, now: 1000 })!;
+    const p = parse(r.reasons[0]!.message);
+    expect(p.rps).toBe(600);
+    expect(p.first * p.growth).toBeCloseTo(p.rps, 6);
+    expect(p.top).toBeUndefined();
+  });
+
+  it('the cap at twice the highest demand seen is stated with its number when it cuts', () => {
+    const history: BurstHistory = { scores: [[0, 8]] };
+    const r = burstDemand(model, obs(150), 100, pool, { history, horizon: 120, highest: 200, now: 0 })!;
+    expect(r.rps).toBe(400); // unchanged: 150 × 8 = 1,200 capped at 2 × 200
+    const p = parse(r.reasons[0]!.message);
+    expect(Number(p.wanted)).toBeCloseTo(p.first * p.growth, 6);
+    expect(2 * Number(p.top)).toBe(p.rps);
+  });
+
+  it('the held burst states the cap too: first sight × growth is not the rps it may still rise to', () => {
+    // First seen 15 s ago at 300 rps; past bursts rose 8×; the highest demand seen is 400 rps.
+    const bursts: BurstHistory = { open: [1000, 300, 300, 1000, 0], scores: [[0, 8]] };
+    const r = burstPath(model, obs(90), 100, pool, { bursts, now: 1015, horizon: 120, highest: 400 });
+    expect(r.burst?.held).toBe(true);
+    expect(r.burst?.rps).toBe(800);
+    const message = r.burst!.reasons[0]!.message;
+    const m =
+      /at ([\d.]+) rps may still rise to ([\d.]+) rps \(([\d.]+)× .*; ([\d.]+) rps capped at 2× ([\d.]+) rps/.exec(
+        message,
+      );
+    expect(m, message).not.toBeNull();
+    const [first, rps, growth, wanted, top] = m!.slice(1).map(Number) as [number, number, number, number, number];
+    expect(first * growth).toBeCloseTo(wanted, 6);
+    expect(2 * top).toBe(rps);
+  });
+
+  it('the episode under way is not called a past burst, and a score rounded to 4 digits does not make it "go on"', () => {
+    // An episode first seen at 684.9 rps rose to 1,829.32 within 120 s: scored 2.671 (684.9 × 2.671 =
+    // 1,829.42). Still firing at 1,829.32 rps after that: its own score says nothing more.
+    const own: BurstHistory = { open: [0, 684.9, 1829.32, 100, 1], scores: [[0, 2.671]] };
+    const learned = { history: own, horizon: 120, highest: 2000, now: 200 };
+    const r = burstDemand(model, obs(1829.32), 100, pool, learned)!;
+    expect(r.rps).toBeCloseTo(684.9 * 2.671, 6); // what is sized is unchanged
+    expect(r.reasons[0]!.message).not.toMatch(/go on|the last burst/);
+    // Below its peak it is sized for that peak again: said as this burst's rise, not a past one's.
+    const lower = burstDemand(model, obs(1200), 100, pool, learned)!;
+    expect(lower.reasons[0]!.message).toMatch(/: this burst rose to 2\.671× its first sight within 120 s/);
+    expect(lower.reasons[0]!.message).not.toMatch(/the last burst/);
+    const two: BurstHistory = {
+      ...own,
+      scores: [
+        [-5000, 3],
+        [0, 2.671],
+      ],
+    };
+    const both = burstDemand(model, obs(1200), 100, pool, { ...learned, history: two })!;
+    expect(both.reasons[0]!.message).toMatch(/the last 2 bursts, this one included, rose 2\.671–3× their first sight/);
+  });
+});

@@ -386,3 +386,89 @@ describe('forecastPeak with a detected period', () => {
     );
   });
 });
+
+// "Every decision is explained": the reason names the numbers the forecast used, and they multiply out.
+describe('forecast reasons say what the forecast used', () => {
+  /** Days 0–1: 100 rps, 1,000 rps 09:00–10:00; day 2: 400 rps from 08:00 (and `spike` rps 10 minutes before `now`). */
+  function risingDay(now: number, spike?: number): DemandHistory {
+    let h = emptyHistory();
+    for (let t = 0; t <= now; t += 60) {
+      const busy = t < 2 * DAY && t % DAY >= NINE && t % DAY < NINE + 3600;
+      h = recordDemand(h, t, busy ? 1000 : t >= 2 * DAY + NINE - 3600 ? 400 : 100, 120);
+      if (spike !== undefined && t === now - 600) h = recordDemand(h, t + 30, spike, 120);
+    }
+    return h;
+  }
+  const before9 = 2 * DAY + NINE - 120;
+
+  it('the ceiling names the record it is twice: the highest 5-minute mean of 8 days, or a minute reading of the last 20', () => {
+    // 400 × 10 (yesterday's 1,000 at today's 4× level) × margin is cut at twice the record.
+    const means = forecastPeak(risingDay(before9), before9, 120)!;
+    expect(means.rps).toBe(2000);
+    expect(means.reason).toMatch(/capped at 2× the highest 5-minute mean of the last 8 days \(1000 rps\) from \d+/);
+    // One reading of 1,800 rps 10 minutes ago: its 5-minute mean is ~630, the record is the reading.
+    const reading = forecastPeak(risingDay(before9, 1800), before9, 120)!;
+    expect(reading.rps).toBe(3600);
+    expect(reading.reason).toMatch(/capped at 2× the highest reading of the last 20 minutes \(1800 rps\) from \d+/);
+  });
+
+  it('without a period a predicted daily rise is sized with its demand band’s margin, and says so (not "in predicted rises")', () => {
+    const f = forecastPeak(risingDay(before9), before9, 120)!;
+    expect(f.reason).toMatch(/a day \(and two days\) ago/);
+    expect(f.reason).not.toMatch(/in predicted rises/);
+    expect(f.reason).toMatch(/99 % of the time (at this level|over all minutes)/);
+  });
+
+  // The 2-h spike grid of the describe above.
+  const grid = spikeGrid(7200, 120, 8);
+  const due = 2 * DAY + 3600;
+  const h = noisy(due - 180, 8, grid, 120);
+
+  it('a predicted rise states the window its margin was scored over (horizon + slack: 240 s), and its pool', () => {
+    const f = forecastPeak(h, due - 180, 120)!;
+    expect(f.period).toBeDefined();
+    expect(f.reason).toMatch(
+      /past 240-s peaks came within [\d.]+× of the forecast (99 % of the time|in all \d+ minutes scored so far) in predicted rises/,
+    );
+  });
+
+  it('the window is the calibrated horizon the margin comes from: 150 s is scored as 4 minutes', () => {
+    const f = forecastPeak(
+      noisy(DAY, 3, () => 0),
+      DAY - 60,
+      150,
+    )!;
+    expect(f.reason).toMatch(/past 240-s peaks/);
+  });
+
+  it('with too few scored predicted rises the margin comes from all minutes, and the reason says so', () => {
+    // misses[k = 4 min][band 6 = predicted rises]: 20 scored, under the 30 a phase's own histogram needs.
+    const scored = h.scored!.map((row) => row.slice());
+    scored[2]![6] = 20;
+    const f = forecastPeak({ ...h, scored }, due - 180, 120)!;
+    expect(f.reason).toMatch(
+      /of the forecast 99 % of the time over all minutes \(predicted rises have 20 scored, 30 needed\)/,
+    );
+    expect(f.reason).not.toMatch(/in predicted rises/);
+  });
+
+  it('with a period and no rise ahead the margin is that of the minutes outside predicted rises, not "at this level"', () => {
+    const quiet = noisy(2 * DAY + 2 * 3600, 8, grid, 120);
+    const f = forecastPeak(quiet, 2 * DAY + 2 * 3600 - 60, 120)!;
+    expect(f.reason).toMatch(/outside predicted rises/);
+    expect(f.reason).not.toMatch(/at this level/);
+  });
+
+  it('a periodic rise expected past the horizon says which window it was looked for in', () => {
+    for (let now = due - 420; now <= due; now += 60) {
+      const f = forecastPeak(noisy(now + 60, 8, grid, 120), now, 120);
+      if (!f?.period) continue;
+      const m = /expected (?:in (\d+) s|now) \(looked for over the (\d+)-s horizon \+ (\d+) s for jitter\)/.exec(
+        f.reason,
+      );
+      expect(m, f.reason).not.toBeNull();
+      expect(Number(m![2])).toBe(120);
+      expect(Number(m![1] ?? 0)).toBeLessThanOrEqual(Number(m![2]) + Number(m![3]));
+    }
+  });
+});
