@@ -98,5 +98,6 @@ export const CONTROLLER_METRIC_FAILURES_TOTAL = 'headroom_controller_metric_fail
 export const POLICY_DESIRED_REPLICAS = 'headroom_policy_desired_replicas';
 export const POLICY_CURRENT_REPLICAS = 'headroom_policy_current_replicas';
 export const POLICY_DEMAND_RPS = 'headroom_policy_demand_rps';
-export const CONTROLLER_API_REQUESTS = 'headroom_controller_api_requests';
+/** Counter: Kubernetes API requests sent since start (renamed from the gauge headroom_controller_api_requests). */
+export const CONTROLLER_API_REQUESTS_TOTAL = 'headroom_controller_api_requests_total';
 export const CONTROLLER_LEADER = 'headroom_controller_leader';

@@ -78,11 +78,17 @@ export function notApplying(p: HeadroomPolicy, st: PolicyStatus | undefined): st
   const name = p.metadata.name;
   if (p.spec.mode === 'shadow') return `${name} is in shadow mode (decides, writes nothing)`;
   const active = st?.conditions?.find((c) => c.type === 'ScalingActive');
-  if (active?.status === 'False' && ['InvalidPolicy', 'Conflict', 'FailedGetScale'].includes(active.reason ?? '')) {
+  if (
+    active?.status === 'False' &&
+    ['InvalidPolicy', 'Conflict', 'TargetOwned', 'FailedGetScale', 'FailedReconcile'].includes(active.reason ?? '')
+  ) {
     const ready = st?.conditions?.find((c) => c.type === 'Ready');
     return `${name}: ${active.reason}: ${ready?.message ?? active.message ?? ''}`;
   }
   if (st?.paused) return `${name} is paused (headroom.dev/paused: "${st.paused}")`;
+  const able = st?.conditions?.find((c) => c.type === 'AbleToScale');
+  if (able?.status === 'False' && able.reason === 'ScalingDisabled')
+    return `${name}: ScalingDisabled: ${able.message ?? ''}`;
   return undefined;
 }
 

@@ -33,10 +33,18 @@ import { makeInformers, startInformers, stopInformers, type Informers } from './
 import { systemClock, type Clock } from '../ports/clock.ts';
 import { shadowRow, type ShadowRow } from './shadow.ts';
 import { LeaderElector } from './leader.ts';
-import { makeMetrics, recordReconcile, type ControllerMetrics } from './metrics.ts';
-import { ModelCache } from './models.ts';
-import type { HeadroomPolicy } from './policy.ts';
 import {
+  clearPolicies,
+  forgetPolicy,
+  makeMetrics,
+  recordFailedRound,
+  recordReconcile,
+  type ControllerMetrics,
+} from './metrics.ts';
+import { ModelCache } from './models.ts';
+import type { HeadroomPolicy, PolicyCondition, PolicyStatus } from './policy.ts';
+import {
+  logProblem,
   reconcilePolicy,
   silent,
   type Logger,
@@ -46,6 +54,7 @@ import {
 } from './reconcile.ts';
 import { duePolicies, runRound, Ticker, type RoundStats } from './rounds.ts';
 import { policyAlertSnapshot, policyStatusSnapshot, serviceName, type PolicyView } from './snapshot.ts';
+import { needsWrite, persistedAt, type PolicyEvent } from './status.ts';
 import { PolicyViews } from './views.ts';
 
 export type { Logger } from './reconcile.ts';
@@ -184,6 +193,8 @@ export class Controller {
           this.#memory.clear();
           this.#views.clear();
           this.#apps.clear();
+          // A former leader exports none of its per-policy series: they would be stale duplicates.
+          clearPolicies(this.#m);
         },
       });
     }
@@ -232,6 +243,8 @@ export class Controller {
           this.#models.delete(p.metadata.uid);
           this.#views.delete(p.metadata.uid);
         }
+        // Its /metrics series go with it (the service series at the next alert tick).
+        forgetPolicy(this.#m, { namespace: p.metadata.namespace, policy: p.metadata.name });
       },
     });
     await startInformers(this.#informers);
@@ -239,7 +252,12 @@ export class Controller {
     this.#leader?.start();
     if (!this.#o.manual) {
       this.#loop = this.#ticker.run(this.#o.tickMs ?? 1000, this.#now, async () => {
-        if (!this.isLeader) return;
+        // A standby (or a former leader) exports none: its last values would be stale duplicates.
+        // Every tick, so a round that was in flight when the Lease moved leaves nothing behind.
+        if (!this.isLeader) {
+          clearPolicies(this.#m);
+          return;
+        }
         try {
           await this.reconcileDue();
         } catch (err) {
@@ -247,8 +265,7 @@ export class Controller {
         }
         // Only the leader evaluates and sends: standbys would page a second time.
         if (this.isLeader) this.tickAlerts();
-        // A standby (or a former leader) exports none: its last values would be stale duplicates.
-        else this.#m.alerts.update([]);
+        else clearPolicies(this.#m);
       });
     }
   }
@@ -338,14 +355,58 @@ export class Controller {
       this.#memory.set(uid, r.memory);
       return { scaled: r.scaled, statusWritten: r.statusWritten, ...(r.error ? { error: r.error } : {}) };
     } catch (err) {
-      this.#m.reconciles.inc({ result: 'error' });
-      this.#log.error({ ...id, err: messageOf(err) }, 'reconcile failed');
-      this.#memory.delete(uid);
-      return { scaled: false, statusWritten: false, error: messageOf(err) };
+      recordFailedRound(this.#m, id);
+      const statusWritten = await this.#failedRound(p, uid, `reconcile failed: ${messageOf(err)}`);
+      return { scaled: false, statusWritten, error: messageOf(err) };
     } finally {
       end();
       this.#inflight.delete(uid);
     }
+  }
+
+  /**
+   * A round that threw (reconcilePolicy rejects only when something broke its promises, e.g. a
+   * saved state it cannot read): the status says so (Ready False, FailedReconcile, no counts), one
+   * Warning Event when that starts, the log as logProblem's rule says (on start and change, then
+   * every 5 min), and the next try at the policy's interval, not at the next tick.
+   */
+  async #failedRound(p: HeadroomPolicy, uid: string, message: string): Promise<boolean> {
+    const mem = this.#memory.get(uid);
+    const now = this.#now();
+    const id = { namespace: p.metadata.namespace, policy: p.metadata.name };
+    const generation = p.metadata.generation ?? 0;
+    const { status, event } = failedRoundStatus(
+      mem?.status ?? p.status,
+      generation,
+      message,
+      new Date(now).toISOString(),
+    );
+    let written = mem ? mem.written : p.status;
+    let writtenAt = mem ? mem.writtenAt : persistedAt(p.status);
+    let statusWritten = false;
+    try {
+      if (needsWrite(written, status, writtenAt, now, this.#o.stateRefreshMs ?? 60_000)) {
+        statusWritten = await this.#ports.status.writeStatus(p.metadata, status);
+        if (statusWritten) {
+          written = status;
+          writtenAt = now;
+        }
+      }
+      if (event) await this.#ports.events.recordEvent(p.metadata, event, now);
+    } catch (err) {
+      this.#log.error({ ...id, err: messageOf(err) }, 'writing the status of a failed round failed');
+    }
+    this.#views.show(uid, now, status, undefined, event ? [event] : []);
+    const logged = logProblem(this.#log, id, 'reconcile', message, mem?.problem, now);
+    this.#memory.set(uid, {
+      status,
+      generation,
+      nextDue: now + (p.spec.intervalSeconds ?? 15) * 1000,
+      written,
+      writtenAt,
+      ...(logged ? { problem: logged } : {}),
+    });
+    return statusWritten;
   }
 
   #policyViews(): PolicyView[] {
@@ -403,4 +464,42 @@ export class Controller {
     await this.#leader?.stop();
     await this.#o.alerting?.close();
   }
+}
+
+/**
+ * The status after a round that threw: Ready and ScalingActive False with reason FailedReconcile,
+ * no counts (as for any round that does not decide), the rest (decideState, lastDecision, model)
+ * kept. The Warning Event only when Ready turns to FailedReconcile, as status.ts does for the others.
+ */
+export function failedRoundStatus(
+  prev: PolicyStatus | undefined,
+  generation: number,
+  message: string,
+  nowIso: string,
+): { status: PolicyStatus; event?: PolicyEvent } {
+  const reason = 'FailedReconcile';
+  const conds: PolicyCondition[] = [...(prev?.conditions ?? [])];
+  const set = (type: string, msg: string): boolean => {
+    const i = conds.findIndex((c) => c.type === type);
+    const old = i < 0 ? undefined : conds[i];
+    const flipped = old?.status !== 'False';
+    const c: PolicyCondition = {
+      type,
+      status: 'False',
+      reason,
+      message: msg,
+      lastTransitionTime: flipped || !old?.lastTransitionTime ? nowIso : old.lastTransitionTime,
+      observedGeneration: generation,
+    };
+    if (i < 0) conds.push(c);
+    else conds[i] = c;
+    return flipped || old?.reason !== reason;
+  };
+  const changed = set('Ready', message);
+  set('ScalingActive', 'the round failed; nothing is scaled');
+  conds.sort((a, b) => (a.type === 'Ready' ? -1 : b.type === 'Ready' ? 1 : 0));
+  const status: PolicyStatus = { ...prev, observedGeneration: generation, conditions: conds };
+  for (const k of ['currentReplicas', 'desiredReplicas', 'recommendedReplicas', 'binding', 'demand'] as const)
+    delete status[k];
+  return { status, ...(changed ? { event: { type: 'Warning', reason, message } } : {}) };
 }

@@ -31,7 +31,7 @@ export function pauseOf(annotations: Readonly<Record<string, string>> | undefine
 export const pauseValue = (p: Pause): string => (p === 'all' ? 'true' : p);
 
 export interface Hold {
-  reason: 'Paused' | 'BackingOff';
+  reason: 'Paused' | 'BackingOff' | 'ScalingDisabled';
   message: string;
 }
 
@@ -40,11 +40,21 @@ export function holdOf(o: {
   pause?: Pause | undefined;
   /** Until when (ms) another writer's count is left alone. */
   backoffUntilMs?: number | undefined;
+  /** replicas.min: a target at 0 under a minimum ≥ 1 is switched off, as the HPA does. */
+  minReplicas?: number;
   nowMs: number;
   current: number;
   desired: number;
 }): Hold | undefined {
   const would = o.desired !== o.current ? `: would scale ${o.current} → ${o.desired}` : '';
+  // The HPA's ScalingDisabled: someone scaled the target to 0 (or created it so) to switch it off;
+  // scaling it back up would undo that every back-off. replicas.min 0 means "scale from zero".
+  if (o.current === 0 && (o.minReplicas ?? 0) > 0) {
+    return {
+      reason: 'ScalingDisabled',
+      message: `the target has 0 replicas: scaling is off until it is scaled above 0 (replicas.min ${o.minReplicas}; min 0 lets Headroom scale from zero)${would}`,
+    };
+  }
   if (o.pause === 'all') {
     return { reason: 'Paused', message: `paused (${PAUSE_ANNOTATION}: "true"), the scale is not written${would}` };
   }

@@ -1,15 +1,29 @@
 // The controller's Prometheus series (names in src/alerting/metric-names.ts), and how one
 // reconcile's outcome moves them.
+//
+// Per-policy series follow the policy's status: a count the status does not show (an invalid
+// policy, a missing target, a failed round) is not exported, a demand without a reading this round
+// is not exported, and a deleted policy's series are removed (forgetPolicy). A standby exports no
+// per-policy or per-service series (clearPolicies): only the leader's are current, and a former
+// leader's last values would be stale duplicates beside its successor's.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import * as M from '../alerting/metric-names.ts';
 import { createAlertMetrics } from '../server/alert-metrics.ts';
+import type { PolicyStatus } from './policy.ts';
 import type { ReconcileResult } from './reconcile.ts';
 
 export type ControllerMetrics = ReturnType<typeof makeMetrics>;
 
+/** A policy's labels on its headroom_policy_* series. */
+export interface PolicyId {
+  namespace: string;
+  policy: string;
+}
+
 export function makeMetrics(reg: Registry, apiRequests: () => number, leader: () => boolean) {
   const labelNames = ['namespace', 'policy'] as const;
-  return {
+  let apiSeen = 0;
+  const m = {
     reconciles: new Counter({
       name: M.CONTROLLER_RECONCILES_TOTAL,
       help: 'Policy reconciles by result',
@@ -52,20 +66,35 @@ export function makeMetrics(reg: Registry, apiRequests: () => number, leader: ()
     }),
     demand: new Gauge({
       name: M.POLICY_DEMAND_RPS,
-      help: 'Measured demand per policy',
+      help: 'Measured demand per policy (absent while the demand query has no value)',
       labelNames,
       registers: [reg],
     }),
-    api: new Gauge({
-      name: M.CONTROLLER_API_REQUESTS,
+    // The same series as `headroom run` (src/server/prometheus.ts), with service = namespace/name.
+    modelLatency: new Gauge({
+      name: M.MODEL_LATENCY_SECONDS,
+      help: 'Latency at the SLO percentile: predicted by the spec model, by the calibrated model, and measured',
+      labelNames: ['service', 'kind'],
+      registers: [reg],
+    }),
+    modelScale: new Gauge({
+      name: M.MODEL_SERVICE_TIME_SCALE,
+      help: 'Service-time scale the loop sizes with after calibration (1 = spec)',
+      labelNames: ['service'],
+      registers: [reg],
+    }),
+    api: new Counter({
+      name: M.CONTROLLER_API_REQUESTS_TOTAL,
       help: 'Kubernetes API requests sent since start',
       registers: [reg],
       collect() {
-        this.set(apiRequests());
+        const total = apiRequests();
+        if (total > apiSeen) this.inc(total - apiSeen);
+        apiSeen = Math.max(apiSeen, total);
       },
     }),
     // The series the exported alert rules query, from the same snapshots the engine gets.
-    alerts: createAlertMetrics(reg, { integrateCounts: true }),
+    alerts: createAlertMetrics(reg, { integrateCounts: true, forgetMissing: true }),
     leader: new Gauge({
       name: M.CONTROLLER_LEADER,
       help: '1 when this instance holds the lease',
@@ -75,13 +104,50 @@ export function makeMetrics(reg: Registry, apiRequests: () => number, leader: ()
       },
     }),
   };
+  return m;
+}
+
+const serviceOf = (id: PolicyId): string => `${id.namespace}/${id.policy}`;
+
+/** Remove every series of one policy (deleted, or it no longer decides). */
+export function forgetPolicy(m: ControllerMetrics, id: PolicyId): void {
+  forgetCounts(m, id);
+  forgetModel(m, id);
+}
+
+function forgetCounts(m: ControllerMetrics, id: PolicyId): void {
+  m.desired.remove(id);
+  m.current.remove(id);
+  m.demand.remove(id);
+}
+
+function forgetModel(m: ControllerMetrics, id: PolicyId): void {
+  const service = serviceOf(id);
+  for (const kind of ['predicted', 'calibrated', 'measured']) m.modelLatency.remove({ service, kind });
+  m.modelScale.remove({ service });
+}
+
+/** A standby (or a former leader): no per-policy or per-service series at all. */
+export function clearPolicies(m: ControllerMetrics): void {
+  m.desired.reset();
+  m.current.reset();
+  m.demand.reset();
+  m.modelLatency.reset();
+  m.modelScale.reset();
+  m.alerts.update([]);
+}
+
+/** A round that threw (no outcome): counted as an error; its counts are not known, as in its status. */
+export function recordFailedRound(m: ControllerMetrics, id: PolicyId): void {
+  m.reconciles.inc({ result: 'error' });
+  forgetCounts(m, id);
 }
 
 /** What one reconcile changed: counts by result, writes, external writes, and the policy's gauges. */
 export function recordReconcile(
   m: ControllerMetrics,
-  id: { namespace: string; policy: string },
-  r: Pick<ReconcileResult, 'result' | 'outcome'>,
+  id: PolicyId,
+  r: Pick<ReconcileResult, 'result' | 'outcome'> & { status?: Pick<PolicyStatus, 'model'> },
 ): void {
   const o = r.outcome;
   m.reconciles.inc({ result: r.result });
@@ -90,7 +156,27 @@ export function recordReconcile(
   if (o.decision && o.reading) {
     m.desired.set(id, o.decision.desired);
     m.current.set(id, o.scale?.kind === 'scaled' ? o.scale.to : o.reading.specReplicas);
+    // No reading this round (no data, query failed): no value, as status.demand says.
     if (o.demand?.kind === 'ok') m.demand.set(id, o.demand.value);
+    else m.demand.remove(id);
+  } else {
+    // Invalid, yielding, its target unreadable: the status shows no counts, nor does /metrics.
+    forgetCounts(m, id);
   }
   if (o.scale?.kind === 'scaled') m.scaleWrites.inc();
+  // The model against measured latency: the numbers status.model shows (spec.latency).
+  const model = r.status?.model;
+  if (model && o.decision) {
+    const service = serviceOf(id);
+    for (const [kind, v] of [
+      ['predicted', model.predictedLatencyMs],
+      ['calibrated', model.calibratedLatencyMs],
+      ['measured', model.measuredLatencyMs],
+    ] as const) {
+      if (v !== null && v !== undefined && Number.isFinite(v)) m.modelLatency.set({ service, kind }, v / 1000);
+      else m.modelLatency.remove({ service, kind });
+    }
+    if (model.samples > 0) m.modelScale.set({ service }, model.scale);
+    else m.modelScale.remove({ service });
+  } else if (!o.decision) forgetModel(m, id);
 }

@@ -12,7 +12,7 @@
 import type { ServiceModel } from '../core/model.ts';
 import { restoreCalibration, restoreState, step, type Measured } from '../loop/step.ts';
 import type { Actuator, ScaleReading } from '../ports/actuator.ts';
-import type { MetricSample, MetricsSource, PodCounter, PodRateSource } from '../ports/metrics.ts';
+import type { Aggregation, MetricSample, MetricsSource, PodCounter, PodRateSource } from '../ports/metrics.ts';
 import { decisionView } from '../server/status.ts';
 import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
 import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, appliedTarget, externallyWritten, holdOf, pauseOf } from './hold.ts';
@@ -160,11 +160,16 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
       outcome.targetError = message(err);
       error = outcome.targetError;
     }
-    if (reading) {
+    if (reading?.owner) {
+      // Its owner sets its replicas (a Deployment its ReplicaSet's): writing them starts a fight.
+      outcome.targetOwned = ownedMessage(targetOf(p), reading.owner);
+      result = 'conflict';
+    } else if (reading) {
       outcome.reading = reading;
       const seen = await observe(ports, p, model.model, reading, input.graph, now);
-      const { demand, burst, obs, measured, pct } = seen;
+      const { demand, burst, obs, measured } = seen;
       outcome.demand = demand;
+      if (seen.severalSeries) outcome.severalSeries = seen.severalSeries;
       // A pod read that failed leaves the burst path without data (never a scale-down): say why.
       if (p.spec.demand.pods && burst) outcome.podBurst = burst;
       if (input.graph) outcome.graph = input.graph;
@@ -182,7 +187,6 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
       const decision = r.decision;
       if (r.calibration && measured) {
         outcome.model = {
-          percentile: pct,
           ...r.calibration,
           calibrating: measured.correct,
           state: r.state.calibration,
@@ -205,7 +209,7 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
       outcome.decision = decisionView(decision, now, false);
       outcome.decideState = r.state.decide;
       outcome.metricFailures = r.state.decide.failures;
-      if (!shadow) hold(outcome, p, prev, pause.pause, reading, decision.desired, now, log);
+      if (!shadow) hold(outcome, p, prev, pause.pause, reading, decision.desired, now, log, model.model.replicas.min);
       if (!shadow && !outcome.hold && decision.desired !== reading.specReplicas) {
         try {
           const res = await ports.scale.scale(targetOf(p), decision.desired, reading);
@@ -247,7 +251,8 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
   const problem =
     error ??
     (d && d.kind !== 'ok' ? `demand ${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason}` : undefined) ??
-    (pb?.kind === 'error' ? `pod burst read failed: ${pb.reason}` : undefined);
+    (pb?.kind === 'error' ? `pod burst read failed: ${pb.reason}` : undefined) ??
+    outcome.severalSeries;
   const logged = logProblem(log, id, 'reconcile', problem, mem?.problem, now);
   return {
     result,
@@ -262,6 +267,14 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
   };
 }
 
+/** Why a policy leaves a target its owner scales: `ReplicaSet web-96d5df5c8 is managed by Deployment web (…): target the Deployment …`. */
+export function ownedMessage(t: { kind: string; name: string }, owner: { kind: string; name: string }): string {
+  return (
+    `${t.kind} ${t.name} is managed by ${owner.kind} ${owner.name} (its controller ownerReference), which sets its ` +
+    `replicas: target the ${owner.kind} (spec.scaleTargetRef); Headroom does not scale it, to not fight the owner`
+  );
+}
+
 /** The round's queries (all at once) and the observation decide() gets from them. */
 async function observe(
   ports: ReconcilePorts,
@@ -274,13 +287,15 @@ async function observe(
   const { metrics } = ports;
   const pct = model.slo?.percentile ?? 99;
   const q = demandQueries(p.spec, pct);
-  const sample = (query: string | undefined): Promise<MetricSample> | undefined =>
-    query ? metrics.sample(query) : undefined;
+  // Rates and counts add up over series; a latency or a mean service time per series does not
+  // (three pods' p99 of 30 ms is no 90 ms): several series there are an error (HR_PROMETHEUS_SERIES).
+  const sample = (query: string | undefined, aggregate: Aggregation = 'sum'): Promise<MetricSample> | undefined =>
+    query ? metrics.sample(query, { aggregate }) : undefined;
   const [own, burst, serviceTime, latency, latencyRequests, completions] = await Promise.all([
     metrics.sample(q.demand),
     q.pods ? podBurst(ports.pods, p, q.pods, reading, model, nowMs) : sample(q.burst),
-    sample(q.serviceTime),
-    sample(q.latency),
+    sample(q.serviceTime, 'single'),
+    sample(q.latency, 'single'),
     sample(q.latencyRequests),
     sample(q.completions),
   ]);
@@ -323,7 +338,15 @@ async function observe(
         ...(p.spec.latency?.halfLifeSeconds ? { halfLifeSeconds: p.spec.latency.halfLifeSeconds } : {}),
       }
     : undefined;
-  return { demand, burst, obs, measured, pct };
+  // Not a silent "no latency this round": the user must change the query (status, an Event).
+  const severalSeries = [
+    { what: 'the service-time query (spec.capacity.learned.serviceTimeQuery)', query: q.serviceTime, s: serviceTime },
+    { what: 'the latency query (spec.latency)', query: q.latency, s: latency },
+  ]
+    .filter((x) => x.s?.kind === 'error' && x.s.code === 'HR_PROMETHEUS_SERIES')
+    .map((x) => `${x.what} ${x.query ?? ''}: ${x.s?.kind === 'error' ? x.s.reason : ''}`)
+    .join('; ');
+  return { demand, burst, obs, measured, ...(severalSeries ? { severalSeries } : {}) };
 }
 
 /** spec.demand.pods: the burst over the behaviour's window, read from the target's ready pods. */
@@ -358,6 +381,7 @@ function hold(
   desired: number,
   now: number,
   log: Logger,
+  minReplicas: number,
 ): void {
   const backoffS = p.spec.externalWriteBackoffSeconds ?? DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS;
   // What was written counts on the object it was written to: a target deleted and created again
@@ -381,6 +405,6 @@ function hold(
   }
   if (backoffUntilMs !== undefined) outcome.backoffUntilMs = backoffUntilMs;
   if (pause) outcome.pause = pause;
-  const h = holdOf({ pause, backoffUntilMs, nowMs: now, current: reading.specReplicas, desired });
+  const h = holdOf({ pause, backoffUntilMs, nowMs: now, current: reading.specReplicas, desired, minReplicas });
   if (h) outcome.hold = h;
 }

@@ -18,11 +18,15 @@ export interface Outcome {
   invalid?: string;
   /** Another writer (an HPA, an older policy) owns the target: why this policy yields (conflict.ts). */
   conflict?: string;
+  /** The target has a controlling owner (a ReplicaSet's Deployment) that sets its replicas: why this policy does not act. */
+  targetOwned?: string;
   targetError?: string;
   reading?: ScaleReading;
   demand?: MetricSample;
   /** spec.demand.pods: this round's burst reading from the pods. */
   podBurst?: MetricSample;
+  /** A latency or service-time query answered several series where one is needed (HR_PROMETHEUS_SERIES). */
+  severalSeries?: string;
   decision?: DecisionView;
   decideState?: unknown;
   /** The latency model against measured latency (spec.latency), with the calibrator's state. */
@@ -101,6 +105,13 @@ export function nextStatus(
     set('ScalingActive', false, 'Conflict', 'another autoscaler owns the target; nothing is scaled');
     return { status: undecided(), events };
   }
+  if (o.targetOwned !== undefined) {
+    const m = o.targetOwned;
+    set('Ready', false, 'TargetOwned', m, { type: 'Warning', reason: 'TargetOwned', message: m });
+    set('AbleToScale', false, 'TargetOwned', m);
+    set('ScalingActive', false, 'TargetOwned', 'the target is managed by its owner; nothing is scaled');
+    return { status: undecided(), events };
+  }
   if (o.targetError !== undefined || !o.reading) {
     const msg = o.targetError ?? 'the scale target could not be read';
     set('Ready', false, 'FailedGetScale', msg, { type: 'Warning', reason: 'FailedGetScale', message: msg });
@@ -125,7 +136,11 @@ export function nextStatus(
       type: 'Warning',
       reason: 'ExternalWrite',
       message:
-        `replicas changed ${x.from} → ${x.to} by another writer (a GitOps sync? kubectl scale?): ` +
+        `replicas changed ${x.from} → ${x.to} by ${
+          o.reading.owner
+            ? `another writer (${o.reading.owner.kind} ${o.reading.owner.name} controls this target: target it instead)`
+            : 'another writer (a GitOps sync? kubectl scale?)'
+        }: ` +
         (x.backoffSeconds > 0
           ? `Headroom leaves them for ${x.backoffSeconds} s (spec.externalWriteBackoffSeconds) instead of writing back every interval`
           : 'Headroom writes its count back (spec.externalWriteBackoffSeconds: 0)'),
@@ -140,22 +155,36 @@ export function nextStatus(
     };
   } else delete status.graph;
   const d = o.demand;
-  if (d?.kind === 'ok') {
+  const several = o.severalSeries;
+  if (d?.kind === 'ok' && several !== undefined) {
+    // Demand sizes as usual; the latency check (or learned service time) waits for a query that
+    // answers one series, and says so: never a sum of per-series latencies.
+    status.demand = `${round(d.value)} rps`;
+    set('MetricsAvailable', false, 'SeveralSeries', several, {
+      type: 'Warning',
+      reason: 'MetricsUnavailable',
+      message: several,
+    });
+  } else if (d?.kind === 'ok') {
     status.demand = `${round(d.value)} rps`;
     // An event only when metrics come back, not on the first answer.
-    const back = conds.get('MetricsAvailable')?.status === 'False';
+    const was = conds.get('MetricsAvailable');
+    const again =
+      was?.reason === 'SeveralSeries'
+        ? `every query answers one series again: demand ${round(d.value)} rps`
+        : `demand query answers again: ${round(d.value)} rps`;
     set(
       'MetricsAvailable',
       true,
       'QuerySucceeded',
       `demand ${round(d.value)} rps`,
-      back
-        ? { type: 'Normal', reason: 'MetricsAvailable', message: `demand query answers again: ${round(d.value)} rps` }
-        : undefined,
+      was?.status === 'False' ? { type: 'Normal', reason: 'MetricsAvailable', message: again } : undefined,
     );
   } else if (d) {
     const reason = d.kind === 'no-data' ? 'NoData' : 'QueryFailed';
-    const msg = `${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason} (${o.metricFailures} in a row)`;
+    const msg =
+      `${d.kind === 'no-data' ? 'no data' : 'query failed'}: ${d.reason} (${o.metricFailures} in a row)` +
+      (several !== undefined ? `; ${several}` : '');
     status.demand = d.kind === 'no-data' ? 'no data' : 'error';
     set('MetricsAvailable', false, reason, msg, { type: 'Warning', reason: 'MetricsUnavailable', message: msg });
   }
@@ -247,7 +276,7 @@ export function nextStatus(
       false,
       o.hold.reason,
       o.hold.message,
-      o.hold.reason === 'Paused' ? { type: 'Normal', reason: 'Paused', message: o.hold.message } : undefined,
+      o.hold.reason !== 'BackingOff' ? { type: 'Normal', reason: o.hold.reason, message: o.hold.message } : undefined,
     );
   } else if (o.scale?.kind === 'scaled') {
     status.lastScaleTime = nowIso;

@@ -63,6 +63,8 @@ export interface Calibration {
   predictedMs: number | null;
   calibratedMs: number | null;
   measuredMs: number | null;
+  /** The percentile measured and predicted (a balancer keeping p50/p90/p99 reports p99 for a p99.9 SLO). */
+  percentile: number;
   /** Smoothed measured ÷ spec-model prediction (1 = the model is right). */
   error: number;
   /** Observations taken in so far. */
@@ -120,6 +122,7 @@ export function calibrate(
       predictedMs,
       calibratedMs,
       measuredMs,
+      percentile: pct,
       error: Math.exp(s.logError),
       samples: s.samples,
     },

@@ -67,6 +67,8 @@ export interface DecideState {
   bursts?: BurstHistory;
   /** When the detected period's current quiet phase began (see step 4), s; absent outside one. */
   quietSince?: number;
+  /** [time, count] found running when the window held no recommendation, counted as one (step 4); reasons say so. */
+  seed?: [number, number];
 }
 
 export interface Reason {
@@ -158,7 +160,14 @@ export function decide(
         ? planService(model, { demandRps: burst.rps, ...(capacity ? { capacity } : {}), ...fit })
         : undefined;
     const up = plan ? clamp(plan.replicas) : 0;
-    const holding = up > held ? `asking ${up} for the burst below` : `holding ${held}`;
+    // clamp() may move the count: below replicas.min it is raised, above max lowered; say so (it
+    // read "holding 1" while scaling 0 → 1).
+    const holding =
+      up > held
+        ? `asking ${up} for the burst below`
+        : held !== current && held === clamp(current)
+          ? `${current} running is outside replicas ${min}–${max}: ${held}`
+          : `holding ${held}`;
     reasons.push(
       fallback
         ? {
@@ -171,13 +180,17 @@ export function decide(
           },
     );
     if (burst && up > held) reasons.push(...burst.reasons);
+    const bound =
+      !fallback && up <= held && held !== current ? (held > current ? 'minReplicas' : 'maxReplicas') : undefined;
+    if (bound === 'minReplicas') reasons.push({ code: 'TooFewReplicas', message: `raised to replicas.min ${min}` });
+    if (bound === 'maxReplicas') reasons.push({ code: 'TooManyReplicas', message: `capped at replicas.max ${max}` });
     const desired = Math.max(held, up);
     return {
       decision: {
         desired,
         recommended: desired,
         valid: false,
-        binding: up > held && plan ? plan.binding : 'none',
+        binding: up > held && plan ? plan.binding : (bound ?? 'none'),
         mode: up > held ? 'burst' : fallback ? 'fallback' : 'hold',
         reasons,
         predicted: blind(),
@@ -195,7 +208,9 @@ export function decide(
     reasons.push({
       code: 'Calibrated',
       // A field the last window had no value for is left out, not shown as "— ms".
-      message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${model.slo?.percentile ?? 99} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms`}: sizing with service times ${fmt(cal.scale)}× the spec's (${fmt(capacity.serviceTimeMs)} ms)`,
+      // The window's numbers beside a scale smoothed over past windows: a fast window under a raised
+      // scale reads "60 ms where the model predicts 92 ms: … 1.548×" and must say why.
+      message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${cal.percentile} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms`} in the last window: sizing with a service time of ${fmt(capacity.serviceTimeMs)} ms (${fmt(cal.scale)}× the spec's), the scale smoothed over the windows so far`,
     });
   }
   const at = { bursts: state.bursts, now, horizon, highest: highestSeen(history) };
@@ -230,7 +245,12 @@ export function decide(
   const bindingDetail = plan.details.find((d) => d.name === plan.binding);
   reasons.push({
     code: sizedBy(plan.binding),
-    message: `${fmt(sizeFor)} rps needs ${recommended}: ${bindingDetail?.detail ?? plan.binding}`,
+    // Capped by the host or replicas.max: what the demand needs, then the cap ("needs 15; the host
+    // fits 6"), not "needs 6".
+    message:
+      plan.needed > recommended
+        ? `${fmt(sizeFor)} rps needs ${plan.needed}; ${bindingDetail?.detail ?? plan.binding}`
+        : `${fmt(sizeFor)} rps needs ${recommended}: ${bindingDetail?.detail ?? plan.binding}`,
   });
 
   // 3. Tolerance, on the way down only: the SLO count is a minimum, not a target to hover around.
@@ -241,21 +261,28 @@ export function decide(
   if (!calibrated && rec < current && current > 0 && (current - rec) / current <= b.tolerance) {
     reasons.push({
       code: 'WithinTolerance',
-      message: `${rec} is within ${b.tolerance * 100} % of ${current}: keeping ${current}`,
+      message: `${rec} is within ${fmt(b.tolerance * 100)} % of ${current}: keeping ${current}`,
     });
     rec = current;
   }
 
   // 4. Stabilization: the lowest recommendation of the up window, the highest of the down window.
-  // A fresh state (first tick, or a controller that lost its state) counts the current count as
-  // recommended now, so it cannot scale down before a full window of evidence.
+  // With no recommendation left in the window — a fresh state, a controller restarted after longer
+  // than the window, an outage (no-metrics ticks recommend nothing) or saved times from a clock ahead
+  // of this one — the current count counts as recommended now, so it cannot scale down before a
+  // full window of evidence. (Only an empty saved list did: a restart 70 s into a 60-s window
+  // went 6 → 1 on its first reading.)
   const longest = Math.max(b.scaleUp.stabilizationSeconds, b.scaleDown.stabilizationSeconds);
-  const seed: Array<[number, number]> = state.recommendations.length === 0 && current > 0 ? [[now, current]] : [];
-  const recommendations: Array<[number, number]> = [
-    ...seed,
-    ...state.recommendations.filter(([t]) => t > now - longest && t <= now),
-    [now, rec],
-  ];
+  const kept = state.recommendations.filter(([t]) => t > now - longest && t <= now);
+  const seed: Array<[number, number]> = kept.length === 0 && current > 0 ? [[now, current]] : [];
+  const seeded =
+    seed[0] ?? (state.seed && state.seed[0] > now - longest && state.seed[0] <= now ? state.seed : undefined);
+  // "highest recommendation … is 20" where 20 is only the count found running says so.
+  const fromSeed = (window: number, value: number): string =>
+    seeded && seeded[0] > now - window && seeded[1] === value
+      ? ` (the ${seeded[1]} found running${seeded[0] < now ? ` ${fmt(now - seeded[0])} s ago` : ''} with no recommendation in the window counts as one)`
+      : '';
+  const recommendations: Array<[number, number]> = [...seed, ...kept, [now, rec]];
   // In a detected period's quiet phase (the last two cycles stayed under 1.5× today's level from now
   // to a full down window plus the horizon ahead), the down window holds only what was recommended
   // since the phase began, and at least the horizon: a spike that is over lets its counts go about
@@ -271,13 +298,13 @@ export function decide(
   if (rec > current && desired < rec) {
     reasons.push({
       code: 'ScaleUpStabilized',
-      message: `lowest recommendation in the last ${b.scaleUp.stabilizationSeconds} s is ${upRec}`,
+      message: `lowest recommendation in the last ${b.scaleUp.stabilizationSeconds} s is ${upRec}${fromSeed(b.scaleUp.stabilizationSeconds, upRec)}`,
     });
   }
   if (rec < current && desired > rec) {
     reasons.push({
       code: 'ScaleDownStabilized',
-      message: `highest recommendation in the last ${downWindow} s is ${downRec}: holding ${desired}`,
+      message: `highest recommendation in the last ${downWindow} s is ${downRec}${fromSeed(downWindow, downRec)}: holding ${desired}`,
     });
   }
   if (quiet && windows !== b) {
@@ -369,6 +396,7 @@ export function decide(
       demand: history,
       bursts,
       ...(quietSince !== undefined ? { quietSince } : {}),
+      ...(seeded ? { seed: seeded } : {}),
     },
   };
 }

@@ -257,7 +257,14 @@ function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: n
   // when one instance fewer misses it by less (98.997 % must not print as 99.00 %).
   let decimals = Math.max(2, (String(slo.percentile).split('.')[1] ?? '').length + 2);
   while (decimals < 8 && n > 1 && Number((below * 100).toFixed(decimals)) >= slo.percentile) decimals++;
-  const pc = (x: number): string => `${(x * 100).toFixed(decimals)} %`;
+  // Never certainty that is not: 1 − e^−10 is 99.995 %, not 100.00 %.
+  const pc = (x: number): string => {
+    let d = decimals;
+    while (d < 8 && x < 1 && Number((x * 100).toFixed(d)) >= 100) d++;
+    return x < 1 && Number((x * 100).toFixed(d)) >= 100
+      ? `> ${(100 - 10 ** -d).toFixed(d)} %`
+      : `${(x * 100).toFixed(d)} %`;
+  };
   const before = n > 1 ? `${n - 1} give ${pc(below)}, ` : '';
   return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms, ${shape.loadBalancing} as ${queue}: P(T ≤ ${fmt(slo.latencyMs)} ms) with ${before}${n} give ${pc(search.attainment)} ≥ ${slo.percentile} % → ${n}`;
 }

@@ -144,8 +144,7 @@ export function clusterStatus(v: ClusterView): LocalStatusSnapshot {
     ...(v.calibration
       ? {
           model: {
-            percentile: m.slo?.percentile ?? 99,
-            ...v.calibration,
+            ...v.calibration, // its percentile is the one measured (the balancer keeps p50/p90/p99)
             calibrating: v.run.calibrate && v.capacitySource !== 'learned',
           },
         }

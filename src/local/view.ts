@@ -47,7 +47,8 @@ export function renderStatus(s: LocalStatusSnapshot, extra: ViewExtra = {}, widt
     lines.push(
       `decision ${d.mode} → ${d.desired} (recommended ${d.recommended}, bound by ${d.binding}${d.valid ? '' : ', NO METRICS'}) · predicted util ${f((d.predicted.utilization ?? NaN) * 100)}% p${s.service.slo?.percentile ?? 99} ${f(d.predicted.latencyMs)} ms`,
     );
-    for (const reason of d.reasons.slice(0, 3)) lines.push(`         ${reason.code}: ${reason.message}`);
+    // Every reason: the fourth is often the one that explains desired ≠ recommended (ScaleDownStabilized).
+    for (const reason of d.reasons) lines.push(`         ${reason.code}: ${reason.message}`);
   }
   const alerts = s.alerts?.alerts.filter((a) => a.state !== 'resolved') ?? [];
   if (alerts.length) {

@@ -16,6 +16,7 @@ import {
   type LatencySample,
 } from '../core/calibrate.ts';
 import type { BurstHistory } from '../core/burst.ts';
+import type { DemandHistory, Periodicity } from '../core/forecast-history.ts';
 import { decide, initialDecideState, type DecideState, type Decision, type Observation } from '../core/decide.ts';
 import type { ServiceModel } from '../core/model.ts';
 
@@ -83,7 +84,17 @@ export function guard(d: Decision, current: number): Decision {
 /** The persisted decide state, or a fresh one when it is missing or from an incompatible version. */
 export function restoreState(saved: unknown): DecideState {
   const s = saved as Partial<DecideState> | undefined;
-  if (s && Array.isArray(s.recommendations) && Array.isArray(s.events) && typeof s.failures === 'number' && s.demand) {
+  // Every field checked to its leaves: a status edited by hand or by a broken writer ("demand":
+  // "garbage") made every round throw, forever, while the status still said Ready. A state that is
+  // not this shape starts afresh; the count running then holds a full window (decide step 4).
+  if (
+    s &&
+    pairs(s.recommendations) &&
+    pairs(s.events) &&
+    finite(s.failures) &&
+    s.failures >= 0 &&
+    validHistory(s.demand)
+  ) {
     // Burst episodes that are not the shape this version writes start afresh (a fresh service's),
     // and a quiet phase's start that is not a time is forgotten (the full window holds).
     let out = s as DecideState;
@@ -91,8 +102,12 @@ export function restoreState(saved: unknown): DecideState {
       const { bursts: _dropped, ...rest } = out;
       out = rest;
     }
-    if (out.quietSince !== undefined && !(typeof out.quietSince === 'number' && Number.isFinite(out.quietSince))) {
+    if (out.quietSince !== undefined && !finite(out.quietSince)) {
       const { quietSince: _dropped, ...rest } = out;
+      out = rest;
+    }
+    if (out.seed !== undefined && !tuple(out.seed, 2)) {
+      const { seed: _dropped, ...rest } = out;
       out = rest;
     }
     return out;
@@ -100,29 +115,45 @@ export function restoreState(saved: unknown): DecideState {
   return initialDecideState();
 }
 
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const tuple = (x: unknown, n: number): boolean => Array.isArray(x) && x.length === n && x.every(finite);
+const pairs = (x: unknown): x is Array<[number, number]> => Array.isArray(x) && x.every((e) => tuple(e, 2));
+const orNull = (x: unknown): boolean => Array.isArray(x) && x.every((v) => v === null || finite(v));
+
+function validHistory(h: unknown): h is DemandHistory {
+  const d = h as Partial<DemandHistory> | null | undefined;
+  if (typeof d !== 'object' || d === null) return false;
+  if (!finite(d.last) || !orNull(d.values) || !finite(d.sum) || !finite(d.count)) return false;
+  if (d.minutes !== undefined && !(Array.isArray(d.minutes) && d.minutes.every((m) => tuple(m, 3)))) return false;
+  // Sparse per-band arrays come back from JSON with nulls (a band never scored).
+  const each = (x: unknown, ok: (v: unknown) => boolean): boolean =>
+    Array.isArray(x) && x.every((v) => v === null || ok(v));
+  if (d.misses !== undefined && !each(d.misses, (k) => each(k, pairs))) return false;
+  if (d.scored !== undefined && !each(d.scored, orNull)) return false;
+  if (d.level !== undefined && !finite(d.level)) return false;
+  if (d.peaks !== undefined && !orNull(d.peaks)) return false;
+  const p = d.period as Partial<Periodicity> | undefined;
+  if (p !== undefined && !(typeof p === 'object' && p !== null && [p.at, p.lag, p.r, p.origin].every(finite)))
+    return false;
+  return true;
+}
+
 function validBursts(b: unknown): boolean {
   const h = b as Partial<BurstHistory> | null;
-  const nums = (x: unknown, n: number): boolean =>
-    Array.isArray(x) && x.length === n && x.every((v) => typeof v === 'number' && Number.isFinite(v));
   return (
     typeof h === 'object' &&
     h !== null &&
     Array.isArray(h.scores) &&
-    h.scores.every((x) => nums(x, 2)) &&
-    (h.open === undefined || nums(h.open, 5))
+    h.scores.every((x) => tuple(x, 2)) &&
+    (h.open === undefined || tuple(h.open, 5))
   );
 }
 
 /** The persisted calibration, or a fresh one when missing or from another version. */
 export function restoreCalibration(saved: unknown): CalibrationState {
   const s = saved as Partial<CalibrationState> | undefined;
-  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
   if (s && finite(s.logScale) && finite(s.logError) && finite(s.samples) && (s.at === undefined || finite(s.at))) {
-    const log = Array.isArray(s.readyLog)
-      ? s.readyLog.filter(
-          (e): e is [number, number] => Array.isArray(e) && e.length === 2 && finite(e[0]) && finite(e[1]),
-        )
-      : undefined;
+    const log = Array.isArray(s.readyLog) ? s.readyLog.filter((e): e is [number, number] => tuple(e, 2)) : undefined;
     return {
       logScale: s.logScale,
       logError: s.logError,

@@ -21,6 +21,11 @@ export interface ScaleReading {
   version: string;
   /** The target object's uid: a target deleted and created again under its name is another object. */
   uid?: string;
+  /**
+   * The object that controls the target (its ownerReference with controller: true), e.g. the
+   * Deployment of a ReplicaSet: it sets the target's replicas, so a policy must not.
+   */
+  owner?: { apiVersion: string; kind: string; name: string };
 }
 
 export type ScaleOutcome =

@@ -5,11 +5,27 @@
 export type MetricSample =
   | { kind: 'ok'; value: number; /** sample time, seconds since the epoch */ at: number; series: number }
   | { kind: 'no-data'; reason: string }
-  | { kind: 'error'; reason: string; /** HTTP status when the source answered */ status?: number };
+  | {
+      kind: 'error';
+      reason: string;
+      /** HTTP status when the source answered */ status?: number;
+      /** The stable code of a problem the user fixes in the query (docs/errors.md), e.g. HR_PROMETHEUS_SERIES. */
+      code?: 'HR_PROMETHEUS_SERIES';
+    };
+
+/**
+ * How a query over several series becomes one value: `sum` adds them up (request rates, counts);
+ * `single` takes the one series and makes several an error (HR_PROMETHEUS_SERIES): a latency or a
+ * mean service time per pod does not add up.
+ */
+export type Aggregation = 'sum' | 'single';
 
 export interface MetricsSource {
-  /** One instant value for `query` (e.g. PromQL). Never rejects: failures are `error` samples. */
-  sample(query: string, options?: { signal?: AbortSignal }): Promise<MetricSample>;
+  /**
+   * One instant value for `query` (e.g. PromQL). Never rejects: failures are `error` samples.
+   * `aggregate` (default `sum`): what several series mean (Aggregation).
+   */
+  sample(query: string, options?: { signal?: AbortSignal; aggregate?: Aggregation }): Promise<MetricSample>;
   close(): Promise<void>;
 }
 

@@ -27,6 +27,12 @@ export interface AlertMetricsOptions {
    * gap after a lost lease does not add a burst.
    */
   integrateCounts?: boolean;
+  /**
+   * A service missing from a tick's snapshots is gone (a deleted or invalid policy, or every
+   * service on a standby's empty tick): its counters are removed, not kept at their last value.
+   * `headroom run` counts every request of its one service and keeps them for the process's life.
+   */
+  forgetMissing?: boolean;
 }
 
 export function createAlertMetrics(registry: Registry, opts: AlertMetricsOptions = {}): AlertMetrics {
@@ -69,6 +75,34 @@ export function createAlertMetrics(registry: Registry, opts: AlertMetricsOptions
     seen.add(service);
     for (const k of [requests, errors, sloBad]) k.inc({ service }, 0);
   };
+  // Integrated from rates (the controller): a counter only once its rate has been measured. The
+  // controller measures demand but neither errors nor SLO-bad requests, so those two stay absent
+  // and the burn-rate rule has no data (not a burn rate of 0) for its services.
+  const started = new Map<Counter, Set<string>>([
+    [requests, new Set()],
+    [errors, new Set()],
+    [sloBad, new Set()],
+  ]);
+  const start = (k: Counter, service: string): void => {
+    const s = started.get(k);
+    if (!s || s.has(service)) return;
+    s.add(service);
+    k.inc({ service }, 0);
+  };
+  const forget = (service: string): void => {
+    seen.delete(service);
+    lastTime.delete(service);
+    for (const [k, s] of started) {
+      k.remove({ service });
+      s.delete(service);
+    }
+    for (const key of [...lastRestarts.keys()]) {
+      const [svc = '', instance = ''] = key.split('\u0000');
+      if (svc !== service) continue;
+      restarts.remove({ service, instance });
+      lastRestarts.delete(key);
+    }
+  };
   const set = (gauge: Gauge, labels: Record<string, string>, v: number | undefined): void => {
     if (v !== undefined && Number.isFinite(v)) gauge.set(labels, v);
   };
@@ -86,7 +120,7 @@ export function createAlertMetrics(registry: Registry, opts: AlertMetricsOptions
       for (const s of snaps) {
         const service = s.service;
         const l = { service };
-        touch(service);
+        if (!opts.integrateCounts) touch(service);
         for (const i of s.instances ?? []) {
           const il = { service, instance: i.id };
           set(cpu, il, i.cpuUtilization);
@@ -123,12 +157,21 @@ export function createAlertMetrics(registry: Registry, opts: AlertMetricsOptions
           lastTime.set(service, s.time);
           const dt = prev === undefined ? 0 : Math.min(60, Math.max(0, s.time - prev));
           const n = s.demandRps !== undefined && Number.isFinite(s.demandRps) ? s.demandRps * dt : 0;
+          if (s.demandRps !== undefined) start(requests, service);
+          if (s.errorRate !== undefined) start(errors, service);
+          if (s.sloBadFraction !== undefined) start(sloBad, service);
           if (n > 0) {
             requests.inc(l, n);
             if (s.errorRate !== undefined) errors.inc(l, n * s.errorRate);
             if (s.sloBadFraction !== undefined) sloBad.inc(l, n * s.sloBadFraction);
           }
         }
+      }
+      if (opts.forgetMissing) {
+        const now = new Set(snaps.map((s) => s.service));
+        const known = new Set([...seen, ...lastTime.keys(), ...[...started.values()].flatMap((x) => [...x])]);
+        for (const key of lastRestarts.keys()) known.add(key.split('\u0000')[0] ?? '');
+        for (const service of known) if (!now.has(service)) forget(service);
       }
       // Instances that are gone: drop their counters (a new id starts its own series).
       for (const key of [...lastRestarts.keys()]) {

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/core/errors.ts';
-import { initialDecideState } from '../../src/core/decide.ts';
+import { decide, initialDecideState, type DecideState } from '../../src/core/decide.ts';
+import { model } from '../core/decide-model.ts';
 import { planService } from '../../src/core/plan.ts';
 import { PROFILE_KIND } from '../../src/input/profile.ts';
 import { interpret } from '../../src/adapters/metrics/prometheus/index.ts';
@@ -322,6 +323,36 @@ describe('restoreState', () => {
       expect(r.bursts).toBeUndefined();
       expect(r.failures).toBe(1);
     }
+  });
+
+  it('a state corrupted anywhere in its demand history starts afresh instead of throwing every round', () => {
+    // A week of history through decide() itself, then one leaf at a time made wrong: each must
+    // restore to a state decide() runs on (it threw "reading 'slice'" every second on "garbage").
+    const m = model();
+    let state = initialDecideState();
+    for (let t = 0; t < 86400; t += 60)
+      state = decide(m, state, { demandRps: 100 + (t % 3600) / 36, readyReplicas: 3, currentReplicas: 3 }, t).state;
+    const good = JSON.parse(JSON.stringify(state)) as DecideState;
+    expect(restoreState(good)).toEqual(good);
+    const h = good.demand;
+    const corrupt: Array<Partial<DecideState['demand']> | string> = [
+      'garbage',
+      { ...h, values: 'x' as never },
+      { ...h, last: null as never },
+      { ...h, minutes: [[1, 2]] as never },
+      { ...h, misses: [[[['a', 1]]]] as never },
+      { ...h, scored: [['x']] as never },
+      { ...h, peaks: [{}] as never },
+      { ...h, level: 'high' as never },
+      { ...h, period: { at: 1, lag: 'x' } as never },
+    ];
+    for (const demand of corrupt) {
+      const r = restoreState({ ...good, demand });
+      expect(r).toEqual(initialDecideState());
+      expect(() => decide(m, r, { demandRps: 100, readyReplicas: 3, currentReplicas: 3 }, 86400)).not.toThrow();
+    }
+    expect(restoreState({ ...good, recommendations: [[1, 'x']] })).toEqual(initialDecideState());
+    expect(restoreState({ ...good, failures: -1 })).toEqual(initialDecideState());
   });
 
   it("keeps a quiet phase's start and forgets one that is not a time", () => {

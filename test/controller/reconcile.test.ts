@@ -472,6 +472,25 @@ describe('reconcilePolicy', () => {
       expect(after.status.appliedReplicas).toBe(8);
     });
 
+    it("a target at 0 replicas under replicas.min ≥ 1 is switched off (the HPA's ScalingDisabled); min 0 scales from zero", async () => {
+      const off = new FakeTarget(0); // created at 0, or kubectl scale --replicas 0
+      const r = run(policy(), off, { [DEMAND]: ok(100) });
+      const res = await r.result;
+      expect(off.writes).toEqual([]); // was 0 → 8
+      expect(cond(res, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'ScalingDisabled' });
+      expect(cond(res, 'AbleToScale')?.message).toMatch(
+        /^the target has 0 replicas: scaling is off until it is scaled above 0/,
+      );
+      expect(r.events.map((e) => e.reason)).toContain('ScalingDisabled');
+      off.replicas = 2; // switched on again by hand: scaled at once, no back-off (it never wrote)
+      await run(policy(), off, { [DEMAND]: ok(100) }, res.memory, NOW + 15_000).result;
+      expect(off.writes).toEqual([8]);
+      const fromZero = new FakeTarget(0);
+      const min0 = policy({ service: { ...policy().spec.service, replicas: { min: 0, max: 20 } } });
+      await run(min0, fromZero, { [DEMAND]: ok(100) }).result;
+      expect(fromZero.writes).toEqual([8]);
+    });
+
     it('the target deleted and created again (a new uid) at 1: no ExternalWrite, written at once', async () => {
       const target = new FakeTarget(6);
       const first = await run(policy(), target, { [DEMAND]: ok(100) }).result;

@@ -234,7 +234,9 @@ describe('calibrate: the model checked against measured latency', () => {
     const calibrated = decide(model, initialDecideState(), { ...obs, calibration: cal }, 1000).decision;
     expect(calibrated.recommended).toBeGreaterThan(plain.recommended);
     const reason = calibrated.reasons.find((r) => r.code === 'Calibrated');
-    expect(reason?.message).toMatch(/sizing with service times 2× the spec's \(40 ms\)/);
+    expect(reason?.message).toMatch(
+      /in the last window: sizing with a service time of 40 ms \(2× the spec's\), the scale smoothed/,
+    );
     expect(plain.reasons.some((r) => r.code === 'Calibrated')).toBe(false);
   });
 });

@@ -421,3 +421,130 @@ describe("a detected period's quiet phase lets a spike's counts go (issue 15, it
     }
   });
 });
+
+describe("a reason's numbers are the decision's (explanations audit)", () => {
+  const reason = (d: Decision | undefined, code: string): string =>
+    d?.reasons.find((r) => r.code === code)?.message ?? '';
+  const burstOff = {
+    scaleUp: { ...defaultBehavior().scaleUp, policies: [{ type: 'pods' as const, value: 1000, periodSeconds: 15 }] },
+  };
+
+  it('a count capped by the host or replicas.max says what the demand needs, then the cap (was "needs 6: the host fits 6")', () => {
+    // 50 rps an instance: 750 rps needs 15.
+    const fit = run(model(burstOff), [[0, { demandRps: 750, fitLimit: 6 }]], 4)[0];
+    expect(fit?.desired).toBe(6);
+    expect(fit?.plan?.needed).toBe(15);
+    expect(reason(fit, 'SizedByCapacity')).toBe('750 rps needs 15; the host fits 6');
+    const max = run(model(burstOff, { replicas: { min: 1, max: 12 } }), [[0, { demandRps: 1800 }]], 4)[0];
+    expect(reason(max, 'SizedByMaxReplicas')).toBe('1800 rps needs 36; replicas.max = 12');
+    // Not capped: the count it needs, as before.
+    expect(reason(run(model(burstOff), [[0, { demandRps: 300 }]], 4)[0], 'SizedByUtilization')).toMatch(
+      /^300 rps needs 6: /,
+    );
+  });
+
+  it('WithinTolerance prints the tolerance as written, not float noise (7.000000000000001 %)', () => {
+    const m = model({ tolerance: 0.07 });
+    const d = run(m, [[0, { demandRps: 700 }]], 15)[0]; // 14 of 15
+    expect(reason(d, 'WithinTolerance')).toBe('14 is within 7 % of 15: keeping 15');
+  });
+
+  it('a fresh state names the count it found running, not a recommendation nobody made', () => {
+    // 20 running, 2 needed: the first decision holds 20 because the current count counts as recommended.
+    const first = run(model(), [[0, { demandRps: 100 }]], 20)[0];
+    expect(reason(first, 'ScaleDownStabilized')).toBe(
+      'highest recommendation in the last 300 s is 20 (the 20 found running with no recommendation in the window counts as one): holding 20',
+    );
+    // 60 s later still in the window, and said with its age; after the window, plain again.
+    const d = run(
+      model(),
+      [
+        [0, { demandRps: 100 }],
+        [60, { demandRps: 100 }],
+      ],
+      20,
+    );
+    expect(reason(d[1], 'ScaleDownStabilized')).toContain(
+      '(the 20 found running 60 s ago with no recommendation in the window counts as one)',
+    );
+    // A real recommendation of 20 later is not attributed to the seed once the seed left the window.
+    const later = run(
+      model(),
+      [
+        [0, { demandRps: 1000 }],
+        [150, { demandRps: 1000 }],
+        [301, { demandRps: 1000 }],
+        [400, { demandRps: 100 }],
+      ],
+      20,
+    );
+    expect(reason(later[3], 'ScaleDownStabilized')).toBe('highest recommendation in the last 300 s is 20: holding 20');
+  });
+
+  it("Calibrated names the percentile measured, not the SLO's (a p99 sample under a p99.9 SLO)", () => {
+    const m = model({}, { slo: { latencyMs: 300, percentile: 99.9 } });
+    const cal = {
+      scale: 1.5,
+      predictedMs: 92.19,
+      calibratedMs: 138,
+      measuredMs: 250,
+      percentile: 99,
+      error: 2.7,
+      samples: 20,
+    };
+    const d = decide(
+      m,
+      initialDecideState(),
+      { demandRps: 100, readyReplicas: 3, currentReplicas: 3, calibration: cal },
+      0,
+    );
+    expect(reason(d.decision, 'Calibrated')).toMatch(
+      /^measured p99 250 ms where the model predicts 92\.19 ms in the last window: sizing with a service time of 30 ms \(1\.5× the spec's\)/,
+    );
+  });
+});
+
+describe('no scale-down before a full window of evidence, whatever emptied the window (field defect)', () => {
+  // 6 running, 100 rps needs 2 (50 an instance). The down window is 300 s.
+  const m = model();
+  const obs = { demandRps: 100, readyReplicas: 6, currentReplicas: 6 };
+  const at = (t: number, rec: number): DecideState => ({ ...initialDecideState(), recommendations: [[t, rec]] });
+
+  it('a restart after longer than the window (saved recommendations all older) holds the count found running', () => {
+    const d = decide(m, at(0, 6), obs, 400).decision;
+    expect(d.desired).toBe(6); // was 2 on the first reading
+    expect(d.reasons.map((r) => r.code)).toContain('ScaleDownStabilized');
+  });
+
+  it('the first reading after an outage longer than the window holds, then follows demand a window later', () => {
+    let state = decide(m, initialDecideState(), obs, 0).state;
+    for (let t = 15; t <= 400; t += 15) state = decide(m, state, { readyReplicas: 6, currentReplicas: 6 }, t).state;
+    let back = decide(m, state, obs, 415);
+    expect(back.decision.desired).toBe(6);
+    // Then every 15 s: 2 once the seed at 415 has left the 300-s window.
+    let t = 415;
+    while (back.decision.desired === 6 && t < 1000) back = decide(m, back.state, obs, (t += 15));
+    expect(t).toBe(715); // 300 s after the seed
+    expect(back.decision.desired).toBe(2);
+  });
+
+  it('saved times from a clock ahead of this one are no evidence: the count found running holds', () => {
+    expect(decide(m, at(700, 8), obs, 400).decision.desired).toBe(6);
+  });
+});
+
+describe('no metrics with the count outside replicas.min–max', () => {
+  it('says it raises the count to the minimum (it read "holding 1" while scaling 0 → 1)', () => {
+    const m = model({}, { replicas: { min: 3, max: 10 } });
+    const d = decide(m, initialDecideState(), { readyReplicas: 1, currentReplicas: 1 }, 0).decision;
+    expect(d.desired).toBe(3);
+    expect(d.binding).toBe('minReplicas');
+    expect(d.reasons.map((r) => r.message)).toEqual([
+      'no demand metrics (1 in a row): 1 running is outside replicas 3–10: 3, never scaling down without data',
+      'raised to replicas.min 3',
+    ]);
+    const held = decide(m, initialDecideState(), { readyReplicas: 5, currentReplicas: 5 }, 0).decision;
+    expect(held.reasons[0]?.message).toContain('holding 5');
+    expect(held.binding).toBe('none');
+  });
+});

@@ -52,8 +52,16 @@ describe('runWhatIf', () => {
 
   it('sizes with the calibrated capacity the loop sizes with, and says so', () => {
     // A loop that measured slower answers than the spec says: service times ×1.24.
-    const cal = { scale: 1.24, predictedMs: 200, calibratedMs: 248, measuredMs: 250, error: 1.25, samples: 40 };
-    const snap = snapshot({ model: { percentile: 99, calibrating: true, ...cal } });
+    const cal = {
+      scale: 1.24,
+      predictedMs: 200,
+      calibratedMs: 248,
+      measuredMs: 250,
+      percentile: 99,
+      error: 1.25,
+      samples: 40,
+    };
+    const snap = snapshot({ model: { calibrating: true, ...cal } });
     const util = webModel({ slo: undefined }); // utilization binds: its message names the capacity
     const loop = decide(
       util,

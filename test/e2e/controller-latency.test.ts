@@ -14,7 +14,7 @@
 //     the headroom_model_error_factor the HeadroomModelDrift rule reads) and recommends the spec's 2.
 // This control plane has no kubelet: a stand-in marks pods Ready, as readiness probes would, and
 // each service's slots follow its Deployment's readyReplicas (calibration counts ready pods only).
-import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ import {
   standInKubelet,
   waitFor,
 } from './support/kube.ts';
-import { testController } from './support/controller.ts';
+import { e2ePolicy, testController } from './support/controller.ts';
 import {
   driveLoad,
   startCountingService,
@@ -140,6 +140,59 @@ async function readyOf(name: string): Promise<number> {
   const d = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name, namespace: ns });
   return d.status?.readyReplicas ?? 0;
 }
+
+describe('a latency query answering several series', () => {
+  // Three per-pod p99s of 30 ms, from the real Prometheus: a latency per series does not add up.
+  // Summed (as a demand's series are), they read as a measured 90 ms and calibrate the model on it.
+  const perPod = ['web-a', 'web-b', 'web-c']
+    .map((pod) => `label_replace(vector(0.03), "pod", "${pod}", "", "")`)
+    .join(' or ');
+
+  it('the status says HR_PROMETHEUS_SERIES with the query, the count and the label sets; status.model is not calibrated from a sum; demand still sizes', async () => {
+    await createDeployment(kc, ns, 'multi', 1);
+    const base = e2ePolicy(ns, 'multi', 'multi', { query: 'vector(30)' }, { slo: { latencyMs: 500, percentile: 99 } });
+    const latency = { query: perPod, requestsQuery: 'vector(1000)', unit: 's', calibrate: true, halfLifeSeconds: 1 };
+    await createPolicyIn(kc, ns, { ...base, spec: { ...base.spec, latency } });
+    const c = testController(kc, prom.url, ns); // no lease: alone in the namespace until the test below
+    await c.start();
+    try {
+      const st = await waitFor(
+        'multi: MetricsAvailable False',
+        async () => (await getPolicy('multi')).status,
+        (x) => x?.conditions?.some((k) => k.type === 'MetricsAvailable' && k.status === 'False') === true,
+        30_000,
+      );
+      const m = st?.conditions?.find((k) => k.type === 'MetricsAvailable');
+      console.log(JSON.stringify({ metricsAvailable: m, model: st?.model }));
+      expect(m?.reason).toBe('SeveralSeries');
+      expect(m?.message).toContain(`the latency query (spec.latency) ${perPod}: HR_PROMETHEUS_SERIES`);
+      expect(m?.message).toContain(
+        'returned 3 series where one is needed: {pod="web-a"}, {pod="web-b"}, {pod="web-c"}',
+      );
+      // vector(30) → 3 at 12.5 rps per instance: demand sizes as before.
+      await waitFor(
+        'multi scaled to 3',
+        () => replicasOf(kc, ns, 'multi'),
+        (n) => n === 3,
+        30_000,
+      );
+      await sleep(3000); // a few more rounds
+      const later = (await getPolicy('multi')).status;
+      expect(later?.model?.measuredLatencyMs ?? null, JSON.stringify(later?.model)).not.toBe(90);
+      expect(later?.model?.measuredLatencyMs ?? null).toBeNull();
+      expect(later?.model?.scale ?? 1).toBe(1);
+      expect(later?.lastDecision?.reasons.some((r) => r.code === 'Calibrated')).toBe(false);
+      const events = await kc
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=multi' });
+      const warn = events.items.find((e) => e.reason === 'MetricsUnavailable');
+      expect(warn?.type).toBe('Warning');
+      expect(warn?.message).toContain('HR_PROMETHEUS_SERIES');
+    } finally {
+      await c.stop();
+    }
+  }, 90_000);
+});
 
 describe('the controller checks its latency model against a real latency histogram', () => {
   it('calibrate: sizes with the measured service; report-only: exports the error and sizes by the spec; a new leader carries the correction on', async () => {

@@ -265,6 +265,53 @@ describe('one writer per scale target', () => {
   });
 });
 
+describe('a target its owner scales', () => {
+  it('a ReplicaSet of a Deployment: Ready=False TargetOwned naming the Deployment, a Warning Event, its replicas untouched', async () => {
+    await createDeployment(kc, ns, 'owner', 1);
+    // kube-controller-manager creates the ReplicaSet, with the Deployment as its controller.
+    const rs = await waitFor(
+      "the Deployment's ReplicaSet",
+      async () => (await apps().listNamespacedReplicaSet({ namespace: ns })).items,
+      (l) => l.some((r) => r.metadata?.ownerReferences?.some((o) => o.controller && o.name === 'owner')),
+      30_000,
+    ).then((l) => l.find((r) => r.metadata?.ownerReferences?.some((o) => o.name === 'owner'))!);
+    const name = rs.metadata!.name!;
+    const gen0 = rs.metadata?.generation ?? 0;
+    const p = policy('owned', 'owner', { query: 'vector(30)' }); // would scale it to 3
+    await createPolicy({
+      ...p,
+      spec: { ...p.spec, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name } },
+    });
+    const st = await waitFor(
+      'owned: Ready False',
+      () => getPolicy('owned'),
+      (x) => ready(x.status)?.status === 'False',
+      30_000,
+    ).then((x) => x.status);
+    expect(ready(st)).toMatchObject({ reason: 'TargetOwned' });
+    expect(ready(st)?.message).toContain(
+      `ReplicaSet ${name} is managed by Deployment owner (its controller ownerReference), which sets its replicas: target the Deployment`,
+    );
+    expect(able(st)).toMatchObject({ status: 'False', reason: 'TargetOwned' });
+    expect(st?.desiredReplicas).toBeUndefined();
+    const ev = await waitFor(
+      'a TargetOwned Event',
+      () => eventsOf('owned'),
+      (l) => l.some((e) => e.reason === 'TargetOwned'),
+      10_000,
+    );
+    expect(ev.find((e) => e.reason === 'TargetOwned')?.type).toBe('Warning');
+    // Several more rounds (1 s each): never written, so neither the ReplicaSet nor its Deployment moved.
+    await sleep(3000);
+    const now = await apps().readNamespacedReplicaSet({ name, namespace: ns });
+    expect(now.spec?.replicas).toBe(1);
+    expect(now.metadata?.generation ?? 0).toBe(gen0);
+    expect(await replicasOf(kc, ns, 'owner')).toBe(1);
+    expect(ready((await getPolicy('owned')).status)?.reason).toBe('TargetOwned');
+    expect((await eventsOf('owned')).some((e) => e.reason === 'ExternalWrite')).toBe(false);
+  }, 60_000);
+});
+
 describe('ready pods are capacity, created pods are not', () => {
   it('3 pods that never become Ready: ready 0 in the decision, the status API and the history', async () => {
     // No kubelet in this control plane: kube-controller-manager creates the pods, nothing runs them.

@@ -182,7 +182,7 @@ describe('leader election', () => {
       const m = await get('/metrics');
       expect(m.code).toBe(200);
       expect(m.body).toMatch(new RegExp(`headroom_controller_leader ${c.isLeader ? 1 : 0}`));
-      expect(m.body).toContain('headroom_controller_api_requests');
+      expect(m.body).toMatch(/^# TYPE headroom_controller_api_requests_total counter$/m);
     } finally {
       await close();
     }

@@ -124,16 +124,16 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
       }
       // The real run says why: a Burst decision naming what the first crowd taught.
       const messages = lines.filter((o) => o.type === 'event').map((o) => o.message ?? '');
-      expect(messages.filter((x) => /as it may go on, .* rps: the last burst rose to/.test(x)).length).toBeGreaterThan(
-        0,
-      );
+      expect(
+        messages.filter((x) => /as it may go on, [\d.]+ rps \(.*\): the last burst rose to/.test(x)).length,
+      ).toBeGreaterThan(0);
 
       // Measured 0.86–0.95 here, once 0.77 on a loaded machine: on steps this large the real service
       // runs slower than its spec, and calibration (rightly) sizes with longer service times than the
       // simulator is told. The floor is on the ratio corrected by the largest scale the real run
       // sized with, as its own Calibrated reasons say.
       const scales = messages.flatMap((x) => {
-        const s = /sizing with service times ([\d.]+)× the spec's/.exec(x);
+        const s = /sizing with a service time of [\d.]+ ms \(([\d.]+)× the spec's\)/.exec(x);
         return s ? [Number(s[1])] : [];
       });
       const scale = Math.max(1, ...scales);

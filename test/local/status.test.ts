@@ -149,6 +149,18 @@ describe('terminal view', () => {
     held.traffic.queued = 3;
     expect(renderStatus(held, {}).join('\n')).toContain('in flight 9 (3 waiting for a slot)');
   });
+  it('shows every reason of the decision, not the first three (the fourth says why desired ≠ recommended)', () => {
+    const s = snapshot();
+    const codes = ['Calibrated', 'Forecast', 'SizedByLatency', 'ScaleDownStabilized'] as const;
+    s.decision = {
+      ...s.decision!,
+      recommended: 4,
+      desired: 6,
+      reasons: codes.map((code) => ({ code, message: code })),
+    };
+    const text = renderStatus(s).join('\n');
+    for (const code of codes) expect(text).toContain(`${code}: ${code}`);
+  });
   it('lists firing and pending alerts, and says when the loop is paused', () => {
     const alert = (rule: string, state: 'pending' | 'firing' | 'resolved', instance?: string) => ({
       fingerprint: rule + state,

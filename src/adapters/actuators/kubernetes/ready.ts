@@ -4,6 +4,8 @@
 //   - Deployment, StatefulSet, ReplicaSet: the workload's own status.readyReplicas;
 //   - any other kind: the pods matched by the scale's status.selector with condition Ready=True
 //     (running, not being deleted).
+// The workload read also says who controls it (controllerOf): a ReplicaSet of a Deployment is not
+// scaled by a policy (the Deployment would set it back).
 // Pure: the actuator does the reads (src/adapters/actuators/kubernetes/index.ts).
 
 /** The kinds whose status has readyReplicas, and their plural, by `apiVersion/kind`. */
@@ -18,8 +20,15 @@ export interface LabelSelector {
   matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
 }
 
+export interface OwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  controller?: boolean;
+}
+
 export interface WorkloadObject {
-  metadata?: { resourceVersion?: string; uid?: string };
+  metadata?: { resourceVersion?: string; uid?: string; ownerReferences?: OwnerReference[] };
   spec?: { replicas?: number; selector?: LabelSelector };
   status?: { replicas?: number; readyReplicas?: number };
 }
@@ -32,8 +41,10 @@ export function readingOfWorkload(obj: WorkloadObject): {
   version: string;
   selector?: string;
   uid?: string;
+  owner?: { apiVersion: string; kind: string; name: string };
 } {
   const selector = selectorString(obj.spec?.selector);
+  const owner = controllerOf(obj.metadata?.ownerReferences);
   return {
     ...(selector ? { selector } : {}),
     // The apiserver defaults spec.replicas to 1; status omits zero counts (omitempty).
@@ -42,7 +53,20 @@ export function readingOfWorkload(obj: WorkloadObject): {
     readyReplicas: count(obj.status?.readyReplicas, 0),
     version: obj.metadata?.resourceVersion ?? '',
     ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
+    ...(owner ? { owner } : {}),
   };
+}
+
+/**
+ * The ownerReference with controller: true (at most one; the apiserver refuses two): the object
+ * whose controller manages this one, e.g. the Deployment of a ReplicaSet, an operator's custom
+ * resource of a StatefulSet. Plain owners (garbage collection only) do not set replicas.
+ */
+export function controllerOf(
+  refs: readonly OwnerReference[] | undefined,
+): { apiVersion: string; kind: string; name: string } | undefined {
+  const c = refs?.find((r) => r.controller === true && r.kind && r.name);
+  return c ? { apiVersion: c.apiVersion ?? '', kind: c.kind!, name: c.name! } : undefined;
 }
 
 /**
