@@ -8,7 +8,7 @@ import { HeadroomError } from '../core/errors.ts';
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
 import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
-import { parseNumberFlag } from './flags.ts';
+import { parseNumberFlag, usageError } from './flags.ts';
 import { ceilingText, marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
 import { loadSimulateSpec, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
@@ -297,6 +297,15 @@ export function replaySetup(opts: ReplayFlags): ReplaySetup {
   const startup = parseNumberFlag('--startup', opts.startup, { min: 0, max: 3600, int: true, unit: 's' });
   const scrape = parseNumberFlag('--scrape', opts.scrape, { min: 1, max: 600, int: true, unit: 's' });
   const target = parseNumberFlag('--target', opts.target, { min: 0, minExclusive: true, max: 100, unit: '%' });
+  // A percent: 0.7 is the spec's fraction (simulate.baselineTarget) written here, not 0.7 % (it ran
+  // an HPA at 0.7 %, labelled "hpa@1%", 10× the oracle).
+  if (target !== undefined && target <= 1)
+    throw usageError(
+      '--target',
+      opts.target,
+      `${opts.target} % is a target no autoscaler is run at: --target takes a percent (70 for 70 %); the spec's simulate.baselineTarget is the fraction (0.7)`,
+      '> 1 and <= 100 %',
+    );
   const podBurstRule = { ...POD_BURST_INTERVAL, int: true, unit: 's' };
   const podBurst = opts.podBurst === true ? 1 : parseNumberFlag('--pod-burst', opts.podBurst, podBurstRule);
   const { spec, section } = loadSimulateSpec(opts.spec);

@@ -111,6 +111,7 @@ export function trendPolicy(
     name: 'noise-bound',
     label: `noise-bound(${shape} ${Number(z.toFixed(3))})`,
     schedule: (_demand, table, model) => oracleSchedule(sized(trend, mean, shape, z), table, model, floor),
+    startsAtFirstNeed: true,
   };
 }
 

@@ -101,7 +101,14 @@ export function simulate(trace: Trace, model: ServiceModel, policy: Policy, opts
   const mu = 1000 / truth.instance.serviceTimeMs;
 
   const schedule = policy.kind === 'offline' ? policy.schedule(demand, table, model) : undefined;
-  const initial = schedule ? (schedule[0] ?? 0) : clampReplicas(model, table.need(demand[0] ?? 0));
+  // The oracle starts as every online policy does, with what the first second needs ready: an
+  // instance it would want ready before S would have started before t = 0 (a 20-s trace rising at
+  // 10 s gave it 16 ready at once where every policy had 2: Headroom "0.125 × the oracle").
+  const first = clampReplicas(model, table.need(demand[0] ?? 0));
+  const initial =
+    schedule && !(policy.kind === 'offline' && policy.startsAtFirstNeed)
+      ? (schedule[0] ?? 0)
+      : Math.max(first, policy.kind === 'online' ? (policy.minReplicas ?? 0) : 0);
   const cluster = new Cluster(initial);
   const rec = new MetricsRecorder(T);
 

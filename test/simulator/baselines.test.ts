@@ -151,3 +151,33 @@ describe('keda (HPA fed by a polled request rate)', () => {
     expect((first?.t ?? 0) % KEDA_POLLING_SECONDS).toBe(0);
   });
 });
+
+describe('replicas.min 0: KEDA scales to and from zero, the HPA keeps its minimum of 1', () => {
+  // 0 rps for 10 minutes, 500 rps for 10, 0 for 20. Startup 30 s. 200 rps an instance: 500 needs 3.
+  const zero = service({ replicas: { min: 0, max: 100 } });
+  const trace = stepTrace([
+    [600, 0],
+    [600, 500],
+    [1200, 0],
+  ]);
+
+  it('KEDA activates on the first poll that sees demand, serves the spike, and goes back to 0 after its cooldown', () => {
+    const r = simulate(trace, zero, kedaPolicy({ model: zero, scrapeSeconds: 15, target: 0.7 }));
+    // It read 0 replicas all along ("free", 600 violating seconds) before.
+    expect(r.peakReplicas).toBeGreaterThanOrEqual(3);
+    expect(r.sloViolationSeconds).toBeLessThan(200); // seen ~15–45 s late, then 30 s of startup
+    const d = ticks(trace, kedaPolicy({ model: zero, scrapeSeconds: 15, target: 0.7 }));
+    expect(at(d, 590)).toBe(0);
+    // The last demand is polled by ~1,245 s; 300 s of cooldown later it is at 0 again.
+    expect(at(d, 1800)).toBe(0);
+    expect(at(d, 1500)).toBeGreaterThan(0);
+  });
+
+  it('the HPA never runs fewer than 1 (its minReplicas), so it can follow the spike', () => {
+    const h = hpaPolicy({ model: zero, scrapeSeconds: 15, target: 0.7 });
+    expect(h.minReplicas).toBe(1);
+    const r = simulate(trace, zero, h);
+    expect(r.peakReplicas).toBeGreaterThanOrEqual(3);
+    expect(r.replicaSeconds).toBeGreaterThanOrEqual(trace.rps.length); // at least 1 all along
+  });
+});

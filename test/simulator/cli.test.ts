@@ -146,6 +146,11 @@ describe('headroom simulate (CLI)', { timeout: 120_000 }, () => {
     const bad: Array<[string[], RegExp]> = [
       [['--trace', trace, '--spec', spec, '--peak', '-5', '--report', report], /HR_USAGE.*--peak/],
       [['--trace', trace, '--spec', spec, '--startup', '1.5', '--report', report], /HR_USAGE.*--startup/],
+      // A fraction where a percent goes: 0.7 ran an HPA at 0.7 % ("hpa@1%", 10× the oracle).
+      [
+        ['--trace', trace, '--spec', spec, '--target', '0.7', '--report', report],
+        /HR_USAGE --target: 0\.7 % .*70 for 70 %/,
+      ],
       [['--trace', join(dir, 'missing.csv'), '--spec', spec, '--report', report], /HR_FILE_READ/],
       [['--trace', spec, '--spec', spec, '--report', report], /HR_TRACE_INVALID/],
       [['--trace', trace, '--spec', spec, '--service', 'nope', '--report', report], /HR_USAGE.*--service/],

@@ -36,6 +36,21 @@ describe('oracle', () => {
     expect(r.sloViolationSeconds).toBe(0);
   });
 
+  it('a rise within the first startup: the oracle starts with what second 0 needs, as every policy', () => {
+    // 450 rps, then 1,050 from t = 10; startup 30. Its 6 are asked at t = 0 and ready at t = 30: it
+    // violates over [10, 30) like any policy could, and pays for no instance started before t = 0
+    // (it had 6 ready at t = 0, and a 20-s trace made Headroom "0.125 × the oracle").
+    const trace = stepTrace([
+      [10, 450],
+      [90, 1050],
+    ]);
+    const r = simulate(trace, m, oraclePolicy());
+    expect(r.sloViolationSeconds).toBe(20);
+    // 3 ready over [0, 30) plus 3 starting from t = 0: 6 running all along.
+    expect(r.replicaSeconds).toBe(6 * 100);
+    expect(r.scaleEvents).toBe(1);
+  });
+
   it('a 1-s spike to 1,500 rps at t = 100: 8 instances over [70, 100], 3 elsewhere', () => {
     const trace = stepTrace([
       [100, 450],

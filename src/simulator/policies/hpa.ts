@@ -108,9 +108,13 @@ export function cpuReplicas(ratio: number, ready: number, unready: number, curre
 export function hpaPolicy(opts: PolicyOptions): OnlinePolicy {
   const target = opts.target ?? 0.7;
   const model: ServiceModel = opts.model;
-  const ctl = new HpaController(hpaDefaultBehavior(), model.replicas.min, model.replicas.max);
+  // An HPA's minReplicas is at least 1 (0 needs the HPAScaleToZero alpha gate, and a target at 0
+  // disables it): with replicas.min 0 it runs 1 at least, as a deployed HPA would.
+  const min = Math.max(1, model.replicas.min);
+  const ctl = new HpaController(hpaDefaultBehavior(), min, model.replicas.max);
   return {
     kind: 'online',
+    minReplicas: min,
     name: 'hpa',
     label: `hpa@${Math.round(target * 100)}%`,
     target,

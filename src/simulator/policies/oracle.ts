@@ -11,7 +11,7 @@ import type { CapacityTable } from '../capacity.ts';
 import type { OfflinePolicy } from './types.ts';
 
 export function oraclePolicy(): OfflinePolicy {
-  return { kind: 'offline', name: 'oracle', label: 'oracle', schedule: oracleSchedule };
+  return { kind: 'offline', name: 'oracle', label: 'oracle', schedule: oracleSchedule, startsAtFirstNeed: true };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface OnlinePolicy {
   readonly pipeline: Pipeline;
   /** The count to ask for now (ready + starting). Called at t = 0, tick, 2·tick, … */
   tick(view: MetricsView): number;
+  /** It never runs fewer than this, from t = 0 (an HPA's minReplicas is at least 1). */
+  readonly minReplicas?: number;
 }
 
 export interface OfflinePolicy {
@@ -30,6 +32,12 @@ export interface OfflinePolicy {
   readonly target?: number;
   /** The count to ask for at every second (ready + starting), knowing the whole trace. */
   schedule(demand: Float64Array, table: CapacityTable, model: ServiceModel): Int32Array;
+  /**
+   * It starts, as the online policies do, with what the first second needs ready (its schedule asks
+   * ahead by the startup: the oracle, the bound); without it, with its schedule's first count (what
+   * was deployed before the trace: static, the real replicas).
+   */
+  readonly startsAtFirstNeed?: true;
 }
 
 export type Policy = OnlinePolicy | OfflinePolicy;
