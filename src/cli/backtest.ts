@@ -57,12 +57,15 @@ function durationFlag(flag: string, raw: string, min: number, max: number): numb
   return s;
 }
 
-/** `--end`: RFC 3339 (2026-11-20T03:00:00Z) or seconds since the epoch; default now. */
-function parseEnd(raw: string | undefined): number {
+/** `--end`: RFC 3339 (2026-11-20T03:00:00Z; no offset = UTC) or seconds since the epoch; default now. */
+export function parseEnd(raw: string | undefined): number {
   if (raw === undefined) return Math.floor(Date.now() / 1000);
   // Date.parse is lenient ('-5' is a day in 2001): a time is RFC 3339 (a date at least) or seconds.
   const rfc = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(raw);
-  const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : rfc ? Date.parse(raw) / 1000 : Number.NaN;
+  // Without an offset, UTC, as every time backtest prints (Date.parse read "2025-11-30T12:00" as
+  // local time and a bare date as UTC: two forms, two zones, shifted again at DST).
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(raw) || !/[T ]/i.test(raw) ? raw : `${raw.replace(' ', 'T')}Z`;
+  const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : rfc ? Date.parse(zoned) / 1000 : Number.NaN;
   if (!Number.isFinite(n) || n <= 0) {
     throw usageError('--end', raw, 'not a time', 'RFC 3339 (2026-11-20T03:00:00Z) or seconds since the epoch');
   }
@@ -191,7 +194,7 @@ export function register(program: Command): void {
     )
     .option('--since <duration>', 'how far back from --end (at most 31d)', '14d')
     .option('--step <duration>', 'one value per step (whole seconds)', '60s')
-    .option('--end <time>', 'end of the range: RFC 3339 or seconds since the epoch (default: now)')
+    .option('--end <time>', 'end of the range: RFC 3339 (no offset: UTC) or seconds since the epoch (default: now)')
     .option(
       '--replicas-query <promql>',
       'the replicas the cluster ran (default: kube_deployment_status_replicas{deployment="<--deployment>",namespace="<--namespace>"})',

@@ -50,6 +50,7 @@ export function shadowRow(
   const reason = r
     ? (o?.invalid ??
       o?.conflict ??
+      o?.targetOwned ??
       o?.targetError ??
       r.error ??
       first ??

@@ -19,6 +19,16 @@ export function fmt(x: number, digits = 3): string {
   const m = 10 ** k;
   return String(Math.round(x * m) / m);
 }
+/**
+ * A limit as "≤ x": 4 significant digits rounded down, never shown looser than the limit sized for
+ * (a 148.5-ms budget read "p99 ≤ 149 ms" at fmt's 3 digits).
+ */
+export function fmtLimit(x: number): string {
+  if (Number.isInteger(x) || !Number.isFinite(x) || x <= 0) return String(x);
+  const m = 10 ** Math.max(0, 3 - Math.floor(Math.log10(x)));
+  return String(Math.floor(x * m + 1e-9) / m);
+}
+
 /** "1 instance", "3 instances": a count and its noun (the reasons are read as sentences). */
 export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
@@ -250,7 +260,7 @@ function availabilityDetail(count: number, base: number, av: ServiceModel['avail
 function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: number }, search: SloSearch): string {
   if (!search.ok) return '';
   const n = search.instances;
-  if (shape.demandRps <= 0) return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms: no demand → 0`;
+  if (shape.demandRps <= 0) return `${pct(slo.percentile)} ≤ ${fmtLimit(slo.latencyMs)} ms: no demand → 0`;
   const queue = queueLabel(shape);
   const below = search.attainmentBelow ?? sloAttainment(shape, n - 1, slo.latencyMs);
   // Enough decimals to tell the attainment from the target: p99.9 → 99.87 % vs 99.91 %; and more
@@ -266,5 +276,5 @@ function latencyDetail(shape: PoolShape, slo: { latencyMs: number; percentile: n
       : `${(x * 100).toFixed(d)} %`;
   };
   const before = n > 1 ? `${n - 1} give ${pc(below)}, ` : '';
-  return `${pct(slo.percentile)} ≤ ${fmt(slo.latencyMs)} ms, ${shape.loadBalancing} as ${queue}: P(T ≤ ${fmt(slo.latencyMs)} ms) with ${before}${n} give ${pc(search.attainment)} ≥ ${slo.percentile} % → ${n}`;
+  return `${pct(slo.percentile)} ≤ ${fmtLimit(slo.latencyMs)} ms, ${shape.loadBalancing} as ${queue}: P(T ≤ ${fmtLimit(slo.latencyMs)} ms) with ${before}${n} give ${pc(search.attainment)} ≥ ${slo.percentile} % → ${n}`;
 }

@@ -68,7 +68,12 @@ export function parseTraceCsv(text: string, file = '<trace>'): Trace {
         file,
         path: `line ${line}`,
         value: t,
-        message: `the trace would span more than 31 days (a gap of ${t - (prev ?? 0)} s after the previous row); it is replayed second by second`,
+        // A gap is named only when it is what crossed the limit: a year at one row a minute was told
+        // "a gap of 60 s".
+        message:
+          t - (prev ?? 0) > 86400
+            ? `the trace would span more than 31 days (a gap of ${t - (prev ?? 0)} s after the previous row); it is replayed second by second`
+            : `the trace runs past 31 days (this row is at ${t} s); it is replayed second by second: replay at most 31 days at a time`,
         allowed: `t_seconds < ${TRACE_MAX_SECONDS}`,
       });
     }

@@ -27,7 +27,10 @@ let history: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'headroom-backtest-'));
   // Step 1 as the quick start writes it.
-  const gen = /^node (.+examples\/backtest-history\.ts) (\S+) (\d+) > history\.om\.txt$/m.exec(QUICK);
+  // Through the bootstrap, as written: `node X.ts` fails on the Node 20 the README allows.
+  const gen = /^node (scripts\/bootstrap\.mjs examples\/backtest-history\.ts) (\S+) (\d+) > history\.om\.txt$/m.exec(
+    QUICK,
+  );
   expect(gen, 'the quick start generates the history').not.toBeNull();
   history = execFileSync(process.execPath, gen![1]!.split(' ').concat(gen![2]!, gen![3]!), {
     cwd: ROOT,

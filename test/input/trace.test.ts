@@ -87,6 +87,20 @@ describe('traces', () => {
     expect(code(() => parseTraceCsv('t_seconds,rps\n0,1e308\n60,1e308\n'))).toBe('HR_TRACE_INVALID line 2');
     expect(code(() => parseTraceCsv('t_seconds,rps\n0,1\n1e20,1\n'))).toBe('HR_INPUT_TOO_LARGE line 3');
     expect(code(() => loadTraceFile('/dev/zero'))).toBe('HR_FILE_READ ');
+    // A year at one row a minute is past 31 days, not "a gap of 60 s"; a long gap is named as one.
+    const year = ['t_seconds,rps', ...Array.from({ length: 44_700 }, (_, i) => `${i * 60},5`)].join('\n');
+    const msg = (text: string): string => {
+      try {
+        parseTraceCsv(text);
+      } catch (err) {
+        return (err as HeadroomError).problems[0]?.message ?? '';
+      }
+      return '';
+    };
+    expect(msg(year)).toBe(
+      'the trace runs past 31 days (this row is at 2678400 s); it is replayed second by second: replay at most 31 days at a time',
+    );
+    expect(msg('t_seconds,rps\n0,10\n400000000,20\n')).toMatch(/a gap of 400000000 s after the previous row/);
     // 31 days is allowed, and the last row's hold stays within it.
     const t = parseTraceCsv(`t_seconds,rps\n0,1\n${TRACE_MAX_SECONDS - 1},2\n`);
     expect(t.rps.length).toBe(TRACE_MAX_SECONDS);

@@ -76,7 +76,7 @@ export function resolveToken(
       code: 'HR_TOKEN_REQUIRED',
       path: flag,
       value: listenHost,
-      message: `listening on ${listenHost} (not loopback) exposes the status server and dashboard to the network: give a token with ${flag} or ${TOKEN_ENV}`,
+      message: `listening on ${listenHost} (not loopback) exposes the status server and dashboard to the network: give a token with ${flag === '--token' ? flag : `--token, ${flag}`} or ${TOKEN_ENV}`,
       allowed: `a loopback address (127.0.0.1, ::1, localhost), or a token of at least ${MIN_TOKEN_LENGTH} characters`,
     });
   }
