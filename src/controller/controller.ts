@@ -349,6 +349,14 @@ export class Controller {
         stateRefreshMs: this.#o.stateRefreshMs,
         ...(member ? { graph: member.share } : {}),
       });
+      // Deleted while its round ran: what the round would record (series, view, memory) would stay
+      // for a policy no one reconciles again (3 series of a deleted policy stayed in Prometheus).
+      const gone = (q: HeadroomPolicy): boolean =>
+        (q.metadata.uid ?? `${q.metadata.namespace}/${q.metadata.name}`) !== uid;
+      if (this.#informers && this.policies().every(gone)) {
+        forgetPolicy(this.#m, id);
+        return { scaled: r.scaled, statusWritten: r.statusWritten };
+      }
       recordReconcile(this.#m, id, r);
       if (this.#o.dryRun) this.#shadow.set(uid, { result: r, ...('model' in model ? { model: model.model } : {}) });
       this.#views.show(uid, now, r.status, r.observed, r.events);

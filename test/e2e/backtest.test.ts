@@ -213,7 +213,7 @@ describe('headroom backtest on a real Prometheus with backfilled history', () =>
     const bad = await cli([...base, '--prometheus', prom!.url, '--query', 'sum(rate(x[2m])', '--deployment', 'web']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
-      /HR_PROMETHEUS_QUERY --query: Prometheus refused the demand query: HTTP 400: bad_data: .*parse error/,
+      /HR_PROMETHEUS_QUERY --query: Prometheus refused the demand query: HTTP 400 Bad Request: bad_data: .*parse error/,
     );
 
     // Flags that would be ignored or misread: refused before any query.
