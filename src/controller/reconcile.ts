@@ -160,7 +160,7 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
       outcome.targetError = message(err);
       error = outcome.targetError;
     }
-    if (reading?.owner) {
+    if (reading?.owner && ownerSetsReplicas(targetOf(p))) {
       // Its owner sets its replicas (a Deployment its ReplicaSet's): writing them starts a fight.
       outcome.targetOwned = ownedMessage(targetOf(p), reading.owner);
       result = 'conflict';
@@ -265,6 +265,16 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
     statusWritten,
     ...(error ? { error } : {}),
   };
+}
+
+/**
+ * Does the controlling owner set the target's replicas? A ReplicaSet's controller always does (a
+ * Deployment, an Argo Rollout: each sync puts its count back). A Deployment or StatefulSet an
+ * operator owns may leave them to an autoscaler (as an HPA on Flagger's primary Deployment): it is
+ * scaled, and if the owner puts them back, the ExternalWrite Event names it.
+ */
+export function ownerSetsReplicas(t: { kind: string }): boolean {
+  return t.kind === 'ReplicaSet';
 }
 
 /** Why a policy leaves a target its owner scales: `ReplicaSet web-96d5df5c8 is managed by Deployment web (…): target the Deployment …`. */

@@ -171,6 +171,16 @@ describe('a target managed by its owner', () => {
     expect(r.status.desiredReplicas).toBeUndefined();
   });
 
+  it('a Deployment an operator owns is scaled: its owner may leave the replicas to an autoscaler (as for an HPA)', async () => {
+    // e.g. Flagger's primary Deployment, owned by its Canary and scaled by an HPA. If the owner puts
+    // the count back, ExternalWrite names it (below).
+    const target = new Target(1, { apiVersion: 'flagger.app/v1beta1', kind: 'Canary', name: 'web' });
+    const { r, cond } = await round(policy(), target, { [DEMAND]: [[{}, 100]] });
+    expect(r.result).toBe('ok');
+    expect(cond('Ready')).toMatchObject({ status: 'True' });
+    expect(target.writes).toEqual([r.status.desiredReplicas]);
+  });
+
   it("the actuator reads the owner from the workload's controller ownerReference (not a plain owner)", async () => {
     const object = (ownerReferences: unknown[]) => ({
       metadata: { resourceVersion: '7', uid: 'rs1', ownerReferences },
