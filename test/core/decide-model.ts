@@ -1,5 +1,12 @@
 // The service decide()'s unit tests size: 50 rps per instance at target 1.0 with no SLO, so
 // recommended = ceil(demand / 50); burst and forecast off unless a test turns them on.
+import {
+  decide,
+  initialDecideState,
+  type DecideState,
+  type Decision,
+  type Observation,
+} from '../../src/core/decide.ts';
 import { defaultBehavior, type BehaviorModel, type ServiceModel } from '../../src/core/model.ts';
 
 export function model(behavior: Partial<BehaviorModel> = {}, over: Partial<ServiceModel> = {}): ServiceModel {
@@ -20,4 +27,22 @@ export function model(behavior: Partial<BehaviorModel> = {}, over: Partial<Servi
     },
     ...over,
   };
+}
+
+/** Runs ticks [t, observation] feeding each decision's desired back as the current (and ready) count. */
+export function run(
+  m: ServiceModel,
+  ticks: Array<[number, Partial<Observation>]>,
+  start = 1,
+  state: DecideState = initialDecideState(),
+): Decision[] {
+  let current = start;
+  const out: Decision[] = [];
+  for (const [t, o] of ticks) {
+    const r = decide(m, state, { readyReplicas: current, currentReplicas: current, ...o }, t);
+    state = r.state;
+    current = r.decision.desired;
+    out.push(r.decision);
+  }
+  return out;
 }

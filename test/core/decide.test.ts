@@ -9,21 +9,7 @@ import {
 } from '../../src/core/decide.ts';
 import { scaleDownLimit, scaleUpLimit } from '../../src/core/hpa-behavior.ts';
 import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
-import { model } from './decide-model.ts';
-
-/** Runs ticks [t, observation] feeding each decision's desired back as the current count. */
-function run(m: ServiceModel, ticks: Array<[number, Partial<Observation>]>, start = 1): Decision[] {
-  let state: DecideState = initialDecideState();
-  let current = start;
-  const out: Decision[] = [];
-  for (const [t, o] of ticks) {
-    const r = decide(m, state, { readyReplicas: current, currentReplicas: current, ...o }, t);
-    state = r.state;
-    current = r.decision.desired;
-    out.push(r.decision);
-  }
-  return out;
-}
+import { model, run } from './decide-model.ts';
 
 describe('decide: HPA-style behaviour, time-stepped', () => {
   it('scale-up follows the default policies: max(+4 pods, +100 %) per 15 s', () => {

@@ -8,21 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalActuator } from '../../src/adapters/actuators/local/actuator.ts';
-import {
-  decide,
-  initialDecideState,
-  type Decision,
-  type DecideState,
-  type Observation,
-  type Reason,
-} from '../../src/core/decide.ts';
+import { initialDecideState, type DecideState, type Observation, type Reason } from '../../src/core/decide.ts';
 import { emptyHistory, recordDemand, type DemandHistory } from '../../src/core/forecast.ts';
-import { defaultBehavior, type BehaviorModel, type ServiceModel } from '../../src/core/model.ts';
+import { defaultBehavior, type BehaviorModel } from '../../src/core/model.ts';
 import { REASON_CODES, type ReasonCode } from '../../src/core/reasons.ts';
 import { ControlLoop } from '../../src/local/loop.ts';
 import { systemClock } from '../../src/ports/clock.ts';
 import { mulberry32 } from '../../src/simulator/synthetic.ts';
-import { model } from '../core/decide-model.ts';
+import { model, run } from '../core/decide-model.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DAY = 86400;
@@ -77,24 +70,6 @@ function shapeOf(example: string): RegExp {
 
 // ---------------------------------------------------------------------------------------------------
 // Scenarios: each drives the real code and returns the reasons it emitted.
-
-/** Ticks [t, observation], each decision's desired fed back as the current (and ready) count. */
-function run(
-  m: ServiceModel,
-  ticks: Array<[number, Partial<Observation>]>,
-  start: number,
-  state: DecideState = initialDecideState(),
-): Decision[] {
-  let current = start;
-  const out: Decision[] = [];
-  for (const [t, o] of ticks) {
-    const r = decide(m, state, { readyReplicas: current, currentReplicas: current, ...o }, t);
-    state = r.state;
-    current = r.decision.desired;
-    out.push(r.decision);
-  }
-  return out;
-}
 
 const behavior = (b: Partial<BehaviorModel>): Partial<BehaviorModel> => b;
 const burstOn = behavior({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } });
