@@ -28,8 +28,11 @@ export function loadTraceFile(path: string): Trace {
 
 /** Parse `t_seconds,rps` rows (header required; blank lines and `#` comments skipped). */
 export function parseTraceCsv(text: string, file = '<trace>'): Trace {
-  const bad = (line: number, message: string, value?: unknown, allowed?: string): HeadroomError =>
-    new HeadroomError({ code: 'HR_TRACE_INVALID', message, file, path: `line ${line}`, value, allowed });
+  // Where, as every input error says it: file:line:column and the field (`x.csv:4:1: t_seconds`).
+  const at = (line: number, column: number, path?: string) => ({ file, line, column, ...(path ? { path } : {}) });
+  const bad = (where: ReturnType<typeof at>, message: string, value?: unknown, allowed?: string): HeadroomError =>
+    new HeadroomError({ code: 'HR_TRACE_INVALID', message, ...where, value, allowed });
+  const ROW = 't_seconds,rps: whole seconds from 0, then requests per second, e.g. `60,12.5`';
   // Typed arrays that grow by doubling: memory is ~16 bytes a row, not a JS array of cells a row.
   let times = new Float64Array(1024);
   let rates = new Float64Array(1024);
@@ -39,34 +42,47 @@ export function parseTraceCsv(text: string, file = '<trace>'): Trace {
   for (let pos = 0; pos < text.length;) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = text.length;
-    const raw = text.slice(pos, end).trim();
+    const full = text.slice(pos, end);
+    const raw = full.trim();
     pos = end + 1;
     line++;
     if (raw === '' || raw.startsWith('#')) continue;
     const cells = raw.split(',', 3).map((c) => c.trim());
+    // 1-based columns of the two fields in the line as written (leading spaces, BOM and all).
+    const col0 = full.length - full.trimStart().length + 1;
+    const comma = full.indexOf(',');
+    const col1 =
+      comma < 0 ? col0 : comma + 2 + (full.slice(comma + 1).length - full.slice(comma + 1).trimStart().length);
     if (!header) {
       if (cells[0] !== 't_seconds' || cells[1] !== 'rps')
-        throw bad(line, 'the first row must be the header `t_seconds,rps`', raw, 't_seconds,rps');
+        throw bad(at(line, col0), 'the first row must be the header `t_seconds,rps`', raw, 't_seconds,rps');
       header = true;
       continue;
     }
-    if (cells.length !== 2) throw bad(line, 'each row must have two fields: t_seconds,rps', raw);
+    if (cells.length !== 2) throw bad(at(line, col0), 'each row must have two fields', raw, ROW);
     const t = Number(cells[0]);
     const r = Number(cells[1]);
-    if (!isDecimal(cells[0] ?? '') || !Number.isFinite(t)) throw bad(line, 't_seconds is not a number', cells[0]);
+    const T = at(line, col0, 't_seconds');
+    const R = at(line, col1, 'rps');
+    if (!isDecimal(cells[0] ?? '') || !Number.isFinite(t))
+      throw bad(T, 'not a number of seconds (a date or a timestamp? give seconds from the first row)', cells[0], ROW);
     if (!isDecimal(cells[1] ?? '') || !Number.isFinite(r) || r < 0)
-      throw bad(line, 'rps must be a decimal number ≥ 0', cells[1], '>= 0');
-    if (r > TRACE_MAX_RPS) throw bad(line, 'rps is above the limit', r, `<= ${TRACE_MAX_RPS}`);
+      throw bad(
+        R,
+        'rps must be a decimal number ≥ 0',
+        cells[1],
+        'a plain decimal >= 0, e.g. 12.5 (no units, no thousands separators)',
+      );
+    if (r > TRACE_MAX_RPS) throw bad(R, 'rps is above the limit', r, `<= ${TRACE_MAX_RPS}`);
     const prev = n > 0 ? times[n - 1] : undefined;
-    if (prev === undefined && t !== 0) throw bad(line, 'the first row must be at t_seconds = 0', t, '0');
-    if (prev !== undefined && t <= prev) throw bad(line, 'times must increase strictly', t, `> ${prev}`);
-    if (!Number.isInteger(t)) throw bad(line, 't_seconds must be a whole number of seconds', t);
+    if (prev === undefined && t !== 0) throw bad(T, 'the first row must be at t_seconds = 0', t, '0');
+    if (prev !== undefined && t <= prev) throw bad(T, 'times must increase strictly', t, `> ${prev}`);
+    if (!Number.isInteger(t)) throw bad(T, 't_seconds must be a whole number of seconds', t, 'a whole number, e.g. 60');
     if (t >= TRACE_MAX_SECONDS) {
       // Names the gap too: `0,10` then `400000000,20` is one gap of 12.7 years.
       throw new HeadroomError({
         code: 'HR_INPUT_TOO_LARGE',
-        file,
-        path: `line ${line}`,
+        ...T,
         value: t,
         // A gap is named only when it is what crossed the limit: a year at one row a minute was told
         // "a gap of 60 s".
@@ -85,8 +101,8 @@ export function parseTraceCsv(text: string, file = '<trace>'): Trace {
     rates[n] = r;
     n++;
   }
-  if (!header) throw bad(1, 'the trace is empty: expected the header `t_seconds,rps` and rows');
-  if (n === 0) throw bad(2, 'the trace has a header but no rows');
+  if (!header) throw bad(at(1, 1), 'the trace is empty: expected the header `t_seconds,rps` and rows', undefined, ROW);
+  if (n === 0) throw bad(at(line + 1, 1), 'the trace has a header but no rows', undefined, ROW);
   return expand(times.subarray(0, n), rates.subarray(0, n), file);
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HeadroomError } from '../../src/core/errors.ts';
+import { formatProblem, HeadroomError } from '../../src/core/errors.ts';
 import {
   loadTraceFile,
   parseTraceCsv,
@@ -16,7 +16,8 @@ function code(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (err) {
-    return err instanceof HeadroomError ? `${err.code} ${err.problems[0]?.path ?? ''}` : String(err);
+    const p = err instanceof HeadroomError ? err.problems[0] : undefined;
+    return err instanceof HeadroomError ? `${err.code} ${p?.line !== undefined ? `line ${p.line}` : ''}` : String(err);
   }
   return undefined;
 }
@@ -60,6 +61,29 @@ describe('traces', () => {
     expect(code(() => parseTraceCsv('t_seconds,rps\n'))).toBe('HR_TRACE_INVALID line 2');
     expect(code(() => parseTraceCsv(''))).toBe('HR_TRACE_INVALID line 1');
     expect(code(() => loadTraceFile('/nonexistent/trace.csv'))).toBe('HR_FILE_READ ');
+  });
+
+  it('says file:line:column, the field and the form allowed, as every input error (errors.md)', () => {
+    const line = (text: string): string => {
+      try {
+        parseTraceCsv(text, 'x.csv');
+      } catch (err) {
+        return (err as HeadroomError).problems.map(formatProblem).join('\n');
+      }
+      return '';
+    };
+    expect(line('t_seconds,rps\n0,1\n0,2\n')).toBe(
+      'HR_TRACE_INVALID x.csv:3:1: t_seconds: times must increase strictly (value: 0; allowed: > 0)',
+    );
+    expect(line('t_seconds,rps\n0,1\n60,  12 rps\n')).toBe(
+      'HR_TRACE_INVALID x.csv:3:6: rps: rps must be a decimal number ≥ 0 (value: "12 rps"; allowed: a plain decimal >= 0, e.g. 12.5 (no units, no thousands separators))',
+    );
+    expect(line('t_seconds,rps\n2026-11-01T00:00:00Z,5\n')).toMatch(
+      /^HR_TRACE_INVALID x\.csv:2:1: t_seconds: not a number of seconds \(a date or a timestamp\? .*allowed: t_seconds,rps: whole seconds from 0/,
+    );
+    expect(line('t_seconds,rps\n0,1,2\n')).toMatch(
+      /^HR_TRACE_INVALID x\.csv:2:1: each row must have two fields .*e\.g\. `60,12\.5`/,
+    );
   });
 
   it('loads the shipped traces: 7 days at 60 s and 300 s rows', () => {

@@ -146,12 +146,12 @@ describe('headroom run --traffic: bad input exits 2 before anything starts', { t
     expect(r.stdout).toBe('');
   });
 
-  it('a bad CSV: HR_TRACE_INVALID with the file and line', () => {
+  it('a bad CSV: HR_TRACE_INVALID with the file, line and column', () => {
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, 't_seconds,rps\n0,10\n5,-3\n');
     const r = run(['--demo', '--traffic', bad, '--port', '0', '--status-port', '0']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^HR_TRACE_INVALID .*bad\.csv: line 3: rps must be a decimal number ≥ 0/);
+    expect(r.stderr).toMatch(/^HR_TRACE_INVALID .*bad\.csv:3:3: rps: rps must be a decimal number ≥ 0/);
     expect(r.stdout).toBe('');
   });
 
