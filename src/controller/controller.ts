@@ -42,7 +42,7 @@ import {
   type ControllerMetrics,
 } from './metrics.ts';
 import { ModelCache } from './models.ts';
-import type { HeadroomPolicy, PolicyCondition, PolicyStatus } from './policy.ts';
+import type { HeadroomPolicy, PolicyStatus } from './policy.ts';
 import {
   logProblem,
   reconcilePolicy,
@@ -54,7 +54,7 @@ import {
 } from './reconcile.ts';
 import { duePolicies, runRound, Ticker, type RoundStats } from './rounds.ts';
 import { policyAlertSnapshot, policyStatusSnapshot, serviceName, type PolicyView } from './snapshot.ts';
-import { needsWrite, persistedAt, type PolicyEvent } from './status.ts';
+import { needsWrite, nextStatus, persistedAt, type PolicyEvent } from './status.ts';
 import { PolicyViews } from './views.ts';
 
 export type { Logger } from './reconcile.ts';
@@ -477,7 +477,7 @@ export class Controller {
 /**
  * The status after a round that threw: Ready and ScalingActive False with reason FailedReconcile,
  * no counts (as for any round that does not decide), the rest (decideState, lastDecision, model)
- * kept. The Warning Event only when Ready turns to FailedReconcile, as status.ts does for the others.
+ * kept; the Warning Event only when Ready turns to FailedReconcile (status.ts's nextStatus).
  */
 export function failedRoundStatus(
   prev: PolicyStatus | undefined,
@@ -485,29 +485,7 @@ export function failedRoundStatus(
   message: string,
   nowIso: string,
 ): { status: PolicyStatus; event?: PolicyEvent } {
-  const reason = 'FailedReconcile';
-  const conds: PolicyCondition[] = [...(prev?.conditions ?? [])];
-  const set = (type: string, msg: string): boolean => {
-    const i = conds.findIndex((c) => c.type === type);
-    const old = i < 0 ? undefined : conds[i];
-    const flipped = old?.status !== 'False';
-    const c: PolicyCondition = {
-      type,
-      status: 'False',
-      reason,
-      message: msg,
-      lastTransitionTime: flipped || !old?.lastTransitionTime ? nowIso : old.lastTransitionTime,
-      observedGeneration: generation,
-    };
-    if (i < 0) conds.push(c);
-    else conds[i] = c;
-    return flipped || old?.reason !== reason;
-  };
-  const changed = set('Ready', message);
-  set('ScalingActive', 'the round failed; nothing is scaled');
-  conds.sort((a, b) => (a.type === 'Ready' ? -1 : b.type === 'Ready' ? 1 : 0));
-  const status: PolicyStatus = { ...prev, observedGeneration: generation, conditions: conds };
-  for (const k of ['currentReplicas', 'desiredReplicas', 'recommendedReplicas', 'binding', 'demand'] as const)
-    delete status[k];
-  return { status, ...(changed ? { event: { type: 'Warning', reason, message } } : {}) };
+  const metricFailures = prev?.consecutiveMetricFailures ?? 0;
+  const { status, events } = nextStatus(prev, { generation, shadow: false, metricFailures, failed: message }, nowIso);
+  return { status, ...(events[0] ? { event: events[0] } : {}) };
 }

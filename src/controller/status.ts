@@ -14,6 +14,8 @@ import type { ModelStatus, PolicyCondition, PolicyStatus } from './policy.ts';
 export interface Outcome {
   generation: number;
   shadow: boolean;
+  /** The round threw (e.g. on a saved state it could not read): nothing was decided. */
+  failed?: string;
   /** Problems with the policy itself (schema-valid but inconsistent, e.g. min > max). */
   invalid?: string;
   /** Another writer (an HPA, an older policy) owns the target: why this policy yields (conflict.ts). */
@@ -94,6 +96,11 @@ export function nextStatus(
       delete status[k];
     return finish(status, conds);
   };
+  if (o.failed !== undefined) {
+    set('Ready', false, 'FailedReconcile', o.failed, { type: 'Warning', reason: 'FailedReconcile', message: o.failed });
+    set('ScalingActive', false, 'FailedReconcile', 'the round failed; nothing is scaled');
+    return { status: undecided(), events };
+  }
   if (o.invalid !== undefined) {
     set('Ready', false, 'InvalidPolicy', o.invalid, { type: 'Warning', reason: 'InvalidPolicy', message: o.invalid });
     set('ScalingActive', false, 'InvalidPolicy', 'the policy is not valid; nothing is scaled');
