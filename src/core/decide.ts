@@ -165,7 +165,7 @@ export function decide(
     const holding =
       up > held
         ? `asking ${up} for the burst below`
-        : held !== current && held === clamp(current)
+        : held !== current
           ? `${current} running is outside replicas ${min}–${max}: ${held}`
           : `holding ${held}`;
     reasons.push(

@@ -51,8 +51,8 @@ export function parseTraceCsv(text: string, file = '<trace>'): Trace {
     // 1-based columns of the two fields in the line as written (leading spaces, BOM and all).
     const col0 = full.length - full.trimStart().length + 1;
     const comma = full.indexOf(',');
-    const col1 =
-      comma < 0 ? col0 : comma + 2 + (full.slice(comma + 1).length - full.slice(comma + 1).trimStart().length);
+    const after = full.slice(comma + 1);
+    const col1 = comma < 0 ? col0 : comma + 2 + after.length - after.trimStart().length;
     if (!header) {
       if (cells[0] !== 't_seconds' || cells[1] !== 'rps')
         throw bad(at(line, col0), 'the first row must be the header `t_seconds,rps`', raw, 't_seconds,rps');
