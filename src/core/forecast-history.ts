@@ -28,6 +28,14 @@ export interface DemandHistory {
   misses?: Array<Array<Array<[number, number]>>>;
   /** Scored minutes per horizon and band (decayed weight). */
   scored?: number[][];
+  /**
+   * Misses of ≥ 1.5× from the last 32 minutes, until it is known whether demand stayed up (a level
+   * shift, taken back out of the margin): [minute due, horizon index, band, bin, realized peak,
+   * lowest minute peak since]. Usually empty.
+   */
+  shifts?: Array<[number, number, number, number, number, number]>;
+  /** Per horizon and band, the scored minutes taken back out as level shifts (decayed as `scored`). */
+  shifted?: number[][];
   /** Slow mean of minute peaks (the day's level), for the bands. */
   level?: number;
   /**

@@ -36,7 +36,8 @@
 //   relative terms than busy ones — that forget with a 3-day half-life. The margin is the 99th
 //   percentile of the band's misses (of all misses while the band has under 100: from 30, a band's
 //   99th percentile was its one worst miss — 33 minutes after a 3× step that was the step itself,
-//   1.55×, sizing 17–18 instances for 72 minutes where 11 were needed), never below 1.
+//   1.55×, sizing 17–18 instances for 72 minutes where 11 were needed), never below 1. A miss of
+//   1.5× or more after which demand held (SHIFT_*) is taken back out 16 minutes on: a level shift.
 //   E.g. minute-to-minute noise of ±10 % gives a margin near 1.2: the peak of the next 2 minutes was
 //   above 1.2× the last minute once in a hundred. A fresh service gets its first forecast after 10
 //   scored minutes (~12 minutes), with the worst miss so far as its margin; until 30 are scored it
@@ -53,7 +54,8 @@
 //   demand, the ~6 minutes per spike for 1.13×. Services without a period keep the demand bands.
 //
 // The whole history is plain JSON and bounded (2,304 means + 576 bucket peaks + 60 + at most
-// 5 × 8 × 2 × 108 numbers, and the period: 4 numbers; 23–50 KB after a week of 15-s samples).
+// 5 × 8 × 2 × 108 numbers, and the period: 4 numbers; 23–50 KB after a week of 15-s samples; for
+// the 32 minutes after a large miss up to 160 × 6 more, ~10 KB, usually none).
 // The period search costs ~2 M multiply-adds (2–8 ms) once per closed bucket per service; a
 // decision adds a few bucket look-ups.
 //
@@ -108,6 +110,19 @@ export const FIRST_FORECAST_MINUTES = 10;
 export const MIN_SCORED_MINUTES = 30;
 /** A demand band's own histogram is used from 100 scored minutes: its 99th percentile is then not its single worst miss. */
 export const BAND_SCORED_MINUTES = 100;
+/**
+ * A miss of at least 1.5× whose realized peak demand then held (every minute's peak at least 0.8×
+ * it) for the next 16 minutes was a level shift, not noise: it is taken back out of the margin. The
+ * base follows a level within 3 minutes; a margin sized for the next shift of the same size would
+ * hold twice the need until 100+ minutes outweigh it (a 100 → 2,000 rps step an hour in: 23
+ * instances for 1.7 h where 11–12 suffice; now 23 min). A crowd that decays within 16 minutes
+ * stays in: that one comes and goes faster than the base follows.
+ */
+export const SHIFT_RATIO = 1.5;
+export const SHIFT_MINUTES = 16;
+const SHIFT_HELD = 0.8;
+/** At most this many large misses wait (5 horizons × the 16 minutes before a step, × 2 for slack). */
+const SHIFT_KEEP = 160;
 
 export function emptyHistory(): DemandHistory {
   return { last: -1, values: [], sum: 0, count: 0, minutes: [] };
@@ -165,6 +180,26 @@ function recordMinute(h: DemandHistory, now: number, rps: number, horizonSeconds
   let misses = h.misses ?? [];
   let scored = h.scored ?? [];
   let level = h.level;
+  let shifts = h.shifts ?? [];
+  // Adds a scored miss to horizon i's histograms (all minutes and its band), or takes one back.
+  let shifted = h.shifted ?? [];
+  const score = (i: number, band: number, bin: number, weight: number): void => {
+    const perBand = (misses[i] ?? []).slice();
+    const counts = (scored[i] ?? []).slice();
+    const out = (shifted[i] ?? []).slice();
+    for (const b of [0, band]) {
+      perBand[b] = weight > 0 ? addToBin(perBand[b] ?? [], bin) : takeFromBin(perBand[b] ?? [], bin, -weight);
+      counts[b] = weight > 0 ? (counts[b] ?? 0) * DECAY + 1 : Math.max(0, (counts[b] ?? 0) + weight);
+      // How many were taken out, for the reason ("2 more … are left out"); forgotten as scored ones are.
+      if (weight < 0 || out[b] !== undefined) out[b] = weight > 0 ? (out[b] ?? 0) * DECAY : (out[b] ?? 0) - weight;
+    }
+    misses[i] = perBand;
+    scored[i] = counts;
+    if (out.length) {
+      shifted = shifted.slice();
+      shifted[i] = out;
+    }
+  };
   if (lastEntry) {
     const closed = lastEntry[0];
     level = level === undefined ? lastEntry[1] : level * LEVEL_DECAY + lastEntry[1] * (1 - LEVEL_DECAY);
@@ -179,15 +214,19 @@ function recordMinute(h: DemandHistory, now: number, rps: number, horizonSeconds
       let realized = 0;
       for (const e of minutes) if (e[0] > start[0] && e[0] <= closed && e[1] > realized) realized = e[1];
       const bin = Math.min(BINS - 1, Math.max(0, Math.floor((Math.log(realized / predicted) - BIN_FROM) / BIN_LOG)));
-      const perBand = (misses[i] ?? []).slice();
-      const counts = (scored[i] ?? []).slice();
-      for (const band of [0, marginBand(h, base, level, start[2] >= RISE_GROWTH)]) {
-        perBand[band] = addToBin(perBand[band] ?? [], bin);
-        counts[band] = (counts[band] ?? 0) * DECAY + 1;
-      }
-      misses[i] = perBand;
-      scored[i] = counts;
+      const band = marginBand(h, base, level, start[2] >= RISE_GROWTH);
+      score(i, band, bin, 1);
+      if (realized >= SHIFT_RATIO * predicted && shifts.length < SHIFT_KEEP)
+        shifts.push([closed + SHIFT_MINUTES, i, band, bin, realized, realized]);
     });
+    // Large misses whose window closed before this minute: has demand stayed up since?
+    const open: Array<[number, number, number, number, number, number]> = [];
+    for (const [due, i, band, bin, realized, low] of shifts) {
+      const since = due - SHIFT_MINUTES < closed ? Math.min(low, lastEntry[1]) : low;
+      if (closed < due) open.push([due, i, band, bin, realized, since]);
+      else if (since >= SHIFT_HELD * realized) score(i, band, bin, -Math.pow(DECAY, SHIFT_MINUTES));
+    }
+    shifts = open;
   }
   // The seasonal growth the forecast uses in this minute, to be scored later.
   // With a period, the growth scored is the one for the decisions' horizon: a predicted rise is
@@ -196,7 +235,16 @@ function recordMinute(h: DemandHistory, now: number, rps: number, horizonSeconds
   const scoredHorizon = periodActive(h) ? horizonSeconds : MINUTE;
   minutes.push([m, rps, seasonalGrowth(h, now, scoredHorizon, baseAt(minutes, m, rps)).growth]);
   const keep = minutes.filter((e) => e[0] > m - KEEP_MINUTES);
-  return { ...h, minutes: keep, misses, scored, ...(level !== undefined ? { level } : {}) };
+  const { shifts: _old, ...rest } = h;
+  return {
+    ...rest,
+    minutes: keep,
+    misses,
+    scored,
+    ...(level !== undefined ? { level } : {}),
+    ...(shifts.length ? { shifts } : {}),
+    ...(shifted.length ? { shifted } : {}),
+  };
 }
 
 /**
@@ -235,6 +283,11 @@ function bandOf(base: number, level: number | undefined): number {
   let band = 1;
   for (const edge of BAND_EDGES) if (r >= edge) band++;
   return band;
+}
+
+/** Takes `weight` back from one bin (a level shift's miss, scored SHIFT_MINUTES ago). */
+function takeFromBin(bins: Array<[number, number]>, bin: number, weight: number): Array<[number, number]> {
+  return bins.map(([b, w]): [number, number] => [b, b === bin ? w - weight : w]).filter(([, w]) => w > 1e-3);
 }
 
 function addToBin(bins: Array<[number, number]>, bin: number): Array<[number, number]> {
@@ -345,6 +398,8 @@ export function forecastMargin(
 interface Margin {
   margin: number;
   scored: number;
+  /** Scored minutes of that histogram taken back out as level shifts (decayed). */
+  shifted: number;
   windowSeconds: number;
   pool: number;
   wanted: { pool: number; scored: number; needed: number };
@@ -368,7 +423,13 @@ function marginOf(
   const bins = h.misses?.[i]?.[band];
   const scored = h.scored?.[i]?.[band] ?? 0;
   if (!bins || scored < FIRST_FORECAST_MINUTES) return undefined;
-  const used = { scored, windowSeconds: (MARGIN_HORIZONS[i] ?? 1) * MINUTE, pool: band, wanted };
+  const used = {
+    scored,
+    shifted: h.shifted?.[i]?.[band] ?? 0,
+    windowSeconds: (MARGIN_HORIZONS[i] ?? 1) * MINUTE,
+    pool: band,
+    wanted,
+  };
   let total = 0;
   for (const [, w] of bins) total += w;
   let above = total * (1 - MARGIN_QUANTILE);
@@ -409,9 +470,12 @@ function marginText(m: Margin): string {
   const fell = m.pool !== m.wanted.pool;
   if (m.scored * (1 - MARGIN_QUANTILE) >= 1)
     return `${within} ${MARGIN_QUANTILE * 100} % of the time ${poolName(m.pool)}${fell ? fallbackNote(m) : ''}`;
+  // "All" is then a claim about every minute: the ones a level shift took out are said.
+  const out = Math.round(m.shifted);
+  const left = out > 0 ? ` (${out} more, in which demand rose to a level it then held, are left out)` : '';
   const all = `${within} in all ${Math.round(m.scored)} minutes scored so far`;
-  if (m.pool !== 0) return `${all} ${poolName(m.pool)}`;
-  return fell && m.wanted.pool >= RISE_BAND ? `${all}${fallbackNote(m)}` : all;
+  if (m.pool !== 0) return `${all} ${poolName(m.pool)}${left}`;
+  return fell && m.wanted.pool >= RISE_BAND ? `${all}${fallbackNote(m)}${left}` : `${all}${left}`;
 }
 
 /**

@@ -130,7 +130,9 @@ function validHistory(h: unknown): h is DemandHistory {
     Array.isArray(x) && x.every((v) => v === null || ok(v));
   if (d.misses !== undefined && !each(d.misses, (k) => each(k, pairs))) return false;
   if (d.scored !== undefined && !each(d.scored, orNull)) return false;
+  if (d.shifted !== undefined && !each(d.shifted, orNull)) return false;
   if (d.level !== undefined && !finite(d.level)) return false;
+  if (d.shifts !== undefined && !(Array.isArray(d.shifts) && d.shifts.every((x) => tuple(x, 6)))) return false;
   if (d.peaks !== undefined && !orNull(d.peaks)) return false;
   const p = d.period as Partial<Periodicity> | undefined;
   if (p !== undefined && !(typeof p === 'object' && p !== null && [p.at, p.lag, p.r, p.origin].every(finite)))

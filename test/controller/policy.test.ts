@@ -345,6 +345,8 @@ describe('restoreState', () => {
       { ...h, peaks: [{}] as never },
       { ...h, level: 'high' as never },
       { ...h, period: { at: 1, lag: 'x' } as never },
+      { ...h, shifts: [[1, 2, 3]] as never },
+      { ...h, shifted: [['x']] as never },
     ];
     for (const demand of corrupt) {
       const r = restoreState({ ...good, demand });
