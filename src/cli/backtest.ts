@@ -124,6 +124,9 @@ function oneSeries(f: Fetched, answer: RangeAnswer, url: string, range: string):
     };
   }
   f.series = series[0];
+  // First: a counter also runs past 1e9, and this names the fix (rate()).
+  const counter = f.what === 'demand' ? counterProblem(f, series[0]?.values ?? []) : undefined;
+  if (counter) return counter;
   // A value no service can have is a wrong query (bytes, a sum over the cluster), not a gap: an
   // Int32 of replicas would wrap 2^31 to a negative count, and 1e12 rps is no request rate.
   const max = f.what === 'replicas' ? MAX_REPLICAS : f.what === 'demand' ? TRACE_MAX_RPS : Infinity;
@@ -138,6 +141,57 @@ function oneSeries(f: Fetched, answer: RangeAnswer, url: string, range: string):
     };
   }
   return undefined;
+}
+
+/**
+ * The counter a PromQL query reads as it is, outside rate(), irate() and increase(): `sum(http_requests_total)`
+ * → `http_requests_total`; `sum(rate(http_requests_total[2m]))` → undefined. Names ending in `_total`,
+ * `_count` or `_sum` (Prometheus' counter suffixes); label matchers and strings are not read.
+ */
+export function counterOutsideRate(query: string): string | undefined {
+  let s = query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""').replace(/\{[^}]*\}/g, '{}');
+  const re = /\b(?:rate|irate|increase)\s*\(/g;
+  let out = '';
+  let pos = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    out += s.slice(pos, m.index);
+    let depth = 1;
+    let i = m.index + m[0].length;
+    for (; i < s.length && depth > 0; i++) depth += s[i] === '(' ? 1 : s[i] === ')' ? -1 : 0;
+    pos = i;
+    re.lastIndex = i;
+  }
+  s = out + s.slice(pos);
+  // Not a function of that name (histogram_count(...)), not part of a longer name.
+  return /(?<![\w:])([A-Za-z_:][\w:]*_(?:total|count|sum))(?![\w:])(?!\s*\()/.exec(s)?.[1];
+}
+
+// A counter where a rate belongs is refused, not warned about: like a value above 1e9 rps it is a
+// wrong query (fixed by wrapping it in rate()), both signals must hold (a counter's name outside
+// rate() and values that never fall over ≥ 20 steps, which real demand does not do), and a replay
+// of it would only mislead (14 days of demand rising to millions of rps).
+const COUNTER_MIN_STEPS = 20;
+
+/** HR_PROMETHEUS_QUERY when the demand query reads a counter as is: named so, never falling, rising. */
+export function counterProblem(
+  f: { flag: string; query: string },
+  values: ReadonlyArray<readonly [number, number]>,
+): ProblemDetail | undefined {
+  const name = counterOutsideRate(f.query);
+  if (name === undefined) return undefined;
+  const v = values.map(([, x]) => x).filter((x) => Number.isFinite(x) && x >= 0);
+  if (v.length < COUNTER_MIN_STEPS) return undefined;
+  for (let i = 1; i < v.length; i++) if ((v[i] ?? 0) < (v[i - 1] ?? 0)) return undefined;
+  const first = v[0] ?? 0;
+  const last = v[v.length - 1] ?? 0;
+  if (!(last > first)) return undefined;
+  return {
+    code: 'HR_PROMETHEUS_QUERY',
+    path: f.flag,
+    value: f.query,
+    message: `the demand query reads the counter ${name} as it is: its ${v.length.toLocaleString('en')} values never decrease (${first} to ${last}), a cumulative count, not requests per second; the replay would read it as an ever-rising rate`,
+    allowed: `requests per second, e.g. sum(rate(${name}[2m]))`,
+  };
 }
 
 export interface BacktestInfo {

@@ -23,7 +23,7 @@ import {
   type Arrivals,
   type TrafficRun,
 } from '../local/traffic.ts';
-import { loadTraceFile, rescaleToPeak, tracePeak, type Trace } from '../input/trace.ts';
+import { loadTraceFile, rescaleToPeak, tracePeak, warningLines, type Trace } from '../input/trace.ts';
 import { EventFollower, eventJson } from '../local/cluster-views.ts';
 import { eventLine, LiveView } from '../local/view.ts';
 import { count } from '../core/plan-explain.ts';
@@ -158,10 +158,15 @@ Examples:
 
 const arrivalText = (a: Arrivals): string => (a === 'even' ? 'evenly spread' : 'Poisson arrivals');
 
-/** The trace of --traffic (HR_FILE_READ / HR_TRACE_INVALID as `simulate` reports them), rescaled by --peak. */
+/**
+ * The trace of --traffic (HR_FILE_READ / HR_TRACE_INVALID as `simulate` reports them), rescaled by
+ * --peak (HR_USAGE on an all-zero trace); its warnings (gaps, a counter) on stderr as `simulate` prints them.
+ */
 function loadTrace(file: string, peak: number | undefined): Trace {
-  const trace = loadTraceFile(file);
-  return peak !== undefined ? rescaleToPeak(trace, peak) : trace;
+  const loaded = loadTraceFile(file);
+  const trace = peak !== undefined ? rescaleToPeak(loaded, peak) : loaded;
+  process.stderr.write(warningLines(trace.warnings));
+  return trace;
 }
 
 function applyFlags<C extends { run: Pick<RunConfig['run'], 'port' | 'statusPort' | 'host' | 'shadow'> }>(
@@ -270,6 +275,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
         rowSeconds: trace.rowSeconds,
         peakRps: tracePeak(trace),
         meanRps: sum / seconds,
+        ...(trace.warnings?.length ? { warnings: trace.warnings } : {}),
         arrivals,
         ...(flags.duration !== undefined ? { stopAfterSeconds: flags.duration } : {}),
       });

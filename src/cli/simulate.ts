@@ -21,7 +21,7 @@ import {
   type SimulationResult,
 } from '../simulator/run.ts';
 import { isSynthetic, syntheticTrace } from '../simulator/synthetic.ts';
-import { loadTraceFile, rescaleToPeak } from '../input/trace.ts';
+import { loadTraceFile, rescaleToPeak, warningLines } from '../input/trace.ts';
 import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
 
 /** The flags `simulate` and `backtest` share: the service model, the policies, the output. */
@@ -105,8 +105,8 @@ export function parseTrueServiceTime(raw: string): TrueServiceTime {
   }
 }
 
-/** The `--json` shape (documented in docs/simulate.md). */
-export function simulateJson(r: SimulationResult): unknown {
+/** The `--json` shape (documented in docs/simulate.md); `warnings` are the trace's (gaps, a counter). */
+export function simulateJson(r: SimulationResult, warnings: readonly string[] = []): unknown {
   const p = (x: SimulationResult['policies'][number]): Record<string, unknown> => ({
     policy: x.policy,
     label: x.label,
@@ -147,6 +147,7 @@ export function simulateJson(r: SimulationResult): unknown {
           },
         }
       : {}),
+    ...(warnings.length ? { warnings } : {}),
     policies: r.policies.map(p),
     ...(r.sweep ? { sweep: r.sweep.map(p) } : {}),
     ...(r.comparisons
@@ -385,15 +386,21 @@ export function register(program: Command): void {
         });
       }
       let trace = isSynthetic(opts.trace) ? syntheticTrace(opts.trace) : loadTraceFile(opts.trace);
-      const peakRps = peak ?? section.peakRps;
-      if (peakRps !== undefined) trace = rescaleToPeak(trace, peakRps);
+      if (peak !== undefined) trace = rescaleToPeak(trace, peak);
+      else if (section.peakRps !== undefined)
+        trace = rescaleToPeak(trace, section.peakRps, { file: opts.spec, path: 'simulate.peakRps' });
+      // On stderr whatever the format (as backtest's gaps); --json also carries them in `warnings`.
+      process.stderr.write(warningLines(trace.warnings));
       const result = runSimulation({
         ...options,
         trace,
         bound: opts.bound === true,
         ...(truth ? { truth } : {}),
       });
-      if (opts.report !== undefined) writeReport(opts.report, result);
-      process.stdout.write(opts.json ? `${JSON.stringify(simulateJson(result), null, 2)}\n` : simulateText(result));
+      const warnings = trace.warnings ?? [];
+      if (opts.report !== undefined) writeReport(opts.report, result, warnings.length ? { notes: [...warnings] } : {});
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(simulateJson(result, warnings), null, 2)}\n` : simulateText(result),
+      );
     });
 }

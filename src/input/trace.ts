@@ -1,7 +1,7 @@
 // Request-rate traces: CSV `t_seconds,rps`, the rate holding until the next row, expanded to one
 // value per second (the simulator's step). The last row holds for the trace's usual row interval,
 // e.g. 10,080 rows at 60 s → 604,800 seconds.
-import { HeadroomError } from '../core/errors.ts';
+import { HeadroomError, escapeText } from '../core/errors.ts';
 import { readInputFile } from './read.ts';
 import { isDecimal } from './decimal.ts';
 
@@ -12,6 +12,11 @@ export interface Trace {
   readonly rowSeconds: number;
   /** Where it came from, for reports. */
   readonly source: string;
+  /**
+   * What looks wrong in the file but is replayed as written (a long gap held across, a counter where
+   * a rate belongs), one line each, `file:line: ...`; absent when there is nothing to say.
+   */
+  readonly warnings?: readonly string[];
 }
 
 // Limits, so that a three-line file cannot take gigabytes: the trace is replayed second by second,
@@ -21,6 +26,19 @@ export interface Trace {
 export const TRACE_MAX_SECONDS = 31 * 86400;
 export const TRACE_MAX_RPS = 1e9;
 export const TRACE_MAX_BYTES = 64 * 2 ** 20;
+
+// A gap: two rows more than 5 × the usual (median) interval AND more than 5 min apart. Beyond 5 × is
+// five rows or more lost in a row, not a late or missed scrape (2–3 × happens in every export); 5 min
+// keeps 1-s traces quiet about a few seconds' pause, which no policy can tell from a flat rate anyway.
+export const TRACE_GAP_FACTOR = 5;
+export const TRACE_GAP_MIN_SECONDS = 300;
+/** Gaps named one by one; the rest are counted. */
+export const TRACE_GAPS_LISTED = 3;
+// A counter given as the rate: never decreasing over ≥ 20 rows, rising in at least half of them (a
+// counter under load rises at every scrape; a step up rises once) and ending ≥ 10 × where it starts
+// (or rising from 0). Real demand dips within 20 rows; the shipped and synthetic traces never match.
+export const COUNTER_MIN_ROWS = 20;
+export const COUNTER_MIN_FACTOR = 10;
 
 export function loadTraceFile(path: string): Trace {
   return parseTraceCsv(readInputFile(path, { what: 'the trace', maxBytes: TRACE_MAX_BYTES }), path);
@@ -36,6 +54,8 @@ export function parseTraceCsv(text: string, file = '<trace>'): Trace {
   // Typed arrays that grow by doubling: memory is ~16 bytes a row, not a JS array of cells a row.
   let times = new Float64Array(1024);
   let rates = new Float64Array(1024);
+  // The line of each row, for warnings that name where (`x.csv:61:`).
+  let lines = new Float64Array(1024);
   let n = 0;
   let header = false;
   let line = 0;
@@ -96,14 +116,96 @@ export function parseTraceCsv(text: string, file = '<trace>'): Trace {
     if (n === times.length) {
       times = grow(times);
       rates = grow(rates);
+      lines = grow(lines);
     }
     times[n] = t;
     rates[n] = r;
+    lines[n] = line;
     n++;
   }
   if (!header) throw bad(at(1, 1), 'the trace is empty: expected the header `t_seconds,rps` and rows', undefined, ROW);
   if (n === 0) throw bad(at(line + 1, 1), 'the trace has a header but no rows', undefined, ROW);
-  return expand(times.subarray(0, n), rates.subarray(0, n), file);
+  const trace = expand(times.subarray(0, n), rates.subarray(0, n), file);
+  const warnings = [
+    ...gapWarnings(times.subarray(0, n), rates.subarray(0, n), lines.subarray(0, n), file, trace.rowSeconds),
+    ...counterWarnings(rates.subarray(0, n), lines.subarray(0, n), file),
+  ];
+  return warnings.length ? { ...trace, warnings } : trace;
+}
+
+/** Warnings as the CLIs print them on stderr: `warning: file:line: ...`, one a line (as `plan`'s), escaped. */
+export function warningLines(warnings: readonly string[] | undefined): string {
+  return (warnings ?? []).map((w) => `warning: ${escapeText(w)}\n`).join('');
+}
+
+/** `10800` → `3 h 0 min`; `250` → `4 min 10 s`; `97200` → `1 d 3 h`. */
+export function spanText(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+/**
+ * Rows much further apart than usual: the replay holds the earlier row's rate across the gap, so an
+ * export that lost 3 hours replays 3 hours of invented demand. Named, never silently held.
+ * A gap's size is the time missing: the interval less the usual one (rows at 3540 and 14400 s, 60 s
+ * apart elsewhere, miss 3 h 0 min).
+ */
+function gapWarnings(
+  times: Float64Array,
+  rates: Float64Array,
+  lines: Float64Array,
+  file: string,
+  rowSeconds: number,
+): string[] {
+  const out: string[] = [];
+  let more = 0;
+  let moreSeconds = 0;
+  for (let i = 0; i + 1 < times.length; i++) {
+    const d = (times[i + 1] ?? 0) - (times[i] ?? 0);
+    if (!(d > TRACE_GAP_FACTOR * rowSeconds && d > TRACE_GAP_MIN_SECONDS)) continue;
+    if (out.length < TRACE_GAPS_LISTED) {
+      out.push(
+        `${file}:${lines[i]}: a gap of ${spanText(d - rowSeconds)} after the row at ${times[i]} s (rows are ${rowSeconds} s apart elsewhere): the replay holds ${rates[i]} rps across it`,
+      );
+    } else {
+      more++;
+      moreSeconds += d - rowSeconds;
+    }
+  }
+  if (more) {
+    out.push(
+      `${file}: and ${more} more gap${more > 1 ? 's' : ''} of more than ${TRACE_GAP_FACTOR} × the usual ${rowSeconds} s, ${spanText(moreSeconds)} in all, each held the same way`,
+    );
+  }
+  return out;
+}
+
+/** Rates that look like a cumulative counter (see COUNTER_MIN_ROWS): never down, rising most rows, by ≥ 10 ×. */
+export function looksLikeCounter(rates: ArrayLike<number>): boolean {
+  const n = rates.length;
+  if (n < COUNTER_MIN_ROWS) return false;
+  let rises = 0;
+  for (let i = 1; i < n; i++) {
+    const a = rates[i - 1] ?? 0;
+    const b = rates[i] ?? 0;
+    if (b < a) return false;
+    if (b > a) rises++;
+  }
+  const first = rates[0] ?? 0;
+  const last = rates[n - 1] ?? 0;
+  return 2 * rises >= n - 1 && last > 0 && last >= COUNTER_MIN_FACTOR * first;
+}
+
+// A warning, not an error: a ramp (a load test's, a launch's) is legitimate and looks the same.
+function counterWarnings(rates: Float64Array, lines: Float64Array, file: string): string[] {
+  if (!looksLikeCounter(rates)) return [];
+  const n = rates.length;
+  return [
+    `${file}:${lines[0]}: the rps column never decreases over its ${n} rows and rises from ${rates[0]} to ${rates[n - 1]} (line ${lines[n - 1]}): it looks like a cumulative counter (e.g. a Prometheus requests_total exported as is), which the replay reads as an ever-rising rate; give requests per second, e.g. from rate(requests_total[1m])`,
+  ];
 }
 
 function grow(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
@@ -146,10 +248,25 @@ export function tracePeak(trace: Trace): number {
   return peak;
 }
 
-/** Rescale so the maximum is `peak` rps; the shape is unchanged. */
-export function rescaleToPeak(trace: Trace, peak: number): Trace {
+/**
+ * Rescale so the maximum is `peak` rps; the shape is unchanged. An all-zero trace has no maximum to
+ * scale: HR_USAGE naming `from` (the flag, or the spec key with its file) rather than a silent no-op.
+ */
+export function rescaleToPeak(
+  trace: Trace,
+  peak: number,
+  from: { path: string; file?: string } = { path: '--peak' },
+): Trace {
   const max = tracePeak(trace);
-  if (max <= 0) return trace;
+  if (!(max > 0)) {
+    throw new HeadroomError({
+      code: from.file !== undefined ? 'HR_SPEC_INVALID' : 'HR_USAGE',
+      ...from,
+      value: peak,
+      message: `${from.path} ${peak} rescales the trace's highest rate to ${peak} rps, but every rate in ${trace.source} is 0`,
+      allowed: `a trace with a rate above 0, or no ${from.path}`,
+    });
+  }
   const k = peak / max;
   return { ...trace, rps: trace.rps.map((v) => v * k) };
 }

@@ -244,5 +244,13 @@ describe('headroom backtest on a real Prometheus with backfilled history', () =>
     expect(huge.stderr).toMatch(
       /^HR_PROMETHEUS_QUERY --replicas-query: the replicas query returned \d+ at 2026-11-\d\dT[\d:]+Z: not a count of instances \(value: .*; allowed: 0 to 100,000\)$/m,
     );
+
+    // The counter itself where its rate belongs: refused, naming the fix.
+    const counter = await cli([...base, '--prometheus', prom!.url, '--query', 'sum(http_requests_total{job="web"})']);
+    expect(counter.code).toBe(2);
+    expect(counter.stdout).toBe('');
+    expect(counter.stderr).toMatch(
+      /^HR_PROMETHEUS_QUERY --query: the demand query reads the counter http_requests_total as it is: its [\d,]+ values never decrease .*allowed: requests per second, e\.g\. sum\(rate\(http_requests_total\[2m\]\)\)\)$/m,
+    );
   }, 120_000);
 });
