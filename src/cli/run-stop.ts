@@ -43,11 +43,21 @@ export class RunLifetime {
   };
   #repeatSaid = false;
   #signals = 0;
+  // A reader that quit (`--json | head -1`, a closed pager) made stdout throw EPIPE as an unhandled
+  // 'error' with a stack trace: it now ends the run as a stop would (drained, exit 0), said once.
+  readonly #onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (this.#stdoutClosed) return;
+    this.#stdoutClosed = true;
+    process.stderr.write(`headroom run: stdout closed (${err.code ?? err.message}); stopping\n`);
+    this.#ctl.abort();
+  };
+  #stdoutClosed = false;
   readonly ended: Promise<void>;
 
   constructor() {
     process.on('SIGINT', this.#onSignal);
     process.on('SIGTERM', this.#onSignal);
+    process.stdout.on('error', this.#onStdoutError);
     this.ended = new Promise<void>((res) => this.#ctl.signal.addEventListener('abort', () => res(), { once: true }));
   }
 

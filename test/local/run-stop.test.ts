@@ -18,6 +18,7 @@ writeFileSync(
 const say = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\\n');
 const life = new RunLifetime();
 if (process.env.END_SELF) life.endAfter(0); // as --duration or the traffic's end does
+if (process.env.TICKS) setInterval(() => say({ type: 'tick' }), 20); // as --json's tick lines
 setInterval(() => undefined, 1000); // what the balancers and servers are in a real run
 say({ type: 'started' });
 await life.ended;
@@ -118,6 +119,18 @@ describe('RunLifetime: a repeated signal during the drain', () => {
     expect(code).toBe(0);
     expect(types(c.out())).toEqual(['started', 'stopping', 'draining', 'done']);
     expect(c.err()).not.toMatch(/interrupted again/);
+  });
+
+  it('a reader that quits (`--json | head -1`) stops the run as a signal would: drained, exit 0, no stack trace', async () => {
+    const c = child({ TICKS: '1' });
+    await c.line('"started"');
+    c.proc.stdout.destroy(); // the pipe's reader is gone: the next tick line gets EPIPE
+    await c.line('stdout closed', 'stderr');
+    c.proc.stdin.write('go\n');
+    const { code, signal } = await c.exit;
+    expect(signal).toBe(null);
+    expect(code).toBe(0);
+    expect(c.err()).toBe('headroom run: stdout closed (EPIPE); stopping\n');
   });
 
   it('a second SIGINT (Ctrl-C twice) forces: exit 130 without done', async () => {
