@@ -52,6 +52,48 @@ export function probeBounds(cfg: Pick<Config, 'probeRequests' | 'plan'>): { requ
   };
 }
 
+/**
+ * --slo-percentile is a percent: 99 for p99. Below 50 is refused (no SLO is a median or lower; 0.99
+ * is almost surely p99 written as a fraction, which would measure the knee at p0.99).
+ */
+export const PERCENTILE_RULE: NumberRule = { min: 50, max: 99.9999 };
+
+/** The hint for a percentile written as a fraction (0 < p ≤ 1), as the spec's slo.percentile gives. */
+export function fractionHint(p: number): string | undefined {
+  return p > 0 && p <= 1 ? `${p} looks like a fraction: the percentile is a percent, 99 for p99` : undefined;
+}
+
+/**
+ * The target URL: http(s) with a host, and a port 1–65535 if one is written. WHATWG URL rejects a
+ * bad port with the same error as a bad URL, so the authority's port is checked first to say which.
+ */
+function parseTarget(url: string): URL {
+  const port = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(url)?.[1];
+  if (port !== undefined && port !== '' && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    throw new HeadroomError({
+      code: 'HR_LOADTEST_TARGET',
+      message: `the port of ${redactUrl(url)} is invalid`,
+      value: port,
+      allowed: '1–65535',
+    });
+  }
+  let target: URL | undefined;
+  try {
+    target = new URL(url);
+  } catch {
+    // not a URL at all
+  }
+  if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:')) {
+    throw new HeadroomError({
+      code: 'HR_LOADTEST_TARGET',
+      message: 'the target is not an http:// or https:// URL',
+      value: redactUrl(url),
+      allowed: 'http://host:port/path or https://host:port/path',
+    });
+  }
+  return target;
+}
+
 function usage(flag: string, value: unknown, allowed: string): ProblemDetail {
   return { code: 'HR_USAGE', message: `${flag} is out of range`, path: flag, value, allowed };
 }
@@ -72,23 +114,15 @@ export function parseConfig(url: string, raw: RawOptions): Config {
     if (r.problem) problems.push(r.problem);
     return r.value ?? NaN;
   };
-  let target: URL | undefined;
-  try {
-    target = new URL(url);
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-      throw new Error('scheme');
-    }
-  } catch {
-    throw new HeadroomError({
-      code: 'HR_LOADTEST_TARGET',
-      message: 'the target is not an http:// or https:// URL',
-      value: redactUrl(url),
-      allowed: 'http://host:port/path or https://host:port/path',
-    });
-  }
+  const target = parseTarget(url);
   // Upper bounds are the schema's (an SLO of at most an hour) or what one generator can do.
   const sloLatencyMs = num('--slo-latency-ms', raw.sloLatencyMs, { min: 0, minExclusive: true, max: 3_600_000 });
-  const percentile = num('--slo-percentile', raw.sloPercentile, { min: 0, minExclusive: true, max: 99.9999 });
+  const percentile = num('--slo-percentile', raw.sloPercentile, PERCENTILE_RULE);
+  const pctProblem = problems.at(-1);
+  if (pctProblem?.path === '--slo-percentile') {
+    const hint = fractionHint(Number(raw.sloPercentile));
+    if (hint) pctProblem.message += `; ${hint}`;
+  }
   const startRps = num('--start-rps', raw.startRps, { min: 0, minExclusive: true, max: 1_000_000 });
   const factor = num('--factor', raw.factor ?? '1.5', { min: 1, minExclusive: true, max: 100 });
   if (raw.factor !== undefined && raw.incrementRps !== undefined)

@@ -23,7 +23,8 @@ import {
 } from '../loadtest/output.ts';
 import { StepProgress, renderTable, stepLine } from '../loadtest/output-text.ts';
 import { loadReportAssets, renderReport } from '../loadtest/report.ts';
-import { searchCapacity, type SearchPlan, type SearchResult } from '../loadtest/search.ts';
+import { noStepReason, searchCapacity, type SearchPlan, type SearchResult } from '../loadtest/search.ts';
+import type { QueueFit } from '../loadtest/fit.ts';
 import { PROBE_REQUESTS, parseConfig, probeBounds, type RawOptions } from './loadtest-config.ts';
 import { distributionIssue, serviceTimeStats } from '../loadtest/service-time.ts';
 
@@ -39,7 +40,7 @@ export function register(program: Command): void {
     )
     .argument('<url>', 'target URL (http:// or https://), e.g. http://127.0.0.1:8080/work')
     .requiredOption('--slo-latency-ms <ms>', 'latency SLO in milliseconds')
-    .option('--slo-percentile <p>', 'SLO percentile in (0, 100)', '99')
+    .option('--slo-percentile <p>', 'SLO percentile, a percent: 50 ≤ P < 100 (99 for p99)', '99')
     .option('--start-rps <rps>', 'first step rate', '10')
     .option('--factor <f>', 'geometric step factor (> 1; default 1.5)')
     .option('--increment-rps <rps>', 'linear steps of this size instead of --factor')
@@ -116,15 +117,45 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
       }
       throw err;
     }
-    const probeFailure = probeErrors(probeResult, cfg.plan.errorRateLimit);
-    if (probeFailure) throw probeFailure;
     const probeStats = serviceTimeStats(probeResult.latenciesMs);
+    const result = (search: SearchResult, fit: QueueFit | undefined): LoadtestResult =>
+      buildResult({
+        target: redactUrl(cfg.template.url),
+        method: cfg.template.method,
+        measuredAt,
+        slo: cfg.plan.slo,
+        errorRateLimit: cfg.plan.errorRateLimit,
+        search,
+        fit,
+        probe: probeResult,
+        probeStats,
+        host: { cores: availableParallelism(), targetIsLocal: targetIsLocal(cfg.template.url) },
+      });
+    const probeFailure = probeErrors(probeResult, cfg.plan.errorRateLimit);
+    if (probeFailure) {
+      // As for the other failures: the result (no step, no fit) on stdout with --json, the report.
+      const none: SearchResult = {
+        steps: [],
+        kneeRps: 0,
+        stopReason: 'error-rate',
+        partial: false,
+        kneeIsLowerBound: false,
+        refineCut: false,
+        requestsSent: probeResult.samples + 1,
+        elapsedS: (performance.now() - startedAt) / 1000,
+      };
+      writeOutputs(result(none, undefined), raw, false);
+      throw probeFailure;
+    }
+    const pm = probeResult.meanMs;
     log(
       tty
-        ? `probe: ${probeResult.samples} sequential requests, mean ${probeResult.meanMs.toFixed(2)} ms${probeStats ? `, CV ${probeStats.cv.toFixed(2)}, p99 ${probeStats.quantilesMs.p99.toFixed(2)} ms` : ''}`
+        ? pm === undefined
+          ? 'probe: no request timed'
+          : `probe: ${probeResult.samples} sequential requests, mean ${pm.toFixed(2)} ms${probeStats ? `, CV ${probeStats.cv.toFixed(2)}, p99 ${probeStats.quantilesMs.p99.toFixed(2)} ms` : ''}`
         : JSON.stringify({
             event: 'probe',
-            meanMs: probeResult.meanMs,
+            meanMs: pm ?? null,
             samples: probeResult.samples,
             ...(probeStats ? { cv: probeStats.cv, quantilesMs: probeStats.quantilesMs } : {}),
           }),
@@ -165,29 +196,32 @@ async function runLoadtest(url: string, raw: RawOptions): Promise<void> {
       },
     });
     bar?.stop();
-    const fit = fitQueueModel({
-      probeMeanMs: probeResult.meanMs,
-      steps: search.steps.filter((s) => !s.cut),
-      slo: cfg.plan.slo,
-      // Only a stable distribution shapes the predicted knee (the same one the profile gets).
-      ...(probeStats && distributionIssue(probeStats) === undefined
-        ? { serviceTime: { meanMs: probeStats.meanMs, cv: probeStats.cv, quantilesMs: probeStats.quantilesMs } }
-        : {}),
-    });
-    const res = buildResult({
-      target: redactUrl(cfg.template.url),
-      method: cfg.template.method,
-      measuredAt,
-      slo: cfg.plan.slo,
-      errorRateLimit: cfg.plan.errorRateLimit,
-      search,
-      fit,
-      probe: probeResult,
-      probeStats,
-      host: { cores: availableParallelism(), targetIsLocal: targetIsLocal(cfg.template.url) },
-    });
+    // No load step answered: no fit. The probe alone gives no concurrency, and without a timed
+    // probe request there is not even a service time (the untimed first one holds the connect).
+    const fit = search.steps.some((s) => s.completed > 0)
+      ? fitQueueModel({
+          ...(pm !== undefined ? { probeMeanMs: pm } : {}),
+          steps: search.steps.filter((s) => !s.cut),
+          slo: cfg.plan.slo,
+          // Only a stable distribution shapes the predicted knee (the same one the profile gets).
+          ...(probeStats && distributionIssue(probeStats) === undefined
+            ? { serviceTime: { meanMs: probeStats.meanMs, cv: probeStats.cv, quantilesMs: probeStats.quantilesMs } }
+            : {}),
+        })
+      : undefined;
+    const res = result(search, fit);
     const noKnee = !search.partial && search.kneeRps === 0;
     writeOutputs(res, raw, !noKnee);
+    if (search.steps.length === 0) {
+      const why = noStepReason(
+        cfg.plan,
+        search.stopReason,
+        cfg.plan.maxDurationS - search.elapsedS,
+        cfg.plan.maxRequests - search.requestsSent,
+      );
+      reportAbort(`stopped by ${search.stopReason} before any load step: ${why}; no knee and no fit`);
+      return;
+    }
     if (search.partial) {
       reportAbort(
         `stopped by ${search.stopReason} after ${search.steps.length} step(s) and ${search.requestsSent} requests; the knee (${res.kneeRps} rps) is a lower bound${raw.report || raw.profile ? '; partial output written' : ''}`,

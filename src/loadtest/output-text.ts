@@ -2,7 +2,15 @@
 // the final table and its summary. output.ts builds the --json result and the capacity profile.
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { generatorCpuWarning, probeDistributionWarning, r2, r3, type LoadtestResult } from './output.ts';
+import {
+  generatorCpuWarning,
+  kneeMeaning,
+  kneeNotes,
+  probeDistributionWarning,
+  r2,
+  r3,
+  type LoadtestResult,
+} from './output.ts';
 import type { StepResult } from './search.ts';
 
 /** One JSON line per finished step, for logs and CI (stderr when it is not a TTY). */
@@ -86,13 +94,17 @@ export function renderTable(res: LoadtestResult): string {
       s.cut ? `cut (${s.cut})` : s.sloMet ? 'ok' : `FAIL ${s.breach ?? ''}`.trim(),
     ]);
   });
-  return `${t.toString()}\n${summaryLines(res).join('\n')}\n`;
+  // No step ran (a budget, an interrupt or a failed probe stopped it first): no empty table.
+  const table = res.steps.length > 0 ? `${t.toString()}\n` : '';
+  return `${table}${summaryLines(res).join('\n')}\n`;
 }
 
 export function summaryLines(res: LoadtestResult): string[] {
   const lines = [
     `SLO: p${res.slo.percentile} <= ${res.slo.latencyMs} ms, errors <= ${fmtPct(res.errorRateLimit)}`,
-    `knee: ${fmtRps(res.kneeRps)} rps${res.firstBadRps !== null ? ` (first failing rate ${fmtRps(res.firstBadRps)} rps)` : ''}; stopped by ${res.stopReason}${res.partial ? ' — PARTIAL: the knee is a lower bound' : res.kneeIsLowerBound ? ` — LOWER BOUND: --max-rps was reached with the SLO still met; the knee is at least ${fmtRps(res.kneeRps)} rps (rerun with a higher --max-rps)` : ''}`,
+    res.steps.length === 0
+      ? `knee: none: no load step ran (stopped by ${res.stopReason})`
+      : `knee: ${fmtRps(res.kneeRps)} rps${res.firstBadRps !== null ? ` (first failing rate ${fmtRps(res.firstBadRps)} rps)` : ''}; stopped by ${res.stopReason}${res.partial ? ' — PARTIAL: the knee is a lower bound' : res.kneeIsLowerBound ? ` — LOWER BOUND: --max-rps was reached with the SLO still met; the knee is at least ${fmtRps(res.kneeRps)} rps (rerun with a higher --max-rps)` : ''}`,
   ];
   const p = res.probe;
   if (p && p.samples > 0) {
@@ -113,6 +125,9 @@ export function summaryLines(res: LoadtestResult): string[] {
       `fit (${res.fitMethod}): serviceTimeMs ${res.serviceTimeMs}, concurrency ${res.concurrency} → capacity ${fmtRps(res.capacityRps ?? 0)} rps; ${modelText(res)} predicts a knee of ${fmtRps(res.predictedKneeRps ?? 0)} rps`,
     );
   }
+  const meaning = kneeMeaning(res);
+  if (meaning) lines.push(meaning);
+  for (const n of kneeNotes(res)) lines.push(`note: ${n}.`);
   const warning = probeDistributionWarning(res);
   if (warning) lines.push(`note: ${warning}.`);
   const contention = generatorCpuWarning(res);

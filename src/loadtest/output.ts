@@ -104,18 +104,20 @@ export function buildResult(a: {
     refineCut: search.refineCut,
     generatorCpuCores: search.generatorCpuCores ?? null,
     host: a.host ?? null,
-    probe: a.probe ? probeSummary(a.probe, a.probeStats) : null,
+    // No timed request (--probe-requests 0): nothing measured, so no probe (the first request's
+    // time holds the connection set-up).
+    probe: a.probe?.meanMs !== undefined ? probeSummary(a.probe.meanMs, a.probe.samples, a.probeStats) : null,
     requestsSent: search.requestsSent,
     elapsedS: r2(search.elapsedS),
     steps: search.steps.map(roundStep),
   };
 }
 
-function probeSummary(p: ProbeResult, st: ServiceTimeStats | undefined): ProbeSummary {
+function probeSummary(meanMs: number, samples: number, st: ServiceTimeStats | undefined): ProbeSummary {
   const issue = st ? distributionIssue(st) : undefined;
   return {
-    meanMs: r3(p.meanMs),
-    samples: p.samples,
+    meanMs: r3(meanMs),
+    samples,
     distribution: st
       ? {
           samples: st.samples,
@@ -147,6 +149,56 @@ export function probeDistributionWarning(res: LoadtestResult): string | undefine
       ? 'rerun on a quiet machine'
       : 'raise --probe-requests or --max-duration';
   return `${why}: no service-time distribution in the profile (plan assumes exponential service times); ${fix}`;
+}
+
+/** Measured and predicted knees further apart than this ratio: the summary says which `plan` uses. */
+export const KNEE_RATIO_NOTE = 1.5;
+
+/** The hold (s) the knee's step was measured over (the longest hold if the step is not found). */
+function kneeHoldS(res: LoadtestResult): number {
+  const knee = res.steps.find((s) => s.sloMet && !s.cut && s.targetRps === res.kneeRps);
+  return knee?.holdS ?? Math.max(0, ...res.steps.map((s) => s.holdS));
+}
+
+const num = (x: number): string => String(Math.round(x * 10) / 10);
+/** A rate as the table prints it: 197.1, 1250. */
+const rps = (x: number): string => (x >= 1000 ? x.toFixed(0) : x.toFixed(1));
+
+/**
+ * What the two knees are, in one line (text, report). The steps send evenly spaced requests for a
+ * short hold, so the measured knee is an upper bound on what Poisson traffic gets (a fixed 20 ms × 4
+ * service: measured ~197 rps, while Poisson arrivals at 185 rps give p99 ~165 ms, a simulated M/D/4);
+ * `plan` sizes from the fitted serviceTimeMs/concurrency through the model behind the predicted knee.
+ * undefined without a knee or a fit.
+ */
+export function kneeMeaning(res: LoadtestResult): string | undefined {
+  if (res.kneeRps <= 0 || res.predictedKneeRps === null || res.steps.length === 0) return undefined;
+  const model = `${res.predictedKneeModel === 'M/G/c' ? 'M/G/' : 'M/M/'}${res.concurrency ?? 1}`;
+  return `knees: measured = the SLO held with evenly spaced arrivals for a ${num(kneeHoldS(res))} s --hold (an upper bound on what Poisson traffic gets); predicted = ${model} under Poisson arrivals, the model plan sizes with`;
+}
+
+/**
+ * Notes on the knees (text, report): the measured knee above the fitted capacity (a short hold let
+ * an overloaded step pass), and measured vs predicted more than 1.5× apart (say which `plan` uses).
+ */
+export function kneeNotes(res: LoadtestResult): string[] {
+  if (res.kneeRps <= 0 || res.steps.length === 0) return [];
+  const out: string[] = [];
+  const { capacityRps: cap, serviceTimeMs: s, concurrency: c, predictedKneeRps: pred } = res;
+  if (cap !== null && s !== null && c !== null && res.kneeRps > cap) {
+    out.push(
+      `the measured knee ${rps(res.kneeRps)} rps is above the fitted capacity ${rps(cap)} rps (${c} × 1000 / ${s} ms): a step above capacity can pass when its hold (${num(kneeHoldS(res))} s) is too short for the queue to reach the SLO; a longer --hold tightens it (docs/loadtest.md, "How it measures")`,
+    );
+  }
+  if (pred !== null && pred > 0 && s !== null && c !== null) {
+    const ratio = Math.max(res.kneeRps / pred, pred / res.kneeRps);
+    if (ratio > KNEE_RATIO_NOTE) {
+      out.push(
+        `the measured (${rps(res.kneeRps)} rps) and predicted (${rps(pred)} rps) knees differ by ${ratio.toFixed(1)}×: plan sizes with the predicted knee's model (serviceTimeMs ${s}, concurrency ${c}), not with the measured knee`,
+      );
+    }
+  }
+  return out;
 }
 
 /** Above this share of one core, a generator on the target's machine takes a core the target needs. */

@@ -7,9 +7,10 @@ import { prepareRequest, type Http1Client } from './http1-client.ts';
 export interface ProbeResult {
   /**
    * Mean latency of the sequential requests after the first (one at a time: no queueing), over the
-   * successful ones (HTTP < 400) when there are any.
+   * successful ones (HTTP < 400) when there are any. Undefined when no request was timed
+   * (`--probe-requests 0`): the first request's time includes the connection set-up.
    */
-  meanMs: number;
+  meanMs: number | undefined;
   /** Requests timed (the first, which opens the connection, is not one of them). */
   samples: number;
   statuses: Record<string, number>;
@@ -68,6 +69,6 @@ export async function probe(
       throw targetError(req, err);
     }
   }
-  const meanMs = latenciesMs.length > 0 ? sumOk / latenciesMs.length : n > 0 ? sumAll / n : firstMs;
+  const meanMs = latenciesMs.length > 0 ? sumOk / latenciesMs.length : n > 0 ? sumAll / n : undefined;
   return { meanMs, samples: n, statuses, firstMs, latenciesMs };
 }

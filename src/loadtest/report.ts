@@ -3,7 +3,7 @@
 // the knee, the fit and the step table.
 import { assetText } from '../server/dashboard/assets.ts';
 import { escapeHtml as esc, inlineCode as inline, scriptJson } from '../server/html.ts';
-import { generatorCpuWarning, type LoadtestResult } from './output.ts';
+import { generatorCpuWarning, kneeMeaning, kneeNotes, type LoadtestResult } from './output.ts';
 import { modelText } from './output-text.ts';
 
 export interface ReportAssets {
@@ -38,6 +38,8 @@ export function renderReport(res: LoadtestResult, assets: ReportAssets): string 
   };
   const title = `headroom loadtest: ${res.target}`;
   const contention = generatorCpuWarning(res);
+  const knees = kneeMeaning(res);
+  const notes = kneeNotes(res);
   const fit =
     res.serviceTimeMs !== null
       ? `serviceTimeMs <b>${res.serviceTimeMs}</b>, concurrency <b>${res.concurrency}</b> (fit: ${esc(String(res.fitMethod))}) → capacity ${res.capacityRps} rps; ${esc(modelText(res))} predicts a knee of ${res.predictedKneeRps} rps${probeText(res)}`
@@ -68,7 +70,9 @@ tr.bad td { background: #fee2e2; }
 ${res.partial ? `<div class="partial" id="partial">PARTIAL RESULT: the run stopped early (${esc(res.stopReason)}); the knee is a lower bound.</div>` : res.kneeIsLowerBound ? `<div class="partial" id="lower-bound">LOWER BOUND: --max-rps was reached with the SLO still met; the knee is at least ${res.kneeRps} rps (rerun with a higher --max-rps).</div>` : ''}
 ${contention ? `<div class="partial" id="generator-cpu">Warning: ${esc(contention)}.</div>` : ''}
 <p>${esc(res.method)} ${esc(res.target)} · measured ${esc(res.measuredAt)} · SLO p${res.slo.percentile} ≤ ${res.slo.latencyMs} ms, errors ≤ ${(res.errorRateLimit * 100).toFixed(2)}%</p>
-<p>Knee: <b id="knee">${res.kneeRps}</b> rps${res.firstBadRps !== null ? ` (first failing rate ${res.firstBadRps} rps)` : ''}; stopped by ${esc(res.stopReason)}.<br>${fit}</p>
+<p>${res.steps.length === 0 ? `Knee: <b id="knee">none</b>: no load step ran` : `Knee: <b id="knee">${res.kneeRps}</b> rps${res.firstBadRps !== null ? ` (first failing rate ${res.firstBadRps} rps)` : ''}`}; stopped by ${esc(res.stopReason)}.<br>${fit}</p>
+${knees ? `<p id="knee-meaning">${esc(knees)}.</p>` : ''}
+${notes.map((n) => `<p class="note">Note: ${esc(n)}.</p>`).join('\n')}
 <div class="charts"><div id="latency"></div><div id="throughput"></div></div>
 <noscript>The charts need JavaScript; the table below has every number.</noscript>
 <table class="steps">

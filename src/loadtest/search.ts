@@ -163,6 +163,33 @@ export function fitStepToBudget(
   return { warmupS, holdS: hold };
 }
 
+const fmt = (x: number): string => String(Math.round(x * 10) / 10);
+
+/**
+ * Why the search stopped before its first step, with the numbers. E.g. --max-duration 5 with the
+ * default --warmup 2 --hold 5: a step needs 2 s + at least 2.5 s of hold + 0.5 s to drain = 5 s,
+ * and the probe's connection check left 4.97 s.
+ */
+export function noStepReason(
+  plan: Pick<SearchPlan, 'warmupS' | 'holdS' | 'startRps' | 'maxDurationS' | 'maxRequests'>,
+  stop: StopReason,
+  leftS: number,
+  leftRequests: number,
+): string {
+  const minHold = Math.min(plan.holdS, Math.max(1, plan.holdS / 2));
+  const hold = `at least ${fmt(minHold)} s of its ${fmt(plan.holdS)} s --hold`;
+  if (stop === 'max-duration') {
+    const need = plan.warmupS + minHold + 0.5;
+    return `no step fit in --max-duration ${fmt(plan.maxDurationS)} s: a step takes its --warmup ${fmt(plan.warmupS)} s + ${hold} + 0.5 s to drain = ${fmt(need)} s, and ${Math.max(0, leftS).toFixed(2)} s were left after the probe; raise --max-duration or shorten --warmup/--hold`;
+  }
+  if (stop === 'max-requests') {
+    const need = Math.ceil(plan.startRps * (plan.warmupS + minHold));
+    return `no step fit in --max-requests ${plan.maxRequests}: the first step (${fmt(plan.startRps)} rps for its --warmup ${fmt(plan.warmupS)} s + ${hold}) sends ${need} requests, and ${Math.max(0, leftRequests)} were left after the probe; raise --max-requests or lower --start-rps`;
+  }
+  if (stop === 'aborted') return 'interrupted before the first step';
+  return `stopped by ${stop}`;
+}
+
 export type StepRunner = (
   rateRps: number,
   warmupS: number,

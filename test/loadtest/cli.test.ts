@@ -1,6 +1,11 @@
 // `headroom loadtest` flag parsing and the probe's early failure (pure parts of src/cli/loadtest.ts).
-import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeadroomError } from '../../src/core/errors.ts';
 import { PROBE_MAX_MS, parseConfig, probeBounds, probeErrors } from '../../src/cli/loadtest.ts';
@@ -29,7 +34,7 @@ const defaults = {
 
 function problems(
   fn: () => unknown,
-): ReadonlyArray<{ code: string; path?: string; value?: unknown; message?: string }> {
+): ReadonlyArray<{ code: string; path?: string; value?: unknown; message?: string; allowed?: string }> {
   try {
     fn();
   } catch (err) {
@@ -102,6 +107,45 @@ describe('parseConfig', () => {
   });
 });
 
+describe('--slo-percentile is a percent (50 ≤ P < 100)', () => {
+  it('refuses 0.99 with the hint that it looks like a fraction, and anything below 50', () => {
+    const ps = problems(() => parseConfig('http://h/', { ...defaults, sloPercentile: '0.99' }));
+    expect(ps.map((p) => [p.code, p.path, p.value, p.allowed])).toEqual([
+      ['HR_USAGE', '--slo-percentile', '0.99', '50..99.9999'],
+    ]);
+    expect(ps[0]?.message).toBe('out of range; 0.99 looks like a fraction: the percentile is a percent, 99 for p99');
+    const p30 = problems(() => parseConfig('http://h/', { ...defaults, sloPercentile: '30' }));
+    expect(p30.map((p) => [p.code, p.path, p.message])).toEqual([['HR_USAGE', '--slo-percentile', 'out of range']]);
+    expect(problems(() => parseConfig('http://h/', { ...defaults, sloPercentile: '1' }))[0]?.message).toContain(
+      '1 looks like a fraction',
+    );
+    expect(parseConfig('http://h/', { ...defaults, sloPercentile: '50' }).plan.slo.percentile).toBe(50);
+    expect(parseConfig('http://h/', { ...defaults, sloPercentile: '99.9' }).plan.slo.percentile).toBe(99.9);
+  });
+});
+
+describe('the target URL', () => {
+  it('a bad port is named as such, with its value and the allowed range', () => {
+    for (const [url, port] of [
+      ['http://127.0.0.1:99999/work', '99999'],
+      ['http://127.0.0.1:1808l/work', '1808l'],
+      ['http://127.0.0.1:0/', '0'],
+      ['https://[::1]:65536/', '65536'],
+    ]) {
+      const ps = problems(() => parseConfig(url!, defaults));
+      expect(
+        ps.map((p) => [p.code, p.message, p.value, p.allowed]),
+        url,
+      ).toEqual([['HR_LOADTEST_TARGET', `the port of ${url} is invalid`, port, '1–65535']]);
+    }
+    expect(parseConfig('http://127.0.0.1:65535/', defaults).template.url.port).toBe('65535');
+    expect(parseConfig('http://127.0.0.1/', defaults).template.url.port).toBe('');
+    expect(problems(() => parseConfig('htp://127.0.0.1:99999/', defaults))[0]?.message).toBe(
+      'the target is not an http:// or https:// URL',
+    );
+  });
+});
+
 describe('probeErrors', () => {
   const probe = (statuses: Record<string, number>) => ({
     meanMs: 1,
@@ -160,5 +204,108 @@ describe('headroom loadtest: outputs checked before any load', () => {
       expect(r.stderr).toMatch(new RegExp(`^HR_FILE_WRITE ${flag}: the directory /nonexistent-dir does not exist`));
       expect(r.stdout).toBe('');
     }
+  });
+});
+
+/** The real CLI, spawned without blocking this process (the target below runs in it). */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'loadtest', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('headroom loadtest: runs that end before any load step (a local target, a few requests)', () => {
+  let server: Server;
+  let url = '';
+  let requests = 0;
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-lt-'));
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      requests++;
+      res.statusCode = req.url === '/missing' ? 404 : 200;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('no step fits in --max-duration and no probe request is timed: no knee, no fit, no profile, exit 3', async () => {
+    const profile = join(dir, 'p.json');
+    const r = await runCli([
+      `${url}/`,
+      '--slo-latency-ms',
+      '100',
+      '--max-duration',
+      '5',
+      '--probe-requests',
+      '0',
+      '--no-progress',
+      '--profile',
+      profile,
+    ]);
+    expect(r.code, r.stderr).toBe(3);
+    // Not "knee: 0.0 rps … PARTIAL: the knee is a lower bound", not a fit from the untimed request.
+    expect(r.stdout).toBe(
+      'SLO: p99 <= 100 ms, errors <= 1.0%\nknee: none: no load step ran (stopped by max-duration)\n',
+    );
+    expect(r.stderr).toMatch(
+      /^HR_LOADTEST_ABORTED stopped by max-duration before any load step: no step fit in --max-duration 5 s: a step takes its --warmup 2 s \+ at least 2\.5 s of its 5 s --hold \+ 0\.5 s to drain = 5 s, and 4\.\d\d s were left after the probe; raise --max-duration or shorten --warmup\/--hold; no knee and no fit$/m,
+    );
+    expect(r.stderr).toContain(`no capacity profile written to ${profile}: no load step completed`);
+    expect(existsSync(profile)).toBe(false);
+    const j = await runCli([
+      `${url}/`,
+      '--slo-latency-ms',
+      '100',
+      '--max-duration',
+      '5',
+      '--probe-requests',
+      '0',
+      '--no-progress',
+      '--json',
+    ]);
+    expect(j.code).toBe(3);
+    const res = JSON.parse(j.stdout) as Record<string, unknown>;
+    expect([res.serviceTimeMs, res.concurrency, res.predictedKneeRps, res.fitMethod, res.probe]).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+    expect([res.partial, res.stopReason, res.steps]).toEqual([true, 'max-duration', []]);
+  });
+
+  it('--json when every probe request failed: the result JSON on stdout, as for the other failures', async () => {
+    const before = requests;
+    const r = await runCli([`${url}/missing`, '--slo-latency-ms', '100', '--no-progress', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('HR_LOADTEST_ERROR_RATE every probe request failed before any step ran (HTTP 404: 21)');
+    const res = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect([res.kneeRps, res.serviceTimeMs, res.stopReason, res.steps, res.requestsSent]).toEqual([
+      0,
+      null,
+      'error-rate',
+      [],
+      21,
+    ]);
+    expect(requests - before).toBe(21); // the connection check + 20: no step ran
   });
 });

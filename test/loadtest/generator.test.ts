@@ -137,7 +137,7 @@ describe('probe', () => {
     expect(p.meanMs).toBeLessThan(100);
     // Every timed latency is kept for the distribution; their mean is the probe's mean.
     expect(p.latenciesMs).toHaveLength(10);
-    expect(p.latenciesMs.reduce((a, b) => a + b, 0) / 10).toBeCloseTo(p.meanMs, 9);
+    expect(p.latenciesMs.reduce((a, b) => a + b, 0) / 10).toBeCloseTo(p.meanMs!, 9);
   });
 
   it('stops at its request count or its time bound, whichever comes first', async () => {
@@ -158,6 +158,15 @@ describe('probe', () => {
       vi.useRealTimers();
       await pool.destroy();
     }
+  });
+
+  it('--probe-requests 0: only the untimed connection check, so no mean (not the connect-laden first time)', async () => {
+    const pool = createClient(new URL(base), { connections: 1 });
+    const p = await probe(pool, tmpl('/'), { requests: 0, maxMs: 2000 });
+    await pool.destroy();
+    expect(p.samples).toBe(0);
+    expect(p.firstMs).toBeGreaterThan(0);
+    expect(p.meanMs).toBeUndefined();
   });
 
   it('keeps only successful latencies, and gives up after 20 failures with none succeeding', async () => {

@@ -326,3 +326,88 @@ describe('renderReport', () => {
     expect(renderReport(r, assets)).toContain('PARTIAL RESULT');
   });
 });
+
+describe('what the measured and the predicted knee are', () => {
+  const assets = loadReportAssets();
+  // Run A (fixed 20 ms × 4, SLO p99 ≤ 100 ms, 2 s holds): the 197.1 rps step passed, the fit says
+  // 4 × 1000 / 20.443 = 195.7 rps; M/G/4 predicts 168.8.
+  const a = buildResult({
+    ...base,
+    search: {
+      ...search,
+      steps: [
+        stepResult(171.4, 170, 23.4, true),
+        stepResult(197.1, 195.3, 25.7, true),
+        stepResult(203.5, 195.7, 116, false),
+      ],
+      kneeRps: 197.1,
+      firstBadRps: 203.5,
+    },
+    fit: { ...base.fit, serviceTimeMs: 20.443, capacityRps: 195.67, predictedKneeRps: 168.8, model: 'M/G/c' as const },
+  });
+  // Run C (10.5 ms × 1, SLO p99 ≤ 50 ms): measured 95.3 rps, predicted 45.5.
+  const c = buildResult({
+    ...base,
+    search: { ...search, steps: [stepResult(95.3, 95, 42.5, true), stepResult(98.5, 93, 180, false)], kneeRps: 95.3 },
+    fit: { ...base.fit, serviceTimeMs: 10.526, concurrency: 1, capacityRps: 95.0, predictedKneeRps: 45.5 },
+  });
+
+  it('one line says which is which: measured under evenly spaced arrivals for the hold, predicted the Poisson model plan uses', () => {
+    for (const r of [buildResult(base), a, c]) {
+      const line = summaryLines(r).find((l) => l.startsWith('knees: '));
+      expect(line).toMatch(/measured = the SLO held with evenly spaced arrivals for a 2 s --hold \(an upper bound/);
+      expect(line).toMatch(/predicted = M\/[MG]\/\d under Poisson arrivals, the model plan sizes with$/);
+      expect(renderReport(r, assets)).toContain('id="knee-meaning">knees: measured = the SLO held');
+    }
+  });
+
+  it('a measured knee above the fitted capacity says why (a hold too short for the queue)', () => {
+    const note = summaryLines(a).find((l) => l.includes('above the fitted capacity'));
+    expect(note).toBe(
+      'note: the measured knee 197.1 rps is above the fitted capacity 195.7 rps (4 × 1000 / 20.443 ms): a step above capacity can pass when its hold (2 s) is too short for the queue to reach the SLO; a longer --hold tightens it (docs/loadtest.md, "How it measures").',
+    );
+    expect(renderReport(a, assets)).toContain('above the fitted capacity 195.7 rps');
+    expect(summaryLines(buildResult(base)).join('\n')).not.toContain('above the fitted capacity');
+  });
+
+  it('knees more than 1.5× apart: says plan sizes with the model, not with the measured knee', () => {
+    const text = summaryLines(c).join('\n');
+    expect(text).toContain(
+      "note: the measured (95.3 rps) and predicted (45.5 rps) knees differ by 2.1×: plan sizes with the predicted knee's model (serviceTimeMs 10.526, concurrency 1), not with the measured knee.",
+    );
+    expect(renderReport(c, assets)).toContain('knees differ by 2.1×');
+    // 197.1 vs 168.8 is 1.17×: no such note.
+    expect(summaryLines(a).join('\n')).not.toContain('knees differ');
+  });
+});
+
+describe('no load step ran', () => {
+  const none: SearchResult = {
+    steps: [],
+    kneeRps: 0,
+    stopReason: 'max-duration',
+    partial: true,
+    kneeIsLowerBound: false,
+    refineCut: false,
+    requestsSent: 1,
+    elapsedS: 0.03,
+  };
+  // --probe-requests 0: only the untimed connection check ran (the probe has no mean).
+  const r = buildResult({
+    ...base,
+    search: none,
+    fit: undefined,
+    probe: { meanMs: undefined, samples: 0, statuses: { '200': 1 }, firstMs: 29.859, latenciesMs: [] },
+  });
+
+  it('claims no knee and no fit, and prints no empty table', () => {
+    const text = renderTable(r);
+    expect(text).toBe('SLO: p99 <= 100 ms, errors <= 1.0%\nknee: none: no load step ran (stopped by max-duration)\n');
+    expect(r.probe).toBeNull();
+    expect(r.serviceTimeMs).toBeNull();
+    expect(buildProfile(r)).toBeUndefined();
+    const html = renderReport(r, loadReportAssets());
+    expect(html).toContain('Knee: <b id="knee">none</b>: no load step ran');
+    expect(html).not.toContain('knee-meaning');
+  });
+});

@@ -5,6 +5,7 @@ import { newHistogram, type StepMeasurement } from '../../src/loadtest/generator
 import {
   fitStepToBudget,
   judgeStep,
+  noStepReason,
   searchCapacity,
   stepRates,
   type SearchPlan,
@@ -231,5 +232,20 @@ describe('searchCapacity', () => {
     expect(res.kneeRps).toBe(0);
     expect(res.firstBadRps).toBe(500);
     expect(res.steps).toHaveLength(1);
+  });
+});
+
+describe('noStepReason: a budget that stops the search before its first step', () => {
+  const plan = { warmupS: 2, holdS: 5, startRps: 10, maxDurationS: 5, maxRequests: 30 };
+  it('names the flag and the numbers: what a step needs, what was left', () => {
+    // fitStepToBudget's rule: the warm-up + at least half the hold (≥ 1 s) + 0.5 s to drain.
+    expect(fitStepToBudget(10, 2, 5, 4.97, 1e9)).toEqual({ stop: 'max-duration' });
+    expect(noStepReason(plan, 'max-duration', 4.97, 29)).toBe(
+      'no step fit in --max-duration 5 s: a step takes its --warmup 2 s + at least 2.5 s of its 5 s --hold + 0.5 s to drain = 5 s, and 4.97 s were left after the probe; raise --max-duration or shorten --warmup/--hold',
+    );
+    expect(noStepReason(plan, 'max-requests', 4.5, 29)).toBe(
+      'no step fit in --max-requests 30: the first step (10 rps for its --warmup 2 s + at least 2.5 s of its 5 s --hold) sends 45 requests, and 29 were left after the probe; raise --max-requests or lower --start-rps',
+    );
+    expect(noStepReason(plan, 'aborted', 4, 29)).toBe('interrupted before the first step');
   });
 });
