@@ -14,6 +14,7 @@ import type { ProblemDetail } from '../core/errors.ts';
 import { graphFloor } from '../core/graph.ts';
 import type { CallModel, ServiceModel } from '../core/model.ts';
 import { zodProblems } from '../input/validate.ts';
+import { percentileSchema } from '../input/schema.ts';
 import type { HeadroomPolicy, PolicyCondition } from './policy.ts';
 
 export const applicationSpecSchema = z.strictObject({
@@ -21,7 +22,7 @@ export const applicationSpecSchema = z.strictObject({
   slo: z
     .strictObject({
       latencyMs: z.number().positive().max(3_600_000).describe('End-to-end response-time bound at the entry, ms'),
-      percentile: z.number().gt(0).lt(100).describe('Share of requests within the bound, e.g. 99'),
+      percentile: percentileSchema,
     })
     .describe('The end-to-end SLO: P(response time at the entry ≤ latencyMs) ≥ percentile %'),
   calls: z

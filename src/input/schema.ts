@@ -80,6 +80,16 @@ export const usageSampleSchema = z.strictObject({
   memory: quantity.optional(),
 });
 
+/** An SLO's percentile: a percent, 50 ≤ p < 100; 0.99 is p99 written as a fraction (it would size for p0.99). */
+export const percentileSchema = z
+  .number()
+  .gte(50)
+  .lt(100)
+  .refine((p) => !(p > 0 && p <= 1), {
+    error: (iss) => `${String(iss.input)} looks like a fraction: the percentile is a percent, 99 for p99`,
+  })
+  .describe('Share of requests within the bound, a percent from 50 to below 100, e.g. 99 or 99.9');
+
 export const serviceSpecSchema = z.strictObject({
   name,
   demand: z
@@ -118,7 +128,7 @@ export const serviceSpecSchema = z.strictObject({
   slo: z
     .strictObject({
       latencyMs: z.number().positive().max(3_600_000).describe('Response-time bound, ms'),
-      percentile: z.number().gt(0).lt(100).describe('Share of requests within the bound, e.g. 99 or 99.9'),
+      percentile: percentileSchema,
       scope: z
         .enum(['service', 'endToEnd'])
         .optional()

@@ -230,6 +230,14 @@ describe('applicationGraph: the same checks as a plan spec, naming the applicati
     const r = applicationGraph({ spec: { entry: 'gateway', calls: app.spec.calls } as never }, members(policies));
     expect('problems' in r && r.problems[0]).toMatchObject({ code: 'HR_SPEC_INVALID', path: 'spec.slo' });
   });
+
+  it('a percentile written as a fraction (0.99) is refused as a plan spec refuses it, with the hint', () => {
+    const { app, policies } = example();
+    const spec = { ...app.spec, slo: { latencyMs: 200, percentile: 0.99 } };
+    const r = applicationGraph({ spec } as never, members(policies));
+    expect('problems' in r && r.problems[0]).toMatchObject({ code: 'HR_SPEC_INVALID', path: 'spec.slo.percentile' });
+    expect('problems' in r && r.problems.map((p) => p.message).join(' ')).toContain('0.99 looks like a fraction');
+  });
 });
 
 describe('the graph round (Applications.round) and the members’ reconciles', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HeadroomError, type ProblemDetail } from '../../src/core/errors.ts';
+import { HeadroomError, formatProblem, mergeProblems, type ProblemDetail } from '../../src/core/errors.ts';
 import { loadSpecFile, parseSpecText, serviceModelFromSpec } from '../../src/input/load.ts';
 import { profileStep } from '../support/profile.ts';
 
@@ -21,6 +21,22 @@ const base = `services:
     demand: { rps: 100 }
     instance: { serviceTimeMs: 20, concurrency: 1 }
 `;
+
+describe('slo.percentile is a percent, 50 ≤ p < 100', () => {
+  it('0.99 (p99 as a fraction) is refused with a hint; 30 is refused; 50 and 99.9 load', () => {
+    const frac = problems(`${base}    slo: { latencyMs: 100, percentile: 0.99 }\n`);
+    // Two issues on one key, printed as one line (mergeProblems, as the CLI does).
+    expect(mergeProblems(frac).map(formatProblem)).toEqual([
+      'HR_SPEC_INVALID spec.yaml:5:40: services[0].slo.percentile: too small; 0.99 looks like a fraction: the percentile is a percent, 99 for p99 (value: 0.99; allowed: >= 50)',
+    ]);
+    const low = problems(`${base}    slo: { latencyMs: 100, percentile: 30 }\n`);
+    expect(low.map((p) => [p.code, p.message, p.allowed])).toEqual([['HR_SPEC_INVALID', 'too small', '>= 50']]);
+    for (const pct of [50, 99.9]) {
+      const spec = parseSpecText(`${base}    slo: { latencyMs: 100, percentile: ${pct} }\n`, 'spec.yaml');
+      expect(spec.services[0]?.slo?.percentile).toBe(pct);
+    }
+  });
+});
 
 describe('spec validation errors name file, key, value and allowed range', () => {
   it.each([
