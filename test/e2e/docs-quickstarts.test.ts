@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { alive } from '../local/helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -317,14 +318,6 @@ describe('docs/local-cluster.md "Usage" and docs/dashboard.md', () => {
         expect(code === 0 || p.signal() === 'SIGINT', `npm: exit ${code}, ${p.err()}`).toBe(true);
         expect(p.out()).toContain('stopping: draining instances');
         done(p.out());
-        const alive = (pid: number): boolean => {
-          try {
-            process.kill(pid, 0);
-            return true;
-          } catch {
-            return false;
-          }
-        };
         expect(pids.filter(alive)).toEqual([]);
       },
     ],

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE_SERVICE } from '../local/helpers.ts';
+import { alive, EXAMPLE_SERVICE } from '../local/helpers.ts';
 import { cli } from './support/cli.ts';
 
 const DEMO_SPEC = fileURLToPath(new URL('../../examples/run.yaml', import.meta.url));
@@ -154,14 +154,6 @@ describe('headroom run (CLI)', () => {
           if (pids.length === 0) await new Promise((r) => setTimeout(r, 200));
         }
         expect(pids.length).toBeGreaterThan(0);
-        const alive = (pid: number): boolean => {
-          try {
-            process.kill(pid, 0);
-            return true;
-          } catch {
-            return false;
-          }
-        };
         expect(pids.every(alive)).toBe(true);
         child.kill('SIGKILL');
         for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
