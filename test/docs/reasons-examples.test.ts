@@ -222,6 +222,13 @@ const SCENARIOS: Record<string, () => Reason[]> = {
     const state = { ...initialDecideState(), demand: history(0, 13 * 60, () => 400 * noise()) };
     return run(model(forecastOn), [[13 * 60, { demandRps: 470 }]], 10, state)[0]!.reasons;
   },
+  // A fresh service stepped from 100 to 2,000 rps an hour in, 25 minutes on: the step left out.
+  forecastShift: () => {
+    const noise = jitter(7, 0.05);
+    const at = 3600 + 25 * 60;
+    const state = { ...initialDecideState(), demand: history(0, at, (t) => (t < 3600 ? 100 : 2000) * noise()) };
+    return run(model(forecastOn), [[at, { demandRps: 2000 }]], 40, state)[0]!.reasons;
+  },
   forecastPeriodic: () => {
     const grid = spikeGrid(8);
     const due = 2 * DAY + 3600;
