@@ -38,6 +38,23 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `run examples/run.yaml --traffic TRACE …` for 1 s on free ports, JSON lines: it neither collides nor hangs. */
+const runTraffic = (trace: string, ...flags: string[]): ReturnType<typeof cli> =>
+  cli([
+    'run',
+    RUN_SPEC,
+    '--traffic',
+    trace,
+    ...flags,
+    '--duration',
+    '1',
+    '--port',
+    '0',
+    '--status-port',
+    '0',
+    '--json',
+  ]);
+
 const GAP = `${gap}:61: a gap of 3 h 0 min after the row at 3540 s (rows are 60 s apart elsewhere): the replay holds 100 rps across it`;
 
 describe('trace warnings and --peak on zeros (CLI)', { timeout: 120_000 }, () => {
@@ -89,19 +106,7 @@ describe('trace warnings and --peak on zeros (CLI)', { timeout: 120_000 }, () =>
   });
 
   it('run --traffic names the gap on stderr and in its traffic line', () => {
-    const r = cli([
-      'run',
-      RUN_SPEC,
-      '--traffic',
-      gap,
-      '--duration',
-      '1',
-      '--port',
-      '0',
-      '--status-port',
-      '0',
-      '--json',
-    ]);
+    const r = runTraffic(gap);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`warning: ${GAP}\n`);
     const traffic = r.stdout
@@ -114,21 +119,7 @@ describe('trace warnings and --peak on zeros (CLI)', { timeout: 120_000 }, () =>
 
   it('run --traffic --peak on an all-zero trace: the same error before anything starts', () => {
     // Free ports and 1 s: were it to start (it must not), it would neither collide nor hang.
-    const r = cli([
-      'run',
-      RUN_SPEC,
-      '--traffic',
-      zero,
-      '--peak',
-      '600',
-      '--duration',
-      '1',
-      '--port',
-      '0',
-      '--status-port',
-      '0',
-      '--json',
-    ]);
+    const r = runTraffic(zero, '--peak', '600');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^HR_USAGE --peak: --peak 600 rescales .* every rate in .*zero\.csv is 0/);

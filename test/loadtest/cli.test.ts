@@ -248,7 +248,8 @@ describe('headroom loadtest: runs that end before any load step (a local target,
 
   it('no step fits in --max-duration and no probe request is timed: no knee, no fit, no profile, exit 3', async () => {
     const profile = join(dir, 'p.json');
-    const r = await runCli([
+    // 5 s leaves no room for a 2-s warm-up + half a 5-s hold after the probe.
+    const noStep = [
       `${url}/`,
       '--slo-latency-ms',
       '100',
@@ -257,9 +258,8 @@ describe('headroom loadtest: runs that end before any load step (a local target,
       '--probe-requests',
       '0',
       '--no-progress',
-      '--profile',
-      profile,
-    ]);
+    ];
+    const r = await runCli([...noStep, '--profile', profile]);
     expect(r.code, r.stderr).toBe(3);
     // Not "knee: 0.0 rps … PARTIAL: the knee is a lower bound", not a fit from the untimed request.
     expect(r.stdout).toBe(
@@ -270,17 +270,7 @@ describe('headroom loadtest: runs that end before any load step (a local target,
     );
     expect(r.stderr).toContain(`no capacity profile written to ${profile}: no load step completed`);
     expect(existsSync(profile)).toBe(false);
-    const j = await runCli([
-      `${url}/`,
-      '--slo-latency-ms',
-      '100',
-      '--max-duration',
-      '5',
-      '--probe-requests',
-      '0',
-      '--no-progress',
-      '--json',
-    ]);
+    const j = await runCli([...noStep, '--json']);
     expect(j.code).toBe(3);
     const res = JSON.parse(j.stdout) as Record<string, unknown>;
     expect([res.serviceTimeMs, res.concurrency, res.predictedKneeRps, res.fitMethod, res.probe]).toEqual([
