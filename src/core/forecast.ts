@@ -180,18 +180,26 @@ function recordMinute(h: DemandHistory, now: number, rps: number, horizonSeconds
   let misses = h.misses ?? [];
   let scored = h.scored ?? [];
   let level = h.level;
-  let shifts = h.shifts ?? [];
-  // Adds a scored miss to horizon i's histograms (all minutes and its band), or takes one back.
+  // A copy: the input history is not changed (pushed to below).
+  let shifts = (h.shifts ?? []).slice();
   let shifted = h.shifted ?? [];
+  // Adds a scored miss to horizon i's histograms (all minutes and its band) with weight 1, or takes
+  // one back (weight < 0, its decayed weight), counting it in `shifted` for the reason.
   const score = (i: number, band: number, bin: number, weight: number): void => {
     const perBand = (misses[i] ?? []).slice();
     const counts = (scored[i] ?? []).slice();
     const out = (shifted[i] ?? []).slice();
     for (const b of [0, band]) {
-      perBand[b] = weight > 0 ? addToBin(perBand[b] ?? [], bin) : takeFromBin(perBand[b] ?? [], bin, -weight);
-      counts[b] = weight > 0 ? (counts[b] ?? 0) * DECAY + 1 : Math.max(0, (counts[b] ?? 0) + weight);
-      // How many were taken out, for the reason ("2 more … are left out"); forgotten as scored ones are.
-      if (weight < 0 || out[b] !== undefined) out[b] = weight > 0 ? (out[b] ?? 0) * DECAY : (out[b] ?? 0) - weight;
+      if (weight > 0) {
+        perBand[b] = addToBin(perBand[b] ?? [], bin);
+        counts[b] = (counts[b] ?? 0) * DECAY + 1;
+        // Taken-out counts are forgotten as scored ones are ("2 more … are left out").
+        if (out[b] !== undefined) out[b] = (out[b] ?? 0) * DECAY;
+      } else {
+        perBand[b] = takeFromBin(perBand[b] ?? [], bin, -weight);
+        counts[b] = Math.max(0, (counts[b] ?? 0) + weight);
+        out[b] = (out[b] ?? 0) - weight;
+      }
     }
     misses[i] = perBand;
     scored[i] = counts;

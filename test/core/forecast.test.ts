@@ -187,6 +187,15 @@ describe('forecastPeak after a level shift (issue 15, item 1: never over-react)'
     expect(forecastPeak(JSON.parse(JSON.stringify(h)) as DemandHistory, t, 120)).toEqual(after);
   });
 
+  it('recording a minute leaves the history it was given as it was, waiting large misses included', () => {
+    // Two minutes into the step large misses wait; the next rise (4,000 rps) adds more.
+    const h = shifted(3600 + 3 * 60, () => 2000);
+    expect(h.shifts?.length).toBeGreaterThan(0);
+    const before = JSON.stringify(h);
+    recordDemand(recordDemand(h, 3600 + 3 * 60, 4000, 120), 3600 + 4 * 60, 4000, 120);
+    expect(JSON.stringify(h)).toBe(before);
+  });
+
   it('a crowd that is gone within 16 minutes stays in the margin: it may come again', () => {
     // The same rise for 8 minutes, then back to 100 rps.
     const t = 3600 + 35 * 60;
