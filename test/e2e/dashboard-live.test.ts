@@ -189,7 +189,8 @@ describe('dashboard live updates, in Chromium', () => {
       .poll(() => page.locator('#conn').textContent(), { timeout: 10_000 })
       .toMatch(/^disconnected since \d{1,2}:\d\d:\d\d.* — data below is from then/);
     expect(await page.locator('#conn').getAttribute('data-state')).toBe('down');
-    expect(await page.evaluate("document.body.classList.contains('stale')")).toBe(true);
+    // The header is set in the error handler; the page is redrawn on the next frame (schedule()).
+    await expect.poll(() => page.evaluate("document.body.classList.contains('stale')")).toBe(true);
     expect(await page.locator('tr[data-service="web"]').getAttribute('class')).toBe('stale');
     expect(await page.locator('tr[data-service="web"] [data-field="slo"]').getAttribute('class')).toBe('muted');
 
