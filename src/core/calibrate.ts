@@ -12,6 +12,12 @@
 // service time down to match would overload it (the simulator measured 24 % of a day violating).
 // That direction is reported (the error, and the drift alert) for a person to fix the spec.
 //
+// Where the balancer holds the queue it also measures each request's wait and its time at the
+// instance apart (`split`): then the scale is the larger of the mean time at the instance ÷ the
+// spec's and the scale at which the model's wait percentile reaches the measured one, and the shape
+// of the time at the instance (quantiles ÷ mean, smoothed from the spec's) is sized with when its
+// p99 is heavier than the spec's. A tail no count shortens is then not read as a slower service.
+//
 // Worked example: spec 20 ms, concurrency 4, 150 rps on 2 instances, exponential: the model says
 // p99 = 94 ms. A release that doubles the service time measures ~200 ms; s = 2 reproduces it, so
 // the loop sizes as if serviceTimeMs were 40 and 150 rps needs ≥ 2 × 1.5 = 3 instances more.
@@ -19,9 +25,10 @@
 // `error` is the measured ÷ predicted percentile of the spec's own model (s = 1), smoothed alike:
 // the `HeadroomModelDrift` alert fires when it stays away from 1, because a calibrated loop still
 // means the spec (or the release) no longer describes the service.
-import type { ServiceModel } from './model.ts';
+import type { ServiceModel, ServiceTimeModel } from './model.ts';
 import { poolShape } from './plan.ts';
-import { latencyPercentileMs, type PoolShape } from './pool.ts';
+import { latencyPercentileMs, poolDistribution, waitPercentileMs, type PoolShape } from './pool.ts';
+import { impliedCv, minimumMeanMs, serviceQuantile } from './service-time.ts';
 
 export interface CalibrationState {
   /** Smoothed ln of the service-time scale (0 = the spec's model). */
@@ -34,6 +41,12 @@ export interface CalibrationState {
   at?: number;
   /** Ready counts of recent samples, [time s, ready], as long as a measurement window reaches back. */
   readyLog?: Array<[number, number]>;
+  /**
+   * Smoothed ln(quantile ÷ mean) of the time at an instance at p50, p90, p99, p99.9, from the
+   * spec's own shape on, and ln of its mean (ms), from the spec's (split samples only).
+   */
+  logShape?: number[];
+  logAtMean?: number;
 }
 
 export interface LatencySample {
@@ -54,6 +67,21 @@ export interface LatencySample {
    * The window's requests were served by the fewest instances ready in it, not by the count now.
    */
   windowSeconds?: number;
+  /**
+   * Where the queue is the balancer's own (local mode, leastRequests), each request split in two:
+   * its wait before dispatch (at `percentile`) and the time it held an instance's slot (dispatch to
+   * answer). When present the model is corrected from these, not from the response: see below.
+   */
+  split?: { waitMs: number; atInstance: AtInstance };
+}
+
+/** The time from dispatch to answer over a window, ms. */
+export interface AtInstance {
+  meanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
 }
 
 export interface Calibration {
@@ -69,6 +97,11 @@ export interface Calibration {
   error: number;
   /** Observations taken in so far. */
   samples: number;
+  /**
+   * The shape of the time at an instance sized with, as measured at the balancer, when it is
+   * heavier than the spec's (at the calibrated mean, spec × scale).
+   */
+  serviceTime?: ServiceTimeModel;
 }
 
 export const CALIBRATION = {
@@ -87,14 +120,66 @@ export const UP_SPEEDUP = 4;
  */
 const SUSTAINED_LOG_ERROR = Math.log(1.5);
 
+/**
+ * A wait at the balancer shorter than this is no queue: the event loop's own turn on a busy host.
+ * Matched as it is, a p99 wait of 0.06 ms at 7 instances (28 slots, ρ 0.4, where the model's is
+ * 0) found the scale at which the model's first passes 0, 1.7, and held the count at 7 where 4–5
+ * had carried the load.
+ */
+export const WAIT_FLOOR_MS = 1;
+
 export function initialCalibration(): CalibrationState {
   return { logScale: 0, logError: 0, samples: 0 };
 }
 
 const percentileOf = (model: ServiceModel): number => model.slo?.percentile ?? 99;
 
-function predict(shape: PoolShape, ready: number, pct: number, scale: number): number {
-  return latencyPercentileMs({ ...shape, serviceTimeMs: shape.serviceTimeMs * scale }, ready, pct);
+/**
+ * ln s within the bounds at which `at(s)` (rising in s) reaches `measuredMs`: bisection on ln s.
+ * The lower bound when the spec's model already predicts as much, the upper when even 4× does not.
+ */
+function invertScale(at: (scale: number) => number, measuredMs: number): number {
+  let lo = Math.log(CALIBRATION.minScale);
+  let hi = Math.log(CALIBRATION.maxScale);
+  if (at(Math.exp(lo)) >= measuredMs) return lo;
+  if (at(Math.exp(hi)) <= measuredMs) return hi;
+  for (let i = 0; i < 40 && hi - lo > 1e-5; i++) {
+    const mid = (lo + hi) / 2;
+    if (at(Math.exp(mid)) < measuredMs) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+const SHAPE_LEVELS = [0.5, 0.9, 0.99, 0.999] as const;
+
+/** ln(quantile ÷ mean) of the spec's service time at SHAPE_LEVELS: where a measured shape starts. */
+function specLogShape(model: ServiceModel): number[] {
+  const d = poolDistribution(model.instance);
+  return SHAPE_LEVELS.map((p) => Math.log(serviceQuantile(d, p) / d.mean));
+}
+
+/**
+ * The measured shape for a model of mean `meanMs`, when it is heavier than the spec's at p99 (a
+ * lighter one is left to the spec: latency may make the model more careful, never less); else
+ * undefined. Its quantiles are the ones measured, not stretched when the waits ask for a larger
+ * scale than the time at the instance does: the mean above theirs goes to the tail past p99.9,
+ * which lengthens the model's waits (E[S], E[S³]) and leaves its p50–p99.9 as measured. Read
+ * stretched, a wait-driven 1.33 made a measured p99 of 40 ms 49 in the model.
+ */
+function measuredShape(
+  model: ServiceModel,
+  s: Pick<CalibrationState, 'logShape' | 'logAtMean'>,
+  meanMs: number,
+): ServiceTimeModel | undefined {
+  const logShape = s.logShape;
+  if (!logShape || !(logShape[2]! > specLogShape(model)[2]! + 1e-9)) return undefined;
+  const base = Math.min(meanMs, s.logAtMean === undefined ? meanMs : Math.exp(s.logAtMean));
+  const [p50, p90, p99, p999] = logShape.map((l) => base * Math.exp(l)) as [number, number, number, number];
+  // Smoothed apart, the four may ask for more mean than there is: shrink them to fit it.
+  const k = Math.min(1, meanMs / minimumMeanMs({ p50, p90, p99, p999 }));
+  const quantilesMs = { p50: p50 * k, p90: p90 * k, p99: p99 * k, p999: p999 * k };
+  return { cv: impliedCv(meanMs, quantilesMs), quantilesMs, source: 'balancer' };
 }
 
 /**
@@ -115,18 +200,22 @@ export function calibrate(
     predictedMs: number | null,
     calibratedMs: number | null,
     measuredMs: number | null,
-  ) => ({
-    state: s,
-    calibration: {
-      scale: Math.exp(s.logScale),
-      predictedMs,
-      calibratedMs,
-      measuredMs,
-      percentile: pct,
-      error: Math.exp(s.logError),
-      samples: s.samples,
-    },
-  });
+  ) => {
+    const serviceTime = measuredShape(model, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
+    return {
+      state: s,
+      calibration: {
+        scale: Math.exp(s.logScale),
+        predictedMs,
+        calibratedMs,
+        measuredMs,
+        percentile: pct,
+        error: Math.exp(s.logError),
+        samples: s.samples,
+        ...(serviceTime ? { serviceTime } : {}),
+      },
+    };
+  };
   // A window that straddles a change of the ready count is no evidence: just after a scale-up from
   // 3 to 4, a 6-s window still holds the backlog 3 built, and read against 4 it looks like a slower
   // service (with the fast rise below, the fidelity trace went to 5 instances on that where 4 carry
@@ -150,19 +239,57 @@ export function calibrate(
   if (!ok) return view(logged ? { ...state, readyLog } : state, null, null, measuredMs);
   if (straddles) return view({ ...state, readyLog }, null, null, sample.measuredMs);
   const ready = sample.ready;
-  const shape = poolShape(model, { demandRps: sample.demandRps });
-  const predicted = predict(shape, ready, pct, 1);
-  // The scale that reproduces the measurement: bisection on ln s within the bounds.
-  let lo = Math.log(CALIBRATION.minScale);
-  let hi = Math.log(CALIBRATION.maxScale);
-  if (predicted >= sample.measuredMs) hi = lo;
-  else if (predict(shape, ready, pct, Math.exp(hi)) <= sample.measuredMs) lo = hi;
-  for (let i = 0; i < 40 && hi - lo > 1e-5; i++) {
-    const mid = (lo + hi) / 2;
-    if (predict(shape, ready, pct, Math.exp(mid)) < sample.measuredMs) lo = mid;
-    else hi = mid;
+  const predicted = latencyPercentileMs(poolShape(model, { demandRps: sample.demandRps }), ready, pct);
+  // Weighted by elapsed time since the last sample (half-life), so a slow tick rate does not slow the
+  // correction and a fast one does not speed it. The first sample only starts the clock: a cold
+  // start's first window (JIT, new connections) must not set the scale on its own.
+  const dt = state.at === undefined ? 0 : Math.max(0, now - state.at);
+  const a = 1 - 0.5 ** (dt / halfLifeSeconds);
+  const split = sample.split;
+  const at = split?.atInstance;
+  const measured =
+    split !== undefined && Number.isFinite(split.waitMs) && split.waitMs >= 0 && at !== undefined && at.meanMs > 0;
+  // The shape of the time at an instance, smoothed from the spec's towards what was measured.
+  let logShape = state.logShape;
+  let logAtMean = state.logAtMean;
+  if (measured) {
+    const was = logShape ?? specLogShape(model);
+    const seen = [at.p50Ms, at.p90Ms, at.p99Ms, at.p999Ms].map((q) => Math.log(Math.max(q, 1e-3) / at.meanMs));
+    logShape = was.map((l, i) => l + a * (seen[i]! - l));
+    const wasMean = logAtMean ?? Math.log(model.instance.serviceTimeMs);
+    logAtMean = wasMean + a * (Math.log(at.meanMs) - wasMean);
   }
-  let observed = (lo + hi) / 2;
+  const shaped = { logShape, logAtMean };
+  // The model at scale s: service times × s, in the measured shape where it is heavier.
+  const modelAt = (s: number): PoolShape => {
+    const meanMs = model.instance.serviceTimeMs * s;
+    const serviceTime = measuredShape(model, shaped, meanMs);
+    return poolShape(model, {
+      demandRps: sample.demandRps,
+      capacity: {
+        serviceTimeMs: meanMs,
+        concurrency: model.instance.concurrency,
+        ...(serviceTime ? { serviceTime } : {}),
+      },
+    });
+  };
+  // The scale that reproduces the measurement. Where the balancer splits each request into its wait
+  // and its time at the instance, each is read for what it is: the mean time at the instance is how
+  // long a slot is held (capacity, as Little's law reads it), its quantiles the service's shape
+  // (the hop, the host's scheduling, a tail heavier than the spec's: no count shortens them, the
+  // model adds its waits to them), and the wait is the queue that count and that time make (a
+  // longer one than the model's asks for a larger scale). Read from the whole response instead, a
+  // tight SLO on 2 cores (20 ms × 4 at 500 rps, p99 ≤ 40 ms, 36 ms measured where the model said
+  // 24 at the same mean) took the scale to 2.25 and the count 4 → 8 in 100 s, past the scale (1.79)
+  // at which the model finds no count for 40 ms: each instance added shrank the model's waits, so
+  // the same tail was read as a slower service still.
+  let observed = measured
+    ? Math.max(
+        Math.log(at.meanMs / model.instance.serviceTimeMs),
+        split.waitMs <= WAIT_FLOOR_MS ? 0 : invertScale((s) => waitPercentileMs(modelAt(s), ready, pct), split.waitMs),
+      )
+    : invertScale((s) => latencyPercentileMs(modelAt(s), ready, pct), sample.measuredMs);
+  observed = Math.min(Math.log(CALIBRATION.maxScale), Math.max(Math.log(CALIBRATION.minScale), observed));
   // Saturated (work piling up: fewer completions than arrivals): a queue growing without bound
   // has no steady-state percentile to invert, and the bisection stops below the scale at which
   // the model itself saturates (3 instances × 50 rps at 85 rps: 1.76 even for a 2.07× release).
@@ -182,11 +309,6 @@ export function calibrate(
   const logError = Number.isFinite(predicted)
     ? Math.log(sample.measuredMs / predicted)
     : Math.log(CALIBRATION.maxScale);
-  // Weighted by elapsed time since the last sample (half-life), so a slow tick rate does not slow the
-  // correction and a fast one does not speed it. The first sample only starts the clock: a cold
-  // start's first window (JIT, new connections) must not set the scale on its own.
-  const dt = state.at === undefined ? 0 : Math.max(0, now - state.at);
-  const a = 1 - 0.5 ** (dt / halfLifeSeconds);
   // Up fast while the SLO is broken in a way the model in use cannot explain, as the HPA scales up
   // without waiting and down after a window: a window over the SLO where the model at the current
   // scale predicts the SLO met moves the scale up with a quarter of the half-life, once the
@@ -203,7 +325,7 @@ export function calibrate(
     pct <= slo.percentile &&
     sample.measuredMs > slo.latencyMs &&
     nextLogError > SUSTAINED_LOG_ERROR &&
-    predict(shape, ready, pct, Math.exp(state.logScale)) <= slo.latencyMs;
+    latencyPercentileMs(modelAt(Math.exp(state.logScale)), ready, pct) <= slo.latencyMs;
   const up = unexplained && observed > state.logScale ? 1 - 0.5 ** ((dt * UP_SPEEDUP) / halfLifeSeconds) : a;
   const next: CalibrationState = {
     logScale: state.logScale + up * (observed - state.logScale),
@@ -211,8 +333,10 @@ export function calibrate(
     samples: state.samples + 1,
     at: now,
     ...(windowS > 0 ? { readyLog } : {}),
+    ...(logShape ? { logShape } : {}),
+    ...(logAtMean !== undefined ? { logAtMean } : {}),
   };
-  const calibrated = predict(shape, ready, pct, Math.exp(next.logScale));
+  const calibrated = latencyPercentileMs(modelAt(Math.exp(next.logScale)), ready, pct);
   return view(
     next,
     Number.isFinite(predicted) ? predicted : null,

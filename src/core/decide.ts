@@ -23,7 +23,7 @@ import { burstPath, type BurstHistory } from './burst.ts';
 import { emptyHistory, forecastPeak, highestSeen, recordDemand, type DemandHistory } from './forecast.ts';
 import { quietAhead } from './forecast-periodic.ts';
 import { scaleDownLimit, scaleUpLimit, stabilize } from './hpa-behavior.ts';
-import type { ServiceModel } from './model.ts';
+import type { ServiceModel, ServiceTimeModel } from './model.ts';
 import { planService, poolShape, type ConstraintName, type EndToEndBudget, type ServicePlan } from './plan.ts';
 import { instanceCapacityRps, latencyPercentileMs } from './pool.ts';
 import type { Calibration } from './calibrate.ts';
@@ -112,12 +112,22 @@ const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 export function sizingCapacity(
   instance: { serviceTimeMs: number; concurrency: number },
   learned: { serviceTimeMs: number; concurrency: number } | undefined,
-  cal: Pick<Calibration, 'samples' | 'scale'> | undefined,
-): { serviceTimeMs: number; concurrency: number } | undefined {
+  cal: Pick<Calibration, 'samples' | 'scale' | 'serviceTime'> | undefined,
+): { serviceTimeMs: number; concurrency: number; serviceTime?: ServiceTimeModel } | undefined {
   if (learned) return learned;
-  if (cal && cal.samples > 0 && Math.abs(cal.scale - 1) > 0.05)
-    return { serviceTimeMs: instance.serviceTimeMs * cal.scale, concurrency: instance.concurrency };
+  if (cal && cal.samples > 0 && (Math.abs(cal.scale - 1) > 0.05 || cal.serviceTime))
+    return {
+      serviceTimeMs: instance.serviceTimeMs * cal.scale,
+      concurrency: instance.concurrency,
+      ...(cal.serviceTime ? { serviceTime: cal.serviceTime } : {}),
+    };
   return undefined;
+}
+
+/** The measured shape a calibrated capacity carries, as the Calibrated reason names it. */
+function shapeText(st: ServiceTimeModel | undefined): string {
+  const q = st?.source === 'balancer' ? st.quantilesMs : undefined;
+  return q ? ` in the shape measured at the instances (p50 ${fmt(q.p50)} ms, p99 ${fmt(q.p99)} ms)` : '';
 }
 
 export function decide(
@@ -210,7 +220,7 @@ export function decide(
       // A field the last window had no value for is left out, not shown as "— ms".
       // The window's numbers beside a scale smoothed over past windows: a fast window under a raised
       // scale reads "60 ms where the model predicts 92 ms: … 1.548×" and must say why.
-      message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${cal.percentile} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms`} in the last window: sizing with a service time of ${fmt(capacity.serviceTimeMs)} ms (${fmt(cal.scale)}× the spec's), the scale smoothed over the windows so far`,
+      message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${cal.percentile} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms`} in the last window: sizing with a service time of ${fmt(capacity.serviceTimeMs)} ms (${fmt(cal.scale)}× the spec's)${shapeText(capacity.serviceTime)}, the scale smoothed over the windows so far`,
     });
   }
   const at = { bursts: state.bursts, now, horizon, highest: highestSeen(history) };

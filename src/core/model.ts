@@ -23,8 +23,11 @@ export interface ServiceTimeModel {
   cv: number;
   /** Measured quantiles; when given they shape the distribution and the CV only scales the wait. */
   quantilesMs?: ServiceTimeQuantiles;
-  /** Where it came from: the spec's keys, or the probe of a `headroom loadtest` profile. */
-  source: 'spec' | 'profile';
+  /**
+   * Where it came from: the spec's keys, the probe of a `headroom loadtest` profile, or the local
+   * balancer's time at the instance (a calibrated model, src/core/calibrate.ts).
+   */
+  source: 'spec' | 'profile' | 'balancer';
 }
 
 /** What the `headroom loadtest` profile behind an instance's capacity measured (for plan's warnings). */

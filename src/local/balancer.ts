@@ -331,20 +331,30 @@ export class LoadBalancer {
     const windows = this.opts.windows;
     windows.arrive();
     let finished = false;
+    // How long it waited here for a slot (in acquire: a free slot is granted within the same turn of
+    // the event loop, so that is 0, whatever the loop's lag), and when it was last handed to an
+    // instance (the time after it is the instance's, with the hop).
+    const sent = { waitedMs: 0, at: NaN };
     const finish = (ok: boolean): void => {
       if (finished) return;
       finished = true;
       const ms = performance.now() - started;
-      windows.complete(ms, ok);
+      if (Number.isNaN(sent.at)) windows.complete(ms, ok);
+      else windows.complete(ms, ok, { waitMs: sent.waitedMs, atInstanceMs: performance.now() - sent.at });
       this.opts.onComplete(ms, res.writableFinished ? res.statusCode : 0);
     };
     res.on('close', () => finish(res.writableFinished && res.statusCode < 500));
-    void this.forward(req, res, started).catch((err: unknown) => {
+    void this.forward(req, res, started, sent).catch((err: unknown) => {
       this.fail(res, 502, `proxy error: ${err instanceof Error ? err.message : String(err)}`);
     });
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+    sent: { waitedMs: number; at: number },
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const length = Number(req.headers['content-length'] ?? 0);
     const chunked = req.headers['transfer-encoding'] !== undefined;
@@ -369,7 +379,9 @@ export class LoadBalancer {
     const deadline = started + this.opts.queueTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       if (res.destroyed) return;
+      const asked = performance.now();
       const target = await this.acquire(tried, deadline, res);
+      sent.waitedMs += performance.now() - asked;
       if (res.destroyed) {
         // The client left between the grant and now: the request was never sent; free its slot.
         if (target) this.free(target, false, true);
@@ -382,6 +394,7 @@ export class LoadBalancer {
         return;
       }
       tried.add(endpoint(target));
+      sent.at = performance.now();
       const outcome = await this.attempt(target, req, res, method, headers, body, retryable);
       if (outcome === 'done') return;
       if (!retryable || attempt >= this.opts.maxRetries || res.destroyed) {

@@ -309,12 +309,16 @@ export class LocalCluster {
     // No answer in the window (every instance hung): no latency, but the ready count is still logged.
     if (!lat) return { ...window, measuredMs: NaN, requests: 0 };
     const measured = measuredAt(lat, pct);
+    // Where requests queue here (not in the instances), the wait and the time at the instance are
+    // apart: the scale is read from what more instances change (src/core/calibrate.ts).
+    const wait = holdsAtBalancer(this.model, this.opts.run) ? w.wait : null;
     return {
       ...window,
       measuredMs: measured.ms,
       requests: lat.count,
       completionRps: w.completionRps,
       percentile: measured.percentile,
+      ...(wait ? { split: { waitMs: measuredAt(wait, pct).ms, atInstance: wait.atInstance } } : {}),
     };
   }
 

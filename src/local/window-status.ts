@@ -20,5 +20,17 @@ export function windowStatus(w: WindowStats | undefined, windowSeconds: number):
           max: w.latency.maxMs,
         }
       : null,
+    ...(w.wait
+      ? {
+          waitMs: { p50: w.wait.p50Ms, p90: w.wait.p90Ms, p99: w.wait.p99Ms },
+          atInstanceMs: {
+            p50: w.wait.atInstance.p50Ms,
+            p90: w.wait.atInstance.p90Ms,
+            p99: w.wait.atInstance.p99Ms,
+            p999: w.wait.atInstance.p999Ms,
+            mean: w.wait.atInstance.meanMs,
+          },
+        }
+      : {}),
   };
 }

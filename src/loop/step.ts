@@ -162,6 +162,10 @@ export function restoreCalibration(saved: unknown): CalibrationState {
       samples: s.samples,
       ...(s.at !== undefined ? { at: s.at } : {}),
       ...(log && log.length > 0 ? { readyLog: log.slice(-64) } : {}),
+      ...(Array.isArray(s.logShape) && s.logShape.length === 4 && s.logShape.every(finite)
+        ? { logShape: s.logShape }
+        : {}),
+      ...(finite(s.logAtMean) ? { logAtMean: s.logAtMean } : {}),
     };
   }
   return initialCalibration();

@@ -3,7 +3,7 @@
 // can fill the same shape (instances = pods). Plain JSON, versioned by `kind`.
 import type { AlertStatus } from '../alerting/runtime.ts';
 import type { Decision } from '../core/decide.ts';
-import type { RateCounts } from '../core/model.ts';
+import type { RateCounts, ServiceTimeModel } from '../core/model.ts';
 
 export const STATUS_KIND = 'headroom.dev/status/v1';
 
@@ -128,6 +128,12 @@ export interface WindowStatus {
   errorRatio: number;
   meanConcurrency: number;
   latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number } | null;
+  /**
+   * Local mode with the queue at the balancer: of that latency, the wait here before dispatch and
+   * the time at the instance (dispatch to answer), over the requests dispatched in the window.
+   */
+  waitMs?: { p50: number; p90: number; p99: number } | null;
+  atInstanceMs?: { p50: number; p90: number; p99: number; p999: number; mean: number } | null;
 }
 
 export interface StatusEvent {
@@ -202,6 +208,8 @@ export interface StatusSnapshot {
     scale: number;
     samples: number;
     calibrating: boolean;
+    /** Local mode: the time at an instance in the shape the loop sizes with, when heavier than the spec's. */
+    serviceTime?: ServiceTimeModel;
   };
   traffic: {
     inFlight: number;

@@ -224,6 +224,36 @@ describe('calibrate: the model checked against measured latency', () => {
     expect(first.calibration.samples).toBe(1);
   });
 
+  it('split at the balancer: a sub-millisecond wait is no queue, the scale is the time a slot is held', () => {
+    // 500 rps on 7 instances of 20 ms × 4 (28 slots, ρ 0.38): the model's p99 wait is 0. A measured
+    // 0.06 ms (the event loop's turn) matched as it is would find the scale at which the model's
+    // first passes 0 (~1.7); the mean time at the instance, 21.5 ms, says 1.075.
+    const fixedSpec: ServiceModel = {
+      ...model,
+      instance: { serviceTimeMs: 20, concurrency: 4, serviceTime: { cv: 0, source: 'spec' } },
+    };
+    const atInstance = { meanMs: 21.5, p50Ms: 21.4, p90Ms: 21.9, p99Ms: 23, p999Ms: 25 };
+    let s: CalibrationState = initialCalibration();
+    let last;
+    for (let t = 0; t <= 1200; t += 6) {
+      const sample = { demandRps: 500, ready: 7, measuredMs: 30, requests: 3000, split: { waitMs: 0.06, atInstance } };
+      const r = calibrate(fixedSpec, s, sample, t);
+      s = r.state;
+      last = r.calibration;
+    }
+    expect(last?.scale).toBeCloseTo(1.075, 2);
+    // Its shape (p99 23 ÷ 21.5 = 1.07 × the mean) is heavier than the spec's fixed time: sized with.
+    expect(last?.serviceTime?.quantilesMs?.p99).toBeCloseTo(23, 0);
+    // A real queue (p99 wait 12 ms at 4 instances, where the model says ~3) asks for more.
+    const queued = calibrate(
+      fixedSpec,
+      s,
+      { demandRps: 500, ready: 4, measuredMs: 38, requests: 3000, split: { waitMs: 12, atInstance } },
+      1206,
+    );
+    expect(queued.calibration.scale).toBeGreaterThan(last!.scale);
+  });
+
   it('decide sizes with the calibrated service time and says so', () => {
     const sample = { demandRps: 150, ready: 2, measuredMs: measured(40, 150, 2), requests: 900 };
     const started = calibrate(model, initialCalibration(), sample, 0).state;

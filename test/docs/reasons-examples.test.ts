@@ -261,6 +261,25 @@ const SCENARIOS: Record<string, () => Reason[]> = {
     };
     return run(m, [[0, { demandRps: 100, calibration }]], 3)[0]!.reasons;
   },
+  // Local mode: the time at the instance measured at the balancer, heavier than the spec's.
+  calibratedShape: () => {
+    const m = model({}, { instance: { serviceTimeMs: 20, concurrency: 4 }, slo: { latencyMs: 40, percentile: 99 } });
+    const calibration = {
+      scale: 1.11,
+      predictedMs: 24.1,
+      calibratedMs: 37.8,
+      measuredMs: 38.6,
+      percentile: 99,
+      error: 1.6,
+      samples: 20,
+      serviceTime: {
+        cv: 0.2,
+        quantilesMs: { p50: 21.7, p90: 23.5, p99: 35.2, p999: 48 },
+        source: 'balancer' as const,
+      },
+    };
+    return run(m, [[0, { demandRps: 500, calibration }]], 4)[0]!.reasons;
+  },
 
   // Missing metrics: held; a burst read on its own (the pods); the fallback.
   noMetrics: () =>

@@ -243,6 +243,33 @@ describe('load balancer', () => {
     expect(lb.inFlight('a') + lb.inFlight('b')).toBe(0);
   });
 
+  it('with slots: each request is timed in two, its wait here and its time at the instance', async () => {
+    // One slot, three requests at once, each held ≥ 30 ms at the instance: the second cannot be
+    // sent before the first is answered, the third before the second, so their waits are at least
+    // 30 and 60 ms whatever the machine's speed.
+    const held: Array<() => void> = [];
+    const a = await upstream('a', (_req, res) => held.push(() => res.end('a')));
+    const { port, lb, windows } = await balancer(targets([t(a)]), 'leastRequests', { slots: 1 });
+    const answers = [1, 2, 3].map((i) => send(port, 'GET', `/${i}`));
+    for (let i = 0; i < 3; i++) {
+      await until(() => held.length === i + 1);
+      await new Promise((r) => setTimeout(r, 30));
+      held[i]!();
+    }
+    expect((await Promise.all(answers)).map((r) => r.status)).toEqual([200, 200, 200]);
+    // A window has data from 0.5 s after the balancer started.
+    await until(() => lb.inFlight('a') === 0 && windows.snapshot().burst !== undefined);
+    const w = windows.snapshot().burst!.wait!;
+    expect(w.count).toBe(3);
+    expect(w.atInstance.p50Ms).toBeGreaterThanOrEqual(29);
+    expect(w.atInstance.meanMs).toBeGreaterThanOrEqual(29);
+    expect(w.p50Ms).toBeGreaterThanOrEqual(29); // the second waited for the first
+    expect(w.p99Ms).toBeGreaterThanOrEqual(58); // the third for both
+    // Each response is its wait plus its time at the instance: the slowest answer is the third's.
+    const lat = windows.snapshot().burst!.latency!;
+    expect(lat.maxMs).toBeGreaterThanOrEqual(w.p99Ms + 29);
+  });
+
   it('with slots: a request waiting for a slot gets 503 after the queue timeout, and one whose client leaves frees its place', async () => {
     const ends: Array<() => void> = [];
     const a = await upstream('a', (_q, res) => ends.push(() => res.end('a')));

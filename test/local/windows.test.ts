@@ -76,6 +76,28 @@ describe('RequestWindows (1 s buckets, stable and burst windows)', () => {
     expect(s.totals).toEqual({ arrivals: 4, completions: 4, errors: 1 });
   });
 
+  it('splits each dispatched request into its wait here and its time at the instance', () => {
+    const { w, at } = fake();
+    at(100);
+    // 99 requests sent at once and answered in 20 ms, one that waited 30 ms for a slot first, and
+    // one never dispatched (a 503 after the queue timeout): it counts in the latency, not the split.
+    for (let k = 0; k < 101; k++) w.arrive();
+    for (let k = 0; k < 99; k++) w.complete(20, true, { waitMs: 0, atInstanceMs: 20 });
+    w.complete(50, true, { waitMs: 30, atInstanceMs: 20 });
+    w.complete(10_000, false);
+    at(1000);
+    const s = w.snapshot().burst!;
+    expect(s.latency!.count).toBe(101);
+    expect(s.wait!.count).toBe(100);
+    expect(s.wait!.p90Ms).toBeLessThan(0.01);
+    expect(s.wait!.p99Ms).toBeLessThan(0.01); // 1 in 100 waited: the 99th of 100 did not
+    expect(s.wait!.atInstance.meanMs).toBeCloseTo(20, 1);
+    expect(s.wait!.atInstance.p999Ms).toBeCloseTo(20, 1);
+    w.complete(80, true, { waitMs: 60, atInstanceMs: 20 });
+    w.complete(80, true, { waitMs: 60, atInstanceMs: 20 });
+    expect(w.snapshot().burst!.wait!.p99Ms).toBeCloseTo(60, 0);
+  });
+
   it('rejects a burst window longer than the stable window', () => {
     expect(() => new RequestWindows({ stableSeconds: 5, burstSeconds: 6 }, () => 0)).toThrow(/burstSeconds/);
   });

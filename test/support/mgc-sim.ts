@@ -281,6 +281,8 @@ export type FifoOptions = {
 export interface FifoResult {
   /** Response times (wait + service) of the measured requests in arrival order, ms. */
   responseMs: Float64Array;
+  /** Their waits before service, ms (what a balancer holding the queue measures before dispatch). */
+  waitMs: Float64Array;
   meanResponseMs: number;
   meanWaitMs: number;
   /** Empirical P(W > 0). */
@@ -312,6 +314,7 @@ export function simulateFifo(opts: FifoOptions): FifoResult {
   // Free time of every server; instance g's heap is free[g·width, (g+1)·width). All free at 0.
   const free = new Float64Array(groups * width);
   const out = new Float64Array(opts.requests);
+  const waits = new Float64Array(opts.requests);
   // leastOutstanding: each instance's answer times still ahead (min-heaps), dropped as `now` passes.
   const pending: number[][] = jsq ? Array.from({ length: groups }, () => []) : [];
   let now = 0;
@@ -330,6 +333,7 @@ export function simulateFifo(opts: FifoOptions): FifoResult {
     if (i >= warmup) {
       const w = start - now;
       out[i - warmup] = w + s;
+      waits[i - warmup] = w;
       if (w > 0) waited++;
       waitSum += w;
       serviceSum += s;
@@ -340,6 +344,7 @@ export function simulateFifo(opts: FifoOptions): FifoResult {
   for (let i = 0; i < n; i++) responseSum += out[i]!;
   return {
     responseMs: out,
+    waitMs: waits,
     meanResponseMs: responseSum / n,
     meanWaitMs: waitSum / n,
     waitProbability: waited / n,

@@ -3,7 +3,7 @@
 // It sizes with the capacity the loop uses now (learned or spec, with the latency calibration's
 // scale) and the host's fit limit, so the answer is what the loop would ask for at that demand.
 import { z } from 'zod';
-import type { ServiceModel } from '../../core/model.ts';
+import type { ServiceModel, ServiceTimeModel } from '../../core/model.ts';
 import { planService, type PlanContext, type ServicePlan } from '../../core/plan.ts';
 import type { StatusSnapshot } from '../status.ts';
 import { count, fmt } from '../../core/plan-explain.ts';
@@ -50,6 +50,8 @@ export interface SizingCapacity {
   perInstanceRps: number;
   /** The calibration's service-time factor applied to the snapshot's capacity; 1 = none. */
   scale: number;
+  /** The shape measured at the balancer that the loop sizes with, when heavier than the spec's. */
+  serviceTime?: ServiceTimeModel;
 }
 
 /**
@@ -63,13 +65,20 @@ export function snapshotCapacity(snap: Pick<StatusSnapshot, 'service' | 'model'>
   const used =
     cap.source === 'learned'
       ? cap
-      : (sizingCapacity(cap, undefined, m?.calibrating ? { samples: m.samples, scale: m.scale } : undefined) ?? cap);
+      : (sizingCapacity(
+          cap,
+          undefined,
+          m?.calibrating
+            ? { samples: m.samples, scale: m.scale, ...(m.serviceTime ? { serviceTime: m.serviceTime } : {}) }
+            : undefined,
+        ) ?? cap);
   return {
     serviceTimeMs: used.serviceTimeMs,
     concurrency: used.concurrency,
     source: cap.source,
     perInstanceRps: instanceCapacityRps(used),
     scale: used.serviceTimeMs / cap.serviceTimeMs,
+    ...('serviceTime' in used && used.serviceTime ? { serviceTime: used.serviceTime } : {}),
   };
 }
 
@@ -95,7 +104,11 @@ export function runWhatIf(model: ServiceModel, req: WhatIfRequest, snap: StatusS
   const fitLimit = snap?.replicas.fitLimit;
   const ctx: PlanContext = {
     demandRps,
-    capacity: { serviceTimeMs: cap.serviceTimeMs, concurrency: cap.concurrency },
+    capacity: {
+      serviceTimeMs: cap.serviceTimeMs,
+      concurrency: cap.concurrency,
+      ...('serviceTime' in cap && cap.serviceTime ? { serviceTime: cap.serviceTime } : {}),
+    },
     ...(fitLimit !== undefined && fitLimit !== null
       ? {
           fit: {

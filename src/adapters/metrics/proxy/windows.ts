@@ -28,10 +28,26 @@ export interface LatencySummary {
  * The measured percentile the balancer has nearest below an SLO's (it keeps p50, p90 and p99): what
  * the model check, the alerts and a graph's end-to-end measurement compare with.
  */
-export function measuredAt(lat: LatencySummary, percentile: number): { percentile: 99 | 90 | 50; ms: number } {
+export function measuredAt(
+  lat: Pick<LatencySummary, 'p50Ms' | 'p90Ms' | 'p99Ms'>,
+  percentile: number,
+): { percentile: 99 | 90 | 50; ms: number } {
   if (percentile >= 99) return { percentile: 99, ms: lat.p99Ms };
   if (percentile >= 90) return { percentile: 90, ms: lat.p90Ms };
   return { percentile: 50, ms: lat.p50Ms };
+}
+
+/**
+ * Where requests wait at the balancer for a slot: the wait before dispatch and the time after it
+ * (the instance's, with the hop), over the requests dispatched in the window.
+ */
+export interface WaitSummary {
+  count: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  /** From dispatch to the answer: how long a request held its instance's slot. */
+  atInstance: { meanMs: number; p50Ms: number; p90Ms: number; p99Ms: number; p999Ms: number };
 }
 
 export interface WindowStats {
@@ -48,6 +64,8 @@ export interface WindowStats {
   /** Time-weighted mean of requests in flight. */
   meanConcurrency: number;
   latency: LatencySummary | null;
+  /** Null when no request that was dispatched finished in the window. */
+  wait: WaitSummary | null;
 }
 
 export interface WindowSnapshot {
@@ -66,6 +84,9 @@ interface Bucket {
   /** ∫ in-flight dt over the bucket, request·ms. */
   concurrencyMs: number;
   latency: Histogram;
+  wait: Histogram;
+  /** Answer − dispatch of the same requests. */
+  atInstance: Histogram;
 }
 
 /** Below this much observed time a window has no data (a rate over 50 ms is noise). */
@@ -89,6 +110,8 @@ export class RequestWindows {
   private lastMs: number;
   private readonly totals = { arrivals: 0, completions: 0, errors: 0 };
   private readonly scratch = newHistogram();
+  private readonly waitScratch = newHistogram();
+  private readonly atInstanceScratch = newHistogram();
 
   /** `now` returns milliseconds (monotonic is best: performance.now() + a fixed origin). */
   constructor(config: WindowConfig, now: () => number) {
@@ -107,6 +130,8 @@ export class RequestWindows {
       errors: 0,
       concurrencyMs: 0,
       latency: newHistogram(),
+      wait: newHistogram(),
+      atInstance: newHistogram(),
     }));
   }
 
@@ -119,8 +144,11 @@ export class RequestWindows {
     this.inFlight++;
   }
 
-  /** A request finished after `latencyMs`; `ok` false for 5xx, proxy errors and aborts. */
-  complete(latencyMs: number, ok: boolean): void {
+  /**
+   * A request finished after `latencyMs`; `ok` false for 5xx, proxy errors and aborts. `split`, for
+   * a request that was dispatched: how long it waited for a slot, and its time at the instance.
+   */
+  complete(latencyMs: number, ok: boolean, split?: { waitMs: number; atInstanceMs: number }): void {
     const t = this.now();
     this.advance(t);
     const b = this.bucket(t);
@@ -131,6 +159,10 @@ export class RequestWindows {
       this.totals.errors++;
     }
     b.latency.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+    if (split && Number.isFinite(split.waitMs) && Number.isFinite(split.atInstanceMs)) {
+      b.wait.recordValue(Math.max(1, Math.round(Math.min(Math.max(0, split.waitMs), latencyMs) * 1000)));
+      b.atInstance.recordValue(Math.max(1, Math.round(Math.min(Math.max(0, split.atInstanceMs), latencyMs) * 1000)));
+    }
     this.inFlight = Math.max(0, this.inFlight - 1);
   }
 
@@ -162,6 +194,8 @@ export class RequestWindows {
     let errors = 0;
     let concurrencyMs = 0;
     this.scratch.reset();
+    this.waitScratch.reset();
+    this.atInstanceScratch.reset();
     for (const b of this.buckets) {
       if (b.second < firstSec || b.second > nowSec) continue;
       arrivals += b.arrivals;
@@ -169,7 +203,13 @@ export class RequestWindows {
       errors += b.errors;
       concurrencyMs += b.concurrencyMs;
       if (b.latency.totalCount > 0) this.scratch.add(b.latency);
+      if (b.wait.totalCount > 0) {
+        this.waitScratch.add(b.wait);
+        this.atInstanceScratch.add(b.atInstance);
+      }
     }
+    const w = this.waitScratch;
+    const at = this.atInstanceScratch;
     const s = spanMs / 1000;
     const h = this.scratch;
     return {
@@ -190,6 +230,22 @@ export class RequestWindows {
               maxMs: h.maxValue / 1000,
             }
           : null,
+      wait:
+        w.totalCount > 0
+          ? {
+              count: w.totalCount,
+              p50Ms: w.getValueAtPercentile(50) / 1000,
+              p90Ms: w.getValueAtPercentile(90) / 1000,
+              p99Ms: w.getValueAtPercentile(99) / 1000,
+              atInstance: {
+                meanMs: at.mean / 1000,
+                p50Ms: at.getValueAtPercentile(50) / 1000,
+                p90Ms: at.getValueAtPercentile(90) / 1000,
+                p99Ms: at.getValueAtPercentile(99) / 1000,
+                p999Ms: at.getValueAtPercentile(99.9) / 1000,
+              },
+            }
+          : null,
     };
   }
 
@@ -203,6 +259,8 @@ export class RequestWindows {
       b.errors = 0;
       b.concurrencyMs = 0;
       b.latency.reset();
+      b.wait.reset();
+      b.atInstance.reset();
     }
     return b;
   }
