@@ -13,8 +13,9 @@ import {
   type LatencySample,
 } from '../../src/core/calibrate.ts';
 import { sizingCapacity } from '../../src/core/decide.ts';
-import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
+import type { ServiceModel } from '../../src/core/model.ts';
 import { planService } from '../../src/core/plan.ts';
+import { model } from './decide-model.ts';
 import {
   fixed,
   lognormal,
@@ -27,19 +28,19 @@ import {
 const RPS = 500;
 const WINDOW_S = 6;
 
-const spec = (over: Partial<ServiceModel>): ServiceModel => ({
-  name: 'api',
-  demandRps: RPS,
-  instance: { serviceTimeMs: 20, concurrency: 4 },
-  loadBalancing: 'leastRequests',
-  slo: { latencyMs: 40, percentile: 99 },
-  targetUtilization: 0.9,
-  replicas: { min: 1, max: 20 },
-  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
-  startupSeconds: 10,
-  behavior: defaultBehavior(),
-  ...over,
-});
+// planService() reads no behavior: decide-model's service with this test's pool, SLO and target.
+const spec = (over: Partial<ServiceModel>): ServiceModel =>
+  model(
+    {},
+    {
+      demandRps: RPS,
+      instance: { serviceTimeMs: 20, concurrency: 4 },
+      slo: { latencyMs: 40, percentile: 99 },
+      targetUtilization: 0.9,
+      replicas: { min: 1, max: 20 },
+      ...over,
+    },
+  );
 
 /**
  * A request's time at the instance on a busy 2-core host (docs/benchmarks.md, "A tight SLO through
