@@ -129,8 +129,9 @@ export interface WindowStatus {
   meanConcurrency: number;
   latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number } | null;
   /**
-   * Local mode with the queue at the balancer: of that latency, the wait here before dispatch and
-   * the time at the instance (dispatch to answer), over the requests dispatched in the window.
+   * Local mode: of that latency, the wait at the balancer for a slot (0 unless requests wait there)
+   * and the time after dispatch (with `run.queue: instances`, the instance's own queue too), over
+   * the requests dispatched in the window.
    */
   waitMs?: { p50: number; p90: number; p99: number } | null;
   atInstanceMs?: { p50: number; p90: number; p99: number; p999: number; mean: number } | null;
