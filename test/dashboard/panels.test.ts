@@ -236,6 +236,31 @@ describe('panels.js texts', () => {
     expect(P.latencyCaption(snapshot({ model: model({ measuredMs: 2400, predictedMs: null, error: 1.02 }) }))).toBe(
       'Latency p99 vs SLO (p99 ≤ 500 ms) · measured 2400 ms, model – ms',
     );
+    // Local mode, the queue at the balancer: the shape sized with, and where the window's time went.
+    const split = snapshot({
+      model: model({
+        measuredMs: 41,
+        predictedMs: 24,
+        error: 1.7,
+        scale: 1.02,
+        calibrating: true,
+        serviceTime: { cv: 0.3, quantilesMs: { p50: 21, p90: 23, p99: 38.2, p999: 50 }, source: 'balancer' },
+      }),
+    });
+    split.traffic.burst = {
+      windowSeconds: 6,
+      seconds: 6,
+      arrivalRps: 500,
+      completionRps: 500,
+      errorRatio: 0,
+      meanConcurrency: 11,
+      latencyMs: { p50: 22, p90: 25, p99: 41, mean: 23, max: 60 },
+      waitMs: { p50: 0, p90: 0.4, p99: 12.6 },
+      atInstanceMs: { p50: 21, p90: 23, p99: 38.2, p999: 50, mean: 21.5 },
+    };
+    expect(P.latencyCaption(split)).toBe(
+      'Latency p99 vs SLO (p99 ≤ 500 ms) · measured 41 ms, model 24 ms (1.70× off), sizing with service time ×1.02 in the shape measured at the instances (p99 38 ms) · p99 waiting for a slot 13 ms, at the instance 38 ms',
+    );
     // The chart has p99 only: a p90 SLO's threshold is not drawn against it, and the caption says so.
     const p90 = snapshot();
     p90.service.slo = { latencyMs: 200, percentile: 90 };

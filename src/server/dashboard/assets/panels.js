@@ -253,7 +253,20 @@
         (m.predictedMs == null ? '–' : Math.round(m.predictedMs)) +
         ' ms' +
         off +
-        (m.calibrating && Math.abs(m.scale - 1) > 0.05 ? ', sizing with service time ×' + m.scale.toFixed(2) : '');
+        // As sizingCapacity (src/core/decide.ts): a scale past 5 %, or a shape measured at the instances.
+        (m.calibrating && (Math.abs(m.scale - 1) > 0.05 || m.serviceTime)
+          ? ', sizing with service time ×' +
+            m.scale.toFixed(2) +
+            (m.serviceTime && m.serviceTime.quantilesMs
+              ? ' in the shape measured at the instances (p99 ' + fmt(m.serviceTime.quantilesMs.p99) + ' ms)'
+              : '')
+          : '');
+    }
+    // Local mode: where the burst window's time went, the wait for a slot and the time at the instance.
+    var b = snap.traffic && snap.traffic.burst;
+    if (b && b.waitMs && b.atInstanceMs) {
+      text +=
+        ' · p99 waiting for a slot ' + fmt(b.waitMs.p99) + ' ms, at the instance ' + fmt(b.atInstanceMs.p99) + ' ms';
     }
     return text;
   }
