@@ -129,7 +129,7 @@ export interface WindowStatus {
   meanConcurrency: number;
   latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number } | null;
   /**
-   * Local mode: of that latency, the wait at the balancer for a slot (0 unless requests wait there)
+   * Local mode, the burst window: of that latency, the wait at the balancer for a slot (0 unless requests wait there)
    * and the time after dispatch (with `run.queue: instances`, the instance's own queue too), over
    * the requests dispatched in the window.
    */
