@@ -109,6 +109,13 @@ export const CALIBRATION = {
   halfLifeSeconds: 60,
   minScale: 1,
   maxScale: 4,
+  /**
+   * A wait at the balancer shorter than this is no queue: the event loop's own turn on a busy host.
+   * Matched as it is, a p99 wait of 0.06 ms at 7 instances (28 slots, ρ 0.4, where the model's is
+   * 0) found the scale at which the model's first passes 0, 1.7, and held the count at 7 where 4–5
+   * had carried the load.
+   */
+  waitFloorMs: 1,
 } as const;
 
 /** While the SLO is broken, a larger scale is taken this many times faster than the half-life says. */
@@ -119,14 +126,6 @@ export const UP_SPEEDUP = 4;
  * release (17× at once) does within ~15 s.
  */
 const SUSTAINED_LOG_ERROR = Math.log(1.5);
-
-/**
- * A wait at the balancer shorter than this is no queue: the event loop's own turn on a busy host.
- * Matched as it is, a p99 wait of 0.06 ms at 7 instances (28 slots, ρ 0.4, where the model's is
- * 0) found the scale at which the model's first passes 0, 1.7, and held the count at 7 where 4–5
- * had carried the load.
- */
-export const WAIT_FLOOR_MS = 1;
 
 export function initialCalibration(): CalibrationState {
   return { logScale: 0, logError: 0, samples: 0 };
@@ -168,12 +167,12 @@ function specLogShape(model: ServiceModel): number[] {
  * stretched, a wait-driven 1.33 made a measured p99 of 40 ms 49 in the model.
  */
 function measuredShape(
-  model: ServiceModel,
+  spec: readonly number[],
   s: Pick<CalibrationState, 'logShape' | 'logAtMean'>,
   meanMs: number,
 ): ServiceTimeModel | undefined {
   const logShape = s.logShape;
-  if (!logShape || !(logShape[2]! > specLogShape(model)[2]! + 1e-9)) return undefined;
+  if (!logShape || !(logShape[2]! > spec[2]! + 1e-9)) return undefined;
   const base = Math.min(meanMs, s.logAtMean === undefined ? meanMs : Math.exp(s.logAtMean));
   const [p50, p90, p99, p999] = logShape.map((l) => base * Math.exp(l)) as [number, number, number, number];
   // Smoothed apart, the four may ask for more mean than there is: shrink them to fit it.
@@ -195,13 +194,15 @@ export function calibrate(
   halfLifeSeconds: number = CALIBRATION.halfLifeSeconds,
 ): { state: CalibrationState; calibration: Calibration } {
   const pct = sample?.percentile ?? percentileOf(model);
+  // The spec's shape, once: the bisections below ask for the model at ~80 scales.
+  const specShape = specLogShape(model);
   const view = (
     s: CalibrationState,
     predictedMs: number | null,
     calibratedMs: number | null,
     measuredMs: number | null,
   ) => {
-    const serviceTime = measuredShape(model, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
+    const serviceTime = measuredShape(specShape, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
     return {
       state: s,
       calibration: {
@@ -253,7 +254,7 @@ export function calibrate(
   let logShape = state.logShape;
   let logAtMean = state.logAtMean;
   if (measured) {
-    const was = logShape ?? specLogShape(model);
+    const was = logShape ?? specShape;
     const seen = [at.p50Ms, at.p90Ms, at.p99Ms, at.p999Ms].map((q) => Math.log(Math.max(q, 1e-3) / at.meanMs));
     logShape = was.map((l, i) => l + a * (seen[i]! - l));
     const wasMean = logAtMean ?? Math.log(model.instance.serviceTimeMs);
@@ -263,7 +264,7 @@ export function calibrate(
   // The model at scale s: service times × s, in the measured shape where it is heavier.
   const modelAt = (s: number): PoolShape => {
     const meanMs = model.instance.serviceTimeMs * s;
-    const serviceTime = measuredShape(model, shaped, meanMs);
+    const serviceTime = measuredShape(specShape, shaped, meanMs);
     return poolShape(model, {
       demandRps: sample.demandRps,
       capacity: {
@@ -286,7 +287,9 @@ export function calibrate(
   let observed = measured
     ? Math.max(
         Math.log(at.meanMs / model.instance.serviceTimeMs),
-        split.waitMs <= WAIT_FLOOR_MS ? 0 : invertScale((s) => waitPercentileMs(modelAt(s), ready, pct), split.waitMs),
+        split.waitMs <= CALIBRATION.waitFloorMs
+          ? 0
+          : invertScale((s) => waitPercentileMs(modelAt(s), ready, pct), split.waitMs),
       )
     : invertScale((s) => latencyPercentileMs(modelAt(s), ready, pct), sample.measuredMs);
   observed = Math.min(Math.log(CALIBRATION.maxScale), Math.max(Math.log(CALIBRATION.minScale), observed));
