@@ -157,7 +157,7 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
           desired: c.supervisor.desired,
           planned: plan?.services.find((s) => s.name === name)?.replicas ?? null,
           budgetMs: plan?.services.find((s) => s.name === name)?.budgetMs ?? null,
-          demandRps: c.windows.snapshot().stable?.arrivalRps ?? null,
+          demandRps: c.windows.stable()?.arrivalRps ?? null,
         })),
       });
     } else if (ticks++ % 5 === 0) out.write(`[${elapsed.toFixed(0)} s] ${graphLines(g).join('\n')}\n`);

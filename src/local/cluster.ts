@@ -301,7 +301,7 @@ export class LocalCluster {
    * percentile, at the demand and ready count of that window): see src/core/calibrate.ts.
    */
   private latencySample(): LatencySample | undefined {
-    const w = this.windows.snapshot().burst;
+    const w = this.windows.burst();
     const pct = this.model.slo?.percentile ?? 99;
     const lat = w?.latency;
     if (!w) return undefined;
@@ -329,7 +329,7 @@ export class LocalCluster {
    * the in-flight count per instance is below its concurrency, and smoothed (EWMA, α = 0.2).
    */
   private learn(): { serviceTimeMs: number; concurrency: number } | undefined {
-    const w = this.windows.snapshot().burst;
+    const w = this.windows.burst();
     const c = this.model.instance.concurrency;
     const ready = this.supervisor.ready;
     if (w && ready > 0 && w.completionRps >= 1 && w.meanConcurrency / ready < c) {

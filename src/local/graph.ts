@@ -135,7 +135,7 @@ export class LocalGraph {
    * over 30 s is ~3 %; a 2 % change moves no count).
    */
   replan(): void {
-    const demand = this.entry.windows.snapshot().stable?.arrivalRps;
+    const demand = this.entry.windows.stable()?.arrivalRps;
     if (demand === undefined || !Number.isFinite(demand) || demand < 0) return;
     const last = this.round?.entryDemandRps;
     if (last !== undefined && Math.abs(demand - last) <= 0.02 * Math.max(last, 1)) return;
@@ -177,7 +177,7 @@ export class LocalGraph {
    * window's slowest answer, not a tail estimate; the text output says so.
    */
   measured(): { ms: number; requests: number; windowSeconds: number } | null {
-    const burst = this.entry.windows.snapshot().burst;
+    const burst = this.entry.windows.burst();
     const lat = burst?.latency;
     if (!burst || !lat) return null;
     const pct = this.round?.plan.slo.percentile ?? 99;

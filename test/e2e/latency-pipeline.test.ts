@@ -93,6 +93,8 @@ describe('latency model through the pipeline: loadtest → profile → plan → 
       expect(steady.requests).toBeGreaterThanOrEqual(0.9 * CONFIG.demandRps * (CONFIG.seconds - 1));
       const measured = steady.p99Ms;
       const detail = `predicted ${predicted} ms, measured ${measured} ms (p50 ${steady.p50Ms}, mean ${steady.meanMs}, max ${steady.maxMs}; whole run p99 ${r.at.p99Ms})`;
+      // Printed on a pass too: CI's log then shows how near the bound a run came.
+      console.log(`measured ÷ predicted ${(measured / predicted).toFixed(3)}: ${detail}`);
       expect(measured / predicted, detail).toBeGreaterThanOrEqual(1 - UNDER);
       expect(measured / predicted, detail).toBeLessThanOrEqual(1 + OVER);
       expect(measured, detail).toBeLessThanOrEqual(fixed.sloMs);

@@ -49,8 +49,7 @@ export class ProxyMetricsSource implements MetricsSource {
         reason: `unknown query ${JSON.stringify(query)}: use <${Object.keys(METRICS).join('|')}>:<stable|burst> or inflight`,
       };
     }
-    const snap = this.windows.snapshot();
-    const w = window === 'stable' ? snap.stable : snap.burst;
+    const w = window === 'stable' ? this.windows.stable() : this.windows.burst();
     if (!w) return { kind: 'no-data', reason: 'the load balancer started less than 0.5 s ago' };
     const v = read(w);
     if (v === undefined) return { kind: 'no-data', reason: `no request completed in the ${window} window` };
