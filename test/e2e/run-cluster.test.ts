@@ -275,7 +275,7 @@ describe('headroom run: scaling with real processes', () => {
     expect(c.loop.last!.observation.capacity?.serviceTimeMs).toBeGreaterThan(80); // the loop sizes with it
   });
 
-  it('queue: balancer — an instance is never sent more than its concurrency; the rest wait at the balancer, the same count in /api/status and /metrics', async () => {
+  it('queue: balancer — an instance is never sent more than its concurrency; the rest wait at the balancer, the same count in /api/status and /metrics, and every wait apart from the time inside', async () => {
     // The service could take 8 at once; the spec says 2, and the model sizes for 2.
     // 3 s each: all 5 are in flight long before the first 2 answer, even on a loaded machine.
     const env = { WORK_MS: 3000, CONCURRENCY: 8, WORK_MODE: 'sleep', WORK_DIST: 'fixed' };
@@ -303,6 +303,20 @@ describe('headroom run: scaling with real processes', () => {
       else expect([inside, queued]).toEqual([5, 0]);
       expect(await Promise.all(answers)).toEqual([200, 200, 200, 200, 200]);
       expect(c.status().traffic.queued).toBe(0);
+      // Where each request's time went, as /api/status says (the split calibration reads): held
+      // here, the last waited two rounds (0, 0, 3, 3, 6 s) and none queued inside; dispatched at
+      // once, none waited here and all five ran together inside (8 at once).
+      expect(await waitFor(() => c.status().traffic.inFlight === 0, 2000)).toBe(true);
+      const burst = c.status().traffic.burst!;
+      const split = [burst.waitMs!.p99, burst.atInstanceMs!.p99];
+      if (queue === 'balancer') {
+        expect(split[0], JSON.stringify(split)).toBeGreaterThanOrEqual(5500);
+        expect(split[1], JSON.stringify(split)).toBeLessThan(4500);
+      } else {
+        expect(split[0], JSON.stringify(split)).toBeLessThan(500);
+        expect(split[1], JSON.stringify(split)).toBeGreaterThanOrEqual(2900);
+        expect(split[1], JSON.stringify(split)).toBeLessThan(4500);
+      }
       await c.stop();
       cluster = undefined;
     }
