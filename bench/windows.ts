@@ -8,6 +8,7 @@
 // the two measured in this run, and how far the coarser p50/p99 is from the finer one.
 import { parseArgs } from 'node:util';
 import { RequestWindows } from '../src/adapters/metrics/proxy/windows.ts';
+import { mulberry32 } from '../src/simulator/synthetic.ts';
 
 const { values } = parseArgs({
   options: { rps: { type: 'string', default: '500' }, reps: { type: 'string', default: '50' } },
@@ -15,23 +16,12 @@ const { values } = parseArgs({
 const rps = Number(values.rps);
 const reps = Number(values.reps);
 
-// A fixed-seed generator (mulberry32), so both precisions see the same latencies.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 61 s of `rps` requests: lognormal time at the instance (median 20 ms), a wait on 1 in 5. */
 function filled(digits: 2 | 3): { windows: RequestWindows; at: () => number } {
   let now = 1_000_000_000;
   const windows = new RequestWindows({ stableSeconds: 60, burstSeconds: 6, histogramDigits: digits }, () => now);
-  const r = rng(42);
+  // Seeded, so both precisions see the same latencies.
+  const r = mulberry32(42);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   for (let s = 0; s < 61; s++) {
     for (let i = 0; i < rps; i++) {

@@ -9,18 +9,10 @@ import {
   serviceTimeStats,
   strictlyIncreasing,
 } from '../../src/loadtest/service-time.ts';
+import { mulberry32 } from '../../src/simulator/synthetic.ts';
 
-/** mulberry32, as in examples/service.ts: reproducible uniforms in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, as examples/service.ts draws: reproducible uniforms in [0, 1). */
+const rng = mulberry32;
 
 /** Lognormal samples with the given mean and CV, drawn as examples/service.ts draws them. */
 function lognormal(n: number, meanMs: number, cv: number, seed: number): number[] {
