@@ -188,6 +188,21 @@ describe('dashboard in Chromium', () => {
       await expect
         .poll(async () => parseFloat((await page.locator('#demand').textContent()) ?? ''), { timeout: 30_000 })
         .toBeGreaterThan(50);
+      // Where the latency went (the balancer holds the queue): the caption splits the burst window's
+      // p99 into the wait for a slot and the time at the instance, as /api/status does. The second is
+      // the instance's: a 50-ms exponential service's p99 is 230 ms, far above any sane hop.
+      const caption = /p99 waiting for a slot (\d+) ms, at the instance (\d+) ms$/;
+      await expect.poll(() => page.locator('#latency-caption').textContent(), { timeout: 15_000 }).toMatch(caption);
+      const split = caption.exec((await page.locator('#latency-caption').textContent()) ?? '')!;
+      expect(Number(split[2])).toBeGreaterThanOrEqual(100);
+      expect(Number(split[2])).toBeLessThan(2000);
+      const burst = (
+        (await (await fetch(run.dashboard + '/api/status')).json()) as {
+          traffic: { burst: { waitMs?: { p99: number }; atInstanceMs?: { p99: number } } };
+        }
+      ).traffic.burst;
+      expect(burst.waitMs!.p99).toBeGreaterThanOrEqual(0);
+      expect(burst.atInstanceMs!.p99).toBeGreaterThanOrEqual(100);
       // A little more history under steady load, for the README screenshot.
       await page.waitForTimeout(12_000);
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
