@@ -322,6 +322,43 @@ describe('headroom run: scaling with real processes', () => {
     }
   });
 
+  it('calibration sizes with the shape measured at the instances only where the balancer holds the queue', async () => {
+    // The spec says fixed 20 ms (its p99 is its mean); the instances draw lognormal, mean 20 ms, CV 2
+    // (p50 8.9, p99 171 ms). Held at the balancer, the time at the instance is timed apart from the
+    // wait and its shape replaces the spec's (model.serviceTime, source balancer); dispatched at
+    // once, the wait is inside the instance and the whole response is inverted: no shape.
+    const env = { WORK_MS: 20, CONCURRENCY: 1, WORK_MODE: 'sleep', WORK_DIST: 'lognormal', WORK_CV: 2 };
+    for (const queue of ['balancer', 'instances'] as const) {
+      cluster = await LocalCluster.start({
+        model: model({
+          instance: { serviceTimeMs: 20, serviceTimeCv: 0, concurrency: 1 },
+          slo: { latencyMs: 1000, percentile: 99 },
+          replicas: { min: 3, max: 3 },
+        }),
+        // A 5-s half-life: the shape moves 3/4 of the way in 10 s (60 s by default).
+        run: runSettings({ env, queue, initialReplicas: 3, calibrateHalfLifeSeconds: 5 }),
+        capacitySource: 'spec',
+      });
+      const c = cluster;
+      expect(await waitFor(() => c.supervisor.ready === 3, 15_000)).toBe(true);
+      // 60 rps on 3 × 50 rps (ρ 0.4): ~360 requests a 6-s window, over calibration's 200.
+      const traffic = driveTraffic(c.url, [{ name: 'load', seconds: 14, rps: () => 60 }], { maxRequests: 1000 });
+      const result = await traffic.done;
+      expect(result.errors).toBe(0);
+      const m = c.status().model;
+      expect(m?.samples, queue).toBeGreaterThan(3);
+      if (queue === 'balancer') {
+        const q = m?.serviceTime?.quantilesMs;
+        expect(m?.serviceTime?.source).toBe('balancer');
+        expect(q!.p99 / q!.p50, JSON.stringify(q)).toBeGreaterThan(3);
+      } else {
+        expect(m?.serviceTime, JSON.stringify(m?.serviceTime)).toBeUndefined();
+      }
+      await c.stop();
+      cluster = undefined;
+    }
+  }, 120_000);
+
   it('scale-down drains: no request lost; shadow mode decides but does not act', async () => {
     cluster = await LocalCluster.start({
       // 4 slots × 1000/400 ms = 10 rps per instance.
