@@ -132,8 +132,8 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
       // runs slower than its spec, and calibration (rightly) sizes with longer service times than the
       // simulator is told. Since calibration reads the time a slot is held at the balancer (hop
       // included) apart from the wait: 0.83–0.84, scale 1.15 (was 1.09); since the balancer's reads
-      // stall its event loop 2.9 ms a tick, not 25.6 (docs/benchmarks.md): 0.854–0.858, scale
-      // 1.08–1.11. The floor is on the ratio corrected by the largest scale the real run sized with,
+      // stall its event loop 2.9 ms a tick, not 25.6 (docs/benchmarks.md): 0.81–0.86, scale
+      // 1.08–1.16. The floor is on the ratio corrected by the largest scale the real run sized with,
       // as its own Calibrated reasons say.
       const scales = messages.flatMap((x) => {
         const s = /sizing with a service time of [\d.]+ ms \(([\d.]+)× the spec's\)/.exec(x);
