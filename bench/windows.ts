@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { RequestWindows } from '../src/adapters/metrics/proxy/windows.ts';
 import { mulberry32 } from '../src/simulator/synthetic.ts';
+import { exponential, lognormal } from '../test/support/mgc-sim.ts';
 
 const { values } = parseArgs({
   options: { rps: { type: 'string', default: '500' }, reps: { type: 'string', default: '50' } },
@@ -16,18 +17,22 @@ const { values } = parseArgs({
 const rps = Number(values.rps);
 const reps = Number(values.reps);
 
-/** 61 s of `rps` requests: lognormal time at the instance (median 20 ms), a wait on 1 in 5. */
+// Time at the instance: lognormal, median 20 ms, σ 0.5 (mean 20·e^0.125, CV √(e^0.25 − 1)); a wait,
+// exponential with mean 10 ms, on 1 request in 5.
+const AT_INSTANCE = lognormal(Math.sqrt(Math.expm1(0.25)), 20 * Math.exp(0.125));
+const WAIT = exponential(10);
+
+/** 61 s of `rps` requests, each with its wait and its time at the instance. */
 function filled(digits: 2 | 3): { windows: RequestWindows; at: () => number } {
   let now = 1_000_000_000;
   const windows = new RequestWindows({ stableSeconds: 60, burstSeconds: 6, histogramDigits: digits }, () => now);
   // Seeded, so both precisions see the same latencies.
   const r = mulberry32(42);
-  const normal = (): number => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   for (let s = 0; s < 61; s++) {
     for (let i = 0; i < rps; i++) {
       now += 1000 / rps;
-      const atInstanceMs = 20 * Math.exp(0.5 * normal());
-      const waitMs = r() < 0.2 ? -10 * Math.log(1 - r()) : 0;
+      const atInstanceMs = AT_INSTANCE.sample(r);
+      const waitMs = r() < 0.2 ? WAIT.sample(r) : 0;
       windows.arrive();
       windows.complete(waitMs + atInstanceMs, true, { waitMs, atInstanceMs });
     }
