@@ -5,7 +5,8 @@
 //   observation ─▶ demand to size for = max(stable window, burst window*, forecast*)
 //               ─▶ planService() → recommended (constraints, min/max, what fits)
 //               ─▶ tolerance (scale-down, until the forecast is calibrated) ─▶ stabilization windows
-//                  (the down window shorter in a detected period's quiet phase)
+//                  (the down window shorter in a detected period's quiet phase, and after a fall
+//                  when this service's past falls did not come back)
 //               ─▶ rate policies*
 //               ─▶ desired, with a reason for every limit that applied
 //   (* burst: when short-window demand exceeds what the ready instances carry, rate limits on
@@ -20,7 +21,15 @@
 // current 3, recommended 20, no events in the last 15 s → max(3 + 4, ceil(3 × 2)) = 7 now, then
 // 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
 import { burstPath, type BurstHistory } from './burst.ts';
-import { emptyHistory, forecastPeak, highestSeen, recordDemand, type DemandHistory } from './forecast.ts';
+import { FALL_WATCH_S, FALLS_NEEDED, fallRelease, followFalls, type FallHistory } from './falls.ts';
+import {
+  emptyHistory,
+  forecastPeak,
+  highestRecent,
+  highestSeen,
+  recordDemand,
+  type DemandHistory,
+} from './forecast.ts';
 import { quietAhead } from './forecast-periodic.ts';
 import { scaleDownLimit, scaleUpLimit, stabilize } from './hpa-behavior.ts';
 import type { ServiceModel, ServiceTimeModel } from './model.ts';
@@ -67,6 +76,8 @@ export interface DecideState {
   bursts?: BurstHistory;
   /** When the detected period's current quiet phase began (see step 4), s; absent outside one. */
   quietSince?: number;
+  /** The fall under way and whether past ones came back (src/core/falls.ts, step 4). */
+  falls?: FallHistory;
   /** [time, count] found running when the window held no recommendation, counted as one (step 4); reasons say so. */
   seed?: [number, number];
 }
@@ -298,10 +309,18 @@ export function decide(
   // since the phase began, and at least the horizon: a spike that is over lets its counts go about
   // as fast as KPA's 60 s would, while noise within the quiet phase is held the full window. On the
   // 2-h spike grid the count came back 300 s after a spike's last high recommendation, now ≤ 135 s.
+  // After a fall (demand under 1/1.5 of the window's highest reading) the same holds the horizon
+  // only, once this service's last 2 falls did not come back within 15 minutes (falls.ts): a
+  // crowd's decay is followed as KPA follows it, a service whose falls jump back holds the window.
   const fullDown = b.scaleDown.stabilizationSeconds;
-  const quiet = b.forecast.enabled && b.forecast.quietPhase ? quietAhead(history, now, fullDown + horizon) : undefined;
+  const letGo = b.forecast.enabled && b.forecast.quietPhase;
+  const quiet = letGo ? quietAhead(history, now, fullDown + horizon) : undefined;
   const quietSince = quiet ? (state.quietSince ?? now) : undefined;
-  const downWindow = quietSince === undefined ? fullDown : Math.min(fullDown, Math.max(horizon, now - quietSince));
+  const quietWindow = quietSince === undefined ? fullDown : Math.min(fullDown, Math.max(horizon, now - quietSince));
+  const falls = letGo ? followFalls(state.falls, now, demand, highestRecent(history, now, fullDown)) : undefined;
+  const fell = falls ? fallRelease(falls) : undefined;
+  const fallWindow = fell ? Math.min(fullDown, horizon) : fullDown;
+  const downWindow = Math.min(quietWindow, fallWindow);
   const windows = downWindow < fullDown ? { ...b, scaleDown: { ...b.scaleDown, stabilizationSeconds: downWindow } } : b;
   const { desired: stabilized, upRec, downRec } = stabilize(recommendations, now, rec, current, windows);
   let desired = stabilized;
@@ -317,12 +336,17 @@ export function decide(
       message: `highest recommendation in the last ${downWindow} s is ${downRec}${fromSeed(downWindow, downRec)}: holding ${desired}`,
     });
   }
-  if (quiet && windows !== b) {
+  if (windows !== b) {
     const held = stabilize(recommendations, now, rec, current, b).desired;
-    if (held > desired)
+    if (held > desired && quiet && quietWindow === downWindow)
       reasons.push({
         code: 'QuietPhase',
         message: `${quiet.label}: the scale-down window holds the last ${downWindow} s (this quiet phase), not the ${fullDown} s that would hold ${held}`,
+      });
+    else if (held > desired && fell)
+      reasons.push({
+        code: 'DemandFell',
+        message: `demand fell to ${fmt(demand)} rps from a high of ${fmt(fell.from)} rps, and the last ${count(FALLS_NEEDED, 'fall')} did not come back within ${FALL_WATCH_S} s: the scale-down window holds the last ${downWindow} s, not the ${fullDown} s that would hold ${held}`,
       });
   }
 
@@ -406,6 +430,7 @@ export function decide(
       demand: history,
       bursts,
       ...(quietSince !== undefined ? { quietSince } : {}),
+      ...(falls && (falls.open || falls.outcomes.length > 0) ? { falls } : {}),
       ...(seeded ? { seed: seeded } : {}),
     },
   };

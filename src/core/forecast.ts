@@ -377,6 +377,17 @@ export function highestSeenOf(h: DemandHistory): { rps: number; what: string } {
 }
 
 /**
+ * The highest minute reading of the last `seconds` (the current minute included; at most the
+ * KEEP_MINUTES the history keeps): what a fall is measured from (src/core/falls.ts).
+ */
+export function highestRecent(h: DemandHistory, now: number, seconds: number): number {
+  const from = Math.floor(now / MINUTE) - Math.ceil(seconds / MINUTE);
+  let top = 0;
+  for (const m of h.minutes ?? []) if (m[0] > from && m[1] > top) top = m[1];
+  return top;
+}
+
+/**
  * The forecast's ceiling over highestSeen (the highest 5-minute mean of 8 days, or reading of the
  * last 20 minutes if higher: a 2,000-rps minute in a 1,150-rps 5-minute mean counts as 2,000 for 20
  * minutes, then 1,150): demand may grow past its record, and the stable and burst windows follow it

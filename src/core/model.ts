@@ -108,8 +108,9 @@ export interface BehaviorModel {
   /**
    * Forecast path: start instances `startupSeconds` ahead of predicted demand (daily, weekly,
    * periodic). `quietPhase`: in a detected period's quiet phase the scale-down window holds only
-   * that phase's recommendations (decide() step 4, reason QuietPhase); false holds the full window
-   * always, as the HPA does.
+   * that phase's recommendations (decide() step 4, reason QuietPhase), and after a fall only the
+   * startup horizon's once the service's last 2 falls did not come back (src/core/falls.ts, reason
+   * DemandFell); false holds the full window always, as the HPA does.
    */
   forecast: { enabled: boolean; quietPhase: boolean };
   /** After this many consecutive decisions without metrics, go to `replicas` (KEDA-style). */

@@ -30,6 +30,8 @@ export const REASON_CODES = {
   ScaleDownStabilized: 'the scale-down stabilization window holds a higher count',
   QuietPhase:
     "a detected period's last two cycles show no rise ahead: the scale-down window drops the counts a spike that is over asked for",
+  DemandFell:
+    "demand fell to under 2/3 of the scale-down window's highest reading, and this service's last 2 falls did not come back: the window holds the startup horizon only",
   ScaleUpLimit: 'the scale-up rate policies allow no more now',
   ScaleDownLimit: 'the scale-down rate policies allow no fewer now',
   RecentDemand:

@@ -185,13 +185,13 @@ export function mapBehavior(
       }
     }
     if (Object.keys(o).length > 0) out[dir] = o;
-    // The HPA holds its scale-down window always; Headroom's quiet phases (decide() step 4) would
+    // The HPA holds its scale-down window always; Headroom's quiet phases and falls (decide() step 4) would
     // let a window the migrant chose go sooner, so an imported one is held in full.
     const held = dir === 'scaleDown' && o.stabilizationWindowSeconds !== undefined;
     if (held) out.forecast = { quietPhase: false };
     mapped.push(
       `behavior.${dir}: ${parts.length > 0 ? parts.join(', ') : 'defaults'} → service.behavior.${dir}` +
-        (held ? ' (held in full in quiet phases too: behavior.forecast.quietPhase false)' : ''),
+        (held ? ' (held in full in quiet phases and after falls too: behavior.forecast.quietPhase false)' : ''),
     );
   }
   return out;

@@ -74,7 +74,7 @@ export function policyYaml(p: ImportedPolicy): string {
       }
     }
     flow(behavior, 'forecast');
-    comment(behavior, 'forecast', " the HPA's scale-down window, held in full in quiet phases too");
+    comment(behavior, 'forecast', " the HPA's scale-down window, held in full in quiet phases and after falls too");
   }
   const capacity = mapAt(spec, 'capacity');
   const profile = mapAt(capacity, 'profile');

@@ -45,7 +45,7 @@ export const behaviorSchema = z.strictObject({
         .boolean()
         .optional()
         .describe(
-          "In a detected period's quiet phase, the scale-down window holds only that phase's recommendations (default true); false holds the full window always, as the HPA does",
+          "In a detected period's quiet phase, the scale-down window holds only that phase's recommendations, and after a fall (demand under 2/3 of the window's high) the startup horizon's, once this service's last 2 falls did not come back (default true); false holds the full window always, as the HPA does",
         ),
     })
     .optional(),

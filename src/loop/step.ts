@@ -15,7 +15,6 @@ import {
   type CalibrationState,
   type LatencySample,
 } from '../core/calibrate.ts';
-import type { BurstHistory } from '../core/burst.ts';
 import type { DemandHistory, Periodicity } from '../core/forecast-history.ts';
 import { decide, initialDecideState, type DecideState, type Decision, type Observation } from '../core/decide.ts';
 import type { ServiceModel } from '../core/model.ts';
@@ -95,11 +94,15 @@ export function restoreState(saved: unknown): DecideState {
     s.failures >= 0 &&
     validHistory(s.demand)
   ) {
-    // Burst episodes that are not the shape this version writes start afresh (a fresh service's),
-    // and a quiet phase's start that is not a time is forgotten (the full window holds).
+    // Burst episodes and falls that are not the shape this version writes start afresh (a fresh
+    // service's), and a quiet phase's start that is not a time is forgotten (the full window holds).
     let out = s as DecideState;
-    if (out.bursts !== undefined && !validBursts(out.bursts)) {
+    if (out.bursts !== undefined && !validFollowed(out.bursts, 'scores', 5)) {
       const { bursts: _dropped, ...rest } = out;
+      out = rest;
+    }
+    if (out.falls !== undefined && !validFollowed(out.falls, 'outcomes', 4)) {
+      const { falls: _dropped, ...rest } = out;
       out = rest;
     }
     if (out.quietSince !== undefined && !finite(out.quietSince)) {
@@ -140,14 +143,15 @@ function validHistory(h: unknown): h is DemandHistory {
   return true;
 }
 
-function validBursts(b: unknown): boolean {
-  const h = b as Partial<BurstHistory> | null;
+/** Burst episodes (`scores`, open 5-tuple) and falls (`outcomes`, open 4-tuple): pairs and an optional tuple. */
+function validFollowed(x: unknown, list: 'scores' | 'outcomes', open: number): boolean {
+  const h = x as Partial<Record<typeof list | 'open', unknown>> | null;
   return (
     typeof h === 'object' &&
     h !== null &&
-    Array.isArray(h.scores) &&
-    h.scores.every((x) => tuple(x, 2)) &&
-    (h.open === undefined || tuple(h.open, 5))
+    Array.isArray(h[list]) &&
+    h[list].every((e) => tuple(e, 2)) &&
+    (h.open === undefined || tuple(h.open, open))
   );
 }
 

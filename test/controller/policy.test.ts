@@ -357,6 +357,23 @@ describe('restoreState', () => {
     expect(restoreState({ ...good, failures: -1 })).toEqual(initialDecideState());
   });
 
+  it('keeps well-formed falls and drops malformed ones (the rest of the state stays)', () => {
+    const falls = {
+      open: [900, 1644, 694, 0],
+      outcomes: [
+        [100, 0],
+        [400, 1],
+      ],
+    };
+    const saved = { ...initialDecideState(), failures: 1, falls };
+    expect(restoreState(JSON.parse(JSON.stringify(saved)))).toEqual(saved);
+    for (const bad of [{ outcomes: 'x' }, { outcomes: [[1]] }, { outcomes: [], open: [1, 2, 3] }, null, 5]) {
+      const r = restoreState({ ...saved, falls: bad });
+      expect(r.falls).toBeUndefined();
+      expect(r.failures).toBe(1);
+    }
+  });
+
   it("keeps a quiet phase's start and forgets one that is not a time", () => {
     const saved = { ...initialDecideState(), failures: 2, quietSince: 7500 };
     expect(restoreState(JSON.parse(JSON.stringify(saved)))).toEqual(saved);

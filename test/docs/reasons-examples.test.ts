@@ -235,6 +235,26 @@ const SCENARIOS: Record<string, () => Reason[]> = {
     const state = { ...initialDecideState(), demand: history(0, due - 180, grid) };
     return run(model(forecastOn), [[due - 180, { demandRps: 110 }]], 3, state)[0]!.reasons;
   },
+  // test/core/falls.test.ts's three one-off crowds (6× on 100 rps, ~10-minute decay): the third
+  // one's decay lets its counts go, the first two having stayed down.
+  demandFell: () => {
+    const crowds = [3600, 4 * 3600 + 1234, 8 * 3600 + 2345];
+    const rps = (t: number): number => {
+      let x = 1;
+      for (const c of crowds) {
+        const s = t - c;
+        if (s >= 0) x = Math.max(x, s < 150 ? 1 + (5 * s) / 150 : 1 + 5 * Math.exp((-3 * (s - 150)) / 600));
+      }
+      return 100 * x * (1 + 0.05 * Math.sin(t / 7.3));
+    };
+    const ticks: Array<[number, Partial<Observation>]> = [];
+    for (let t = 60; t < 9 * 3600; t += 15) {
+      let sum = 0;
+      for (let u = t - 59; u <= t; u++) sum += rps(u);
+      ticks.push([t, { demandRps: sum / 60 }]);
+    }
+    return run(model(forecastOn), ticks, 2).flatMap((d) => d.reasons);
+  },
   quietPhase: () => {
     // An hour after a spike: the quiet phase began 120 s ago, and a count of 6 from 200 s ago
     // would hold in the full 300-s window.

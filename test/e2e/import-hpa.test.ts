@@ -191,7 +191,7 @@ describe('headroom import hpa against a real apiserver', () => {
       stabilizationSeconds: 600,
       policies: [{ type: 'percent', value: 20, periodSeconds: 60 }],
     });
-    // Held in full in quiet phases too, as the HPA held it: the field survived the CRD's pruning.
+    // Held in full in quiet phases and after falls too, as the HPA held it: the field survived the CRD's pruning.
     expect(model.behavior.forecast).toEqual({ enabled: true, quietPhase: false });
 
     // The hand-over, as the page shows it (the names test below needs the HPA: it is re-created).
