@@ -10,8 +10,8 @@
 // - while a fall is under way and none of the last FALLS_NEEDED (2) falls came back, the down window
 //   holds only the horizon (startupSeconds + 60 s): what is asked for now is ready by then anyway.
 //
-// NASA's log shows single-minute jumps that come back within minutes (a 543 → 2,024 rps jump 10
-// minutes after a 740-rps high): its falls come back and its window stays 300 s. WorldCup98 fell
+// NASA's log shows single-minute jumps minutes after a fall (rescaled to a 20,000-rps peak: 1,037 →
+// 346 rps, then a 2,025-rps minute 5 minutes on): its falls come back and its window stays 300 s. WorldCup98 fell
 // 1,209 → 770 and came back to 1,202 nine minutes later: a 5-minute watch released it and cost 87
 // violating seconds, 15 minutes does not. Flash crowds and periodic spikes decay and stay down:
 // after two such falls the count follows the decay (docs/benchmarks.md, "After a fall").
