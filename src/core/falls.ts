@@ -11,9 +11,9 @@
 //   holds only the horizon (startupSeconds + 60 s): what is asked for now is ready by then anyway.
 //
 // NASA's log shows single-minute jumps minutes after a fall (rescaled to a 20,000-rps peak: 1,037 →
-// 346 rps, then a 2,025-rps minute 5 minutes on): its falls come back and its window stays 300 s. WorldCup98 fell
-// 1,209 → 770 and came back to 1,202 nine minutes later: a 5-minute watch released it and cost 87
-// violating seconds, 15 minutes does not. Flash crowds and periodic spikes decay and stay down:
+// 346 rps, then a 2,025-rps minute 5 minutes on): its falls come back and its window stays 300 s.
+// WorldCup98 fell 1,209 → 770 and came back to 1,202 nine minutes later: a 5-minute watch released
+// it and cost 87 violating seconds, 15 minutes does not. Flash crowds and periodic spikes decay and stay down:
 // after two such falls the count follows the decay (docs/benchmarks.md, "After a fall").
 // The state is at most 8 pairs and one 4-tuple.
 

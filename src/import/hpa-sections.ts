@@ -185,8 +185,8 @@ export function mapBehavior(
       }
     }
     if (Object.keys(o).length > 0) out[dir] = o;
-    // The HPA holds its scale-down window always; Headroom's quiet phases and falls (decide() step 4) would
-    // let a window the migrant chose go sooner, so an imported one is held in full.
+    // The HPA holds its scale-down window always; Headroom's quiet phases and falls (decide() step
+    // 4) would let a window the migrant chose go sooner, so an imported one is held in full.
     const held = dir === 'scaleDown' && o.stabilizationWindowSeconds !== undefined;
     if (held) out.forecast = { quietPhase: false };
     mapped.push(
