@@ -97,6 +97,12 @@ const BINS = 108;
 const DECAY = Math.pow(0.5, 1 / (3 * 1440));
 /** The margin is this quantile of past misses. */
 export const MARGIN_QUANTILE = 0.99;
+/**
+ * The worst recent miss: the highest bin still weighing at least half a miss (scored within the
+ * histogram's half-life, its last 3 days of minutes). Covered one bin (2 %) past its own edge.
+ */
+const WORST_WEIGHT = 0.5;
+export const WORST_STEP = Math.exp(BIN_LOG);
 /** Band edges of base ÷ level. */
 const BAND_EDGES = [0.6, 0.9, 1.2, 1.6];
 /** The level (a slow mean of minute peaks) forgets with a 1-day half-life. */
@@ -416,6 +422,8 @@ export function forecastMargin(
  */
 interface Margin {
   margin: number;
+  /** The upper edge of the worst recent miss's bin (≥ 1). */
+  worst: number;
   scored: number;
   /** Scored minutes of that histogram taken back out as level shifts (decayed). */
   shifted: number;
@@ -451,13 +459,20 @@ function marginOf(
   };
   let total = 0;
   for (const [, w] of bins) total += w;
+  let worst = 1;
+  for (const [b, w] of bins) if (w >= WORST_WEIGHT) worst = Math.max(worst, edge(b));
   let above = total * (1 - MARGIN_QUANTILE);
   for (let j = bins.length - 1; j >= 0; j--) {
     const [b, w] = bins[j] ?? [0, 0];
     above -= w;
-    if (above <= 0) return { margin: Math.max(1, Math.exp(BIN_FROM + (b + 1) * BIN_LOG)), ...used };
+    if (above <= 0) return { margin: Math.max(1, edge(b)), worst, ...used };
   }
-  return { margin: 1, ...used };
+  return { margin: 1, worst, ...used };
+}
+
+/** A bin's upper edge: the largest miss it holds. */
+function edge(bin: number): number {
+  return Math.exp(BIN_FROM + (bin + 1) * BIN_LOG);
 }
 
 /** The misses a margin came from, for the reason. */
@@ -498,6 +513,22 @@ function marginText(m: Margin): string {
 }
 
 /**
+ * Once calibrated, the forecast's central value (base × growth, before the margin) and the demand
+ * that covers every recent miss: central × the worst recent miss one bin up (at least the margin).
+ * decide() sizes for the latter within the SLO alone where that asks fewer instances than the
+ * margined peak under the utilization target (src/core/decide.ts, ForecastWorstMiss).
+ */
+export interface WorstMiss {
+  central: number;
+  rps: number;
+  /** The worst recent miss (its bin's upper edge) and the multiplier used (≥ the margin). */
+  ratio: number;
+  over: number;
+  margin: number;
+  windowSeconds: number;
+}
+
+/**
  * The peak demand expected over (now, now + horizon], or undefined before enough history.
  * `calibrated`: its margin comes from at least MIN_SCORED_MINUTES scored minutes.
  */
@@ -505,7 +536,7 @@ export function forecastPeak(
   h: DemandHistory,
   now: number,
   horizonSeconds: number,
-): { rps: number; reason: string; calibrated: boolean; period?: PeriodicRise } | undefined {
+): { rps: number; reason: string; calibrated: boolean; period?: PeriodicRise; worst?: WorstMiss } | undefined {
   const latest = h.minutes?.[h.minutes.length - 1];
   if (!latest) return undefined;
   const base = baseAt(h.minutes ?? [], latest[0], latest[1]);
@@ -534,5 +565,20 @@ export function forecastPeak(
     parts.push(
       `capped at ${FORECAST_CEILING}× ${record > seen.rps ? 'the base' : seen.what} (${fmt(record)} rps) from ${fmt(wanted)}`,
     );
-  return { rps, reason: parts.join('; '), calibrated, ...(rise && growth > 1 ? { period: rise } : {}) };
+  const over = Math.max(margin, m.worst * WORST_STEP);
+  const worst: WorstMiss = {
+    central: Math.min(base * growth, ceiling),
+    rps: Math.min(base * growth * over, ceiling),
+    ratio: m.worst,
+    over,
+    margin,
+    windowSeconds: m.windowSeconds,
+  };
+  return {
+    rps,
+    reason: parts.join('; '),
+    calibrated,
+    ...(rise && growth > 1 ? { period: rise } : {}),
+    ...(calibrated ? { worst } : {}),
+  };
 }

@@ -151,7 +151,11 @@ export interface ServiceModel {
   calls?: CallModel[];
   /** An SLO on the whole request as the caller sees it (this service and everything it calls). */
   endToEndSlo?: LatencySlo;
-  /** Target average utilization in (0, 1]. Defaults: 0.7 without an SLO, 0.9 (a cap) with one. */
+  /**
+   * Target average utilization in (0, 1]. Defaults: 0.7 without an SLO, 0.9 (a cap) with one. Live
+   * modes hold it at the forecast's central value, and over its margin too unless every recent miss
+   * fits the SLO (decide() step 2b, ForecastWorstMiss).
+   */
   targetUtilization: number;
   replicas: { min: number; max: number };
   availability: AvailabilityModel;

@@ -19,6 +19,8 @@ export const REASON_CODES = {
   Forecast: 'the forecast peak over the startup horizon is above the demand: sized for it',
   ForecastPeriodic:
     'a detected period (e.g. a spike every 2 h) says demand rises within the startup horizon: sized for the matched phase',
+  ForecastWorstMiss:
+    "every recent miss of the forecast fits the SLO: the utilization target holds at the forecast's central value, not over its margin too",
   Calibrated: 'measured latency differs from the model: sized with scaled service times',
   // Missing metrics.
   NoMetrics:

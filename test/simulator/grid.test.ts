@@ -2,8 +2,8 @@
 // days of each family (bench/simulate.ts replays a week of each, and the shared traces), the
 // bench's service (20 ms, concurrency 4, p99 ≤ 100 ms, startup 60 s, 15-s scrape) at a 2,000-rps
 // peak, HPA, KPA and KEDA swept over 20–95 %. Ground truth is the simulator's per-second queueing
-// model, not decide(). Measured 2026-12-04 (~12 s of CPU): Headroom 1.448 / 1.092 / 1.176 / 1.117 ×
-// the oracle (mean 1.208), worst 0.208 % violating (spikes: the first day is learned); the cheapest
+// model, not decide(). Measured 2026-12-06 (~12 s of CPU): Headroom 1.389 / 1.092 / 1.171 / 1.115 ×
+// the oracle (mean 1.192), worst 0.208 % violating (spikes: the first day is learned); the cheapest
 // single setting whose worst trace is no worse is kpa@35 % at 2.191 × on average, and at no more
 // than Headroom's mean the least-violating one, kpa@70 %, violates 1.053 % on spikes.
 import { beforeAll, describe, expect, it } from 'vitest';
