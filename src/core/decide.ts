@@ -312,6 +312,14 @@ export function decide(
     sizeFor = within.rps;
   }
   const recommended = plan.replicas;
+  // The dashboard's what-if plans decision.sizedForRps under the spec's settings. Under
+  // ForecastWorstMiss no one demand was planned that way: it gets the demand the count carries at
+  // the target, which plans to the same count (104 instances × 200 rps × 0.9 = 18,720 rps → 104).
+  let sizedForRps = sizeFor;
+  if (within) {
+    const carried = recommended * perInstance * model.targetUtilization;
+    if (planService(model, { demandRps: carried, ...ctx }).replicas === recommended) sizedForRps = carried;
+  }
   const bindingDetail = plan.details.find((d) => d.name === plan.binding);
   reasons.push({
     code: sizedBy(plan.binding),
@@ -469,7 +477,7 @@ export function decide(
         utilization: desired > 0 ? demand / (desired * perInstance) : demand > 0 ? Infinity : 0,
         latencyMs: Number.isFinite(latency) ? latency : null,
       },
-      sizedForRps: sizeFor,
+      sizedForRps,
       plan,
     },
     state: {

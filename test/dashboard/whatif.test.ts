@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide, initialDecideState } from '../../src/core/decide.ts';
+import { emptyHistory, recordDemand } from '../../src/core/forecast.ts';
 import { planService } from '../../src/core/plan.ts';
 import { runWhatIf, snapshotCapacity, whatIfRequestSchema } from '../../src/server/dashboard/whatif.ts';
+import { mulberry32 } from '../../src/simulator/synthetic.ts';
 import { snapshot, webModel } from './fixtures.ts';
 
 describe('runWhatIf', () => {
@@ -40,6 +42,41 @@ describe('runWhatIf', () => {
     expect(r.input.demandRps).toBe(snap.decision?.sizedForRps);
     expect(r.current).toEqual({ desired: snap.replicas.desired, ready: snap.replicas.ready });
     expect(r.explanation.at(-1)).toContain(`${r.plan.replicas} instances`);
+  });
+
+  it("under ForecastWorstMiss, what-if at the loop's settings asks what the loop recommends", () => {
+    // 400 minutes at 18,000 rps ± 5 % on the bench's service: the loop runs 104 (the worst miss
+    // within the SLO), not the 110 of the margin under the target; what-if plans sizedForRps under
+    // the target, so that must be a demand 104 instances carry there, not the 20,540 rps of the SLO.
+    const bench = webModel({
+      instance: { serviceTimeMs: 20, concurrency: 4 },
+      targetUtilization: 0.9,
+      replicas: { min: 1, max: 1000 },
+      slo: { latencyMs: 100, percentile: 99 },
+    });
+    const rand = mulberry32(11);
+    let demand = emptyHistory();
+    for (let t = 0; t < 400 * 60; t += 60) demand = recordDemand(demand, t, 18000 * (1 + (rand() * 2 - 1) * 0.05), 120);
+    const loop = decide(
+      bench,
+      { ...initialDecideState(), demand },
+      { demandRps: 18000, readyReplicas: 100, currentReplicas: 100 },
+      400 * 60,
+    ).decision;
+    expect(loop.reasons.some((x) => x.code === 'ForecastWorstMiss')).toBe(true);
+    const snap = snapshot({
+      service: {
+        name: 'web',
+        loadBalancing: 'leastRequests',
+        slo: { latencyMs: 100, percentile: 99 },
+        capacity: { serviceTimeMs: 20, concurrency: 4, source: 'spec' },
+      },
+      replicas: { desired: 100, current: 100, ready: 100, min: 1, max: 1000, fitLimit: null },
+      decision: { ...snapshot().decision!, recommended: loop.recommended, sizedForRps: loop.sizedForRps! },
+    });
+    const r = runWhatIf(bench, {}, snap);
+    expect(r.input.demandRps).toBe(loop.sizedForRps);
+    expect(r.plan.replicas).toBe(loop.recommended);
   });
 
   it('the host fit limit caps the answer', () => {
