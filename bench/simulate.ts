@@ -19,7 +19,7 @@
 // one) against Headroom's defaults.
 import { parseArgs } from 'node:util';
 import type { ServiceModel } from '../src/core/model.ts';
-import { benchModel, benchTrace, benchTraces } from './support/issue15.ts';
+import { benchModel, benchTrace, benchTraces, shortName } from './support/issue15.ts';
 import { noiseBound } from '../src/simulator/bound.ts';
 import { simulate } from '../src/simulator/engine.ts';
 import { headroomPolicy } from '../src/simulator/policies/headroom.ts';
@@ -323,15 +323,6 @@ function summaryRow(
     .join(', ');
   return `| ${name} | ${source} | ${hr.costVsOracle.toFixed(3)} / ${pct(hr.violationFraction)} | ${mark(hr.violationFraction <= 0.001, hr.violationFraction <= 0.001 ? 'met' : 'missed')} | ${vsCheapest} | ${vsKpa} | ${mark(hr.costVsOracle <= 1.1, hr.costVsOracle.toFixed(3))} (bound ${boundX}) | ${ratios} |`;
 }
-
-/** A trace's short name in the one-setting table: azurevm2019_cpu, spikes 2 h, flash. */
-const shortName = (file: string): string =>
-  file
-    .replace(/^.*\//, '')
-    .replace(/(_week)?\.csv$/, '')
-    .replace(/^synthetic:(\w+)(?:,period=(\d+))?.*$/, (_, f: string, p?: string) =>
-      p ? `${f} ${Number(p) / 3600} h` : f,
-    );
 
 const summary: string[] = [];
 const all: string[] = [];

@@ -27,6 +27,15 @@ export function benchTraces(): string[] {
   ];
 }
 
+/** A trace's short name in the tables: azurevm2019_cpu, spikes 2 h, flash. */
+export const shortName = (source: string): string =>
+  source
+    .replace(/^.*\//, '')
+    .replace(/(_week)?\.csv$/, '')
+    .replace(/^synthetic:(\w+)(?:,period=(\d+))?.*$/, (_, f: string, p?: string) =>
+      p ? `${f} ${Number(p) / 3600} h` : f,
+    );
+
 /** One bench trace (a CSV path or a synthetic spec), rescaled to `peak`. */
 export function benchTrace(source: string, peak: number): Trace {
   return rescaleToPeak(isSynthetic(source) ? syntheticTrace(source) : loadTraceFile(source), peak);

@@ -144,6 +144,7 @@ async function runController(opts: Options): Promise<void> {
   const controller = new Controller({
     clients,
     metrics,
+    history: metrics,
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     leaderElection: opts.leaderElect
       ? {
@@ -216,6 +217,7 @@ async function shadowReport(
   const controller = new Controller({
     clients,
     metrics,
+    history: metrics,
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     manual: true,
     dryRun: true,

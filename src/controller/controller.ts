@@ -21,7 +21,7 @@ import { KubernetesObjects } from '../adapters/actuators/kubernetes/objects.ts';
 import { kubernetesPodScraper } from '../adapters/metrics/pods/index.ts';
 import { messageOf, type KubeClients, type RetryOptions } from '../adapters/kubernetes/client.ts';
 import type { Actuator } from '../ports/actuator.ts';
-import type { MetricsSource, PodRateSource } from '../ports/metrics.ts';
+import type { MetricsSource, PodRateSource, RangeSource } from '../ports/metrics.ts';
 import type { GraphView } from '../server/graph-view.ts';
 import type { StatusSnapshot } from '../server/status.ts';
 import { APP_KIND, APP_PLURAL } from './application-crd.ts';
@@ -63,6 +63,8 @@ export type { RoundStats } from './rounds.ts';
 export interface ControllerOptions {
   clients: KubeClients;
   metrics: MetricsSource;
+  /** The demand's past (Prometheus query_range) for a policy's first round (history.ts); none: not read. */
+  history?: RangeSource;
   actuator?: Actuator;
   /** Reads pods for spec.demand.pods (default: list through the apiserver, GET each ready pod). */
   pods?: PodRateSource;
@@ -146,6 +148,7 @@ export class Controller {
     });
     this.#ports = {
       metrics: opts.metrics,
+      ...(opts.history ? { history: opts.history } : {}),
       pods: opts.pods ?? kubernetesPodScraper(opts.clients),
       scale: opts.actuator ?? new KubernetesScaleActuator(opts.clients, opts.retry ? { retry: opts.retry } : {}),
       status: opts.dryRun ? { writeStatus: () => Promise.resolve(true) } : objects,

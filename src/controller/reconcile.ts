@@ -12,10 +12,18 @@
 import type { ServiceModel } from '../core/model.ts';
 import { restoreCalibration, restoreState, step, type Measured } from '../loop/step.ts';
 import type { Actuator, ScaleReading } from '../ports/actuator.ts';
-import type { Aggregation, MetricSample, MetricsSource, PodCounter, PodRateSource } from '../ports/metrics.ts';
+import type {
+  Aggregation,
+  MetricSample,
+  MetricsSource,
+  PodCounter,
+  PodRateSource,
+  RangeSource,
+} from '../ports/metrics.ts';
 import { decisionView } from '../server/status.ts';
 import { readyOf } from '../adapters/actuators/kubernetes/ready.ts';
 import { DEFAULT_EXTERNAL_WRITE_BACKOFF_SECONDS, appliedTarget, externallyWritten, holdOf, pauseOf } from './hold.ts';
+import { readHistory } from './history.ts';
 import { demandQueries, targetOf, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
 import type { GraphShare } from './application-round.ts';
 import type { Observed } from './snapshot.ts';
@@ -44,6 +52,8 @@ export interface EventRecorder {
 
 export interface ReconcilePorts {
   metrics: Pick<MetricsSource, 'sample'>;
+  /** The demand's past (Prometheus query_range), read once for a policy with no history (history.ts). */
+  history?: RangeSource;
   /** Reads the target's pods for spec.demand.pods (none: such a policy has no burst reading). */
   pods?: PodRateSource;
   /** Reads and writes the target's scale (the actuator port). */
@@ -177,13 +187,17 @@ export async function reconcilePolicy(ports: ReconcilePorts, input: ReconcileInp
       // the target's. Else each round's scale-up limit counts its own unwritten step (4 → 8) against
       // the target still at 4 and allows nothing more (8, 4, 8, …), never what active mode would do.
       const current = shadow && prev?.desiredReplicas !== undefined ? prev.desiredReplicas : obs.currentReplicas;
-      const r = step(
-        model.model,
-        { decide: restoreState(prev?.decideState), calibration: restoreCalibration(prev?.model?.state) },
-        { ...obs, currentReplicas: current },
-        now / 1000,
-        measured,
-      );
+      let state = { decide: restoreState(prev?.decideState), calibration: restoreCalibration(prev?.model?.state) };
+      // No demand history yet (a new policy, a status reset): the demand's past from Prometheus.
+      if (demand.kind === 'ok') {
+        const h = await readHistory(ports.history, seen.demandQuery, model.model, state, {
+          nowMs: now,
+          stepSeconds: p.spec.intervalSeconds ?? 15,
+        });
+        state = h.state;
+        if (h.outcome) outcome.history = h.outcome;
+      }
+      const r = step(model.model, state, { ...obs, currentReplicas: current }, now / 1000, measured);
       const decision = r.decision;
       if (r.calibration && measured) {
         outcome.model = {
@@ -356,7 +370,7 @@ async function observe(
     .filter((x) => x.s?.kind === 'error' && x.s.code === 'HR_PROMETHEUS_SERIES')
     .map((x) => `${x.what} ${x.query ?? ''}: ${x.s?.kind === 'error' ? x.s.reason : ''}`)
     .join('; ');
-  return { demand, burst, obs, measured, ...(severalSeries ? { severalSeries } : {}) };
+  return { demand, demandQuery: q.demand, burst, obs, measured, ...(severalSeries ? { severalSeries } : {}) };
 }
 
 /** spec.demand.pods: the burst over the behaviour's window, read from the target's ready pods. */

@@ -9,6 +9,7 @@ import type { Hold, Pause } from './hold.ts';
 import { PAUSE_ANNOTATION, pauseValue } from './hold.ts';
 import { decisionView, type DecisionView } from '../server/status.ts';
 import type { GraphShare } from './application-round.ts';
+import type { HistoryOutcome } from './history.ts';
 import type { ModelStatus, PolicyCondition, PolicyStatus } from './policy.ts';
 
 export interface Outcome {
@@ -53,6 +54,8 @@ export interface Outcome {
   backoffUntilMs?: number;
   /** This round's share of a HeadroomApplication's end-to-end SLO. */
   graph?: GraphShare;
+  /** The demand's past read for a policy with no history (history.ts): an Event says what it held. */
+  history?: HistoryOutcome;
 }
 
 export interface PolicyEvent {
@@ -68,6 +71,13 @@ export function nextStatus(
 ): { status: PolicyStatus; events: PolicyEvent[] } {
   const conds = new Map<string, PolicyCondition>((prev?.conditions ?? []).map((c) => [c.type, c]));
   const events: PolicyEvent[] = [];
+  // Once: the round after a read has history of its own.
+  if (o.history)
+    events.push(
+      o.history.read
+        ? { type: 'Normal', reason: 'HistoryRead', message: o.history.message }
+        : { type: 'Warning', reason: 'HistoryNotRead', message: o.history.message },
+    );
   const set = (type: string, status: boolean, reason: string, message: string, event?: PolicyEvent): void => {
     const s = status ? 'True' : 'False';
     const old = conds.get(type);

@@ -116,6 +116,14 @@ export interface Decision {
   plan?: ServicePlan;
 }
 
+/**
+ * How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
+ * plus a minute of scrape and decision delay. A history read from the past is recorded at it too.
+ */
+export function forecastHorizon(model: Pick<ServiceModel, 'startupSeconds'>): number {
+  return model.startupSeconds + 60;
+}
+
 export function initialDecideState(): DecideState {
   return { recommendations: [], events: [], failures: 0, demand: emptyHistory() };
 }
@@ -200,9 +208,7 @@ export function decide(
   const reasons: Reason[] = [];
   const b = model.behavior;
 
-  // How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
-  // plus a minute of scrape and decision delay.
-  const horizon = model.startupSeconds + 60;
+  const horizon = forecastHorizon(model);
   const cal = obs.calibration;
   const capacity = sizingCapacity(model.instance, obs.capacity, cal);
   const shape = poolShape(model, capacity ? { capacity } : {});

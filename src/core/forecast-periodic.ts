@@ -286,7 +286,7 @@ export interface PeriodicRise {
 }
 
 /** 7200 → "2 h", 5400 → "1 h 30 min", 900 → "15 min". */
-function duration(seconds: number): string {
+export function duration(seconds: number): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.round((seconds % 3600) / 60);
   return [h > 0 ? `${h} h` : '', m > 0 ? `${m} min` : ''].filter(Boolean).join(' ') || '0 min';

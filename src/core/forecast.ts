@@ -73,7 +73,7 @@ import {
   periodActive,
   type DemandHistory,
 } from './forecast-history.ts';
-import { PERIOD_SLACK_S, periodicRise, periodicity, type PeriodicRise } from './forecast-periodic.ts';
+import { PERIOD_SLACK_S, duration, periodicRise, periodicity, type PeriodicRise } from './forecast-periodic.ts';
 
 export { FORECAST_BUCKET_S, RISE_GROWTH, type DemandHistory, type Periodicity } from './forecast-history.ts';
 export { PERIOD_MIN_R, PERIOD_SLACK_S, detectPeriod, type PeriodicRise } from './forecast-periodic.ts';
@@ -134,8 +134,17 @@ export function emptyHistory(): DemandHistory {
   return { last: -1, values: [], sum: 0, count: 0, minutes: [] };
 }
 
-/** Records one observation at `now` (seconds). Returns a new history; the input is not changed. */
-export function recordDemand(h: DemandHistory, now: number, rps: number, horizonSeconds = MINUTE): DemandHistory {
+/**
+ * Records one observation at `now` (seconds). Returns a new history; the input is not changed.
+ * `detect` false keeps the period found before when a bucket closes (historyFrom, over old readings).
+ */
+export function recordDemand(
+  h: DemandHistory,
+  now: number,
+  rps: number,
+  horizonSeconds = MINUTE,
+  detect = true,
+): DemandHistory {
   if (!Number.isFinite(rps) || rps < 0) return h;
   const idx = Math.floor(now / FORECAST_BUCKET_S);
   if (idx < h.last) return h; // time went backwards: ignore
@@ -167,9 +176,49 @@ export function recordDemand(h: DemandHistory, now: number, rps: number, horizon
       count: 1,
     };
     // A bucket closed: look for the period again (once per 5 minutes, over the closed buckets).
-    if (h.last >= 0) next.period = periodicity(next.values.slice(0, -1), idx - 1);
+    if (h.last >= 0 && detect) next.period = periodicity(next.values.slice(0, -1), idx - 1);
   }
   return recordMinute(next, now, rps, horizonSeconds);
+}
+
+/**
+ * The history a loop would have recorded from `readings` ([seconds, rps], oldest first) at the
+ * same horizon: a policy that starts with none reads its demand's past from Prometheus (the same
+ * query over a range, at the loop's interval) and starts with its periods found and its margin
+ * scored, as if it had run then, instead of learning them for hours. Readings that recordDemand
+ * would skip (out of order, non-finite, negative) are skipped here too.
+ */
+export function historyFrom(
+  readings: ReadonlyArray<readonly [number, number]>,
+  horizonSeconds: number,
+  h: DemandHistory = emptyHistory(),
+): DemandHistory {
+  // The period is looked for as each 5-minute bucket closes (2.5–10 ms over 8 days of buckets): live
+  // that is once per 5 minutes, over 8 days of readings 2,304 times (6–20 s). Here it is looked for
+  // hourly, and at each bucket of the last hour: 8 days fold in ~1 s, the period found at the end
+  // is the live one, and the period a minute's miss was scored under is at most 55 minutes old.
+  const end = readings.length ? (readings[readings.length - 1]?.[0] ?? 0) : 0;
+  for (const [t, rps] of readings) {
+    const bucket = Math.floor(t / FORECAST_BUCKET_S);
+    const detect = t >= end - 3600 || bucket % (3600 / FORECAST_BUCKET_S) === 0;
+    h = recordDemand(h, t, rps, horizonSeconds, detect);
+  }
+  return h;
+}
+
+/**
+ * What a history read from the past holds, for the Event that says so: "1,559 minutes scored, a
+ * 2-h period found" (the minutes the horizon's margin was scored on, the period if one).
+ */
+export function historyText(h: DemandHistory, horizonSeconds: number): string {
+  const minutes = Math.max(1, Math.ceil(horizonSeconds / MINUTE));
+  let i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
+  if (i < 0) i = MARGIN_HORIZONS.length - 1;
+  const scored = Math.round(h.scored?.[i]?.[0] ?? 0);
+  const lag = h.period?.lag ?? 0;
+  const calibrated =
+    scored >= MIN_SCORED_MINUTES ? 'the forecast starts calibrated' : 'too few to calibrate the forecast';
+  return `${scored.toLocaleString('en-US')} minutes scored (${calibrated})${lag > 0 ? `, a period of ${duration(lag * FORECAST_BUCKET_S)} found` : ', no period found'}`;
 }
 
 /** Minute peaks, and scoring of what the forecast said k minutes ago once a minute closes. */

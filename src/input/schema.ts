@@ -2,6 +2,7 @@
 // `service` of a Kubernetes HeadroomPolicy. Validated once here; the JSON Schema for editors is
 // generated from it (`schema/headroom.schema.json`, `npm run headroom -- schema`).
 import { z } from 'zod';
+import { FORECAST_HISTORY_SECONDS } from '../core/model.ts';
 
 /** The most instances a spec's replicas.min/max allow (and so the most a backtest replays). */
 export const MAX_REPLICAS = 100_000;
@@ -46,6 +47,15 @@ export const behaviorSchema = z.strictObject({
         .optional()
         .describe(
           "In a detected period's quiet phase, the scale-down window holds only that phase's recommendations, and after a fall (demand under 2/3 of the window's high) the startup horizon's, once this service's last 2 falls did not come back (default true); false holds the full window always, as the HPA does",
+        ),
+      historySeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(FORECAST_HISTORY_SECONDS)
+        .optional()
+        .describe(
+          "Seconds of the demand query's past the controller reads from Prometheus when the policy has no demand history yet (its first round, or after its status was reset), so the forecast starts calibrated with its periods found instead of learning them for hours; 0 reads none (default 691200, 8 days: what the forecast keeps)",
         ),
     })
     .optional(),

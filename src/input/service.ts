@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { HeadroomError, keyPath, type ProblemDetail } from '../core/errors.ts';
 import {
+  FORECAST_HISTORY_SECONDS,
   defaultBehavior,
   type BehaviorModel,
   type DirectionBehavior,
@@ -324,6 +325,7 @@ function normalizeBehavior(b: ServiceSpec['behavior']): BehaviorModel {
     forecast: {
       enabled: b.forecast?.enabled ?? d.forecast.enabled,
       quietPhase: b.forecast?.quietPhase ?? d.forecast.quietPhase,
+      historySeconds: b.forecast?.historySeconds ?? d.forecast.historySeconds ?? FORECAST_HISTORY_SECONDS,
     },
     ...(b.fallback ? { fallback: { afterFailures: b.fallback.afterFailures, replicas: b.fallback.replicas } } : {}),
   };

@@ -16,7 +16,15 @@ import {
   type LatencySample,
 } from '../core/calibrate.ts';
 import type { DemandHistory, Periodicity } from '../core/forecast-history.ts';
-import { decide, initialDecideState, type DecideState, type Decision, type Observation } from '../core/decide.ts';
+import {
+  decide,
+  forecastHorizon,
+  initialDecideState,
+  type DecideState,
+  type Decision,
+  type Observation,
+} from '../core/decide.ts';
+import { historyFrom } from '../core/forecast.ts';
 import type { ServiceModel } from '../core/model.ts';
 
 /** What the loop carries from one step to the next (the controller persists it in the policy's status). */
@@ -72,6 +80,24 @@ export function step(
     state: { decide: r.state, calibration: calState },
     ...(calibration ? { calibration } : {}),
   };
+}
+
+/**
+ * Demand readings from before the loop ran (the controller reads its demand query over the past
+ * from Prometheus) as the demand history the loop would have recorded from them, for a state that
+ * has none (`hasHistory` false: a first round, or a status reset); the rest of the state is kept.
+ */
+export function withHistory(
+  model: ServiceModel,
+  state: LoopState,
+  readings: ReadonlyArray<readonly [number, number]>,
+): LoopState {
+  return { ...state, decide: { ...state.decide, demand: historyFrom(readings, forecastHorizon(model)) } };
+}
+
+/** The state has recorded demand (once it has, a history read from the past would only be older). */
+export function hasHistory(state: LoopState): boolean {
+  return state.decide.demand.last >= 0;
 }
 
 /** Without valid metrics, never below the current count. */

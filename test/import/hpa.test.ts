@@ -158,13 +158,18 @@ describe('round trip: every generated policy passes the controller’s parser', 
       ],
     });
     expect(m.behavior.scaleUp).toMatchObject({ stabilizationSeconds: 0, select: 'max' });
-    // The HPA's 600-s down window is held in full, quiet phases or not; the forecast stays on.
-    expect(m.behavior.forecast).toEqual({ enabled: true, quietPhase: false });
+    // The HPA's 600-s down window is held in full, quiet phases or not; the forecast stays on, and
+    // its first round reads 8 days of the demand's past (the HPA kept none to carry over).
+    expect(m.behavior.forecast).toEqual({ enabled: true, quietPhase: false, historySeconds: 8 * 86400 });
     const [, search, site] = policiesOf(golden('list'));
     expect(buildModel(search as HeadroomPolicy, PROFILE).behavior.tolerance).toBe(0.05);
     // No behavior in the HPA: none in the policy, whose defaults are the HPA's.
     expect(site?.spec.service.behavior).toBeUndefined();
-    expect(buildModel(site as HeadroomPolicy, PROFILE).behavior.forecast).toEqual({ enabled: true, quietPhase: true });
+    expect(buildModel(site as HeadroomPolicy, PROFILE).behavior.forecast).toEqual({
+      enabled: true,
+      quietPhase: true,
+      historySeconds: 8 * 86400,
+    });
     expect(site?.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'static-site' });
   });
 });

@@ -16,6 +16,7 @@
 // calibrated service-time scale.
 import { calibrate, initialCalibration, CALIBRATION, type Calibration } from '../../core/calibrate.ts';
 import { decide, initialDecideState, type Decision, type DecideState, type Observation } from '../../core/decide.ts';
+import { initialLoopState, withHistory } from '../../loop/step.ts';
 import type { MetricsView, Pipeline } from '../metrics.ts';
 import type { OnlinePolicy, PolicyOptions } from './types.ts';
 
@@ -47,7 +48,11 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
   const burstWindow = headroomBurstWindow(opts);
   const prometheus: Pipeline = { scrapeSeconds: opts.scrapeSeconds, delaySeconds: opts.scrapeSeconds };
   const tickSeconds = opts.podBurst?.intervalSeconds ?? opts.scrapeSeconds;
-  let state = initialDecideState();
+  // With a history read before the trace, the policy's clock runs from its end (the trace's t = 0).
+  const clock = opts.history?.traceStartSeconds ?? 0;
+  let state = opts.history
+    ? withHistory(model, initialLoopState(), opts.history.readings).decide
+    : initialDecideState();
   let calState = initialCalibration();
   let calibration: Calibration | undefined;
   let last: Decision | undefined;
@@ -79,13 +84,13 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
         const ready = view.readyReplicas;
         if (burst !== undefined && burst > 0 && ready >= 1 && requests >= CALIBRATION.minRequests) {
           const sample = { demandRps: burst, ready, measuredMs: meter(burst, ready), requests };
-          const r = calibrate(model, calState, sample, view.now);
+          const r = calibrate(model, calState, sample, view.now + clock);
           calState = r.state;
           calibration = r.calibration;
         }
         if (calibration) obs.calibration = calibration;
       }
-      const r = decide(model, state, obs, view.now);
+      const r = decide(model, state, obs, view.now + clock);
       state = r.state;
       last = r.decision;
       return r.decision.desired;

@@ -53,6 +53,12 @@ export interface PolicyOptions {
   podBurst?: PodBurst;
   /** What Headroom's and KEDA's request rates count (default arrivals); see RateCounts. */
   reads?: RateCounts;
+  /**
+   * Headroom only: the demand readings the controller reads from Prometheus before its first round
+   * (behavior.forecast.historySeconds), [seconds, rps] on a clock where the trace's t = 0 is
+   * `traceStartSeconds` (after the last reading). Without it Headroom starts with no history.
+   */
+  history?: { readings: ReadonlyArray<readonly [number, number]>; traceStartSeconds: number };
 }
 
 /**

@@ -7,9 +7,12 @@ import { Controller } from '../../../src/controller/controller.ts';
 import { GROUP, VERSION } from '../../../src/controller/crd.ts';
 
 export function testController(kc: KubeConfig, prometheusUrl: string, namespace: string, lease?: string): Controller {
+  const prometheus = new PrometheusSource({ url: prometheusUrl, timeoutMs: 2000 });
   return new Controller({
     clients: makeClients(kc),
-    metrics: new PrometheusSource({ url: prometheusUrl, timeoutMs: 2000 }),
+    // As `headroom controller` wires it: one source for the rounds' readings and a new policy's past.
+    metrics: prometheus,
+    history: prometheus,
     namespace,
     ...(lease
       ? {

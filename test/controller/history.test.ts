@@ -1,0 +1,143 @@
+// A new policy's first round reads the demand query's past (src/controller/history.ts) through a
+// fake range source answering from a day of readings: 20 rps, and 100 rps for 10 minutes every 2
+// hours. 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance, so the quiet
+// level needs 2 and a spike 8. The real Prometheus read is test/e2e/controller-history.test.ts.
+import { describe, expect, it } from 'vitest';
+import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
+import { reconcilePolicy, type PolicyMemory, type ReconcilePorts } from '../../src/controller/reconcile.ts';
+import type { PolicyEvent } from '../../src/controller/status.ts';
+import type { ScaleOutcome, ScaleReading } from '../../src/ports/actuator.ts';
+import type { MetricSample, RangeAnswer } from '../../src/ports/metrics.ts';
+
+const DEMAND = 'sum(rate(http_requests_total[1m]))';
+const PERIOD = 7200;
+// 90 s before a spike starts: the startup horizon (60 s + 60 s) reaches into it.
+const NOW_S = Math.floor(Date.parse('2026-12-02T10:00:00Z') / 1000 / PERIOD) * PERIOD + PERIOD - 90;
+const NOW = NOW_S * 1000;
+const needed = (rps: number): number => Math.ceil(rps / (0.5 / 0.04));
+
+/** The demand at t: 100 rps in the first 10 minutes of each 2-h period, else 20, ±5 % (deterministic). */
+const demandAt = (t: number): number => (t % PERIOD < 600 ? 100 : 20) * (1 + 0.05 * Math.sin(t / 97));
+
+function policy(forecast: Record<string, unknown> = {}): HeadroomPolicy {
+  return {
+    metadata: { name: 'web', namespace: 'shop', uid: 'u1', generation: 1 },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      service: {
+        instance: { serviceTimeMs: 40, concurrency: 1 },
+        targetUtilization: 0.5,
+        replicas: { min: 1, max: 20 },
+        // Act at once: each count below is the sizing rule's, not a rate limit's.
+        behavior: { forecast, scaleUp: { policies: [{ type: 'Pods', value: 100, periodSeconds: 1 }] } },
+      },
+      demand: { query: DEMAND },
+    },
+  };
+}
+
+/** A range source answering from `demandAt` over the last `days` days before NOW, or failing. */
+function history(days: number, fail?: string) {
+  const calls: Array<{ query: string; start: number; end: number; step: number }> = [];
+  const source = {
+    range: (query: string, r: { start: number; end: number; step: number }): Promise<RangeAnswer> => {
+      calls.push({ query, ...r });
+      if (fail) return Promise.resolve({ kind: 'error', reason: fail });
+      const values: Array<[number, number]> = [];
+      for (let t = r.start; t <= r.end; t += r.step) if (t >= NOW_S - days * 86400) values.push([t, demandAt(t)]);
+      return Promise.resolve({ kind: 'ok', series: values.length ? [{ labels: {}, values }] : [] });
+    },
+  };
+  return { source, calls };
+}
+
+async function round(pol: HeadroomPolicy, h: ReturnType<typeof history> | undefined, memory?: PolicyMemory) {
+  const events: PolicyEvent[] = [];
+  let replicas = 2;
+  const ports: ReconcilePorts = {
+    metrics: {
+      sample: (q) =>
+        Promise.resolve<MetricSample>(
+          q === DEMAND ? { kind: 'ok', value: demandAt(NOW_S), at: NOW_S, series: 1 } : { kind: 'no-data', reason: '' },
+        ),
+    },
+    ...(h ? { history: h.source } : {}),
+    scale: {
+      read: () => Promise.resolve<ScaleReading>({ specReplicas: replicas, statusReplicas: replicas, version: '1' }),
+      scale: (_t, n) => {
+        const from = replicas;
+        replicas = n;
+        return Promise.resolve<ScaleOutcome>({ kind: 'scaled', from, to: n, attempts: 1 });
+      },
+    },
+    status: { writeStatus: (_r, _s: PolicyStatus) => Promise.resolve(true) },
+    events: {
+      recordEvent: (_r, e) => {
+        events.push(e);
+        return Promise.resolve();
+      },
+    },
+  };
+  const r = await reconcilePolicy(ports, { policy: pol, model: { model: buildModel(pol) }, memory, now: NOW });
+  return { r, events, replicas };
+}
+
+describe('a new policy reads its demand history', () => {
+  it('reads the last 8 days once at the interval and sizes the coming spike from them', async () => {
+    const h = history(2);
+    const warm = await round(policy(), h);
+    expect(h.calls).toEqual([{ query: DEMAND, start: NOW_S - 8 * 86400, end: NOW_S - 15, step: 15 }]);
+    const read = warm.events.find((e) => e.reason === 'HistoryRead');
+    expect(read?.type).toBe('Normal');
+    expect(read?.message).toMatch(
+      /^read 48 h of demand history from Prometheus \(11,520 readings 15 s apart\): [\d,]+ minutes scored \(the forecast starts calibrated\), a period of 2 h found$/,
+    );
+    // The spike 90 s ahead is sized now, by the detected period, not after it came.
+    const d = warm.r.status.lastDecision!;
+    expect(d.reasons.map((x) => x.code)).toContain('ForecastPeriodic');
+    expect(d.reasons.find((x) => x.code === 'ForecastPeriodic')?.message).toMatch(/period 2 h/);
+    expect(warm.replicas).toBeGreaterThanOrEqual(needed(100));
+
+    // Without the history the same round sees only 20 rps.
+    const cold = await round(policy(), undefined);
+    expect(cold.replicas).toBe(needed(demandAt(NOW_S)));
+    expect(cold.r.status.lastDecision!.reasons.map((x) => x.code)).not.toContain('ForecastPeriodic');
+    expect(cold.events.map((e) => e.reason)).not.toContain('HistoryRead');
+
+    // The next round has history of its own: nothing is read again.
+    const next = await round(policy(), h, warm.r.memory);
+    expect(h.calls).toHaveLength(1);
+    expect(next.events.map((e) => e.reason)).not.toContain('HistoryRead');
+  });
+
+  it('a failed read says why in a Warning and the round decides from now, as before', async () => {
+    const h = history(1, 'HTTP 503 from Prometheus');
+    const r = await round(policy(), h);
+    expect(r.events.find((e) => e.reason === 'HistoryNotRead')).toEqual({
+      type: 'Warning',
+      reason: 'HistoryNotRead',
+      message:
+        "the demand's last 192 h were not read from Prometheus (HTTP 503 from Prometheus): the forecast learns from now",
+    });
+    expect(r.replicas).toBe(needed(demandAt(NOW_S)));
+    expect(r.r.result).toBe('ok');
+  });
+
+  it('no data in the range is said too; historySeconds 0 or the forecast off reads nothing', async () => {
+    const empty = history(0);
+    // A 1-s round still reads the past 15 s apart (8 days at 1 s would be 691,200 points).
+    const fast = { ...policy({ historySeconds: 3600 }) };
+    fast.spec = { ...fast.spec, intervalSeconds: 1 };
+    const r = await round(fast, empty);
+    expect(empty.calls[0]).toMatchObject({ start: NOW_S - 3600, end: NOW_S - 15, step: 15 });
+    expect(r.events.find((e) => e.reason === 'HistoryNotRead')?.message).toBe(
+      'the demand query had no data in the last 1 h: the forecast learns from now',
+    );
+    for (const forecast of [{ historySeconds: 0 }, { enabled: false }]) {
+      const h = history(1);
+      const x = await round(policy(forecast), h);
+      expect(h.calls, JSON.stringify(forecast)).toHaveLength(0);
+      expect(x.events.map((e) => e.reason)).not.toContain('HistoryRead');
+    }
+  });
+});
