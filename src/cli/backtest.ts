@@ -21,6 +21,9 @@ import {
   stepTime,
   type StepGrid,
 } from '../simulator/history.ts';
+import { pastText, readDemandPast, spanText, type DemandPast } from '../controller/history.ts';
+import type { ServiceModel } from '../core/model.ts';
+import { initialLoopState, withHistory } from '../loop/step.ts';
 import { actualPolicy } from '../simulator/policies/actual.ts';
 import { runSimulation, type SimulationResult } from '../simulator/run.ts';
 import { MAX_REPLICAS } from '../input/schema.ts';
@@ -205,6 +208,31 @@ export interface BacktestInfo {
   /** Per series, the missing steps as text (also printed to stderr as HR_PROMETHEUS_GAPS). */
   missing: Array<{ series: string; steps: number; text: string }>;
   measured?: { violatingSeconds: number; measuredSteps: number; unmeasuredSteps: number; sloMs: number };
+  /**
+   * The demand's past before the range that Headroom started from, as the controller reads it on
+   * a new policy's first round (behavior.forecast.historySeconds): readings 0 when none.
+   */
+  history: { readings: number; seconds: number; text: string };
+}
+
+/** What Headroom started from, for the report: "headroom started from 4 d of demand history (…)". */
+function pastInfo(model: ServiceModel, past: DemandPast): BacktestInfo['history'] {
+  if (past.kind === 'read') {
+    const t = pastText(model, past, withHistory(model, initialLoopState(), past.readings).decide.demand);
+    return {
+      readings: past.readings.length,
+      seconds: past.seconds,
+      text: `headroom started from ${t.what} before the range, as the controller does for a new policy: ${t.holds}`,
+    };
+  }
+  const none = 'headroom started with no history';
+  const text =
+    past.kind === 'off'
+      ? `${none} (the spec's forecast is off or its historySeconds 0)`
+      : past.kind === 'failed'
+        ? `${none}: the ${spanText(past.seconds)} before the range were not read (${past.reason})`
+        : `${none}: the demand query had no data in the ${spanText(past.seconds)} before the range`;
+  return { readings: 0, seconds: 0, text };
 }
 
 export function backtestJson(r: SimulationResult, info: BacktestInfo): unknown {
@@ -224,6 +252,7 @@ export function backtestText(r: SimulationResult, info: BacktestInfo): string {
     `  replicas: ${info.queries.replicas} (row "actual")`,
     ...(info.queries.latency ? [`  latency:  ${info.queries.latency}`] : []),
     ...info.missing.map((m) => `  ${m.text}`),
+    `  ${info.history.text}`,
   ];
   const tail: string[] = [];
   const m = info.measured;
@@ -345,7 +374,16 @@ export function register(program: Command): void {
         message: `no step ${range} has both a demand and a replicas value, so there is nothing to replay`,
       });
     }
-    const result = runSimulation({ ...options, trace: replay.trace, extra: [actualPolicy(replay.replicas)] });
+    // Headroom starts as the controller would have on a new policy at the range's start: from the
+    // demand's past before it (8 days by default), not from nothing.
+    const past = await readDemandPast(prom, opts.query, model, { beforeMs: grid.start * 1000, stepSeconds: step });
+    const history = pastInfo(model, past);
+    const result = runSimulation({
+      ...options,
+      trace: replay.trace,
+      extra: [actualPolicy(replay.replicas)],
+      ...(past.kind === 'read' ? { history: { readings: past.readings, traceStartSeconds: grid.start } } : {}),
+    });
     const info: BacktestInfo = {
       prometheus: opts.prometheus,
       queries: {
@@ -359,6 +397,7 @@ export function register(program: Command): void {
       steps,
       replayedSteps: replay.kept.length,
       missing,
+      history,
     };
     if (latency && model.slo) {
       info.measured = {

@@ -9,6 +9,7 @@
 import { forecastHorizon } from '../core/decide.ts';
 import { historyText } from '../core/forecast.ts';
 import { duration } from '../core/forecast-periodic.ts';
+import type { DemandHistory } from '../core/forecast-history.ts';
 import { FORECAST_HISTORY_SECONDS, type ServiceModel } from '../core/model.ts';
 import { hasHistory, withHistory, type LoopState } from '../loop/step.ts';
 import type { RangeSource } from '../ports/metrics.ts';
@@ -20,6 +21,69 @@ export const HISTORY_MIN_STEP_SECONDS = 15;
 export interface HistoryOutcome {
   read: boolean;
   message: string;
+}
+
+/** The demand's past as read: oldest first, or why there is none. */
+export type DemandPast =
+  | { kind: 'read'; readings: Array<[number, number]>; step: number; seconds: number }
+  | { kind: 'off' }
+  | { kind: 'failed'; reason: string; seconds: number }
+  | { kind: 'empty'; seconds: number };
+
+/** Seconds of the past a policy reads: 0 with the forecast off or historySeconds 0. */
+export function pastSeconds(model: ServiceModel): number {
+  return model.behavior.forecast.enabled ? (model.behavior.forecast.historySeconds ?? FORECAST_HISTORY_SECONDS) : 0;
+}
+
+/** 691,185 s → "8 d", 172,785 s → "48 h", 5,400 s → "1 h 30 min" (to the minute). */
+export function spanText(seconds: number): string {
+  const min = Math.round(seconds / 60);
+  return min >= 2 * 1440 ? `${Number((min / 1440).toFixed(1))} d` : duration(min * 60);
+}
+
+/**
+ * The demand query over the model's history before `beforeMs` (the step before it last), at
+ * `stepSeconds` (at least 15), several series added up as the live reading sums them. Never
+ * rejects. `headroom backtest` reads the past before its range the same way.
+ */
+export async function readDemandPast(
+  source: RangeSource,
+  query: string,
+  model: ServiceModel,
+  at: { beforeMs: number; stepSeconds: number; signal?: AbortSignal },
+): Promise<DemandPast> {
+  const seconds = pastSeconds(model);
+  if (seconds <= 0) return { kind: 'off' };
+  // At least 15 s (a common scrape interval): a 1-s round over 8 days would be 691,200 points.
+  const step = Math.max(HISTORY_MIN_STEP_SECONDS, Math.round(at.stepSeconds));
+  const before = Math.floor(at.beforeMs / 1000);
+  // Up to the step before: the reading at `before` is the live one decide() records.
+  const range = { start: before - seconds, end: before - step, step };
+  let answer;
+  try {
+    answer = await source.range(query, range, at.signal ? { signal: at.signal } : {});
+  } catch (err) {
+    answer = { kind: 'error' as const, reason: err instanceof Error ? err.message : String(err) };
+  }
+  if (answer.kind === 'error') return { kind: 'failed', reason: answer.reason, seconds };
+  const sums = new Map<number, number>();
+  for (const s of answer.series)
+    for (const [t, v] of s.values) if (Number.isFinite(v) && v >= 0) sums.set(t, (sums.get(t) ?? 0) + v);
+  const readings = [...sums.entries()].sort((a, b) => a[0] - b[0]);
+  if (readings.length === 0) return { kind: 'empty', seconds };
+  return { kind: 'read', readings, step, seconds: before - (readings[0]?.[0] ?? before) };
+}
+
+/** What was read and what the history then holds, for an Event or a report line. */
+export function pastText(
+  model: ServiceModel,
+  past: Extract<DemandPast, { kind: 'read' }>,
+  history: DemandHistory,
+): { what: string; holds: string } {
+  return {
+    what: `${spanText(past.seconds)} of demand history (${past.readings.length.toLocaleString('en-US')} readings ${past.step} s apart)`,
+    holds: historyText(history, forecastHorizon(model)),
+  };
 }
 
 /**
@@ -34,48 +98,23 @@ export async function readHistory(
   state: LoopState,
   at: { nowMs: number; stepSeconds: number; signal?: AbortSignal },
 ): Promise<{ state: LoopState; outcome?: HistoryOutcome }> {
-  const seconds = model.behavior.forecast.historySeconds ?? FORECAST_HISTORY_SECONDS;
-  if (!source || !model.behavior.forecast.enabled || seconds <= 0 || hasHistory(state)) return { state };
-  // At least 15 s (a common scrape interval): a 1-s round over 8 days would be 691,200 points.
-  const step = Math.max(HISTORY_MIN_STEP_SECONDS, Math.round(at.stepSeconds));
-  const now = Math.floor(at.nowMs / 1000);
-  // Up to the step before now: this round's reading is the live one decide() records.
-  const range = { start: now - seconds, end: now - step, step };
-  const span = duration(seconds);
-  let answer;
-  try {
-    answer = await source.range(query, range, at.signal ? { signal: at.signal } : {});
-  } catch (err) {
-    answer = { kind: 'error' as const, reason: err instanceof Error ? err.message : String(err) };
+  if (!source || pastSeconds(model) <= 0 || hasHistory(state)) return { state };
+  const past = await readDemandPast(source, query, model, {
+    beforeMs: at.nowMs,
+    stepSeconds: at.stepSeconds,
+    ...(at.signal ? { signal: at.signal } : {}),
+  });
+  const learns = 'the forecast learns from now';
+  if (past.kind === 'off') return { state };
+  if (past.kind === 'failed') {
+    const message = `the demand's last ${spanText(past.seconds)} were not read from Prometheus (${past.reason}): ${learns}`;
+    return { state, outcome: { read: false, message } };
   }
-  if (answer.kind === 'error')
-    return {
-      state,
-      outcome: {
-        read: false,
-        message: `the demand's last ${span} were not read from Prometheus (${answer.reason}): the forecast learns from now`,
-      },
-    };
-  // Several series add up, as the live reading sums them (a raw query by pod).
-  const sums = new Map<number, number>();
-  for (const s of answer.series)
-    for (const [t, v] of s.values) if (Number.isFinite(v) && v >= 0) sums.set(t, (sums.get(t) ?? 0) + v);
-  const readings = [...sums.entries()].sort((a, b) => a[0] - b[0]);
-  if (readings.length === 0)
-    return {
-      state,
-      outcome: {
-        read: false,
-        message: `the demand query had no data in the last ${span}: the forecast learns from now`,
-      },
-    };
-  const next = withHistory(model, state, readings);
-  const from = readings[0]?.[0] ?? now;
-  return {
-    state: next,
-    outcome: {
-      read: true,
-      message: `read ${duration(now - from)} of demand history from Prometheus (${readings.length.toLocaleString('en-US')} readings ${step} s apart): ${historyText(next.decide.demand, forecastHorizon(model))}`,
-    },
-  };
+  if (past.kind === 'empty') {
+    const message = `the demand query had no data in the last ${spanText(past.seconds)}: ${learns}`;
+    return { state, outcome: { read: false, message } };
+  }
+  const next = withHistory(model, state, past.readings);
+  const t = pastText(model, past, next.decide.demand);
+  return { state: next, outcome: { read: true, message: `read ${t.what} from Prometheus: ${t.holds}` } };
 }

@@ -218,7 +218,14 @@ export function historyText(h: DemandHistory, horizonSeconds: number): string {
   const lag = h.period?.lag ?? 0;
   const calibrated =
     scored >= MIN_SCORED_MINUTES ? 'the forecast starts calibrated' : 'too few to calibrate the forecast';
-  return `${scored.toLocaleString('en-US')} minutes scored (${calibrated})${lag > 0 ? `, a period of ${duration(lag * FORECAST_BUCKET_S)} found` : ', no period found'}`;
+  // A period within 10 % of a day is the daily term's, not the periodic one's (periodActive).
+  const period =
+    lag === 0
+      ? 'no period found'
+      : periodActive(h)
+        ? `a period of ${duration(lag * FORECAST_BUCKET_S)} found`
+        : 'a daily cycle found';
+  return `${scored.toLocaleString('en-US')} minute${scored === 1 ? '' : 's'} scored (${calibrated}), ${period}`;
 }
 
 /** Minute peaks, and scoring of what the forecast said k minutes ago once a minute closes. */

@@ -111,6 +111,8 @@ export interface NoiseBoundResult {
 export interface SimulationOptions {
   trace: Trace;
   model: ServiceModel;
+  /** Headroom only: the demand's past before the trace, as the controller reads it (backtest). */
+  history?: PolicyOptions['history'];
   policies?: readonly PolicyName[];
   scrapeSeconds?: number;
   /**
@@ -154,7 +156,11 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   const reads = o.reads ?? 'arrivals';
   const base: PolicyOptions = { model: o.model, scrapeSeconds, reads };
   // Only Headroom reads the pods; the baselines keep their own pipelines.
-  const hrOpts: PolicyOptions = { ...base, ...(o.podBurst ? { podBurst: o.podBurst } : {}) };
+  const hrOpts: PolicyOptions = {
+    ...base,
+    ...(o.podBurst ? { podBurst: o.podBurst } : {}),
+    ...(o.history ? { history: o.history } : {}),
+  };
   const target = o.baselineTarget ?? 0.7;
   const run = (p: Policy, series: boolean): PolicyRun => {
     const r = simulate(o.trace, o.model, p, { table, series });

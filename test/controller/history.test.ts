@@ -3,6 +3,7 @@
 // hours. 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance, so the quiet
 // level needs 2 and a spike 8. The real Prometheus read is test/e2e/controller-history.test.ts.
 import { describe, expect, it } from 'vitest';
+import { spanText } from '../../src/controller/history.ts';
 import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
 import { reconcilePolicy, type PolicyMemory, type ReconcilePorts } from '../../src/controller/reconcile.ts';
 import type { PolicyEvent } from '../../src/controller/status.ts';
@@ -83,6 +84,17 @@ async function round(pol: HeadroomPolicy, h: ReturnType<typeof history> | undefi
 }
 
 describe('a new policy reads its demand history', () => {
+  it('says how much it read to the minute, in days from 2 days', () => {
+    expect([691_185, 172_800, 172_000, 5_400, 3_599.8, 240].map(spanText)).toEqual([
+      '8 d',
+      '2 d',
+      '47 h 47 min',
+      '1 h 30 min',
+      '1 h',
+      '4 min',
+    ]);
+  });
+
   it('reads the last 8 days once at the interval and sizes the coming spike from them', async () => {
     const h = history(2);
     const warm = await round(policy(), h);
@@ -90,7 +102,7 @@ describe('a new policy reads its demand history', () => {
     const read = warm.events.find((e) => e.reason === 'HistoryRead');
     expect(read?.type).toBe('Normal');
     expect(read?.message).toMatch(
-      /^read 48 h of demand history from Prometheus \(11,520 readings 15 s apart\): [\d,]+ minutes scored \(the forecast starts calibrated\), a period of 2 h found$/,
+      /^read 2 d of demand history \(11,520 readings 15 s apart\) from Prometheus: [\d,]+ minutes scored \(the forecast starts calibrated\), a period of 2 h found$/,
     );
     // The spike 90 s ahead is sized now, by the detected period, not after it came.
     const d = warm.r.status.lastDecision!;
@@ -117,7 +129,7 @@ describe('a new policy reads its demand history', () => {
       type: 'Warning',
       reason: 'HistoryNotRead',
       message:
-        "the demand's last 192 h were not read from Prometheus (HTTP 503 from Prometheus): the forecast learns from now",
+        "the demand's last 8 d were not read from Prometheus (HTTP 503 from Prometheus): the forecast learns from now",
     });
     expect(r.replicas).toBe(needed(demandAt(NOW_S)));
     expect(r.r.result).toBe('ok');

@@ -64,6 +64,17 @@ describe('historyFrom', () => {
     );
   });
 
+  it('a cycle of about a day is named as the daily one (the daily term forecasts it, not the periodic)', () => {
+    const daily: Array<[number, number]> = [];
+    let seed = 7; // ±5 % noise from a linear congruential generator: no period of its own
+    const noise = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.1;
+    for (let t = 1_800_000_000; t < 1_800_000_000 + 4 * 86400; t += 15)
+      daily.push([t, 300 * (1 + 0.6 * Math.sin((2 * Math.PI * t) / 86400)) * (1 + noise())]);
+    const h = historyFrom(daily, 120);
+    expect(h.period?.lag).toBeGreaterThan(250);
+    expect(historyText(h, 120)).toMatch(/, a daily cycle found$/);
+  });
+
   it('skips what a live round would skip: non-finite, negative, out of order', () => {
     const rs = readings(2);
     const at = rs[199]![0];

@@ -5,7 +5,7 @@
 // the replayed steps, the steps a scrape gap removes, the demand's peak, the measured violations.
 // 8 days at 60 s is 11,520 steps: more than Prometheus' 11,000 points, so two range requests.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,21 @@ function quickStartArgs(): string[] {
   expect(m, 'the quick start runs headroom backtest').not.toBeNull();
   const line = m![1]!.replace(/\\\n/g, ' ');
   return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((x) => x[1] ?? x[2] ?? '');
+}
+
+/**
+ * The readings Headroom's past before `start` holds: the 8 days' 60-s steps before it at which the
+ * demand query has a rate (the same rule as the replayed steps in the first test).
+ */
+function pastReadings(start: number): number {
+  const ok = seriesOf(history, 'http_requests_total{job="web",code="200"}');
+  const err = seriesOf(history, 'http_requests_total{job="web",code="500"}');
+  const leftOpen = promMajor() >= 3;
+  const rated = (s: Map<number, number>, T: number): boolean =>
+    [T - 120, T - 60, T].filter((t) => s.has(t) && (t > T - 120 || !leftOpen)).length >= 2;
+  let n = 0;
+  for (let T = start - 8 * 86400; T <= start - 60; T += 60) if (rated(ok, T) || rated(err, T)) n++;
+  return n;
 }
 
 function promMajor(): number {
@@ -132,6 +147,7 @@ describe('headroom backtest on a real Prometheus with backfilled history', () =>
         replayedSteps: number;
         missing: Array<{ series: string; steps: number }>;
         measured: unknown;
+        history: { readings: number; seconds: number; text: string };
       };
     };
     expect(r.backtest.steps).toBe(STEPS);
@@ -161,6 +177,16 @@ describe('headroom backtest on a real Prometheus with backfilled history', () =>
       unmeasuredSteps: unmeasured,
       sloMs: 200,
     });
+    // The demo's history begins a few minutes before the range: all the past there is to read.
+    const before = pastReadings(START);
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(10);
+    expect(r.backtest.history.readings).toBe(before);
+    expect(r.backtest.history.text).toMatch(
+      new RegExp(
+        `^headroom started from ${before} min of demand history \\(${before} readings 60 s apart\\) before the range, as the controller does for a new policy: \\d+ minutes? scored \\(too few to calibrate the forecast\\), no period found$`,
+      ),
+    );
 
     // The table and the report say the same numbers.
     const text = await cli(args, undefined, 240_000);
@@ -175,6 +201,53 @@ describe('headroom backtest on a real Prometheus with backfilled history', () =>
     expect(html).toContain('<title>headroom backtest: web, 2026-11-22T00:01 to 2026-11-30T00:00 (UTC)</title>');
     expect(html).toMatch(new RegExp(`>actual</td><td>${hours}</td>.*<td>${month}</td>`));
     expect(html).toMatch(new RegExp(`>headroom</td><td>${hrHours}</td>`));
+  }, 600_000);
+
+  it("starts Headroom from the demand's past before the range, as the controller does: only its row moves", async () => {
+    // The last 4 days, so the 4 before them are the past a new policy would read (8 days asked).
+    const since4 = quickStartArgs()
+      .map((a) => (a === 'http://127.0.0.1:9090' ? prom!.url : a === '8d' ? '4d' : a))
+      .filter((a, i, all) => a !== '--report' && all[i - 1] !== '--report');
+    expect(since4).toContain('4d');
+    const expected = pastReadings(END - (4 * 1440 - 1) * 60);
+    expect(expected).toBeGreaterThan(5000);
+
+    type Out = { policies: Row[]; backtest: { history: { readings: number; seconds: number; text: string } } };
+    const run = async (spec?: string): Promise<Out> => {
+      const args = spec ? since4.map((a) => (a === 'examples/backtest.yaml' ? spec : a)) : since4;
+      const out = await cli([...args, '--json'], undefined, 240_000);
+      expect(out.code, out.stderr).toBe(0);
+      return JSON.parse(out.stdout) as Out;
+    };
+    const warm = await run();
+    expect(warm.backtest.history.readings).toBe(expected);
+    expect(warm.backtest.history.text).toMatch(
+      new RegExp(
+        `^headroom started from 4 d of demand history \\(${expected.toLocaleString('en-US')} readings 60 s apart\\) before the range, as the controller does for a new policy: [\\d,]+ minutes scored \\(the forecast starts calibrated\\)`,
+      ),
+    );
+    // The same spec with historySeconds 0: Headroom starts empty, every other row is the same.
+    const spec0 = join(dir, 'no-history.yaml');
+    writeFileSync(
+      spec0,
+      readFileSync(join(ROOT, 'examples/backtest.yaml'), 'utf8').replace(
+        '    startupSeconds: 60\n',
+        '    startupSeconds: 60\n    behavior: { forecast: { historySeconds: 0 } }\n',
+      ),
+    );
+    const cold = await run(spec0);
+    expect(cold.backtest.history).toEqual({
+      readings: 0,
+      seconds: 0,
+      text: "headroom started with no history (the spec's forecast is off or its historySeconds 0)",
+    });
+    const row = (o: Out, name: string) => o.policies.find((p) => p.policy === name)!;
+    expect(row(warm, 'headroom').replicaSeconds).not.toBe(row(cold, 'headroom').replicaSeconds);
+    for (const p of warm.policies.filter((x) => x.policy !== 'headroom'))
+      expect([p.replicaSeconds, p.sloViolationSeconds], p.policy).toEqual([
+        row(cold, p.policy).replicaSeconds,
+        row(cold, p.policy).sloViolationSeconds,
+      ]);
   }, 600_000);
 
   it('bad input: unreachable, empty, several series, a PromQL error — each its code, exit 2, nothing on stdout', async () => {

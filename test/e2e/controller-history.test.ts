@@ -117,7 +117,7 @@ describe('a new policy reads its demand history from Prometheus', () => {
     expect(read?.type).toBe('Normal');
     // 2 days at 15 s up to the step before now: ~11,520 readings (the first minute has no rate yet).
     expect(read?.message).toMatch(
-      /^read 4[78] h( \d+ min)? of demand history from Prometheus \(11,[45]\d\d readings 15 s apart\): [\d,]+ minutes scored \(the forecast starts calibrated\), a period of 2 h found$/,
+      /^read 2 d of demand history \(11,[45]\d\d readings 15 s apart\) from Prometheus: [\d,]+ minutes scored \(the forecast starts calibrated\), a period of 2 h found$/,
     );
     const reason = warm!.lastDecision!.reasons.find((r) => r.code === 'ForecastPeriodic');
     expect(reason?.message).toMatch(/period 2 h .*spike of 1\d\d rps expected (now|in \d+ s)/);
