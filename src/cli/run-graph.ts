@@ -3,6 +3,7 @@
 // balancer (run.port); /api/status is the entry's, /api/services every member's and the graph.
 // Traffic: none (send your own), --demo (the built-in pattern at --rate) or --traffic TRACE.csv.
 // Alerts: the spec's alerts: section over every member, as for one service.
+import { openState, stateText, StateKeeper } from '../local/state-file.ts';
 import { dashboard } from '../server/dashboard/plugin.ts';
 import { resolveToken, TOKEN_ENV } from '../server/dashboard/auth.ts';
 import type { GraphRunConfig } from '../local/graph-config.ts';
@@ -30,6 +31,7 @@ export interface GraphRunFlags {
   token?: string;
   allowWrite?: boolean;
   arrivals?: Arrivals;
+  state?: string;
 }
 
 const f = (x: number | null | undefined, d = 0): string =>
@@ -64,12 +66,15 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   const token = resolveToken(cfg.run.host, flags.token ?? cfg.run.token ?? process.env[TOKEN_ENV], {
     flag: flags.token !== undefined ? '--token' : 'run.token',
   });
+  // Read before anything starts: a file that is not a state file exits 2 with nothing running.
+  const state = openState(flags, cfg.run.stateFile);
   // One engine for the graph (the spec's alerts: section, or the built-in rules); delivery problems
   // are the entry's events.
   const live: { graph?: LocalGraph } = {};
   const alerting = startAlerting(cfg.alerts, { note: (m, w) => live.graph?.entry.supervisor.note('Alert', m, w) });
   const g = await LocalGraph.start(cfg, {
     alerting,
+    ...(state?.saved ? { states: state.saved.services } : {}),
     plugins: (graph) => [
       dashboard({
         status: () => graph.statuses(),
@@ -88,6 +93,16 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   });
   live.graph = g;
   const entry = g.entry;
+  const names = cfg.models.map((m) => m.name);
+  const keeper =
+    state &&
+    new StateKeeper(
+      state.file,
+      () => new Map([...g.clusters].map(([name, c]) => [name, c.loop.loopState])),
+      state.saved,
+      (m) => entry.supervisor.note('Decision', m, true),
+    );
+  keeper?.start();
   const json = flags.json === true;
   const emit = (o: Record<string, unknown>): void => void out.write(`${JSON.stringify(o)}\n`);
   if (json) {
@@ -100,6 +115,7 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
       servicesApi: `${entry.statusUrl}/api/services`,
       services: [...g.clusters].map(([name, c]) => ({ name, url: c.url })),
       tokenRequired: token !== undefined,
+      ...(state ? { state: { file: state.file, restored: names.filter((n) => state.saved?.services.has(n)) } } : {}),
     });
   } else {
     out.write(
@@ -107,7 +123,8 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
         `  send requests to  ${entry.url}\n` +
         `  dashboard         ${entry.statusUrl}/${token !== undefined ? '  (token required)' : ''}\n` +
         `  status API        ${entry.statusUrl}/api/status (entry), ${entry.statusUrl}/api/services (all)\n` +
-        [...g.clusters].map(([name, c]) => `  ${name.padEnd(17)} ${c.url}\n`).join(''),
+        [...g.clusters].map(([name, c]) => `  ${name.padEnd(17)} ${c.url}\n`).join('') +
+        (state ? `  state             ${stateText(state, names)}\n` : ''),
     );
   }
   const life = new RunLifetime();
@@ -171,6 +188,10 @@ export async function runGraph(cfg: GraphRunConfig, flags: GraphRunFlags, trace?
   if (json) emit({ type: 'stopping' });
   else out.write('\nstopping: draining every service, callers first …\n');
   await life.finish(() => g.stop(), cfg.run.killGraceSeconds);
+  if (keeper?.stop()) {
+    if (json) emit({ type: 'state', file: state?.file, saved: true });
+    else out.write(`state saved to ${state?.file}\n`);
+  }
   flushEvents();
   const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
   const services = final.map((s) => ({

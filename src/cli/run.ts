@@ -5,6 +5,7 @@
 // `headroom simulate` reads), with or without --demo, and stops when the trace ends.
 import { Option, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
+import { openState, stateText, StateKeeper } from '../local/state-file.ts';
 import { HeadroomError } from '../core/errors.ts';
 import { LocalCluster } from '../local/cluster.ts';
 import { dashboard } from '../server/dashboard/plugin.ts';
@@ -48,6 +49,7 @@ interface RunFlags {
   peak?: number;
   arrivals?: Arrivals;
   json?: boolean;
+  state?: string;
 }
 
 function number(flag: string, min: number, max: number, int: boolean): (raw: string) => number {
@@ -98,6 +100,10 @@ export function register(program: Command): void {
     )
     .option('--token <token>', `bearer token for the status server and dashboard (or run.token, or ${TOKEN_ENV})`)
     .option('--allow-write', 'let the dashboard switch shadow mode and pause the loop (default read-only)')
+    .option(
+      '--state <file>',
+      "keep the loop's state (stabilization, forecast history, calibration) in this file across restarts (overrides run.stateFile)",
+    )
     .addHelpText(
       'after',
       `
@@ -204,6 +210,9 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   const token = resolveToken(cfg.run.host, flags.token ?? cfg.run.token ?? process.env[TOKEN_ENV], {
     flag: flags.token !== undefined ? '--token' : 'run.token',
   });
+  // Read before anything starts: a file that is not a state file exits 2 with nothing running.
+  const state = openState(flags, cfg.run.stateFile);
+  const restored = state?.saved?.services.get(cfg.model.name);
   const live: { cluster?: LocalCluster } = {};
   const alerting = startAlerting(cfg.alerts, { note: (m, w) => live.cluster?.supervisor.note('Alert', m, w) });
   const cluster = await LocalCluster.start({
@@ -211,6 +220,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     run: cfg.run,
     capacitySource: cfg.capacitySource,
     alerting,
+    ...(restored ? { initialState: restored } : {}),
     plugins: (c) => [
       dashboard({
         status: () => c.status(),
@@ -227,6 +237,15 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
     throw err;
   });
   live.cluster = cluster;
+  const keeper =
+    state &&
+    new StateKeeper(
+      state.file,
+      () => new Map([[cfg.model.name, cluster.loop.loopState]]),
+      state.saved,
+      (m) => cluster.supervisor.note('Decision', m, true),
+    );
+  keeper?.start();
   // --json: one object per line, for scripts and tests (nothing scrapes the human view).
   const json = flags.json === true;
   const emit = (o: Record<string, unknown>): void => void out.write(`${JSON.stringify(o)}\n`);
@@ -241,6 +260,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
       metrics: `${cluster.statusUrl}/metrics`,
       tokenRequired: token !== undefined,
       queue: cluster.balancer.queue,
+      ...(state ? { state: { file: state.file, restored: restored !== undefined } } : {}),
     });
   } else {
     out.write(
@@ -252,7 +272,8 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
         // Where a request waits when every instance is busy (run.queue, docs/local-cluster.md).
         (cluster.balancer.holds
           ? `  requests wait at  the balancer for a free slot (≤ ${cfg.model.instance.concurrency} per instance)\n`
-          : `  requests wait in  the instances (sent at once, ${cfg.model.loadBalancing})\n`),
+          : `  requests wait in  the instances (sent at once, ${cfg.model.loadBalancing})\n`) +
+        (state ? `  state             ${stateText(state, [cfg.model.name])}\n` : ''),
     );
   }
   const life = new RunLifetime();
@@ -381,6 +402,11 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
   if (json) emit({ type: 'stopping' });
   else out.write('\nstopping: draining instances …\n');
   await life.finish(() => cluster.stop(), cfg.run.killGraceSeconds);
+  // After the loop stopped: the last decision's state is the one kept.
+  if (keeper?.stop()) {
+    if (json) emit({ type: 'state', file: state?.file, saved: true });
+    else out.write(`state saved to ${state?.file}\n`);
+  }
   const scaled = final.events.filter((e) => e.type === 'Decision').length;
   if (!view?.tty) flushEvents();
   if (json) {

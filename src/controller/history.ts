@@ -35,7 +35,7 @@ export function pastSeconds(model: ServiceModel): number {
   return model.behavior.forecast.enabled ? (model.behavior.forecast.historySeconds ?? FORECAST_HISTORY_SECONDS) : 0;
 }
 
-/** 691,185 s → "8 d", 172,785 s → "48 h", 5,400 s → "1 h 30 min" (to the minute). */
+/** 691,185 s → "8 d", 172,000 s → "47 h 47 min", 5,400 s → "1 h 30 min" (to the minute; days from 2). */
 export function spanText(seconds: number): string {
   const min = Math.round(seconds / 60);
   return min >= 2 * 1440 ? `${Number((min / 1440).toFixed(1))} d` : duration(min * 60);

@@ -36,6 +36,8 @@ export const ERROR_CODES = {
     'Even the lowest load-test step broke the latency SLO: no capacity was found; lower --start-rps.',
   HR_TRACE_INVALID: 'A trace CSV is malformed: header, numbers, or times not strictly increasing from 0.',
   HR_PORT_IN_USE: 'A port Headroom must listen on (load balancer or status server) is already in use.',
+  HR_STATE_FILE:
+    'The state file of `headroom run` (run.stateFile, --state) is not one it wrote (not JSON, another kind or version) or cannot be written.',
   HR_COMMAND_NOT_FOUND: 'The service command of `headroom run` cannot be started: not found or not executable.',
   HR_HEALTH_CHECK_FAILED:
     'No instance of the service became ready (health check answered 2xx) within the startup timeout.',

@@ -37,6 +37,7 @@ import {
 import { LoadBalancer } from './balancer.ts';
 import { hostFitLimit } from './capacity.ts';
 import type { RunConfig } from './config.ts';
+import type { LoopState } from '../loop/step.ts';
 import { ControlLoop, type Observed, type TickRecord } from './loop.ts';
 import { Supervisor } from './supervisor.ts';
 import { alertSnapshotOf, clusterStatus, type ClusterView } from './cluster-views.ts';
@@ -58,6 +59,8 @@ export interface LocalClusterOptions {
   clock?: Clock;
   /** A graph member's share of the end-to-end SLO, from the latest graph plan (src/local/graph.ts). */
   budget?: () => EndToEndBudget | undefined;
+  /** The loop's state from before a restart (run.stateFile, src/local/state-file.ts). */
+  initialState?: LoopState;
 }
 
 const HISTORY_POINTS = 900;
@@ -176,6 +179,7 @@ export class LocalCluster {
         this.record(rec);
         opts.onTick?.(rec);
       },
+      ...(opts.initialState ? { initialState: opts.initialState } : {}),
     });
   }
 

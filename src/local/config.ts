@@ -77,6 +77,11 @@ export const runSectionSchema = z.strictObject({
   token: z.string().min(1).optional(),
   /** tail: keep the last lines of each instance for error messages; inherit: print them prefixed. */
   logs: z.enum(['tail', 'inherit']).default('tail'),
+  /**
+   * Where the loop's state is kept across restarts (stabilization, forecast history, calibration),
+   * relative to the spec's folder (src/local/state-file.ts); none: in memory only.
+   */
+  stateFile: z.string().min(1).optional(),
 });
 
 export type RunSection = z.output<typeof runSectionSchema>;
@@ -241,6 +246,7 @@ export function loadRunConfig(file: string): RunConfig {
       ...run,
       command,
       cwd: resolve(baseDir, run.cwd ?? '.'),
+      ...(run.stateFile !== undefined ? { stateFile: resolve(baseDir, run.stateFile) } : {}),
       queue: run.queue ?? defaultQueue(effective, written),
     }),
     capacitySource: run.capacity === 'learned' ? 'learned' : fromProfile ? 'profile' : 'spec',

@@ -155,5 +155,6 @@ function loadGraphRunConfig(file: string, source: InputSource): GraphRunConfig {
     );
   }
   deepFreeze(spec);
-  return { file, entry: entry.name, models, members, run: Object.freeze(run), alerts: alerts.config };
+  const section = run.stateFile !== undefined ? { ...run, stateFile: resolve(baseDir, run.stateFile) } : run;
+  return { file, entry: entry.name, models, members, run: Object.freeze(section), alerts: alerts.config };
 }

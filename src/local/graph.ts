@@ -10,6 +10,7 @@
 //
 // No demand measured at the entry (no data): the last plan's budgets stand; a member's own decide
 // never scales down without its own valid data either (src/loop/step.ts guard).
+import type { LoopState } from '../loop/step.ts';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Alerting } from '../alerting/runtime.ts';
 import { measuredAt } from '../adapters/metrics/proxy/windows.ts';
@@ -35,6 +36,8 @@ export interface LocalGraphOptions {
    * controller's does. The graph closes it after the last member stops.
    */
   alerting?: Alerting;
+  /** Each member's loop state from before a restart, by service name (run.stateFile). */
+  states?: ReadonlyMap<string, LoopState>;
 }
 
 /** One round: the plan at the measured entry demand, and when it was made. */
@@ -113,6 +116,7 @@ export class LocalGraph {
           clock: g.clock,
           ...(shared ? { alerting: shared } : {}),
           budget: () => g.budgetOf(model.name),
+          ...(opts.states?.get(model.name) ? { initialState: opts.states.get(model.name) as LoopState } : {}),
           ...(model.name === cfg.entry && opts.plugins ? { plugins: () => opts.plugins?.(g) ?? [] } : {}),
         });
         g.clusters.set(model.name, cluster);

@@ -41,12 +41,14 @@ export interface LoopOptions {
   /** decide()'s `now` is clock.now(); the fixed tick rate runs on clock.monotonic(). */
   clock?: Clock;
   onTick?: (r: TickRecord) => void;
+  /** The state to carry on from (a restart: run.stateFile); default a fresh one. */
+  initialState?: LoopState;
 }
 
 export class ControlLoop {
   private readonly opts: LoopOptions;
   private readonly clock: Clock;
-  private state: LoopState = initialLoopState();
+  private state: LoopState;
   private timer?: NodeJS.Timeout;
   private running = false;
   private inTick?: Promise<TickRecord>;
@@ -60,12 +62,18 @@ export class ControlLoop {
     if (!(opts.tickMs > 0 && opts.tickMs <= 1000))
       throw new RangeError(`tickMs must be in (0, 1000], got ${opts.tickMs}`);
     this.opts = opts;
+    this.state = opts.initialState ?? initialLoopState();
     this.clock = opts.clock ?? systemClock;
     this.shadow = opts.shadow;
   }
 
   get decideState(): DecideState {
     return this.state.decide;
+  }
+
+  /** The whole state (decide and calibration), as the state file keeps it. */
+  get loopState(): LoopState {
+    return this.state;
   }
 
   start(): void {

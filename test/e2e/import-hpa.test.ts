@@ -192,7 +192,7 @@ describe('headroom import hpa against a real apiserver', () => {
       policies: [{ type: 'percent', value: 20, periodSeconds: 60 }],
     });
     // Held in full in quiet phases and after falls too, as the HPA held it: the field survived the CRD's pruning.
-    expect(model.behavior.forecast).toEqual({ enabled: true, quietPhase: false });
+    expect(model.behavior.forecast).toEqual({ enabled: true, quietPhase: false, historySeconds: 8 * 86400 });
 
     // The hand-over, as the page shows it (the names test below needs the HPA: it is re-created).
     expect(kubectl(['get', 'hpa', 'checkout', '-n', ns]).stdout).toMatch(/^NAME\s+REFERENCE/);

@@ -10,6 +10,8 @@ import { graphLines } from '../../src/cli/run-graph.ts';
 import { HeadroomError } from '../../src/core/errors.ts';
 import { loadRunOrGraph, type GraphRunConfig } from '../../src/local/graph-config.ts';
 import { LocalGraph } from '../../src/local/graph.ts';
+import { historyFrom } from '../../src/core/forecast.ts';
+import { initialLoopState } from '../../src/loop/step.ts';
 import { EXAMPLE_SERVICE } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-graph-start-'));
@@ -156,6 +158,30 @@ describe('LocalGraph: the end-to-end measurement', () => {
       expect(graphLines(g)[0]).toMatch(
         new RegExp(`p99 measured [0-9.]+ ms over the last ${m?.windowSeconds.toFixed(0)} s \\(30 requests\\)`),
       );
+    } finally {
+      await g.stop();
+    }
+  }, 30_000);
+});
+
+describe('LocalGraph: each member carries on from the state file', () => {
+  it("each member's loop starts from its own saved state (run.stateFile), the others fresh", async () => {
+    const cfg = spec('state.yaml', { stateFile: 'graph-state.json' });
+    expect(cfg.run.stateFile).toBe(join(dir, 'graph-state.json'));
+    // cart's forecast history: the hour up to 10 minutes ago at 40 rps.
+    const now = Math.floor(Date.now() / 1000);
+    const readings: Array<[number, number]> = [];
+    for (let t = now - 4200; t < now - 600; t += 15) readings.push([t, 40]);
+    const cart = { ...initialLoopState() };
+    cart.decide = { ...cart.decide, demand: historyFrom(readings, 60) };
+    const g = await LocalGraph.start(cfg, { states: new Map([['cart', cart]]) });
+    try {
+      const values = (name: string) => g.clusters.get(name)?.loop.decideState.demand.values ?? [];
+      // cart's 5-minute means from before, then the gap and what this run recorded (≥ 12 buckets);
+      // db's only this run's (1–2 buckets).
+      expect(values('cart').slice(0, 12)).toEqual(cart.decide.demand.values.slice(0, 12));
+      expect(values('cart').length).toBeGreaterThanOrEqual(12);
+      expect(values('db').length).toBeLessThanOrEqual(2);
     } finally {
       await g.stop();
     }
