@@ -12,7 +12,8 @@
 // 3 historyFrom calls: the CPU a new policy's first round spends once).
 import { parseArgs } from 'node:util';
 import { forecastHorizon } from '../src/core/decide.ts';
-import { historyFrom } from '../src/core/forecast.ts';
+import { historyFrom, type DemandHistory } from '../src/core/forecast.ts';
+import { initialLoopState, withHistory } from '../src/loop/step.ts';
 import type { Trace } from '../src/input/trace.ts';
 import { CapacityTable } from '../src/simulator/capacity.ts';
 import { simulate } from '../src/simulator/engine.ts';
@@ -77,11 +78,11 @@ const model0 = benchModel(peak);
 const table = new CapacityTable(model0);
 
 /** Cold, warm: × oracle / violating seconds over `evaluation`. */
-function cells(evaluation: Trace, readings: ReadonlyArray<readonly [number, number]>): [string, string] {
+function cells(evaluation: Trace, demand: DemandHistory): [string, string] {
   const oracle = simulate(evaluation, model0, oraclePolicy(), { table }).replicaSeconds;
   const run = (warm: boolean): string => {
     const model = benchModel(peak);
-    const history = warm ? { history: { readings, traceStartSeconds: H } } : {};
+    const history = warm ? { history: { demand, traceStartSeconds: H } } : {};
     const r = simulate(evaluation, model, headroomPolicy({ model, scrapeSeconds: SCRAPE, ...history }), { table });
     return `${(r.replicaSeconds / oracle).toFixed(3)} / ${r.sloViolationSeconds}`;
   };
@@ -96,8 +97,10 @@ for (const source of values.trace ?? benchTraces()) {
   const trace = benchTrace(source, peak);
   if (trace.rps.length <= H) throw new Error(`${source}: ${trace.rps.length} s, not more than ${H} s of history`);
   const readings = readingsOf(trace);
-  const whole = cells(slice(trace, H), readings);
-  const first = cells(slice(trace, H, H + DAY), readings);
+  // Folded as the controller folds a new policy's past, once for every warm run.
+  const demand = withHistory(model0, initialLoopState(), readings).decide.demand;
+  const whole = cells(slice(trace, H), demand);
+  const first = cells(slice(trace, H, H + DAY), demand);
   console.log(`| ${shortName(source)} | ${[...whole, ...first].join(' | ')} |`);
   const ms = [0, 1, 2]
     .map(() => {

@@ -22,6 +22,7 @@ import {
   type StepGrid,
 } from '../simulator/history.ts';
 import { pastText, readDemandPast, spanText, type DemandPast } from '../controller/history.ts';
+import type { DemandHistory } from '../core/forecast-history.ts';
 import type { ServiceModel } from '../core/model.ts';
 import { initialLoopState, withHistory } from '../loop/step.ts';
 import { actualPolicy } from '../simulator/policies/actual.ts';
@@ -215,15 +216,20 @@ export interface BacktestInfo {
   history: { readings: number; seconds: number; text: string };
 }
 
-/** What Headroom started from, for the report: "headroom started from 4 d of demand history (…)". */
-function pastInfo(model: ServiceModel, past: DemandPast): BacktestInfo['history'] {
+/**
+ * What Headroom started from, for the report ("headroom started from 4 d of demand history (…)"),
+ * and the history itself, folded once for the report and every Headroom run.
+ */
+function pastInfo(model: ServiceModel, past: DemandPast): { info: BacktestInfo['history']; demand?: DemandHistory } {
   if (past.kind === 'read') {
-    const t = pastText(model, past, withHistory(model, initialLoopState(), past.readings).decide.demand);
-    return {
+    const demand = withHistory(model, initialLoopState(), past.readings).decide.demand;
+    const t = pastText(model, past, demand);
+    const info = {
       readings: past.readings.length,
       seconds: past.seconds,
       text: `headroom started from ${t.what} before the range, as the controller does for a new policy: ${t.holds}`,
     };
+    return { info, demand };
   }
   const none = 'headroom started with no history';
   const text =
@@ -232,7 +238,7 @@ function pastInfo(model: ServiceModel, past: DemandPast): BacktestInfo['history'
       : past.kind === 'failed'
         ? `${none}: the ${spanText(past.seconds)} before the range were not read (${past.reason})`
         : `${none}: the demand query had no data in the ${spanText(past.seconds)} before the range`;
-  return { readings: 0, seconds: 0, text };
+  return { info: { readings: 0, seconds: 0, text } };
 }
 
 export function backtestJson(r: SimulationResult, info: BacktestInfo): unknown {
@@ -377,12 +383,12 @@ export function register(program: Command): void {
     // Headroom starts as the controller would have on a new policy at the range's start: from the
     // demand's past before it (8 days by default), not from nothing.
     const past = await readDemandPast(prom, opts.query, model, { beforeMs: grid.start * 1000, stepSeconds: step });
-    const history = pastInfo(model, past);
+    const { info: history, demand: startFrom } = pastInfo(model, past);
     const result = runSimulation({
       ...options,
       trace: replay.trace,
       extra: [actualPolicy(replay.replicas)],
-      ...(past.kind === 'read' ? { history: { readings: past.readings, traceStartSeconds: grid.start } } : {}),
+      ...(startFrom ? { history: { demand: startFrom, traceStartSeconds: grid.start } } : {}),
     });
     const info: BacktestInfo = {
       prometheus: opts.prometheus,

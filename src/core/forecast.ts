@@ -211,10 +211,7 @@ export function historyFrom(
  * 2-h period found" (the minutes the horizon's margin was scored on, the period if one).
  */
 export function historyText(h: DemandHistory, horizonSeconds: number): string {
-  const minutes = Math.max(1, Math.ceil(horizonSeconds / MINUTE));
-  let i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
-  if (i < 0) i = MARGIN_HORIZONS.length - 1;
-  const scored = Math.round(h.scored?.[i]?.[0] ?? 0);
+  const scored = Math.round(h.scored?.[horizonIndex(horizonSeconds)]?.[0] ?? 0);
   const lag = h.period?.lag ?? 0;
   const calibrated =
     scored >= MIN_SCORED_MINUTES ? 'the forecast starts calibrated' : 'too few to calibrate the forecast';
@@ -226,6 +223,13 @@ export function historyText(h: DemandHistory, horizonSeconds: number): string {
         ? `a period of ${duration(lag * FORECAST_BUCKET_S)} found`
         : 'a daily cycle found';
   return `${scored.toLocaleString('en-US')} minute${scored === 1 ? '' : 's'} scored (${calibrated}), ${period}`;
+}
+
+/** The MARGIN_HORIZONS entry a window of `seconds` is scored in: the shortest that covers it (else the longest). */
+function horizonIndex(seconds: number): number {
+  const minutes = Math.max(1, Math.ceil(seconds / MINUTE));
+  const i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
+  return i < 0 ? MARGIN_HORIZONS.length - 1 : i;
 }
 
 /** Minute peaks, and scoring of what the forecast said k minutes ago once a minute closes. */
@@ -496,9 +500,7 @@ function marginOf(
 ): Margin | undefined {
   // A predicted rise is a claim about (now, now + horizon + slack]: it is scored over that window.
   const slack = rise && periodActive(h) ? PERIOD_SLACK_S : 0;
-  const minutes = Math.max(1, Math.ceil((horizonSeconds + slack) / MINUTE));
-  let i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
-  if (i < 0) i = MARGIN_HORIZONS.length - 1;
+  const i = horizonIndex(horizonSeconds + slack);
   const wantedBand = marginBand(h, base, h.level, rise);
   const own = wantedBand > 0 && wantedBand < RISE_BAND ? BAND_SCORED_MINUTES : MIN_SCORED_MINUTES;
   const wanted = { pool: wantedBand, scored: h.scored?.[i]?.[wantedBand] ?? 0, needed: own };

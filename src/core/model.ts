@@ -171,7 +171,7 @@ export interface ServiceModel {
 
 /**
  * The demand history a new policy reads (8 days): what the forecast keeps (5-minute means for the
- * weekly term), and at 15-s readings 46,080 points, folded in ~1.5 s (src/core/forecast.ts historyFrom).
+ * weekly term), and at 15-s readings 46,080 points, folded in ~1.0–1.2 s (src/core/forecast.ts historyFrom).
  */
 export const FORECAST_HISTORY_SECONDS = 8 * 86_400;
 

@@ -2,21 +2,12 @@
 // have recorded from them. Checked against the loop itself: decide() fed the same readings one
 // round at a time.
 import { describe, expect, it } from 'vitest';
+import { model as serviceModel } from './decide-model.ts';
 import { decide, forecastHorizon, initialDecideState } from '../../src/core/decide.ts';
 import { forecastPeak, historyFrom, historyText } from '../../src/core/forecast.ts';
-import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
 
-const model: ServiceModel = {
-  name: 'h',
-  demandRps: 100,
-  instance: { serviceTimeMs: 20, concurrency: 4 },
-  loadBalancing: 'leastRequests',
-  targetUtilization: 0.9,
-  replicas: { min: 1, max: 1000 },
-  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
-  startupSeconds: 60,
-  behavior: defaultBehavior(),
-};
+// Recording demand does not depend on the capacity: the shared unit-test service, forecast on.
+const model = serviceModel({ forecast: { enabled: true, quietPhase: true } });
 
 /** 15-s readings: 300 rps, 4× for 10 minutes every 2 h, ±10 % (deterministic). */
 function readings(hours: number, from = 1_800_000_000): Array<[number, number]> {

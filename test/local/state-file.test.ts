@@ -4,24 +4,15 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { model as serviceModel } from '../core/decide-model.ts';
 import { decide, forecastHorizon } from '../../src/core/decide.ts';
 import { HeadroomError } from '../../src/core/errors.ts';
 import { historyFrom } from '../../src/core/forecast.ts';
-import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
 import { openState, readStateFile, StateKeeper, writeStateFile, STATE_KIND } from '../../src/local/state-file.ts';
 import { initialLoopState, type LoopState } from '../../src/loop/step.ts';
 
-const model: ServiceModel = {
-  name: 'web',
-  demandRps: 100,
-  instance: { serviceTimeMs: 50, concurrency: 4 },
-  loadBalancing: 'leastRequests',
-  targetUtilization: 0.7,
-  replicas: { min: 1, max: 8 },
-  availability: { zones: 1, zoneFailures: 0, instanceFailures: 0 },
-  startupSeconds: 1,
-  behavior: defaultBehavior(),
-};
+// Recording demand does not depend on the capacity: the shared unit-test service, forecast on.
+const model = serviceModel({ forecast: { enabled: true, quietPhase: true } });
 
 /** A loop that ran an hour at 200 rps, then decided once more. */
 function ranAnHour(): LoopState {

@@ -16,7 +16,6 @@
 // calibrated service-time scale.
 import { calibrate, initialCalibration, CALIBRATION, type Calibration } from '../../core/calibrate.ts';
 import { decide, initialDecideState, type Decision, type DecideState, type Observation } from '../../core/decide.ts';
-import { initialLoopState, withHistory } from '../../loop/step.ts';
 import type { MetricsView, Pipeline } from '../metrics.ts';
 import type { OnlinePolicy, PolicyOptions } from './types.ts';
 
@@ -50,9 +49,7 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
   const tickSeconds = opts.podBurst?.intervalSeconds ?? opts.scrapeSeconds;
   // With a history read before the trace, the policy's clock runs from its end (the trace's t = 0).
   const clock = opts.history?.traceStartSeconds ?? 0;
-  let state = opts.history
-    ? withHistory(model, initialLoopState(), opts.history.readings).decide
-    : initialDecideState();
+  let state: DecideState = { ...initialDecideState(), ...(opts.history ? { demand: opts.history.demand } : {}) };
   let calState = initialCalibration();
   let calibration: Calibration | undefined;
   let last: Decision | undefined;

@@ -2,6 +2,7 @@
 // built from the service model alone — they never receive the trace — and each tick they get a
 // MetricsView, which only answers about the past. Offline policies (static, oracle) are the
 // yardsticks: they are allowed to read the whole trace, and say so in their kind.
+import type { DemandHistory } from '../../core/forecast-history.ts';
 import type { ServiceModel } from '../../core/model.ts';
 import type { CapacityTable } from '../capacity.ts';
 import type { MetricsView, Pipeline } from '../metrics.ts';
@@ -54,11 +55,12 @@ export interface PolicyOptions {
   /** What Headroom's and KEDA's request rates count (default arrivals); see RateCounts. */
   reads?: RateCounts;
   /**
-   * Headroom only: the demand readings the controller reads from Prometheus before its first round
-   * (behavior.forecast.historySeconds), [seconds, rps] on a clock where the trace's t = 0 is
-   * `traceStartSeconds` (after the last reading). Without it Headroom starts with no history.
+   * Headroom only: the demand history the controller starts a new policy from (its demand's past
+   * read from Prometheus and folded, src/loop/step.ts withHistory), on a clock where the trace's
+   * t = 0 is `traceStartSeconds` (after its last reading). Folded once by the caller, shared by
+   * every Headroom run (it is never changed). Without it Headroom starts with no history.
    */
-  history?: { readings: ReadonlyArray<readonly [number, number]>; traceStartSeconds: number };
+  history?: { demand: DemandHistory; traceStartSeconds: number };
 }
 
 /**
