@@ -9,7 +9,6 @@
 import type { Command } from 'commander';
 import { PrometheusSource } from '../adapters/metrics/prometheus/index.ts';
 import { labelText, type RangeSeries } from '../adapters/metrics/prometheus/range.ts';
-import { DURATION_RE, parseDuration } from '../alerting/config.ts';
 import { HeadroomError, formatProblem, type ProblemDetail } from '../core/errors.ts';
 import type { RangeAnswer } from '../ports/metrics.ts';
 import {
@@ -21,10 +20,7 @@ import {
   stepTime,
   type StepGrid,
 } from '../simulator/history.ts';
-import { pastText, readDemandPast, spanText, type DemandPast } from '../controller/history.ts';
-import type { DemandHistory } from '../core/forecast-history.ts';
-import type { ServiceModel } from '../core/model.ts';
-import { initialLoopState, withHistory } from '../loop/step.ts';
+import { readDemandPast } from '../controller/history.ts';
 import { actualPolicy } from '../simulator/policies/actual.ts';
 import { runSimulation, type SimulationResult } from '../simulator/run.ts';
 import { MAX_REPLICAS } from '../input/schema.ts';
@@ -32,11 +28,14 @@ import { TRACE_MAX_RPS, TRACE_MAX_SECONDS } from '../input/trace.ts';
 import { parseNumberFlag, prometheusUrlFlag, usageError } from './flags.ts';
 import {
   addReplayOptions,
+  durationFlag,
+  pastInfo,
   replaySetup,
   simulateJson,
   simulateText,
   writeReport,
   type ReplayFlags,
+  type ReplayHistory,
 } from './simulate.ts';
 
 interface BacktestFlags extends ReplayFlags {
@@ -50,15 +49,6 @@ interface BacktestFlags extends ReplayFlags {
   step: string;
   end?: string;
   timeout?: string;
-}
-
-/** `14d` → 1,209,600 s; HR_USAGE unless it is a Prometheus duration within [min, max] seconds. */
-function durationFlag(flag: string, raw: string, min: number, max: number): number {
-  const allowed = `a duration such as 60s, 5m, 1h30m, 14d, from ${min} s to ${max} s`;
-  if (!DURATION_RE.test(raw)) throw usageError(flag, raw, 'not a duration', allowed);
-  const s = parseDuration(raw);
-  if (!(s >= min && s <= max)) throw usageError(flag, raw, 'out of range', allowed);
-  return s;
 }
 
 /** `--end`: RFC 3339 (2026-11-20T03:00:00Z; no offset = UTC) or seconds since the epoch; default now. */
@@ -213,32 +203,7 @@ export interface BacktestInfo {
    * The demand's past before the range that Headroom started from, as the controller reads it on
    * a new policy's first round (behavior.forecast.historySeconds): readings 0 when none.
    */
-  history: { readings: number; seconds: number; text: string };
-}
-
-/**
- * What Headroom started from, for the report ("headroom started from 4 d of demand history (…)"),
- * and the history itself, folded once for the report and every Headroom run.
- */
-function pastInfo(model: ServiceModel, past: DemandPast): { info: BacktestInfo['history']; demand?: DemandHistory } {
-  if (past.kind === 'read') {
-    const demand = withHistory(model, initialLoopState(), past.readings).decide.demand;
-    const t = pastText(model, past, demand);
-    const info = {
-      readings: past.readings.length,
-      seconds: past.seconds,
-      text: `headroom started from ${t.what} before the range, as the controller does for a new policy: ${t.holds}`,
-    };
-    return { info, demand };
-  }
-  const none = 'headroom started with no history';
-  const text =
-    past.kind === 'off'
-      ? `${none} (the spec's forecast is off or its historySeconds 0)`
-      : past.kind === 'failed'
-        ? `${none}: the ${spanText(past.seconds)} before the range were not read (${past.reason})`
-        : `${none}: the demand query had no data in the ${spanText(past.seconds)} before the range`;
-  return { info: { readings: 0, seconds: 0, text } };
+  history: ReplayHistory;
 }
 
 export function backtestJson(r: SimulationResult, info: BacktestInfo): unknown {
@@ -383,7 +348,7 @@ export function register(program: Command): void {
     // Headroom starts as the controller would have on a new policy at the range's start: from the
     // demand's past before it (8 days by default), not from nothing.
     const past = await readDemandPast(prom, opts.query, model, { beforeMs: grid.start * 1000, stepSeconds: step });
-    const { info: history, demand: startFrom } = pastInfo(model, past);
+    const { info: history, demand: startFrom } = pastInfo(model, past, 'before the range');
     const result = runSimulation({
       ...options,
       trace: replay.trace,

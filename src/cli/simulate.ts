@@ -4,13 +4,19 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { renderTable } from './table.ts';
+import { DURATION_RE, parseDuration } from '../alerting/config.ts';
+import { HISTORY_MIN_STEP_SECONDS, pastSeconds, pastText, spanText, type DemandPast } from '../controller/history.ts';
 import { HeadroomError } from '../core/errors.ts';
+import type { DemandHistory } from '../core/forecast-history.ts';
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
 import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
 import { parseNumberFlag, usageError } from './flags.ts';
+import { initialLoopState, withHistory } from '../loop/step.ts';
 import { ceilingText, marginText } from '../simulator/bound.ts';
 import { CapacityTable } from '../simulator/capacity.ts';
+import { traceReadings } from '../simulator/history.ts';
+import { HEADROOM_STABLE_WINDOW_SECONDS } from '../simulator/policies/headroom.ts';
 import { loadSimulateSpec, POD_BURST_INTERVAL, type SimulateSection } from '../simulator/config.ts';
 import { loadReportAssets, renderReport, savingsText, type ReportExtra } from '../simulator/report.ts';
 import {
@@ -21,7 +27,7 @@ import {
   type SimulationResult,
 } from '../simulator/run.ts';
 import { isSynthetic, syntheticTrace } from '../simulator/synthetic.ts';
-import { loadTraceFile, rescaleToPeak, warningLines } from '../input/trace.ts';
+import { loadTraceFile, rescaleToPeak, warningLines, type Trace } from '../input/trace.ts';
 import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
 
 /** The flags `simulate` and `backtest` share: the service model, the policies, the output. */
@@ -43,8 +49,89 @@ export interface ReplayFlags {
 interface SimulateFlags extends ReplayFlags {
   trace: string;
   peak?: string;
+  history?: string;
   bound?: boolean;
   trueServiceTime?: string;
+}
+
+/**
+ * `14d` → 1,209,600 s; HR_USAGE unless it is a Prometheus duration within [min, max] seconds
+ * (`why`: where the range comes from, for the error).
+ */
+export function durationFlag(flag: string, raw: string, min: number, max: number, why?: string): number {
+  const allowed = `a duration such as 60s, 5m, 1h30m, 14d, from ${min} s to ${max} s${why ? `: ${why}` : ''}`;
+  if (!DURATION_RE.test(raw)) throw usageError(flag, raw, 'not a duration', allowed);
+  const s = parseDuration(raw);
+  if (!(s >= min && s <= max)) throw usageError(flag, raw, 'out of range', allowed);
+  return s;
+}
+
+/**
+ * The demand's past Headroom started a replay from (backtest: the `historySeconds` before the
+ * range, read from Prometheus; simulate --history: the trace's first part): readings 0 when none.
+ */
+export interface ReplayHistory {
+  readings: number;
+  /** The span read, seconds. */
+  seconds: number;
+  text: string;
+}
+
+/**
+ * What Headroom started from, for the report ("headroom started from 4 d of demand history (…)
+ * before the range, …"), and the history itself, folded once for the report and every Headroom run.
+ */
+export function pastInfo(
+  model: ServiceModel,
+  past: DemandPast,
+  where: string,
+): { info: ReplayHistory; demand?: DemandHistory } {
+  if (past.kind === 'read') {
+    const demand = withHistory(model, initialLoopState(), past.readings).decide.demand;
+    const t = pastText(model, past, demand);
+    const info = {
+      readings: past.readings.length,
+      seconds: past.seconds,
+      text: `headroom started from ${t.what} ${where}, as the controller does for a new policy: ${t.holds}`,
+    };
+    return { info, demand };
+  }
+  const none = 'headroom started with no history';
+  const text =
+    past.kind === 'off'
+      ? `${none} (the spec's forecast is off or its historySeconds 0)`
+      : past.kind === 'failed'
+        ? `${none}: the ${spanText(past.seconds)} ${where} were not read (${past.reason})`
+        : `${none}: the demand query had no data in the ${spanText(past.seconds)} ${where}`;
+  return { info: { readings: 0, seconds: 0, text } };
+}
+
+/** `--history` at least (s): a few readings of the 60-s rate. */
+export const HISTORY_MIN_SECONDS = 300;
+/** The least of a trace `--history` leaves to replay (s): an hour, so a replay means something. */
+export const HISTORY_MIN_REPLAY_SECONDS = 3600;
+
+/**
+ * `--history D`: the trace's first D seconds are the demand's past, read as the controller reads
+ * Prometheus on a new policy's first round (the 60-s rate every max(15 s, scrape), the last
+ * `historySeconds` of them); the rest is replayed. E.g. a 7-day trace with `--history 1d`: 5,756
+ * readings fold into Headroom's forecast, and every policy is replayed and charged over days 2–7.
+ */
+export function splitHistory(
+  trace: Trace,
+  seconds: number,
+  model: ServiceModel,
+  scrapeSeconds: number,
+): { past: DemandPast; rest: Trace } {
+  const rest: Trace = { ...trace, rps: trace.rps.slice(seconds) };
+  const span = Math.min(pastSeconds(model), seconds);
+  if (span <= 0) return { past: { kind: 'off' }, rest };
+  const step = Math.max(HISTORY_MIN_STEP_SECONDS, scrapeSeconds);
+  const windowSeconds = HEADROOM_STABLE_WINDOW_SECONDS;
+  const readings = traceReadings(trace.rps, { from: seconds - span, to: seconds, step, windowSeconds });
+  const first = readings[0];
+  if (!first) return { past: { kind: 'empty', seconds: span }, rest };
+  return { past: { kind: 'read', readings, step, seconds: seconds - first[0] }, rest };
 }
 
 function usage(path: string, value: unknown, message: string, allowed: string): HeadroomError {
@@ -105,8 +192,21 @@ export function parseTrueServiceTime(raw: string): TrueServiceTime {
   }
 }
 
-/** The `--json` shape (documented in docs/simulate.md); `warnings` are the trace's (gaps, a counter). */
-export function simulateJson(r: SimulationResult, warnings: readonly string[] = []): unknown {
+/** simulate --history: the past Headroom started from, and how much of the trace it took. */
+export interface SimulateHistory extends ReplayHistory {
+  /** The trace's first seconds taken as the past: the replay and every cost start after them. */
+  traceSeconds: number;
+}
+
+/**
+ * The `--json` shape (documented in docs/simulate.md); `warnings` are the trace's (gaps, a counter),
+ * `history` what --history read.
+ */
+export function simulateJson(
+  r: SimulationResult,
+  warnings: readonly string[] = [],
+  history?: SimulateHistory,
+): unknown {
   const p = (x: SimulationResult['policies'][number]): Record<string, unknown> => ({
     policy: x.policy,
     label: x.label,
@@ -137,6 +237,7 @@ export function simulateJson(r: SimulationResult, warnings: readonly string[] = 
     scrapeSeconds: r.scrapeSeconds,
     ...(r.podBurstIntervalSeconds !== undefined ? { podBurstIntervalSeconds: r.podBurstIntervalSeconds } : {}),
     reads: r.reads,
+    ...(history ? { history } : {}),
     ...(r.modelError ? { modelError: r.modelError } : {}),
     ...(r.pricing
       ? {
@@ -169,11 +270,12 @@ export function simulateJson(r: SimulationResult, warnings: readonly string[] = 
   };
 }
 
-export function simulateText(r: SimulationResult): string {
+export function simulateText(r: SimulationResult, history?: SimulateHistory): string {
   const t = r.trace;
   const lines = [
-    `${r.service} on ${t.source}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s${r.podBurstIntervalSeconds !== undefined ? `; headroom's burst from the pods, a round every ${r.podBurstIntervalSeconds} s` : ''}${r.reads === 'answers' ? `; request rates count answers (a saturated pool reads what it answers)` : ''}`,
+    `${r.service} on ${t.source}${history ? ` after its first ${spanText(history.traceSeconds)}` : ''}: ${(t.seconds / 86400).toFixed(2)} days, peak ${t.peakRps.toFixed(1)} rps, mean ${t.meanRps.toFixed(1)} rps; startup ${r.startupSeconds} s, scrape ${r.scrapeSeconds} s${r.podBurstIntervalSeconds !== undefined ? `; headroom's burst from the pods, a round every ${r.podBurstIntervalSeconds} s` : ''}${r.reads === 'answers' ? `; request rates count answers (a saturated pool reads what it answers)` : ''}`,
   ];
+  if (history) lines.push(history.text);
   if (r.modelError) lines.push(r.modelError.text);
   const money = r.pricing;
   if (money) {
@@ -364,6 +466,10 @@ export function register(program: Command): void {
   addReplayOptions(cmd)
     .option('--peak <rps>', 'rescale the trace so its maximum is this (shape unchanged)')
     .option(
+      '--history <duration>',
+      "the trace's first part (e.g. 1d) is the demand's past: headroom starts from it as the controller does for a new policy (behavior.forecast.historySeconds), and every policy is replayed and charged over the rest",
+    )
+    .option(
       '--bound',
       "also compute the noise bound: the cost of foreseeing the 15-min trend but not the noise, at headroom's violations",
     )
@@ -389,6 +495,23 @@ export function register(program: Command): void {
       if (peak !== undefined) trace = rescaleToPeak(trace, peak);
       else if (section.peakRps !== undefined)
         trace = rescaleToPeak(trace, section.peakRps, { file: opts.spec, path: 'simulate.peakRps' });
+      let history: SimulateHistory | undefined;
+      let startFrom: DemandHistory | undefined;
+      if (opts.history !== undefined) {
+        const most = trace.rps.length - HISTORY_MIN_REPLAY_SECONDS;
+        const why = `the trace is ${trace.rps.length.toLocaleString('en-US')} s long (${spanText(trace.rps.length)}) and at least ${spanText(HISTORY_MIN_REPLAY_SECONDS)} of it is left to replay`;
+        if (most < HISTORY_MIN_SECONDS) {
+          const allowed = `a trace at least ${HISTORY_MIN_SECONDS + HISTORY_MIN_REPLAY_SECONDS} s long`;
+          throw usageError('--history', opts.history, `the trace is too short for a history: ${why}`, allowed);
+        }
+        const seconds = Math.round(durationFlag('--history', opts.history, HISTORY_MIN_SECONDS, most, why));
+        const split = splitHistory(trace, seconds, model, options.scrapeSeconds ?? 15);
+        const where = `read from the trace's first ${spanText(seconds)}`;
+        const { info, demand } = pastInfo(model, split.past, where);
+        history = { ...info, traceSeconds: seconds };
+        startFrom = demand;
+        trace = split.rest;
+      }
       // On stderr whatever the format (as backtest's gaps); --json also carries them in `warnings`.
       process.stderr.write(warningLines(trace.warnings));
       const result = runSimulation({
@@ -396,11 +519,15 @@ export function register(program: Command): void {
         trace,
         bound: opts.bound === true,
         ...(truth ? { truth } : {}),
+        ...(history && startFrom ? { history: { demand: startFrom, traceStartSeconds: history.traceSeconds } } : {}),
       });
       const warnings = trace.warnings ?? [];
-      if (opts.report !== undefined) writeReport(opts.report, result, warnings.length ? { notes: [...warnings] } : {});
+      const notes = [...(history ? [history.text] : []), ...warnings];
+      if (opts.report !== undefined) writeReport(opts.report, result, notes.length ? { notes } : {});
       process.stdout.write(
-        opts.json ? `${JSON.stringify(simulateJson(result, warnings), null, 2)}\n` : simulateText(result),
+        opts.json
+          ? `${JSON.stringify(simulateJson(result, warnings, history), null, 2)}\n`
+          : simulateText(result, history),
       );
     });
 }

@@ -117,3 +117,23 @@ export function measuredViolations(
   }
   return { violatingSeconds: violating * step, measuredSteps: measured, unmeasuredSteps: kept.length - measured };
 }
+
+/**
+ * What a rate query over `windowSeconds` reads from a trace every `step` s in [from, to): [t, the
+ * mean of seconds [t − window, t)], from the first t with a whole window. `simulate --history`
+ * reads the trace's first part as the controller reads Prometheus on a new policy's first round.
+ * E.g. from 0 to 86,400 at 15 s with a 60-s window: t = 60, 75, …, 86,385 (5,756 readings).
+ */
+export function traceReadings(
+  rps: Float64Array,
+  r: { from: number; to: number; step: number; windowSeconds: number },
+): Array<[number, number]> {
+  const w = r.windowSeconds;
+  const to = Math.min(r.to, rps.length + 1);
+  const sums = new Float64Array(rps.length + 1); // sums[i]: seconds [0, i)
+  for (let i = 0; i < rps.length; i++) sums[i + 1] = sums[i]! + rps[i]!;
+  const out: Array<[number, number]> = [];
+  for (let t = Math.ceil(Math.max(r.from, w) / r.step) * r.step; t < to; t += r.step)
+    out.push([t, (sums[t]! - sums[t - w]!) / w]);
+  return out;
+}

@@ -3,7 +3,9 @@
 // examples/bench.yaml is the bench's service (bench/support/issue15.ts), which the doc's numbers use.
 // (They named a bench.yaml and a day.csv no one had, and the JSON was two decide() changes old.)
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseSpecText } from '../../src/input/load.ts';
@@ -51,5 +53,41 @@ describe('docs/simulate.md', () => {
     });
     expect(blocks[i + 1]?.lang).toBe('json');
     expect(JSON.parse(out)).toEqual(JSON.parse(blocks[i + 1]!.text));
+  }, 120_000);
+
+  it('the --history example prints what the doc shows, and the cold run is the numbers its prose gives', () => {
+    const i = blocks.findIndex((b) => b.text.includes('--history 1d --policy headroom kpa oracle'));
+    expect(i).toBeGreaterThan(-1);
+    const argv = commands(blocks[i]!.text)[0]!.split(/\s+/).slice(1);
+    const run = (args: string[]): string =>
+      execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+    expect(run(argv)).toBe(blocks[i + 1]!.text);
+    // The prose: "With `behavior: { forecast: { historySeconds: 0 } }` in the spec ... costs **1.497 ×**
+    // the oracle with **315** violating seconds".
+    const prose = /historySeconds: 0 \}[\s\S]*?costs \*\*([\d.]+) ×\*\*[\s\S]*?\*\*(\d+)\*\* violating/.exec(doc);
+    expect(prose).not.toBeNull();
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-doc-history-'));
+    const cold = join(dir, 'cold.yaml');
+    const bench = readFileSync(`${ROOT}examples/bench.yaml`, 'utf8');
+    writeFileSync(
+      cold,
+      bench.replace(
+        /( +)startupSeconds: 60\n/,
+        '$1startupSeconds: 60\n$1behavior: { forecast: { historySeconds: 0 } }\n',
+      ),
+    );
+    const at = argv.indexOf('examples/bench.yaml');
+    const coldArgv = [...argv.slice(0, at), cold, ...argv.slice(at + 1), '--json'];
+    const out = JSON.parse(run(coldArgv)) as {
+      history: { text: string };
+      policies: Array<{ policy: string; costVsOracle: number; sloViolationSeconds: number }>;
+    };
+    expect(out.history.text).toContain('headroom started with no history');
+    const hr = out.policies.find((p) => p.policy === 'headroom')!;
+    expect(hr.costVsOracle.toFixed(3)).toBe(prose![1]);
+    expect(String(hr.sloViolationSeconds)).toBe(prose![2]);
   }, 120_000);
 });
