@@ -260,7 +260,7 @@ async function runLocal(cfg: RunConfig, flags: RunFlags, trace?: Trace): Promise
       metrics: `${cluster.statusUrl}/metrics`,
       tokenRequired: token !== undefined,
       queue: cluster.balancer.queue,
-      ...(state ? { state: { file: state.file, restored: restored !== undefined } } : {}),
+      ...(state ? { state: { file: state.file, restored: restored ? [cfg.model.name] : [] } } : {}),
     });
   } else {
     out.write(

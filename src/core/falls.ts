@@ -53,12 +53,10 @@ export function followFalls(h: FallHistory | undefined, now: number, demand: num
   return open ? { open, outcomes } : { outcomes };
 }
 
-/** A fall under way that lets the window go: from what, and how many past falls stayed down. */
+/** A fall under way that lets the window go: from what. */
 export interface FallRelease {
   /** The window's highest reading when the fall was first seen, rps. */
   from: number;
-  /** Past falls followed, none of the last FALLS_NEEDED of which came back. */
-  falls: number;
 }
 
 /** Whether the fall under way lets the down window go: none of the last FALLS_NEEDED came back. */
@@ -66,5 +64,5 @@ export function fallRelease(h: FallHistory): FallRelease | undefined {
   if (!h.open) return undefined;
   const last = h.outcomes.slice(-FALLS_NEEDED);
   if (last.length < FALLS_NEEDED || last.some(([, back]) => back === 1)) return undefined;
-  return { from: h.open[1], falls: h.outcomes.length };
+  return { from: h.open[1] };
 }

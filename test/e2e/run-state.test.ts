@@ -31,7 +31,7 @@ const args = (more: string[]): string[] => [
 
 interface Line {
   type: string;
-  state?: { file: string; restored: boolean };
+  state?: { file: string; restored: string[] };
   decision?: { mode: string; desired: number };
   saved?: boolean;
 }
@@ -60,7 +60,7 @@ describe('headroom run --state', () => {
     const warm = await cli(args(['--state', file]), undefined, 90_000);
     expect(warm.code, warm.stderr).toBe(0);
     const ws = lines(warm.stdout);
-    expect(ws.find((l) => l.type === 'started')?.state).toEqual({ file, restored: true });
+    expect(ws.find((l) => l.type === 'started')?.state).toEqual({ file, restored: ['web'] });
     const first = firstDecision(ws);
     expect(first?.mode).toBe('forecast');
     expect(first?.desired).toBeGreaterThanOrEqual(4); // 200 rps ÷ 56 per instance
