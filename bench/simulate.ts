@@ -19,7 +19,7 @@
 // one) against Headroom's defaults.
 import { parseArgs } from 'node:util';
 import type { ServiceModel } from '../src/core/model.ts';
-import { benchModel, benchTrace, benchTraces, shortName } from './support/issue15.ts';
+import { BENCH_SWEEP_TARGETS, benchModel, benchTrace, benchTraces, shortName } from './support/issue15.ts';
 import { noiseBound } from '../src/simulator/bound.ts';
 import { simulate } from '../src/simulator/engine.ts';
 import { headroomPolicy } from '../src/simulator/policies/headroom.ts';
@@ -334,7 +334,7 @@ for (const file of files) {
     trace,
     model,
     sweep: true,
-    sweepTargets: Array.from({ length: 16 }, (_, i) => Math.round((0.2 + 0.05 * i) * 100) / 100),
+    sweepTargets: BENCH_SWEEP_TARGETS,
     scrapeSeconds: 15,
     baselineTarget: 0.7,
     bound: true,

@@ -16,6 +16,9 @@ export const SYNTHETIC_BENCH = [
   'synthetic:step,at=200000,height=3',
 ];
 
+/** The baselines' targets the bench sweeps: 20, 25, … 95 % (the issue's "swept 20–95 %"). */
+export const BENCH_SWEEP_TARGETS = Array.from({ length: 16 }, (_, i) => Math.round((0.2 + 0.05 * i) * 100) / 100);
+
 /** traces/*.csv, then the synthetic families. */
 export function benchTraces(): string[] {
   return [
