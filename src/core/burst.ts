@@ -9,7 +9,13 @@
 // the highest of the last BURST_KEEP scores (at most BURST_GROWTH_CAP, forgotten after 8 days).
 // E.g. a flash crowd seen at 878 rps that peaked at 1,786 rps within 120 s scores 2.03; the next
 // burst seen at 900 rps is sized for 1,800 rps at once instead of 900 and chasing the rise one
-// startup late. A fresh service has no scores and sizes for the burst alone, as before.
+// startup late. A fresh service has no scores: its first burst over what the ready instances carry
+// (at least one ready) and past any demand its history holds is sized for FIRST_BURST_GROWTH× its
+// first sight until its own rise is scored (the bench's flash crowds rose 1.5–3.3× theirs), a
+// fixed prior, so the count moves with the first sight as the learned one does, never in a jump at
+// a threshold (a slope switched on at 1.25–1.75× the stable rate was unrepeatable in the real
+// cluster: docs/benchmarks.md, "Flash crowds"). A burst within what the history holds (a service
+// started from a day of Prometheus history that had spikes) is no unknown rise: sized for itself.
 // The highest score is widened by how much the scores vary (one standard deviation of their logs):
 // bursts that rose 1.02, 2.03, 2.04, 2.73 and 1.58× are sized for 2.73 × 1.446 = 3.95×, since the
 // next may go further than any before (the bench's fifth crowd rose 3.25×); bursts that all rose
@@ -29,6 +35,8 @@ const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 export const BURST_KEEP = 8;
 /** A score above this is an odd reading, not a rise (the seasonal growth's cap too). */
 export const BURST_GROWTH_CAP = 10;
+/** The growth a fresh service's first burst is sized for, until a burst is scored. */
+export const FIRST_BURST_GROWTH = 2;
 /** Scores older than 8 days are forgotten (the forecast's history length). */
 const BURST_FORGET_S = 8 * 86400;
 
@@ -50,10 +58,12 @@ function missesSlo(model: ServiceModel, pool: BurstPool, rps: number): boolean {
 export interface BurstHistory {
   /**
    * The episode under way: [first seen, rps at first sight, highest demand within the horizon,
-   * last time the burst path fired, scored (1) or not (0)]. It ends once the burst path has not
-   * fired for a horizon: the steps of one rise are one episode, sized once.
+   * last time the burst path fired, scored (1) or not (0), sized with the first-burst prior (1: a
+   * fresh service's, FIRST_BURST_GROWTH×) or not (0)]. It ends once the burst path has not fired
+   * for a horizon: the steps of one rise are one episode, sized once. (State saved before the
+   * prior came holds 5 numbers: no prior.)
    */
-  open?: [number, number, number, number, number];
+  open?: [number, number, number, number, number, number] | [number, number, number, number, number];
   /** [time, peak ÷ first sight] of scored episodes, oldest first. */
   scores: Array<[number, number]>;
 }
@@ -63,20 +73,27 @@ export function followBursts(h: BurstHistory | undefined, now: number, seen: num
   let scores = (h?.scores ?? []).filter(([t]) => t > now - BURST_FORGET_S);
   const open = h?.open;
   if (!open) return { scores };
-  const [t0, first, peak, fired, scored] = open;
-  if (now <= t0 + horizon) return { open: [t0, first, Math.max(peak, seen), fired, scored], scores };
+  const [t0, first, peak, fired, scored, prior = 0] = open;
+  if (now <= t0 + horizon) return { open: [t0, first, Math.max(peak, seen), fired, scored, prior], scores };
   if (!scored) {
     const score = first > 0 ? peak / first : 1;
     scores = [...scores, [t0, Number(score.toPrecision(4))] as [number, number]].slice(-BURST_KEEP);
   }
-  return now > fired + horizon ? { scores } : { open: [t0, first, peak, fired, 1], scores };
+  return now > fired + horizon ? { scores } : { open: [t0, first, peak, fired, 1, prior], scores };
 }
 
-/** The episode's bookkeeping after the burst path fired at `now` with `rps`. */
-export function burstFired(h: BurstHistory, now: number, rps: number, windowSeconds: number): BurstHistory {
+/** The episode's bookkeeping after the burst path fired at `now` with `rps` (`prior`: sized with the first-burst prior). */
+export function burstFired(
+  h: BurstHistory,
+  now: number,
+  rps: number,
+  windowSeconds: number,
+  prior = false,
+): BurstHistory {
   const o = h.open;
-  if (!o) return { ...h, open: [now, rps, rps, now, 0] };
-  return { ...h, open: [o[0], firstSight(o, now, rps, windowSeconds), Math.max(o[2], rps), now, o[4]] };
+  if (!o) return { ...h, open: [now, rps, rps, now, 0, prior ? 1 : 0] };
+  const first = firstSight(o, now, rps, windowSeconds);
+  return { ...h, open: [o[0], first, Math.max(o[2], rps), now, o[4], prior || o[5] === 1 ? 1 : 0] };
 }
 
 /**
@@ -153,6 +170,9 @@ function grewText(g: BurstGrowth, horizon: number, own: boolean): string {
     : rose;
 }
 
+/** Why a fresh service's first burst is sized for FIRST_BURST_GROWTH×, for a reason. */
+const PRIOR_TEXT = `no burst of this service scored yet, and this one was first seen past any demand its history holds: sized for ${FIRST_BURST_GROWTH}× until its own rise is scored`;
+
 /**
  * The demand the burst path sizes for, with its reasons; undefined when it does not fire.
  * `ready` instances carry `carry` rps at the target utilization.
@@ -163,7 +183,7 @@ export function burstDemand(
   stable: number,
   pool: BurstPool,
   learned?: { history: BurstHistory; horizon: number; highest: number; now: number },
-): { rps: number; reasons: Reason[] } | undefined {
+): { rps: number; reasons: Reason[]; prior?: true } | undefined {
   const { ready, carry } = pool;
   const b = model.behavior.burst;
   const burst = obs.burstDemandRps;
@@ -171,12 +191,21 @@ export function burstDemand(
   const over = burst >= b.threshold * carry;
   if (!over && !missesSlo(model, pool, burst)) return undefined;
   const grew = burstGrowth(b.learn ? learned?.history : undefined);
-  const growth = grew.growth;
   // Within an episode the rise is sized once, from its first sight (later steps add only what goes
   // past it), and never past the forecast's ceiling: twice the highest demand seen.
   const window = obs.burstWindowSeconds ?? b.windowSeconds;
   const open = learned?.history.open;
   const first = open ? firstSight(open, learned.now, burst, window) : burst;
+  // The prior is decided over the first burst window, as the first sight is (1-s ticks climb through
+  // it), for a burst over a serving pool: with none ready there is no rise to measure, only demand
+  // unserved; a burst under the target utilization that only breaks the SLO is a small excursion,
+  // and one within the highest demand the history holds is no unknown rise.
+  const prior =
+    b.learn &&
+    learned !== undefined &&
+    grew.episodes === 0 &&
+    (open?.[5] === 1 || ((!open || learned.now <= open[0] + window) && over && ready > 0 && burst > learned.highest));
+  const growth = prior ? FIRST_BURST_GROWTH : grew.growth;
   const top = Math.max(learned?.highest ?? 0, burst);
   const rps = Math.max(burst, projected(first, growth, top));
   const goesOn = rps > burst * (1 + SCORE_ROUNDING);
@@ -192,12 +221,12 @@ export function burstDemand(
           : `would break the p${model.slo?.percentile} ≤ ${model.slo?.latencyMs} ms SLO on ${count(ready, 'ready instance')}`
       }: sizing for the burst${
         goesOn
-          ? ` as it may go on, ${fmt(rps)} rps (${fmt(first)} rps at first sight × ${fmt(growth)}${cap}): ${grewText(grew, learned?.horizon ?? 0, own)}`
+          ? ` as it may go on, ${fmt(rps)} rps (${fmt(first)} rps at first sight × ${fmt(growth)}${cap}): ${prior ? PRIOR_TEXT : grewText(grew, learned?.horizon ?? 0, own)}`
           : ''
       }, no scale-up rate limit`,
     },
   ];
-  return { rps, reasons };
+  return { rps, reasons, ...(prior ? { prior } : {}) };
 }
 
 /**
@@ -222,7 +251,7 @@ export function burstPath(
     return held ? { burst: held, bursts: followed } : { bursts: followed };
   }
   const window = obs.burstWindowSeconds ?? model.behavior.burst.windowSeconds;
-  return { burst, bursts: burstFired(followed, at.now, obs.burstDemandRps ?? stable, window) };
+  return { burst, bursts: burstFired(followed, at.now, obs.burstDemandRps ?? stable, window, burst.prior) };
 }
 
 /**
@@ -239,15 +268,19 @@ function heldBurst(
   const o = h.open;
   if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
   const g = burstGrowth(h);
-  if (g.growth <= 1) return undefined;
+  const prior = g.episodes === 0 && o[5] === 1;
+  const growth = prior ? FIRST_BURST_GROWTH : g.growth;
+  if (growth <= 1) return undefined;
   const top = Math.max(at.highest, o[1]);
-  const rps = projected(o[1], g.growth, top);
+  const rps = projected(o[1], growth, top);
   // Within the horizon the episode is not scored yet: its scores are all past bursts'.
-  const as = widened(g)
-    ? `: past bursts rose up to ${fmt(g.highest)}×, × ${fmt(g.spread)} for their spread`
-    : ' as past bursts did';
-  const wanted = o[1] * g.growth;
+  const as = prior
+    ? `, a fresh service's first burst`
+    : widened(g)
+      ? `: past bursts rose up to ${fmt(g.highest)}×, × ${fmt(g.spread)} for their spread`
+      : ' as past bursts did';
+  const wanted = o[1] * growth;
   const cap = wanted > rps ? `; ${fmt(wanted)} rps ${capText(top, at.highest, 'its first sight')}` : '';
-  const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(g.growth)}×${as}${cap}) until ${fmt(at.horizon)} s after its first sight`;
+  const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(growth)}×${as}${cap}) until ${fmt(at.horizon)} s after its first sight`;
   return { rps, reasons: [{ code: 'Burst', message }], held: true };
 }

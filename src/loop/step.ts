@@ -123,11 +123,11 @@ export function restoreState(saved: unknown): DecideState {
     // Burst episodes and falls that are not the shape this version writes start afresh (a fresh
     // service's), and a quiet phase's start that is not a time is forgotten (the full window holds).
     let out = s as DecideState;
-    if (out.bursts !== undefined && !validFollowed(out.bursts, 'scores', 5)) {
+    if (out.bursts !== undefined && !validFollowed(out.bursts, 'scores', [5, 6])) {
       const { bursts: _dropped, ...rest } = out;
       out = rest;
     }
-    if (out.falls !== undefined && !validFollowed(out.falls, 'outcomes', 4)) {
+    if (out.falls !== undefined && !validFollowed(out.falls, 'outcomes', [4])) {
       const { falls: _dropped, ...rest } = out;
       out = rest;
     }
@@ -169,15 +169,18 @@ function validHistory(h: unknown): h is DemandHistory {
   return true;
 }
 
-/** Burst episodes (`scores`, open 5-tuple) and falls (`outcomes`, open 4-tuple): pairs and an optional tuple. */
-function validFollowed(x: unknown, list: 'scores' | 'outcomes', open: number): boolean {
+/**
+ * Burst episodes (`scores`, open 6-tuple, or 5 as saved before the first-burst prior) and falls
+ * (`outcomes`, open 4-tuple): pairs and an optional tuple.
+ */
+function validFollowed(x: unknown, list: 'scores' | 'outcomes', open: number[]): boolean {
   const h = x as Partial<Record<typeof list | 'open', unknown>> | null;
   return (
     typeof h === 'object' &&
     h !== null &&
     Array.isArray(h[list]) &&
     h[list].every((e) => tuple(e, 2)) &&
-    (h.open === undefined || tuple(h.open, open))
+    (h.open === undefined || open.some((n) => tuple(h.open, n)))
   );
 }
 

@@ -71,7 +71,7 @@ describe('simulate --history', () => {
     // Only Headroom reads the past: the others are the same run for run.
     for (const p of ['hpa', 'kpa', 'keda', 'static', 'oracle']) expect(row(warm, p)).toEqual(row(cold, p));
     const [w, c] = [row(warm, 'headroom'), row(cold, 'headroom')];
-    // Cold, day 2 is the first day: spikes the period is still being learned for (315 s measured).
+    // Cold, day 2 is the first day: spikes the period is still being learned for (285 s measured).
     expect(w.sloViolationSeconds).toBeLessThan(c.sloViolationSeconds);
     expect(w.replicaSeconds).toBeLessThan(c.replicaSeconds);
     expect(w.sloViolationSeconds / 86_400).toBeLessThanOrEqual(0.001);

@@ -315,10 +315,14 @@ describe('restoreState', () => {
   });
 
   it('keeps well-formed burst episodes and drops malformed ones (the rest of the state stays)', () => {
-    const bursts = { open: [900, 300, 600, 915, 0], scores: [[100, 2.03]] };
+    const bursts = { open: [900, 300, 600, 915, 0, 1], scores: [[100, 2.03]] };
     const saved = { ...initialDecideState(), failures: 1, bursts };
     expect(restoreState(JSON.parse(JSON.stringify(saved)))).toEqual(saved);
-    for (const bad of [{ scores: 'x' }, { scores: [[1]] }, { scores: [], open: [1, 2] }, null, 5]) {
+    // Saved before the first-burst prior (5 numbers): kept, read as no prior.
+    const older = { ...saved, bursts: { ...bursts, open: [900, 300, 600, 915, 0] } };
+    expect(restoreState(JSON.parse(JSON.stringify(older)))).toEqual(older);
+    const bad7 = { scores: [], open: [1, 2, 3, 4, 5, 6, 7] };
+    for (const bad of [{ scores: 'x' }, { scores: [[1]] }, { scores: [], open: [1, 2] }, bad7, null, 5]) {
       const r = restoreState({ ...saved, bursts: bad });
       expect(r.bursts).toBeUndefined();
       expect(r.failures).toBe(1);

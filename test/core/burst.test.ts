@@ -53,15 +53,75 @@ function afterOneEpisode(): { state: DecideState; current: number; out: Decision
 }
 
 describe('burst path: how far past bursts went on (issue 15, flash crowds)', () => {
-  it('a fresh service sizes a burst for what it shows', () => {
+  it("a fresh service's first burst over what the ready carry is sized for 2×, held, then learned", () => {
     const s = { state: initialDecideState(), current: 2, out: [] as Decision[] };
     feed(s, 0, 600, 100, 100);
-    feed(s, 600, 615, 150, 300);
+    feed(s, 600, 615, 150, 300); // over what 2 × 50 carry: 600 rps, 12 at once (6 for the burst alone)
     const d = s.out.at(-1)!;
-    expect(d.mode).toBe('burst');
-    expect(d.sizedForRps).toBe(300);
-    expect(d.desired).toBe(6);
-    expect(d.reasons.find((r) => r.code === 'Burst')?.message).not.toMatch(/rose/);
+    expect(d).toMatchObject({ mode: 'burst', sizedForRps: 600, desired: 12 });
+    expect(d.reasons.find((r) => r.code === 'Burst')?.message).toContain(
+      '600 rps (300 rps at first sight × 2): no burst of this service scored yet, and this one was first seen past any demand its history holds: sized for 2× until its own rise is scored',
+    );
+    expect(s.state.bursts?.open?.[5]).toBe(1);
+    // The 12 carry it: the 2× holds until 120 s after the first sight, though the burst went no further.
+    feed(s, 615, 720, 150, 150);
+    expect(s.out.slice(-7).map((x) => x.desired)).toEqual([12, 12, 12, 12, 12, 12, 12]);
+    expect(s.out.at(-1)!.reasons.find((r) => r.code === 'Burst')?.message).toBe(
+      "a burst first seen 105 s ago at 300 rps may still rise to 600 rps (2×, a fresh service's first burst) until 120 s after its first sight",
+    );
+    // Scored 1× (it peaked at its first sight): the next burst is sized for what it showed.
+    feed(s, 720, 2400, 100, 100);
+    expect(s.state.bursts?.scores).toEqual([[600, 1]]);
+    const before = s.out.length;
+    feed(s, 2400, 2415, 150, 300);
+    expect(s.out[before]).toMatchObject({ mode: 'burst', sizedForRps: 300 });
+    expect(s.state.bursts?.open?.[5]).toBe(0);
+  });
+
+  // 25 rps per instance at target 0.5 (2 carry 50), p99 ≤ 100 ms: 45 rps breaks the SLO on 2.
+  const slo = deciderModel(
+    { burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } },
+    { targetUtilization: 0.5, slo: { latencyMs: 100, percentile: 99 } },
+  );
+  it("a fresh service's burst that only breaks the SLO under the target is sized for itself", () => {
+    const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 20, burstDemandRps: 45 };
+    const r = decide(slo, initialDecideState(), obs, 0);
+    expect(r.decision.mode).toBe('burst');
+    expect(r.decision.sizedForRps).toBe(45);
+    expect(r.decision.reasons.find((x) => x.code === 'Burst')?.message).toMatch(/would break the p99/);
+    expect(r.state.bursts?.open?.[5]).toBe(0);
+  });
+
+  it('the prior is decided over the first burst window, as 1-s ticks climb through it', () => {
+    const climb = (second: number): number | undefined => {
+      let state = initialDecideState();
+      let sized: number | undefined;
+      for (const [now, rps] of [
+        [0, 45], // under what 2 carry at 0.5, over the SLO: no prior
+        [second, 120], // over what they carry
+      ] as const) {
+        const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 20, burstDemandRps: rps };
+        const r = decide(slo, state, obs, now);
+        state = r.state;
+        sized = r.decision.sizedForRps;
+      }
+      return sized;
+    };
+    // 3 s later (within the 6-s window): the first sight is 120 rps and over: 240 rps.
+    expect(climb(3)).toBe(240);
+    // 10 s later: the episode's first sight was 45 rps with no prior; 120 is sized for itself.
+    expect(climb(10)).toBe(120);
+  });
+
+  it('with learning off, none ready, or within the highest demand the history holds, a first burst is sized for itself', () => {
+    const off = deciderModel({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false } });
+    const at = { bursts: undefined, now: 0, horizon: 120, highest: 100 };
+    const obs = (ready: number) => ({ readyReplicas: ready, currentReplicas: 2, demandRps: 100, burstDemandRps: 300 });
+    expect(burstPath(off, obs(2), 100, { ready: 2, carry: 100 }, at).burst?.rps).toBe(300);
+    expect(burstPath(model, obs(0), 100, { ready: 0, carry: 0 }, at).burst?.rps).toBe(300);
+    expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, at).burst?.rps).toBe(600);
+    // The history held 500 rps (a day read from Prometheus with a crowd in it): 300 is no unknown rise.
+    expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, highest: 500 }).burst?.rps).toBe(300);
   });
 
   it('scores an episode peak ÷ first sight one horizon after it was first seen', () => {

@@ -154,11 +154,21 @@ const SCENARIOS: Record<string, () => Reason[]> = {
   capacity: () => run(model(upFree), [[0, { demandRps: 750, fitLimit: 6 }]], 4)[0]!.reasons,
   maxReplicas: () => run(model(upFree, { replicas: { min: 1, max: 12 } }), [[0, { demandRps: 1800 }]], 4)[0]!.reasons,
 
-  // Burst: a fresh service (threshold 1.5); one past episode; five, widened and capped; the SLO.
-  burstFresh: () => {
-    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1.5, learn: true } });
+  // Burst: learning off (threshold 1.5); a fresh service's first burst (2×, then held); one past
+  // episode; five, widened and capped; the SLO.
+  burstUnlearned: () => {
+    const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1.5, learn: false } });
     return run(m, [[0, { demandRps: 100, burstDemandRps: 450 }]], 2)[0]!.reasons;
   },
+  burstFirst: () =>
+    run(
+      model(burstOn),
+      [
+        [0, { demandRps: 100, burstDemandRps: 900 }],
+        [15, { demandRps: 300, burstDemandRps: 1200 }],
+      ],
+      2,
+    ).flatMap((d) => d.reasons),
   burstOnePast: () => {
     const state = { ...initialDecideState(), bursts: { scores: [[0, 1.021]] as Array<[number, number]> } };
     const obs = { demandRps: 500, burstDemandRps: 878.3, burstWindowSeconds: 15 };

@@ -65,8 +65,8 @@ describe('docs/simulate.md', () => {
         encoding: 'utf8',
       });
     expect(run(argv)).toBe(blocks[i + 1]!.text);
-    // The prose: "With `behavior: { forecast: { historySeconds: 0 } }` in the spec ... costs **1.497 ×**
-    // the oracle with **315** violating seconds".
+    // The prose: "With `behavior: { forecast: { historySeconds: 0 } }` in the spec ... costs **1.498 ×**
+    // the oracle with **285** violating seconds".
     const prose = /historySeconds: 0 \}[\s\S]*?costs \*\*([\d.]+) ×\*\*[\s\S]*?\*\*(\d+)\*\* violating/.exec(doc);
     expect(prose).not.toBeNull();
     const dir = mkdtempSync(join(tmpdir(), 'headroom-doc-history-'));
