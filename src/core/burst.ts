@@ -9,8 +9,10 @@
 // the highest of the last BURST_KEEP scores (at most BURST_GROWTH_CAP, forgotten after 8 days).
 // E.g. a flash crowd seen at 878 rps that peaked at 1,786 rps within 120 s scores 2.03; the next
 // burst seen at 900 rps is sized for 1,800 rps at once instead of 900 and chasing the rise one
-// startup late. A fresh service has no scores: its first burst over what the ready instances carry
-// (at least one ready) and past any demand its history holds is sized for FIRST_BURST_GROWTH× its
+// startup late. A fresh service has no scores: once its level is known (the forecast's first
+// FIRST_FORECAST_MINUTES scored: before that a reading over the pool is as likely the level as a
+// rise), its first burst over what the ready instances carry (at least one ready) and past any
+// demand its history holds is sized for FIRST_BURST_GROWTH× its
 // first sight until its own rise is scored (the bench's flash crowds rose 1.5–3.3× theirs), a
 // fixed prior, so the count moves with the first sight as the learned one does, never in a jump at
 // a threshold (a slope switched on at 1.25–1.75× the stable rate was unrepeatable in the real
@@ -182,7 +184,7 @@ export function burstDemand(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  learned?: { history: BurstHistory; horizon: number; highest: number; now: number },
+  learned?: { history: BurstHistory; horizon: number; highest: number; now: number; known?: boolean },
 ): { rps: number; reasons: Reason[]; prior?: true } | undefined {
   const { ready, carry } = pool;
   const b = model.behavior.burst;
@@ -204,7 +206,12 @@ export function burstDemand(
     b.learn &&
     learned !== undefined &&
     grew.episodes === 0 &&
-    (open?.[5] === 1 || ((!open || learned.now <= open[0] + window) && over && ready > 0 && burst > learned.highest));
+    (open?.[5] === 1 ||
+      ((!open || learned.now <= open[0] + window) &&
+        over &&
+        ready > 0 &&
+        burst > learned.highest &&
+        learned.known !== false));
   const growth = prior ? FIRST_BURST_GROWTH : grew.growth;
   const top = Math.max(learned?.highest ?? 0, burst);
   const rps = Math.max(burst, projected(first, growth, top));
@@ -238,13 +245,13 @@ export function burstPath(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  at: { bursts: BurstHistory | undefined; now: number; horizon: number; highest: number },
+  at: { bursts: BurstHistory | undefined; now: number; horizon: number; highest: number; known?: boolean },
 ): { burst?: { rps: number; reasons: Reason[]; held?: true }; bursts: BurstHistory } {
   const b = obs.burstDemandRps;
   // A burst reading that is not a rate (NaN, negative) never enters an episode's peak.
   const seen = Math.max(stable, b !== undefined && b >= 0 && b <= Number.MAX_VALUE ? b : 0);
   const followed = followBursts(at.bursts, at.now, seen, at.horizon);
-  const learned = { history: followed, horizon: at.horizon, highest: at.highest, now: at.now };
+  const learned = { history: followed, horizon: at.horizon, highest: at.highest, now: at.now, known: at.known };
   const burst = burstDemand(model, obs, stable, pool, learned);
   if (!burst) {
     const held = heldBurst(model, followed, at);

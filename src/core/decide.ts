@@ -26,8 +26,10 @@ import {
   emptyHistory,
   forecastPeak,
   highestRecent,
+  FIRST_FORECAST_MINUTES,
   highestSeen,
   recordDemand,
+  scoredMinutes,
   type DemandHistory,
   type WorstMiss,
 } from './forecast.ts';
@@ -120,6 +122,14 @@ export interface Decision {
  * How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
  * plus a minute of scrape and decision delay. A history read from the past is recorded at it too.
  */
+/**
+ * What the burst path knows of the demand's level: the highest demand the history holds, and
+ * whether its level is known (the forecast's first FIRST_FORECAST_MINUTES scored).
+ */
+function levelOf(h: DemandHistory, horizon: number): { highest: number; known: boolean } {
+  return { highest: highestSeen(h), known: scoredMinutes(h, horizon) >= FIRST_FORECAST_MINUTES };
+}
+
 export function forecastHorizon(model: Pick<ServiceModel, 'startupSeconds'>): number {
   return model.startupSeconds + 60;
 }
@@ -225,7 +235,7 @@ export function decide(
     // A burst read on its own (spec.demand.pods reads the pods, not Prometheus) is data: a rise it
     // shows is still sized for, upwards only. E.g. Prometheus unreachable while the pods show a
     // crowd: 3 instances and a 900-rps burst ask for what 900 rps needs, not 3.
-    const at = { bursts: state.bursts, now, horizon, highest: highestSeen(state.demand) };
+    const at = { bursts: state.bursts, now, horizon, ...levelOf(state.demand, horizon) };
     const { burst, bursts } = burstPath(model, obs, 0, pool, at);
     const plan =
       burst && !burst.held
@@ -285,7 +295,7 @@ export function decide(
       message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${cal.percentile} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms`} in the last window: sizing with a service time of ${fmt(capacity.serviceTimeMs)} ms (${fmt(cal.scale)}× the spec's)${shapeText(capacity.serviceTime)}, the scale smoothed over the windows so far`,
     });
   }
-  const at = { bursts: state.bursts, now, horizon, highest: highestSeen(history) };
+  const at = { bursts: state.bursts, now, horizon, ...levelOf(history, horizon) };
   const { burst, bursts } = burstPath(model, obs, demand, pool, at);
   if (burst && burst.rps > sizeFor) {
     sizeFor = burst.rps;

@@ -211,7 +211,7 @@ export function historyFrom(
  * 2-h period found" (the minutes the horizon's margin was scored on, the period if one).
  */
 export function historyText(h: DemandHistory, horizonSeconds: number): string {
-  const scored = Math.round(h.scored?.[horizonIndex(horizonSeconds)]?.[0] ?? 0);
+  const scored = scoredMinutes(h, horizonSeconds);
   const lag = h.period?.lag ?? 0;
   const calibrated =
     scored >= MIN_SCORED_MINUTES ? 'the forecast starts calibrated' : 'too few to calibrate the forecast';
@@ -226,6 +226,11 @@ export function historyText(h: DemandHistory, horizonSeconds: number): string {
 }
 
 /** The MARGIN_HORIZONS entry a window of `seconds` is scored in: the shortest that covers it (else the longest). */
+/** The minutes the forecast's margin for this horizon was scored on. */
+export function scoredMinutes(h: DemandHistory, horizonSeconds: number): number {
+  return Math.round(h.scored?.[horizonIndex(horizonSeconds)]?.[0] ?? 0);
+}
+
 function horizonIndex(seconds: number): number {
   const minutes = Math.max(1, Math.ceil(seconds / MINUTE));
   const i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);

@@ -638,8 +638,7 @@ describe('reconcilePolicy', () => {
       const down = { kind: 'error', reason: 'connection refused' } as MetricSample;
       const f = run(pol, target, { [DEMAND]: down }, undefined, NOW, podSource(ok(100)).src);
       const r = await f.result;
-      // 100 rps on 2 instances is a fresh policy's first burst: sized for 2×.
-      expect(target.writes).toEqual([needed(200)]);
+      expect(target.writes).toEqual([needed(100)]);
       expect(r.status.lastDecision?.valid).toBe(false);
       expect(reasons(r)).toEqual(expect.arrayContaining(['NoMetrics', 'Burst']));
       expect(cond(r, 'MetricsAvailable')).toMatchObject({ status: 'False', reason: 'QueryFailed' });

@@ -12,6 +12,7 @@ import {
   type BurstHistory,
 } from '../../src/core/burst.ts';
 import { decide, initialDecideState, type Decision, type DecideState } from '../../src/core/decide.ts';
+import { emptyHistory, recordDemand, type DemandHistory } from '../../src/core/forecast.ts';
 import type { ServiceModel } from '../../src/core/model.ts';
 import { model as deciderModel } from './decide-model.ts';
 
@@ -41,6 +42,13 @@ function feed(
   }
 }
 
+/** 20 minutes of demand at `rps`, a minute apart: a history whose level is known. */
+function knownLevel(rps: number): DemandHistory {
+  let h = emptyHistory();
+  for (let t = 0; t < 1200; t += 60) h = recordDemand(h, t, rps, 120);
+  return h;
+}
+
 /** A quiet 100 rps, then a burst seen at 300 rps that goes on to 600 rps. */
 function afterOneEpisode(): { state: DecideState; current: number; out: Decision[] } {
   const s = { state: initialDecideState(), current: 2, out: [] as Decision[] };
@@ -55,8 +63,8 @@ function afterOneEpisode(): { state: DecideState; current: number; out: Decision
 describe('burst path: how far past bursts went on (issue 15, flash crowds)', () => {
   it("a fresh service's first burst over what the ready carry is sized for 2×, held, then learned", () => {
     const s = { state: initialDecideState(), current: 2, out: [] as Decision[] };
-    feed(s, 0, 600, 100, 100);
-    feed(s, 600, 615, 150, 300); // over what 2 × 50 carry: 600 rps, 12 at once (6 for the burst alone)
+    feed(s, 0, 1200, 100, 100); // 20 minutes: the level is known (the forecast's first 10 scored)
+    feed(s, 1200, 1215, 150, 300); // over what 2 × 50 carry: 600 rps, 12 at once (6 for the burst alone)
     const d = s.out.at(-1)!;
     expect(d).toMatchObject({ mode: 'burst', sizedForRps: 600, desired: 12 });
     expect(d.reasons.find((r) => r.code === 'Burst')?.message).toContain(
@@ -64,17 +72,26 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     );
     expect(s.state.bursts?.open?.[5]).toBe(1);
     // The 12 carry it: the 2× holds until 120 s after the first sight, though the burst went no further.
-    feed(s, 615, 720, 150, 150);
+    feed(s, 1215, 1320, 150, 150);
     expect(s.out.slice(-7).map((x) => x.desired)).toEqual([12, 12, 12, 12, 12, 12, 12]);
     expect(s.out.at(-1)!.reasons.find((r) => r.code === 'Burst')?.message).toBe(
       "a burst first seen 105 s ago at 300 rps may still rise to 600 rps (2×, a fresh service's first burst) until 120 s after its first sight",
     );
     // Scored 1× (it peaked at its first sight): the next burst is sized for what it showed.
-    feed(s, 720, 2400, 100, 100);
-    expect(s.state.bursts?.scores).toEqual([[600, 1]]);
+    feed(s, 1320, 3000, 100, 100);
+    expect(s.state.bursts?.scores).toEqual([[1200, 1]]);
     const before = s.out.length;
-    feed(s, 2400, 2415, 150, 300);
+    feed(s, 3000, 3015, 150, 300);
     expect(s.out[before]).toMatchObject({ mode: 'burst', sizedForRps: 300 });
+    expect(s.state.bursts?.open?.[5]).toBe(0);
+  });
+
+  it("before its level is known (the forecast's first 10 minutes scored) a first burst is sized for itself", () => {
+    // At start a reading over the pool is as likely the level as a rise (a cold start's first seconds).
+    const s = { state: initialDecideState(), current: 2, out: [] as Decision[] };
+    feed(s, 0, 600, 100, 100);
+    feed(s, 600, 615, 150, 300);
+    expect(s.out.at(-1)).toMatchObject({ mode: 'burst', sizedForRps: 300, desired: 6 });
     expect(s.state.bursts?.open?.[5]).toBe(0);
   });
 
@@ -85,7 +102,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
   );
   it("a fresh service's burst that only breaks the SLO under the target is sized for itself", () => {
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 20, burstDemandRps: 45 };
-    const r = decide(slo, initialDecideState(), obs, 0);
+    const r = decide(slo, { ...initialDecideState(), demand: knownLevel(20) }, obs, 1200);
     expect(r.decision.mode).toBe('burst');
     expect(r.decision.sizedForRps).toBe(45);
     expect(r.decision.reasons.find((x) => x.code === 'Burst')?.message).toMatch(/would break the p99/);
@@ -94,11 +111,11 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
 
   it('the prior is decided over the first burst window, as 1-s ticks climb through it', () => {
     const climb = (second: number): number | undefined => {
-      let state = initialDecideState();
+      let state = { ...initialDecideState(), demand: knownLevel(20) };
       let sized: number | undefined;
       for (const [now, rps] of [
-        [0, 45], // under what 2 carry at 0.5, over the SLO: no prior
-        [second, 120], // over what they carry
+        [1200, 45], // under what 2 carry at 0.5, over the SLO: no prior
+        [1200 + second, 120], // over what they carry
       ] as const) {
         const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 20, burstDemandRps: rps };
         const r = decide(slo, state, obs, now);

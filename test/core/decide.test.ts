@@ -124,14 +124,13 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
       burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },
       fallback: { afterFailures: 3, replicas: 8 },
     });
-    // 1,000 rps over the last 6 s on 3 instances that carry 3 × 50: a fresh service's first burst,
-    // sized for 2× (2,000 rps, 40) as with the demand known, though the stable demand is missing;
-    // the decision stays invalid.
+    // 1,000 rps over the last 6 s on 3 instances that carry 3 × 50: what 1,000 rps needs (20, as
+    // with the demand known), though the stable demand is missing; the decision stays invalid.
     const d = run(m, [[0, { burstDemandRps: 1000 }]], 3);
-    expect(d[0]).toMatchObject({ desired: 40, valid: false, mode: 'burst', sizedForRps: 2000 });
+    expect(d[0]).toMatchObject({ desired: 20, valid: false, mode: 'burst', sizedForRps: 1000 });
     expect(d[0]?.reasons.map((r) => r.code)).toEqual(['NoMetrics', 'Burst']);
     expect(d[0]?.reasons[0]?.message).toBe(
-      'no demand metrics (1 in a row): asking 40 for the burst below, never scaling down without data',
+      'no demand metrics (1 in a row): asking 20 for the burst below, never scaling down without data',
     );
     // A burst the instances carry, or none: held, never down (12 is above what 140 rps needs).
     for (const burstDemandRps of [140, undefined, NaN, -5]) {
@@ -139,8 +138,7 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
       expect(held[0]).toMatchObject({ desired: 12, valid: false, mode: 'hold' });
       expect(held[0]?.reasons.map((r) => r.code)).toEqual(['NoMetrics']);
     }
-    // Past the fallback's failures: the higher of the fallback floor and the burst (200 rps on 2 is
-    // a first burst, 400 rps: 8, the floor; the rise to 1,000 within that episode, for itself).
+    // Past the fallback's failures: the higher of the fallback floor and the burst.
     const blind = run(
       m,
       [
@@ -161,15 +159,9 @@ describe('decide: HPA-style behaviour, time-stepped', () => {
 
   it('burst path skips the scale-up rate limit when the short window exceeds what ready instances carry', () => {
     const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } });
-    // 1,000 rps where 3 × 50 carry 150: at once, not 3 → 6 → 12 → 24 (a fresh service's first
-    // burst, sized for 2×: 40; with learning off, for itself: 20).
     const d = run(m, [[0, { demandRps: 200, burstDemandRps: 1000 }]], 3);
     expect(d[0]?.mode).toBe('burst');
-    expect(d[0]?.desired).toBe(40);
-    const off = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false } });
-    const plain = run(off, [[0, { demandRps: 200, burstDemandRps: 1000 }]], 3);
-    expect(plain[0]?.mode).toBe('burst');
-    expect(plain[0]?.desired).toBe(20);
+    expect(d[0]?.desired).toBe(20);
     const calm = run(m, [[0, { demandRps: 120, burstDemandRps: 140 }]], 3); // 3 × 50 carries 140
     expect(calm[0]?.mode).toBe('normal');
     expect(calm[0]?.desired).toBe(3);

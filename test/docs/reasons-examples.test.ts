@@ -160,15 +160,15 @@ const SCENARIOS: Record<string, () => Reason[]> = {
     const m = model({ burst: { enabled: true, windowSeconds: 6, threshold: 1.5, learn: false } });
     return run(m, [[0, { demandRps: 100, burstDemandRps: 450 }]], 2)[0]!.reasons;
   },
-  burstFirst: () =>
-    run(
-      model(burstOn),
-      [
-        [0, { demandRps: 100, burstDemandRps: 900 }],
-        [15, { demandRps: 300, burstDemandRps: 1200 }],
-      ],
-      2,
-    ).flatMap((d) => d.reasons),
+  burstFirst: () => {
+    // 20 minutes at 100 rps: the level is known (the forecast's first 10 minutes scored).
+    const state = { ...initialDecideState(), demand: history(0, 1200, () => 100) };
+    const ticks: Array<[number, Partial<Observation>]> = [
+      [1200, { demandRps: 100, burstDemandRps: 900 }],
+      [1215, { demandRps: 300, burstDemandRps: 1200 }],
+    ];
+    return run(model(burstOn), ticks, 2, state).flatMap((d) => d.reasons);
+  },
   burstOnePast: () => {
     const state = { ...initialDecideState(), bursts: { scores: [[0, 1.021]] as Array<[number, number]> } };
     const obs = { demandRps: 500, burstDemandRps: 878.3, burstWindowSeconds: 15 };

@@ -98,7 +98,7 @@ async function createWidget(name: string, replicas: number, status: Record<strin
   });
 }
 
-/** A policy on Widget `target`: demand 10 rps, burst 60 rps (12.5 rps per ready instance; a first burst: 120 rps → 10). */
+/** A policy on Widget `target`: demand 10 rps, burst 60 rps (12.5 rps per ready instance → 5). */
 async function widgetPolicy(name: string, target: string): Promise<void> {
   const p = e2ePolicy(ns, name, target, { query: 'vector(10)', burstQuery: 'vector(60)' });
   await createPolicy(kc, ns, {
@@ -155,19 +155,19 @@ afterAll(async () => {
       .catch(() => undefined);
 });
 
-/** Policy `name` on Widget `target`, once the target holds 10: the object and the policy's decision reasons. */
-async function scaledTo10(name: string, target: string) {
+/** Policy `name` on Widget `target`, once the target holds 5: the object and the policy's decision reasons. */
+async function scaledTo5(name: string, target: string) {
   await widgetPolicy(name, target);
   const widget = await waitFor(
-    `${target} scaled to 10`,
+    `${target} scaled to 5`,
     () => readWidget(target),
-    (x) => x.spec.replicas === 10,
+    (x) => x.spec.replicas === 5,
     30_000,
   );
   const policy = await waitFor(
     `${name} status`,
     () => readPolicy(kc, ns, name),
-    (x) => x.status?.appliedReplicas === 10,
+    (x) => x.status?.appliedReplicas === 5,
     20_000,
   );
   const reasons = policy.status?.lastDecision?.reasons ?? [];
@@ -176,21 +176,19 @@ async function scaledTo10(name: string, target: string) {
 }
 
 describe('a custom resource with a scale subresource', () => {
-  it('counts the Ready pods its selector matches (1 of 3), and scales it through /scale: spec.replicas 3 → 10, nothing else changed', async () => {
-    // 1 ready pod carries 12.5 rps: 60 rps is a fresh policy's first burst, sized for 2 × 60 =
-    // 120 rps → 9.6 → 10. Counting the 3 pods that exist would carry 37.5 rps, still a burst, but
-    // the message would say 3.
-    const { widget, policy, burst } = await scaledTo10('widget', 'w');
+  it('counts the Ready pods its selector matches (1 of 3), and scales it through /scale: spec.replicas 3 → 5, nothing else changed', async () => {
+    // 1 ready pod carries 12.5 rps, so the burst path sizes for 60 rps → 60 ÷ 12.5 = 4.8 → 5.
+    // Counting the 3 pods that exist would carry 37.5 rps, still a burst, but the message would say 3.
+    const { widget, policy, burst } = await scaledTo5('widget', 'w');
     expect(widget.spec.color).toBe('blue');
     expect(widget.status).toEqual({ replicas: 3, selector: 'app=widget' });
     expect(burst).toContain('what 1 ready instance carries');
-    expect(burst).toContain('no burst of this service scored yet');
-    expect(policy.status?.lastDecision?.desired).toBe(10);
+    expect(policy.status?.lastDecision?.desired).toBe(5);
     expect(policy.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   });
 
   it('with no selector in its scale, status.replicas is the capacity (2), and it is scaled through /scale the same way', async () => {
-    const { widget, burst } = await scaledTo10('bare', 'bare');
+    const { widget, burst } = await scaledTo5('bare', 'bare');
     expect(widget.status).toEqual({ replicas: 2 });
     expect(burst).toContain('what 2 ready instances carry');
   });

@@ -251,12 +251,11 @@ describe('spec.demand.pods.inFlight and template.inFlight: a saturated pod', () 
       );
       expect(up).toBeGreaterThanOrEqual(4);
       answersMax = Math.max(answersMax, reading('answers') ?? 0);
-      // The answered counter alone never read more than the pod serves, so its policy sized for
-      // at most what 25 rps needs at 12.5 an instance, doubled as a fresh policy's first burst:
-      // 4 (6 with a reading a little over 25).
+      // The answered counter alone never read more than the pod serves, so its policy asked for
+      // what 25 rps needs at 12.5 an instance: 2 (3 with a reading a little over 25).
       expect(answersMax).toBeGreaterThan(SERVES_RPS * 0.6);
       expect(answersMax).toBeLessThanOrEqual(SERVES_RPS * 1.1);
-      expect(await replicasOf(cluster.kc, ns, 'answers')).toBeLessThanOrEqual(6);
+      expect(await replicasOf(cluster.kc, ns, 'answers')).toBeLessThanOrEqual(3);
       // Prometheus still refused, the pod's burst scaled `blind` up too, the decision invalid.
       const blindUp = await waitFor(
         'the blind policy scaled up for the burst its pod shows',

@@ -93,9 +93,8 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
       expect(c.seconds).toBe(rowsRps.length * 4);
 
       // The simulator, second by second: the most instances in each crowd's first 10 s, before its
-      // 450-rps step shows. The first crowd, a fresh service's first burst, is asked for 2× its
-      // first sight (3 for 2 × 250 rps); the second for how far the first went (250 × 2.8: 4, what
-      // 700 rps needs), at its first sight ~5 s in.
+      // 450-rps step shows. The first crowd is chased step by step (2 for its 250-rps step), the
+      // second is asked for at its first sight, ~5 s in (4, what 700 rps needs).
       const secs = r.predicted.seconds;
       const peakWithin = (from: number): number => Math.max(...secs.slice(from, from + 10).map((x) => x.instances));
       const predicted = { first: peakWithin(starts[0]!), second: peakWithin(starts[1]!) };
@@ -121,12 +120,10 @@ describe('simulate fidelity: simulator vs the real local cluster', () => {
       console.log(JSON.stringify({ predicted, measured, firstUps }));
       expect(firstUps).toHaveLength(2);
       for (const [name, x] of Object.entries({ predicted, measured })) {
-        expect(x.second, name).toBeGreaterThan(x.first);
+        expect(x.second, name).toBeGreaterThanOrEqual(x.first + 2);
       }
-      // The real run says why: a Burst decision sizing the first crowd for 2×, and one naming what
-      // the first crowd taught.
+      // The real run says why: a Burst decision naming what the first crowd taught.
       const messages = lines.filter((o) => o.type === 'event').map((o) => o.message ?? '');
-      expect(messages.some((x) => /at first sight × 2\): no burst of this service scored yet/.test(x))).toBe(true);
       expect(
         messages.filter((x) => /as it may go on, [\d.]+ rps \(.*\): the last burst rose to/.test(x)).length,
       ).toBeGreaterThan(0);
