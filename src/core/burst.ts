@@ -12,12 +12,12 @@
 // startup late. A fresh service has no scores: once its level is known (the forecast's first
 // FIRST_FORECAST_MINUTES scored: before that a reading over the pool is as likely the level as a
 // rise), its first burst over what the ready instances carry (at least one ready) and past any
-// demand its history holds is sized for FIRST_BURST_GROWTH× its
-// first sight until its own rise is scored (the bench's flash crowds rose 1.5–3.3× theirs), a
-// fixed prior, so the count moves with the first sight as the learned one does, never in a jump at
-// a threshold (a slope switched on at 1.25–1.75× the stable rate was unrepeatable in the real
-// cluster: docs/benchmarks.md, "Flash crowds"). A burst within what the history holds (a service
-// started from a day of Prometheus history that had spikes) is no unknown rise: sized for itself.
+// demand its history holds is sized for FIRST_BURST_GROWTH× its first sight until its own rise is
+// scored (the bench's flash crowds rose 1.5–3.3× theirs). A fixed prior, so the count moves with
+// the first sight as the learned one does, never in a jump at a threshold (a slope switched on at
+// 1.25–1.75× the stable rate was unrepeatable in the real cluster: docs/benchmarks.md, "Flash
+// crowds"). A burst within what the history holds (a service started from a day of Prometheus
+// history that had spikes) is no unknown rise: sized for itself.
 // The highest score is widened by how much the scores vary (one standard deviation of their logs):
 // bursts that rose 1.02, 2.03, 2.04, 2.73 and 1.58× are sized for 2.73 × 1.446 = 3.95×, since the
 // next may go further than any before (the bench's fifth crowd rose 3.25×); bursts that all rose

@@ -119,10 +119,6 @@ export interface Decision {
 }
 
 /**
- * How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
- * plus a minute of scrape and decision delay. A history read from the past is recorded at it too.
- */
-/**
  * What the burst path knows of the demand's level: the highest demand the history holds, and
  * whether its level is known (the forecast's first FIRST_FORECAST_MINUTES scored).
  */
@@ -130,6 +126,10 @@ function levelOf(h: DemandHistory, horizon: number): { highest: number; known: b
   return { highest: highestSeen(h), known: scoredMinutes(h, horizon) >= FIRST_FORECAST_MINUTES };
 }
 
+/**
+ * How far ahead the forecast must see: an instance asked for now is ready after startupSeconds,
+ * plus a minute of scrape and decision delay. A history read from the past is recorded at it too.
+ */
 export function forecastHorizon(model: Pick<ServiceModel, 'startupSeconds'>): number {
   return model.startupSeconds + 60;
 }

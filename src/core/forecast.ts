@@ -225,12 +225,12 @@ export function historyText(h: DemandHistory, horizonSeconds: number): string {
   return `${scored.toLocaleString('en-US')} minute${scored === 1 ? '' : 's'} scored (${calibrated}), ${period}`;
 }
 
-/** The MARGIN_HORIZONS entry a window of `seconds` is scored in: the shortest that covers it (else the longest). */
 /** The minutes the forecast's margin for this horizon was scored on. */
 export function scoredMinutes(h: DemandHistory, horizonSeconds: number): number {
   return Math.round(h.scored?.[horizonIndex(horizonSeconds)]?.[0] ?? 0);
 }
 
+/** The MARGIN_HORIZONS entry a window of `seconds` is scored in: the shortest that covers it (else the longest). */
 function horizonIndex(seconds: number): number {
   const minutes = Math.max(1, Math.ceil(seconds / MINUTE));
   const i = MARGIN_HORIZONS.findIndex((k) => k >= minutes);
