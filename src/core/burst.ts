@@ -172,6 +172,11 @@ function grewText(g: BurstGrowth, horizon: number, own: boolean): string {
     : rose;
 }
 
+/** The growth an episode is sized for: the first-burst prior while it holds, else what past bursts showed. */
+function episodeGrowth(g: BurstGrowth, prior: boolean): number {
+  return prior ? FIRST_BURST_GROWTH : g.growth;
+}
+
 /** Why a fresh service's first burst is sized for FIRST_BURST_GROWTH×, for a reason. */
 const PRIOR_TEXT = `no burst of this service scored yet, and this one was first seen past any demand its history holds: sized for ${FIRST_BURST_GROWTH}× until its own rise is scored`;
 
@@ -212,7 +217,7 @@ export function burstDemand(
         ready > 0 &&
         burst > learned.highest &&
         learned.known !== false));
-  const growth = prior ? FIRST_BURST_GROWTH : grew.growth;
+  const growth = episodeGrowth(grew, prior);
   const top = Math.max(learned?.highest ?? 0, burst);
   const rps = Math.max(burst, projected(first, growth, top));
   const goesOn = rps > burst * (1 + SCORE_ROUNDING);
@@ -276,7 +281,7 @@ function heldBurst(
   if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
   const g = burstGrowth(h);
   const prior = g.episodes === 0 && o[5] === 1;
-  const growth = prior ? FIRST_BURST_GROWTH : g.growth;
+  const growth = episodeGrowth(g, prior);
   if (growth <= 1) return undefined;
   const top = Math.max(at.highest, o[1]);
   const rps = projected(o[1], growth, top);
