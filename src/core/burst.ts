@@ -189,7 +189,7 @@ export function burstDemand(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  learned?: { history: BurstHistory; horizon: number; highest: number; now: number; known?: boolean },
+  learned?: { history: BurstHistory; horizon: number; highest: number; now: number; known: boolean },
 ): { rps: number; reasons: Reason[]; prior?: true } | undefined {
   const { ready, carry } = pool;
   const b = model.behavior.burst;
@@ -212,11 +212,7 @@ export function burstDemand(
     learned !== undefined &&
     grew.episodes === 0 &&
     (open?.[5] === 1 ||
-      ((!open || learned.now <= open[0] + window) &&
-        over &&
-        ready > 0 &&
-        burst > learned.highest &&
-        learned.known !== false));
+      ((!open || learned.now <= open[0] + window) && over && ready > 0 && burst > learned.highest && learned.known));
   const growth = episodeGrowth(grew, prior);
   const top = Math.max(learned?.highest ?? 0, burst);
   const rps = Math.max(burst, projected(first, growth, top));
@@ -250,7 +246,7 @@ export function burstPath(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  at: { bursts: BurstHistory | undefined; now: number; horizon: number; highest: number; known?: boolean },
+  at: { bursts: BurstHistory | undefined; now: number; horizon: number; highest: number; known: boolean },
 ): { burst?: { rps: number; reasons: Reason[]; held?: true }; bursts: BurstHistory } {
   const b = obs.burstDemandRps;
   // A burst reading that is not a rate (NaN, negative) never enters an episode's peak.

@@ -130,15 +130,17 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     expect(climb(10)).toBe(120);
   });
 
-  it('with learning off, none ready, or within the highest demand the history holds, a first burst is sized for itself', () => {
+  it('with learning off, none ready, within the highest demand the history holds or the level not known, a first burst is sized for itself', () => {
     const off = deciderModel({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false } });
-    const at = { bursts: undefined, now: 0, horizon: 120, highest: 100 };
+    const at = { bursts: undefined, now: 0, horizon: 120, highest: 100, known: true };
     const obs = (ready: number) => ({ readyReplicas: ready, currentReplicas: 2, demandRps: 100, burstDemandRps: 300 });
     expect(burstPath(off, obs(2), 100, { ready: 2, carry: 100 }, at).burst?.rps).toBe(300);
     expect(burstPath(model, obs(0), 100, { ready: 0, carry: 0 }, at).burst?.rps).toBe(300);
     expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, at).burst?.rps).toBe(600);
     // The history held 500 rps (a day read from Prometheus with a crowd in it): 300 is no unknown rise.
     expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, highest: 500 }).burst?.rps).toBe(300);
+    // The level not yet known: as likely the level as a rise.
+    expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, known: false }).burst?.rps).toBe(300);
   });
 
   it('scores an episode peak ÷ first sight one horizon after it was first seen', () => {
@@ -209,7 +211,13 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
   it('never sizes past twice the highest demand seen, however far a past burst went', () => {
     const history: BurstHistory = { scores: [[0, 8]] };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
-    const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, { history, horizon: 120, highest: 200, now: 0 });
+    const r = burstDemand(
+      model,
+      obs,
+      100,
+      { ready: 2, carry: 100 },
+      { history, horizon: 120, highest: 200, now: 0, known: true },
+    );
     expect(r?.rps).toBe(400); // not 150 × 8 = 1,200
   });
 
@@ -219,7 +227,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const scores: Array<[number, number]> = [1.02, 2.03, 2.04, 2.73, 1.58].map((s, i) => [i * 1000, s]);
     const history: BurstHistory = { scores };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
-    const learned = { history, horizon: 120, highest: 2000, now: 9000 };
+    const learned = { history, horizon: 120, highest: 2000, now: 9000, known: true };
     const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, learned);
     expect(r?.rps).toBeCloseTo(150 * 3.946, 0);
     expect(r?.reasons[0]?.message).toMatch(
@@ -248,7 +256,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
       obs,
       100,
       { ready: 2, carry: 100 },
-      { history: steps, horizon: 120, highest: 600, now: 9000 },
+      { history: steps, horizon: 120, highest: 600, now: 9000, known: true },
     );
     expect(r?.rps).toBe(150);
     expect(r?.reasons[0]?.message).not.toMatch(/go on/);
@@ -258,7 +266,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const history: BurstHistory = { scores: [[0, 2]] };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
     const pool = { ready: 2, carry: 100 };
-    const learned = { history, horizon: 120, highest: 600, now: 0 };
+    const learned = { history, horizon: 120, highest: 600, now: 0, known: true };
     expect(burstDemand(model, obs, 100, pool, learned)?.rps).toBe(300);
     const off = { ...model, behavior: { ...model.behavior, burst: { ...model.behavior.burst, learn: false } } };
     expect(burstDemand(off, obs, 100, pool, learned)?.rps).toBe(150);
@@ -342,7 +350,13 @@ describe('burst reasons multiply out', () => {
 
   it('sized for a first sight times the growth: the stated numbers multiply out', () => {
     const history: BurstHistory = { scores: [[0, 2]] };
-    const r = burstDemand(model, obs(300), 100, pool, { history, horizon: 120, highest: 2000, now: 1000 })!;
+    const r = burstDemand(model, obs(300), 100, pool, {
+      history,
+      horizon: 120,
+      highest: 2000,
+      now: 1000,
+      known: true,
+    })!;
     const p = parse(r.reasons[0]!.message);
     expect(p.rps).toBe(600);
     expect(p.first * p.growth).toBeCloseTo(p.rps, 6);
@@ -351,7 +365,7 @@ describe('burst reasons multiply out', () => {
 
   it('the cap at twice the highest demand seen is stated with its number when it cuts', () => {
     const history: BurstHistory = { scores: [[0, 8]] };
-    const r = burstDemand(model, obs(150), 100, pool, { history, horizon: 120, highest: 200, now: 0 })!;
+    const r = burstDemand(model, obs(150), 100, pool, { history, horizon: 120, highest: 200, now: 0, known: true })!;
     expect(r.rps).toBe(400); // unchanged: 150 × 8 = 1,200 capped at 2 × 200
     const p = parse(r.reasons[0]!.message);
     expect(Number(p.wanted)).toBeCloseTo(p.first * p.growth, 6);
@@ -361,7 +375,7 @@ describe('burst reasons multiply out', () => {
   it('the held burst states the cap too: first sight × growth is not the rps it may still rise to', () => {
     // First seen 15 s ago at 300 rps; past bursts rose 8×; the highest demand seen is 400 rps.
     const bursts: BurstHistory = { open: [1000, 300, 300, 1000, 0], scores: [[0, 8]] };
-    const r = burstPath(model, obs(90), 100, pool, { bursts, now: 1015, horizon: 120, highest: 400 });
+    const r = burstPath(model, obs(90), 100, pool, { bursts, now: 1015, horizon: 120, highest: 400, known: true });
     expect(r.burst?.held).toBe(true);
     expect(r.burst?.rps).toBe(800);
     const message = r.burst!.reasons[0]!.message;
@@ -379,7 +393,7 @@ describe('burst reasons multiply out', () => {
     // An episode first seen at 684.9 rps rose to 1,829.32 within 120 s: scored 2.671 (684.9 × 2.671 =
     // 1,829.42). Still firing at 1,829.32 rps after that: its own score says nothing more.
     const own: BurstHistory = { open: [0, 684.9, 1829.32, 100, 1], scores: [[0, 2.671]] };
-    const learned = { history: own, horizon: 120, highest: 2000, now: 200 };
+    const learned = { history: own, horizon: 120, highest: 2000, now: 200, known: true };
     const r = burstDemand(model, obs(1829.32), 100, pool, learned)!;
     expect(r.rps).toBeCloseTo(684.9 * 2.671, 6); // what is sized is unchanged
     expect(r.reasons[0]!.message).not.toMatch(/go on|the last burst/);
