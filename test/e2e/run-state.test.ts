@@ -3,7 +3,8 @@
 // with no traffic, started from a state file whose forecast history says the last half hour ran at
 // 200 rps. The run that carries that on sizes for it at once (the forecast: 4 or more instances);
 // the same run without the file sees 0 rps and runs replicas.min (1). At the stop the file holds
-// the history with this run's minutes added. A file that is not a state file starts nothing.
+// the history with this run's minutes added. A file that is not a state file starts nothing. A
+// crowd past the file's history is sized for 2× its first sight (a fresh service's first burst).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ const args = (more: string[]): string[] => [
 
 interface Line {
   type: string;
+  kind?: string;
+  message?: string;
   state?: { file: string; restored: string[] };
   decision?: { mode: string; desired: number };
   saved?: boolean;
@@ -80,6 +83,62 @@ describe('headroom run --state', () => {
     expect(cold.code, cold.stderr).toBe(0);
     expect(firstDecision(lines(cold.stdout))?.desired).toBe(1);
   }, 240_000);
+
+  // The first-burst prior (src/core/burst.ts) in the real loop: it needs the service's level known
+  // (the forecast's first 10 minutes scored), which a file carrying half an hour gives at once. The
+  // same crowd, 30 → 150 rps on 1 instance (56 rps at utilization 0.7), with that file and without:
+  // with it the crowd's first sight is sized for 2× (e.g. 64.73 rps → 129.5 → 3 instances), without
+  // it (no level known: as likely the level as a rise) for itself. The file keeps the flag.
+  it("a crowd past the file's history is sized for 2× its first sight; without the file, for itself", async () => {
+    const model = loadRunConfig(SPEC).model;
+    const dir = mkdtempSync(join(tmpdir(), 'hr-run-prior-'));
+    const trace = join(dir, 'crowd.csv');
+    writeFileSync(trace, 't_seconds,rps\n0,30\n6,30\n7,150\n16,150\n');
+    const now = Math.floor(Date.now() / 1000);
+    const readings: Array<[number, number]> = [];
+    for (let t = now - 1800; t < now; t += 15) readings.push([t, 30 * (1 + 0.05 * Math.sin(t))]);
+    const demand = historyFrom(readings, forecastHorizon(model));
+    const warmFile = join(dir, 'warm.json');
+    writeStateFile(
+      warmFile,
+      new Map([['web', { ...initialLoopState(), decide: { ...initialDecideState(), demand } }]]),
+      new Date(),
+    );
+    const coldFile = join(dir, 'cold.json'); // not there yet: a first run, saved at the stop
+    const crowd = (file: string) =>
+      cli(
+        ['run', SPEC, '--port', '0', '--status-port', '0', '--json', '--traffic', trace, '--state', file],
+        undefined,
+        120_000,
+      );
+    const [warm, cold] = [await crowd(warmFile), await crowd(coldFile)];
+    for (const r of [warm, cold]) expect(r.code, r.stderr).toBe(0);
+
+    const burstDecisions = (stdout: string) =>
+      lines(stdout).filter((l) => l.type === 'event' && l.kind === 'Decision' && / \(burst\): /.test(l.message ?? ''));
+    const openOf = (file: string) =>
+      (JSON.parse(readFileSync(file, 'utf8')) as { services: { web: { decide: { bursts?: { open?: number[] } } } } })
+        .services.web.decide.bursts?.open;
+
+    // With the file: the first burst decision is the prior's, and its numbers agree with each other.
+    const first = burstDecisions(warm.stdout)[0]?.message ?? '';
+    expect(first).toContain('no burst of this service scored yet, and this one was first seen past any demand');
+    const m =
+      /desired 1 → (\d+) \(burst\).*as it may go on, ([\d.]+) rps \(([\d.]+) rps at first sight × 2\).*: [\d.]+ rps needs (\d+)/.exec(
+        first,
+      );
+    expect(m, first).not.toBeNull();
+    const [asked, sized, seen, needs] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3]), Number(m?.[4])];
+    expect(Math.abs(sized - 2 * seen)).toBeLessThanOrEqual(sized * 1e-3); // to the reason's 4 digits
+    expect(asked).toBe(needs); // the count asked is the count the sizing sentence gives
+    expect(openOf(warmFile)?.[5]).toBe(1); // the episode, open at the stop (under the 61-s horizon), keeps it
+
+    // Without it: every burst sized for itself, and the episode saved without the flag.
+    const coldBursts = burstDecisions(cold.stdout);
+    expect(coldBursts.length).toBeGreaterThan(0);
+    for (const d of coldBursts) expect(d.message).not.toContain('at first sight ×');
+    expect(openOf(coldFile)?.[5]).toBe(0);
+  }, 300_000);
 
   it('a file that is not a state file: HR_STATE_FILE, exit 2, nothing started', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'hr-run-state-')), 'state.json');
