@@ -1,6 +1,7 @@
 // Benchmark: Headroom's warm start on issue 15's traces — the demand's past read from Prometheus
-// and folded into the forecast's history before the first round (PolicyOptions.history, the
-// controller's behavior.forecast.historySeconds) against a cold start that learns it for hours.
+// and folded into the forecast's history, its bursts scored, before the first round
+// (PolicyOptions.history, the controller's behavior.forecast.historySeconds) against a cold start
+// that learns it for hours.
 // Each trace's first `--days` days are the history: the stable demand Headroom's 15-s tick reads
 // (the 60-s rate through the 15-s scrape, one interval late) at every tick, recorded by a run over
 // those days alone. The rest of the trace is the evaluation: Headroom cold, Headroom warm and the
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { forecastHorizon } from '../src/core/decide.ts';
 import { historyFrom, type DemandHistory } from '../src/core/forecast.ts';
 import { initialLoopState, withHistory } from '../src/loop/step.ts';
+import type { BurstHistory } from '../src/core/burst.ts';
 import type { Trace } from '../src/input/trace.ts';
 import { CapacityTable } from '../src/simulator/capacity.ts';
 import { simulate } from '../src/simulator/engine.ts';
@@ -78,11 +80,11 @@ const model0 = benchModel(peak);
 const table = new CapacityTable(model0);
 
 /** Cold, warm: × oracle / violating seconds over `evaluation`. */
-function cells(evaluation: Trace, demand: DemandHistory): [string, string] {
+function cells(evaluation: Trace, demand: DemandHistory, bursts?: BurstHistory): [string, string] {
   const oracle = simulate(evaluation, model0, oraclePolicy(), { table }).replicaSeconds;
   const run = (warm: boolean): string => {
     const model = benchModel(peak);
-    const history = warm ? { history: { demand, traceStartSeconds: H } } : {};
+    const history = warm ? { history: { demand, ...(bursts ? { bursts } : {}), traceStartSeconds: H } } : {};
     const r = simulate(evaluation, model, headroomPolicy({ model, scrapeSeconds: SCRAPE, ...history }), { table });
     return `${(r.replicaSeconds / oracle).toFixed(3)} / ${r.sloViolationSeconds}`;
   };
@@ -98,9 +100,9 @@ for (const source of values.trace ?? benchTraces()) {
   if (trace.rps.length <= H) throw new Error(`${source}: ${trace.rps.length} s, not more than ${H} s of history`);
   const readings = readingsOf(trace);
   // Folded as the controller folds a new policy's past, once for every warm run.
-  const demand = withHistory(model0, initialLoopState(), readings).decide.demand;
-  const whole = cells(slice(trace, H), demand);
-  const first = cells(slice(trace, H, H + DAY), demand);
+  const { demand, bursts } = withHistory(model0, initialLoopState(), readings).decide;
+  const whole = cells(slice(trace, H), demand, bursts);
+  const first = cells(slice(trace, H, H + DAY), demand, bursts);
   console.log(`| ${shortName(source)} | ${[...whole, ...first].join(' | ')} |`);
   const ms = [0, 1, 2]
     .map(() => {

@@ -348,12 +348,12 @@ export function register(program: Command): void {
     // Headroom starts as the controller would have on a new policy at the range's start: from the
     // demand's past before it (8 days by default), not from nothing.
     const past = await readDemandPast(prom, opts.query, model, { beforeMs: grid.start * 1000, stepSeconds: step });
-    const { info: history, demand: startFrom } = pastInfo(model, past, 'before the range');
+    const { info: history, start: startFrom } = pastInfo(model, past, 'before the range');
     const result = runSimulation({
       ...options,
       trace: replay.trace,
       extra: [actualPolicy(replay.replicas)],
-      ...(startFrom ? { history: { demand: startFrom, traceStartSeconds: grid.start } } : {}),
+      ...(startFrom ? { history: { ...startFrom, traceStartSeconds: grid.start } } : {}),
     });
     const info: BacktestInfo = {
       prometheus: opts.prometheus,

@@ -8,6 +8,7 @@ import { DURATION_RE, parseDuration } from '../alerting/config.ts';
 import { HISTORY_MIN_STEP_SECONDS, pastSeconds, pastText, spanText, type DemandPast } from '../controller/history.ts';
 import { HeadroomError } from '../core/errors.ts';
 import type { DemandHistory } from '../core/forecast-history.ts';
+import type { BurstHistory } from '../core/burst.ts';
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
 import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
@@ -77,6 +78,12 @@ export interface ReplayHistory {
   text: string;
 }
 
+/** The state a replay's Headroom starts from: the history folded, the bursts scored in it. */
+export interface ReplayStart {
+  demand: DemandHistory;
+  bursts?: BurstHistory;
+}
+
 /**
  * What Headroom started from, for the report ("headroom started from 4 d of demand history (…)
  * before the range, …"), and the history itself, folded once for the report and every Headroom run.
@@ -85,16 +92,16 @@ export function pastInfo(
   model: ServiceModel,
   past: DemandPast,
   where: string,
-): { info: ReplayHistory; demand?: DemandHistory } {
+): { info: ReplayHistory; start?: ReplayStart } {
   if (past.kind === 'read') {
-    const demand = withHistory(model, initialLoopState(), past.readings).decide.demand;
-    const t = pastText(model, past, demand);
+    const { demand, bursts } = withHistory(model, initialLoopState(), past.readings).decide;
+    const t = pastText(model, past, demand, bursts);
     const info = {
       readings: past.readings.length,
       seconds: past.seconds,
       text: `headroom started from ${t.what} ${where}, as the controller does for a new policy: ${t.holds}`,
     };
-    return { info, demand };
+    return { info, start: { demand, ...(bursts ? { bursts } : {}) } };
   }
   const none = 'headroom started with no history';
   const text =
@@ -496,7 +503,7 @@ export function register(program: Command): void {
       else if (section.peakRps !== undefined)
         trace = rescaleToPeak(trace, section.peakRps, { file: opts.spec, path: 'simulate.peakRps' });
       let history: SimulateHistory | undefined;
-      let startFrom: DemandHistory | undefined;
+      let startFrom: ReplayStart | undefined;
       if (opts.history !== undefined) {
         const most = trace.rps.length - HISTORY_MIN_REPLAY_SECONDS;
         const why = `the trace is ${trace.rps.length.toLocaleString('en-US')} s long (${spanText(trace.rps.length)}) and at least ${spanText(HISTORY_MIN_REPLAY_SECONDS)} of it is left to replay`;
@@ -507,9 +514,9 @@ export function register(program: Command): void {
         const seconds = Math.round(durationFlag('--history', opts.history, HISTORY_MIN_SECONDS, most, why));
         const split = splitHistory(trace, seconds, model, options.scrapeSeconds ?? 15);
         const where = `read from the trace's first ${spanText(seconds)}`;
-        const { info, demand } = pastInfo(model, split.past, where);
+        const { info, start } = pastInfo(model, split.past, where);
         history = { ...info, traceSeconds: seconds };
-        startFrom = demand;
+        startFrom = start;
         trace = split.rest;
       }
       // On stderr whatever the format (as backtest's gaps); --json also carries them in `warnings`.
@@ -519,7 +526,7 @@ export function register(program: Command): void {
         trace,
         bound: opts.bound === true,
         ...(truth ? { truth } : {}),
-        ...(history && startFrom ? { history: { demand: startFrom, traceStartSeconds: history.traceSeconds } } : {}),
+        ...(history && startFrom ? { history: { ...startFrom, traceStartSeconds: history.traceSeconds } } : {}),
       });
       const warnings = trace.warnings ?? [];
       const notes = [...(history ? [history.text] : []), ...warnings];

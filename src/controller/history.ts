@@ -7,6 +7,7 @@
 // E.g. 2-h spikes, a new policy: without it the first spike is an unforeseen 5× miss and the
 // next 6 hours size every quiet minute for one; with a day read it sizes each spike 60 s ahead.
 import { forecastHorizon } from '../core/decide.ts';
+import { pastBurstsText, type BurstHistory } from '../core/burst.ts';
 import { historyText } from '../core/forecast.ts';
 import { duration } from '../core/forecast-periodic.ts';
 import type { DemandHistory } from '../core/forecast-history.ts';
@@ -79,10 +80,11 @@ export function pastText(
   model: ServiceModel,
   past: Extract<DemandPast, { kind: 'read' }>,
   history: DemandHistory,
+  bursts?: BurstHistory,
 ): { what: string; holds: string } {
   return {
     what: `${spanText(past.seconds)} of demand history (${past.readings.length.toLocaleString('en-US')} readings ${past.step} s apart)`,
-    holds: historyText(history, forecastHorizon(model)),
+    holds: historyText(history, forecastHorizon(model)) + pastBurstsText(bursts, forecastHorizon(model)),
   };
 }
 
@@ -115,6 +117,6 @@ export async function readHistory(
     return { state, outcome: { read: false, message } };
   }
   const next = withHistory(model, state, past.readings);
-  const t = pastText(model, past, next.decide.demand);
+  const t = pastText(model, past, next.decide.demand, next.decide.bursts);
   return { state: next, outcome: { read: true, message: `read ${t.what} from Prometheus: ${t.holds}` } };
 }

@@ -292,3 +292,68 @@ function heldBurst(
   const message = `a burst first seen ${fmt(at.now - o[0])} s ago at ${fmt(o[1])} rps may still rise to ${fmt(rps)} rps (${fmt(growth)}×${as}${cap}) until ${fmt(at.horizon)} s after its first sight`;
   return { rps, reasons: [{ code: 'Burst', message }], held: true };
 }
+
+/**
+ * The bursts a history read holds, for its Event: `; 1 burst in it scored: it rose 1.922× its first
+ * sight within 120 s` ('' when none).
+ */
+export function pastBurstsText(h: BurstHistory | undefined, horizon: number): string {
+  const g = burstGrowth(h);
+  if (g.episodes === 0) return '';
+  const range = fmt(g.lowest) === fmt(g.highest) ? `${fmt(g.highest)}×` : `${fmt(g.lowest)}–${fmt(g.highest)}×`;
+  const them = g.episodes === 1 ? 'it rose' : 'they rose';
+  const their = g.episodes === 1 ? 'its' : 'their';
+  return `; ${count(g.episodes, 'burst')} in it scored: ${them} ${range} ${their} first sight within ${horizon} s`;
+}
+
+/** A reading this many times the 10 minutes' median before it (and over one pool's carry) is a rise. */
+const PAST_RISE = 1.5;
+
+/**
+ * Burst episodes in the demand's past (readings [t, rps] oldest first, each the mean rate of the
+ * `meanSeconds` before t, as Prometheus' rate() gives them), scored as the live path scores its
+ * own: peak within `horizon` ÷ first sight. So a service started from its history sizes its first
+ * crowd for how far its past crowds went, not for itself (a warm start held no scores, and a crowd
+ * within the history's highest got no prior either). A rise: a reading ≥ PAST_RISE× the median of
+ * the readings 1–10 minutes before and ≥ what a pool sized for that median carries (`carryOf`: the
+ * live path fires over what the ready carry). A mean lags the rate under it by half its window, so
+ * the first sight is the highest reading within half a window after the rise. E.g. 100 rps, then
+ * 200, 400 and 600 a minute each (the 60-s rate every 15 s): the rise read at 150, first sight 200
+ * 30 s later, peak 500 within 120 s: 2.5× (the live 6-s window: 600 ÷ 200 = 3×); a step 640 →
+ * 1,900 rps reads 1–1.3× (1× live), by where the readings fall in it.
+ */
+export function pastBursts(
+  readings: ReadonlyArray<readonly [number, number]>,
+  horizon: number,
+  carryOf: (rps: number) => number,
+  meanSeconds = 60,
+): BurstHistory {
+  const scores: Array<[number, number]> = [];
+  const end = readings[readings.length - 1]?.[0] ?? 0;
+  let quietUntil = -Infinity;
+  for (let i = 0; i < readings.length; i++) {
+    const [t, rps] = readings[i]!;
+    if (t < quietUntil || t < end - BURST_FORGET_S) continue;
+    const before: number[] = [];
+    for (let j = i - 1; j >= 0 && readings[j]![0] >= t - 600; j--)
+      if (readings[j]![0] <= t - 60) before.push(readings[j]![1]);
+    if (before.length < 5) continue;
+    before.sort((a, b) => a - b);
+    const level = before[Math.floor(before.length / 2)]!;
+    const rise = Math.max(PAST_RISE * level, carryOf(level));
+    if (!(rps >= rise && rps > 0)) continue;
+    let first = rps;
+    let peak = rps;
+    for (let j = i + 1; j < readings.length && readings[j]![0] <= t + horizon; j++) {
+      const r = readings[j]![1];
+      if (readings[j]![0] <= t + meanSeconds / 2) first = Math.max(first, r);
+      peak = Math.max(peak, r);
+    }
+    scores.push([t, Number((peak / first).toPrecision(4))]);
+    // As a live episode, it ends a horizon after the rate fell back under the rise.
+    let k = i + 1;
+    while (k < readings.length && readings[k]![1] >= rise) k++;
+    quietUntil = Math.max(t, readings[Math.min(k, readings.length - 1)]![0]) + horizon;
+  }
+  return { scores: scores.slice(-BURST_KEEP) };
+}

@@ -20,7 +20,7 @@
 // Worked example, HPA default scale-up policies {4 pods, 100 %} per 15 s, selectPolicy Max:
 // current 3, recommended 20, no events in the last 15 s → max(3 + 4, ceil(3 × 2)) = 7 now, then
 // 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
-import { burstPath, type BurstHistory } from './burst.ts';
+import { burstPath, pastBursts, type BurstHistory } from './burst.ts';
 import { FALL_WATCH_S, FALLS_NEEDED, fallRelease, followFalls, type FallHistory } from './falls.ts';
 import {
   emptyHistory,
@@ -33,6 +33,7 @@ import {
   type DemandHistory,
   type WorstMiss,
 } from './forecast.ts';
+import { periodActive } from './forecast-history.ts';
 import { quietAhead } from './forecast-periodic.ts';
 import { scaleDownLimit, scaleUpLimit, stabilize } from './hpa-behavior.ts';
 import type { ServiceModel, ServiceTimeModel } from './model.ts';
@@ -202,6 +203,25 @@ function withinWorstMiss(
       message: `every ${w.windowSeconds}-s peak of the last 3 days came within ${fmt(w.ratio)}× of the forecast: ${fmt(central)} rps at utilization ${u} needs ${target.replicas} and ${fmt(w.rps)} rps (${fmt(w.over)}×${step}) within the SLO needs ${slo.replicas}, so ${plan.replicas}, not the ${stacked.replicas} that its ${fmt(w.margin)}× margin under utilization ${u} needs`,
     },
   };
+}
+
+/**
+ * The burst episodes in the demand's past (readings [t, rps], the 60-s rate, folded into `demand`),
+ * for a service started from its history: a rise is over what a pool sized for the level before it
+ * carries (at least replicas.min, 1). None with `behavior.burst.learn` off, nor where the history
+ * found a period (not the day's): the periodic term starts those rises ahead, and the burst path
+ * meets only what is left of them (the 2-h spikes' live episodes rose 1.43–1.5×, their 60-s rate
+ * from the quiet level 1.7–2.2×).
+ */
+export function pastBurstsOf(
+  model: ServiceModel,
+  readings: ReadonlyArray<readonly [number, number]>,
+  demand: DemandHistory,
+): BurstHistory {
+  if (!model.behavior.burst.learn || periodActive(demand)) return { scores: [] };
+  const carry = instanceCapacityRps(poolShape(model)) * model.targetUtilization;
+  const carryOf = (rps: number): number => Math.max(1, model.replicas.min, Math.ceil(rps / carry)) * carry;
+  return pastBursts(readings, forecastHorizon(model), carryOf);
 }
 
 export function decide(

@@ -20,6 +20,7 @@ import {
   decide,
   forecastHorizon,
   initialDecideState,
+  pastBurstsOf,
   type DecideState,
   type Decision,
   type Observation,
@@ -92,7 +93,10 @@ export function withHistory(
   state: LoopState,
   readings: ReadonlyArray<readonly [number, number]>,
 ): LoopState {
-  return { ...state, decide: { ...state.decide, demand: historyFrom(readings, forecastHorizon(model)) } };
+  const horizon = forecastHorizon(model);
+  const demand = historyFrom(readings, horizon);
+  const bursts = pastBurstsOf(model, readings, demand);
+  return { ...state, decide: { ...state.decide, demand, ...(bursts.scores.length ? { bursts } : {}) } };
 }
 
 /** The state has recorded demand (once it has, a history read from the past would only be older). */

@@ -3,7 +3,8 @@
 // is replayed and charged over the rest. On two days of 2-h spikes, day 2 with day 1 read costs
 // less and violates less than day 2 with nothing read (the same replay, a spec with
 // historySeconds 0), and the baselines and the oracle are the same run for run: only Headroom
-// reads the past. Bad durations exit 2 with HR_USAGE and print nothing on stdout.
+// reads the past. A day read that holds a crowd (and no period) scores it as a burst and says so. Bad
+// durations exit 2 with HR_USAGE and print nothing on stdout.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,15 +16,15 @@ import { traceReadings } from '../../src/simulator/history.ts';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const BENCH = fileURLToPath(new URL('../../examples/bench.yaml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'headroom-sim-history-'));
+/** The bench's service with `behavior` (a flow mapping) added, written as `name`. */
+function benchWith(name: string, behavior: string): string {
+  const file = join(dir, name);
+  const spec = readFileSync(BENCH, 'utf8');
+  writeFileSync(file, spec.replace('    startupSeconds: 60\n', `    startupSeconds: 60\n    behavior: ${behavior}\n`));
+  return file;
+}
 // The bench's service with the warm start off: the cold start over the same replay.
-const COLD = join(dir, 'cold.yaml');
-writeFileSync(
-  COLD,
-  readFileSync(BENCH, 'utf8').replace(
-    '    startupSeconds: 60\n',
-    '    startupSeconds: 60\n    behavior: { forecast: { historySeconds: 0 } }\n',
-  ),
-);
+const COLD = benchWith('cold.yaml', '{ forecast: { historySeconds: 0 } }');
 const SPIKES = 'synthetic:spikes,period=7200,width=600,height=5,base=60,noise=0.1,jitter=120,days=2';
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -66,6 +67,8 @@ describe('simulate --history', () => {
     expect(warm.history).toMatchObject({ readings: 5_756, seconds: 86_340, traceSeconds: 86_400 });
     expect(warm.history!.text).toContain("read from the trace's first 24 h");
     expect(warm.history!.text).toContain('a period of 2 h found');
+    // The periodic term starts the spikes ahead: none is scored as a burst.
+    expect(warm.history!.text).not.toContain('burst in it scored');
     expect(cold.history).toMatchObject({ readings: 0, traceSeconds: 86_400 });
     expect(cold.history!.text).toContain('headroom started with no history');
     // Only Headroom reads the past: the others are the same run for run.
@@ -75,6 +78,23 @@ describe('simulate --history', () => {
     expect(w.sloViolationSeconds).toBeLessThan(c.sloViolationSeconds);
     expect(w.replicaSeconds).toBeLessThan(c.replicaSeconds);
     expect(w.sloViolationSeconds / 86_400).toBeLessThanOrEqual(0.001);
+  }, 120_000);
+
+  it('a day read that holds a crowd and no period: the crowd is scored, and the line says how far it rose', () => {
+    const FLASH = 'synthetic:flash,count=5,height=6,base=100,noise=0.1,days=2,seed=1';
+    const NOLEARN = benchWith('no-learn.yaml', '{ burst: { learn: false } }');
+    const run = (spec: string): Out => {
+      const r = cli(['simulate', '--spec', spec, '--trace', FLASH, '--peak', '2000', '--history', '1d', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Out;
+    };
+    // Its first crowd, 28 minutes in: the 60-s rate from ~300 rps rose 2.136× its first sight (the
+    // line docs/simulate.md quotes).
+    expect(run(BENCH).history!.text).toMatch(
+      /: [\d,]+ minutes scored \(the forecast starts calibrated\), no period found; 1 burst in it scored: it rose 2\.136× its first sight within 120 s$/,
+    );
+    // With behavior.burst.learn off, nothing is learned from the past either.
+    expect(run(NOLEARN).history!.text).toMatch(/no period found$/);
   }, 120_000);
 
   it('the readings are the 60-s mean rate every 15 s, as a rate query over the trace reads it', () => {

@@ -3,7 +3,9 @@
 // 20 rps with 100 rps for 10 minutes every 2 hours, the next spike 3 minutes after the history is
 // written. 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance, so 20 rps needs
 // 2 and a spike 8–9. The policy that read the past sizes the coming spike from its 2-h period before
-// it comes; the same policy with historySeconds 0 sees only the 20 rps of now.
+// it comes; the same policy with historySeconds 0 sees only the 20 rps of now. A third policy reads
+// a flat 20 rps with one crowd 3 hours ago: its Event says how far that crowd rose (the burst path
+// sizes the first live crowd for it).
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../src/controller/controller.ts';
@@ -34,13 +36,32 @@ const STEP = 15;
 /** rps at t (s): 100 in the 10 minutes from each spike start, else 20. */
 const rate = (t: number): number => ((((t - spikeAt) % PERIOD) + PERIOD) % PERIOD < 600 ? 100 : 20);
 
-/** A counter of requests with that rate, every 15 s from 2 days ago to 20 minutes ahead, as OpenMetrics. */
+/**
+ * rps at t (s) of job="crowd": 20, and from `crowdAt` 40, 80 then 120 a minute each, 120 for 3
+ * minutes, then 20 again. Its 60-s rate every 15 s (threshold 30: 1.5× the 20 before it, over the
+ * 25 that 2 instances carry) is read at 30 (+30 s), 40 30 s later (the first sight), and peaks within
+ * 120 s at 100 (30 s of 80 and 30 of 120): 2.5× (a real Prometheus read 2.667×: rate() extrapolates
+ * over the 4–5 samples in its minute).
+ */
+let crowdAt = 0;
+const crowd = (t: number): number => {
+  const s = t - crowdAt;
+  return s < 0 || s >= 300 ? 20 : s < 60 ? 40 : s < 120 ? 80 : 120;
+};
+
+/** Counters of requests with those rates, every 15 s from 2 days ago to 20 minutes ahead, as OpenMetrics. */
 function history(now: number): string {
   const lines = ['# TYPE http_requests counter'];
-  let total = 0;
-  for (let t = now - 2 * 86400; t <= now + 1200; t += STEP) {
-    total += rate(t) * STEP;
-    lines.push(`http_requests_total{job="web"} ${total} ${t}`);
+  const series = [
+    ['web', rate],
+    ['crowd', crowd],
+  ] as const;
+  for (const [job, r] of series) {
+    let total = 0;
+    for (let t = now - 2 * 86400; t <= now + 1200; t += STEP) {
+      total += r(t) * STEP;
+      lines.push(`http_requests_total{job="${job}"} ${total} ${t}`);
+    }
   }
   return `${lines.join('\n')}\n# EOF\n`;
 }
@@ -52,8 +73,10 @@ beforeAll(async () => {
   ns = await createNamespace(kc, 'hr-history');
   await createDeployment(kc, ns, 'warm', 2);
   await createDeployment(kc, ns, 'cold', 2);
+  await createDeployment(kc, ns, 'crowd', 2);
   const now = Math.floor(Date.now() / 1000);
   spikeAt = now + 180;
+  crowdAt = now - 3 * 3600;
   prom = await startPrometheus({}, '15s', [], [], { openMetrics: history(now) });
 }, 600_000);
 
@@ -63,12 +86,12 @@ afterAll(async () => {
   if (kc && ns) await deleteNamespace(kc, ns);
 });
 
-const policy = (name: string, historySeconds?: number) =>
+const policy = (name: string, historySeconds?: number, job = 'web') =>
   e2ePolicy(
     ns,
     name,
     name,
-    { template: { name: 'requestRate', metric: 'http_requests_total', selector: { job: 'web' }, window: '1m' } },
+    { template: { name: 'requestRate', metric: 'http_requests_total', selector: { job }, window: '1m' } },
     {
       behavior: {
         forecast: historySeconds === undefined ? {} : { historySeconds },
@@ -81,6 +104,8 @@ describe('a new policy reads its demand history from Prometheus', () => {
   it('finds the 2-h period in the past and sizes the coming spike before it comes', async () => {
     await createPolicy(kc, ns, { ...policy('warm'), spec: { ...policy('warm').spec, intervalSeconds: 15 } });
     await createPolicy(kc, ns, { ...policy('cold', 0), spec: { ...policy('cold', 0).spec, intervalSeconds: 15 } });
+    const crowdPolicy = policy('crowd', undefined, 'crowd');
+    await createPolicy(kc, ns, { ...crowdPolicy, spec: { ...crowdPolicy.spec, intervalSeconds: 15 } });
     // `headroom controller --shadow` first (it writes nothing, so both policies stay new): the
     // command's own wiring reads the past too.
     const out = await cli(
@@ -106,7 +131,7 @@ describe('a new policy reads its demand history from Prometheus', () => {
         (s: PolicyStatus | undefined) => s?.lastDecision !== undefined,
         60_000,
       );
-    const [warm, cold] = await Promise.all([decided('warm'), decided('cold')]);
+    const [warm, cold] = await Promise.all([decided('warm'), decided('cold'), decided('crowd')]);
     // Decided before the spike: this round's own reading is the quiet 20 rps.
     expect(Date.now() / 1000).toBeLessThan(spikeAt);
     expect(warm!.lastDecision!.demandRps).toBeCloseTo(20, 0);
@@ -127,5 +152,14 @@ describe('a new policy reads its demand history from Prometheus', () => {
     expect(of('cold').map((e) => e.reason)).not.toContain('HistoryRead');
     expect(cold!.lastDecision!.reasons.map((r) => r.code)).not.toContain('ForecastPeriodic');
     expect(cold!.desiredReplicas).toBe(2);
+
+    // The crowd 3 hours ago, scored from what Prometheus' rate() read of it; the 2-h spikes above
+    // found a period, so none of theirs is (the message ends at the period).
+    const crowdRead = of('crowd').find((e) => e.reason === 'HistoryRead')?.message ?? '';
+    const m = /; 1 burst in it scored: it rose ([\d.]+)× its first sight within 120 s$/.exec(crowdRead);
+    expect(m, crowdRead).not.toBeNull();
+    expect(Number(m?.[1])).toBeGreaterThanOrEqual(2);
+    expect(Number(m?.[1])).toBeLessThanOrEqual(3);
+    expect(crowdRead).toMatch(/minutes scored \(the forecast starts calibrated\), no period found; 1 burst/);
   }, 120_000);
 });

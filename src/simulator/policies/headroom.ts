@@ -49,7 +49,11 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
   const tickSeconds = opts.podBurst?.intervalSeconds ?? opts.scrapeSeconds;
   // With a history read before the trace, the policy's clock runs from its end (the trace's t = 0).
   const clock = opts.history?.traceStartSeconds ?? 0;
-  let state: DecideState = { ...initialDecideState(), ...(opts.history ? { demand: opts.history.demand } : {}) };
+  let state: DecideState = {
+    ...initialDecideState(),
+    ...(opts.history ? { demand: opts.history.demand } : {}),
+    ...(opts.history?.bursts ? { bursts: opts.history.bursts } : {}),
+  };
   let calState = initialCalibration();
   let calibration: Calibration | undefined;
   let last: Decision | undefined;

@@ -3,6 +3,7 @@
 // MetricsView, which only answers about the past. Offline policies (static, oracle) are the
 // yardsticks: they are allowed to read the whole trace, and say so in their kind.
 import type { DemandHistory } from '../../core/forecast-history.ts';
+import type { BurstHistory } from '../../core/burst.ts';
 import type { ServiceModel } from '../../core/model.ts';
 import type { CapacityTable } from '../capacity.ts';
 import type { MetricsView, Pipeline } from '../metrics.ts';
@@ -60,7 +61,7 @@ export interface PolicyOptions {
    * t = 0 is `traceStartSeconds` (after its last reading). Folded once by the caller, shared by
    * every Headroom run (it is never changed). Without it Headroom starts with no history.
    */
-  history?: { demand: DemandHistory; traceStartSeconds: number };
+  history?: { demand: DemandHistory; bursts?: BurstHistory; traceStartSeconds: number };
 }
 
 /**
