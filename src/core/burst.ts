@@ -189,7 +189,7 @@ export function burstDemand(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  learned?: { history: BurstHistory; horizon: number; highest: number; now: number; known: boolean },
+  learned?: { history: BurstHistory; horizon: number; highest: number; held: number; now: number; known: boolean },
 ): { rps: number; reasons: Reason[]; prior?: true } | undefined {
   const { ready, carry } = pool;
   const b = model.behavior.burst;
@@ -212,7 +212,7 @@ export function burstDemand(
     learned !== undefined &&
     grew.episodes === 0 &&
     (open?.[5] === 1 ||
-      ((!open || learned.now <= open[0] + window) && over && ready > 0 && burst > learned.highest && learned.known));
+      ((!open || learned.now <= open[0] + window) && over && ready > 0 && burst > learned.held && learned.known));
   const growth = episodeGrowth(grew, prior);
   const top = Math.max(learned?.highest ?? 0, burst);
   const rps = Math.max(burst, projected(first, growth, top));
@@ -246,13 +246,20 @@ export function burstPath(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  at: { bursts: BurstHistory | undefined; now: number; horizon: number; highest: number; known: boolean },
+  at: {
+    bursts: BurstHistory | undefined;
+    now: number;
+    horizon: number;
+    highest: number;
+    held: number;
+    known: boolean;
+  },
 ): { burst?: { rps: number; reasons: Reason[]; held?: true }; bursts: BurstHistory } {
   const b = obs.burstDemandRps;
   // A burst reading that is not a rate (NaN, negative) never enters an episode's peak.
   const seen = Math.max(stable, b !== undefined && b >= 0 && b <= Number.MAX_VALUE ? b : 0);
   const followed = followBursts(at.bursts, at.now, seen, at.horizon);
-  const learned = { history: followed, horizon: at.horizon, highest: at.highest, now: at.now, known: at.known };
+  const learned = { ...at, history: followed };
   const burst = burstDemand(model, obs, stable, pool, learned);
   if (!burst) {
     const held = heldBurst(model, followed, at);

@@ -120,11 +120,16 @@ export interface Decision {
 }
 
 /**
- * What the burst path knows of the demand's level: the highest demand the history holds, and
- * whether its level is known (the forecast's first FIRST_FORECAST_MINUTES scored).
+ * What the burst path knows of the demand's level: the highest demand the forecast holds (its
+ * ceiling's), the highest reading the history holds (each 5 minutes' highest of the last 2 days
+ * too: a 400-rps minute an hour ago counts as 400, not as its 5-minute mean of 160; the first-burst
+ * prior is for a rise past it), and whether its level is known (the forecast's first
+ * FIRST_FORECAST_MINUTES scored).
  */
-function levelOf(h: DemandHistory, horizon: number): { highest: number; known: boolean } {
-  return { highest: highestSeen(h), known: scoredMinutes(h, horizon) >= FIRST_FORECAST_MINUTES };
+function levelOf(h: DemandHistory, horizon: number): { highest: number; held: number; known: boolean } {
+  const highest = highestSeen(h);
+  const held = Math.max(highest, ...(h.peaks ?? []).map((p) => p ?? 0));
+  return { highest, held, known: scoredMinutes(h, horizon) >= FIRST_FORECAST_MINUTES };
 }
 
 /**

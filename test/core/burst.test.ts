@@ -95,6 +95,21 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     expect(s.state.bursts?.open?.[5]).toBe(0);
   });
 
+  it('a burst within a reading the history holds past its last 20 minutes (a 5-minute bucket peak) is sized for itself', () => {
+    // An hour at 100 rps with one 400-rps minute at 5 min: its 5-minute mean is 160 and its minute
+    // left the last 20 long ago, but the bucket's peak holds 400. A burst of 300 is within it.
+    let demand = emptyHistory();
+    for (let t = 0; t < 3600; t += 60) demand = recordDemand(demand, t, t === 300 ? 400 : 100, 120);
+    const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 300 };
+    const r = decide(model, { ...initialDecideState(), demand }, obs, 3600);
+    expect(r.decision).toMatchObject({ mode: 'burst', sizedForRps: 300, desired: 6 });
+    expect(r.state.bursts?.open?.[5]).toBe(0);
+    // Without that peak (the same hour at 100 throughout) it is past the history: 2×.
+    let flat = emptyHistory();
+    for (let t = 0; t < 3600; t += 60) flat = recordDemand(flat, t, 100, 120);
+    expect(decide(model, { ...initialDecideState(), demand: flat }, obs, 3600).decision.sizedForRps).toBe(600);
+  });
+
   // 25 rps per instance at target 0.5 (2 carry 50), p99 ≤ 100 ms: 45 rps breaks the SLO on 2.
   const slo = deciderModel(
     { burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } },
@@ -132,13 +147,15 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
 
   it('with learning off, none ready, within the highest demand the history holds or the level not known, a first burst is sized for itself', () => {
     const off = deciderModel({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false } });
-    const at = { bursts: undefined, now: 0, horizon: 120, highest: 100, known: true };
+    const at = { bursts: undefined, now: 0, horizon: 120, highest: 100, held: 100, known: true };
     const obs = (ready: number) => ({ readyReplicas: ready, currentReplicas: 2, demandRps: 100, burstDemandRps: 300 });
     expect(burstPath(off, obs(2), 100, { ready: 2, carry: 100 }, at).burst?.rps).toBe(300);
     expect(burstPath(model, obs(0), 100, { ready: 0, carry: 0 }, at).burst?.rps).toBe(300);
     expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, at).burst?.rps).toBe(600);
     // The history held 500 rps (a day read from Prometheus with a crowd in it): 300 is no unknown rise.
-    expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, highest: 500 }).burst?.rps).toBe(300);
+    expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, highest: 500, held: 500 }).burst?.rps).toBe(
+      300,
+    );
     // The level not yet known: as likely the level as a rise.
     expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, known: false }).burst?.rps).toBe(300);
   });
@@ -216,7 +233,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
       obs,
       100,
       { ready: 2, carry: 100 },
-      { history, horizon: 120, highest: 200, now: 0, known: true },
+      { history, horizon: 120, highest: 200, held: 200, now: 0, known: true },
     );
     expect(r?.rps).toBe(400); // not 150 × 8 = 1,200
   });
@@ -227,7 +244,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const scores: Array<[number, number]> = [1.02, 2.03, 2.04, 2.73, 1.58].map((s, i) => [i * 1000, s]);
     const history: BurstHistory = { scores };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
-    const learned = { history, horizon: 120, highest: 2000, now: 9000, known: true };
+    const learned = { history, horizon: 120, highest: 2000, held: 2000, now: 9000, known: true };
     const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, learned);
     expect(r?.rps).toBeCloseTo(150 * 3.946, 0);
     expect(r?.reasons[0]?.message).toMatch(
@@ -256,7 +273,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
       obs,
       100,
       { ready: 2, carry: 100 },
-      { history: steps, horizon: 120, highest: 600, now: 9000, known: true },
+      { history: steps, horizon: 120, highest: 600, held: 600, now: 9000, known: true },
     );
     expect(r?.rps).toBe(150);
     expect(r?.reasons[0]?.message).not.toMatch(/go on/);
@@ -266,7 +283,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const history: BurstHistory = { scores: [[0, 2]] };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
     const pool = { ready: 2, carry: 100 };
-    const learned = { history, horizon: 120, highest: 600, now: 0, known: true };
+    const learned = { history, horizon: 120, highest: 600, held: 600, now: 0, known: true };
     expect(burstDemand(model, obs, 100, pool, learned)?.rps).toBe(300);
     const off = { ...model, behavior: { ...model.behavior, burst: { ...model.behavior.burst, learn: false } } };
     expect(burstDemand(off, obs, 100, pool, learned)?.rps).toBe(150);
@@ -354,6 +371,7 @@ describe('burst reasons multiply out', () => {
       history,
       horizon: 120,
       highest: 2000,
+      held: 2000,
       now: 1000,
       known: true,
     })!;
@@ -365,7 +383,14 @@ describe('burst reasons multiply out', () => {
 
   it('the cap at twice the highest demand seen is stated with its number when it cuts', () => {
     const history: BurstHistory = { scores: [[0, 8]] };
-    const r = burstDemand(model, obs(150), 100, pool, { history, horizon: 120, highest: 200, now: 0, known: true })!;
+    const r = burstDemand(model, obs(150), 100, pool, {
+      history,
+      horizon: 120,
+      highest: 200,
+      held: 200,
+      now: 0,
+      known: true,
+    })!;
     expect(r.rps).toBe(400); // unchanged: 150 × 8 = 1,200 capped at 2 × 200
     const p = parse(r.reasons[0]!.message);
     expect(Number(p.wanted)).toBeCloseTo(p.first * p.growth, 6);
@@ -375,7 +400,14 @@ describe('burst reasons multiply out', () => {
   it('the held burst states the cap too: first sight × growth is not the rps it may still rise to', () => {
     // First seen 15 s ago at 300 rps; past bursts rose 8×; the highest demand seen is 400 rps.
     const bursts: BurstHistory = { open: [1000, 300, 300, 1000, 0], scores: [[0, 8]] };
-    const r = burstPath(model, obs(90), 100, pool, { bursts, now: 1015, horizon: 120, highest: 400, known: true });
+    const r = burstPath(model, obs(90), 100, pool, {
+      bursts,
+      now: 1015,
+      horizon: 120,
+      highest: 400,
+      held: 400,
+      known: true,
+    });
     expect(r.burst?.held).toBe(true);
     expect(r.burst?.rps).toBe(800);
     const message = r.burst!.reasons[0]!.message;
@@ -393,7 +425,7 @@ describe('burst reasons multiply out', () => {
     // An episode first seen at 684.9 rps rose to 1,829.32 within 120 s: scored 2.671 (684.9 × 2.671 =
     // 1,829.42). Still firing at 1,829.32 rps after that: its own score says nothing more.
     const own: BurstHistory = { open: [0, 684.9, 1829.32, 100, 1], scores: [[0, 2.671]] };
-    const learned = { history: own, horizon: 120, highest: 2000, now: 200, known: true };
+    const learned = { history: own, horizon: 120, highest: 2000, held: 2000, now: 200, known: true };
     const r = burstDemand(model, obs(1829.32), 100, pool, learned)!;
     expect(r.rps).toBeCloseTo(684.9 * 2.671, 6); // what is sized is unchanged
     expect(r.reasons[0]!.message).not.toMatch(/go on|the last burst/);
