@@ -39,9 +39,9 @@ const rate = (t: number): number => ((((t - spikeAt) % PERIOD) + PERIOD) % PERIO
 /**
  * rps at t (s) of job="crowd": 20, and from `crowdAt` 40, 80 then 120 a minute each, 120 for 3
  * minutes, then 20 again. Its 60-s rate every 15 s (threshold 30: 1.5× the 20 before it, over the
- * 25 that 2 instances carry) is read at 30 (+30 s), 40 30 s later (the first sight), and peaks within
- * 120 s at 100 (30 s of 80 and 30 of 120): 2.5× (a real Prometheus read 2.667×: rate() extrapolates
- * over the 4–5 samples in its minute).
+ * 25 that 2 instances carry) rises past 30 at +30 s, its first sight 30 s later is 40, and within
+ * 120 s it peaks at 100 (30 s of 80 and 30 of 120): 2.5×; 2.22–2.5× by where the 15-s steps fall
+ * (a real Prometheus read 2.667×: rate() extrapolates over the 4–5 samples in its minute).
  */
 let crowdAt = 0;
 const crowd = (t: number): number => {
