@@ -20,7 +20,7 @@ import {
   stepTime,
   type StepGrid,
 } from '../simulator/history.ts';
-import { readDemandPast } from '../controller/history.ts';
+import { rateWindowOf, readDemandPast } from '../controller/history.ts';
 import { actualPolicy } from '../simulator/policies/actual.ts';
 import { runSimulation, type SimulationResult } from '../simulator/run.ts';
 import { MAX_REPLICAS } from '../input/schema.ts';
@@ -348,7 +348,7 @@ export function register(program: Command): void {
     // Headroom starts as the controller would have on a new policy at the range's start: from the
     // demand's past before it (8 days by default), not from nothing.
     const past = await readDemandPast(prom, opts.query, model, { beforeMs: grid.start * 1000, stepSeconds: step });
-    const { info: history, start: startFrom } = pastInfo(model, past, 'before the range');
+    const { info: history, start: startFrom } = pastInfo(model, past, 'before the range', rateWindowOf(opts.query));
     const result = runSimulation({
       ...options,
       trace: replay.trace,

@@ -92,9 +92,10 @@ export function pastInfo(
   model: ServiceModel,
   past: DemandPast,
   where: string,
+  rateSeconds = 60,
 ): { info: ReplayHistory; start?: ReplayStart } {
   if (past.kind === 'read') {
-    const { demand, bursts } = withHistory(model, initialLoopState(), past.readings).decide;
+    const { demand, bursts } = withHistory(model, initialLoopState(), past.readings, rateSeconds).decide;
     const t = pastText(model, past, demand, bursts);
     const info = {
       readings: past.readings.length,

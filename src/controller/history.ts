@@ -6,6 +6,7 @@
 // and AWS predictive scaling up to 14 days of the metric's own history before its first forecast.
 // E.g. 2-h spikes, a new policy: without it the first spike is an unforeseen 5× miss and the
 // next 6 hours size every quiet minute for one; with a day read it sizes each spike 60 s ahead.
+import { parseDuration } from '../alerting/config.ts';
 import { forecastHorizon } from '../core/decide.ts';
 import { pastBurstsText, type BurstHistory } from '../core/burst.ts';
 import { historyText } from '../core/forecast.ts';
@@ -30,6 +31,17 @@ export type DemandPast =
   | { kind: 'off' }
   | { kind: 'failed'; reason: string; seconds: number }
   | { kind: 'empty'; seconds: number };
+
+/**
+ * The window of the rate a demand query reads, s, when it has one range selector: `[2m]` in
+ * `sum(rate(http_requests_total[2m]))` is 120; 60 (the default template's) when it has none, or
+ * several that differ. The history's bursts are scored for it (src/core/burst.ts pastBursts).
+ */
+export function rateWindowOf(query: string): number {
+  const ranges = new Set([...query.matchAll(/\[((?:\d+(?:ms|[smhd]))+)\]/g)].map((m) => m[1]));
+  const [only] = ranges;
+  return ranges.size === 1 && only !== undefined ? parseDuration(only) : 60;
+}
 
 /** Seconds of the past a policy reads: 0 with the forecast off or historySeconds 0. */
 export function pastSeconds(model: ServiceModel): number {
@@ -116,7 +128,7 @@ export async function readHistory(
     const message = `the demand query had no data in the last ${spanText(past.seconds)}: ${learns}`;
     return { state, outcome: { read: false, message } };
   }
-  const next = withHistory(model, state, past.readings);
+  const next = withHistory(model, state, past.readings, rateWindowOf(query));
   const t = pastText(model, past, next.decide.demand, next.decide.bursts);
   return { state: next, outcome: { read: true, message: `read ${t.what} from Prometheus: ${t.holds}` } };
 }

@@ -211,22 +211,26 @@ function withinWorstMiss(
 }
 
 /**
- * The burst episodes in the demand's past (readings [t, rps], the 60-s rate, folded into `demand`),
- * for a service started from its history: a rise is over what a pool sized for the level before it
- * carries (at least replicas.min, 1). None with `behavior.burst.learn` off, nor where the history
- * found a period (not the day's): the periodic term starts those rises ahead, and the burst path
- * meets only what is left of them (the 2-h spikes' live episodes rose 1.43–1.5×, their 60-s rate
- * from the quiet level 1.7–2.2×).
+ * The burst episodes in the demand's past (readings [t, rps], each a rate over the `rateSeconds`
+ * before it, folded into `demand`), for a service started from its history: a rise is over what a
+ * pool sized for the level before it carries (at least replicas.min, 1). None with
+ * `behavior.burst.learn` off; nor where the history found a period (not the day's): the periodic
+ * term starts those rises ahead, and the burst path meets only what is left of them (the 2-h
+ * spikes' live episodes rose 1.43–1.5×, their 60-s rate from the quiet level 1.7–2.2×); nor when the
+ * rate spans more than half the horizon (a 5-minute rate cannot show how far a crowd rose within
+ * 120 s: the peak it shows is the crowd's mean).
  */
 export function pastBurstsOf(
   model: ServiceModel,
   readings: ReadonlyArray<readonly [number, number]>,
   demand: DemandHistory,
+  rateSeconds = 60,
 ): BurstHistory {
-  if (!model.behavior.burst.learn || periodActive(demand)) return { scores: [] };
+  const horizon = forecastHorizon(model);
+  if (!model.behavior.burst.learn || periodActive(demand) || rateSeconds > horizon / 2) return { scores: [] };
   const carry = instanceCapacityRps(poolShape(model)) * model.targetUtilization;
   const carryOf = (rps: number): number => Math.max(1, model.replicas.min, Math.ceil(rps / carry)) * carry;
-  return pastBursts(readings, forecastHorizon(model), carryOf);
+  return pastBursts(readings, horizon, carryOf, rateSeconds);
 }
 
 export function decide(

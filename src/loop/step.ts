@@ -86,16 +86,18 @@ export function step(
 /**
  * Demand readings from before the loop ran (the controller reads its demand query over the past
  * from Prometheus) as the demand history the loop would have recorded from them, for a state that
- * has none (`hasHistory` false: a first round, or a status reset); the rest of the state is kept.
+ * has none (`hasHistory` false: a first round, or a status reset); the rest of the state is kept,
+ * with the burst episodes in the readings scored (each a rate over `rateSeconds`: the query's window).
  */
 export function withHistory(
   model: ServiceModel,
   state: LoopState,
   readings: ReadonlyArray<readonly [number, number]>,
+  rateSeconds = 60,
 ): LoopState {
   const horizon = forecastHorizon(model);
   const demand = historyFrom(readings, horizon);
-  const bursts = pastBurstsOf(model, readings, demand);
+  const bursts = pastBurstsOf(model, readings, demand, rateSeconds);
   return { ...state, decide: { ...state.decide, demand, ...(bursts.scores.length ? { bursts } : {}) } };
 }
 

@@ -3,7 +3,7 @@
 // hours. 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance, so the quiet
 // level needs 2 and a spike 8. The real Prometheus read is test/e2e/controller-history.test.ts.
 import { describe, expect, it } from 'vitest';
-import { spanText } from '../../src/controller/history.ts';
+import { rateWindowOf, spanText } from '../../src/controller/history.ts';
 import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
 import { reconcilePolicy, type PolicyMemory, type ReconcilePorts } from '../../src/controller/reconcile.ts';
 import type { PolicyEvent } from '../../src/controller/status.ts';
@@ -93,6 +93,17 @@ describe('a new policy reads its demand history', () => {
       '1 h',
       '4 min',
     ]);
+  });
+
+  it("reads the demand query's rate window, for scoring the bursts in what it read", () => {
+    expect(rateWindowOf(DEMAND)).toBe(60);
+    expect(rateWindowOf('sum(rate(http_requests_total{job="web"}[2m]))')).toBe(120);
+    expect(rateWindowOf('sum(rate(a[1h30m])) + sum(deriv(b[1h30m]))')).toBe(5400);
+    expect(rateWindowOf('sum(rate(a[30s]))')).toBe(30);
+    // None, several that differ, or a subquery: the default template's minute.
+    expect(rateWindowOf('sum(http_requests_per_second)')).toBe(60);
+    expect(rateWindowOf('sum(rate(a[30s])) + sum(rate(b[5m]))')).toBe(60);
+    expect(rateWindowOf('max_over_time(sum(rate(a[1m]))[5m:1m])')).toBe(60);
   });
 
   it('reads the last 8 days once at the interval and sizes the coming spike from them', async () => {

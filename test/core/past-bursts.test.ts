@@ -81,10 +81,13 @@ describe('burst episodes in the demand past', () => {
     expect(h.scores.map(([t]) => t)).toEqual(Array.from({ length: 8 }, (_, i) => (12 + i) * (day / 2) + 3630));
   });
 
-  it('none with learning off, nor where the history found a period (the periodic term starts those)', () => {
+  it('none with learning off, where the history found a period (the periodic term starts those), or over a rate longer than half the horizon', () => {
     const rs = readings(crowd(1200), 60, 2400);
     const demand = historyFrom(rs, HORIZON);
     expect(pastBurstsOf(model, rs, demand).scores).toHaveLength(1);
+    // A 2-minute rate (the query's window) with a 120-s horizon: the crowd's rise is smoothed away.
+    expect(pastBurstsOf(model, rs, demand, 60).scores).toHaveLength(1);
+    expect(pastBurstsOf(model, rs, demand, 120).scores).toEqual([]);
     const off = deciderModel({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false } });
     expect(pastBurstsOf(off, rs, demand).scores).toEqual([]);
     // 2 days of 2-h spikes (300 → 1,200 rps for 10 minutes): every spike is a rise, and the 2-h
