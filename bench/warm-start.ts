@@ -100,7 +100,7 @@ for (const source of values.trace ?? benchTraces()) {
   if (trace.rps.length <= H) throw new Error(`${source}: ${trace.rps.length} s, not more than ${H} s of history`);
   const readings = readingsOf(trace);
   // Folded as the controller folds a new policy's past, once for every warm run.
-  const { demand, bursts } = withHistory(model0, initialLoopState(), readings).decide;
+  const { demand, bursts } = withHistory(model0, initialLoopState(), readings, HEADROOM_STABLE_WINDOW_SECONDS).decide;
   const whole = cells(slice(trace, H), demand, bursts);
   const first = cells(slice(trace, H, H + DAY), demand, bursts);
   console.log(`| ${shortName(source)} | ${[...whole, ...first].join(' | ')} |`);

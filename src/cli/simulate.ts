@@ -7,8 +7,7 @@ import { renderTable } from './table.ts';
 import { DURATION_RE, parseDuration } from '../alerting/config.ts';
 import { HISTORY_MIN_STEP_SECONDS, pastSeconds, pastText, spanText, type DemandPast } from '../controller/history.ts';
 import { HeadroomError } from '../core/errors.ts';
-import type { DemandHistory } from '../core/forecast-history.ts';
-import type { BurstHistory } from '../core/burst.ts';
+import type { DecideState } from '../core/decide.ts';
 import { HOURS_PER_MONTH, formatMoney, formatMoneyDelta, roundMoney } from '../core/cost.ts';
 import type { RateCounts, ServiceModel } from '../core/model.ts';
 import { serviceTimeFloorMs } from '../core/pool.ts';
@@ -79,20 +78,18 @@ export interface ReplayHistory {
 }
 
 /** The state a replay's Headroom starts from: the history folded, the bursts scored in it. */
-export interface ReplayStart {
-  demand: DemandHistory;
-  bursts?: BurstHistory;
-}
+export type ReplayStart = Pick<DecideState, 'demand' | 'bursts'>;
 
 /**
  * What Headroom started from, for the report ("headroom started from 4 d of demand history (…)
  * before the range, …"), and the history itself, folded once for the report and every Headroom run.
+ * `rateSeconds`: the window of the rate each reading is (the bursts in them are scored for it).
  */
 export function pastInfo(
   model: ServiceModel,
   past: DemandPast,
   where: string,
-  rateSeconds = 60,
+  rateSeconds: number,
 ): { info: ReplayHistory; start?: ReplayStart } {
   if (past.kind === 'read') {
     const { demand, bursts } = withHistory(model, initialLoopState(), past.readings, rateSeconds).decide;
@@ -515,7 +512,7 @@ export function register(program: Command): void {
         const seconds = Math.round(durationFlag('--history', opts.history, HISTORY_MIN_SECONDS, most, why));
         const split = splitHistory(trace, seconds, model, options.scrapeSeconds ?? 15);
         const where = `read from the trace's first ${spanText(seconds)}`;
-        const { info, start } = pastInfo(model, split.past, where);
+        const { info, start } = pastInfo(model, split.past, where, HEADROOM_STABLE_WINDOW_SECONDS);
         history = { ...info, traceSeconds: seconds };
         startFrom = start;
         trace = split.rest;

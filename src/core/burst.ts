@@ -165,11 +165,15 @@ const widened = (g: BurstGrowth): boolean => g.spread >= 1.0005;
 function grewText(g: BurstGrowth, horizon: number, own: boolean): string {
   if (g.episodes === 1)
     return `${own ? 'this burst' : 'the last burst'} rose to ${fmt(g.highest)}× its first sight within ${horizon} s`;
-  const range = fmt(g.lowest) === fmt(g.highest) ? `${fmt(g.highest)}×` : `${fmt(g.lowest)}–${fmt(g.highest)}×`;
-  const rose = `the last ${g.episodes} bursts${own ? ', this one included,' : ''} rose ${range} their first sight within ${horizon} s`;
+  const rose = `the last ${g.episodes} bursts${own ? ', this one included,' : ''} rose ${rangeText(g)} their first sight within ${horizon} s`;
   return widened(g)
     ? `${rose}, sized for ${fmt(g.highest)} × ${fmt(g.spread)} (their spread) = ${fmt(g.growth)}×`
     : rose;
+}
+
+/** `1.021–2.734×` (or `2.5×` when the scores agree to 4 digits), for a reason. */
+function rangeText(g: BurstGrowth): string {
+  return fmt(g.lowest) === fmt(g.highest) ? `${fmt(g.highest)}×` : `${fmt(g.lowest)}–${fmt(g.highest)}×`;
 }
 
 /** The growth an episode is sized for: the first-burst prior while it holds, else what past bursts showed. */
@@ -307,10 +311,9 @@ function heldBurst(
 export function pastBurstsText(h: BurstHistory | undefined, horizon: number): string {
   const g = burstGrowth(h);
   if (g.episodes === 0) return '';
-  const range = fmt(g.lowest) === fmt(g.highest) ? `${fmt(g.highest)}×` : `${fmt(g.lowest)}–${fmt(g.highest)}×`;
   const them = g.episodes === 1 ? 'it rose' : 'they rose';
   const their = g.episodes === 1 ? 'its' : 'their';
-  return `; ${count(g.episodes, 'burst')} in it scored: ${them} ${range} ${their} first sight within ${horizon} s`;
+  return `; ${count(g.episodes, 'burst')} in it scored: ${them} ${rangeText(g)} ${their} first sight within ${horizon} s`;
 }
 
 /** A reading this many times the 10 minutes' median before it (and over one pool's carry) is a rise. */

@@ -19,6 +19,7 @@ import {
   type HeadroomPolicy,
   type PolicySpec,
 } from '../../src/controller/policy.ts';
+import { rateWindowOf } from '../../src/controller/history.ts';
 
 function policy(spec: Partial<PolicySpec> = {}, name = 'web'): HeadroomPolicy {
   return {
@@ -91,6 +92,24 @@ describe('demandQueries', () => {
     expect(
       problemOf(() => buildModel(policy({ demand: { template: { ...template, inFlight: 'in flight' } } }))),
     ).toMatchObject({ code: 'HR_SPEC_INVALID', path: 'spec.demand.template.inFlight' });
+  });
+
+  it("the history's bursts are scored over the window the expanded demand query reads (rateWindowOf)", () => {
+    for (const [window, seconds] of [
+      [undefined, 60],
+      ['2m', 120],
+      ['30s', 30],
+    ] as const)
+      for (const inFlight of [undefined, 'http_requests_in_flight']) {
+        const template = {
+          name: 'requestRate' as const,
+          metric: 'http_requests_total',
+          selector: { job: 'web' },
+          ...(window ? { window } : {}),
+          ...(inFlight ? { inFlight } : {}),
+        };
+        expect(rateWindowOf(demandQueries(policy({ demand: { template } }).spec).demand)).toBe(seconds);
+      }
   });
 
   it('expands the latency histogram template at the SLO percentile, in seconds; passes a query through', () => {
