@@ -17,7 +17,9 @@
 // the first sight as the learned one does, never in a jump at a threshold (a slope switched on at
 // 1.25–1.75× the stable rate was unrepeatable in the real cluster: docs/benchmarks.md, "Flash
 // crowds"). A burst within what the history holds (a service started from a day of Prometheus
-// history that had spikes) is no unknown rise: sized for itself.
+// history that had spikes) is no unknown rise: sized for itself; so is one where the history found
+// a period (a day of 2-h spikes read: day 2's highest spike, past every reading of day 1, peaked at
+// 13 instances for the oracle's 11, not 23).
 // The highest score is widened by how much the scores vary (one standard deviation of their logs):
 // bursts that rose 1.02, 2.03, 2.04, 2.73 and 1.58× are sized for 2.73 × 1.446 = 3.95×, since the
 // next may go further than any before (the bench's fifth crowd rose 3.25×); bursts that all rose
@@ -185,6 +187,19 @@ function episodeGrowth(g: BurstGrowth, prior: boolean): number {
 const PRIOR_TEXT = `no burst of this service scored yet, and this one was first seen past any demand its history holds: sized for ${FIRST_BURST_GROWTH}× until its own rise is scored`;
 
 /**
+ * What the burst path knows of the demand's level: the highest demand the forecast holds (its
+ * ceiling's), the highest reading the history holds (the first-burst prior is for a rise past it),
+ * whether the level is known (the forecast's first minutes scored) and whether the history found a
+ * period (not the day's).
+ */
+export interface BurstLevel {
+  highest: number;
+  held: number;
+  known: boolean;
+  periodic: boolean;
+}
+
+/**
  * The demand the burst path sizes for, with its reasons; undefined when it does not fire.
  * `ready` instances carry `carry` rps at the target utilization.
  */
@@ -193,7 +208,7 @@ export function burstDemand(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  learned?: { history: BurstHistory; horizon: number; highest: number; held: number; now: number; known: boolean },
+  learned?: BurstLevel & { history: BurstHistory; horizon: number; now: number },
 ): { rps: number; reasons: Reason[]; prior?: true } | undefined {
   const { ready, carry } = pool;
   const b = model.behavior.burst;
@@ -210,13 +225,20 @@ export function burstDemand(
   // The prior is decided over the first burst window, as the first sight is (1-s ticks climb through
   // it), for a burst over a serving pool: with none ready there is no rise to measure, only demand
   // unserved; a burst under the target utilization that only breaks the SLO is a small excursion,
-  // and one within the highest demand the history holds is no unknown rise.
+  // and one within the highest demand the history holds is no unknown rise; nor is one where the
+  // history found a period (the periodic term starts those rises ahead: a burst past it is what is
+  // left of a recurring rise, as pastBurstsOf leaves them unscored).
   const prior =
     b.learn &&
     learned !== undefined &&
     grew.episodes === 0 &&
     (open?.[5] === 1 ||
-      ((!open || learned.now <= open[0] + window) && over && ready > 0 && burst > learned.held && learned.known));
+      ((!open || learned.now <= open[0] + window) &&
+        over &&
+        ready > 0 &&
+        burst > learned.held &&
+        learned.known &&
+        !learned.periodic));
   const growth = episodeGrowth(grew, prior);
   const top = Math.max(learned?.highest ?? 0, burst);
   const rps = Math.max(burst, projected(first, growth, top));
@@ -250,14 +272,7 @@ export function burstPath(
   obs: Observation,
   stable: number,
   pool: BurstPool,
-  at: {
-    bursts: BurstHistory | undefined;
-    now: number;
-    horizon: number;
-    highest: number;
-    held: number;
-    known: boolean;
-  },
+  at: BurstLevel & { bursts: BurstHistory | undefined; now: number; horizon: number },
 ): { burst?: { rps: number; reasons: Reason[]; held?: true }; bursts: BurstHistory } {
   const b = obs.burstDemandRps;
   // A burst reading that is not a rate (NaN, negative) never enters an episode's peak.

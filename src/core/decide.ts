@@ -20,7 +20,7 @@
 // Worked example, HPA default scale-up policies {4 pods, 100 %} per 15 s, selectPolicy Max:
 // current 3, recommended 20, no events in the last 15 s → max(3 + 4, ceil(3 × 2)) = 7 now, then
 // 14 fifteen seconds later, then 20. In burst mode the same step goes straight to 20.
-import { burstPath, pastBursts, type BurstHistory } from './burst.ts';
+import { burstPath, pastBursts, type BurstHistory, type BurstLevel } from './burst.ts';
 import { FALL_WATCH_S, FALLS_NEEDED, fallRelease, followFalls, type FallHistory } from './falls.ts';
 import {
   emptyHistory,
@@ -123,13 +123,13 @@ export interface Decision {
  * What the burst path knows of the demand's level: the highest demand the forecast holds (its
  * ceiling's), the highest reading the history holds (each 5 minutes' highest of the last 2 days
  * too: a 400-rps minute an hour ago counts as 400, not as its 5-minute mean of 160; the first-burst
- * prior is for a rise past it), and whether its level is known (the forecast's first
- * FIRST_FORECAST_MINUTES scored).
+ * prior is for a rise past it), whether its level is known (the forecast's first
+ * FIRST_FORECAST_MINUTES scored) and whether it found a period (no prior then).
  */
-function levelOf(h: DemandHistory, horizon: number): { highest: number; held: number; known: boolean } {
+function levelOf(h: DemandHistory, horizon: number): BurstLevel {
   const highest = highestSeen(h);
   const held = Math.max(highest, ...(h.peaks ?? []).map((p) => p ?? 0));
-  return { highest, held, known: scoredMinutes(h, horizon) >= FIRST_FORECAST_MINUTES };
+  return { highest, held, known: scoredMinutes(h, horizon) >= FIRST_FORECAST_MINUTES, periodic: periodActive(h) };
 }
 
 /**

@@ -145,9 +145,9 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     expect(climb(10)).toBe(120);
   });
 
-  it('with learning off, none ready, within the highest demand the history holds or the level not known, a first burst is sized for itself', () => {
+  it('with learning off, none ready, within the highest demand the history holds, the level not known or a period found, a first burst is sized for itself', () => {
     const off = deciderModel({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false } });
-    const at = { bursts: undefined, now: 0, horizon: 120, highest: 100, held: 100, known: true };
+    const at = { bursts: undefined, now: 0, horizon: 120, highest: 100, held: 100, known: true, periodic: false };
     const obs = (ready: number) => ({ readyReplicas: ready, currentReplicas: 2, demandRps: 100, burstDemandRps: 300 });
     expect(burstPath(off, obs(2), 100, { ready: 2, carry: 100 }, at).burst?.rps).toBe(300);
     expect(burstPath(model, obs(0), 100, { ready: 0, carry: 0 }, at).burst?.rps).toBe(300);
@@ -158,6 +158,8 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     );
     // The level not yet known: as likely the level as a rise.
     expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, known: false }).burst?.rps).toBe(300);
+    // A period found (a day of 2-h spikes read): the periodic term starts those rises, this is what is left.
+    expect(burstPath(model, obs(2), 100, { ready: 2, carry: 100 }, { ...at, periodic: true }).burst?.rps).toBe(300);
   });
 
   it('scores an episode peak ÷ first sight one horizon after it was first seen', () => {
@@ -233,7 +235,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
       obs,
       100,
       { ready: 2, carry: 100 },
-      { history, horizon: 120, highest: 200, held: 200, now: 0, known: true },
+      { history, horizon: 120, highest: 200, held: 200, now: 0, known: true, periodic: false },
     );
     expect(r?.rps).toBe(400); // not 150 × 8 = 1,200
   });
@@ -244,7 +246,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const scores: Array<[number, number]> = [1.02, 2.03, 2.04, 2.73, 1.58].map((s, i) => [i * 1000, s]);
     const history: BurstHistory = { scores };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
-    const learned = { history, horizon: 120, highest: 2000, held: 2000, now: 9000, known: true };
+    const learned = { history, horizon: 120, highest: 2000, held: 2000, now: 9000, known: true, periodic: false };
     const r = burstDemand(model, obs, 100, { ready: 2, carry: 100 }, learned);
     expect(r?.rps).toBeCloseTo(150 * 3.946, 0);
     expect(r?.reasons[0]?.message).toMatch(
@@ -273,7 +275,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
       obs,
       100,
       { ready: 2, carry: 100 },
-      { history: steps, horizon: 120, highest: 600, held: 600, now: 9000, known: true },
+      { history: steps, horizon: 120, highest: 600, held: 600, now: 9000, known: true, periodic: false },
     );
     expect(r?.rps).toBe(150);
     expect(r?.reasons[0]?.message).not.toMatch(/go on/);
@@ -283,7 +285,7 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     const history: BurstHistory = { scores: [[0, 2]] };
     const obs = { readyReplicas: 2, currentReplicas: 2, demandRps: 100, burstDemandRps: 150 };
     const pool = { ready: 2, carry: 100 };
-    const learned = { history, horizon: 120, highest: 600, held: 600, now: 0, known: true };
+    const learned = { history, horizon: 120, highest: 600, held: 600, now: 0, known: true, periodic: false };
     expect(burstDemand(model, obs, 100, pool, learned)?.rps).toBe(300);
     const off = { ...model, behavior: { ...model.behavior, burst: { ...model.behavior.burst, learn: false } } };
     expect(burstDemand(off, obs, 100, pool, learned)?.rps).toBe(150);
@@ -374,6 +376,7 @@ describe('burst reasons multiply out', () => {
       held: 2000,
       now: 1000,
       known: true,
+      periodic: false,
     })!;
     const p = parse(r.reasons[0]!.message);
     expect(p.rps).toBe(600);
@@ -390,6 +393,7 @@ describe('burst reasons multiply out', () => {
       held: 200,
       now: 0,
       known: true,
+      periodic: false,
     })!;
     expect(r.rps).toBe(400); // unchanged: 150 × 8 = 1,200 capped at 2 × 200
     const p = parse(r.reasons[0]!.message);
@@ -407,6 +411,7 @@ describe('burst reasons multiply out', () => {
       highest: 400,
       held: 400,
       known: true,
+      periodic: false,
     });
     expect(r.burst?.held).toBe(true);
     expect(r.burst?.rps).toBe(800);
@@ -425,7 +430,7 @@ describe('burst reasons multiply out', () => {
     // An episode first seen at 684.9 rps rose to 1,829.32 within 120 s: scored 2.671 (684.9 × 2.671 =
     // 1,829.42). Still firing at 1,829.32 rps after that: its own score says nothing more.
     const own: BurstHistory = { open: [0, 684.9, 1829.32, 100, 1], scores: [[0, 2.671]] };
-    const learned = { history: own, horizon: 120, highest: 2000, held: 2000, now: 200, known: true };
+    const learned = { history: own, horizon: 120, highest: 2000, held: 2000, now: 200, known: true, periodic: false };
     const r = burstDemand(model, obs(1829.32), 100, pool, learned)!;
     expect(r.rps).toBeCloseTo(684.9 * 2.671, 6); // what is sized is unchanged
     expect(r.reasons[0]!.message).not.toMatch(/go on|the last burst/);
