@@ -510,29 +510,35 @@ describe('GitOps and pauses: never fight another writer', () => {
 });
 
 describe('kubectl get hrp', () => {
-  // Skipped (and reported as skipped) with HEADROOM_KUBECONFIG and no built kubectl.
-  it.skipIf(!existsSync(KUBECTL))('shows Ready and Reason for a yielding and an invalid policy', async () => {
-    await createPolicy(policy('invalid', 'dup', { query: 'vector(1)' }, { replicas: { min: 5, max: 2 } }));
-    await waitFor(
-      'invalid reported',
-      () => getPolicy('invalid'),
-      (x) => ready(x.status)?.reason === 'InvalidPolicy',
-      20_000,
-    );
-    const out = execFileSync(
-      KUBECTL,
-      [...freshKubectlCache(), '--kubeconfig', cluster.kubeconfig, '-n', ns, 'get', 'hrp'],
-      {
-        encoding: 'utf8',
-      },
-    );
-    console.log(out);
-    const lines = out.trim().split('\n');
-    const header = lines[0]?.split(/\s+/) ?? [];
-    expect(header.slice(0, 4)).toEqual(['NAME', 'TARGET', 'READY', 'REASON']);
-    const row = (name: string) => lines.find((l) => l.startsWith(`${name} `))?.split(/\s+/);
-    expect(row('dup-a')?.slice(1, 4)).toEqual(['dup', 'True', 'Active']);
-    expect(row('dup-b')?.slice(1, 4)).toEqual(['dup', 'False', 'Conflict']);
-    expect(row('invalid')?.slice(1, 4)).toEqual(['dup', 'False', 'InvalidPolicy']);
-  });
+  // Skipped (and reported as skipped) only against another cluster (HEADROOM_KUBECONFIG) with no
+  // built kubectl. Decided when the file loads: on a fresh machine the control plane (and kubectl)
+  // is built later, in beforeAll, so "no kubectl yet" must not skip it (a single-file run did).
+  it.skipIf(!!process.env.HEADROOM_KUBECONFIG && !existsSync(KUBECTL))(
+    'shows Ready and Reason for a yielding and an invalid policy',
+    async () => {
+      expect(existsSync(KUBECTL), `kubectl built with the control plane at ${KUBECTL}`).toBe(true);
+      await createPolicy(policy('invalid', 'dup', { query: 'vector(1)' }, { replicas: { min: 5, max: 2 } }));
+      await waitFor(
+        'invalid reported',
+        () => getPolicy('invalid'),
+        (x) => ready(x.status)?.reason === 'InvalidPolicy',
+        20_000,
+      );
+      const out = execFileSync(
+        KUBECTL,
+        [...freshKubectlCache(), '--kubeconfig', cluster.kubeconfig, '-n', ns, 'get', 'hrp'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      console.log(out);
+      const lines = out.trim().split('\n');
+      const header = lines[0]?.split(/\s+/) ?? [];
+      expect(header.slice(0, 4)).toEqual(['NAME', 'TARGET', 'READY', 'REASON']);
+      const row = (name: string) => lines.find((l) => l.startsWith(`${name} `))?.split(/\s+/);
+      expect(row('dup-a')?.slice(1, 4)).toEqual(['dup', 'True', 'Active']);
+      expect(row('dup-b')?.slice(1, 4)).toEqual(['dup', 'False', 'Conflict']);
+      expect(row('invalid')?.slice(1, 4)).toEqual(['dup', 'False', 'InvalidPolicy']);
+    },
+  );
 });
