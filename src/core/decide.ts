@@ -120,11 +120,8 @@ export interface Decision {
 }
 
 /**
- * What the burst path knows of the demand's level: the highest demand the forecast holds (its
- * ceiling's), the highest reading the history holds (each 5 minutes' highest of the last 2 days
- * too: a 400-rps minute an hour ago counts as 400, not as its 5-minute mean of 160; the first-burst
- * prior is for a rise past it), whether its level is known (the forecast's first
- * FIRST_FORECAST_MINUTES scored) and whether it found a period (no prior then).
+ * The history's BurstLevel. `held` counts each 5 minutes' highest reading of the last 2 days too: a
+ * 400-rps minute an hour ago counts as 400, not as its 5-minute mean of 160.
  */
 function levelOf(h: DemandHistory, horizon: number): BurstLevel {
   const highest = highestSeen(h);
@@ -224,7 +221,7 @@ export function pastBurstsOf(
   model: ServiceModel,
   readings: ReadonlyArray<readonly [number, number]>,
   demand: DemandHistory,
-  rateSeconds = 60,
+  rateSeconds: number,
 ): BurstHistory {
   const horizon = forecastHorizon(model);
   if (!model.behavior.burst.learn || periodActive(demand) || rateSeconds > horizon / 2) return { scores: [] };

@@ -93,7 +93,7 @@ export function withHistory(
   model: ServiceModel,
   state: LoopState,
   readings: ReadonlyArray<readonly [number, number]>,
-  rateSeconds = 60,
+  rateSeconds: number,
 ): LoopState {
   const horizon = forecastHorizon(model);
   const demand = historyFrom(readings, horizon);

@@ -84,24 +84,23 @@ describe('burst episodes in the demand past', () => {
   it('none with learning off, where the history found a period (the periodic term starts those), or over a rate longer than half the horizon', () => {
     const rs = readings(crowd(1200), 60, 2400);
     const demand = historyFrom(rs, HORIZON);
-    expect(pastBurstsOf(model, rs, demand).scores).toHaveLength(1);
-    // A 2-minute rate (the query's window) with a 120-s horizon: the crowd's rise is smoothed away.
     expect(pastBurstsOf(model, rs, demand, 60).scores).toHaveLength(1);
+    // A 2-minute rate (the query's window) with a 120-s horizon: the crowd's rise is smoothed away.
     expect(pastBurstsOf(model, rs, demand, 120).scores).toEqual([]);
     const off = deciderModel({ burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: false } });
-    expect(pastBurstsOf(off, rs, demand).scores).toEqual([]);
+    expect(pastBurstsOf(off, rs, demand, 60).scores).toEqual([]);
     // 2 days of 2-h spikes (300 → 1,200 rps for 10 minutes): every spike is a rise, and the 2-h
     // period is found, so none is kept.
     const spikes = readings((s) => (s % 7200 < 600 ? 1200 : 300), 60, 2 * 86400);
     expect(pastBursts(spikes, HORIZON, carryOf).scores.length).toBe(BURST_KEEP);
     const periodic = historyFrom(spikes, HORIZON);
     expect(periodic.period?.lag).toBe(24);
-    expect(pastBurstsOf(model, spikes, periodic).scores).toEqual([]);
+    expect(pastBurstsOf(model, spikes, periodic, 60).scores).toEqual([]);
   });
 
   it("a service started from that past sizes its first live crowd for the history's 2.5×, and says so", () => {
     const rs = readings(crowd(1200), 60, 7200);
-    const state = withHistory(model, initialLoopState(), rs);
+    const state = withHistory(model, initialLoopState(), rs, 60);
     expect(state.decide.bursts).toEqual({ scores: [[1230, 2.5]] });
     // Kept across a restart, as the live scores are.
     expect(restoreState(JSON.parse(JSON.stringify(state.decide))).bursts).toEqual(state.decide.bursts);
