@@ -6,7 +6,8 @@
 // time scale s (every service time × s, so capacity ÷ s), the one that makes the model predict what
 // was measured, found by bisection on ln s (the predicted percentile grows with s). It is smoothed
 // over time (half-life 60 s unless the caller sets one; a quarter of it for a rise while the SLO is
-// broken and the model does not explain why), needs 200 requests per observation, and stays within [1, 4]: latency
+// broken and the model does not explain why), needs 200 requests per observation, takes a reading
+// only past the noise of its requests (CALIBRATION.noiseZ), and stays within [1, 4]: latency
 // alone cannot tell a faster mean from a lighter tail, so it may make the model more careful, never
 // less. A fixed-time service told "exponential" measures a lower p99 than predicted; scaling its
 // service time down to match would overload it (the simulator measured 24 % of a day violating).
@@ -47,6 +48,12 @@ export interface CalibrationState {
    */
   logShape?: number[];
   logAtMean?: number;
+  /**
+   * How many requests the smoothed shape and mean stand on: one window's, × (2 − a) ÷ a for a
+   * window's weight a in the smoothing (the variance of a mean smoothed so is a ÷ (2 − a) of one
+   * window's).
+   */
+  shapeRequests?: number;
 }
 
 export interface LatencySample {
@@ -116,6 +123,14 @@ export const CALIBRATION = {
    * had carried the load.
    */
   waitFloorMs: 1,
+  /**
+   * A window's mean, wait or tail counts as evidence only past this many standard errors of the
+   * requests behind it; within them it reads as the spec's. The scale may only rise (see above),
+   * so noise taken in would only ever push it up: a call graph's db (20 ms, exponential, ~360
+   * requests a window) read p99 94.5 ms against the spec's 92.1 and a mean 3 % long, both within
+   * their noise, and with its budget at 94.5 ms sized 7 instances where 4 meet it.
+   */
+  noiseZ: 2,
 } as const;
 
 /** While the SLO is broken, a larger scale is taken this many times faster than the half-life says. */
@@ -150,12 +165,45 @@ function invertScale(at: (scale: number) => number, measuredMs: number): number 
   return (lo + hi) / 2;
 }
 
+/**
+ * The level whose quantile, in the model that is being checked, a p-quantile measured over n
+ * requests must pass to show that model too light: about k = n·(1 − p) requests lie past the
+ * measured one, and a model putting t of them past it expects n·t ± √(n·t). It is too light when
+ * n·t + z·√(n·t) < k, so the level is 1 − t at equality. E.g. p99 over 360 requests (k 3.6, z 2):
+ * 99.64 %, which for an exponential service is a p99 22 % above the spec's; over 1,800: 99.37 %, 10 %.
+ */
+export function evidenceLevel(p: number, n: number, z: number = CALIBRATION.noiseZ): number {
+  const k = n * (1 - p);
+  const u = (-z + Math.sqrt(z * z + 4 * k)) / 2;
+  return 1 - (u * u) / n;
+}
+
+/**
+ * Whether a mean time at the instance over n requests is past the spec's by more than its noise:
+ * the spec's mean × (1 + z·CV/√n), e.g. 20 ms, CV 1, 360 requests: 22.1 ms; the smoothed mean of
+ * such windows (~10,400 requests at a 60-s half-life): 20.4 ms.
+ */
+function slowerThanSpec(model: ServiceModel, meanMs: number, n: number): boolean {
+  const d = poolDistribution(model.instance);
+  return meanMs > model.instance.serviceTimeMs * (1 + (CALIBRATION.noiseZ * d.cv) / Math.sqrt(n));
+}
+
 const SHAPE_LEVELS = [0.5, 0.9, 0.99, 0.999] as const;
 
 /** ln(quantile ÷ mean) of the spec's service time at SHAPE_LEVELS: where a measured shape starts. */
 function specLogShape(model: ServiceModel): number[] {
   const d = poolDistribution(model.instance);
   return SHAPE_LEVELS.map((p) => Math.log(serviceQuantile(d, p) / d.mean));
+}
+
+/**
+ * ln(p99 ÷ mean) the smoothed shape must pass to be heavier than the spec's: the spec's quantile
+ * at the evidence level of the requests it stands on (before any window: its own p99). E.g. 20 ms
+ * exponential, 360 requests a 6-s window, half-life 60 s (10,400 requests): 4.2 % past its p99.
+ */
+function shapeFloor(model: ServiceModel, requests: number | undefined): number {
+  const d = poolDistribution(model.instance);
+  return Math.log(serviceQuantile(d, requests === undefined ? 0.99 : evidenceLevel(0.99, requests)) / d.mean);
 }
 
 /**
@@ -167,12 +215,12 @@ function specLogShape(model: ServiceModel): number[] {
  * stretched, a wait-driven 1.33 made a measured p99 of 40 ms 49 in the model.
  */
 function measuredShape(
-  spec: readonly number[],
-  s: Pick<CalibrationState, 'logShape' | 'logAtMean'>,
+  model: ServiceModel,
+  s: Pick<CalibrationState, 'logShape' | 'logAtMean' | 'shapeRequests'>,
   meanMs: number,
 ): ServiceTimeModel | undefined {
   const logShape = s.logShape;
-  if (!logShape || !(logShape[2]! > spec[2]! + 1e-9)) return undefined;
+  if (!logShape || !(logShape[2]! > shapeFloor(model, s.shapeRequests) + 1e-9)) return undefined;
   const base = Math.min(meanMs, s.logAtMean === undefined ? meanMs : Math.exp(s.logAtMean));
   const [p50, p90, p99, p999] = logShape.map((l) => base * Math.exp(l)) as [number, number, number, number];
   // Smoothed apart, the four may ask for more mean than there is: shrink them to fit it.
@@ -202,7 +250,7 @@ export function calibrate(
     calibratedMs: number | null,
     measuredMs: number | null,
   ) => {
-    const serviceTime = measuredShape(specShape, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
+    const serviceTime = measuredShape(model, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
     return {
       state: s,
       calibration: {
@@ -253,18 +301,22 @@ export function calibrate(
   // The shape of the time at an instance, smoothed from the spec's towards what was measured.
   let logShape = state.logShape;
   let logAtMean = state.logAtMean;
+  let shapeRequests = state.shapeRequests;
   if (measured) {
     const was = logShape ?? specShape;
     const seen = [at.p50Ms, at.p90Ms, at.p99Ms, at.p999Ms].map((q) => Math.log(Math.max(q, 1e-3) / at.meanMs));
     logShape = was.map((l, i) => l + a * (seen[i]! - l));
     const wasMean = logAtMean ?? Math.log(model.instance.serviceTimeMs);
     logAtMean = wasMean + a * (Math.log(at.meanMs) - wasMean);
+    // Windows overlap when ticks come faster than a window: one window's weight is that of its span.
+    const aWindow = 1 - 0.5 ** (Math.max(windowS, dt) / halfLifeSeconds);
+    if (aWindow > 0) shapeRequests = (sample.requests * (2 - aWindow)) / aWindow;
   }
-  const shaped = { logShape, logAtMean };
+  const shaped = { logShape, logAtMean, shapeRequests };
   // The model at scale s: service times × s, in the measured shape where it is heavier.
   const modelAt = (s: number): PoolShape => {
     const meanMs = model.instance.serviceTimeMs * s;
-    const serviceTime = measuredShape(specShape, shaped, meanMs);
+    const serviceTime = measuredShape(model, shaped, meanMs);
     return poolShape(model, {
       demandRps: sample.demandRps,
       capacity: {
@@ -284,14 +336,29 @@ export function calibrate(
   // 24 at the same mean) took the scale to 2.25 and the count 4 → 8 in 100 s, past the scale (1.79)
   // at which the model finds no count for 40 ms: each instance added shrank the model's waits, so
   // the same tail was read as a slower service still.
+  // Each reading counts only past the noise of the window's requests (CALIBRATION.noiseZ); within
+  // it the window reads as the spec's. A queue is read as longer than the model's only where the
+  // responses are too: a window's few waits bunch in one busy spell (4 requests waiting 48 ms where
+  // the model's p99 wait is 10 ms, once in 40 windows at ρ 0.3), which does not move the response
+  // past its noise.
+  const level = evidenceLevel(pct / 100, sample.requests) * 100;
+  const longer = sample.measuredMs > latencyPercentileMs(modelAt(1), ready, level);
   let observed = measured
     ? Math.max(
-        Math.log(at.meanMs / model.instance.serviceTimeMs),
-        split.waitMs <= CALIBRATION.waitFloorMs
+        slowerThanSpec(model, at.meanMs, sample.requests) ? Math.log(at.meanMs / model.instance.serviceTimeMs) : 0,
+        // A shift too small for one window shows in the smoothed mean, which stands on more.
+        logAtMean !== undefined &&
+          shapeRequests !== undefined &&
+          slowerThanSpec(model, Math.exp(logAtMean), shapeRequests)
+          ? logAtMean - Math.log(model.instance.serviceTimeMs)
+          : 0,
+        split.waitMs <= CALIBRATION.waitFloorMs || !longer || split.waitMs <= waitPercentileMs(modelAt(1), ready, level)
           ? 0
           : invertScale((s) => waitPercentileMs(modelAt(s), ready, pct), split.waitMs),
       )
-    : invertScale((s) => latencyPercentileMs(modelAt(s), ready, pct), sample.measuredMs);
+    : !longer
+      ? 0
+      : invertScale((s) => latencyPercentileMs(modelAt(s), ready, pct), sample.measuredMs);
   observed = Math.min(Math.log(CALIBRATION.maxScale), Math.max(Math.log(CALIBRATION.minScale), observed));
   // Saturated (work piling up: fewer completions than arrivals): a queue growing without bound
   // has no steady-state percentile to invert, and the bisection stops below the scale at which
@@ -338,6 +405,7 @@ export function calibrate(
     ...(windowS > 0 ? { readyLog } : {}),
     ...(logShape ? { logShape } : {}),
     ...(logAtMean !== undefined ? { logAtMean } : {}),
+    ...(shapeRequests !== undefined ? { shapeRequests } : {}),
   };
   const calibrated = latencyPercentileMs(modelAt(Math.exp(next.logScale)), ready, pct);
   return view(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrate, initialCalibration, type CalibrationState } from '../../src/core/calibrate.ts';
+import { calibrate, initialCalibration, type Calibration, type CalibrationState } from '../../src/core/calibrate.ts';
 import { decide, initialDecideState } from '../../src/core/decide.ts';
 import { defaultBehavior, type ServiceModel } from '../../src/core/model.ts';
 import { poolShape } from '../../src/core/plan.ts';
@@ -222,6 +222,49 @@ describe('calibrate: the model checked against measured latency', () => {
     );
     expect(first.calibration.scale).toBe(1);
     expect(first.calibration.samples).toBe(1);
+  });
+
+  it("a window's reading counts only past the noise of its requests; within it the window reads as the spec's", () => {
+    // 360 requests (a 6-s window at 60 rps): a p99 over them is the spec's up to its 99.64th
+    // percentile, 22 % past its p99 for an exponential service; a mean up to 1 + 2/√360 = 1.105 ×.
+    const after = (sample: Parameters<typeof calibrate>[2], m: ServiceModel = model) => {
+      const first = calibrate(m, initialCalibration(), sample, 0);
+      return calibrate(m, first.state, sample, 60).calibration;
+    };
+    const p99 = measured(20, 150, 2);
+    expect(after({ demandRps: 150, ready: 2, measuredMs: p99 * 1.15, requests: 360 }).scale).toBe(1);
+    expect(after({ demandRps: 150, ready: 2, measuredMs: p99 * 1.4, requests: 360 }).scale).toBeGreaterThan(1.05);
+    // The same 15 % over 3,600 requests is past their noise.
+    expect(after({ demandRps: 150, ready: 2, measuredMs: p99 * 1.15, requests: 3600 }).scale).toBeGreaterThan(1.01);
+    // Split at the balancer (one at a time, 60 rps on 4: the call graph's db): the mean time at
+    // the instance 5 % long is noise, 20 % is a slower service.
+    const db: ServiceModel = { ...model, instance: { serviceTimeMs: 20, concurrency: 1 } };
+    const split = (meanMs: number, p99Ms: number) => ({
+      demandRps: 60,
+      ready: 4,
+      measuredMs: p99Ms + 5,
+      requests: 360,
+      split: {
+        waitMs: 0,
+        atInstance: { meanMs, p50Ms: meanMs * 0.69, p90Ms: meanMs * 2.3, p99Ms, p999Ms: p99Ms * 1.5 },
+      },
+    });
+    expect(after(split(21, 21 * 4.6), db).scale).toBe(1);
+    expect(after(split(24, 24 * 4.6), db).scale).toBeGreaterThan(1.05);
+    // Its shape: a p99 3 % heavier than the exponential's (4.6 × the mean) is the spec's; 30 % is
+    // sized with, once the smoothing stands on enough windows for it.
+    const shaped = (heavier: number) => {
+      let s = initialCalibration();
+      let last: Calibration | undefined;
+      for (let t = 0; t <= 600; t += 6) {
+        const r = calibrate(db, s, split(20, 20 * 4.605 * heavier), t);
+        s = r.state;
+        last = r.calibration;
+      }
+      return last!.serviceTime;
+    };
+    expect(shaped(1.03)).toBeUndefined();
+    expect(shaped(1.3)?.quantilesMs?.p99).toBeCloseTo(20 * 4.605 * 1.3, 0);
   });
 
   it('split at the balancer: a sub-millisecond wait is no queue, the scale is the time a slot is held', () => {

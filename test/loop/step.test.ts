@@ -93,6 +93,18 @@ describe('loop step', () => {
       samples: 3,
       at: 12,
     });
+    // The requests a measured shape stands on come back with it: without them its noise floor
+    // would be the spec's own p99, and a restart would size a shape 1 % heavier as measured.
+    const shaped = {
+      logScale: 0,
+      logError: 0,
+      samples: 9,
+      logShape: [-0.37, 0.83, 1.6, 1.9],
+      logAtMean: 3,
+      shapeRequests: 10_400,
+    };
+    expect(restoreCalibration(shaped)).toEqual(shaped);
+    expect(restoreCalibration({ ...shaped, shapeRequests: -1 })).not.toHaveProperty('shapeRequests');
     for (const bad of [
       undefined,
       null,
