@@ -53,7 +53,7 @@ export interface CalibrationState {
    * window's weight a in the smoothing (the variance of a mean smoothed so is a ÷ (2 − a) of one
    * window's).
    */
-  shapeRequests?: number;
+  smoothedRequests?: number;
 }
 
 export interface LatencySample {
@@ -172,7 +172,7 @@ function invertScale(at: (scale: number) => number, measuredMs: number): number 
  * n·t + z·√(n·t) < k, so the level is 1 − t at equality. E.g. p99 over 360 requests (k 3.6, z 2):
  * 99.64 %, which for an exponential service is a p99 22 % above the spec's; over 1,800: 99.37 %, 10 %.
  */
-export function evidenceLevel(p: number, n: number, z: number = CALIBRATION.noiseZ): number {
+function evidenceLevel(p: number, n: number, z: number = CALIBRATION.noiseZ): number {
   const k = n * (1 - p);
   const u = (-z + Math.sqrt(z * z + 4 * k)) / 2;
   return 1 - (u * u) / n;
@@ -215,12 +215,12 @@ function shapeFloor(model: ServiceModel, requests: number | undefined): number {
  * stretched, a wait-driven 1.33 made a measured p99 of 40 ms 49 in the model.
  */
 function measuredShape(
-  model: ServiceModel,
-  s: Pick<CalibrationState, 'logShape' | 'logAtMean' | 'shapeRequests'>,
+  floor: number,
+  s: Pick<CalibrationState, 'logShape' | 'logAtMean'>,
   meanMs: number,
 ): ServiceTimeModel | undefined {
   const logShape = s.logShape;
-  if (!logShape || !(logShape[2]! > shapeFloor(model, s.shapeRequests) + 1e-9)) return undefined;
+  if (!logShape || !(logShape[2]! > floor + 1e-9)) return undefined;
   const base = Math.min(meanMs, s.logAtMean === undefined ? meanMs : Math.exp(s.logAtMean));
   const [p50, p90, p99, p999] = logShape.map((l) => base * Math.exp(l)) as [number, number, number, number];
   // Smoothed apart, the four may ask for more mean than there is: shrink them to fit it.
@@ -242,15 +242,14 @@ export function calibrate(
   halfLifeSeconds: number = CALIBRATION.halfLifeSeconds,
 ): { state: CalibrationState; calibration: Calibration } {
   const pct = sample?.percentile ?? percentileOf(model);
-  // The spec's shape, once: the bisections below ask for the model at ~80 scales.
-  const specShape = specLogShape(model);
   const view = (
     s: CalibrationState,
     predictedMs: number | null,
     calibratedMs: number | null,
     measuredMs: number | null,
   ) => {
-    const serviceTime = measuredShape(model, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
+    const floor = shapeFloor(model, s.smoothedRequests);
+    const serviceTime = measuredShape(floor, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
     return {
       state: s,
       calibration: {
@@ -301,22 +300,24 @@ export function calibrate(
   // The shape of the time at an instance, smoothed from the spec's towards what was measured.
   let logShape = state.logShape;
   let logAtMean = state.logAtMean;
-  let shapeRequests = state.shapeRequests;
+  let smoothedRequests = state.smoothedRequests;
   if (measured) {
-    const was = logShape ?? specShape;
+    const was = logShape ?? specLogShape(model);
     const seen = [at.p50Ms, at.p90Ms, at.p99Ms, at.p999Ms].map((q) => Math.log(Math.max(q, 1e-3) / at.meanMs));
     logShape = was.map((l, i) => l + a * (seen[i]! - l));
     const wasMean = logAtMean ?? Math.log(model.instance.serviceTimeMs);
     logAtMean = wasMean + a * (Math.log(at.meanMs) - wasMean);
     // Windows overlap when ticks come faster than a window: one window's weight is that of its span.
     const aWindow = 1 - 0.5 ** (Math.max(windowS, dt) / halfLifeSeconds);
-    if (aWindow > 0) shapeRequests = (sample.requests * (2 - aWindow)) / aWindow;
+    if (aWindow > 0) smoothedRequests = (sample.requests * (2 - aWindow)) / aWindow;
   }
-  const shaped = { logShape, logAtMean, shapeRequests };
+  const shaped = { logShape, logAtMean };
+  // Once: the bisections below ask for the model at ~80 scales.
+  const floor = shapeFloor(model, smoothedRequests);
   // The model at scale s: service times × s, in the measured shape where it is heavier.
   const modelAt = (s: number): PoolShape => {
     const meanMs = model.instance.serviceTimeMs * s;
-    const serviceTime = measuredShape(model, shaped, meanMs);
+    const serviceTime = measuredShape(floor, shaped, meanMs);
     return poolShape(model, {
       demandRps: sample.demandRps,
       capacity: {
@@ -343,22 +344,24 @@ export function calibrate(
   // past its noise.
   const level = evidenceLevel(pct / 100, sample.requests) * 100;
   const longer = sample.measuredMs > latencyPercentileMs(modelAt(1), ready, level);
+  const logSpecMs = Math.log(model.instance.serviceTimeMs);
+  // The mean over n requests, as ln of the scale it reads, or 0 within its noise.
+  const byMean = (logMeanMs: number, n: number): number =>
+    slowerThanSpec(model, Math.exp(logMeanMs), n) ? logMeanMs - logSpecMs : 0;
+  const byWait = (waitMs: number): number =>
+    waitMs <= CALIBRATION.waitFloorMs || !longer || waitMs <= waitPercentileMs(modelAt(1), ready, level)
+      ? 0
+      : invertScale((s) => waitPercentileMs(modelAt(s), ready, pct), waitMs);
   let observed = measured
     ? Math.max(
-        slowerThanSpec(model, at.meanMs, sample.requests) ? Math.log(at.meanMs / model.instance.serviceTimeMs) : 0,
+        byMean(Math.log(at.meanMs), sample.requests),
         // A shift too small for one window shows in the smoothed mean, which stands on more.
-        logAtMean !== undefined &&
-          shapeRequests !== undefined &&
-          slowerThanSpec(model, Math.exp(logAtMean), shapeRequests)
-          ? logAtMean - Math.log(model.instance.serviceTimeMs)
-          : 0,
-        split.waitMs <= CALIBRATION.waitFloorMs || !longer || split.waitMs <= waitPercentileMs(modelAt(1), ready, level)
-          ? 0
-          : invertScale((s) => waitPercentileMs(modelAt(s), ready, pct), split.waitMs),
+        logAtMean !== undefined && smoothedRequests !== undefined ? byMean(logAtMean, smoothedRequests) : 0,
+        byWait(split.waitMs),
       )
-    : !longer
-      ? 0
-      : invertScale((s) => latencyPercentileMs(modelAt(s), ready, pct), sample.measuredMs);
+    : longer
+      ? invertScale((s) => latencyPercentileMs(modelAt(s), ready, pct), sample.measuredMs)
+      : 0;
   observed = Math.min(Math.log(CALIBRATION.maxScale), Math.max(Math.log(CALIBRATION.minScale), observed));
   // Saturated (work piling up: fewer completions than arrivals): a queue growing without bound
   // has no steady-state percentile to invert, and the bisection stops below the scale at which
@@ -405,7 +408,7 @@ export function calibrate(
     ...(windowS > 0 ? { readyLog } : {}),
     ...(logShape ? { logShape } : {}),
     ...(logAtMean !== undefined ? { logAtMean } : {}),
-    ...(shapeRequests !== undefined ? { shapeRequests } : {}),
+    ...(smoothedRequests !== undefined ? { smoothedRequests } : {}),
   };
   const calibrated = latencyPercentileMs(modelAt(Math.exp(next.logScale)), ready, pct);
   return view(

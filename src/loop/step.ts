@@ -205,7 +205,7 @@ export function restoreCalibration(saved: unknown): CalibrationState {
         ? { logShape: s.logShape }
         : {}),
       ...(finite(s.logAtMean) ? { logAtMean: s.logAtMean } : {}),
-      ...(finite(s.shapeRequests) && s.shapeRequests > 0 ? { shapeRequests: s.shapeRequests } : {}),
+      ...(finite(s.smoothedRequests) && s.smoothedRequests > 0 ? { smoothedRequests: s.smoothedRequests } : {}),
     };
   }
   return initialCalibration();

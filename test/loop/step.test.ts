@@ -101,10 +101,10 @@ describe('loop step', () => {
       samples: 9,
       logShape: [-0.37, 0.83, 1.6, 1.9],
       logAtMean: 3,
-      shapeRequests: 10_400,
+      smoothedRequests: 10_400,
     };
     expect(restoreCalibration(shaped)).toEqual(shaped);
-    expect(restoreCalibration({ ...shaped, shapeRequests: -1 })).not.toHaveProperty('shapeRequests');
+    expect(restoreCalibration({ ...shaped, smoothedRequests: -1 })).not.toHaveProperty('smoothedRequests');
     for (const bad of [
       undefined,
       null,
