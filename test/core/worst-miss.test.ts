@@ -3,7 +3,15 @@
 // over its margin too; a recent jump, or no SLO, keeps the margined forecast under the target.
 import { describe, expect, it } from 'vitest';
 import { initialDecideState, type Decision } from '../../src/core/decide.ts';
-import { emptyHistory, forecastPeak, recordDemand, WORST_STEP, type DemandHistory } from '../../src/core/forecast.ts';
+import {
+  emptyHistory,
+  forecastPeak,
+  heldRecord,
+  recordDemand,
+  RECORD_NOISE,
+  WORST_STEP,
+  type DemandHistory,
+} from '../../src/core/forecast.ts';
 import type { ServiceModel } from '../../src/core/model.ts';
 import { planService } from '../../src/core/plan.ts';
 import { mulberry32 } from '../../src/simulator/synthetic.ts';
@@ -135,5 +143,107 @@ describe('the worst recent miss within the SLO (issue 15)', () => {
     expect(f?.calibrated).toBe(false);
     expect(f?.worst).toBeUndefined();
     expect(d.reasons.some((x) => x.code === 'ForecastWorstMiss')).toBe(false);
+  });
+});
+
+describe('the worst miss covered up to a record the level reached before (issue 15, item 4)', () => {
+  const DAYS = 2 * 86400;
+
+  /** `seconds` of one reading a minute at `rps` ± 5 %, then `last` for the final `lastMinutes` minutes. */
+  function held(seconds: number, rps: number, last?: { rps: number; minutes: number }): DemandHistory {
+    const rand = mulberry32(5);
+    let h = emptyHistory();
+    for (let t = 0; t < seconds; t += 60) {
+      const level = last && t >= seconds - last.minutes * 60 ? last.rps : rps;
+      h = recordDemand(h, t, level * (1 + (rand() * 2 - 1) * 0.05), 120);
+    }
+    return h;
+  }
+
+  const at = (h: DemandHistory, end: number, rps: number) => ({
+    d: run(service(), [[end, { demandRps: rps }]], 10, { ...initialDecideState(), demand: h })[0]!,
+    f: forecastPeak(recordDemand(h, end, rps, 120), end, 120)!,
+  });
+
+  it('2 days at 1,900 rps ± 5 %: 2 % past the highest reading of the 2 days, 11 where the worst miss × the central value asks 12', () => {
+    const h = held(DAYS, 1900);
+    const { d, f } = at(h, DAYS, 1900);
+    const w = f.worst!;
+    const record = heldRecord(recordDemand(h, DAYS, 1900, 120))!;
+    // Within the noise: no reading past 1,995 rps; the worst miss is the noise's, under 1.25×.
+    expect(record).toBeLessThanOrEqual(1900 * 1.05);
+    expect(w.over).toBeLessThanOrEqual(RECORD_NOISE);
+    expect(w.record).toBe(record);
+    expect(w.rps).toBeCloseTo(w.central * w.over, 6);
+    expect(w.rps).toBeGreaterThan(record * WORST_STEP);
+    const m = service();
+    const unbounded = planService({ ...m, targetUtilization: 1 }, { demandRps: w.rps }).replicas;
+    const stacked = planService(m, { demandRps: f.rps }).replicas;
+    expect(d.recommended).toBe(11);
+    expect(Math.min(unbounded, stacked)).toBe(12);
+    const r = d.reasons.find((x) => x.code === 'ForecastWorstMiss')!;
+    // The sentence's numbers: 120-s, 3, ratio, central, 0.9, target count, rps, over, 2 %, record,
+    // 2 days, the last hour (no number), 1.25, SLO count, the count, the stacked count, margin, 0.9.
+    const n = numbers(r.message);
+    expect(n[6]).toBeCloseTo(record * WORST_STEP, -1);
+    expect(n[7]).toBeCloseTo(w.over, 3);
+    expect(n[9]).toBeCloseTo(record, -1);
+    expect(n[11]).toBe(RECORD_NOISE);
+    expect(n[12]).toBe(11);
+    expect(n[13]).toBe(11);
+    expect(n[14]).toBe(stacked);
+  });
+
+  it('the 11 it picks meet the SLO at the record 2 % up, in a discrete-event simulation, and 10 do not', () => {
+    const { d, f } = at(held(DAYS, 1900), DAYS, 1900);
+    const p99 = (instances: number): number =>
+      percentile(
+        simulateFifo({
+          arrivalRps: f.worst!.record! * WORST_STEP,
+          sampler: exponential(20),
+          requests: 400_000,
+          seed: 1,
+          mode: 'leastOutstanding',
+          instances,
+          concurrency: 4,
+        }).responseMs,
+        99,
+      );
+    expect(p99(d.recommended)).toBeLessThanOrEqual(100);
+    expect(p99(d.recommended - 1)).toBeGreaterThan(100);
+  });
+
+  it('not before a day of 5-minute peaks is read, not at a new high, not for a service whose bursts rose past 1.25×, not past 1.25× misses', () => {
+    const cases = {
+      // 20 hours: the record is not yet a level the service came back from.
+      young: held(20 * 3600, 1900),
+      // The last 40 minutes at 2,100 rps: the central value is past the 2 days' highest.
+      newHigh: held(DAYS, 1900, { rps: 2100, minutes: 40 }),
+    };
+    for (const [name, h] of Object.entries(cases)) {
+      const end = name === 'young' ? 20 * 3600 : DAYS;
+      const rps = name === 'newHigh' ? 2100 : 1900;
+      const { d, f } = at(h, end, rps);
+      expect(f.worst!.record, name).toBeUndefined();
+      expect(d.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message ?? '', name).not.toContain('highest of');
+    }
+    // A service whose bursts rose past the noise (one crowd 3× a day ago): the worst miss stays whole.
+    const h2 = held(DAYS, 1900);
+    const crowd = run(service(), [[DAYS, { demandRps: 1900 }]], 10, {
+      ...initialDecideState(),
+      demand: h2,
+      bursts: { scores: [[DAYS - 86400, 3]] },
+    })[0]!;
+    expect(forecastPeak(recordDemand(h2, DAYS, 1900, 120), DAYS, 120)!.worst!.record).toBeDefined();
+    expect(crowd.recommended).toBe(12);
+    expect(crowd.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message ?? '').not.toContain('highest of');
+    // A 1.4× minute 2 hours ago: a jump, not noise; the record does not bound it.
+    const rand = mulberry32(5);
+    let h = emptyHistory();
+    for (let t = 0; t < DAYS; t += 60)
+      h = recordDemand(h, t, 1500 * (1 + (rand() * 2 - 1) * 0.05) * (t === DAYS - 7200 ? 1.4 : 1), 120);
+    const f = forecastPeak(recordDemand(h, DAYS, 1500, 120), DAYS, 120)!;
+    expect(f.worst!.over).toBeGreaterThan(RECORD_NOISE);
+    expect(f.worst!.record).toBeUndefined();
   });
 });

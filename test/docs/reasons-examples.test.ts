@@ -257,6 +257,18 @@ const SCENARIOS: Record<string, () => Reason[]> = {
     });
     return run(m, [[400 * 60, { demandRps: 18000 }]], 100, state)[0]!.reasons;
   },
+  // 2 days at 1,900 rps ± 5 %: the worst miss covered up to the 2 days' record, 11 not 12.
+  forecastRecord: () => {
+    const noise = jitter(5, 0.05);
+    const state = { ...initialDecideState(), demand: history(0, 2 * DAY, () => 1900 * noise()) };
+    const m = model(forecastOn, {
+      instance: { serviceTimeMs: 20, concurrency: 4 },
+      targetUtilization: 0.9,
+      replicas: { min: 1, max: 1000 },
+      slo: { latencyMs: 100, percentile: 99 },
+    });
+    return run(m, [[2 * DAY, { demandRps: 1900 }]], 10, state)[0]!.reasons;
+  },
   // test/core/falls.test.ts's three one-off crowds (6× on 100 rps, ~10-minute decay): the third
   // one's decay lets its counts go, the first two having stayed down.
   demandFell: () => {
