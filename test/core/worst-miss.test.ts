@@ -153,7 +153,7 @@ describe('the worst recent miss within the SLO (issue 15)', () => {
 describe('the worst miss covered up to a record the level reached before (issue 15, item 4)', () => {
   const DAYS = 2 * 86400;
 
-  /** `seconds` of one reading a minute at `rps` ± 5 %, then `last` for the final `lastMinutes` minutes. */
+  /** `seconds` of one reading a minute at `rps` ± 5 %; the last `last.minutes` of them at `last.rps`. */
   function held(seconds: number, rps: number, last?: { rps: number; minutes: number }): DemandHistory {
     const rand = mulberry32(5);
     let h = emptyHistory();
