@@ -172,9 +172,6 @@ function shapeText(st: ServiceTimeModel | undefined): string {
   return q ? ` in the shape measured at the instances (p50 ${fmt(q.p50)} ms, p99 ${fmt(q.p99)} ms)` : '';
 }
 
-/** What the count step 2b compares with was sized for: the forecast's margined peak, or above it. */
-type StackedBy = 'margin' | 'burst' | 'demand';
-
 /**
  * 2b. The utilization target on the forecast's central value, the worst recent miss within the SLO.
  * The margin (99th percentile of misses) under the utilization target pays for noise twice where the
@@ -186,8 +183,7 @@ type StackedBy = 'margin' | 'burst' | 'demand';
  * taken when that asks fewer. Heavy tails (a crowd within 3 days) ask more: the margin under the
  * target stays. The week: 1.260 → 1.206 × the oracle, 0 violating seconds either way
  * (docs/benchmarks.md, "The worst recent miss within the SLO"). Misses within 1.25× under a level
- * the 2 days before the last hour reached are covered up to that record (forecast.ts RECORD_NOISE),
- * and there the target reads the last half hour's mean (forecast.ts MEAN_BUCKETS).
+ * the 2 days before the last hour reached are covered up to that record (forecast.ts RECORD_NOISE).
  */
 function withinWorstMiss(
   model: ServiceModel,
@@ -196,7 +192,6 @@ function withinWorstMiss(
   floor: number,
   stacked: ServicePlan,
   bursts: BurstHistory | undefined,
-  sizedBy: StackedBy,
 ): { plan: ServicePlan; rps: number; reason: Reason } | undefined {
   if (!model.slo) return undefined;
   const central = Math.max(w.central, floor);
@@ -204,31 +199,22 @@ function withinWorstMiss(
   // and a pool sized to it reads its noise as bursts (flash at 20,000 rps: 8 blips scored 1× pushed
   // the crowds' 3× out of the last 8 scores; the next crowd was sized for 1.04×).
   const record = w.record !== undefined && !bursts?.scores.some(([, s]) => s > RECORD_NOISE) ? w.record : undefined;
-  // Under the record the target reads the level, the last half hour's mean, and the demand seen now
-  // and the burst (the floor) are covered within the SLO with the record: step at 20,000 rps asked
-  // 106–110 on a minute's peak (19,000–19,600 rps at 0.9), 106 on the 19,050-rps mean; the SLO 103.
-  const level = record !== undefined && w.mean !== undefined ? Math.min(central, w.mean) : central;
-  const covered = record !== undefined ? Math.max(record * WORST_STEP, floor) : w.rps;
-  const target = planService(model, { demandRps: level, ...ctx });
+  const covered = record !== undefined ? record * WORST_STEP : w.rps;
+  const target = planService(model, { demandRps: central, ...ctx });
   const slo = planService({ ...model, targetUtilization: 1 }, { demandRps: covered, ...ctx });
-  const [plan, rps] = slo.replicas > target.replicas ? [slo, covered] : [target, level];
+  const [plan, rps] = slo.replicas > target.replicas ? [slo, covered] : [target, central];
   if (plan.replicas >= stacked.replicas) return undefined;
   const u = fmt(model.targetUtilization);
-  const past = `${fmt(record ?? 0)} rps, the highest of the 2 days before the last hour, which misses within ${RECORD_NOISE}× do not pass`;
   const covers =
-    record === undefined
-      ? `${fmt(w.over)}×${w.over > w.margin ? ', 2 % past the worst' : ', the margin'}`
-      : covered > record * WORST_STEP
-        ? `the demand seen now, over 2 % past ${past}`
-        : `not ${fmt(w.over)}×: 2 % past ${past}`;
-  const at =
-    level < central ? `${fmt(level)} rps (the last half hour's mean; ${fmt(central)} rps now)` : `${fmt(central)} rps`;
+    record !== undefined
+      ? `not ${fmt(w.over)}×: 2 % past ${fmt(record)} rps, the highest of the 2 days before the last hour, which misses within ${RECORD_NOISE}× do not pass`
+      : `${fmt(w.over)}×${w.over > w.margin ? ', 2 % past the worst' : ', the margin'}`;
   return {
     plan,
     rps,
     reason: {
       code: 'ForecastWorstMiss',
-      message: `every ${w.windowSeconds}-s peak of the last 3 days came within ${fmt(w.ratio)}× of the forecast: ${at} at utilization ${u} needs ${target.replicas} and ${fmt(covered)} rps (${covers}) within the SLO needs ${slo.replicas}, so ${plan.replicas}, not the ${stacked.replicas} that ${sizedBy === 'margin' ? `its ${fmt(w.margin)}× margin` : sizedBy === 'burst' ? 'the burst' : 'the demand seen now'} under utilization ${u} needs`,
+      message: `every ${w.windowSeconds}-s peak of the last 3 days came within ${fmt(w.ratio)}× of the forecast: ${fmt(central)} rps at utilization ${u} needs ${target.replicas} and ${fmt(covered)} rps (${covers}) within the SLO needs ${slo.replicas}, so ${plan.replicas}, not the ${stacked.replicas} that its ${fmt(w.margin)}× margin under utilization ${u} needs`,
     },
   };
 }
@@ -356,18 +342,10 @@ export function decide(
   }
   let calibrated = false;
   let worst: WorstMiss | undefined;
-  let stackedBy: StackedBy = 'margin';
   if (b.forecast.enabled) {
     const f = forecastPeak(history, now, horizon);
     calibrated = f?.calibrated ?? false;
-    // Under a record a burst that binds is covered within the SLO too (step 2b): a pool sized to the
-    // level reads its noise as 1× bursts (step at 20,000 rps: 20,000 rps × 1.03 asked 115 at 0.9).
-    if (f?.worst?.record !== undefined) {
-      worst = f.worst;
-      stackedBy = burst && burst.rps >= sizeFor ? 'burst' : 'demand';
-    }
     if (f && f.rps > sizeFor) {
-      stackedBy = 'margin';
       worst = f.worst;
       sizeFor = f.rps;
       if (mode === 'normal') mode = 'forecast';
@@ -381,8 +359,7 @@ export function decide(
   // 2. Size it.
   const ctx = { ...(capacity ? { capacity } : {}), ...fit, ...(obs.budget ? { budget: obs.budget } : {}) };
   let plan = planService(model, { demandRps: sizeFor, ...ctx });
-  const floor = Math.max(demand, burst?.rps ?? 0);
-  const within = worst && withinWorstMiss(model, ctx, worst, floor, plan, bursts, stackedBy);
+  const within = worst && withinWorstMiss(model, ctx, worst, Math.max(demand, burst?.rps ?? 0), plan, bursts);
   if (within) {
     reasons.push(within.reason);
     plan = within.plan;
