@@ -120,6 +120,14 @@ export const RECORD_NOISE = 1.25;
  */
 const RECORD_SKIP = 3600 / FORECAST_BUCKET_S;
 const RECORD_FROM = (3 * 3600) / FORECAST_BUCKET_S;
+/**
+ * Under a record, where measured latency confirms the model, the utilization target reads the last
+ * half hour's mean (6 buckets: the running one and 5 closed), not the central value, a minute's
+ * peak: noise up to the record is covered within the SLO, and the target is the level's (step at
+ * 20,000 rps: a minute's peak of 19,000–19,600 rps at 0.9 asked 106–110, the 19,050-rps mean asks
+ * 106; 1.128 → 1.088 × the oracle; decide() MODEL_CONFIRMED).
+ */
+const MEAN_BUCKETS = 6;
 /** Band edges of base ÷ level. */
 const BAND_EDGES = [0.6, 0.9, 1.2, 1.6];
 /** The level (a slow mean of minute peaks) forgets with a 1-day half-life. */
@@ -611,6 +619,8 @@ export interface WorstMiss {
    * highest 5-minute peak of the 2 days but the last hour; covered 2 % up (decide() step 2b).
    */
   record?: number;
+  /** With `record`: the last half hour's mean demand, which the utilization target reads there. */
+  mean?: number;
 }
 
 /**
@@ -632,6 +642,15 @@ export function heldRecord(h: DemandHistory): number | undefined {
   }
   if (!(top > 0) || held < RECORD_FROM) return undefined;
   return held >= DAY || low * RECORD_NOISE >= top ? top : undefined;
+}
+
+/**
+ * The last half hour's mean demand: the running 5-minute bucket's mean and the 5 closed before it
+ * (those known). Under a record the utilization target reads it (decide() step 2b).
+ */
+function halfHourMean(h: DemandHistory): number | undefined {
+  const known = h.values.slice(-MEAN_BUCKETS).filter((v): v is number => typeof v === 'number');
+  return known.length ? known.reduce((a, b) => a + b, 0) / known.length : undefined;
 }
 
 /**
@@ -679,6 +698,7 @@ export function forecastPeak(
   // 2,114 rps where 2 days never read over 2,000; 2 % past it, 2,040 rps, 11 instances, not 12).
   const held = over <= RECORD_NOISE ? heldRecord(h) : undefined;
   const bounds = held !== undefined && central <= held && held * WORST_STEP < covered;
+  const mean = bounds ? halfHourMean(h) : undefined;
   const worst: WorstMiss = {
     central,
     rps: covered,
@@ -687,6 +707,7 @@ export function forecastPeak(
     margin,
     windowSeconds: m.windowSeconds,
     ...(bounds ? { record: held } : {}),
+    ...(bounds && mean !== undefined ? { mean } : {}),
   };
   return {
     rps,

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalActuator } from '../../src/adapters/actuators/local/actuator.ts';
 import { initialDecideState, type DecideState, type Observation, type Reason } from '../../src/core/decide.ts';
 import { emptyHistory, recordDemand, type DemandHistory } from '../../src/core/forecast.ts';
-import { defaultBehavior, type BehaviorModel } from '../../src/core/model.ts';
+import { defaultBehavior, type BehaviorModel, type ServiceModel } from '../../src/core/model.ts';
 import { REASON_CODES, type ReasonCode } from '../../src/core/reasons.ts';
 import { ControlLoop } from '../../src/local/loop.ts';
 import { systemClock } from '../../src/ports/clock.ts';
@@ -79,6 +79,16 @@ const upFree = behavior({
   scaleUp: { ...defaultBehavior().scaleUp, policies: [{ type: 'pods', value: 1000, periodSeconds: 15 }] },
 });
 const downNow = behavior({ scaleDown: { ...defaultBehavior().scaleDown, stabilizationSeconds: 0 } });
+
+/** The bench's service (20 ms, 4 at once, p99 ≤ 100 ms, utilization 0.9) with the forecast on. */
+function benchForecast(): ServiceModel {
+  return model(forecastOn, {
+    instance: { serviceTimeMs: 20, concurrency: 4 },
+    targetUtilization: 0.9,
+    replicas: { min: 1, max: 1000 },
+    slo: { latencyMs: 100, percentile: 99 },
+  });
+}
 
 /** A demand history of one reading a minute over [from, to): `rps(t)`. */
 function history(
@@ -250,25 +260,32 @@ const SCENARIOS: Record<string, () => Reason[]> = {
   forecastWorstMiss: () => {
     const noise = jitter(11, 0.05);
     const state = { ...initialDecideState(), demand: history(0, 200 * 60, () => 18000 * noise()) };
-    const m = model(forecastOn, {
-      instance: { serviceTimeMs: 20, concurrency: 4 },
-      targetUtilization: 0.9,
-      replicas: { min: 1, max: 1000 },
-      slo: { latencyMs: 100, percentile: 99 },
-    });
+    const m = benchForecast();
     return run(m, [[200 * 60, { demandRps: 18000 }]], 100, state)[0]!.reasons;
   },
   // 2 days at 1,900 rps ± 5 %: the worst miss covered up to the 2 days' record, 11 not 12.
   forecastRecord: () => {
     const noise = jitter(5, 0.05);
     const state = { ...initialDecideState(), demand: history(0, 2 * DAY, () => 1900 * noise()) };
-    const m = model(forecastOn, {
-      instance: { serviceTimeMs: 20, concurrency: 4 },
-      targetUtilization: 0.9,
-      replicas: { min: 1, max: 1000 },
-      slo: { latencyMs: 100, percentile: 99 },
-    });
+    const m = benchForecast();
     return run(m, [[2 * DAY, { demandRps: 1900 }]], 10, state)[0]!.reasons;
+  },
+  // 2 days at 18,000 rps ± 5 % with measured latency matching the model (a `latency:` query): under
+  // the record the target reads the last half hour's mean.
+  forecastRecordMean: () => {
+    const noise = jitter(5, 0.05);
+    const state = { ...initialDecideState(), demand: history(0, 2 * DAY, () => 18000 * noise()) };
+    const m = benchForecast();
+    const calibration = {
+      scale: 1,
+      predictedMs: 95,
+      calibratedMs: 95,
+      measuredMs: 95,
+      percentile: 99,
+      error: 1,
+      samples: 20,
+    };
+    return run(m, [[2 * DAY, { demandRps: 18000, calibration }]], 100, state)[0]!.reasons;
   },
   // test/core/falls.test.ts's three one-off crowds (6× on 100 rps, ~10-minute decay): the third
   // one's decay lets its counts go, the first two having stayed down.

@@ -6,8 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { rescaleToPeak } from '../../src/input/trace.ts';
 import { simulate } from '../../src/simulator/engine.ts';
-import { headroomPolicy } from '../../src/simulator/policies/headroom.ts';
+import { CapacityTable } from '../../src/simulator/capacity.ts';
+import { headroomBurstWindow, headroomPolicy } from '../../src/simulator/policies/headroom.ts';
 import { syntheticTrace } from '../../src/simulator/synthetic.ts';
+import { trueLatencyMeter, trueModel } from '../../src/simulator/truth.ts';
 import { benchService } from './helpers.ts';
 
 describe('the worst recent miss within the SLO at ~100 instances (issue 15, item 5)', () => {
@@ -78,4 +80,54 @@ describe('the worst miss covered up to a record the level reached before (issue 
       expect(after).toBe(0);
     });
   }
+});
+
+describe('under a record the target reads the level where measured latency confirms the model (issue 15, items 4 and 5)', () => {
+  // A flat level at a 20,000-rps peak (±5 % minute noise around ~19,050 rps, ~100 instances): the
+  // target on a minute's peak (19,000–19,600 rps at 0.9) asks 106–110 and the 300-s window holds the
+  // highest; on the last half hour's mean it asks what the level asks, but only where the loop's
+  // latency "measured" (the simulation's true latency at the demand and count seen, as
+  // `headroom+calibrated`) matches the model. Ground truth: the trace's own mean and the engine's
+  // per-second violation count under the true service times.
+  const trace = rescaleToPeak(syntheticTrace('synthetic:step,at=0,height=3,days=1'), 20000);
+  const from = 6 * 3600;
+  const level = trace.rps.slice(from).reduce((a, b) => a + b, 0) / (trace.rps.length - from);
+  const asks = Math.ceil(level / (200 * 0.9));
+
+  function run(scale: number): { near: number; ticks: number; violating: number } {
+    const spec = benchService();
+    const truth = trueModel(spec, { family: 'exponential', scale, cv: 1 });
+    const opts = { model: spec, scrapeSeconds: 15 };
+    const policy = headroomPolicy(opts, trueLatencyMeter(new CapacityTable(truth), headroomBurstWindow(opts)));
+    let ticks = 0;
+    let near = 0;
+    const r = simulate(trace, truth, policy, {
+      series: true,
+      onTick: (t, _v, desired) => {
+        if (t < from) return;
+        ticks++;
+        if (desired <= asks + 1) near++;
+      },
+    });
+    const s = r.series!;
+    return {
+      near,
+      ticks,
+      violating: s.violations.slice(Math.floor(from / s.bucketSeconds)).reduce((a, b) => a + b, 0),
+    };
+  }
+
+  it('the model right: the count the level asks at 0.9, or one more, in most decisions, and no violating second', () => {
+    // Measured: 91 % of the decisions ask 105–107 where the level asks 106 (the minute's peak under
+    // the target: 4 %, most asking 109–113).
+    const { near, ticks, violating } = run(1);
+    expect(near).toBeGreaterThan(ticks * 0.8);
+    expect(violating).toBe(0);
+  });
+
+  it("true service times 3 % slower (inside the calibrated scale's 5 % dead band): the minute's peak stays, no violating second", () => {
+    const { near, ticks, violating } = run(1.03);
+    expect(near).toBeLessThan(ticks * 0.2);
+    expect(violating).toBe(0);
+  });
 });
