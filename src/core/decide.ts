@@ -231,13 +231,10 @@ function withinWorstMiss(
   const [plan, rps] = slo.replicas > target.replicas ? [slo, covered] : [target, level];
   if (plan.replicas >= stacked.replicas) return undefined;
   const u = fmt(model.targetUtilization);
-  const past = `${fmt(record ?? 0)} rps, the highest of the 2 days before the last hour, which misses within ${RECORD_NOISE}× do not pass`;
   const covers =
     record === undefined
       ? `${fmt(w.over)}×${w.over > w.margin ? ', 2 % past the worst' : ', the margin'}`
-      : covered > record * WORST_STEP
-        ? `the demand seen now, over 2 % past ${past}`
-        : `not ${fmt(w.over)}×: 2 % past ${past}`;
+      : `${covered > record * WORST_STEP ? 'the demand seen now, over' : `not ${fmt(w.over)}×:`} 2 % past ${fmt(record)} rps, the highest of the 2 days before the last hour, which misses within ${RECORD_NOISE}× do not pass`;
   const at =
     level < central ? `${fmt(level)} rps (the last half hour's mean; ${fmt(central)} rps now)` : `${fmt(central)} rps`;
   return {

@@ -78,14 +78,25 @@ export function at(h: DemandHistory, idx: number): number | null {
  * crowd filling one or two buckets of a half hour does not move it (the mean it replaced did).
  */
 export function medianOf(h: DemandHistory, from: number, to: number): number | undefined {
+  const vs = knownMeans(h, from, to).sort((a, b) => a - b);
+  const m = vs.length % 2 ? vs[(vs.length - 1) / 2] : ((vs[vs.length / 2 - 1] ?? 0) + (vs[vs.length / 2] ?? 0)) / 2;
+  return m === undefined || !(m > 0) ? undefined : m;
+}
+
+/** Mean of the known 5-minute means of buckets from..to (inclusive), or undefined without data. */
+export function meanOf(h: DemandHistory, from: number, to: number): number | undefined {
+  const vs = knownMeans(h, from, to);
+  return vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : undefined;
+}
+
+/** The known 5-minute means of buckets from..to (inclusive), oldest first. */
+function knownMeans(h: DemandHistory, from: number, to: number): number[] {
   const vs: number[] = [];
   for (let i = from; i <= to; i++) {
     const v = at(h, i);
     if (v !== null) vs.push(v);
   }
-  vs.sort((a, b) => a - b);
-  const m = vs.length % 2 ? vs[(vs.length - 1) / 2] : ((vs[vs.length / 2 - 1] ?? 0) + (vs[vs.length / 2] ?? 0)) / 2;
-  return m === undefined || !(m > 0) ? undefined : m;
+  return vs;
 }
 
 /** The highest observation of bucket `idx`, when kept (the last 2 days). */

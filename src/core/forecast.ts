@@ -69,6 +69,7 @@ import {
   WEEK,
   at,
   fmt,
+  meanOf,
   medianOf,
   periodActive,
   type DemandHistory,
@@ -645,15 +646,6 @@ export function heldRecord(h: DemandHistory): number | undefined {
 }
 
 /**
- * The last half hour's mean demand: the running 5-minute bucket's mean and the 5 closed before it
- * (those known). Under a record the utilization target reads it (decide() step 2b).
- */
-function halfHourMean(h: DemandHistory): number | undefined {
-  const known = h.values.slice(-MEAN_BUCKETS).filter((v): v is number => typeof v === 'number');
-  return known.length ? known.reduce((a, b) => a + b, 0) / known.length : undefined;
-}
-
-/**
  * The peak demand expected over (now, now + horizon], or undefined before enough history.
  * `calibrated`: its margin comes from at least MIN_SCORED_MINUTES scored minutes.
  */
@@ -698,7 +690,8 @@ export function forecastPeak(
   // 2,114 rps where 2 days never read over 2,000; 2 % past it, 2,040 rps, 11 instances, not 12).
   const held = over <= RECORD_NOISE ? heldRecord(h) : undefined;
   const bounds = held !== undefined && central <= held && held * WORST_STEP < covered;
-  const mean = bounds ? halfHourMean(h) : undefined;
+  // The last half hour's mean: the running bucket and the 5 closed before it (those known).
+  const mean = bounds ? meanOf(h, h.last - MEAN_BUCKETS + 1, h.last) : undefined;
   const worst: WorstMiss = {
     central,
     rps: covered,

@@ -268,6 +268,21 @@ describe('the worst miss covered up to a record the level reached before (issue 
     }
   });
 
+  it("the count on the half hour's mean meets the SLO at the record 2 % up, in a discrete-event simulation", () => {
+    // The model confirmed only says the model held at the load seen; the count must carry the record
+    // it claims to cover outside that model: a pool of 4-slot instances behind a least-outstanding
+    // balancer, Poisson arrivals, exponential 20 ms (test/support/mgc-sim.ts). Measured: the 100 it
+    // picks 92.8 / 93.2 ms (seeds 1, 2), the SLO side's 98 94.8 / 96.4, 97 100.5 / 109.1.
+    const h = held(DAYS, 18000);
+    const d = run(service(), [[DAYS, { demandRps: 18000, calibration: measured(1) }]], 100, {
+      ...initialDecideState(),
+      demand: h,
+    })[0]!;
+    const w = forecastPeak(recordDemand(h, DAYS, 18000, 120), DAYS, 120)!.worst!;
+    expect(d.reasons.find((x) => x.code === 'ForecastWorstMiss')!.message).toContain("the last half hour's mean");
+    expect(simulatedP99(w.record! * WORST_STEP, d.recommended, 1_200_000)).toBeLessThanOrEqual(100);
+  });
+
   it('under the record a burst that binds is covered within the SLO, not under the target', () => {
     // A reading past what 100 ready instances carry at 0.9 (18,000 rps), from a service whose past
     // bursts rose within the noise: the burst sizes for it × their growth, and under the target that
