@@ -198,6 +198,7 @@ export function restoreCalibration(saved: unknown): CalibrationState {
     return {
       logScale: s.logScale,
       logError: s.logError,
+      ...(finite(s.logFit) ? { logFit: s.logFit } : {}),
       samples: s.samples,
       ...(s.at !== undefined ? { at: s.at } : {}),
       ...(log && log.length > 0 ? { readyLog: log.slice(-64) } : {}),

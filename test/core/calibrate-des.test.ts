@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   calibrate,
+  CALIBRATION,
   initialCalibration,
   type AtInstance,
   type Calibration,
@@ -219,5 +220,63 @@ describe('calibration against a simulated pool: more instances only where they h
     expect(loop.maxScale).toBeLessThan(1.03);
     expect(loop.shaped).toBeLessThanOrEqual(5); // of 101 windows
     expect(loop.highest).toBeLessThanOrEqual(planned + 1);
+  });
+});
+
+describe('a service a little slower than its spec, read through a histogram (the whole response, no split)', () => {
+  // The controller's `latency:` query gives one p99 per window, no wait or time at the instance
+  // apart. At ~670 rps on 4 instances of 4 slots (ρ 0.86) a window of 15 s holds ~10,000 requests,
+  // whose p99 counts as evidence only 4.3 % past the spec's: a service 3 % slower never got there,
+  // so the scale stayed at 1 and decide() sized it as the spec (the bench's step at 2,000 rps, true
+  // service times 3 % longer: 6.3 % of the week violating, calibrated or not). The smoothed error
+  // stands on ~11.6 windows' requests and counts past 2 % (CALIBRATION.tolerance; its noise 1.3 %). Truth: each window's p99 is that of
+  // 10,000 requests of a simulated pool (Poisson arrivals, one queue before 16 slots, exponential).
+  const RATE = 667;
+  const PER_WINDOW = 10_000;
+  const WINDOWS = 60;
+  const spec20 = spec({ demandRps: RATE, slo: { latencyMs: 100, percentile: 99 } });
+
+  /** The scale after each of WINDOWS windows 15 s apart, of a pool whose mean service is `meanMs`. */
+  function scales(meanMs: number): { last: Calibration; scales: number[] } {
+    const r = simulateFifo({
+      arrivalRps: RATE,
+      sampler: exponential(meanMs),
+      requests: PER_WINDOW * WINDOWS,
+      seed: 3,
+      servers: 16,
+    });
+    let state = initialCalibration();
+    let last: Calibration | undefined;
+    const out: number[] = [];
+    for (let i = 0; i < WINDOWS; i++) {
+      const window = r.responseMs.subarray(i * PER_WINDOW, (i + 1) * PER_WINDOW);
+      const sample: LatencySample = {
+        demandRps: RATE,
+        ready: 4,
+        measuredMs: percentile(window, 99),
+        requests: PER_WINDOW,
+      };
+      const c = calibrate(spec20, state, sample, i * 15);
+      state = c.state;
+      last = c.calibration;
+      out.push(c.calibration.scale);
+    }
+    return { last: last!, scales: out };
+  }
+
+  it('3 % slower: the scale reaches ~1.03 from the smoothed error, and decide() sizes with it', () => {
+    const { last, scales: s } = scales(20.6);
+    const late = s.slice(-20);
+    expect(Math.min(...late)).toBeGreaterThan(1.015);
+    expect(Math.max(...late)).toBeLessThan(1.06);
+    expect(sizingCapacity(spec20.instance, undefined, last)?.serviceTimeMs).toBeGreaterThan(20.3);
+  });
+
+  it("as its spec says: the scale stays within the 2 % decide() sizes with, whatever a window's noise", () => {
+    // Measured over seeds 1–9: the last 20 windows' highest scale 1.0004–1.0138 (a window past its
+    // own noise, taken in and let go); 3 % slower, the lowest 1.025–1.037.
+    const { last, scales: s } = scales(20);
+    expect(Math.max(...s.slice(-20))).toBeLessThan(CALIBRATION.tolerance);
+    expect(sizingCapacity(spec20.instance, undefined, last)).toBeUndefined();
   });
 });

@@ -105,6 +105,9 @@ describe('loop step', () => {
     };
     expect(restoreCalibration(shaped)).toEqual(shaped);
     expect(restoreCalibration({ ...shaped, smoothedRequests: -1 })).not.toHaveProperty('smoothedRequests');
+    // The error a small scale is read from comes back too: a restart must not forget 3 % slow.
+    expect(restoreCalibration({ ...shaped, logFit: 0.03 })).toEqual({ ...shaped, logFit: 0.03 });
+    expect(restoreCalibration({ ...shaped, logFit: 'x' })).not.toHaveProperty('logFit');
     for (const bad of [
       undefined,
       null,

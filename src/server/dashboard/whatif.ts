@@ -69,7 +69,12 @@ export function snapshotCapacity(snap: Pick<StatusSnapshot, 'service' | 'model'>
           cap,
           undefined,
           m?.calibrating
-            ? { samples: m.samples, scale: m.scale, ...(m.serviceTime ? { serviceTime: m.serviceTime } : {}) }
+            ? {
+                samples: m.samples,
+                scale: m.scale,
+                error: m.error,
+                ...(m.serviceTime ? { serviceTime: m.serviceTime } : {}),
+              }
             : undefined,
         ) ?? cap);
   return {
