@@ -198,7 +198,10 @@ function shapeText(st: ServiceTimeModel | undefined): string {
 export const MODEL_CONFIRMED = CALIBRATION.tolerance;
 
 function modelConfirmed(cal: Calibration | undefined, scaled: boolean): boolean {
-  if (cal === undefined || cal.samples === 0 || cal.measuredMs === null) return false;
+  // The first sample only starts the calibrator's clock (weight 0: its error reads 1 whatever was
+  // measured), and its window may have no prediction to compare: a policy measuring 600 ms where
+  // the model says 95 read as confirmed on its first round.
+  if (cal === undefined || cal.samples < 2 || cal.measuredMs === null) return false;
   const inUse = scaled ? cal.calibratedMs : cal.predictedMs;
   return (
     cal.error <= MODEL_CONFIRMED * (scaled ? cal.scale : 1) &&
