@@ -116,6 +116,7 @@ export function policyStatusSnapshot(
             scale: status.model.scale,
             samples: status.model.samples,
             calibrating: status.model.calibrating,
+            wholeResponse: true, // one latency query a window: no split
           },
         }
       : {}),

@@ -110,6 +110,12 @@ export interface Calibration {
   /** Observations taken in so far. */
   samples: number;
   /**
+   * Read from whole responses only (a histogram's percentile; no balancer splitting each request's
+   * wait from its time at the instance): decide() then sizes with a scale within 5 % where the
+   * smoothed error agrees (src/core/decide.ts sizingCapacity).
+   */
+  wholeResponse?: boolean;
+  /**
    * The shape of the time at an instance sized with, as measured at the balancer, when it is
    * heavier than the spec's (at the calibrated mean, spec × scale).
    */
@@ -273,6 +279,7 @@ export function calibrate(
         percentile: pct,
         error: Math.exp(s.logError),
         samples: s.samples,
+        ...(s.logAtMean === undefined ? { wholeResponse: true } : {}),
         ...(serviceTime ? { serviceTime } : {}),
       },
     };

@@ -154,22 +154,28 @@ const SCALE_ALONE = 1.05;
 
 /**
  * The capacity decide() sizes with: a learned capacity as it is; else the model's service time ×
- * the calibration's scale once it has samples and is past SCALE_ALONE (20 ms × 1.24 → 24.8 ms), or
- * past CALIBRATION.tolerance where the responses' smoothed error says the spec is slow too (a 20-ms
- * service 3 % slower: error and scale ~1.03, sized at 20.6 ms; with only the 5 % it was sized as
- * the spec, and the bench's step at 2,000 rps violated 6.3 % of the week, calibrated or not). A
- * small scale alone is noise as often as not: a pool that is its spec read 1.029 on a few
- * windows' means at the instance while its responses were faster than the model. Undefined: the
- * model's own. The dashboard's what-if sizes with the same.
+ * the calibration's scale once it has samples and is past SCALE_ALONE (20 ms × 1.24 → 24.8 ms), or,
+ * read from whole responses (the controller's histogram), past CALIBRATION.tolerance where their
+ * smoothed error says the spec is slow too (a 20-ms service 3 % slower: error and scale ~1.03, sized
+ * at 20.6 ms; with only the 5 % it was sized as the spec, and the bench's step at 2,000 rps violated
+ * 6.3 % of the week, calibrated or not). Where the balancer splits each request (local mode) a scale
+ * within 5 % is the host's own: a 20-ms sleep holds its slot ~20.5 ms, and the call graph's db, its
+ * budget 2.5 % over its p99, went 4 → 6 on 1.023 (test/e2e/run-graph.test.ts). A small scale alone
+ * is noise as often as not: a pool that is its spec read 1.029 on a few windows' means at the
+ * instance. Undefined: the model's own. The dashboard's what-if sizes with the same.
  */
 export function sizingCapacity(
   instance: { serviceTimeMs: number; concurrency: number },
   learned: { serviceTimeMs: number; concurrency: number } | undefined,
-  cal: Pick<Calibration, 'samples' | 'scale' | 'serviceTime' | 'error'> | undefined,
+  cal: Pick<Calibration, 'samples' | 'scale' | 'serviceTime' | 'error' | 'wholeResponse'> | undefined,
 ): { serviceTimeMs: number; concurrency: number; serviceTime?: ServiceTimeModel } | undefined {
   if (learned) return learned;
   const tol = CALIBRATION.tolerance;
-  if (cal && cal.samples > 0 && (cal.scale > SCALE_ALONE || (cal.scale > tol && cal.error > tol) || cal.serviceTime))
+  if (
+    cal &&
+    cal.samples > 0 &&
+    (cal.scale > SCALE_ALONE || (cal.wholeResponse && cal.scale > tol && cal.error > tol) || cal.serviceTime)
+  )
     return {
       serviceTimeMs: instance.serviceTimeMs * cal.scale,
       concurrency: instance.concurrency,

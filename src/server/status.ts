@@ -209,6 +209,8 @@ export interface StatusSnapshot {
     scale: number;
     samples: number;
     calibrating: boolean;
+    /** Read from whole responses only (no balancer split): a scale within 5 % counts (sizingCapacity). */
+    wholeResponse?: boolean;
     /** Local mode: the time at an instance in the shape the loop sizes with, when heavier than the spec's. */
     serviceTime?: ServiceTimeModel;
   };

@@ -3,7 +3,7 @@
 // hours. 40 ms per request, one at a time, utilization 0.5: 12.5 rps per instance, so the quiet
 // level needs 2 and a spike 8. The real Prometheus read is test/e2e/controller-history.test.ts.
 import { describe, expect, it } from 'vitest';
-import { rateWindowOf, spanText } from '../../src/controller/history.ts';
+import { rateWindowOf, readDemandPast, spanText } from '../../src/controller/history.ts';
 import { buildModel, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
 import { reconcilePolicy, type PolicyMemory, type ReconcilePorts } from '../../src/controller/reconcile.ts';
 import type { PolicyEvent } from '../../src/controller/status.ts';
@@ -84,6 +84,29 @@ async function round(pol: HeadroomPolicy, h: ReturnType<typeof history> | undefi
 }
 
 describe('a new policy reads its demand history', () => {
+  it("leaves out the first rate window of data that begins inside the range (rate() reads a counter's first samples low)", async () => {
+    const model = buildModel(policy({ historySeconds: 3600 }));
+    const at = { beforeMs: NOW, stepSeconds: 15 };
+    // Data from 30 minutes ago, its first minute of readings at 0.6× (what a real Prometheus's
+    // rate() gave over a counter's first 2–4 samples), then 100 rps; [2m] in the query: 2 minutes.
+    const begins = NOW_S - 1800;
+    const source = (from: number) => ({
+      range: (_q: string, r: { start: number; end: number; step: number }): Promise<RangeAnswer> => {
+        const values: Array<[number, number]> = [];
+        for (let t = r.start; t <= r.end; t += r.step) if (t >= from) values.push([t, t < from + 60 ? 60 : 100]);
+        return Promise.resolve({ kind: 'ok', series: [{ labels: {}, values }] });
+      },
+    });
+    const query = 'sum(rate(http_requests_total[2m]))';
+    const past = await readDemandPast(source(begins), query, model, at);
+    const read = past.kind === 'read' ? past.readings : [];
+    expect(read[0]?.[0]).toBe(begins + 120);
+    expect(Math.min(...read.map(([, v]) => v))).toBe(100);
+    // Data older than the range: nothing is left out (its first reading is a whole window's).
+    const whole = await readDemandPast(source(0), query, model, at);
+    expect(whole.kind === 'read' && whole.readings[0]?.[0]).toBe(NOW_S - 3600);
+  });
+
   it('says how much it read to the minute, in days from 2 days', () => {
     expect([691_185, 172_800, 172_000, 5_400, 3_599.8, 240].map(spanText)).toEqual([
       '8 d',
@@ -112,8 +135,9 @@ describe('a new policy reads its demand history', () => {
     expect(h.calls).toEqual([{ query: DEMAND, start: NOW_S - 8 * 86400, end: NOW_S - 15, step: 15 }]);
     const read = warm.events.find((e) => e.reason === 'HistoryRead');
     expect(read?.type).toBe('Normal');
+    // 2 days of data inside an 8-day range: its first rate window (a minute) is left out.
     expect(read?.message).toMatch(
-      /^read 2 d of demand history \(11,520 readings 15 s apart\) from Prometheus: [\d,]+ minutes scored \(the forecast starts calibrated\), a period of 2 h found$/,
+      /^read 47 h 59 min of demand history \(11,516 readings 15 s apart\) from Prometheus: [\d,]+ minutes scored \(the forecast starts calibrated\), a period of 2 h found$/,
     );
     // The spike 90 s ahead is sized now, by the detected period, not after it came.
     const d = warm.r.status.lastDecision!;

@@ -223,14 +223,18 @@ describe('panels.js texts', () => {
     expect(P.latencyCaption(snapshot({ model: model({ measuredMs: 49.6, predictedMs: 99.4, error: 0.5 }) }))).toBe(
       'Latency p99 vs SLO (p99 ≤ 500 ms) · measured 50 ms, model 99 ms (2.00× off)',
     );
-    const calibrating = (scale: number, error = 1.9) =>
-      P.latencyCaption(snapshot({ model: model({ measuredMs: null, error, scale, calibrating: true }) }));
+    const calibrating = (scale: number, error = 1.9, wholeResponse = true) =>
+      P.latencyCaption(
+        snapshot({ model: model({ measuredMs: null, error, scale, calibrating: true, wholeResponse }) }),
+      );
     expect(calibrating(1.9)).toBe(
       'Latency p99 vs SLO (p99 ≤ 500 ms) · measured – ms, model 100 ms (1.90× off), sizing with service time ×1.90',
     );
-    // As decide() sizes (sizingCapacity): within 5 % only where the responses read slow too, past 2 %.
+    // As decide() sizes (sizingCapacity): within 5 % only read from whole responses that read slow
+    // too, past 2 % (where the balancer splits each request, a scale within 5 % is the host's own).
     expect(calibrating(1.04)).toContain('sizing with service time ×1.04');
     expect(calibrating(1.04, 1.01)).not.toContain('sizing');
+    expect(calibrating(1.04, 1.9, false)).not.toContain('sizing');
     expect(calibrating(1.015)).not.toContain('sizing');
     const noSlo = snapshot();
     delete noSlo.service.slo;

@@ -125,8 +125,10 @@ describe('runWhatIf', () => {
     expect(snapshotCapacity(learned)).toMatchObject({ serviceTimeMs: 60, scale: 1 });
     expect(snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: false, ...cal } })).scale).toBe(1);
     // Within 5 % the scale is sized with only where the responses' error is past 2 % too (sizingCapacity).
-    const small = (scale: number, error: number) =>
-      snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: true, ...cal, scale, error } })).scale;
+    const small = (scale: number, error: number, wholeResponse = true) =>
+      snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: true, ...cal, scale, error, wholeResponse } }))
+        .scale;
+    expect(small(1.04, 1.03, false)).toBe(1);
     expect(small(1.04, 1.01)).toBe(1);
     expect(small(1.015, 1.5)).toBe(1);
     expect(small(1.04, 1.03)).toBeCloseTo(1.04, 6);

@@ -73,6 +73,7 @@ export function snapshotCapacity(snap: Pick<StatusSnapshot, 'service' | 'model'>
                 samples: m.samples,
                 scale: m.scale,
                 error: m.error,
+                ...(m.wholeResponse ? { wholeResponse: true } : {}),
                 ...(m.serviceTime ? { serviceTime: m.serviceTime } : {}),
               }
             : undefined,

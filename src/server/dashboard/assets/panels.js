@@ -253,9 +253,9 @@
         (m.predictedMs == null ? '–' : Math.round(m.predictedMs)) +
         ' ms' +
         off +
-        // As sizingCapacity (src/core/decide.ts): a scale past 5 %, or past 2 % with the error past 2 % too, or a shape
-        // measured at the instances.
-        (m.calibrating && (m.scale > 1.05 || (m.scale > 1.02 && m.error > 1.02) || m.serviceTime)
+        // As sizingCapacity (src/core/decide.ts): a scale past 5 %, or from whole responses past 2 % with the error past
+        // 2 % too, or a shape measured at the instances.
+        (m.calibrating && (m.scale > 1.05 || (m.wholeResponse && m.scale > 1.02 && m.error > 1.02) || m.serviceTime)
           ? ', sizing with service time ×' +
             m.scale.toFixed(2) +
             (m.serviceTime && m.serviceTime.quantilesMs
