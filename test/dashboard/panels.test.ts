@@ -5,6 +5,7 @@
 // The page in a real browser: test/e2e/dashboard.
 import { createContext, runInContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { sizingCapacity } from '../../src/core/decide.ts';
 import { assetText } from '../../src/server/dashboard/assets.ts';
 import type { DashboardCost, DashboardSnapshot } from '../../src/server/dashboard/plugin.ts';
 import type { HistoryPoint, WindowStatus } from '../../src/server/status.ts';
@@ -212,6 +213,18 @@ describe('panels.js texts', () => {
     const s = snapshot();
     s.service.capacity = { serviceTimeMs: 0, concurrency: 4, source: 'spec' };
     expect(P.perInstanceRps(s)).toBeNull();
+  });
+
+  it("the caption says 'sizing with' exactly where decide() sizes with the scale (sizingCapacity)", () => {
+    // panels.js restates the core's rule in the page's JS: both run here over the same grid.
+    for (const scale of [1, 1.015, 1.021, 1.04, 1.049, 1.051, 1.5])
+      for (const error of [0.9, 1.01, 1.021, 1.5])
+        for (const wholeResponse of [true, false]) {
+          const m = { scale, error, samples: 10, ...(wholeResponse ? { wholeResponse } : {}) };
+          const caption = P.latencyCaption(snapshot({ model: model({ ...m, calibrating: true }) }));
+          const sized = sizingCapacity({ serviceTimeMs: 50, concurrency: 4 }, undefined, m) !== undefined;
+          expect(caption.includes('sizing with'), JSON.stringify(m)).toBe(sized);
+        }
   });
 
   it('latency caption: the SLO, then the model check once it has samples', () => {
