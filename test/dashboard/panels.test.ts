@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { sizingCapacity } from '../../src/core/decide.ts';
 import { assetText } from '../../src/server/dashboard/assets.ts';
 import type { DashboardCost, DashboardSnapshot } from '../../src/server/dashboard/plugin.ts';
+import { snapshotCapacity } from '../../src/server/dashboard/whatif.ts';
 import type { HistoryPoint, WindowStatus } from '../../src/server/status.ts';
 import { history, snapshot } from './fixtures.ts';
 
@@ -110,6 +111,8 @@ const model = (over: Partial<NonNullable<DashboardSnapshot['model']>>): Dashboar
   calibrating: false,
   ...over,
 });
+/** A snapshot as the dashboard's server sends it: with `sizing`, the core's sizingCapacity on it (plugin.ts). */
+const served = (s: DashboardSnapshot): DashboardSnapshot => ({ ...s, sizing: snapshotCapacity(s) });
 
 describe('panels.js texts', () => {
   it('reads the window percentile closest to the SLO percentile', () => {
@@ -196,13 +199,20 @@ describe('panels.js texts', () => {
 
   it('capacity: as the loop sizes it (the server’s sizing, calibrated), said where calibrated', () => {
     const s: DashboardSnapshot = snapshot();
-    s.sizing = { serviceTimeMs: 62, concurrency: 4, source: 'spec', perInstanceRps: 64.516, scale: 1.24 };
+    s.sizing = {
+      serviceTimeMs: 62,
+      concurrency: 4,
+      source: 'spec',
+      perInstanceRps: 64.516,
+      scale: 1.24,
+      calibrated: true,
+    };
     expect(P.perInstanceRps(s)).toBe(64.516);
     const cap = P.detailStats(s).find((x) => x.children[0]!.textContent === 'capacity')!;
     expect(cap.children[1]!.textContent).toBe('64.5 req/s per instance (spec, calibrated ×1.24)');
     const d = P.chartData({ snap: s, history: history(3), resources: [] });
     expect(d.demand.capacity).toEqual(history(3).map((p) => p.ready * 64.516));
-    s.sizing = { ...s.sizing, serviceTimeMs: 50, perInstanceRps: 80, scale: 1 };
+    s.sizing = { ...s.sizing, serviceTimeMs: 50, perInstanceRps: 80, scale: 1, calibrated: false };
     expect(P.detailStats(s).find((x) => x.children[0]!.textContent === 'capacity')!.children[1]!.textContent).toBe(
       '80.0 req/s per instance (spec)',
     );
@@ -216,15 +226,25 @@ describe('panels.js texts', () => {
   });
 
   it("the caption says 'sizing with' exactly where decide() sizes with the scale (sizingCapacity)", () => {
-    // panels.js restates the core's rule in the page's JS: both run here over the same grid.
+    // The page reads the server's `sizing` (plugin.ts: snapshotCapacity on each snapshot), which
+    // runs the core's rule; the grid runs both, through that path, against the rule called here.
     for (const scale of [1, 1.015, 1.021, 1.04, 1.049, 1.051, 1.5])
       for (const error of [0.9, 1.01, 1.021, 1.5])
         for (const wholeResponse of [true, false]) {
           const m = { scale, error, samples: 10, ...(wholeResponse ? { wholeResponse } : {}) };
-          const caption = P.latencyCaption(snapshot({ model: model({ ...m, calibrating: true }) }));
+          const caption = P.latencyCaption(served(snapshot({ model: model({ ...m, calibrating: true }) })));
           const sized = sizingCapacity({ serviceTimeMs: 50, concurrency: 4 }, undefined, m) !== undefined;
           expect(caption.includes('sizing with'), JSON.stringify(m)).toBe(sized);
+          if (sized) expect(caption).toContain(`×${scale.toFixed(2)}`);
         }
+    // The page keeps no copy of the rule: a 1.9× scale without the server's word is not said sized with.
+    const unsent = snapshot({ model: model({ scale: 1.9, error: 1.9, samples: 10, calibrating: true }) });
+    expect(P.latencyCaption(unsent)).not.toContain('sizing with');
+    expect(P.latencyCaption(served(unsent))).toContain('sizing with service time ×1.90');
+    // Not while the loop does not calibrate (learned capacity, or calibration off).
+    expect(
+      P.latencyCaption(served(snapshot({ model: model({ scale: 1.9, error: 1.9, samples: 10, calibrating: false }) }))),
+    ).not.toContain('sizing with');
   });
 
   it('latency caption: the SLO, then the model check once it has samples', () => {
@@ -238,7 +258,7 @@ describe('panels.js texts', () => {
     );
     const calibrating = (scale: number, error = 1.9, wholeResponse = true) =>
       P.latencyCaption(
-        snapshot({ model: model({ measuredMs: null, error, scale, calibrating: true, wholeResponse }) }),
+        served(snapshot({ model: model({ measuredMs: null, error, scale, calibrating: true, wholeResponse }) })),
       );
     expect(calibrating(1.9)).toBe(
       'Latency p99 vs SLO (p99 ≤ 500 ms) · measured – ms, model 100 ms (1.90× off), sizing with service time ×1.90',
@@ -278,7 +298,7 @@ describe('panels.js texts', () => {
       waitMs: { p50: 0, p90: 0.4, p99: 12.6 },
       atInstanceMs: { p50: 21, p90: 23, p99: 38.2, p999: 50, mean: 21.5 },
     };
-    expect(P.latencyCaption(split)).toBe(
+    expect(P.latencyCaption(served(split))).toBe(
       'Latency p99 vs SLO (p99 ≤ 500 ms) · measured 41 ms, model 24 ms (1.70× off), sizing with service time ×1.02 in the shape measured at the instances (p99 38 ms) · p99 waiting for a slot 13 ms, at the instance 38 ms',
     );
     // The chart has p99 only: a p90 SLO's threshold is not drawn against it, and the caption says so.

@@ -122,8 +122,15 @@ describe('runWhatIf', () => {
     const cal = { scale: 1.5, predictedMs: 200, calibratedMs: 300, measuredMs: 300, error: 1.5, samples: 40 };
     const learned = snapshot({ model: { percentile: 99, calibrating: true, ...cal } });
     learned.service.capacity = { serviceTimeMs: 60, concurrency: 4, source: 'learned' };
-    expect(snapshotCapacity(learned)).toMatchObject({ serviceTimeMs: 60, scale: 1 });
-    expect(snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: false, ...cal } })).scale).toBe(1);
+    expect(snapshotCapacity(learned)).toMatchObject({ serviceTimeMs: 60, scale: 1, calibrated: false });
+    expect(snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: false, ...cal } }))).toMatchObject({
+      scale: 1,
+      calibrated: false,
+    });
+    expect(snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: true, ...cal } }))).toMatchObject({
+      scale: 1.5,
+      calibrated: true,
+    });
     // Within 5 % the scale is sized with only where the responses' error is past 2 % too (sizingCapacity).
     const small = (scale: number, error: number, wholeResponse = true) =>
       snapshotCapacity(snapshot({ model: { percentile: 99, calibrating: true, ...cal, scale, error, wholeResponse } }))

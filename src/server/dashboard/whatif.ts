@@ -50,6 +50,11 @@ export interface SizingCapacity {
   perInstanceRps: number;
   /** The calibration's service-time factor applied to the snapshot's capacity; 1 = none. */
   scale: number;
+  /**
+   * decide() sizes with the calibration now (sizingCapacity returned a capacity: a scale, a shape
+   * or both). The page says "sizing with" from this, not from a copy of the rule.
+   */
+  calibrated: boolean;
   /** The shape measured at the balancer that the loop sizes with, when heavier than the spec's. */
   serviceTime?: ServiceTimeModel;
 }
@@ -62,10 +67,10 @@ export interface SizingCapacity {
 export function snapshotCapacity(snap: Pick<StatusSnapshot, 'service' | 'model'>): SizingCapacity {
   const cap = snap.service.capacity;
   const m = snap.model;
-  const used =
+  const calibrated =
     cap.source === 'learned'
-      ? cap
-      : (sizingCapacity(
+      ? undefined
+      : sizingCapacity(
           cap,
           undefined,
           m?.calibrating
@@ -77,13 +82,15 @@ export function snapshotCapacity(snap: Pick<StatusSnapshot, 'service' | 'model'>
                 ...(m.serviceTime ? { serviceTime: m.serviceTime } : {}),
               }
             : undefined,
-        ) ?? cap);
+        );
+  const used = calibrated ?? cap;
   return {
     serviceTimeMs: used.serviceTimeMs,
     concurrency: used.concurrency,
     source: cap.source,
     perInstanceRps: instanceCapacityRps(used),
     scale: used.serviceTimeMs / cap.serviceTimeMs,
+    calibrated: calibrated !== undefined,
     ...('serviceTime' in used && used.serviceTime ? { serviceTime: used.serviceTime } : {}),
   };
 }

@@ -243,6 +243,7 @@
     if (slo && slo.percentile < 99) text = 'Latency p99 (SLO ' + sloText(slo) + ': not drawn, only p99 is kept)';
     else if (slo) text += ' (' + sloText(slo) + ')';
     var m = snap.model;
+    var sized = snap.sizing && snap.sizing.calibrated ? snap.sizing : null;
     if (m && m.samples > 0) {
       // Without a prediction now there is nothing to be off from (the smoothed error is older).
       var off = m.predictedMs == null ? '' : ' (' + Math.max(m.error, 1 / m.error).toFixed(2) + '× off)';
@@ -253,13 +254,12 @@
         (m.predictedMs == null ? '–' : Math.round(m.predictedMs)) +
         ' ms' +
         off +
-        // As sizingCapacity (src/core/decide.ts): a scale past 5 %, or from whole responses past 2 % with the error past
-        // 2 % too, or a shape measured at the instances.
-        (m.calibrating && (m.scale > 1.05 || (m.wholeResponse && m.scale > 1.02 && m.error > 1.02) || m.serviceTime)
+        // The server's `sizing` is the core's sizingCapacity on this snapshot: the page keeps no copy of the rule.
+        (sized
           ? ', sizing with service time ×' +
-            m.scale.toFixed(2) +
-            (m.serviceTime && m.serviceTime.quantilesMs
-              ? ' in the shape measured at the instances (p99 ' + fmt(m.serviceTime.quantilesMs.p99) + ' ms)'
+            sized.scale.toFixed(2) +
+            (sized.serviceTime && sized.serviceTime.quantilesMs
+              ? ' in the shape measured at the instances (p99 ' + fmt(sized.serviceTime.quantilesMs.p99) + ' ms)'
               : '')
           : '');
     }
