@@ -15,7 +15,8 @@ import {
   type StatusSnapshot,
   type WindowStatus,
 } from '../server/status.ts';
-import { demandCounts, type HeadroomPolicy, type PolicyStatus } from './policy.ts';
+import { restoreCalibration } from '../loop/step.ts';
+import { demandCounts, type HeadroomPolicy, type ModelStatus, type PolicyStatus } from './policy.ts';
 import { viewOfStored } from './status.ts';
 
 /** What the leader observed in its last reconcile of a policy (absent on a standby). */
@@ -59,6 +60,16 @@ export function serviceName(p: HeadroomPolicy): string {
 }
 
 const finite = (x: number | undefined | null): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/**
+ * The model's scale and error as the loop used them: from the calibrator's state where status
+ * carries it. status.model keeps 2 digits (fewer writes), and the dashboard runs sizingCapacity on
+ * these (a scale of 1.024, sized with from whole responses, reads 1.0 there).
+ */
+function modelNumbers(m: ModelStatus): { scale: number; error: number } {
+  const st = m.state === undefined ? undefined : restoreCalibration(m.state);
+  return st && st.samples > 0 ? { scale: Math.exp(st.logScale), error: Math.exp(st.logError) } : m;
+}
 
 export function policyStatusSnapshot(
   v: PolicyView,
@@ -112,8 +123,7 @@ export function policyStatusSnapshot(
             predictedMs: status.model.predictedLatencyMs,
             calibratedMs: status.model.calibratedLatencyMs,
             measuredMs: status.model.measuredLatencyMs,
-            error: status.model.error,
-            scale: status.model.scale,
+            ...modelNumbers(status.model),
             samples: status.model.samples,
             calibrating: status.model.calibrating,
             wholeResponse: true, // one latency query a window: no split
@@ -179,7 +189,7 @@ export function policyAlertSnapshot(v: PolicyView, nowSeconds: number): ServiceS
     ...(finite(o?.latencyMs) ? { latencyMs: o.latencyMs } : {}),
     // As in local mode: how far off the spec's model is, a factor ≥ 1 (HeadroomModelDrift).
     ...(o && status?.model && status.model.samples > 0 && status.model.error > 0
-      ? { modelErrorFactor: Math.max(status.model.error, 1 / status.model.error) }
+      ? { modelErrorFactor: ((e) => Math.max(e, 1 / e))(modelNumbers(status.model).error) }
       : {}),
   };
 }

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAlertConfig } from '../../src/alerting/config.ts';
 import { createAlerting } from '../../src/alerting/runtime.ts';
+import { sizingCapacity } from '../../src/core/decide.ts';
 import { buildModel, demandCounts, type HeadroomPolicy, type PolicyStatus } from '../../src/controller/policy.ts';
 import {
   policyAlertSnapshot,
@@ -10,7 +11,9 @@ import {
   serviceName,
   type PolicyView,
 } from '../../src/controller/snapshot.ts';
+import { nextStatus } from '../../src/controller/status.ts';
 import { dashboardCost } from '../../src/server/dashboard/plugin.ts';
+import { snapshotCapacity } from '../../src/server/dashboard/whatif.ts';
 import { demandTrend, type HistoryPoint } from '../../src/server/status.ts';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
@@ -245,6 +248,70 @@ describe('policyAlertSnapshot', () => {
     expect(policyAlertSnapshot(view({ status: { ...status, model } }), T0 / 1000).modelErrorFactor).toBeUndefined();
     const shown = policyStatusSnapshot(view({ status: { ...status, model } }), T0, T0 - 1000);
     expect(shown.model).toMatchObject({ measuredMs: 513, predictedMs: 185, calibratedMs: 365, scale: 1.9, error: 2.1 });
+  });
+
+  it("the dashboard sizes as the loop did: the model's scale and error unrounded, from the status the round wrote", () => {
+    // A service 3 % slower than its spec, read from a histogram: the loop sizes with 1.024 (past 2 %
+    // with the error past 2 %, sizingCapacity); status.model keeps 2 digits, 1.0 and 1.0.
+    const state = {
+      logScale: Math.log(1.024),
+      logError: Math.log(1.031),
+      logFit: Math.log(1.031),
+      samples: 40,
+      at: 600,
+    };
+    const written = nextStatus(
+      undefined,
+      {
+        generation: 1,
+        shadow: false,
+        metricFailures: 0,
+        reading: { specReplicas: 10, statusReplicas: 10, version: '7' },
+        demand: { kind: 'ok', value: 1800, at: 1, series: 1 },
+        decision: {
+          desired: 10,
+          recommended: 10,
+          valid: true,
+          binding: 'latency',
+          mode: 'normal',
+          reasons: [{ code: 'Calibrated', message: 'service time ×1.024' }],
+          predicted: { utilization: 0.9, latencyMs: 95.4 },
+          warnings: [],
+          at: '2026-12-01T10:00:00.000Z',
+          sizedForRps: 1800,
+          applied: false,
+        },
+        model: {
+          percentile: 99,
+          scale: 1.024,
+          error: 1.031,
+          calibrating: true,
+          measuredMs: 96.1,
+          predictedMs: 93.2,
+          calibratedMs: 95.4,
+          samples: 40,
+          state,
+        },
+      },
+      new Date(T0).toISOString(),
+    ).status;
+    expect(written.model).toMatchObject({ scale: 1, error: 1 });
+    const shown = policyStatusSnapshot(view({ status: { ...status, model: written.model } }), T0, T0 - 1000);
+    expect(shown.model?.scale).toBeCloseTo(1.024, 9);
+    expect(shown.model?.error).toBeCloseTo(1.031, 9);
+    const cal = { samples: 40, scale: 1.024, error: 1.031, wholeResponse: true };
+    expect(sizingCapacity({ serviceTimeMs: 20, concurrency: 4 }, undefined, cal)).toBeDefined();
+    const sized = snapshotCapacity(shown);
+    expect(sized.calibrated).toBe(true);
+    expect(sized.scale).toBeCloseTo(1.024, 9);
+    // Without a state (an older status): the rounded numbers, as before.
+    const old = policyStatusSnapshot(
+      view({ status: { ...status, model: { ...written.model!, state: undefined } } }),
+      T0,
+      T0 - 1000,
+    );
+    expect(old.model).toMatchObject({ scale: 1, error: 1 });
+    expect(snapshotCapacity(old).calibrated).toBe(false);
   });
 });
 
