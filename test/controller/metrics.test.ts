@@ -87,6 +87,25 @@ describe('controller metrics follow the policy', () => {
     expect(await series(reg, M.POLICY_DESIRED_REPLICAS)).toEqual([]);
   });
 
+  it("the model's scale series is the round's, unrounded (status.model keeps 2 digits)", async () => {
+    const { reg, m } = setup();
+    const model = {
+      percentile: 99,
+      scale: 1,
+      error: 1,
+      calibrating: true,
+      measuredLatencyMs: 96,
+      predictedLatencyMs: 93,
+      calibratedLatencyMs: 95,
+      samples: 40,
+    };
+    const outcome = { ...decided(ok(1800)), model: { ...model, scale: 1.024, error: 1.031 } } as unknown as Outcome;
+    recordReconcile(m, id, { result: 'ok', outcome, status: { model } });
+    expect(await series(reg, M.MODEL_SERVICE_TIME_SCALE)).toEqual([
+      `${M.MODEL_SERVICE_TIME_SCALE}{service="shop/web"} 1.024`,
+    ]);
+  });
+
   it('a standby exports no per-policy or per-service series, only process-level ones', async () => {
     const { reg, m } = setup(false);
     recordReconcile(m, id, {
