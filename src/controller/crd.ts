@@ -194,7 +194,7 @@ function specSchema(): Json {
             properties: {
               name: {
                 description:
-                  'histogram: histogram_quantile(<SLO percentile>, sum by (le) (rate(<metric>_bucket{<selector>}[<window>]))), in seconds.',
+                  'histogram: histogram_quantile(<SLO percentile>, sum by (le) (rate(<metric>_bucket{<selector>}[<window>]))), in seconds; the model is read through the same bucket bounds (count by (le) (<metric>_bucket{<selector>})) before the two are compared.',
                 type: 'string',
                 enum: ['histogram'],
               },

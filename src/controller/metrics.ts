@@ -176,7 +176,7 @@ export function recordReconcile(
       if (v !== null && v !== undefined && Number.isFinite(v)) m.modelLatency.set({ service, kind }, v / 1000);
       else m.modelLatency.remove({ service, kind });
     }
-    // This round's scale unrounded (status keeps 2 digits): the one decide() sized with.
+    // This round's scale unrounded (status keeps 3 digits): the one decide() sized with.
     if (model.samples > 0) m.modelScale.set({ service }, o.model?.scale ?? model.scale);
     else m.modelScale.remove({ service });
   } else if (!o.decision) forgetModel(m, id);

@@ -158,6 +158,11 @@ export interface Queries {
   completions?: string;
   /** The histogram template's window, s (a raw latency query's is not known). */
   latencyWindowSeconds?: number;
+  /**
+   * The histogram template's bucket bounds, one series per `le`: the model is read through them as
+   * histogram_quantile reads the measurement (a raw latency query's buckets are not known).
+   */
+  latencyBuckets?: string;
 }
 
 const selector = (sel: Record<string, string> | undefined): string =>
@@ -258,8 +263,10 @@ function inFlightGauge(path: string, name: unknown): { inFlight?: string } {
  *   latency   histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[1m])))
  *   requests  sum(increase(http_request_duration_seconds_count{job="web"}[1m]))
  *   completed sum(rate(http_request_duration_seconds_count{job="web"}[1m]))
+ *   buckets   count by (le) (http_request_duration_seconds_bucket{job="web"})
  * histogram_quantile interpolates inside a bucket: the estimate is only as fine as the buckets
- * around the SLO (Prometheus documents the same).
+ * around the SLO (Prometheus documents the same), so the model is read through the same bounds
+ * before the two are compared (src/core/calibrate.ts histogramBoundsMs).
  */
 export function latencyQueries(l: LatencySpec | undefined, percentile: number): Partial<Queries> {
   if (!l) return {};
@@ -273,6 +280,7 @@ export function latencyQueries(l: LatencySpec | undefined, percentile: number): 
       completions: `sum(rate(${t.metric}_count{${sel}}[${w}]))`,
       latencyUnit: 's',
       latencyWindowSeconds: parseDuration(w),
+      latencyBuckets: `count by (le) (${t.metric}_bucket{${sel}})`,
     };
   }
   if (!l.query || !l.requestsQuery) {

@@ -299,6 +299,29 @@ export function ownedMessage(t: { kind: string; name: string }, owner: { kind: s
   );
 }
 
+/**
+ * The histogram's finite bucket bounds (its `le` labels), ms, ascending, read at now: the
+ * calibrator reads the model through them as histogram_quantile read the measurement. Unread (no
+ * range port, an error, no series): none, and the model's own percentile is compared, as before.
+ */
+export async function bucketBoundsMs(
+  source: RangeSource | undefined,
+  query: string,
+  unit: 's' | 'ms' | undefined,
+  nowMs: number,
+): Promise<number[] | undefined> {
+  if (!source) return undefined;
+  const t = Math.floor(nowMs / 1000);
+  const answer = await source.range(query, { start: t, end: t, step: 60 });
+  if (answer.kind !== 'ok') return undefined;
+  const scale = unit === 'ms' ? 1 : 1000;
+  const les = answer.series
+    .map((s) => Number(s.labels.le))
+    .filter((le) => Number.isFinite(le) && le > 0)
+    .map((le) => le * scale);
+  return [...new Set(les)].sort((a, b) => a - b);
+}
+
 /** The round's queries (all at once) and the observation decide() gets from them. */
 async function observe(
   ports: ReconcilePorts,
@@ -315,13 +338,14 @@ async function observe(
   // (three pods' p99 of 30 ms is no 90 ms): several series there are an error (HR_PROMETHEUS_SERIES).
   const sample = (query: string | undefined, aggregate: Aggregation = 'sum'): Promise<MetricSample> | undefined =>
     query ? metrics.sample(query, { aggregate }) : undefined;
-  const [own, burst, serviceTime, latency, latencyRequests, completions] = await Promise.all([
+  const [own, burst, serviceTime, latency, latencyRequests, completions, bounds] = await Promise.all([
     metrics.sample(q.demand),
     q.pods ? podBurst(ports.pods, p, q.pods, reading, model, nowMs) : sample(q.burst),
     sample(q.serviceTime, 'single'),
     sample(q.latency, 'single'),
     sample(q.latencyRequests),
     sample(q.completions),
+    q.latencyBuckets ? bucketBoundsMs(ports.history, q.latencyBuckets, q.latencyUnit, nowMs) : undefined,
   ]);
   // No plan for the graph (its entry's demand is missing): this member's demand counts as missing
   // too, so the guard holds its count instead of sizing it without its share of the SLO.
@@ -355,6 +379,7 @@ async function observe(
                 percentile: pct,
                 ...(completions?.kind === 'ok' ? { completionRps: completions.value } : {}),
                 ...(q.latencyWindowSeconds !== undefined ? { windowSeconds: q.latencyWindowSeconds } : {}),
+                ...(bounds && bounds.length > 0 ? { histogramBoundsMs: bounds } : {}),
               }
             : undefined,
         // Learned capacity already follows the service; calibrating on top would count it twice.

@@ -63,8 +63,8 @@ const finite = (x: number | undefined | null): x is number => typeof x === 'numb
 
 /**
  * The model's scale and error as the loop used them: from the calibrator's state where status
- * carries it. status.model keeps 2 digits (fewer writes), and the dashboard runs sizingCapacity on
- * these (a scale of 1.024, sized with from whole responses, reads 1.0 there).
+ * carries it. status.model keeps 3 significant digits, and the dashboard runs sizingCapacity on
+ * these (a scale of 1.024, sized with from whole responses, reads 1.02 there: not past 2 %).
  */
 function modelNumbers(m: ModelStatus): { scale: number; error: number } {
   const st = m.state === undefined ? undefined : restoreCalibration(m.state);

@@ -233,8 +233,8 @@ export function nextStatus(
       const r = (x: number | null): number | null => (x === null ? null : round(x));
       status.model = {
         percentile: m.percentile,
-        scale: round2(m.scale),
-        error: round2(m.error),
+        scale: round(m.scale),
+        error: round(m.error),
         calibrating: m.calibrating,
         measuredLatencyMs: r(m.measuredMs),
         predictedLatencyMs: r(m.predictedMs),
@@ -393,7 +393,7 @@ export function round(x: number): number {
   return Number(x.toPrecision(3));
 }
 
-/** 2 significant digits: the model's scale and error move a little every round. */
+/** 2 significant digits: what of the model's scale and error asks for a status write. */
 const round2 = (x: number): number => (Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(2)) : x);
 
 /**
@@ -410,7 +410,11 @@ export function sameStatus(a: PolicyStatus | undefined, b: PolicyStatus): boolea
       ...s,
       decideState: undefined,
       lastDecision: s.lastDecision ? { ...s.lastDecision, time: '' } : undefined,
-      model: s.model ? { scale: s.model.scale, error: s.model.error, calibrating: s.model.calibrating } : undefined,
+      // 3 digits shown (a scale of 1.028 is sized with: 1.03, not 1.0), 2 compared: a third digit
+      // that wanders with each window's noise is refreshed with the state, not written every round.
+      model: s.model
+        ? { scale: round2(s.model.scale), error: round2(s.model.error), calibrating: s.model.calibrating }
+        : undefined,
     });
   return strip(a) === strip(b);
 }

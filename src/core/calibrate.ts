@@ -28,7 +28,13 @@
 // means the spec (or the release) no longer describes the service.
 import type { ServiceModel, ServiceTimeModel } from './model.ts';
 import { poolShape } from './plan.ts';
-import { latencyPercentileMs, poolDistribution, waitPercentileMs, type PoolShape } from './pool.ts';
+import {
+  histogramQuantileMs,
+  latencyPercentileMs,
+  poolDistribution,
+  waitPercentileMs,
+  type PoolShape,
+} from './pool.ts';
 import { impliedCv, minimumMeanMs, serviceQuantile } from './service-time.ts';
 
 export interface CalibrationState {
@@ -85,6 +91,13 @@ export interface LatencySample {
    * answer). When present the model is corrected from these, not from the response: see below.
    */
   split?: { waitMs: number; atInstance: AtInstance };
+  /**
+   * The measurement is Prometheus' histogram_quantile over buckets with these bounds (ms, ascending):
+   * the model's percentile is read the same way before the two are compared (pool.ts
+   * histogramQuantileMs). Interpolating inside a bucket is not the model's error: an exact M/M/c
+   * pool read through the default bounds measures its p99 5 % high, which the 2 % rule would size.
+   */
+  histogramBoundsMs?: readonly number[];
 }
 
 /** The time from dispatch to answer over a window, ms. */
@@ -115,6 +128,8 @@ export interface Calibration {
    * smoothed error agrees (src/core/decide.ts sizingCapacity).
    */
   wholeResponse?: boolean;
+  /** predictedMs and calibratedMs are the model read through the histogram's buckets, as measuredMs was. */
+  histogram?: boolean;
   /**
    * The shape of the time at an instance sized with, as measured at the balancer, when it is
    * heavier than the spec's (at the calibrated mean, spec × scale).
@@ -280,6 +295,7 @@ export function calibrate(
         error: Math.exp(s.logError),
         samples: s.samples,
         ...(s.logAtMean === undefined ? { wholeResponse: true } : {}),
+        ...(sample?.histogramBoundsMs?.length ? { histogram: true } : {}),
         ...(serviceTime ? { serviceTime } : {}),
       },
     };
@@ -307,7 +323,11 @@ export function calibrate(
   if (!ok) return view(logged ? { ...state, readyLog } : state, null, null, measuredMs);
   if (straddles) return view({ ...state, readyLog }, null, null, sample.measuredMs);
   const ready = sample.ready;
-  const predicted = latencyPercentileMs(poolShape(model, { demandRps: sample.demandRps }), ready, pct);
+  // The model's percentile as the measurement reads it: through the histogram's buckets, if any.
+  const bounds = sample.histogramBoundsMs;
+  const readAs = (shape: PoolShape, n: number, p: number): number =>
+    bounds && bounds.length > 0 ? histogramQuantileMs(shape, n, p, bounds) : latencyPercentileMs(shape, n, p);
+  const predicted = readAs(poolShape(model, { demandRps: sample.demandRps }), ready, pct);
   // Weighted by elapsed time since the last sample (half-life), so a slow tick rate does not slow the
   // correction and a fast one does not speed it. The first sample only starts the clock: a cold
   // start's first window (JIT, new connections) must not set the scale on its own.
@@ -363,7 +383,7 @@ export function calibrate(
   // the model's p99 wait is 10 ms, once in 40 windows at ρ 0.3), which does not move the response
   // past its noise.
   const level = evidenceLevel(pct / 100, sample.requests) * 100;
-  const longer = sample.measuredMs > latencyPercentileMs(modelAt(1), ready, level);
+  const longer = sample.measuredMs > readAs(modelAt(1), ready, level);
   const logSpecMs = Math.log(model.instance.serviceTimeMs);
   // The mean over n requests, as ln of the scale it reads, or 0 within its noise.
   const byMean = (logMeanMs: number, n: number): number =>
@@ -381,12 +401,12 @@ export function calibrate(
   // counts past 2 % (its noise: 1.3 %). The error smoothed for it, logFit, keeps only the windows
   // the spec's model predicts: logError takes ln 4 past its capacity, and a cold start's overloaded
   // first windows read an exact model 1.16× slow.
-  const byResponse = (ms: number): number => invertScale((s) => latencyPercentileMs(modelAt(s), ready, pct), ms);
+  const byResponse = (ms: number): number => invertScale((s) => readAs(modelAt(s), ready, pct), ms);
   const bySmoothedError = (logErr: number): number => {
     if (measured || !(aWindow > 0) || !Number.isFinite(predicted)) return 0;
     const ms = predicted * Math.exp(logErr);
     const n = (sample.requests * (2 - aWindow)) / aWindow;
-    const noise = latencyPercentileMs(modelAt(1), ready, evidenceLevel(pct / 100, n) * 100);
+    const noise = readAs(modelAt(1), ready, evidenceLevel(pct / 100, n) * 100);
     return ms > Math.max(noise, predicted * CALIBRATION.tolerance) ? byResponse(ms) : 0;
   };
   const logError = Number.isFinite(predicted)
@@ -448,7 +468,7 @@ export function calibrate(
     ...(logAtMean !== undefined ? { logAtMean } : {}),
     ...(smoothedRequests !== undefined ? { smoothedRequests } : {}),
   };
-  const calibrated = latencyPercentileMs(modelAt(Math.exp(next.logScale)), ready, pct);
+  const calibrated = readAs(modelAt(Math.exp(next.logScale)), ready, pct);
   return view(
     next,
     Number.isFinite(predicted) ? predicted : null,

@@ -387,7 +387,7 @@ export function decide(
       // A field the last window had no value for is left out, not shown as "— ms".
       // The window's numbers beside a scale smoothed over past windows: a fast window under a raised
       // scale reads "60 ms where the model predicts 92 ms: … 1.548×" and must say why.
-      message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${cal.percentile} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms`} in the last window: sizing with a service time of ${fmt(capacity.serviceTimeMs)} ms (${fmt(cal.scale)}× the spec's)${shapeText(capacity.serviceTime)}, the scale smoothed over the windows so far`,
+      message: `${cal.measuredMs === null ? 'the latency measured' : `measured p${cal.percentile} ${fmt(cal.measuredMs)} ms`}${cal.predictedMs === null ? ' differs from the model' : ` where the model predicts ${fmt(cal.predictedMs)} ms${cal.histogram ? " as the histogram's buckets read it" : ''}`} in the last window: sizing with a service time of ${fmt(capacity.serviceTimeMs)} ms (${fmt(cal.scale)}× the spec's)${shapeText(capacity.serviceTime)}, the scale smoothed over the windows so far`,
     });
   }
   const at = { bursts: state.bursts, now, horizon, ...levelOf(history, horizon) };

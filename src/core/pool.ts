@@ -182,6 +182,35 @@ export function latencyPercentileMs(shape: PoolShape, instances: number, percent
 }
 
 /**
+ * What Prometheus' histogram_quantile reads for the response-time `percentile` of this pool from a
+ * histogram with these bucket bounds (`le`, ms, ascending; +Inf implied): the rank's bucket from the
+ * model's P(T ≤ le), then linear inside it from the bucket below (0 under the first), and the
+ * highest finite bound where the rank is in +Inf's. A measurement read so is compared with this, not
+ * with the true percentile: with the client libraries' default bounds (…, 50, 100, 250 ms, …) an
+ * M/M/c pool whose p99 is 93.6 ms reads 98.3 (5 % high), its p99.9 of 140 ms reads 229 (1.6×).
+ * Infinity when overloaded.
+ */
+export function histogramQuantileMs(
+  shape: PoolShape,
+  instances: number,
+  percentile: number,
+  boundsMs: readonly number[],
+): number {
+  const tailAt = responseTailMs(shape, instances);
+  if (!tailAt) return Infinity;
+  const q = percentile / 100;
+  let lower = 0;
+  let below = 0;
+  for (const le of boundsMs) {
+    const cdf = 1 - tailAt(le);
+    if (cdf >= q) return cdf > below ? lower + ((le - lower) * (q - below)) / (cdf - below) : le;
+    lower = le;
+    below = cdf;
+  }
+  return lower > 0 ? lower : latencyPercentileMs(shape, instances, percentile);
+}
+
+/**
  * The latency percentile (ms) and, given an SLO latency, P(T ≤ L) with `instances`, from one
  * Erlang C evaluation. Same values as latencyPercentileMs and sloAttainment.
  */

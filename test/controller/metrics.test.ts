@@ -87,7 +87,7 @@ describe('controller metrics follow the policy', () => {
     expect(await series(reg, M.POLICY_DESIRED_REPLICAS)).toEqual([]);
   });
 
-  it("the model's scale series is the round's, unrounded (status.model keeps 2 digits)", async () => {
+  it("the model's scale series is the round's, unrounded (status.model keeps 3 digits)", async () => {
     const { reg, m } = setup();
     const model = {
       percentile: 99,

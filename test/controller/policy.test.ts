@@ -128,10 +128,13 @@ describe('demandQueries', () => {
       latencyRequests: 'sum(increase(http_request_duration_seconds_count{job="web"}[30s]))',
       completions: 'sum(rate(http_request_duration_seconds_count{job="web"}[30s]))',
       latencyUnit: 's',
+      // Its bounds: the model is read through them as histogram_quantile reads the measurement.
+      latencyBuckets: 'count by (le) (http_request_duration_seconds_bucket{job="web"})',
     });
     const q = policy({ latency: { query: 'p99_ms', requestsQuery: 'n', unit: 'ms' } });
     expect(demandQueries(q.spec)).toMatchObject({ latency: 'p99_ms', latencyRequests: 'n', latencyUnit: 'ms' });
     expect(demandQueries(q.spec).completions).toBeUndefined();
+    expect(demandQueries(q.spec).latencyBuckets).toBeUndefined();
     // A latency section with a query but no request count is an invalid policy, not a silent no-op.
     expect(problemOf(() => buildModel(policy({ latency: { query: 'p99' } })))).toMatchObject({
       code: 'HR_SPEC_INVALID',

@@ -12,7 +12,12 @@ import type { KubeClients } from '../../src/adapters/kubernetes/client.ts';
 import { KubernetesScaleActuator } from '../../src/adapters/actuators/kubernetes/index.ts';
 import { interpret } from '../../src/adapters/metrics/prometheus/index.ts';
 import { buildModel, type HeadroomPolicy, type PolicySpec } from '../../src/controller/policy.ts';
-import { reconcilePolicy, type PolicyMemory, type ReconcilePorts } from '../../src/controller/reconcile.ts';
+import {
+  bucketBoundsMs,
+  reconcilePolicy,
+  type PolicyMemory,
+  type ReconcilePorts,
+} from '../../src/controller/reconcile.ts';
 import { nextStatus, type PolicyEvent } from '../../src/controller/status.ts';
 import type { Actuator, ScaleOutcome, ScaleReading } from '../../src/ports/actuator.ts';
 import type { Aggregation } from '../../src/ports/metrics.ts';
@@ -221,5 +226,26 @@ describe('ExternalWrite names a controlling owner when the reading knows one', (
     expect(owned[0]?.message).toContain(
       'replicas changed 3 → 1 by another writer (Deployment web controls this target: target it instead)',
     );
+  });
+});
+
+describe('the histogram template’s bucket bounds (bucketBoundsMs)', () => {
+  const answer = (les: string[]) => ({
+    range: () =>
+      Promise.resolve({
+        kind: 'ok' as const,
+        series: les.map((le) => ({ labels: { le }, values: [[NOW / 1000, 3] as [number, number]] })),
+      }),
+  });
+
+  it('the finite `le` labels, in ms, ascending and once each; none without a range port or on an error', async () => {
+    const q = 'count by (le) (http_request_duration_seconds_bucket{job="web"})';
+    expect(await bucketBoundsMs(answer(['0.1', '+Inf', '0.05', '0.025', '0.05']), q, 's', NOW)).toEqual([25, 50, 100]);
+    expect(await bucketBoundsMs(answer(['250', '100', '+Inf']), q, 'ms', NOW)).toEqual([100, 250]);
+    // Series without an `le` (not a histogram's buckets) give no bounds: the model's own percentile.
+    expect(await bucketBoundsMs(answer([]), q, 's', NOW)).toEqual([]);
+    expect(await bucketBoundsMs(undefined, q, 's', NOW)).toBeUndefined();
+    const failing = { range: () => Promise.resolve({ kind: 'error' as const, reason: 'HTTP 503' }) };
+    expect(await bucketBoundsMs(failing, q, 's', NOW)).toBeUndefined();
   });
 });

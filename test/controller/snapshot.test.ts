@@ -252,7 +252,8 @@ describe('policyAlertSnapshot', () => {
 
   it("the dashboard sizes as the loop did: the model's scale and error unrounded, from the status the round wrote", () => {
     // A service 3 % slower than its spec, read from a histogram: the loop sizes with 1.024 (past 2 %
-    // with the error past 2 %, sizingCapacity); status.model keeps 2 digits, 1.0 and 1.0.
+    // with the error past 2 %, sizingCapacity); status.model keeps 3 digits, 1.02 and 1.03, and
+    // 1.02 is not past 2 %.
     const state = {
       logScale: Math.log(1.024),
       logError: Math.log(1.031),
@@ -295,7 +296,7 @@ describe('policyAlertSnapshot', () => {
       },
       new Date(T0).toISOString(),
     ).status;
-    expect(written.model).toMatchObject({ scale: 1, error: 1 });
+    expect(written.model).toMatchObject({ scale: 1.02, error: 1.03 });
     const shown = policyStatusSnapshot(view({ status: { ...status, model: written.model } }), T0, T0 - 1000);
     expect(shown.model?.scale).toBeCloseTo(1.024, 9);
     expect(shown.model?.error).toBeCloseTo(1.031, 9);
@@ -310,7 +311,7 @@ describe('policyAlertSnapshot', () => {
       T0,
       T0 - 1000,
     );
-    expect(old.model).toMatchObject({ scale: 1, error: 1 });
+    expect(old.model).toMatchObject({ scale: 1.02, error: 1.03 });
     expect(snapshotCapacity(old).calibrated).toBe(false);
   });
 });

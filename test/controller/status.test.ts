@@ -280,9 +280,10 @@ describe('sameStatus / round', () => {
       decision: decision(),
     };
     const a = nextStatus(undefined, { ...o, model: model(2.01, 480.44) }, T0).status;
+    // 3 significant digits shown; a move in the third alone asks for no write (below).
     expect(a.model).toMatchObject({
-      scale: 2,
-      error: 2,
+      scale: 2.01,
+      error: 2.04,
       measuredLatencyMs: 480,
       predictedLatencyMs: 235,
       calibrating: true,

@@ -487,6 +487,16 @@ describe("a reason's numbers are the decision's (explanations audit)", () => {
     expect(reason(d.decision, 'Calibrated')).toMatch(
       /^measured p99 250 ms where the model predicts 92\.19 ms in the last window: sizing with a service time of 30 ms \(1\.5× the spec's\)/,
     );
+    // Read from a histogram: the prediction is the model read through its buckets, and says so.
+    const h = decide(
+      m,
+      initialDecideState(),
+      { demandRps: 100, readyReplicas: 3, currentReplicas: 3, calibration: { ...cal, histogram: true } },
+      0,
+    );
+    expect(reason(h.decision, 'Calibrated')).toMatch(
+      /^measured p99 250 ms where the model predicts 92\.19 ms as the histogram's buckets read it in the last window/,
+    );
   });
 });
 

@@ -273,7 +273,7 @@ function policy(name: (typeof POLICIES)[number]) {
 const MEAN = /: ([\d.]+) rps \(the last half hour's mean; ([\d.]+) rps now\) at utilization 0\.9 needs (\d+) /;
 const worstMiss = (s: PolicyStatus | undefined): string =>
   s?.lastDecision?.reasons.find((r) => r.code === 'ForecastWorstMiss')?.message ?? '';
-/** The calibration's smoothed error, unrounded (status.model.error keeps 2 digits), and its samples. */
+/** The calibration's smoothed error, unrounded (status.model.error keeps 3 digits), and its samples. */
 const calibration = (s: PolicyStatus | undefined): { error: number; samples: number } => {
   const st = s?.model?.state as { logError?: number; samples?: number } | undefined;
   return { error: Math.exp(st?.logError ?? 0), samples: st?.samples ?? 0 };

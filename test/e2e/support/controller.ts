@@ -3,10 +3,16 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { makeClients } from '../../../src/adapters/kubernetes/client.ts';
 import { PrometheusSource } from '../../../src/adapters/metrics/prometheus/index.ts';
-import { Controller } from '../../../src/controller/controller.ts';
+import { Controller, type ControllerOptions } from '../../../src/controller/controller.ts';
 import { GROUP, VERSION } from '../../../src/controller/crd.ts';
 
-export function testController(kc: KubeConfig, prometheusUrl: string, namespace: string, lease?: string): Controller {
+export function testController(
+  kc: KubeConfig,
+  prometheusUrl: string,
+  namespace: string,
+  lease?: string,
+  over: Partial<ControllerOptions> = {},
+): Controller {
   const prometheus = new PrometheusSource({ url: prometheusUrl, timeoutMs: 2000 });
   return new Controller({
     clients: makeClients(kc),
@@ -27,6 +33,7 @@ export function testController(kc: KubeConfig, prometheusUrl: string, namespace:
       : {}),
     tickMs: 250,
     retry: { attempts: 2, baseMs: 100 },
+    ...over,
   });
 }
 
