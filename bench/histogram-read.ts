@@ -71,7 +71,7 @@ for (const c of cases) {
     serviceTimeMs: c.serviceMs,
     concurrency: c.concurrency,
     loadBalancing: 'leastRequests',
-    ...(c.cv !== undefined ? { serviceTime: { cv: c.cv } } : {}),
+    ...(c.cv !== undefined ? { serviceTime: { cv: c.cv, source: 'spec' as const } } : {}),
   };
   for (const p of [99, 99.9])
     for (const [name, bounds] of [

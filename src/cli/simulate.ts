@@ -28,7 +28,7 @@ import {
 } from '../simulator/run.ts';
 import { isSynthetic, syntheticTrace } from '../simulator/synthetic.ts';
 import { loadTraceFile, rescaleToPeak, warningLines, type Trace } from '../input/trace.ts';
-import { trueModel, type TrueServiceTime } from '../simulator/truth.ts';
+import { DEFAULT_HISTOGRAM_BOUNDS_MS, trueModel, type TrueServiceTime } from '../simulator/truth.ts';
 
 /** The flags `simulate` and `backtest` share: the service model, the policies, the output. */
 export interface ReplayFlags {
@@ -52,6 +52,33 @@ interface SimulateFlags extends ReplayFlags {
   history?: string;
   bound?: boolean;
   trueServiceTime?: string;
+  latencyHistogram?: string | boolean;
+}
+
+const HISTOGRAM_ALLOWED =
+  'ascending bucket bounds in seconds, comma-separated, e.g. 0.025,0.05,0.1,0.25 (1–64 of them, each > 0)';
+
+/**
+ * `--latency-histogram [bounds]`: seconds, comma-separated, ascending → ms; without a value the
+ * client libraries' default bounds. HR_USAGE otherwise, and without --true-service-time (nothing
+ * reads latency then).
+ */
+export function parseLatencyHistogram(raw: string | boolean, truth: boolean): readonly number[] {
+  if (!truth)
+    throw usageError(
+      '--latency-histogram',
+      raw,
+      'only headroom+calibrated reads latency, and it runs with --true-service-time',
+      'give --true-service-time too',
+    );
+  if (raw === true) return DEFAULT_HISTOGRAM_BOUNDS_MS;
+  const parts = String(raw).split(',');
+  const bounds = parts.map((x) => Number(x.trim()));
+  if (parts.length < 1 || parts.length > 64 || bounds.some((b) => !Number.isFinite(b) || b <= 0))
+    throw usageError('--latency-histogram', raw, 'not a list of positive numbers', HISTOGRAM_ALLOWED);
+  if (bounds.some((b, i) => i > 0 && b <= bounds[i - 1]!))
+    throw usageError('--latency-histogram', raw, 'the bounds are not ascending', HISTOGRAM_ALLOWED);
+  return bounds.map((b) => b * 1000);
 }
 
 /**
@@ -482,9 +509,17 @@ export function register(program: Command): void {
       '--true-service-time <spec>',
       'draw the true service times from another distribution than the spec tells the policies: exponential, fixed, lognormal:cv=2, gamma:cv=0.5, cv=X, each optionally ,scale=Y (true mean = Y × the spec)',
     )
+    .option(
+      '--latency-histogram [bounds]',
+      "with --true-service-time: headroom+calibrated reads its latency as the controller's histogram template does, histogram_quantile over these bounds (seconds, comma-separated; default the client libraries' 0.005 … 10) with each window's sampling noise, not the exact percentile",
+    )
     .action((opts: SimulateFlags) => {
       const peak = parseNumberFlag('--peak', opts.peak, { min: 0, minExclusive: true, max: 1e9, unit: 'rps' });
       const truth = opts.trueServiceTime === undefined ? undefined : parseTrueServiceTime(opts.trueServiceTime);
+      const histogram =
+        opts.latencyHistogram === undefined
+          ? undefined
+          : parseLatencyHistogram(opts.latencyHistogram, truth !== undefined);
       const { model, section, options } = replaySetup(opts);
       const truthModel = truth ? trueModel(model, truth) : undefined;
       if (truthModel?.slo && new CapacityTable(truthModel).threshold(1) <= 0) {
@@ -524,6 +559,7 @@ export function register(program: Command): void {
         trace,
         bound: opts.bound === true,
         ...(truth ? { truth } : {}),
+        ...(histogram ? { latencyHistogramMs: histogram } : {}),
         ...(history && startFrom ? { history: { ...startFrom, traceStartSeconds: history.traceSeconds } } : {}),
       });
       const warnings = trace.warnings ?? [];

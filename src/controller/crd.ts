@@ -302,6 +302,11 @@ function statusSchema(): Json {
           predictedLatencyMs: { type: 'number', nullable: true },
           calibratedLatencyMs: { type: 'number', nullable: true },
           samples: { type: 'integer' },
+          sensitivity: {
+            type: 'number',
+            description:
+              "Read from a histogram: how far histogram_quantile's read moves per move of the service time (below 1 inside a wide bucket); the error is judged as the scale it implies.",
+          },
           state: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
         },
       },

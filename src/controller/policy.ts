@@ -75,6 +75,11 @@ export interface ModelStatus {
   calibratedLatencyMs: number | null;
   /** Measurements taken in. */
   samples: number;
+  /**
+   * Read from the histogram template: how far its read moves per move of the service time
+   * (src/core/calibrate.ts Calibration.sensitivity); the error is read as the scale it implies.
+   */
+  sensitivity?: number;
   /** The calibrator's state, so a restart or a new leader carries on (src/loop/step.ts). */
   state?: unknown;
 }

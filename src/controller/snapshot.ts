@@ -126,6 +126,7 @@ export function policyStatusSnapshot(
             ...modelNumbers(status.model),
             samples: status.model.samples,
             calibrating: status.model.calibrating,
+            ...(status.model.sensitivity !== undefined ? { sensitivity: status.model.sensitivity } : {}),
             wholeResponse: true, // one latency query a window: no split
           },
         }

@@ -240,6 +240,7 @@ export function nextStatus(
         predictedLatencyMs: r(m.predictedMs),
         calibratedLatencyMs: r(m.calibratedMs),
         samples: m.samples,
+        ...(m.sensitivity !== undefined ? { sensitivity: round(m.sensitivity) } : {}),
         state: m.state,
       };
     }

@@ -211,6 +211,8 @@ export interface StatusSnapshot {
     calibrating: boolean;
     /** Read from whole responses only (no balancer split): a scale within 5 % counts (sizingCapacity). */
     wholeResponse?: boolean;
+    /** Read from a histogram: how far its read moves per move of the service time (Calibration.sensitivity). */
+    sensitivity?: number;
     /** Local mode: the time at an instance in the shape the loop sizes with, when heavier than the spec's. */
     serviceTime?: ServiceTimeModel;
   };

@@ -15,7 +15,15 @@ import { oraclePolicy } from './policies/oracle.ts';
 import { staticPolicy } from './policies/static.ts';
 import type { PodBurst, Policy, PolicyOptions } from './policies/types.ts';
 import { tracePeak, type Trace } from '../input/trace.ts';
-import { modelErrorText, toldLabel, trueLatencyMeter, trueModel, truthLabel, type TrueServiceTime } from './truth.ts';
+import {
+  histogramLatencyMeter,
+  modelErrorText,
+  toldLabel,
+  trueLatencyMeter,
+  trueModel,
+  truthLabel,
+  type TrueServiceTime,
+} from './truth.ts';
 
 export const POLICY_NAMES = ['headroom', 'hpa', 'kpa', 'keda', 'static', 'oracle'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -143,6 +151,12 @@ export interface SimulationOptions {
    * baselines observe; the policies are still told the spec, and `headroom+calibrated` is added.
    */
   truth?: TrueServiceTime;
+  /**
+   * With `truth`: `headroom+calibrated` reads its latency as the controller's histogram template
+   * does, histogram_quantile over these bounds (ms) with the noise of each window's requests
+   * (truth.ts histogramLatencyMeter), not the truth's exact percentile.
+   */
+  latencyHistogramMs?: readonly number[];
   /** Progress: called after each run. */
   onRun?: (run: PolicyRun) => void;
   /** More policies, run first and listed first (backtest: the replicas the cluster actually ran). */
@@ -181,7 +195,10 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
       policies.push(withRatio(run(makePolicy(name, { ...opts, target }), o.series === true)));
     }
     if (name === 'headroom' && o.truth) {
-      const meter = trueLatencyMeter(table, headroomBurstWindow(hrOpts));
+      const window = headroomBurstWindow(hrOpts);
+      const meter = o.latencyHistogramMs
+        ? histogramLatencyMeter(table, window, o.latencyHistogramMs)
+        : trueLatencyMeter(table, window);
       policies.push(withRatio(run(headroomPolicy({ ...hrOpts, target }, meter), o.series === true)));
     }
   }

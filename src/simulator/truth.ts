@@ -4,8 +4,10 @@
 // the spec. E.g. `--true-service-time lognormal:cv=2,scale=1.5` on a 20-ms exponential spec: the
 // requests really take 30 ms on average with CV 2, and their p99 alone is 257 ms.
 import type { ServiceModel, ServiceTimeModel } from '../core/model.ts';
-import { serviceTimeFloorMs } from '../core/pool.ts';
+import { poolShape } from '../core/plan.ts';
+import { histogramQuantileMs, serviceTimeFloorMs } from '../core/pool.ts';
 import type { CapacityTable } from './capacity.ts';
+import type { LatencyMeter } from './policies/headroom.ts';
 
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 
@@ -82,4 +84,40 @@ export function trueLatencyMeter(
     const rho = ready > 0 ? demandRps / (ready * table.instanceRps) : Infinity;
     return Number.isFinite(rho) ? floorMs + 1000 * windowSeconds * Math.max(0, rho - 1) : Infinity;
   };
+}
+
+/** The client libraries' default histogram bounds (prom-client, client_golang), ms. */
+export const DEFAULT_HISTOGRAM_BOUNDS_MS: readonly number[] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+/**
+ * A latency read as the controller reads it from Prometheus: histogram_quantile over `boundsMs`,
+ * with the noise of the window's requests. The empirical percentile of n responses is the true
+ * distribution's at a rank off by the binomial's spread, p + z·√(p(1 − p)/n) (z standard normal,
+ * seeded: runs repeat); the histogram reads that rank linearly inside its bucket. Overloaded, the
+ * backlog trueLatencyMeter reports. E.g. 1,750 rps on 10 of the bench's pools, p99, 26,250
+ * requests in a 15-s window: the rank 0.99 ± 0.0006, read 98.3 ms ± ~0.6 % where the true p99 is
+ * 93.6 ms.
+ */
+export function histogramLatencyMeter(
+  table: CapacityTable,
+  windowSeconds: number,
+  boundsMs: readonly number[] = DEFAULT_HISTOGRAM_BOUNDS_MS,
+  seed = 1,
+): LatencyMeter {
+  const truth = table.model;
+  const p = (truth.slo?.percentile ?? 99) / 100;
+  const backlog = trueLatencyMeter(table, windowSeconds);
+  let s = seed >>> 0;
+  const uniform = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 2 ** 32;
+  };
+  const normal = (): number => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const read = (demandRps: number, ready: number, requests: number): number => {
+    const z = normal();
+    const rank = Math.min(1 - 1e-9, Math.max(1e-9, p + z * Math.sqrt((p * (1 - p)) / Math.max(1, requests))));
+    const ms = histogramQuantileMs(poolShape(truth, { demandRps }), ready, rank * 100, boundsMs);
+    return Number.isFinite(ms) ? ms : backlog(demandRps, ready);
+  };
+  return Object.assign(read, { boundsMs });
 }

@@ -110,6 +110,7 @@ describe('histogram_quantile of a pool: the model read through the buckets', () 
       return cal!;
     };
     const withBounds = run(DEFAULT_BOUNDS_MS, 1);
+    const exact = withBounds;
     expect(withBounds.histogram).toBe(true);
     expect(withBounds.error).toBeGreaterThan(0.98);
     expect(withBounds.error).toBeLessThan(1.02);
@@ -123,5 +124,14 @@ describe('histogram_quantile of a pool: the model read through the buckets', () 
     expect(slower.scale).toBeGreaterThan(1.03);
     expect(slower.scale).toBeLessThan(1.08);
     expect(sizingCapacity(spec.instance, undefined, slower)?.serviceTimeMs).toBeGreaterThan(20.6);
+    // And 3 % slower, which moves the read only ~1 % (the bucket (50, 100] ms compresses it:
+    // sensitivity 0.36): judged as the scale it implies, past 2 %, it is corrected and sized with.
+    const three = run(DEFAULT_BOUNDS_MS, 3, 20.6);
+    expect(exact.sensitivity).toBeGreaterThan(0.2);
+    expect(exact.sensitivity).toBeLessThan(0.45);
+    expect(three.error).toBeLessThan(1.015);
+    expect(three.scale).toBeGreaterThan(1.02);
+    expect(three.scale).toBeLessThan(1.045);
+    expect(sizingCapacity(spec.instance, undefined, three)?.serviceTimeMs).toBeGreaterThan(20.4);
   });
 });

@@ -269,7 +269,20 @@ describe('the worst miss covered up to a record the level reached before (issue 
     // where sizing near the model's edge would break the SLO): the central value stays.
     // Nor on the calibrator's first sample, which only starts its clock (its error reads 1).
     const first = { ...measured(1), samples: 1, predictedMs: null, calibratedMs: null, measuredMs: 600 };
-    for (const other of [decideWith(), decideWith(measured(MODEL_CONFIRMED + 0.01)), decideWith(first)]) {
+    // Nor a histogram's read 0.8 % over the model's where its buckets move the read 0.27 % per 1 %
+    // of service time: that is a service 3 % slower (1.008^(1/0.27)), not within 2 %.
+    const bucketed = { ...measured(1.008), histogram: true, sensitivity: 0.27 };
+    expect(
+      decideWith({ ...bucketed, sensitivity: undefined })
+        .reasons.map((x) => x.message)
+        .join(),
+    ).toContain("the last half hour's mean");
+    for (const other of [
+      decideWith(),
+      decideWith(measured(MODEL_CONFIRMED + 0.01)),
+      decideWith(first),
+      decideWith(bucketed),
+    ]) {
       expect(other.recommended).toBe(Math.max(onCentral, slo));
       expect(other.reasons.find((x) => x.code === 'ForecastWorstMiss')!.message).not.toContain('half hour');
     }

@@ -79,4 +79,29 @@ describe('headroom simulate --true-service-time (CLI)', { timeout: 60_000 }, () 
     }
     expect(existsSync(report)).toBe(false);
   });
+
+  it('--latency-histogram: the calibrated row reads through the bounds; bad bounds or no truth exit 2 with HR_USAGE', () => {
+    const j = cli([...base, '--true-service-time', 'exponential:scale=1.05', '--latency-histogram', '--json']);
+    expect(j.stderr).toBe('');
+    expect(j.code).toBe(0);
+    const out = JSON.parse(j.stdout) as { policies: Array<{ label: string; replicaSeconds: number }> };
+    expect(out.policies.map((p) => p.label)).toEqual(['headroom', 'headroom+calibrated (histogram)', 'oracle']);
+    const bad: Array<[string[], RegExp]> = [
+      [
+        ['--true-service-time', 'exponential', '--latency-histogram', '0.1,0.05'],
+        /HR_USAGE --latency-histogram: the bounds are not ascending.*allowed: ascending bucket bounds in seconds/,
+      ],
+      [
+        ['--true-service-time', 'exponential', '--latency-histogram', '0.05,x'],
+        /HR_USAGE --latency-histogram: not a list of positive numbers/,
+      ],
+      [['--latency-histogram'], /HR_USAGE --latency-histogram: only headroom\+calibrated reads latency/],
+    ];
+    for (const [args, msg] of bad) {
+      const r = cli([...base, ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stdout).toBe('');
+    }
+  });
 });

@@ -10,7 +10,14 @@ import { simulate } from '../../src/simulator/engine.ts';
 import { hpaPolicy } from '../../src/simulator/policies/hpa.ts';
 import { runSimulation, type PolicyResult, type SimulationResult } from '../../src/simulator/run.ts';
 import { loadTraceFile, rescaleToPeak, sliceTrace, stepTrace } from '../../src/input/trace.ts';
-import { trueLatencyMeter, trueModel } from '../../src/simulator/truth.ts';
+import { poolShape } from '../../src/core/plan.ts';
+import { histogramQuantileMs } from '../../src/core/pool.ts';
+import {
+  DEFAULT_HISTOGRAM_BOUNDS_MS,
+  histogramLatencyMeter,
+  trueLatencyMeter,
+  trueModel,
+} from '../../src/simulator/truth.ts';
 import { benchService, service } from './helpers.ts';
 
 const WORLDCUP = fileURLToPath(new URL('../../traces/worldcup98_may25_week.csv', import.meta.url));
@@ -138,5 +145,30 @@ describe('what the baselines observe follows the truth', () => {
     expect(meter(300, 2)).toBeLessThan(100); // ρ 0.75 of a 20-ms fixed service
     // ρ = 1.2: 20 ms + 15 s × 0.2
     expect(meter(480, 2)).toBeCloseTo(3020, 3);
+  });
+
+  it("the histogram meter reads as histogram_quantile does, with the noise of the window's requests", () => {
+    const truth = trueModel(benchService(), parseTrueServiceTime('exponential'));
+    const table = new CapacityTable(truth);
+    const meter = histogramLatencyMeter(table, 15);
+    expect(meter.boundsMs).toEqual(DEFAULT_HISTOGRAM_BOUNDS_MS);
+    // 1,750 rps on 10: the true p99 93.6 ms, read through the default bounds 98.3.
+    const shape = poolShape(truth, { demandRps: 1750 });
+    const read = histogramQuantileMs(shape, 10, 99, DEFAULT_HISTOGRAM_BOUNDS_MS);
+    const reads = Array.from({ length: 400 }, () => meter(1750, 10, 26_250));
+    const mean = reads.reduce((a, b) => a + b, 0) / reads.length;
+    const sd = Math.sqrt(reads.reduce((a, b) => a + (b - mean) ** 2, 0) / reads.length);
+    expect(mean / read).toBeGreaterThan(0.997);
+    expect(mean / read).toBeLessThan(1.003);
+    // The rank's spread √(0.99 · 0.01 / 26,250) = 0.0006, over the bucket's slope: ~0.4 ms.
+    const slope = (histogramQuantileMs(shape, 10, 99.05, DEFAULT_HISTOGRAM_BOUNDS_MS) - read) / 0.05;
+    const expected = slope * Math.sqrt((0.99 * 0.01) / 26_250) * 100;
+    expect(sd / expected).toBeGreaterThan(0.85);
+    expect(sd / expected).toBeLessThan(1.15);
+    // Fewer requests, more noise; overloaded, the backlog as the exact meter reports it.
+    const few = Array.from({ length: 400 }, () => meter(1750, 10, 2_625));
+    const sdFew = Math.sqrt(few.reduce((a, b) => a + (b - mean) ** 2, 0) / few.length);
+    expect(sdFew / sd).toBeGreaterThan(2.5);
+    expect(meter(2400, 10, 36_000)).toBe(trueLatencyMeter(table, 15)(2400, 10));
   });
 });

@@ -79,6 +79,7 @@ export function snapshotCapacity(snap: Pick<StatusSnapshot, 'service' | 'model'>
                 scale: m.scale,
                 error: m.error,
                 ...(m.wholeResponse ? { wholeResponse: true } : {}),
+                ...(m.sensitivity !== undefined ? { sensitivity: m.sensitivity } : {}),
                 ...(m.serviceTime ? { serviceTime: m.serviceTime } : {}),
               }
             : undefined,

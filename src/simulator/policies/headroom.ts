@@ -27,8 +27,13 @@ export interface HeadroomReplayPolicy extends OnlinePolicy {
   readonly state: DecideState;
 }
 
-/** The latency percentile (ms, the SLO's) a pool of `ready` instances shows at `demandRps`. */
-export type LatencyMeter = (demandRps: number, ready: number) => number;
+/**
+ * The latency percentile (ms, the SLO's) a pool of `ready` instances shows at `demandRps`, measured
+ * over `requests`. With `boundsMs`, read as histogram_quantile reads a histogram with those bounds.
+ */
+export type LatencyMeter = ((demandRps: number, ready: number, requests: number) => number) & {
+  readonly boundsMs?: readonly number[];
+};
 
 /** The pod counters' pipeline under `podBurst`: scraped by the controller every second, 1 s late. */
 export const POD_PIPELINE: Pipeline = { scrapeSeconds: 1, delaySeconds: 1 };
@@ -60,7 +65,9 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
   return {
     kind: 'online',
     name: 'headroom',
-    label: (meter ? 'headroom+calibrated' : 'headroom') + (opts.reads === 'answers' ? ' (answers)' : ''),
+    label:
+      (meter ? `headroom+calibrated${meter.boundsMs ? ' (histogram)' : ''}` : 'headroom') +
+      (opts.reads === 'answers' ? ' (answers)' : ''),
     tickSeconds,
     pipeline: opts.podBurst ? POD_PIPELINE : prometheus,
     get last() {
@@ -84,7 +91,13 @@ export function headroomPolicy(opts: PolicyOptions, meter?: LatencyMeter): Headr
         const requests = (burst ?? 0) * tickSeconds;
         const ready = view.readyReplicas;
         if (burst !== undefined && burst > 0 && ready >= 1 && requests >= CALIBRATION.minRequests) {
-          const sample = { demandRps: burst, ready, measuredMs: meter(burst, ready), requests };
+          const sample = {
+            demandRps: burst,
+            ready,
+            measuredMs: meter(burst, ready, requests),
+            requests,
+            ...(meter.boundsMs ? { histogramBoundsMs: meter.boundsMs } : {}),
+          };
           const r = calibrate(model, calState, sample, view.now + clock);
           calState = r.state;
           calibration = r.calibration;
