@@ -7,27 +7,16 @@
 // Run: npm run -s bench -- bench/histogram-read.ts [--requests 400000]
 import { parseArgs } from 'node:util';
 import { histogramQuantileMs, latencyPercentileMs, type PoolShape } from '../src/core/pool.ts';
+import { DEFAULT_HISTOGRAM_BOUNDS_MS } from '../src/simulator/truth.ts';
+import { histogramRead } from '../test/support/histogram.ts';
 import { erlang, exponential, percentile, simulateFifo, type ServiceDistribution } from '../test/support/mgc-sim.ts';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '400000' } } });
 const REQUESTS = Number(values.requests);
-/** The client libraries' default bounds (prom-client, client_golang), s → ms. */
-const DEFAULT = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+/** The client libraries' default bounds (prom-client, client_golang), ms. */
+const DEFAULT = DEFAULT_HISTOGRAM_BOUNDS_MS;
 /** Bounds placed around a 100-ms SLO, as the docs advise. */
 const NEAR_SLO = [10, 25, 50, 75, 90, 100, 110, 125, 150, 200, 300, 500, 1000];
-
-function prometheusQuantile(q: number, bounds: readonly number[], responses: Float64Array): number {
-  const cum = bounds.map(() => 0);
-  for (const r of responses) for (let i = 0; i < bounds.length; i++) if (r <= bounds[i]!) cum[i]!++;
-  const rank = q * responses.length;
-  for (let i = 0; i < bounds.length; i++)
-    if (cum[i]! >= rank) {
-      const lo = i === 0 ? 0 : bounds[i - 1]!;
-      const below = i === 0 ? 0 : cum[i - 1]!;
-      return lo + ((bounds[i]! - lo) * (rank - below)) / (cum[i]! - below);
-    }
-  return bounds[bounds.length - 1]!;
-}
 
 interface Case {
   label: string;
@@ -79,7 +68,7 @@ for (const c of cases) {
       ['near the SLO', NEAR_SLO],
     ] as const) {
       const truth = percentile(sim.responseMs, p);
-      const read = prometheusQuantile(p / 100, bounds, sim.responseMs);
+      const read = histogramRead(p / 100, bounds, sim.responseMs);
       const model = latencyPercentileMs(shape, c.instances, p);
       const modelRead = histogramQuantileMs(shape, c.instances, p, bounds);
       const f = (x: number) => x.toFixed(1);

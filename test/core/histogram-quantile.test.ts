@@ -8,29 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { calibrate, initialCalibration, type CalibrationState } from '../../src/core/calibrate.ts';
 import { sizingCapacity } from '../../src/core/decide.ts';
 import { histogramQuantileMs, latencyPercentileMs } from '../../src/core/pool.ts';
+import { DEFAULT_HISTOGRAM_BOUNDS_MS } from '../../src/simulator/truth.ts';
 import { model } from './decide-model.ts';
+import { histogramRead } from '../support/histogram.ts';
 import { exponential, percentile, simulateFifo } from '../support/mgc-sim.ts';
 
-/** prom-client's and client_golang's default bounds, s → ms (up to 10 s). */
-const DEFAULT_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
-
-/**
- * Prometheus' histogram_quantile (promql/quantile.go bucketQuantile) over cumulative counts: the
- * first bucket whose count reaches q × total, linear inside it from the bound below (0 under the
- * first); in +Inf's, the highest finite bound.
- */
-function prometheusQuantile(q: number, bounds: readonly number[], responses: Float64Array): number {
-  const cum = bounds.map((le) => responses.reduce((n, r) => n + (r <= le ? 1 : 0), 0));
-  const rank = q * responses.length;
-  for (let i = 0; i < bounds.length; i++) {
-    if (cum[i]! >= rank) {
-      const lo = i === 0 ? 0 : bounds[i - 1]!;
-      const below = i === 0 ? 0 : cum[i - 1]!;
-      return lo + ((bounds[i]! - lo) * (rank - below)) / (cum[i]! - below);
-    }
-  }
-  return bounds[bounds.length - 1]!;
-}
+/** prom-client's and client_golang's default bounds, ms (up to 10 s). */
+const DEFAULT_BOUNDS_MS = DEFAULT_HISTOGRAM_BOUNDS_MS;
 
 // The e2e's service: 20 ms exponential, 4 per pod, 10 pods, 1,750 rps (ρ 0.875).
 const spec = model(
@@ -50,7 +34,7 @@ describe('histogram_quantile of a pool: the model read through the buckets', () 
 
   it('reads the p99 5 % over the true one with the default buckets, as the pool measured through them does', () => {
     const truth = percentile(sim.responseMs, 99);
-    const read = prometheusQuantile(0.99, DEFAULT_BOUNDS_MS, sim.responseMs);
+    const read = histogramRead(0.99, DEFAULT_BOUNDS_MS, sim.responseMs);
     // The model's true p99 is the simulation's, within its noise…
     expect(latencyPercentileMs(shape, 10, 99) / truth).toBeGreaterThan(0.98);
     expect(latencyPercentileMs(shape, 10, 99) / truth).toBeLessThan(1.02);
@@ -62,7 +46,7 @@ describe('histogram_quantile of a pool: the model read through the buckets', () 
     expect(model99 / read).toBeGreaterThan(0.99);
     expect(model99 / read).toBeLessThan(1.01);
     // p99.9 lands in (100, 250]: 1.6× the true one, and the model reads it so too.
-    const read999 = prometheusQuantile(0.999, DEFAULT_BOUNDS_MS, sim.responseMs);
+    const read999 = histogramRead(0.999, DEFAULT_BOUNDS_MS, sim.responseMs);
     expect(read999 / percentile(sim.responseMs, 99.9)).toBeGreaterThan(1.5);
     expect(histogramQuantileMs(shape, 10, 99.9, DEFAULT_BOUNDS_MS) / read999).toBeGreaterThan(0.97);
     expect(histogramQuantileMs(shape, 10, 99.9, DEFAULT_BOUNDS_MS) / read999).toBeLessThan(1.03);
@@ -97,7 +81,7 @@ describe('histogram_quantile of a pool: the model read through the buckets', () 
           {
             demandRps: 1750,
             ready: 10,
-            measuredMs: prometheusQuantile(0.99, DEFAULT_BOUNDS_MS, w.responseMs),
+            measuredMs: histogramRead(0.99, DEFAULT_BOUNDS_MS, w.responseMs),
             requests: w.responseMs.length,
             windowSeconds: 60,
             ...(bounds ? { histogramBoundsMs: bounds } : {}),

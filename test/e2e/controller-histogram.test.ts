@@ -22,6 +22,7 @@ import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { PolicyStatus } from '../../src/controller/policy.ts';
+import { cumulativeShares } from '../support/histogram.ts';
 import { exponential, percentile, simulateFifo } from '../support/mgc-sim.ts';
 import { e2ePolicy, testController } from './support/controller.ts';
 import {
@@ -60,14 +61,8 @@ const slowSim = simulateFifo({
   requests: 400_000,
   seed: 12,
 });
-/** Cumulative share of the simulated responses at or under each bound. */
-const sharesOf = (responses: Float64Array): number[] =>
-  BOUNDS.map((le) => {
-    const ms = Number(le) * 1000;
-    let n = 0;
-    for (const r of responses) if (r <= ms) n++;
-    return n / responses.length;
-  });
+const BOUNDS_MS = BOUNDS.map((le) => Number(le) * 1000);
+const sharesOf = (responses: Float64Array): number[] => cumulativeShares(BOUNDS_MS, responses);
 const SHARES: Record<(typeof POLICIES)[number], number[]> = {
   template: sharesOf(sim.responseMs),
   raw: sharesOf(sim.responseMs),
