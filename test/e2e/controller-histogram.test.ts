@@ -18,7 +18,7 @@
 // simulation's own p99 is within ~1 % of it, its histogram read ~98 ms. `template` reads the model
 // through the bounds too: error within 2 %, no scale; `raw` reads a 5 % slower service and sizes
 // with it (the whole-response rule: a scale past 2 % with the error past 2 %).
-import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { PolicyStatus } from '../../src/controller/policy.ts';
@@ -26,13 +26,12 @@ import { cumulativeShares } from '../support/histogram.ts';
 import { exponential, percentile, simulateFifo } from '../support/mgc-sim.ts';
 import { e2ePolicy, testController } from './support/controller.ts';
 import {
-  createDeployment,
   createNamespace,
   createPolicy,
   deleteNamespace,
   ensureCluster,
   readPolicy,
-  standInKubelet,
+  readyDeployments,
   waitFor,
 } from './support/kube.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
@@ -94,19 +93,7 @@ function history(now: number): string {
 beforeAll(async () => {
   kc = (await ensureCluster()).kc;
   ns = await createNamespace(kc, 'hr-histogram');
-  for (const name of POLICIES) {
-    await createDeployment(kc, ns, name, PODS);
-    const k = standInKubelet(kc, ns, name);
-    closers.push(() => k.stop());
-  }
-  const apps = kc.makeApiClient(AppsV1Api);
-  await waitFor(
-    `${PODS} ready pods each`,
-    () =>
-      Promise.all(POLICIES.map(async (name) => (await apps.readNamespacedDeployment({ name, namespace: ns })).status)),
-    (all) => all.every((s) => s?.readyReplicas === PODS),
-    60_000,
-  );
+  await readyDeployments(kc, ns, POLICIES, PODS, closers);
   prom = await startPrometheus({}, '15s', [], [], { openMetrics: history(Math.floor(Date.now() / 1000)) });
 }, 600_000);
 

@@ -45,21 +45,20 @@
 // evidence; decide() takes no confirmation from it), so each latency policy is asserted on a round
 // whose smoothed error has moved: below 1
 // for `confirmed`, past 1.02 for `slow`. Runs in 8–45 s with the control plane up (+ ~10 s to start it).
-import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planService } from '../../src/core/plan.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import { buildModel, type PolicyStatus } from '../../src/controller/policy.ts';
 import { e2ePolicy, testController } from './support/controller.ts';
 import {
-  createDeployment,
   createNamespace,
   createPolicy,
   deleteNamespace,
   ensureCluster,
   readPolicy,
+  readyDeployments,
   replicasOf,
-  standInKubelet,
   waitFor,
 } from './support/kube.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
@@ -210,20 +209,7 @@ function ownHalfHourMean(at: number): number {
 beforeAll(async () => {
   kc = (await ensureCluster()).kc;
   ns = await createNamespace(kc, 'hr-confirmed');
-  for (const name of POLICIES) {
-    await createDeployment(kc, ns, name, START);
-    const k = standInKubelet(kc, ns, name);
-    closers.push(() => k.stop());
-  }
-  // Ready before the first round: a latency sample is read against the model at the ready count.
-  const apps = kc.makeApiClient(AppsV1Api);
-  await waitFor(
-    `${START} ready pods each`,
-    () =>
-      Promise.all(POLICIES.map(async (name) => (await apps.readNamespacedDeployment({ name, namespace: ns })).status)),
-    (all) => all.every((s) => s?.readyReplicas === START),
-    60_000,
-  );
+  await readyDeployments(kc, ns, POLICIES, START, closers);
   const now = Math.floor(Date.now() / 1000);
   d = demand(now);
   prom = await startPrometheus({}, '15s', [], [], { openMetrics: history(now) });

@@ -210,6 +210,32 @@ export async function restartApiserver(downMs: number): Promise<void> {
 }
 
 /**
+ * One Deployment per name with `replicas` pods, each with a stand-in kubelet (its stop() added to
+ * `closers`), and every pod Ready before it returns: a latency sample is read against the model at
+ * the ready count, so a test's first round must see them all.
+ */
+export async function readyDeployments(
+  kc: KubeConfig,
+  namespace: string,
+  names: readonly string[],
+  replicas: number,
+  closers: Array<() => Promise<void>>,
+): Promise<void> {
+  for (const name of names) {
+    await createDeployment(kc, namespace, name, replicas);
+    const k = standInKubelet(kc, namespace, name);
+    closers.push(() => k.stop());
+  }
+  const apps = kc.makeApiClient(AppsV1Api);
+  await waitFor(
+    `${replicas} ready pods each`,
+    () => Promise.all(names.map(async (name) => (await apps.readNamespacedDeployment({ name, namespace })).status)),
+    (all) => all.every((st) => st?.readyReplicas === replicas),
+    60_000,
+  );
+}
+
+/**
  * What a kubelet would do for pods that pass their readiness probe: mark every pod of the
  * Deployment `app` Running and Ready (this control plane has no kubelet, so pods stay Pending and
  * readyReplicas stays 0). The ReplicaSet and Deployment controllers then count them as ready.
