@@ -291,7 +291,29 @@ export function latencyQueries(l: LatencySpec | undefined, percentile: number): 
   if (!l.query || !l.requestsQuery) {
     throw invalid('spec.latency', 'give latency.template, or latency.query with latency.requestsQuery', l);
   }
-  return { latency: l.query, latencyRequests: l.requestsQuery, latencyUnit: l.unit ?? 's' };
+  const buckets = bucketsOfQuery(l.query);
+  return {
+    latency: l.query,
+    latencyRequests: l.requestsQuery,
+    latencyUnit: l.unit ?? 's',
+    ...(buckets ? { latencyBuckets: buckets } : {}),
+  };
+}
+
+/**
+ * A raw latency query that is histogram_quantile over one histogram (the whole query, so its result
+ * is in the bounds' unit): the query for that histogram's bounds, as the template has. E.g.
+ * `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[5m])))`
+ * → `count by (le) (http_request_duration_seconds_bucket{job="web"})`. Anything else (a product, two
+ * histograms, a recording rule): none, and the model's own percentile is compared.
+ */
+export function bucketsOfQuery(query: string): string | undefined {
+  if (!/^\s*histogram_quantile\s*\(/.test(query) || !/\)\s*$/.test(query)) return undefined;
+  const found = new Set(
+    [...query.matchAll(/([A-Za-z_:][\w:]*_bucket)(?![\w:])\s*(\{[^{}]*\})?/g)].map((m) => `${m[1]}${m[2] ?? ''}`),
+  );
+  const [only] = found;
+  return found.size === 1 && only !== undefined ? `count by (le) (${only})` : undefined;
 }
 
 export function targetOf(p: HeadroomPolicy): ScaleTargetRef {

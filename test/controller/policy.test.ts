@@ -13,6 +13,7 @@ import { interpret } from '../../src/adapters/metrics/prometheus/index.ts';
 import { restoreState } from '../../src/loop/step.ts';
 import { crdManifest, crdYaml, toStructural } from '../../src/controller/crd.ts';
 import {
+  bucketsOfQuery,
   buildModel,
   demandQueries,
   modelName,
@@ -112,6 +113,22 @@ describe('demandQueries', () => {
       }
   });
 
+  it("a raw latency query's histogram: only a whole histogram_quantile over one histogram", () => {
+    expect(bucketsOfQuery(' histogram_quantile(0.9, rate(x_bucket[5m])) ')).toBe('count by (le) (x_bucket)');
+    expect(bucketsOfQuery('histogram_quantile(0.99, sum by (le) (rate(a:b_bucket{job="w", le!="+Inf"}[1m])))')).toBe(
+      'count by (le) (a:b_bucket{job="w", le!="+Inf"})',
+    );
+    // Its result in another unit than the bounds', two histograms, a name that only starts like one,
+    // a recording rule: not known.
+    for (const q of [
+      '1000 * histogram_quantile(0.99, sum by (le) (rate(x_bucket[1m])))',
+      'histogram_quantile(0.99, sum by (le) (rate(x_bucket[1m]) + rate(y_bucket[1m])))',
+      'histogram_quantile(0.99, sum by (le) (rate(x_bucket_total[1m])))',
+      'job:latency_seconds:p99',
+    ])
+      expect(bucketsOfQuery(q), q).toBeUndefined();
+  });
+
   it('expands the latency histogram template at the SLO percentile, in seconds; passes a query through', () => {
     const p = policy({
       latency: {
@@ -135,6 +152,11 @@ describe('demandQueries', () => {
     expect(demandQueries(q.spec)).toMatchObject({ latency: 'p99_ms', latencyRequests: 'n', latencyUnit: 'ms' });
     expect(demandQueries(q.spec).completions).toBeUndefined();
     expect(demandQueries(q.spec).latencyBuckets).toBeUndefined();
+    // A raw query that is histogram_quantile over one histogram: its bounds are read too.
+    const raw = 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[5m])))';
+    expect(demandQueries(policy({ latency: { query: raw, requestsQuery: 'n' } }).spec).latencyBuckets).toBe(
+      'count by (le) (http_request_duration_seconds_bucket{job="web"})',
+    );
     // A latency section with a query but no request count is an invalid policy, not a silent no-op.
     expect(problemOf(() => buildModel(policy({ latency: { query: 'p99' } })))).toMatchObject({
       code: 'HR_SPEC_INVALID',

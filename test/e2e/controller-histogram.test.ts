@@ -2,8 +2,9 @@
 // interpolates inside the bucket the SLO's rank falls in: through the client libraries' default
 // bounds (…, 50, 100, 250 ms, …) a pool that is exactly its spec's M/M/c measures its p99 ~5 % over
 // the true one. The calibrator reads the spec's model through the same bounds (the `le` labels the
-// histogram template's buckets query returns) before it compares the two; a raw latency query, whose
-// buckets are not known, compares the model's own percentile, as before.
+// histogram template's buckets query returns, or a raw query's that is one whole histogram_quantile)
+// before it compares the two; a raw latency query whose buckets are not known compares the model's
+// own percentile, as before.
 //
 // Through REAL parts: a real kube-apiserver + etcd + kube-controller-manager (pods marked Ready by a
 // stand-in kubelet), a real Prometheus holding backfilled counters and histograms (promtool, from
@@ -13,7 +14,7 @@
 // rps on 10 pods of 4 slots (40 servers), 20-ms exponential service, 400,000 requests.
 //
 // Two policies on the same data: `template` (latency.template: histogram) and `raw` (latency.query:
-// the same histogram_quantile expression); a third, `slower`, reads the histogram of the same pool
+// the same histogram_quantile × 1000, in ms, whose buckets are not read: policy.ts bucketsOfQuery); a third, `slower`, reads the histogram of the same pool
 // 3 % slower than its spec (20.6 ms), which the buckets read only ~1 % over the model's read. The model at 1,750 rps on 10 predicts p99 93.6 ms; the
 // simulation's own p99 is within ~1 % of it, its histogram read ~98 ms. `template` reads the model
 // through the bounds too: error within 2 %, no scale; `raw` reads a 5 % slower service and sizes
@@ -104,7 +105,12 @@ afterAll(async () => {
   if (kc && ns) await deleteNamespace(kc, ns);
 });
 
-const QUANTILE = 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="raw"}[30s])))';
+/**
+ * The same read in ms: a query that is not one whole histogram_quantile (its result in another unit
+ * than the bounds') has no buckets read (policy.ts bucketsOfQuery); a bare one would have.
+ */
+const QUANTILE =
+  '1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="raw"}[30s])))';
 
 function policy(name: (typeof POLICIES)[number]) {
   const base = e2ePolicy(
@@ -135,6 +141,7 @@ function policy(name: (typeof POLICIES)[number]) {
         }
       : {
           query: QUANTILE,
+          unit: 'ms',
           requestsQuery: 'sum(increase(http_request_duration_seconds_count{job="raw"}[30s]))',
           halfLifeSeconds: 2,
         };
