@@ -139,6 +139,8 @@ export interface Calibration {
    * with 2 %.
    */
   sensitivity?: number;
+  /** With `histogram`: the bucket the last read fell in, [lower bound, upper bound] ms (0 under the first). */
+  bucketMs?: [number, number];
   /**
    * The shape of the time at an instance sized with, as measured at the balancer, when it is
    * heavier than the spec's (at the calibrated mean, spec × scale).
@@ -292,6 +294,10 @@ export function calibrate(
     measuredMs: number | null,
     sensitivity?: number,
   ) => {
+    const bounds = sample?.histogramBoundsMs;
+    const upper = bounds && measuredMs !== null ? bounds.findIndex((b) => b >= measuredMs) : -1;
+    const bucketMs: [number, number] | undefined =
+      bounds && upper >= 0 ? [upper > 0 ? bounds[upper - 1]! : 0, bounds[upper]!] : undefined;
     const floor = shapeFloor(model, s.smoothedRequests);
     const serviceTime = measuredShape(floor, s, model.instance.serviceTimeMs * Math.exp(s.logScale));
     return {
@@ -307,6 +313,7 @@ export function calibrate(
         ...(s.logAtMean === undefined ? { wholeResponse: true } : {}),
         ...(sample?.histogramBoundsMs?.length ? { histogram: true } : {}),
         ...(sensitivity !== undefined ? { sensitivity } : {}),
+        ...(bucketMs ? { bucketMs } : {}),
         ...(serviceTime ? { serviceTime } : {}),
       },
     };

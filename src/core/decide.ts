@@ -119,6 +119,36 @@ export interface Decision {
   /** Demand the count was sized for (max of stable, burst and forecast). */
   sizedForRps?: number;
   plan?: ServicePlan;
+  /**
+   * What the latency check itself needs a person for, beside the plan's warnings: a histogram whose
+   * buckets around the read hardly move with the service (coarseBuckets).
+   */
+  checkWarnings?: string[];
+}
+
+/** Below this the histogram's read moves < 1 % for 2 % on the service time: a person should know. */
+export const COARSE_SENSITIVITY = 0.5;
+
+/**
+ * The warning for a histogram read inside a bucket that compresses it (Calibration.sensitivity
+ * below COARSE_SENSITIVITY), with the bucket and what a 3 % slower service reads as, e.g. through
+ * the default bounds at 1,750 rps on 10 pools: "the latency histogram reads p99 inside its bucket
+ * 50–100 ms, where a service 3 % slower reads only 1.1 % slower (the read moves 0.36 % per 1 % of
+ * service time): bounds near 98 ms (e.g. 78, 88, 98, 110 ms) would check the model 3× as
+ * sharply; the loop judges the read as the service time it implies".
+ */
+export function coarseBuckets(cal: Calibration | undefined): string | undefined {
+  const k = cal?.sensitivity;
+  const b = cal?.bucketMs;
+  if (!cal?.histogram || k === undefined || !(k > 0) || k >= COARSE_SENSITIVITY || !b || cal.measuredMs === null)
+    return undefined;
+  // 2 digits: the text is stored with the decision, and must not change with each window's noise.
+  const read = Number(cal.measuredMs.toPrecision(2));
+  const near = [0.8, 0.9, 1, 1.1].map((f) => Number((read * f).toPrecision(2)));
+  return (
+    `the latency histogram reads p${cal.percentile} inside its bucket ${fmt(b[0])}–${fmt(b[1])} ms, where a service 3 % slower reads only ${((1.03 ** k - 1) * 100).toFixed(1)} % slower (the read moves ${k.toFixed(2)} % per 1 % of service time): ` +
+    `bounds near ${fmt(read)} ms (e.g. ${near.join(', ')} ms) would check the model ${fmt(Math.round(1 / k))}× as sharply; the loop judges the read as the service time it implies`
+  );
 }
 
 /**
@@ -608,6 +638,7 @@ export function decide(
   }
   const observed = { ...shape, demandRps: demand };
   const latency = latencyPercentileMs(observed, desired, model.slo?.percentile ?? 99);
+  const coarse = coarseBuckets(obs.calibration);
   return {
     decision: {
       desired,
@@ -622,6 +653,7 @@ export function decide(
       },
       sizedForRps,
       plan,
+      ...(coarse ? { checkWarnings: [coarse] } : {}),
     },
     state: {
       recommendations,

@@ -70,6 +70,8 @@ export type DecisionFields = Pick<Decision, 'desired' | 'recommended' | 'valid' 
   /** Stored with the decision (status.lastDecision), or rendered from the core's plan on first read. */
   warnings?: readonly string[];
   plan?: { readonly warnings: readonly string[] };
+  /** The latency check's own (the core's Decision.checkWarnings), after the plan's. */
+  checkWarnings?: readonly string[];
 };
 
 /**
@@ -86,7 +88,7 @@ export function decisionView(d: DecisionFields, at: number | string, applied: bo
     binding: d.binding,
     mode: d.mode,
     reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
-    warnings: [...(d.warnings ?? d.plan?.warnings ?? [])],
+    warnings: [...(d.warnings ?? d.plan?.warnings ?? []), ...(d.checkWarnings ?? [])],
     predicted: { utilization: u === null || !Number.isFinite(u) ? null : u, latencyMs: d.predicted.latencyMs },
     sizedForRps: d.sizedForRps ?? null,
     applied,

@@ -6,7 +6,7 @@
 // (the same read against a real Prometheus: test/e2e/controller-histogram.test.ts).
 import { describe, expect, it } from 'vitest';
 import { calibrate, initialCalibration, type CalibrationState } from '../../src/core/calibrate.ts';
-import { sizingCapacity } from '../../src/core/decide.ts';
+import { coarseBuckets, decide, initialDecideState, sizingCapacity } from '../../src/core/decide.ts';
 import { histogramQuantileMs, latencyPercentileMs } from '../../src/core/pool.ts';
 import { DEFAULT_HISTOGRAM_BOUNDS_MS } from '../../src/simulator/truth.ts';
 import { model } from './decide-model.ts';
@@ -117,5 +117,20 @@ describe('histogram_quantile of a pool: the model read through the buckets', () 
     expect(three.scale).toBeGreaterThan(1.02);
     expect(three.scale).toBeLessThan(1.045);
     expect(sizingCapacity(spec.instance, undefined, three)?.serviceTimeMs).toBeGreaterThan(20.4);
+    // The person is told: the bucket the read fell in, what 3 % slower reads as, and bounds to add.
+    expect(withBounds.bucketMs).toEqual([50, 100]);
+    expect(coarseBuckets(withBounds)).toMatch(
+      /^the latency histogram reads p99 inside its bucket 50–100 ms, where a service 3 % slower reads only 1\.\d % slower \(the read moves 0\.3\d % per 1 % of service time\): bounds near 98 ms \(e\.g\. 78, 88, 98, 110 ms\) would check the model 3× as sharply/,
+    );
+    const d = decide(
+      spec,
+      initialDecideState(),
+      { demandRps: 1750, readyReplicas: 10, currentReplicas: 10, calibration: withBounds },
+      0,
+    ).decision;
+    expect(d.checkWarnings).toEqual([coarseBuckets(withBounds)]);
+    // Not without a histogram, nor through bounds that move the read with the service.
+    expect(coarseBuckets(without)).toBeUndefined();
+    expect(coarseBuckets({ ...withBounds, sensitivity: 0.9 })).toBeUndefined();
   });
 });

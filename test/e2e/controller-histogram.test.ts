@@ -196,6 +196,11 @@ describe('the latency model read through the histogram buckets it is measured by
     expect(template!.model!.sensitivity, detail).toBeGreaterThan(0.25);
     expect(template!.model!.sensitivity, detail).toBeLessThan(0.5);
     expect(raw!.model!.sensitivity, detail).toBeUndefined();
+    // And the status tells a person the bounds are coarse there, and which to add.
+    expect(template?.lastDecision?.warnings ?? [], detail).toContainEqual(
+      expect.stringMatching(/^the latency histogram reads p99 inside its bucket 50–100 ms, where a service 3 % slower/),
+    );
+    expect(JSON.stringify(raw?.lastDecision?.warnings ?? []), detail).not.toContain('latency histogram');
     // raw: its buckets unknown, the model's own p99 (~93.6 ms) is compared: the interpolation reads as
     // a slower service, and the loop sizes with it.
     expect(raw!.model!.predictedLatencyMs! / truthP99, detail).toBeLessThan(1.02);
