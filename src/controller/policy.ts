@@ -164,8 +164,9 @@ export interface Queries {
   /** The histogram template's window, s (a raw latency query's is not known). */
   latencyWindowSeconds?: number;
   /**
-   * The histogram template's bucket bounds, one series per `le`: the model is read through them as
-   * histogram_quantile reads the measurement (a raw latency query's buckets are not known).
+   * The latency histogram's bucket bounds, one series per `le` (bucketsOfQuery: the template's, or a
+   * raw query that is one whole histogram_quantile): the model is read through them as
+   * histogram_quantile reads the measurement.
    */
   latencyBuckets?: string;
 }
@@ -279,25 +280,30 @@ export function latencyQueries(l: LatencySpec | undefined, percentile: number): 
   if (t) {
     const sel = selector(t.selector);
     const w = t.window ?? '1m';
+    const latency = `histogram_quantile(${percentile / 100}, sum by (le) (rate(${t.metric}_bucket{${sel}}[${w}])))`;
     return {
-      latency: `histogram_quantile(${percentile / 100}, sum by (le) (rate(${t.metric}_bucket{${sel}}[${w}])))`,
+      latency,
       latencyRequests: `sum(increase(${t.metric}_count{${sel}}[${w}]))`,
       completions: `sum(rate(${t.metric}_count{${sel}}[${w}]))`,
       latencyUnit: 's',
       latencyWindowSeconds: parseDuration(w),
-      latencyBuckets: `count by (le) (${t.metric}_bucket{${sel}})`,
+      ...bucketsQuery(latency),
     };
   }
   if (!l.query || !l.requestsQuery) {
     throw invalid('spec.latency', 'give latency.template, or latency.query with latency.requestsQuery', l);
   }
-  const buckets = bucketsOfQuery(l.query);
   return {
     latency: l.query,
     latencyRequests: l.requestsQuery,
     latencyUnit: l.unit ?? 's',
-    ...(buckets ? { latencyBuckets: buckets } : {}),
+    ...bucketsQuery(l.query),
   };
+}
+
+function bucketsQuery(latency: string): { latencyBuckets?: string } {
+  const b = bucketsOfQuery(latency);
+  return b ? { latencyBuckets: b } : {};
 }
 
 /**
