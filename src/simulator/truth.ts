@@ -8,6 +8,7 @@ import { poolShape } from '../core/plan.ts';
 import { histogramQuantileMs, serviceTimeFloorMs } from '../core/pool.ts';
 import type { CapacityTable } from './capacity.ts';
 import type { LatencyMeter } from './policies/headroom.ts';
+import { mulberry32 } from './synthetic.ts';
 
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 
@@ -107,12 +108,9 @@ export function histogramLatencyMeter(
   const truth = table.model;
   const p = (truth.slo?.percentile ?? 99) / 100;
   const backlog = trueLatencyMeter(table, windowSeconds);
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 2 ** 32;
-  };
-  const normal = (): number => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const rand = mulberry32(seed);
+  // Box–Muller; 1 − rand() is in (0, 1], so the log is finite.
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const read = (demandRps: number, ready: number, requests: number): number => {
     const z = normal();
     const rank = Math.min(1 - 1e-9, Math.max(1e-9, p + z * Math.sqrt((p * (1 - p)) / Math.max(1, requests))));
