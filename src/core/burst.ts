@@ -197,6 +197,11 @@ export interface BurstLevel {
   held: number;
   known: boolean;
   periodic: boolean;
+  /**
+   * Readings up to this are the level's noise, which a record bounds and the count covers within
+   * the SLO (decide() step 2b): no burst while the ready instances meet the SLO at them.
+   */
+  noise?: number;
 }
 
 /**
@@ -214,7 +219,10 @@ export function burstDemand(
   const b = model.behavior.burst;
   const burst = obs.burstDemandRps;
   if (!b.enabled || burst === undefined || !Number.isFinite(burst) || burst <= stable) return undefined;
-  const over = burst >= b.threshold * carry;
+  // Within the noise a record bounds a reading is a burst only where the ready pool misses the SLO
+  // at it: a count sized for the record carries it within the SLO.
+  const noise = learned?.noise !== undefined && burst <= learned.noise;
+  const over = burst >= b.threshold * carry && !noise;
   if (!over && !missesSlo(model, pool, burst)) return undefined;
   const grew = burstGrowth(b.learn ? learned?.history : undefined);
   // Within an episode the rise is sized once, from its first sight (later steps add only what goes

@@ -37,6 +37,12 @@ function service(over: Partial<ServiceModel> = {}): ServiceModel {
   );
 }
 
+/** The same with the burst path on (the controller's default). */
+const bursty = (): ServiceModel =>
+  service({
+    behavior: { ...service().behavior, burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } },
+  });
+
 /** `end` seconds at `rps` ± `noise` (uniform), one reading a minute; `jump` multiplies one minute. */
 function minutes(rps: number, noise: number, jump?: { at: number; by: number }, end = END): DemandHistory {
   const rand = mulberry32(11);
@@ -117,18 +123,11 @@ describe('the worst recent miss within the SLO (issue 15)', () => {
     // behind a least-outstanding balancer, Poisson arrivals at the worst-miss demand (20,540 rps,
     // ~99 % busy), exponential 20-ms service, 1.2 M requests (~1 minute of traffic). Measured: 104
     // instances 95.7 ms, 103 instances 105.1 ms (seeds 2 and 3: 97.9 / 98.6 and 145.8 / 123.6 ms).
-    // 400 minutes, and a burst of this service scored 3× an hour ago: the record does not bound the
-    // worst miss (decide() keeps it whole for a bursty service), so the count covers all of it.
-    const end = 400 * 60;
-    const h0 = minutes(18000, 0.05, undefined, end);
-    const state = {
-      ...initialDecideState(),
-      demand: h0,
-      bursts: { scores: [[end - 3600, 3]] as Array<[number, number]> },
-    };
-    const d = run(service(), [[end, { demandRps: 18000 }]], 100, state)[0]!;
-    const w = forecastPeak(recordDemand(h0, end, 18000, 120), end, 120)!.worst!;
-    expect(w.record).toBeDefined();
+    // 200 minutes: no record bounds the worst miss yet, so the count covers all of it.
+    const h0 = minutes(18000, 0.05);
+    const d = run(service(), [[END, { demandRps: 18000 }]], 100, { ...initialDecideState(), demand: h0 })[0]!;
+    const w = forecastPeak(recordDemand(h0, END, 18000, 120), END, 120, true)!.worst!;
+    expect(w.record).toBeUndefined();
     expect(d.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message).toContain('2 % past the worst');
     expect(simulatedP99(w.rps, d.recommended, 1_200_000)).toBeLessThanOrEqual(100);
     expect(simulatedP99(w.rps, d.recommended - 1, 1_200_000)).toBeGreaterThan(100);
@@ -340,9 +339,9 @@ describe('the worst miss covered up to a record the level reached before (issue 
   });
 
   it('under the record a burst that binds is covered within the SLO, not under the target', () => {
-    // A reading past what 100 ready instances carry at 0.9 (18,000 rps), from a service whose past
-    // bursts rose within the noise: the burst sizes for it × their growth, and under the target that
-    // asked more than the SLO needs for it.
+    // A reading past what 100 ready instances carry at 0.9 (18,000 rps) and past the record 2 % up,
+    // from a service whose past bursts rose within the noise: the burst sizes for it × their growth,
+    // and under the target that asked more than the SLO needs for it.
     const h = held(DAYS, 18000);
     const m = model(
       {
@@ -361,10 +360,12 @@ describe('the worst miss covered up to a record the level reached before (issue 
       demand: h,
       bursts: { scores: [[DAYS - 3600, 1.2]] as Array<[number, number]> },
     };
-    const d = run(m, [[DAYS, { demandRps: 18000, burstDemandRps: 18900, calibration: measured(1) }]], 100, state)[0]!;
+    const noise = forecastPeak(recordDemand(h, DAYS, 18000, 120), DAYS, 120, true)!.worst!.record! * WORST_STEP;
+    const seen = Math.ceil(noise) + 100;
+    const d = run(m, [[DAYS, { demandRps: 18000, burstDemandRps: seen, calibration: measured(1) }]], 100, state)[0]!;
     const burst = d.reasons.find((x) => x.code === 'Burst')!;
     const rps = Number(/sizing for the burst as it may go on, (\d+) rps/.exec(burst.message)![1]);
-    expect(rps).toBeGreaterThan(18900 * 1.1);
+    expect(rps).toBeGreaterThan(seen * 1.1);
     const f = forecastPeak(recordDemand(h, DAYS, 18000, 120), DAYS, 120)!;
     expect(f.rps).toBeLessThan(rps);
     const under = planService(m, { demandRps: rps }).replicas;
@@ -416,28 +417,101 @@ describe('the worst miss covered up to a record the level reached before (issue 
     }
   });
 
-  it('not at a new high, not for a service whose bursts rose past 1.25×, not past 1.25× misses', () => {
+  it("a reading within the record 2 % up is the level's noise, no burst, while the ready instances meet the SLO at it", () => {
+    // 2 days at 18,000 rps ± 5 %, 100 ready (18,000 rps at 0.9), a past crowd scored 3×: a 15-s reading
+    // past what they carry at the target but within the record 2 % up. Sized as a burst it asked
+    // 18,900 × 3 (the crowd's growth); under the record the count covers it within the SLO.
+    const h = held(DAYS, 18000);
+    const noise = forecastPeak(recordDemand(h, DAYS, 18000, 120), DAYS, 120, true)!.worst!.record! * WORST_STEP;
+    const seen = Math.floor(noise) - 50;
+    expect(seen).toBeGreaterThan(18000);
+    const state = {
+      ...initialDecideState(),
+      demand: h,
+      bursts: { scores: [[DAYS - 86400, 3]] as Array<[number, number]> },
+    };
+    const reading = { demandRps: 18000, burstDemandRps: seen };
+    const d = run(bursty(), [[DAYS, reading]], 100, state)[0]!;
+    expect(d.reasons.some((x) => x.code === 'Burst')).toBe(false);
+    expect(d.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message).toContain('highest of the 2 days');
+    // One that misses the SLO on the ready instances (90 carry 18,000 rps within it? no: ~99 % busy) is a burst.
+    const fewer = run(bursty(), [[DAYS, reading]], 90, state)[0]!;
+    expect(fewer.reasons.find((x) => x.code === 'Burst')?.message).toContain('would break the p99 ≤ 100 ms SLO');
+    // Past the record 2 % up it is a burst, sized with the crowd's growth.
+    const past = run(bursty(), [[DAYS, { demandRps: 18000, burstDemandRps: Math.ceil(noise) + 50 }]], 100, state)[0]!;
+    expect(past.mode).toBe('burst');
+    expect(past.sizedForRps).toBeGreaterThan(2 * noise);
+  });
+
+  it('not at a new high, not past 1.25× misses, unless they are rarer than 1 % and the burst path sizes them', () => {
     // The last 40 minutes at 2,100 rps: the central value is past the 2 days' highest.
     const high = at(held(DAYS, 1900, { rps: 2100, minutes: 40 }), DAYS, 2100);
     expect(high.f.worst!.record).toBeUndefined();
     expect(high.d.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message ?? '').not.toContain('highest of');
-    // A service whose bursts rose past the noise (one crowd 3× a day ago): the worst miss stays whole.
+    // A service whose bursts rose past the noise (one crowd 3× a day ago): its level's noise is
+    // bounded as any other's (a reading within it is no burst: the test above).
     const h2 = held(DAYS, 1900);
     const crowd = run(service(), [[DAYS, { demandRps: 1900 }]], 10, {
       ...initialDecideState(),
       demand: h2,
       bursts: { scores: [[DAYS - 86400, 3]] },
     })[0]!;
-    expect(forecastPeak(recordDemand(h2, DAYS, 1900, 120), DAYS, 120)!.worst!.record).toBeDefined();
-    expect(crowd.recommended).toBe(12);
-    expect(crowd.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message ?? '').not.toContain('highest of');
-    // A 1.4× minute 2 hours ago: a jump, not noise; the record does not bound it.
+    expect(crowd.recommended).toBe(11);
+    expect(crowd.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message ?? '').toContain('highest of');
+    // A 2× minute 6 hours ago: without a burst path a jump, not noise; the record does not bound it.
     const rand = mulberry32(5);
     let h = emptyHistory();
     for (let t = 0; t < DAYS; t += 60)
-      h = recordDemand(h, t, 1500 * (1 + (rand() * 2 - 1) * 0.05) * (t === DAYS - 7200 ? 1.4 : 1), 120);
-    const f = forecastPeak(recordDemand(h, DAYS, 1500, 120), DAYS, 120)!;
+      h = recordDemand(h, t, 1500 * (1 + (rand() * 2 - 1) * 0.05) * (t === DAYS - 6 * 3600 ? 2 : 1), 120);
+    h = recordDemand(h, DAYS, 1500, 120);
+    const f = forecastPeak(h, DAYS, 120)!;
     expect(f.worst!.over).toBeGreaterThan(RECORD_NOISE);
     expect(f.worst!.record).toBeUndefined();
+    const quiet = run(service(), [[DAYS, { demandRps: 1500 }]], 10, { ...initialDecideState(), demand: h })[0]!;
+    expect(quiet.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message ?? '').not.toContain('highest of');
+    // With one, that minute is one of 2,880 (rarer than the margin's 1 %): a burst the burst path
+    // sizes; the level's noise within 1.25× is bounded by the record, and the reason says what it left out.
+    const b = forecastPeak(h, DAYS, 120, true)!.worst!;
+    expect(b.over).toBeLessThanOrEqual(RECORD_NOISE);
+    expect(b.record).toBeDefined();
+    expect(b.burstMiss).toBeGreaterThan(1.25);
+    const d = run(bursty(), [[DAYS, { demandRps: 1500 }]], 10, { ...initialDecideState(), demand: h })[0]!;
+    expect(d.reasons.find((x) => x.code === 'ForecastWorstMiss')?.message).toContain(
+      `but bursts (up to ${String(Number(b.burstMiss!.toPrecision(4)))}×, rarer than 1 %, which the burst path sizes) came within ${String(Number(b.ratio.toPrecision(4)))}×`,
+    );
+  });
+
+  it("where a crowd set the 2 days' record, the flat level held since bounds the quiet hours", () => {
+    // 2 days at 3,100 rps ± 10 % with a crowd to 6× for 10 minutes 8 hours ago (flash at 20,000 rps):
+    // the crowd's first minute missed ~6× in the quiet level's band, and its peak is the 2 days'
+    // record. The quiet hours since are a flat level: its highest bounds the noise.
+    const rand = mulberry32(7);
+    let h = emptyHistory();
+    const crowd = DAYS - 8 * 3600;
+    for (let t = 0; t < DAYS; t += 60) {
+      const up = t >= crowd && t < crowd + 600 ? 6 : 1;
+      h = recordDemand(h, t, 3100 * up * (1 + (rand() * 2 - 1) * 0.1), 120);
+    }
+    h = recordDemand(h, DAYS, 3100, 120);
+    expect(heldRecord(h)).toBeGreaterThan(3100 * 5);
+    expect(forecastPeak(h, DAYS, 120)!.worst!.record).toBeUndefined();
+    const w = forecastPeak(h, DAYS, 120, true)!.worst!;
+    expect(w.record).toBeGreaterThan(3100);
+    expect(w.record).toBeLessThanOrEqual(3100 * 1.1);
+    expect(w.flatHours).toBeGreaterThanOrEqual(3);
+    expect(w.flatHours).toBeLessThanOrEqual(7);
+    expect(w.burstMiss).toBeGreaterThan(RECORD_NOISE);
+    const d = run(bursty(), [[DAYS, { demandRps: 3100 }]], 20, { ...initialDecideState(), demand: h })[0]!;
+    const r = d.reasons.find((x) => x.code === 'ForecastWorstMiss')!.message;
+    expect(r).toContain(`the highest of the flat level held ${w.flatHours!.toFixed(1)} hours before the last hour`);
+    const slo = planService({ ...service(), targetUtilization: 1 }, { demandRps: w.record! * WORST_STEP }).replicas;
+    const target = planService(service(), { demandRps: w.central }).replicas;
+    expect(d.recommended).toBe(Math.max(slo, target));
+    // Checked outside the model, in a discrete-event pool: the count meets the SLO at the highest
+    // quiet peak (18 instances at 3,407 rps: 96.6 ms) and one fewer does not (17: 262 ms). At the
+    // record 2 % up (3,475 rps, 96.5 % busy) 18 read 100.2–100.4 ms: the pooled model and a
+    // least-outstanding balancer of 4-slot instances part by 0.4 % that close to saturation.
+    expect(simulatedP99(w.record!, d.recommended, 400_000)).toBeLessThanOrEqual(100);
+    expect(simulatedP99(w.record!, d.recommended - 1, 400_000)).toBeGreaterThan(100);
   });
 });

@@ -270,6 +270,20 @@ const SCENARIOS: Record<string, () => Reason[]> = {
     const m = benchForecast();
     return run(m, [[2 * DAY, { demandRps: 1900 }]], 10, state)[0]!.reasons;
   },
+  // 2 days at 3,100 rps ± 10 % with a crowd 6× for 10 minutes 8 hours ago (its first minute a 4×
+  // miss, its peak the 2 days' record), the burst path on: the flat level since bounds the noise.
+  forecastRecordFlat: () => {
+    const noise = jitter(7, 0.1);
+    const crowd = 2 * DAY - 8 * 3600;
+    const up = (t: number): number => (t >= crowd && t < crowd + 600 ? 6 : 1);
+    const state = { ...initialDecideState(), demand: history(0, 2 * DAY, (t) => 3100 * up(t) * noise()) };
+    const bench = benchForecast();
+    const m = {
+      ...bench,
+      behavior: { ...bench.behavior, burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true } },
+    };
+    return run(m, [[2 * DAY, { demandRps: 3100 }]], 20, state)[0]!.reasons;
+  },
   // 2 days at 18,000 rps ± 5 % with measured latency matching the model (a `latency:` query): under
   // the record the target reads the last half hour's mean.
   forecastRecordMean: () => {
