@@ -221,8 +221,8 @@ export function burstDemand(
   if (!b.enabled || burst === undefined || !Number.isFinite(burst) || burst <= stable) return undefined;
   // Within the noise a record bounds a reading is a burst only where the ready pool misses the SLO
   // at it: a count sized for the record carries it within the SLO.
-  const noise = learned?.noise !== undefined && burst <= learned.noise;
-  const over = burst >= b.threshold * carry && !noise;
+  const withinNoise = learned?.noise !== undefined && burst <= learned.noise;
+  const over = burst >= b.threshold * carry && !withinNoise;
   if (!over && !missesSlo(model, pool, burst)) return undefined;
   const grew = burstGrowth(b.learn ? learned?.history : undefined);
   // Within an episode the rise is sized once, from its first sight (later steps add only what goes

@@ -446,27 +446,24 @@ export function decide(
     if (!burst.held) mode = 'burst';
     reasons.push(...burst.reasons);
   }
-  let calibrated = false;
+  const calibrated = f?.calibrated ?? false;
   let worst: WorstMiss | undefined;
   let stackedBy: StackedBy = 'margin';
-  if (b.forecast.enabled) {
-    calibrated = f?.calibrated ?? false;
-    // Under a record a burst that binds is covered within the SLO too (step 2b): a pool sized to the
-    // level reads its noise as 1× bursts (step at 20,000 rps: 20,000 rps × 1.03 asked 115 at 0.9).
-    if (f?.worst?.record !== undefined) {
-      worst = f.worst;
-      stackedBy = burst && burst.rps >= sizeFor ? 'burst' : 'demand';
-    }
-    if (f && f.rps > sizeFor) {
-      stackedBy = 'margin';
-      worst = f.worst;
-      sizeFor = f.rps;
-      if (mode === 'normal') mode = 'forecast';
-      reasons.push({
-        code: f.period ? 'ForecastPeriodic' : 'Forecast',
-        message: `forecast ${fmt(f.rps)} rps within ${horizon} s: ${f.reason}`,
-      });
-    }
+  // Under a record a burst that binds is covered within the SLO too (step 2b): a pool sized to the
+  // level reads its noise as 1× bursts (step at 20,000 rps: 20,000 rps × 1.03 asked 115 at 0.9).
+  if (f?.worst?.record !== undefined) {
+    worst = f.worst;
+    stackedBy = burst && burst.rps >= sizeFor ? 'burst' : 'demand';
+  }
+  if (f && f.rps > sizeFor) {
+    stackedBy = 'margin';
+    worst = f.worst;
+    sizeFor = f.rps;
+    if (mode === 'normal') mode = 'forecast';
+    reasons.push({
+      code: f.period ? 'ForecastPeriodic' : 'Forecast',
+      message: `forecast ${fmt(f.rps)} rps within ${horizon} s: ${f.reason}`,
+    });
   }
 
   // 2. Size it.

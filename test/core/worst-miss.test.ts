@@ -345,18 +345,7 @@ describe('the worst miss covered up to a record the level reached before (issue 
     // from a service whose past bursts rose within the noise: the burst sizes for it × their growth,
     // and under the target that asked more than the SLO needs for it.
     const h = held(DAYS, 18000);
-    const m = model(
-      {
-        forecast: { enabled: true, quietPhase: true },
-        burst: { enabled: true, windowSeconds: 6, threshold: 1, learn: true },
-      },
-      {
-        instance: { serviceTimeMs: 20, concurrency: 4 },
-        targetUtilization: 0.9,
-        replicas: { min: 1, max: 1000 },
-        slo: { latencyMs: 100, percentile: 99 },
-      },
-    );
+    const m = bursty();
     const state = {
       ...initialDecideState(),
       demand: h,
