@@ -11,15 +11,17 @@
 // burst seen at 900 rps is sized for 1,800 rps at once instead of 900 and chasing the rise one
 // startup late. A fresh service has no scores: once its level is known (the forecast's first
 // FIRST_FORECAST_MINUTES scored: before that a reading over the pool is as likely the level as a
-// rise), its first burst over what the ready instances carry (at least one ready) and past any
-// demand its history holds is sized for FIRST_BURST_GROWTH× its first sight until its own rise is
-// scored (the bench's flash crowds rose 1.5–3.3× theirs). A fixed prior, so the count moves with
-// the first sight as the learned one does, never in a jump at a threshold (a slope switched on at
-// 1.25–1.75× the stable rate was unrepeatable in the real cluster: docs/benchmarks.md, "Flash
-// crowds"). A burst within what the history holds (a service started from a day of Prometheus
-// history that had spikes) is no unknown rise: sized for itself; so is one where the history found
-// a period (a day of 2-h spikes read: day 2's highest spike, past every reading of day 1, peaked at
-// 13 instances for the oracle's 11, not 23).
+// rise), its first burst over what the ready instances carry (at least one ready) and past 1.25×
+// (RECORD_NOISE) any demand its history holds is sized for FIRST_BURST_GROWTH× its first sight (or
+// what past bursts showed, if more) until its own rise is scored (the bench's flash crowds rose
+// 1.5–3.3× theirs). Bursts scored before it (a cold start's first readings, noise over a pool sized
+// for the level, excursions under the target: 1× each) leave the prior to it. A fixed prior, so the
+// count moves with the first sight as the learned one does, never in a jump at a threshold (a slope
+// switched on at 1.25–1.75× the stable rate was unrepeatable in the real cluster:
+// docs/benchmarks.md, "Flash crowds"). A burst within what the history holds (a service started
+// from a day of Prometheus history that had spikes) is no unknown rise: sized for itself; so is one
+// where the history found a period (a day of 2-h spikes read: day 2's highest spike, past every
+// reading of day 1, peaked at 13 instances for the oracle's 11, not 23).
 // The highest score is widened by how much the scores vary (one standard deviation of their logs):
 // bursts that rose 1.02, 2.03, 2.04, 2.73 and 1.58× are sized for 2.73 × 1.446 = 3.95×, since the
 // next may go further than any before (the bench's fifth crowd rose 3.25×); bursts that all rose
@@ -28,7 +30,7 @@
 // (Sizing a rise at its slope within one burst was tried and not adopted: docs/benchmarks.md,
 // "Flash crowds".)
 import type { Observation, Reason } from './decide.ts';
-import { FORECAST_CEILING } from './forecast.ts';
+import { FORECAST_CEILING, RECORD_NOISE } from './forecast.ts';
 import type { ServiceModel } from './model.ts';
 import { sloAttainment, type PoolShape } from './pool.ts';
 import { count } from './plan-explain.ts';
@@ -70,20 +72,33 @@ export interface BurstHistory {
   open?: [number, number, number, number, number, number] | [number, number, number, number, number];
   /** [time, peak ÷ first sight] of scored episodes, oldest first. */
   scores: Array<[number, number]>;
+  /**
+   * Whether an episode sized with the first-burst prior has been scored (1) or not yet (0): until
+   * then the prior holds, whatever else was scored. Absent in state saved before it: taken as 1.
+   */
+  firstRise?: 0 | 1;
 }
 
 /** Follows the episode under way with this tick's demand; scores it `horizon` seconds after first sight. */
 export function followBursts(h: BurstHistory | undefined, now: number, seen: number, horizon: number): BurstHistory {
   let scores = (h?.scores ?? []).filter(([t]) => t > now - BURST_FORGET_S);
+  let firstRise = h?.firstRise;
   const open = h?.open;
-  if (!open) return { scores };
+  const out = (o?: BurstHistory['open']): BurstHistory => ({
+    ...(o ? { open: o } : {}),
+    scores,
+    ...(firstRise !== undefined ? { firstRise } : {}),
+  });
+  if (!open) return out();
   const [t0, first, peak, fired, scored, prior = 0] = open;
-  if (now <= t0 + horizon) return { open: [t0, first, Math.max(peak, seen), fired, scored, prior], scores };
+  if (now <= t0 + horizon) return out([t0, first, Math.max(peak, seen), fired, scored, prior]);
   if (!scored) {
     const score = first > 0 ? peak / first : 1;
+    // A fresh history (no score yet) says so; one saved before the flag had the prior end at its first score.
+    firstRise = prior === 1 ? 1 : (firstRise ?? (h?.scores.length ? 1 : 0));
     scores = [...scores, [t0, Number(score.toPrecision(4))] as [number, number]].slice(-BURST_KEEP);
   }
-  return now > fired + horizon ? { scores } : { open: [t0, first, peak, fired, 1, prior], scores };
+  return now > fired + horizon ? out() : out([t0, first, peak, fired, 1, prior]);
 }
 
 /** The episode's bookkeeping after the burst path fired at `now` with `rps` (`prior`: sized with the first-burst prior). */
@@ -178,13 +193,33 @@ function rangeText(g: BurstGrowth): string {
   return fmt(g.lowest) === fmt(g.highest) ? `${fmt(g.highest)}×` : `${fmt(g.lowest)}–${fmt(g.highest)}×`;
 }
 
-/** The growth an episode is sized for: the first-burst prior while it holds, else what past bursts showed. */
+/** The growth an episode is sized for: the first-burst prior while it holds (or past bursts' if higher), else theirs. */
 function episodeGrowth(g: BurstGrowth, prior: boolean): number {
-  return prior ? FIRST_BURST_GROWTH : g.growth;
+  return prior ? Math.max(FIRST_BURST_GROWTH, g.growth) : g.growth;
 }
 
-/** Why a fresh service's first burst is sized for FIRST_BURST_GROWTH×, for a reason. */
-const PRIOR_TEXT = `no burst of this service scored yet, and this one was first seen past any demand its history holds: sized for ${FIRST_BURST_GROWTH}× until its own rise is scored`;
+/**
+ * Does the first-burst prior still hold: no burst scored, or none sized with it? Bursts scored
+ * before are no evidence on a rise past the demand the history holds: a cold start's first readings
+ * over its pool, noise over a pool sized for the level, an excursion under the target, each 1× (the
+ * bench's flash at 20,000 rps, seed 2: four such, then the week's first crowd was sized for itself,
+ * 46 instances where its 8,137-rps first sight went on to 19,420).
+ */
+function priorHolds(h: BurstHistory | undefined, g: BurstGrowth): boolean {
+  return g.episodes === 0 || h?.firstRise === 0;
+}
+
+/**
+ * Why a first burst past the history's demand is sized for FIRST_BURST_GROWTH× (or what past
+ * bursts showed, if more), for a reason.
+ */
+function priorText(g: BurstGrowth): string {
+  const none =
+    g.episodes === 0
+      ? 'no burst of this service scored yet'
+      : `no burst first seen past the demand its history held scored yet (${count(g.episodes, 'other')} rose ${rangeText(g)})`;
+  return `${none}, and this one was first seen past any demand its history holds: sized for ${g.growth > FIRST_BURST_GROWTH ? `${fmt(g.growth)}× (as past bursts went)` : `${FIRST_BURST_GROWTH}×`} until its own rise is scored`;
+}
 
 /**
  * What the burst path knows of the demand's level: the highest demand the forecast holds (its
@@ -239,12 +274,12 @@ export function burstDemand(
   const prior =
     b.learn &&
     learned !== undefined &&
-    grew.episodes === 0 &&
+    priorHolds(learned.history, grew) &&
     (open?.[5] === 1 ||
       ((!open || learned.now <= open[0] + window) &&
         over &&
         ready > 0 &&
-        burst > learned.held &&
+        burst > learned.held * RECORD_NOISE &&
         learned.known &&
         !learned.periodic));
   const growth = episodeGrowth(grew, prior);
@@ -263,7 +298,7 @@ export function burstDemand(
           : `would break the p${model.slo?.percentile} ≤ ${model.slo?.latencyMs} ms SLO on ${count(ready, 'ready instance')}`
       }: sizing for the burst${
         goesOn
-          ? ` as it may go on, ${fmt(rps)} rps (${fmt(first)} rps at first sight × ${fmt(growth)}${cap}): ${prior ? PRIOR_TEXT : grewText(grew, learned?.horizon ?? 0, own)}`
+          ? ` as it may go on, ${fmt(rps)} rps (${fmt(first)} rps at first sight × ${fmt(growth)}${cap}): ${prior ? priorText(grew) : grewText(grew, learned?.horizon ?? 0, own)}`
           : ''
       }, no scale-up rate limit`,
     },
@@ -310,14 +345,14 @@ function heldBurst(
   const o = h.open;
   if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
   const g = burstGrowth(h);
-  const prior = g.episodes === 0 && o[5] === 1;
+  const prior = priorHolds(h, g) && o[5] === 1;
   const growth = episodeGrowth(g, prior);
   if (growth <= 1) return undefined;
   const top = Math.max(at.highest, o[1]);
   const rps = projected(o[1], growth, top);
   // Within the horizon the episode is not scored yet: its scores are all past bursts'.
   const as = prior
-    ? `, a fresh service's first burst`
+    ? `, a first burst past the demand the history held`
     : widened(g)
       ? `: past bursts rose up to ${fmt(g.highest)}×, × ${fmt(g.spread)} for their spread`
       : ' as past bursts did';

@@ -129,7 +129,10 @@ export function restoreState(saved: unknown): DecideState {
     // Burst episodes and falls that are not the shape this version writes start afresh (a fresh
     // service's), and a quiet phase's start that is not a time is forgotten (the full window holds).
     let out = s as DecideState;
-    if (out.bursts !== undefined && !validFollowed(out.bursts, 'scores', [5, 6])) {
+    if (
+      out.bursts !== undefined &&
+      !(validFollowed(out.bursts, 'scores', [5, 6]) && [undefined, 0, 1].includes(out.bursts.firstRise))
+    ) {
       const { bursts: _dropped, ...rest } = out;
       out = rest;
     }

@@ -365,8 +365,12 @@ describe('restoreState', () => {
     // Saved before the first-burst prior (5 numbers): kept, read as no prior.
     const older = { ...saved, bursts: { ...bursts, open: [900, 300, 600, 915, 0] } };
     expect(restoreState(JSON.parse(JSON.stringify(older)))).toEqual(older);
+    // Whether a burst sized with the prior was scored: 0 or 1, else the episodes start afresh.
+    const flagged = { ...saved, bursts: { ...bursts, firstRise: 0 } };
+    expect(restoreState(JSON.parse(JSON.stringify(flagged)))).toEqual(flagged);
     const bad7 = { scores: [], open: [1, 2, 3, 4, 5, 6, 7] };
-    for (const bad of [{ scores: 'x' }, { scores: [[1]] }, { scores: [], open: [1, 2] }, bad7, null, 5]) {
+    const badFlag = { scores: [], firstRise: 'yes' };
+    for (const bad of [{ scores: 'x' }, { scores: [[1]] }, { scores: [], open: [1, 2] }, bad7, badFlag, null, 5]) {
       const r = restoreState({ ...saved, bursts: bad });
       expect(r.bursts).toBeUndefined();
       expect(r.failures).toBe(1);

@@ -179,6 +179,19 @@ const SCENARIOS: Record<string, () => Reason[]> = {
     ];
     return run(model(burstOn), ticks, 2, state).flatMap((d) => d.reasons);
   },
+  burstFirstAfterNoise: () => {
+    // Two bursts scored 1× before it, neither past the demand the history held: the prior holds.
+    const scores: Array<[number, number]> = [
+      [0, 1],
+      [300, 1.008],
+    ];
+    const state = {
+      ...initialDecideState(),
+      demand: history(0, 1200, () => 100),
+      bursts: { scores, firstRise: 0 as const },
+    };
+    return run(model(burstOn), [[1200, { demandRps: 100, burstDemandRps: 900 }]], 2, state)[0]!.reasons;
+  },
   burstOnePast: () => {
     const state = { ...initialDecideState(), bursts: { scores: [[0, 1.021]] as Array<[number, number]> } };
     const obs = { demandRps: 500, burstDemandRps: 878.3, burstWindowSeconds: 15 };
