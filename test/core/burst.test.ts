@@ -129,6 +129,23 @@ describe('burst path: how far past bursts went on (issue 15, flash crowds)', () 
     expect(s.out[before]).toMatchObject({ mode: 'burst', sizedForRps: 600 });
   });
 
+  it('while the prior holds, past bursts that rose further than 2× size the first past the history for that', () => {
+    // An excursion before the level was known rose 3×: no evidence against a rise, and more than 2×.
+    const s: { state: DecideState; current: number; out: Decision[] } = {
+      state: { ...initialDecideState(), bursts: { scores: [[0, 3]], firstRise: 0 } },
+      current: 2,
+      out: [] as Decision[],
+    };
+    feed(s, 60, 1260, 100, 100);
+    feed(s, 1260, 1275, 150, 300);
+    const d = s.out.at(-1)!;
+    expect(d).toMatchObject({ mode: 'burst', sizedForRps: 600 }); // 3× capped at 2× the burst
+    expect(d.reasons.find((r) => r.code === 'Burst')?.message).toContain(
+      '(300 rps at first sight × 3 = 900, capped at 2× 300 rps, the burst itself): no burst first seen past the demand its history held scored yet (1 other rose 3×), and this one was first seen past any demand its history holds: sized for 3× (as past bursts went) until its own rise is scored',
+    );
+    expect(s.state.bursts?.open?.[5]).toBe(1);
+  });
+
   it('state saved before the flag, with bursts scored, reads the prior as spent (as it was then)', () => {
     const s: { state: DecideState; current: number; out: Decision[] } = {
       state: { ...initialDecideState(), bursts: { scores: [[600, 1]] } },
