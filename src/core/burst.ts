@@ -205,8 +205,8 @@ function episodeGrowth(g: BurstGrowth, prior: boolean): number {
  * bench's flash at 20,000 rps, seed 2: four such, then the week's first crowd was sized for itself,
  * 46 instances where its 8,137-rps first sight went on to 19,420).
  */
-function priorHolds(h: BurstHistory | undefined, g: BurstGrowth): boolean {
-  return g.episodes === 0 || h?.firstRise === 0;
+function priorHolds(h: BurstHistory | undefined): boolean {
+  return !h?.scores.length || h.firstRise === 0;
 }
 
 /**
@@ -274,7 +274,7 @@ export function burstDemand(
   const prior =
     b.learn &&
     learned !== undefined &&
-    priorHolds(learned.history, grew) &&
+    priorHolds(learned.history) &&
     (open?.[5] === 1 ||
       ((!open || learned.now <= open[0] + window) &&
         over &&
@@ -345,7 +345,7 @@ function heldBurst(
   const o = h.open;
   if (!o || !model.behavior.burst.learn || at.now > o[0] + at.horizon) return undefined;
   const g = burstGrowth(h);
-  const prior = priorHolds(h, g) && o[5] === 1;
+  const prior = priorHolds(h) && o[5] === 1;
   const growth = episodeGrowth(g, prior);
   if (growth <= 1) return undefined;
   const top = Math.max(at.highest, o[1]);

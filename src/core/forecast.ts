@@ -640,25 +640,23 @@ export interface WorstMiss {
   mean?: number;
 }
 
+/** The 5-minute peaks known before the last hour, oldest first: what a record is read from. */
+function peaksBeforeLastHour(h: DemandHistory): number[] {
+  const peaks = (h.peaks ?? []).slice(0, Math.max(0, (h.peaks?.length ?? 0) - RECORD_SKIP));
+  return peaks.filter((p): p is number => p !== null && p !== undefined);
+}
+
 /**
  * The highest 5-minute peak of the 2 days kept but the last hour, once a day of peaks is held (or 3
  * hours of a flat level): a level the service reached and came back from, not the one it is rising
  * through now.
  */
 export function heldRecord(h: DemandHistory): number | undefined {
-  const peaks = h.peaks ?? [];
-  let held = 0;
-  let top = 0;
-  let low = Infinity;
-  for (let i = 0; i < peaks.length - RECORD_SKIP; i++) {
-    const p = peaks[i];
-    if (p === null || p === undefined) continue;
-    held++;
-    if (p > top) top = p;
-    if (p < low) low = p;
-  }
-  if (!(top > 0) || held < RECORD_FROM) return undefined;
-  return held >= DAY || low * RECORD_NOISE >= top ? top : undefined;
+  const peaks = peaksBeforeLastHour(h);
+  if (peaks.length < RECORD_FROM) return undefined;
+  const top = Math.max(0, ...peaks);
+  if (!(top > 0)) return undefined;
+  return peaks.length >= DAY || Math.min(...peaks) * RECORD_NOISE >= top ? top : undefined;
 }
 
 /**
@@ -668,13 +666,12 @@ export function heldRecord(h: DemandHistory): number | undefined {
  * 3,424 rps, its peaks 3,000–3,424, where the crowds peaked at 19,160).
  */
 export function flatRecord(h: DemandHistory): { rps: number; hours: number } | undefined {
-  const peaks = h.peaks ?? [];
+  const peaks = peaksBeforeLastHour(h);
   let held = 0;
   let top = 0;
   let low = Infinity;
-  for (let i = peaks.length - RECORD_SKIP - 1; i >= 0; i--) {
-    const p = peaks[i];
-    if (p === null || p === undefined) continue;
+  for (let i = peaks.length - 1; i >= 0; i--) {
+    const p = peaks[i] ?? 0;
     if (Math.min(low, p) * RECORD_NOISE < Math.max(top, p)) break;
     top = Math.max(top, p);
     low = Math.min(low, p);
